@@ -1,0 +1,168 @@
+//! Never leave a cluster behind: an exit hook stops the servers of clusters that are still alive when
+//! the process exits normally (statics are never dropped), and a sweep removes what killed processes
+//! left in the temporary directory.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, Once};
+use std::time::Duration;
+
+use nix::sys::signal::Signal;
+
+use super::process::{is_alive, signal, start_time};
+
+/// File in a cluster directory naming the process that owns it: `<pid> <start time>`.
+pub(crate) const OWNER_FILE: &str = "dbops-owner";
+/// File in a cluster directory holding the path of a data directory kept outside it.
+pub(crate) const DATA_DIR_FILE: &str = "dbops-data-dir";
+/// Prefix of every temporary cluster directory.
+pub(crate) const DIR_PREFIX: &str = "dbops-";
+
+struct Live {
+    postmaster: Option<u32>,
+    dir: PathBuf,
+    remove_dir: bool,
+}
+
+static LIVE: Mutex<Vec<Live>> = Mutex::new(Vec::new());
+
+/// Registers a cluster directory so the exit hook can clean it up.
+pub(crate) fn register(dir: &Path, remove_dir: bool) {
+    static HOOK: Once = Once::new();
+    HOOK.call_once(|| {
+        // SAFETY: registering a plain extern "C" function with the C runtime.
+        unsafe {
+            libc::atexit(stop_all_at_exit);
+        }
+    });
+    if let Ok(mut live) = LIVE.lock() {
+        live.push(Live {
+            postmaster: None,
+            dir: dir.to_path_buf(),
+            remove_dir,
+        });
+    }
+}
+
+/// Records (or clears) the running postmaster of a registered directory.
+pub(crate) fn set_postmaster(dir: &Path, pid: Option<u32>) {
+    if let Ok(mut live) = LIVE.lock()
+        && let Some(entry) = live.iter_mut().find(|l| l.dir == dir)
+    {
+        entry.postmaster = pid;
+    }
+}
+
+/// Forgets a directory whose cluster was cleaned up normally.
+pub(crate) fn unregister(dir: &Path) {
+    if let Ok(mut live) = LIVE.lock() {
+        live.retain(|l| l.dir != dir);
+    }
+}
+
+extern "C" fn stop_all_at_exit() {
+    let entries = match LIVE.lock() {
+        Ok(mut live) => std::mem::take(&mut *live),
+        Err(_) => return,
+    };
+    for entry in &entries {
+        if let Some(pid) = entry.postmaster {
+            stop_pid(pid, Duration::from_secs(5));
+        }
+    }
+    for entry in entries {
+        if entry.remove_dir {
+            let _ = std::fs::remove_dir_all(&entry.dir);
+        }
+    }
+}
+
+/// Stops a postmaster that is not (or no longer) our child: immediate shutdown, then SIGKILL.
+pub(crate) fn stop_pid(pid: u32, grace: Duration) {
+    for sig in [Signal::SIGQUIT, Signal::SIGKILL] {
+        if !is_alive(pid) {
+            return;
+        }
+        signal(pid, sig);
+        let deadline = std::time::Instant::now() + grace;
+        while is_alive(pid) && std::time::Instant::now() < deadline {
+            // Reap it if it is our child; otherwise just watch /proc.
+            let _ = nix::sys::wait::waitpid(
+                nix::unistd::Pid::from_raw(pid as i32),
+                Some(nix::sys::wait::WaitPidFlag::WNOHANG),
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+}
+
+/// Writes the owner file of a new cluster directory.
+pub(crate) fn write_owner(dir: &Path) -> std::io::Result<()> {
+    let pid = std::process::id();
+    let started = start_time(pid).unwrap_or(0);
+    std::fs::write(dir.join(OWNER_FILE), format!("{pid} {started}\n"))
+}
+
+/// Whether the process named in an owner file is still the one that wrote it.
+fn owner_alive(text: &str) -> bool {
+    let mut parts = text.split_whitespace();
+    let (Some(pid), Some(started)) = (
+        parts.next().and_then(|p| p.parse::<u32>().ok()),
+        parts.next().and_then(|s| s.parse::<u64>().ok()),
+    ) else {
+        return false;
+    };
+    is_alive(pid) && start_time(pid).is_none_or(|now| now == started || started == 0)
+}
+
+/// The pid in a data directory's `postmaster.pid`, if the file exists.
+pub(crate) fn postmaster_pid(data_dir: &Path) -> Option<u32> {
+    std::fs::read_to_string(data_dir.join("postmaster.pid"))
+        .ok()?
+        .lines()
+        .next()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// Removes cluster directories under `base` whose owning process is gone, stopping their servers.
+/// Returns the directories removed. Errors are skipped: a sweep never fails a start.
+pub(crate) fn sweep_stale(base: &Path) -> Vec<PathBuf> {
+    let mut removed = Vec::new();
+    let Ok(entries) = std::fs::read_dir(base) else {
+        return removed;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        if !name.to_string_lossy().starts_with(DIR_PREFIX) {
+            continue;
+        }
+        let dir = entry.path();
+        let Ok(owner) = std::fs::read_to_string(dir.join(OWNER_FILE)) else {
+            continue; // not ours, a detached cluster, or still being created
+        };
+        if owner_alive(&owner) {
+            continue;
+        }
+        let data_dir = std::fs::read_to_string(dir.join(DATA_DIR_FILE))
+            .map(|p| PathBuf::from(p.trim()))
+            .unwrap_or_else(|_| dir.join("data"));
+        if let Some(pid) = postmaster_pid(&data_dir)
+            && is_alive(pid)
+            && is_postgres(pid)
+        {
+            stop_pid(pid, Duration::from_secs(5));
+        }
+        if std::fs::remove_dir_all(&dir).is_ok() {
+            tracing::info!(dir = %dir.display(), "removed a cluster left behind by a killed process");
+            removed.push(dir);
+        }
+    }
+    removed
+}
+
+fn is_postgres(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/comm"))
+        .map(|comm| comm.trim().starts_with("postgres") || comm.trim().starts_with("postmaster"))
+        .unwrap_or(false)
+}

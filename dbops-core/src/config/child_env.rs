@@ -1,0 +1,116 @@
+//! The environment for libpq programs (pg_dump, psql, pg_basebackup, ...) started by dbops.
+//!
+//! Connection details travel as `PG*` environment variables and the password as a private passfile
+//! (mode 0600, deleted when the [`ChildEnv`] is dropped), so nothing secret appears on a command line
+//! or in `/proc/<pid>/cmdline`.
+
+use std::ffi::OsString;
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::PathBuf;
+
+use super::url::DatabaseUrl;
+use crate::error::{Error, Result};
+
+/// `PG*` variables plus an optional passfile, ready to apply to a child process.
+#[derive(Debug)]
+pub struct ChildEnv {
+    vars: Vec<(OsString, OsString)>,
+    passfile: Option<PathBuf>,
+}
+
+impl ChildEnv {
+    /// Prepares the environment for connecting to `url`.
+    pub fn for_url(url: &DatabaseUrl) -> Result<Self> {
+        let mut vars: Vec<(OsString, OsString)> = Vec::new();
+        let mut push = |k: &str, v: String| vars.push((k.into(), v.into()));
+        push("PGHOST", url.hosts().join(","));
+        push(
+            "PGPORT",
+            url.port_list()
+                .iter()
+                .map(u16::to_string)
+                .collect::<Vec<_>>()
+                .join(","),
+        );
+        push("PGUSER", url.effective_user());
+        push("PGDATABASE", url.database());
+        push(
+            "PGAPPNAME",
+            url.param("application_name").unwrap_or("dbops").to_string(),
+        );
+        const PARAM_VARS: [(&str, &str); 8] = [
+            ("sslmode", "PGSSLMODE"),
+            ("sslrootcert", "PGSSLROOTCERT"),
+            ("sslcert", "PGSSLCERT"),
+            ("sslkey", "PGSSLKEY"),
+            ("connect_timeout", "PGCONNECT_TIMEOUT"),
+            ("options", "PGOPTIONS"),
+            ("target_session_attrs", "PGTARGETSESSIONATTRS"),
+            ("channel_binding", "PGCHANNELBINDING"),
+        ];
+        for (param, var) in PARAM_VARS {
+            if let Some(value) = url.param(param) {
+                push(var, value.to_string());
+            }
+        }
+        let passfile = match url.password() {
+            Some(password) => Some(write_passfile(password)?),
+            None => None,
+        };
+        if let Some(path) = &passfile {
+            vars.push(("PGPASSFILE".into(), path.clone().into()));
+        }
+        Ok(ChildEnv { vars, passfile })
+    }
+
+    /// Applies the variables to a command, removing any inherited `PGPASSWORD`.
+    pub fn apply(&self, command: &mut tokio::process::Command) {
+        command.env_remove("PGPASSWORD");
+        command.env_remove("PGSERVICE");
+        for (k, v) in &self.vars {
+            command.env(k, v);
+        }
+    }
+
+    /// Applies the variables to a blocking `std` command.
+    pub fn apply_std(&self, command: &mut std::process::Command) {
+        command.env_remove("PGPASSWORD");
+        command.env_remove("PGSERVICE");
+        for (k, v) in &self.vars {
+            command.env(k, v);
+        }
+    }
+
+    /// The variables, for callers that build their own process.
+    pub fn vars(&self) -> &[(OsString, OsString)] {
+        &self.vars
+    }
+}
+
+impl Drop for ChildEnv {
+    fn drop(&mut self) {
+        if let Some(path) = &self.passfile {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+fn write_passfile(password: &str) -> Result<PathBuf> {
+    let dir = std::env::temp_dir();
+    let path = dir.join(format!(
+        "dbops-pgpass-{}-{}",
+        std::process::id(),
+        uuid::Uuid::new_v4().simple()
+    ));
+    let escaped = password.replace('\\', "\\\\").replace(':', "\\:");
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)
+        .map_err(|e| Error::io("creating a private passfile", &path, e))?;
+    file.write_all(format!("*:*:*:*:{escaped}\n").as_bytes())
+        .map_err(|e| Error::io("writing a private passfile", &path, e))?;
+    Ok(path)
+}

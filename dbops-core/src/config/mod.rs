@@ -1,0 +1,10 @@
+//! Connection configuration: [`DatabaseUrl`] parsing and redaction, connections and pools, and the
+//! environment handed to libpq programs.
+
+mod child_env;
+mod connect;
+mod url;
+
+pub use child_env::ChildEnv;
+pub use connect::{PoolOptions, quote_ident, quote_literal};
+pub use url::{DatabaseUrl, REDACTED, redact_raw};

@@ -1,0 +1,239 @@
+//! The one error type of dbops.
+//!
+//! Every variant carries the context a reader needs: what was being done, where (file, line, version,
+//! object key) and, where there is one, what to do about it. `Display` never repeats the source error;
+//! walk [`std::error::Error::source`] (the CLI does) to print the whole chain.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// `Result` with [`Error`] as the default error type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in dbops.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A connection string could not be parsed. `url` is already redacted.
+    #[error("invalid database url `{url}`: {reason}")]
+    InvalidUrl {
+        /// The offending connection string, password redacted.
+        url: String,
+        /// Why it was rejected.
+        reason: String,
+    },
+
+    /// A configuration value is invalid.
+    #[error("invalid {field}: {reason}")]
+    Config {
+        /// The option or setting at fault.
+        field: String,
+        /// Why it was rejected and what is accepted.
+        reason: String,
+    },
+
+    /// A PostgreSQL connection or statement failed.
+    #[error("{context}")]
+    Postgres {
+        /// What dbops was doing, e.g. `connecting to postgres://app@db:5432/app`.
+        context: String,
+        /// The driver error (carries SQLSTATE, message, detail and hint).
+        #[source]
+        source: tokio_postgres::Error,
+    },
+
+    /// No connection could be taken from a pool.
+    #[error("{context}")]
+    Pool {
+        /// What dbops was doing.
+        context: String,
+        /// The pool error.
+        #[source]
+        source: deadpool_postgres::PoolError,
+    },
+
+    /// A file system operation failed.
+    #[error("{context} `{}`", path.display())]
+    Io {
+        /// What dbops was doing, e.g. `reading migration file`.
+        context: String,
+        /// The path involved.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// The PostgreSQL server binaries could not be found.
+    #[error(
+        "postgresql server binaries (`postgres`, `initdb`) not found; looked in: {}; install the server \
+         (Debian/Ubuntu: `apt-get install postgresql`, Fedora: `dnf install postgresql-server`, macOS: \
+         `brew install postgresql`) or set DBOPS_PG_BIN to the directory holding them",
+        searched.join(", ")
+    )]
+    BinariesNotFound {
+        /// Every place that was searched, in order.
+        searched: Vec<String>,
+    },
+
+    /// An external program (initdb, pg_dump, ...) failed.
+    #[error(
+        "`{program}` failed while {action} ({status}){}",
+        stderr_suffix(stderr)
+    )]
+    Command {
+        /// The program that failed.
+        program: String,
+        /// What it was asked to do.
+        action: String,
+        /// Its exit status or the reason it could not run.
+        status: String,
+        /// The last lines it wrote to stderr (secrets are never passed on its command line).
+        stderr: String,
+    },
+
+    /// The embedded cluster could not be started, reached or stopped.
+    #[error("embedded cluster in `{}`: {reason}{}", dir.display(), log_suffix(log_tail))]
+    Cluster {
+        /// The cluster's directory.
+        dir: PathBuf,
+        /// What went wrong and what to do.
+        reason: String,
+        /// The last lines of the server log, if any.
+        log_tail: String,
+    },
+
+    /// An operation did not finish in time.
+    #[error("timed out after {:.1}s while {action}", elapsed.as_secs_f64())]
+    Timeout {
+        /// What was being waited for.
+        action: String,
+        /// How long dbops waited.
+        elapsed: Duration,
+    },
+
+    /// A safety guard refused a destructive action.
+    #[error("refusing to {action}: {reason}")]
+    Refused {
+        /// The action that was refused.
+        action: String,
+        /// Why, and how to proceed deliberately (usually a `--force`-style option).
+        reason: String,
+    },
+
+    /// The operation was cancelled by the caller (for example Ctrl-C).
+    #[error("{action} was cancelled")]
+    Cancelled {
+        /// What was cancelled.
+        action: String,
+    },
+}
+
+fn stderr_suffix(stderr: &str) -> String {
+    let trimmed = stderr.trim();
+    if trimmed.is_empty() {
+        String::new()
+    } else {
+        format!(": {trimmed}")
+    }
+}
+
+fn log_suffix(log_tail: &str) -> String {
+    let trimmed = log_tail.trim();
+    if trimmed.is_empty() {
+        String::new()
+    } else {
+        format!("\nserver log (last lines):\n{trimmed}")
+    }
+}
+
+impl Error {
+    /// Wraps a driver error with what dbops was doing.
+    pub fn postgres(context: impl Into<String>, source: tokio_postgres::Error) -> Self {
+        Error::Postgres {
+            context: context.into(),
+            source,
+        }
+    }
+
+    /// Wraps an I/O error with what dbops was doing and the path involved.
+    pub fn io(
+        context: impl Into<String>,
+        path: impl Into<PathBuf>,
+        source: std::io::Error,
+    ) -> Self {
+        Error::Io {
+            context: context.into(),
+            path: path.into(),
+            source,
+        }
+    }
+
+    /// An invalid configuration value.
+    pub fn config(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        Error::Config {
+            field: field.into(),
+            reason: reason.into(),
+        }
+    }
+
+    /// The PostgreSQL server error behind this error, if there is one.
+    pub fn db_error(&self) -> Option<&tokio_postgres::error::DbError> {
+        let mut current: Option<&(dyn std::error::Error + 'static)> = Some(self);
+        while let Some(err) = current {
+            if let Some(db) = err.downcast_ref::<tokio_postgres::error::DbError>() {
+                return Some(db);
+            }
+            if let Some(pg) = err.downcast_ref::<tokio_postgres::Error>()
+                && let Some(db) = pg.as_db_error()
+            {
+                return Some(db);
+            }
+            current = err.source();
+        }
+        None
+    }
+
+    /// The SQLSTATE code of the server error behind this error, if there is one.
+    pub fn code(&self) -> Option<&tokio_postgres::error::SqlState> {
+        self.db_error().map(|db| db.code())
+    }
+
+    /// Whether retrying the same operation may succeed (connection loss, serialization failure,
+    /// deadlock, lock timeout, timeouts).
+    pub fn is_retryable(&self) -> bool {
+        use tokio_postgres::error::SqlState;
+        if let Some(code) = self.code() {
+            return [
+                SqlState::T_R_SERIALIZATION_FAILURE,
+                SqlState::T_R_DEADLOCK_DETECTED,
+                SqlState::LOCK_NOT_AVAILABLE,
+                SqlState::QUERY_CANCELED,
+                SqlState::ADMIN_SHUTDOWN,
+                SqlState::CANNOT_CONNECT_NOW,
+                SqlState::TOO_MANY_CONNECTIONS,
+            ]
+            .contains(code);
+        }
+        match self {
+            Error::Postgres { source, .. } => source.is_closed() || source.as_db_error().is_none(),
+            Error::Pool { .. } | Error::Timeout { .. } => true,
+            _ => false,
+        }
+    }
+}
+
+/// Renders an error and its whole `source()` chain, one cause per line, for people to read.
+pub fn report(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = err.to_string();
+    let mut current = err.source();
+    while let Some(cause) = current {
+        let text = cause.to_string();
+        if !text.is_empty() && !out.contains(&text) {
+            out.push_str("\n  caused by: ");
+            out.push_str(&text.replace('\n', "\n    "));
+        }
+        current = cause.source();
+    }
+    out
+}

@@ -1,0 +1,15 @@
+#![doc = include_str!("../../README.md")]
+#![deny(missing_docs)]
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(clippy::unwrap_used)]
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
+pub mod cluster;
+pub mod config;
+pub mod error;
+pub mod testing;
+
+pub use cluster::{Durability, Listen, PgBinaries, Shutdown, TempCluster, TempClusterBuilder};
+pub use config::{DatabaseUrl, PoolOptions};
+pub use error::{Error, Result};
+pub use testing::{SqlScripts, TemplateSetup, TestDatabase, TestDatabases};

@@ -1,0 +1,69 @@
+//! Shared helpers for integration tests: one embedded cluster per test binary, and re-running the
+//! test binary as a helper process.
+#![allow(dead_code)]
+
+use std::process::{Command, Stdio};
+
+use dbops::{TempCluster, TestDatabases};
+use tokio::sync::OnceCell;
+
+/// The embedded cluster shared by the tests of one test binary (stopped at process exit).
+pub async fn cluster() -> &'static TempCluster {
+    static CLUSTER: OnceCell<TempCluster> = OnceCell::const_new();
+    CLUSTER
+        .get_or_init(|| async {
+            TempCluster::start()
+                .await
+                .expect("start the shared embedded cluster")
+        })
+        .await
+}
+
+/// Empty test databases on the shared cluster.
+pub async fn empty_databases() -> &'static TestDatabases {
+    static DBS: OnceCell<TestDatabases> = OnceCell::const_new();
+    DBS.get_or_init(|| async {
+        TestDatabases::on_cluster(cluster().await)
+            .build()
+            .await
+            .expect("build the empty template")
+    })
+    .await
+}
+
+/// Whether this process was started by [`helper`] to play `role`.
+pub fn is_helper(role: &str) -> bool {
+    std::env::var("DBOPS_TEST_HELPER").is_ok_and(|r| r == role)
+}
+
+/// Re-runs this test binary's test `test_name` as a helper process playing `role`.
+pub fn helper(test_name: &str, role: &str, envs: &[(&str, String)]) -> Command {
+    let exe = std::env::current_exe().expect("current test binary");
+    let mut command = Command::new(exe);
+    command
+        .args([test_name, "--exact", "--nocapture", "--test-threads=1"])
+        .env("DBOPS_TEST_HELPER", role)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    for (k, v) in envs {
+        command.env(k, v);
+    }
+    command
+}
+
+/// Whether a process exists (and is not a zombie).
+pub fn process_alive(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().next())
+            .is_some_and(|s| s != "Z" && s != "X"),
+        Err(_) => false,
+    }
+}
+
+/// Runs one query returning a single `i64`.
+pub async fn scalar_i64(client: &tokio_postgres::Client, sql: &str) -> i64 {
+    client.query_one(sql, &[]).await.expect(sql).get(0)
+}
