@@ -7,9 +7,11 @@
 pub mod cluster;
 pub mod config;
 pub mod error;
+pub mod progress;
 pub mod testing;
 
 pub use cluster::{Durability, Listen, PgBinaries, Shutdown, TempCluster, TempClusterBuilder};
 pub use config::{DatabaseUrl, PoolOptions};
 pub use error::{Error, Result};
+pub use progress::{Progress, ProgressEvent, ProgressUnit};
 pub use testing::{SqlScripts, TemplateSetup, TestDatabase, TestDatabases};
