@@ -4,6 +4,8 @@
 #![warn(clippy::unwrap_used)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+#[cfg(feature = "cli")]
+pub mod cli;
 pub mod cluster;
 pub mod config;
 pub mod error;

@@ -1,1 +1,5 @@
-fn main() {}
+//! The `dbops` command-line tool: all logic lives in `dbops::cli`.
+
+fn main() {
+    dbops::cli::main()
+}

@@ -1,0 +1,90 @@
+//! The `dbops` command-line tool (feature `cli`).
+//!
+//! The binary only calls [`main`]; every command parses its arguments, calls the library API and prints.
+//! Python's `python -m dbops` runs the same code through [`run_from_args`].
+
+mod cluster;
+mod context;
+mod logging;
+
+use clap::{Parser, Subcommand};
+
+pub use context::{Context, GlobalArgs, LogFormat};
+
+use crate::error::{Result, report};
+
+/// Every PostgreSQL operation of one service's database.
+#[derive(Debug, Parser)]
+#[command(name = "dbops", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    /// Options every command accepts.
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    /// The command to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The top-level commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start, stop and list embedded PostgreSQL clusters built from the local server binaries.
+    #[command(subcommand)]
+    Cluster(cluster::ClusterCommand),
+}
+
+impl Command {
+    async fn run(self, ctx: &Context) -> Result<()> {
+        match self {
+            Command::Cluster(cmd) => cluster::run(cmd, ctx).await,
+        }
+    }
+}
+
+/// Runs the CLI with the process arguments and exits with its status code.
+pub fn main() -> ! {
+    std::process::exit(run_from_args(std::env::args_os()))
+}
+
+/// Runs the CLI with the given arguments (the first is the program name) and returns the exit code:
+/// 0 on success, 1 when the operation failed, 2 on bad usage.
+pub fn run_from_args<I, T>(args: I) -> i32
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(err) => {
+            let _ = err.print();
+            return if err.use_stderr() { 2 } else { 0 };
+        }
+    };
+    logging::init(&cli.global);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("error: could not start the async runtime: {err}");
+            return 1;
+        }
+    };
+    let outcome = runtime.block_on(async move {
+        let ctx = Context::new(cli.global);
+        let outcome = tokio::select! {
+            outcome = cli.command.run(&ctx) => outcome,
+            _ = tokio::signal::ctrl_c() => Err(crate::Error::Cancelled { action: "the command (interrupted)".into() }),
+        };
+        ctx.finish().await;
+        outcome
+    });
+    match outcome {
+        Ok(()) => 0,
+        Err(err) => {
+            eprintln!("error: {}", report(&err));
+            1
+        }
+    }
+}
