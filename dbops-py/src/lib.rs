@@ -1,1 +1,19 @@
+//! Python binding of dbops: one file per capability, no logic (everything calls `dbops` core).
 
+use pyo3::prelude::*;
+
+mod cli;
+mod cluster;
+mod errors;
+mod runtime;
+mod testing;
+
+#[pymodule(gil_used = false)]
+fn _dbops(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    errors::register(m)?;
+    cli::register(m)?;
+    cluster::register(m)?;
+    testing::register(m)?;
+    Ok(())
+}

@@ -1,0 +1,136 @@
+//! `dbops.TempCluster`: a throwaway PostgreSQL cluster from the local server binaries.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use dbops::{Durability, Listen};
+use pyo3::prelude::*;
+
+use crate::runtime::{block_on, into_awaitable};
+
+/// A throwaway PostgreSQL cluster; stopped and removed by `stop()`, on `with` exit, or when collected.
+#[pyclass(module = "dbops", frozen)]
+pub struct TempCluster(pub Arc<dbops::TempCluster>);
+
+fn builder(
+    tcp: bool,
+    durable: bool,
+    settings: Option<HashMap<String, String>>,
+) -> dbops::TempClusterBuilder {
+    let mut builder = dbops::TempCluster::builder();
+    if tcp {
+        builder = builder.listen(Listen::Tcp);
+    }
+    if durable {
+        builder = builder.durability(Durability::Durable);
+    }
+    for (name, value) in settings.unwrap_or_default() {
+        builder = builder.setting(name, value);
+    }
+    builder
+}
+
+#[pymethods]
+impl TempCluster {
+    /// Starts a cluster (blocking; the GIL is released).
+    #[staticmethod]
+    #[pyo3(signature = (*, tcp=false, durable=false, settings=None))]
+    fn start(
+        py: Python<'_>,
+        tcp: bool,
+        durable: bool,
+        settings: Option<HashMap<String, String>>,
+    ) -> PyResult<Self> {
+        let cluster = block_on(py, builder(tcp, durable, settings).start())?;
+        Ok(Self(Arc::new(cluster)))
+    }
+
+    /// Starts a cluster; awaitable.
+    #[staticmethod]
+    #[pyo3(signature = (*, tcp=false, durable=false, settings=None))]
+    fn start_async(
+        py: Python<'_>,
+        tcp: bool,
+        durable: bool,
+        settings: Option<HashMap<String, String>>,
+    ) -> PyResult<Bound<'_, PyAny>> {
+        let start = builder(tcp, durable, settings).start();
+        into_awaitable(py, async move { Ok(Self(Arc::new(start.await?))) })
+    }
+
+    /// Superuser URL over the unix socket (no password).
+    #[getter]
+    fn url(&self) -> String {
+        self.0.url().expose()
+    }
+
+    /// Superuser URL over TCP with its password, when started with `tcp=True`.
+    #[getter]
+    fn tcp_url(&self) -> Option<String> {
+        self.0.tcp_url().map(|url| url.expose())
+    }
+
+    /// The port (TCP port, or the socket file's number).
+    #[getter]
+    fn port(&self) -> u16 {
+        self.0.port()
+    }
+
+    /// The data directory.
+    #[getter]
+    fn data_dir(&self) -> String {
+        self.0.data_dir().display().to_string()
+    }
+
+    /// The postmaster's pid while running.
+    #[getter]
+    fn pid(&self) -> Option<u32> {
+        self.0.pid()
+    }
+
+    /// Whether the server is running.
+    #[getter]
+    fn is_running(&self) -> bool {
+        self.0.is_running()
+    }
+
+    /// Stops the server and removes its files.
+    fn stop(&self, py: Python<'_>) -> PyResult<()> {
+        let cluster = self.0.clone();
+        block_on(py, async move { cluster.stop().await })
+    }
+
+    /// Stops the server and removes its files; awaitable.
+    fn stop_async<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let cluster = self.0.clone();
+        into_awaitable(py, async move { cluster.stop().await })
+    }
+
+    fn __enter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    fn __exit__(
+        &self,
+        py: Python<'_>,
+        _t: Py<PyAny>,
+        _v: Py<PyAny>,
+        _tb: Py<PyAny>,
+    ) -> PyResult<bool> {
+        self.stop(py)?;
+        Ok(false)
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "TempCluster(url={:?}, running={})",
+            self.0.url().redacted(),
+            self.0.is_running()
+        )
+    }
+}
+
+/// Adds the class to the module.
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<TempCluster>()
+}

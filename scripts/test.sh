@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The single test command: installs what the tests need, checks formatting and lints, runs every Rust
+# test and every Python test. Tests start (and stop) their own PostgreSQL clusters and storage servers.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+bash scripts/install-deps.sh
+source scripts/env.sh
+
+step() { printf '\n==> %s\n' "$*"; }
+step "cargo fmt --check";   cargo fmt --all -- --check
+step "cargo clippy";        cargo clippy --workspace --all-targets -- -D warnings
+step "Rust tests";          cargo test --workspace --no-fail-fast
+step "Python tests";        bash scripts/py-test.sh
+step "all tests passed"
