@@ -282,8 +282,12 @@ impl serde::Serialize for DatabaseUrl {
 
 /// Redacts whatever looks like a password in a connection string, even one that does not parse.
 pub fn redact_raw(input: &str) -> String {
-    if input.starts_with("postgres://") || input.starts_with("postgresql://") {
-        let (scheme, rest) = input.split_once("://").unwrap_or(("postgresql", input));
+    if let Some((scheme, rest)) = input.split_once("://")
+        && !scheme.is_empty()
+        && scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+    {
         let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
         let (authority, tail) = rest.split_at(authority_end);
         if let Some(at) = authority.rfind('@') {

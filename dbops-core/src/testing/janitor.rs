@@ -8,7 +8,8 @@ use crate::config::{DatabaseUrl, quote_ident};
 
 struct DropRequest {
     admin: DatabaseUrl,
-    name: String,
+    /// `None` only marks a flush: everything queued before it is done when it is answered.
+    name: Option<String>,
     done: Option<mpsc::Sender<()>>,
 }
 
@@ -29,14 +30,23 @@ fn sender() -> Option<mpsc::Sender<DropRequest>> {
                     runtime.block_on(async move {
                         let mut clients: Vec<(DatabaseUrl, tokio_postgres::Client)> = Vec::new();
                         while let Ok(request) = rx.recv() {
-                            drop_database(&mut clients, &request.admin, &request.name).await;
+                            if let Some(name) = &request.name {
+                                drop_database(&mut clients, &request.admin, name).await;
+                            }
                             if let Some(done) = request.done {
                                 let _ = done.send(());
                             }
                         }
                     });
                 });
-            started.ok().map(|_| Mutex::new(tx))
+            let started = started.ok().map(|_| Mutex::new(tx));
+            if started.is_some() {
+                // SAFETY: registering a plain extern "C" function with the C runtime.
+                unsafe {
+                    libc::atexit(flush_at_exit);
+                }
+            }
+            started
         })
         .as_ref()
         .and_then(|m| m.lock().ok().map(|s| s.clone()))
@@ -70,7 +80,7 @@ pub(crate) fn drop_later(admin: DatabaseUrl, name: String) {
     if let Some(tx) = sender() {
         let _ = tx.send(DropRequest {
             admin,
-            name,
+            name: Some(name),
             done: None,
         });
     }
@@ -83,12 +93,27 @@ pub(crate) fn drop_and_wait(admin: DatabaseUrl, name: String) {
         if tx
             .send(DropRequest {
                 admin,
-                name,
+                name: Some(name),
                 done: Some(done_tx),
             })
             .is_ok()
         {
             let _ = done_rx.recv();
         }
+    }
+}
+
+/// At process exit, waits (up to 10 s) for the clones still queued, so a test binary that exits right
+/// after its last test leaves no databases behind.
+extern "C" fn flush_at_exit() {
+    let Some(tx) = sender() else { return };
+    let (done_tx, done_rx) = mpsc::channel();
+    let flush = DropRequest {
+        admin: DatabaseUrl::unix_socket("/", 0, "", ""),
+        name: None,
+        done: Some(done_tx),
+    };
+    if tx.send(flush).is_ok() {
+        let _ = done_rx.recv_timeout(std::time::Duration::from_secs(10));
     }
 }
