@@ -4,8 +4,7 @@ use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use serde::{Deserialize, Serialize};
-use tokio_postgres::config::SslMode;
-use tokio_postgres::{Client, NoTls};
+use tokio_postgres::Client;
 
 use super::url::DatabaseUrl;
 use crate::error::{Error, Result};
@@ -52,28 +51,16 @@ impl DatabaseUrl {
         } else {
             config.connect_timeout(Duration::from_secs(10));
         }
-        config.ssl_mode(self.ssl_mode()?);
         Ok(config)
-    }
-
-    fn ssl_mode(&self) -> Result<SslMode> {
-        match self.param("sslmode").unwrap_or("prefer") {
-            "disable" | "allow" | "prefer" => Ok(SslMode::Disable),
-            other => Err(Error::config(
-                "sslmode",
-                format!(
-                    "sslmode={other} asks for TLS, which this build of dbops cannot negotiate yet; \
-                     use sslmode=disable or prefer on a trusted network"
-                ),
-            )),
-        }
     }
 
     /// Opens one connection; its background task runs on the current tokio runtime.
     pub async fn connect(&self) -> Result<Client> {
-        let config = self.pg_config()?;
+        let mut config = self.pg_config()?;
+        let (ssl_mode, tls) = super::tls::connector(self)?;
+        config.ssl_mode(ssl_mode);
         let (client, connection) = config
-            .connect(NoTls)
+            .connect(tls)
             .await
             .map_err(|e| Error::postgres(format!("connecting to {self}"), e))?;
         tokio::spawn(async move {
@@ -86,9 +73,12 @@ impl DatabaseUrl {
 
     /// Builds a deadpool-postgres pool. Connections are opened lazily, on first use.
     pub fn pool(&self, options: &PoolOptions) -> Result<Pool> {
+        let mut config = self.pg_config()?;
+        let (ssl_mode, tls) = super::tls::connector(self)?;
+        config.ssl_mode(ssl_mode);
         let manager = Manager::from_config(
-            self.pg_config()?,
-            NoTls,
+            config,
+            tls,
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
             },

@@ -3,6 +3,7 @@
 
 mod child_env;
 mod connect;
+mod tls;
 mod url;
 
 pub use child_env::ChildEnv;
