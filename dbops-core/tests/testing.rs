@@ -200,3 +200,70 @@ async fn failing_setup_names_the_script_and_leaves_no_template() {
         "a broken setup produced a usable template on retry"
     );
 }
+
+#[tokio::test]
+async fn spares_are_prepared_in_the_background_and_dropped_at_exit() {
+    if is_helper("spares-owner") {
+        let admin = DatabaseUrl::parse(&std::env::var("ADMIN_URL").unwrap()).unwrap();
+        let dbs = TestDatabases::builder(admin.clone())
+            .prefix("spare")
+            .spares(3)
+            .build()
+            .await
+            .unwrap();
+        let db = dbs.create().await.unwrap();
+        let client = admin.connect().await.unwrap();
+        // Wait until the pool holds 3 spares besides the handed-out clone.
+        for _ in 0..500 {
+            let n = scalar_i64(
+                &client,
+                "SELECT count(*) FROM pg_database WHERE datname LIKE 'spare\\_t\\_%'",
+            )
+            .await;
+            if n == 4 {
+                println!("SPARES 4");
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        std::mem::forget(db); // leaked on purpose: only the next build's stale-clone sweep removes it
+        std::process::exit(0);
+    }
+    let cluster = cluster().await;
+    let admin = cluster.url();
+    let out = helper(
+        "spares_are_prepared_in_the_background_and_dropped_at_exit",
+        "spares-owner",
+        &[("ADMIN_URL", admin.expose())],
+    )
+    .output()
+    .unwrap();
+    assert!(out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("SPARES 4"),
+        "spares never got ready"
+    );
+    let client = admin.connect().await.unwrap();
+    let left = scalar_i64(
+        &client,
+        "SELECT count(*) FROM pg_database WHERE datname LIKE 'spare\\_t\\_%'",
+    )
+    .await;
+    assert_eq!(
+        left, 1,
+        "the 3 spares must be dropped at exit; only the leaked clone remains"
+    );
+    // The next build sweeps the clone of the dead process.
+    let _dbs = TestDatabases::builder(admin)
+        .prefix("spare")
+        .spares(0)
+        .build()
+        .await
+        .unwrap();
+    let left = scalar_i64(
+        &client,
+        "SELECT count(*) FROM pg_database WHERE datname LIKE 'spare\\_t\\_%'",
+    )
+    .await;
+    assert_eq!(left, 0, "stale clone not swept");
+}

@@ -1,23 +1,33 @@
-//! Dropping clones in the background: `Drop` cannot await, so dropped [`super::TestDatabase`]s are
-//! handed to one thread with its own runtime that runs `DROP DATABASE ... WITH (FORCE)`.
+//! The background thread of test databases, with its own runtime: drops clones whose
+//! [`super::TestDatabase`] was dropped (`Drop` cannot await), prepares spare clones, and at process exit
+//! drops whatever is still queued or waiting.
 
 use std::sync::mpsc;
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
+use super::spares::{self, Spares};
 use crate::config::{DatabaseUrl, quote_ident};
 
-struct DropRequest {
-    admin: DatabaseUrl,
-    /// `None` only marks a flush: everything queued before it is done when it is answered.
-    name: Option<String>,
-    done: Option<mpsc::Sender<()>>,
+enum Request {
+    /// Drop one clone; answer on `done` when finished.
+    Drop {
+        admin: DatabaseUrl,
+        name: String,
+        done: Option<mpsc::Sender<()>>,
+    },
+    /// Prepare spare clones for a pool.
+    Refill(Arc<Spares>),
+    /// Drop every spare, then answer: everything queued before is done.
+    Flush(mpsc::Sender<()>),
 }
 
-fn sender() -> Option<mpsc::Sender<DropRequest>> {
-    static JANITOR: OnceLock<Option<Mutex<mpsc::Sender<DropRequest>>>> = OnceLock::new();
+type Clients = Vec<(DatabaseUrl, tokio_postgres::Client)>;
+
+fn sender() -> Option<mpsc::Sender<Request>> {
+    static JANITOR: OnceLock<Option<Mutex<mpsc::Sender<Request>>>> = OnceLock::new();
     JANITOR
         .get_or_init(|| {
-            let (tx, rx) = mpsc::channel::<DropRequest>();
+            let (tx, rx) = mpsc::channel::<Request>();
             let started = std::thread::Builder::new()
                 .name("dbops-test-db-janitor".into())
                 .spawn(move || {
@@ -28,14 +38,9 @@ fn sender() -> Option<mpsc::Sender<DropRequest>> {
                         return;
                     };
                     runtime.block_on(async move {
-                        let mut clients: Vec<(DatabaseUrl, tokio_postgres::Client)> = Vec::new();
+                        let mut clients: Clients = Vec::new();
                         while let Ok(request) = rx.recv() {
-                            if let Some(name) = &request.name {
-                                drop_database(&mut clients, &request.admin, name).await;
-                            }
-                            if let Some(done) = request.done {
-                                let _ = done.send(());
-                            }
+                            handle(&mut clients, request).await;
                         }
                     });
                 });
@@ -52,22 +57,48 @@ fn sender() -> Option<mpsc::Sender<DropRequest>> {
         .and_then(|m| m.lock().ok().map(|s| s.clone()))
 }
 
-async fn drop_database(
-    clients: &mut Vec<(DatabaseUrl, tokio_postgres::Client)>,
+async fn handle(clients: &mut Clients, request: Request) {
+    match request {
+        Request::Drop { admin, name, done } => {
+            drop_database(clients, &admin, &name).await;
+            if let Some(done) = done {
+                let _ = done.send(());
+            }
+        }
+        Request::Refill(pool) => match client_for(clients, &pool.admin).await {
+            Some(client) => pool.fill(client).await,
+            None => {
+                pool.close();
+            }
+        },
+        Request::Flush(done) => {
+            for (admin, name) in spares::close_all() {
+                drop_database(clients, &admin, &name).await;
+            }
+            let _ = done.send(());
+        }
+    }
+}
+
+async fn client_for<'a>(
+    clients: &'a mut Clients,
     admin: &DatabaseUrl,
-    name: &str,
-) {
+) -> Option<&'a tokio_postgres::Client> {
     clients.retain(|(_, c)| !c.is_closed());
     if !clients.iter().any(|(u, _)| u == admin) {
         match admin.connect().await {
             Ok(client) => clients.push((admin.clone(), client)),
             Err(error) => {
-                tracing::warn!(error = %crate::error::report(&error), database = name, "cannot drop test database");
-                return;
+                tracing::warn!(error = %crate::error::report(&error), "cannot reach the server of the test databases");
+                return None;
             }
         }
     }
-    if let Some((_, client)) = clients.iter().find(|(u, _)| u == admin) {
+    clients.iter().find(|(u, _)| u == admin).map(|(_, c)| c)
+}
+
+async fn drop_database(clients: &mut Clients, admin: &DatabaseUrl, name: &str) {
+    if let Some(client) = client_for(clients, admin).await {
         let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", quote_ident(name));
         if let Err(error) = client.batch_execute(&sql).await {
             tracing::warn!(%error, database = name, "cannot drop test database");
@@ -78,9 +109,9 @@ async fn drop_database(
 /// Queues a clone for dropping; returns immediately.
 pub(crate) fn drop_later(admin: DatabaseUrl, name: String) {
     if let Some(tx) = sender() {
-        let _ = tx.send(DropRequest {
+        let _ = tx.send(Request::Drop {
             admin,
-            name: Some(name),
+            name,
             done: None,
         });
     }
@@ -91,9 +122,9 @@ pub(crate) fn drop_and_wait(admin: DatabaseUrl, name: String) {
     if let Some(tx) = sender() {
         let (done_tx, done_rx) = mpsc::channel();
         if tx
-            .send(DropRequest {
+            .send(Request::Drop {
                 admin,
-                name: Some(name),
+                name,
                 done: Some(done_tx),
             })
             .is_ok()
@@ -103,17 +134,19 @@ pub(crate) fn drop_and_wait(admin: DatabaseUrl, name: String) {
     }
 }
 
-/// At process exit, waits (up to 10 s) for the clones still queued, so a test binary that exits right
-/// after its last test leaves no databases behind.
+/// Queues a spare refill.
+pub(crate) fn refill_later(pool: Arc<Spares>) {
+    if let Some(tx) = sender() {
+        let _ = tx.send(Request::Refill(pool));
+    }
+}
+
+/// At process exit, waits (up to 10 s) for the queued drops and drops the spares, so a test binary
+/// that exits right after its last test leaves no databases behind.
 extern "C" fn flush_at_exit() {
     let Some(tx) = sender() else { return };
     let (done_tx, done_rx) = mpsc::channel();
-    let flush = DropRequest {
-        admin: DatabaseUrl::unix_socket("/", 0, "", ""),
-        name: None,
-        done: Some(done_tx),
-    };
-    if tx.send(flush).is_ok() {
+    if tx.send(Request::Flush(done_tx)).is_ok() {
         let _ = done_rx.recv_timeout(std::time::Duration::from_secs(10));
     }
 }

@@ -8,11 +8,13 @@
 
 mod janitor;
 mod setup;
+mod spares;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use sha2::{Digest, Sha256};
+use spares::Spares;
 use tokio::sync::Mutex;
 use tokio_postgres::Client;
 
@@ -28,6 +30,7 @@ pub struct TestDatabasesBuilder {
     setups: Vec<Arc<dyn TemplateSetup>>,
     prefix: String,
     cluster: Option<TempCluster>,
+    spares: usize,
 }
 
 impl TestDatabasesBuilder {
@@ -46,6 +49,13 @@ impl TestDatabasesBuilder {
     /// Prefix of the template and clone names. Default: `dbops`. Letters, digits and `_`, at most 20.
     pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
         self.prefix = prefix.into();
+        self
+    }
+
+    /// How many clones to keep ready in the background so `create()` only hands one out. Default: 2;
+    /// 0 clones on demand only. Spares are dropped at process exit like every clone.
+    pub fn spares(mut self, count: usize) -> Self {
+        self.spares = count;
         self
     }
 
@@ -119,14 +129,26 @@ impl TestDatabasesBuilder {
             .execute("SELECT pg_advisory_unlock($1)", &[&lock_id])
             .await
             .map_err(|e| Error::postgres("releasing the template build lock", e))?;
+        let file_copy = version >= 150000;
+        let counter = Arc::new(AtomicU64::new(0));
+        let name_prefix = format!("{}_t_{}_{}", self.prefix, &key[..8], std::process::id());
+        let spares = Spares::new(
+            self.admin.clone(),
+            template.clone(),
+            name_prefix.clone(),
+            file_copy,
+            counter.clone(),
+            self.spares,
+        );
+        spares.refill();
         Ok(TestDatabases {
             inner: Arc::new(Inner {
                 admin: self.admin,
                 template,
-                key,
-                prefix: self.prefix,
-                file_copy: version >= 150000,
-                counter: AtomicU64::new(0),
+                name_prefix,
+                file_copy,
+                counter,
+                spares,
                 client: Mutex::new(Some(client)),
                 _cluster: self.cluster,
             }),
@@ -170,12 +192,41 @@ impl TestDatabasesBuilder {
 struct Inner {
     admin: DatabaseUrl,
     template: String,
-    key: String,
-    prefix: String,
+    name_prefix: String,
     file_copy: bool,
-    counter: AtomicU64,
+    counter: Arc<AtomicU64>,
+    spares: Arc<Spares>,
     client: Mutex<Option<Client>>,
     _cluster: Option<TempCluster>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        for name in self.spares.close() {
+            janitor::drop_later(self.admin.clone(), name);
+        }
+    }
+}
+
+/// The name of clone number `n` and the statements that make it (CREATE DATABASE cannot share a
+/// batch with the COMMENT that labels it for the stale-clone sweep).
+fn clone_sql(name_prefix: &str, n: u64, template: &str, file_copy: bool) -> (String, [String; 2]) {
+    let name = format!(
+        "{name_prefix}_{n}_{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..6]
+    );
+    let strategy = if file_copy { " STRATEGY FILE_COPY" } else { "" };
+    let create = format!(
+        "CREATE DATABASE {} TEMPLATE {}{strategy}",
+        quote_ident(&name),
+        quote_ident(template)
+    );
+    let comment = format!(
+        "COMMENT ON DATABASE {} IS {}",
+        quote_ident(&name),
+        quote_literal(&clone_comment())
+    );
+    (name, [create, comment])
 }
 
 /// A sealed template and a factory of fresh clones. Cheap to clone.
@@ -201,6 +252,7 @@ impl TestDatabases {
             setups: Vec::new(),
             prefix: "dbops".into(),
             cluster: None,
+            spares: 2,
         }
     }
 
@@ -220,29 +272,12 @@ impl TestDatabases {
     #[tracing::instrument(name = "testing.create", skip_all)]
     pub async fn create(&self) -> Result<TestDatabase> {
         let inner = &self.inner;
+        if let Some(name) = inner.spares.take() {
+            inner.spares.refill();
+            return Ok(self.handle(name));
+        }
         let n = inner.counter.fetch_add(1, Ordering::Relaxed);
-        let name = format!(
-            "{}_t_{}_{}_{n}_{}",
-            inner.prefix,
-            &inner.key[..8],
-            std::process::id(),
-            &uuid::Uuid::new_v4().simple().to_string()[..6]
-        );
-        let strategy = if inner.file_copy {
-            " STRATEGY FILE_COPY"
-        } else {
-            ""
-        };
-        let create = format!(
-            "CREATE DATABASE {} TEMPLATE {}{strategy}",
-            quote_ident(&name),
-            quote_ident(&inner.template)
-        );
-        let comment = format!(
-            "COMMENT ON DATABASE {} IS {}",
-            quote_ident(&name),
-            quote_literal(&clone_comment())
-        );
+        let (name, statements) = clone_sql(&inner.name_prefix, n, &inner.template, inner.file_copy);
         let mut guard = inner.client.lock().await;
         if guard.as_ref().is_none_or(|c| c.is_closed()) {
             *guard = Some(inner.admin.connect().await?);
@@ -250,23 +285,28 @@ impl TestDatabases {
         let client = guard
             .as_ref()
             .ok_or_else(|| Error::config("test databases", "no admin connection"))?;
-        client.batch_execute(&create).await.map_err(|e| {
+        client.batch_execute(&statements[0]).await.map_err(|e| {
             Error::postgres(format!("cloning `{}` into `{name}`", inner.template), e)
         })?;
-        client
-            .batch_execute(&comment)
-            .await
-            .map_err(|e| Error::postgres(format!("labelling test database `{name}`"), e))?;
+        let labelled = client.batch_execute(&statements[1]).await;
         drop(guard);
-        Ok(TestDatabase {
+        let db = self.handle(name);
+        labelled
+            .map_err(|e| Error::postgres(format!("labelling test database `{}`", db.name), e))?;
+        inner.spares.refill();
+        Ok(db)
+    }
+
+    fn handle(&self, name: String) -> TestDatabase {
+        let inner = &self.inner;
+        TestDatabase {
             url: inner.admin.with_database(&name),
             admin: inner.admin.clone(),
             name,
             state: CloneState::Owned,
-        })
+        }
     }
 }
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum CloneState {
     Owned,
