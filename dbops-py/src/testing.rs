@@ -23,13 +23,16 @@ fn builder(
     admin_url: &str,
     setup_sql: Vec<String>,
     prefix: Option<String>,
+    spares: usize,
 ) -> PyResult<dbops::testing::TestDatabasesBuilder> {
     let admin = dbops::DatabaseUrl::parse(admin_url).map_err(crate::errors::to_py)?;
     let mut scripts = dbops::SqlScripts::new();
     for (i, sql) in setup_sql.into_iter().enumerate() {
         scripts = scripts.script(format!("script {}", i + 1), sql);
     }
-    let mut builder = dbops::TestDatabases::builder(admin).setup(scripts);
+    let mut builder = dbops::TestDatabases::builder(admin)
+        .setup(scripts)
+        .spares(spares);
     if let Some(prefix) = prefix {
         builder = builder.prefix(prefix);
     }
@@ -48,27 +51,29 @@ fn wrap(db: dbops::TestDatabase) -> TestDatabase {
 impl TestDatabases {
     /// Builds (or reuses) the template on the server at `admin_url` after running `setup_sql` in it.
     #[staticmethod]
-    #[pyo3(signature = (admin_url, setup_sql=Vec::new(), *, prefix=None))]
+    #[pyo3(signature = (admin_url, setup_sql=Vec::new(), *, prefix=None, spares=2))]
     fn build(
         py: Python<'_>,
         admin_url: &str,
         setup_sql: Vec<String>,
         prefix: Option<String>,
+        spares: usize,
     ) -> PyResult<Self> {
-        let builder = builder(admin_url, setup_sql, prefix)?;
+        let builder = builder(admin_url, setup_sql, prefix, spares)?;
         Ok(Self(Arc::new(block_on(py, builder.build())?)))
     }
 
     /// Like `build`; awaitable.
     #[staticmethod]
-    #[pyo3(signature = (admin_url, setup_sql=Vec::new(), *, prefix=None))]
+    #[pyo3(signature = (admin_url, setup_sql=Vec::new(), *, prefix=None, spares=2))]
     fn build_async<'py>(
         py: Python<'py>,
         admin_url: &str,
         setup_sql: Vec<String>,
         prefix: Option<String>,
+        spares: usize,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let builder = builder(admin_url, setup_sql, prefix)?;
+        let builder = builder(admin_url, setup_sql, prefix, spares)?;
         into_awaitable(
             py,
             async move { Ok(Self(Arc::new(builder.build().await?))) },
@@ -77,14 +82,15 @@ impl TestDatabases {
 
     /// Same as `build` on an embedded cluster.
     #[staticmethod]
-    #[pyo3(signature = (cluster, setup_sql=Vec::new(), *, prefix=None))]
+    #[pyo3(signature = (cluster, setup_sql=Vec::new(), *, prefix=None, spares=2))]
     fn on_cluster(
         py: Python<'_>,
         cluster: &TempCluster,
         setup_sql: Vec<String>,
         prefix: Option<String>,
+        spares: usize,
     ) -> PyResult<Self> {
-        Self::build(py, &cluster.0.url().expose(), setup_sql, prefix)
+        Self::build(py, &cluster.0.url().expose(), setup_sql, prefix, spares)
     }
 
     /// The template database's name.
