@@ -93,3 +93,46 @@ fn bad_input_is_a_clear_error_without_the_password() {
         );
     }
 }
+
+mod properties {
+    use dbops::DatabaseUrl;
+    use proptest::prelude::*;
+
+    fn component() -> impl Strategy<Value = String> {
+        proptest::string::string_regex("[a-zA-Z0-9 _.@:/?#&=%'\"\\\\-]{1,16}").unwrap()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+        /// Arbitrary input never panics the parser, and an error never echoes a password-like value.
+        #[test]
+        fn parser_never_panics(input in ".{0,80}") {
+            let _ = DatabaseUrl::parse(&input);
+            let _ = DatabaseUrl::parse(&format!("postgres://{input}"));
+            let _ = DatabaseUrl::parse(&format!("host=h {input}"));
+        }
+
+        /// Built URLs survive expose -> parse, and no rendering but `expose` shows the password.
+        #[test]
+        fn round_trip_and_redaction(
+            user in component(),
+            password in "[a-zA-Z0-9]{12,20}",
+            db in component(),
+            host in "[a-z][a-z0-9-]{0,10}",
+            port in 1u16..,
+        ) {
+            let url = DatabaseUrl::tcp(&host, port, &user, Some(&password), &db);
+            let again = DatabaseUrl::parse(&url.expose()).unwrap();
+            prop_assert_eq!(&again, &url);
+            for shown in [format!("{url}"), format!("{url:?}"), url.redacted()] {
+                prop_assert!(!shown.contains(&password), "{}", shown);
+            }
+            let broken = format!("postgres://{user}:{password}@{host}:{port}x/{db}");
+            if let Err(err) = DatabaseUrl::parse(&broken) {
+                let text = dbops::error::report(&err);
+                prop_assert!(!text.contains(&password), "{}", text);
+            }
+        }
+    }
+}

@@ -348,10 +348,55 @@ fn redact_query(tail: &str) -> String {
 }
 
 fn invalid(input: &str, reason: impl Into<String>) -> Error {
-    Error::InvalidUrl {
-        url: redact_raw(input),
-        reason: reason.into(),
+    let mut url = redact_raw(input);
+    let mut reason = reason.into();
+    // A malformed string may place the password where the parser did not expect it (and so where
+    // `redact_raw` does not look): scrub every plausible password from both texts.
+    for secret in secret_candidates(input) {
+        url = url.replace(&secret, REDACTED);
+        reason = reason.replace(&secret, REDACTED);
     }
+    Error::InvalidUrl { url, reason }
+}
+
+/// Everything in `input` that could be a password: between `user:` and any later `@` of a URL, and
+/// the values of `password` keys.
+fn secret_candidates(input: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some((_, rest)) = input.split_once("://") {
+        for (colon, _) in rest.match_indices(':') {
+            for (at, _) in rest.match_indices('@').filter(|(at, _)| *at > colon) {
+                let password = &rest[colon + 1..at];
+                out.push(password.to_string());
+                if let Ok(decoded) = percent_decode_str(password).decode_utf8() {
+                    out.push(decoded.into_owned());
+                }
+            }
+        }
+    }
+    let mut rest = input;
+    while let Some(pos) = rest.find("password") {
+        let after = rest[pos + "password".len()..]
+            .trim_start()
+            .trim_start_matches('=')
+            .trim_start();
+        let value: String = if let Some(quoted) = after.strip_prefix('\'') {
+            quoted.split('\'').next().unwrap_or_default().to_string()
+        } else {
+            after
+                .split(|c: char| c.is_whitespace() || c == '&')
+                .next()
+                .unwrap_or_default()
+                .to_string()
+        };
+        if !value.is_empty() {
+            out.push(value);
+        }
+        rest = &rest[pos + "password".len()..];
+    }
+    out.retain(|s| s.len() >= 2);
+    out.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    out
 }
 
 fn decode(input: &str, part: &str, raw: &str) -> Result<String> {
