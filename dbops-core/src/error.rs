@@ -121,6 +121,57 @@ pub enum Error {
         reason: String,
     },
 
+    /// A migration source is invalid: bad file name, duplicate version, empty or unreadable file.
+    #[error("invalid migration source `{path}`: {reason}")]
+    MigrationSource {
+        /// The file or directory at fault.
+        path: String,
+        /// Why, and how to fix it.
+        reason: String,
+    },
+
+    /// A statement of a migration failed. Transactional migrations leave nothing behind.
+    #[error(
+        "migration {version} ({file}) failed at line {line}: {message}\n  statement: {statement}{after}"
+    )]
+    MigrationFailed {
+        /// The migration's version.
+        version: i64,
+        /// The file that failed.
+        file: String,
+        /// Line of the failing statement in the file (1-based).
+        line: usize,
+        /// The failing statement (shortened).
+        statement: String,
+        /// PostgreSQL's message with detail, hint and position.
+        message: String,
+        /// What state the database was left in and what to do.
+        after: String,
+        /// The driver error.
+        #[source]
+        source: tokio_postgres::Error,
+    },
+
+    /// The database is marked dirty: a migration failed half-way outside a transaction.
+    #[error("database is dirty at migration version {version}: {reason}")]
+    Dirty {
+        /// The version the failed migration was moving to.
+        version: i64,
+        /// What happened and how to repair it (`dbops migrate force`).
+        reason: String,
+    },
+
+    /// An applied migration's file changed since it was applied.
+    #[error("migration {version} ({file}) changed after it was applied: {reason}")]
+    ChecksumMismatch {
+        /// The version.
+        version: i64,
+        /// The file.
+        file: String,
+        /// Recorded vs current checksum and what to do.
+        reason: String,
+    },
+
     /// The operation was cancelled by the caller (for example Ctrl-C).
     #[error("{action} was cancelled")]
     Cancelled {
@@ -151,6 +202,14 @@ impl Error {
     /// Wraps a driver error with what dbops was doing.
     pub fn postgres(context: impl Into<String>, source: tokio_postgres::Error) -> Self {
         Error::Postgres {
+            context: context.into(),
+            source,
+        }
+    }
+
+    /// Wraps a pool error with what dbops was doing.
+    pub fn pool(context: impl Into<String>, source: deadpool_postgres::PoolError) -> Self {
+        Error::Pool {
             context: context.into(),
             source,
         }

@@ -9,11 +9,17 @@ pub mod cli;
 pub mod cluster;
 pub mod config;
 pub mod error;
+pub mod migrate;
 pub mod progress;
 pub mod testing;
 
 pub use cluster::{Durability, Listen, PgBinaries, Shutdown, TempCluster, TempClusterBuilder};
 pub use config::{DatabaseUrl, PoolOptions};
 pub use error::{Error, Result};
+pub use include_dir;
+pub use migrate::{
+    DownSteps, MigrateOptions, MigrateReport, Migration, MigrationSource, Migrator, PgMigrator,
+    migrate_on_startup,
+};
 pub use progress::{Progress, ProgressEvent, ProgressUnit};
 pub use testing::{SqlScripts, TemplateSetup, TestDatabase, TestDatabases};

@@ -279,15 +279,30 @@ impl TestDatabases {
         let n = inner.counter.fetch_add(1, Ordering::Relaxed);
         let (name, statements) = clone_sql(&inner.name_prefix, n, &inner.template, inner.file_copy);
         let mut guard = inner.client.lock().await;
-        if guard.as_ref().is_none_or(|c| c.is_closed()) {
-            *guard = Some(inner.admin.connect().await?);
-        }
-        let client = guard
-            .as_ref()
-            .ok_or_else(|| Error::config("test databases", "no admin connection"))?;
-        client.batch_execute(&statements[0]).await.map_err(|e| {
-            Error::postgres(format!("cloning `{}` into `{name}`", inner.template), e)
-        })?;
+        let mut attempt = 0;
+        let client = loop {
+            if guard.as_ref().is_none_or(|c| c.is_closed()) {
+                *guard = Some(inner.admin.connect().await?);
+            }
+            let client = guard
+                .as_ref()
+                .ok_or_else(|| Error::config("test databases", "no admin connection"))?;
+            match client.batch_execute(&statements[0]).await {
+                Ok(()) => break client,
+                // The cached connection belonged to a runtime that has since shut down (one per
+                // `#[tokio::test]`): reconnect once.
+                Err(e) if e.is_closed() && attempt == 0 => {
+                    attempt += 1;
+                    *guard = None;
+                }
+                Err(e) => {
+                    return Err(Error::postgres(
+                        format!("cloning `{}` into `{name}`", inner.template),
+                        e,
+                    ));
+                }
+            }
+        };
         let labelled = client.batch_execute(&statements[1]).await;
         drop(guard);
         let db = self.handle(name);

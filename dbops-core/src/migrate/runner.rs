@@ -1,0 +1,547 @@
+//! Applying migrations: plans, the per-migration transaction, non-transactional statements with the
+//! dirty flag, lock timeouts with retry, and the reports.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+use tokio_postgres::Client;
+use tokio_postgres::error::{ErrorPosition, SqlState};
+
+use super::source::{Migration, MigrationSource, Script};
+use super::sql::{self, TxRequirement};
+use super::state::{StateTables, VersionState};
+use crate::error::{Error, Result};
+use crate::progress::{Progress, ProgressUnit, report};
+
+/// Which way a migration runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    /// Apply.
+    Up,
+    /// Roll back.
+    Down,
+}
+
+/// What to do when an applied migration's file changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChecksumPolicy {
+    /// Report it in [`MigrateReport::warnings`] (default).
+    #[default]
+    Warn,
+    /// Refuse to migrate.
+    Error,
+    /// Do not compare.
+    Ignore,
+}
+
+/// Options of a [`super::PgMigrator`]. Defaults are golang-migrate's where it has one.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MigrateOptions {
+    /// Schema of the state tables. Default: the connection's `current_schema()` (usually `public`).
+    pub schema: Option<String>,
+    /// golang-migrate's table. Default: `schema_migrations`.
+    pub table: String,
+    /// dbops' history table. Default: `dbops_migration_history`.
+    pub history_table: String,
+    /// How long to wait for another migrator's lock. Default: 15 minutes.
+    pub lock_wait: Duration,
+    /// `lock_timeout` for migration statements (none by default); a statement that times out waiting
+    /// for a table lock is retried with backoff (transactional migrations only).
+    pub lock_timeout: Option<Duration>,
+    /// Retries after a lock timeout. Default: 3 (waits 1 s, 2 s, 4 s).
+    pub lock_retries: u32,
+    /// `statement_timeout` for migration statements. Default: none.
+    pub statement_timeout: Option<Duration>,
+    /// Changed files of applied migrations. Default: warn.
+    pub checksums: ChecksumPolicy,
+}
+
+impl Default for MigrateOptions {
+    fn default() -> Self {
+        Self {
+            schema: None,
+            table: "schema_migrations".into(),
+            history_table: "dbops_migration_history".into(),
+            lock_wait: Duration::from_secs(15 * 60),
+            lock_timeout: None,
+            lock_retries: 3,
+            statement_timeout: None,
+            checksums: ChecksumPolicy::Warn,
+        }
+    }
+}
+
+/// One step of a plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PlannedStep {
+    /// The migration's version.
+    pub version: i64,
+    /// Its description.
+    pub name: String,
+    /// Up or down.
+    pub direction: Direction,
+    /// The version recorded after this step (`None`: nothing applied).
+    pub resulting_version: Option<i64>,
+}
+
+/// One applied step.
+#[derive(Debug, Clone, Serialize)]
+pub struct AppliedMigration {
+    /// The migration's version.
+    pub version: i64,
+    /// Its description.
+    pub name: String,
+    /// Up or down.
+    pub direction: Direction,
+    /// Whether it ran in one transaction with its bookkeeping.
+    pub transactional: bool,
+    /// How long it took.
+    #[serde(with = "millis")]
+    pub duration: Duration,
+}
+
+/// What an operation did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct MigrateReport {
+    /// Version before (`None`: nothing applied).
+    pub from: Option<i64>,
+    /// Version after.
+    pub to: Option<i64>,
+    /// The steps applied, in order (empty: already up to date).
+    pub applied: Vec<AppliedMigration>,
+    /// Problems worth knowing (changed files, missing down files, ...).
+    pub warnings: Vec<String>,
+    /// Time spent waiting for another migrator's lock.
+    #[serde(with = "millis")]
+    pub lock_wait: Duration,
+}
+
+mod millis {
+    use std::time::Duration;
+
+    pub fn serialize<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_f64(d.as_secs_f64() * 1000.0)
+    }
+}
+
+/// State of one migration relative to the database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MigrationState {
+    /// Applied, file unchanged (or no history to compare).
+    Applied,
+    /// Applied, but its file changed since.
+    Changed,
+    /// Not applied yet.
+    Pending,
+    /// The version the database is dirty at.
+    Dirty,
+}
+
+/// One line of `status`.
+#[derive(Debug, Clone, Serialize)]
+pub struct MigrationStatus {
+    /// Version.
+    pub version: i64,
+    /// Description.
+    pub name: String,
+    /// State.
+    pub state: MigrationState,
+    /// Whether a down file exists.
+    pub has_down: bool,
+}
+
+/// Plans the steps from `current` to `target` (both `None` = nothing applied).
+pub(crate) fn plan(
+    source: &MigrationSource,
+    current: Option<i64>,
+    target: Option<i64>,
+) -> Result<Vec<PlannedStep>> {
+    let migrations = source.migrations();
+    if let Some(t) = target
+        && source.get(t).is_none()
+    {
+        return Err(Error::config(
+            "target version",
+            format!("no migration has version {t} in {}", source.origin()),
+        ));
+    }
+    if let Some(c) = current
+        && c >= 0
+        && source.get(c).is_none()
+        && target.is_none_or(|t| t < c)
+    {
+        return Err(Error::MigrationSource {
+            path: source.origin().to_string(),
+            reason: format!(
+                "the database is at version {c}, which has no file here; are these the right migrations?"
+            ),
+        });
+    }
+    let cur = current.unwrap_or(i64::MIN);
+    let tgt = target.unwrap_or(i64::MIN);
+    let mut steps = Vec::new();
+    if tgt > cur {
+        for m in migrations
+            .iter()
+            .filter(|m| m.version > cur && m.version <= tgt)
+        {
+            steps.push(PlannedStep {
+                version: m.version,
+                name: m.name.clone(),
+                direction: Direction::Up,
+                resulting_version: Some(m.version),
+            });
+        }
+    } else if tgt < cur {
+        let applied: Vec<&Migration> = migrations
+            .iter()
+            .filter(|m| m.version <= cur && m.version > tgt)
+            .collect();
+        for m in applied.iter().rev() {
+            let previous = migrations
+                .iter()
+                .rev()
+                .find(|p| p.version < m.version)
+                .map(|p| p.version);
+            steps.push(PlannedStep {
+                version: m.version,
+                name: m.name.clone(),
+                direction: Direction::Down,
+                resulting_version: previous,
+            });
+        }
+    }
+    Ok(steps)
+}
+
+/// Session settings of a migrator.
+pub(crate) struct Runner<'a> {
+    pub client: &'a Client,
+    pub tables: &'a StateTables,
+    pub source: &'a Arc<MigrationSource>,
+    pub options: &'a MigrateOptions,
+    pub progress: Option<&'a Progress>,
+    pub server_version: i32,
+}
+
+impl Runner<'_> {
+    /// Runs the planned steps in order.
+    pub async fn run(&self, steps: &[PlannedStep]) -> Result<Vec<AppliedMigration>> {
+        let mut applied = Vec::new();
+        for (i, step) in steps.iter().enumerate() {
+            let stage =
+                format!("{:?} {} {}", step.direction, step.version, step.name).to_lowercase();
+            report(
+                self.progress,
+                &stage,
+                i as u64,
+                Some(steps.len() as u64),
+                ProgressUnit::Steps,
+            );
+            let migration =
+                self.source
+                    .get(step.version)
+                    .ok_or_else(|| Error::MigrationSource {
+                        path: self.source.origin().to_string(),
+                        reason: format!("migration {} disappeared from the source", step.version),
+                    })?;
+            applied.push(self.apply(migration, step).await?);
+        }
+        report(
+            self.progress,
+            "done",
+            steps.len() as u64,
+            Some(steps.len() as u64),
+            ProgressUnit::Steps,
+        );
+        Ok(applied)
+    }
+
+    async fn apply(&self, m: &Migration, step: &PlannedStep) -> Result<AppliedMigration> {
+        let script = match step.direction {
+            Direction::Up => &m.up,
+            Direction::Down => m.down.as_ref().ok_or_else(|| Error::MigrationSource {
+                path: format!("{}/{}", self.source.origin(), m.up.file),
+                reason: format!(
+                    "migration {} has no down file, so it cannot be rolled back; write {}",
+                    m.version,
+                    m.up.file.replace(".up.sql", ".down.sql")
+                ),
+            })?,
+        };
+        let statements = sql::split(&script.sql);
+        let transactional = !sql::has_no_transaction_directive(&script.sql)
+            && statements
+                .iter()
+                .all(|s| match sql::tx_requirement(&s.sql) {
+                    TxRequirement::Any => true,
+                    TxRequirement::NoTransactionBefore12 => self.server_version >= 120000,
+                    TxRequirement::NoTransaction | TxRequirement::TransactionControl => false,
+                });
+        let started = Instant::now();
+        if transactional {
+            self.apply_in_transaction(m, script, &statements, step, started)
+                .await?;
+        } else {
+            self.apply_outside_transaction(m, script, &statements, step, started)
+                .await?;
+        }
+        let duration = started.elapsed();
+        tracing::info!(version = m.version, name = %m.name, direction = ?step.direction, ?duration, "migration applied");
+        Ok(AppliedMigration {
+            version: m.version,
+            name: m.name.clone(),
+            direction: step.direction,
+            transactional,
+            duration,
+        })
+    }
+
+    fn settings(&self, scope: &str) -> String {
+        let mut sql = String::new();
+        if let Some(t) = self.options.lock_timeout {
+            sql.push_str(&format!(
+                "SET {scope} lock_timeout = '{}ms';",
+                t.as_millis().max(1)
+            ));
+        }
+        if let Some(t) = self.options.statement_timeout {
+            sql.push_str(&format!(
+                "SET {scope} statement_timeout = '{}ms';",
+                t.as_millis().max(1)
+            ));
+        }
+        sql
+    }
+
+    async fn exec(&self, sql: &str, context: &str) -> Result<()> {
+        self.client
+            .batch_execute(sql)
+            .await
+            .map_err(|e| Error::postgres(context.to_string(), e))
+    }
+
+    async fn apply_in_transaction(
+        &self,
+        m: &Migration,
+        script: &Script,
+        statements: &[sql::Statement],
+        step: &PlannedStep,
+        started: Instant,
+    ) -> Result<()> {
+        let mut attempt = 0;
+        loop {
+            self.exec("BEGIN", "starting the migration transaction")
+                .await?;
+            let outcome = async {
+                self.exec(
+                    &self.settings("LOCAL"),
+                    "applying lock_timeout/statement_timeout",
+                )
+                .await?;
+                self.run_statements(m, script, statements, step, true)
+                    .await?;
+                self.tables
+                    .write(self.client, step.resulting_version, false)
+                    .await?;
+                let checksum = &script.checksum;
+                let direction = if step.direction == Direction::Up {
+                    "up"
+                } else {
+                    "down"
+                };
+                self.tables
+                    .record(
+                        self.client,
+                        m.version,
+                        &m.name,
+                        checksum,
+                        direction,
+                        started.elapsed(),
+                    )
+                    .await
+            }
+            .await;
+            match outcome {
+                Ok(()) => return self.exec("COMMIT", "committing the migration").await,
+                Err(error) => {
+                    let _ = self.client.batch_execute("ROLLBACK").await;
+                    let lock_timeout = error.code() == Some(&SqlState::LOCK_NOT_AVAILABLE);
+                    if lock_timeout && attempt < self.options.lock_retries {
+                        let wait = Duration::from_secs(1 << attempt.min(6));
+                        tracing::warn!(
+                            version = m.version,
+                            attempt,
+                            ?wait,
+                            "lock timeout; retrying the migration"
+                        );
+                        tokio::time::sleep(wait).await;
+                        attempt += 1;
+                        continue;
+                    }
+                    return Err(error);
+                }
+            }
+        }
+    }
+
+    async fn apply_outside_transaction(
+        &self,
+        m: &Migration,
+        script: &Script,
+        statements: &[sql::Statement],
+        step: &PlannedStep,
+        started: Instant,
+    ) -> Result<()> {
+        // golang-migrate marks the version being moved to dirty while the migration runs.
+        let dirty_version = step.resulting_version.unwrap_or(-1);
+        self.tables
+            .write(self.client, Some(dirty_version), true)
+            .await?;
+        self.exec(
+            &self.settings("SESSION"),
+            "applying lock_timeout/statement_timeout",
+        )
+        .await?;
+        self.run_statements(m, script, statements, step, false)
+            .await?;
+        self.exec(
+            "RESET lock_timeout; RESET statement_timeout",
+            "resetting timeouts",
+        )
+        .await?;
+        self.tables
+            .write(self.client, step.resulting_version, false)
+            .await?;
+        let direction = if step.direction == Direction::Up {
+            "up"
+        } else {
+            "down"
+        };
+        self.tables
+            .record(
+                self.client,
+                m.version,
+                &m.name,
+                &script.checksum,
+                direction,
+                started.elapsed(),
+            )
+            .await
+    }
+
+    async fn run_statements(
+        &self,
+        m: &Migration,
+        script: &Script,
+        statements: &[sql::Statement],
+        step: &PlannedStep,
+        transactional: bool,
+    ) -> Result<()> {
+        for (index, statement) in statements.iter().enumerate() {
+            if let Err(source) = self.client.batch_execute(&statement.sql).await {
+                let (message, line) = describe(&source, statement);
+                let before = step
+                    .resulting_version
+                    .map_or("nothing applied".to_string(), |v| v.to_string());
+                let after = if transactional {
+                    format!(
+                        "\n  nothing was changed: the migration ran in one transaction that was rolled back; fix {} and run it again",
+                        script.file
+                    )
+                } else {
+                    let dirty = step.resulting_version.unwrap_or(-1);
+                    format!(
+                        "\n  this migration runs outside a transaction, so the {index} statement(s) before this one stay applied \
+                         and the database is marked dirty at version {dirty}.\n  to recover: finish or undo those statements by hand, \
+                         then `dbops migrate force {}` (finished) or `dbops migrate force {}` (undone), then migrate again",
+                        if step.direction == Direction::Up {
+                            m.version.to_string()
+                        } else {
+                            before.clone()
+                        },
+                        if step.direction == Direction::Up {
+                            self.source
+                                .migrations()
+                                .iter()
+                                .rev()
+                                .find(|p| p.version < m.version)
+                                .map_or("-1".to_string(), |p| p.version.to_string())
+                        } else {
+                            m.version.to_string()
+                        }
+                    )
+                };
+                return Err(Error::MigrationFailed {
+                    version: m.version,
+                    file: script.file.clone(),
+                    line,
+                    statement: shorten(&statement.sql),
+                    message,
+                    after,
+                    source,
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// PostgreSQL's message with detail, hint and position, and the file line of the error.
+fn describe(error: &tokio_postgres::Error, statement: &sql::Statement) -> (String, usize) {
+    let Some(db) = error.as_db_error() else {
+        return (error.to_string(), statement.line);
+    };
+    let mut message = format!("{} ({})", db.message(), db.code().code());
+    if let Some(detail) = db.detail() {
+        message.push_str(&format!("\n  detail: {detail}"));
+    }
+    if let Some(hint) = db.hint() {
+        message.push_str(&format!("\n  hint: {hint}"));
+    }
+    let mut line = statement.line;
+    if let Some(ErrorPosition::Original(pos)) = db.position() {
+        let chars: String = statement
+            .sql
+            .chars()
+            .take((*pos as usize).saturating_sub(1))
+            .collect();
+        line += chars.matches('\n').count();
+        let column = chars.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        message.push_str(&format!("\n  at line {line}, column {column}"));
+    }
+    (message, line)
+}
+
+fn shorten(sql: &str) -> String {
+    let one_line: String = sql.split_whitespace().collect::<Vec<_>>().join(" ");
+    if one_line.chars().count() > 200 {
+        format!("{}...", one_line.chars().take(200).collect::<String>())
+    } else {
+        one_line
+    }
+}
+
+/// Compares applied migrations' recorded checksums with the files.
+pub(crate) fn checksum_warnings(
+    source: &MigrationSource,
+    current: Option<VersionState>,
+    recorded: &[(i64, String, String)],
+) -> Vec<(i64, String, String)> {
+    let Some(current) = current else {
+        return Vec::new();
+    };
+    recorded
+        .iter()
+        .filter(|(version, _, _)| *version <= current.version)
+        .filter_map(|(version, _, checksum)| {
+            let m = source.get(*version)?;
+            (m.up.checksum != *checksum).then(|| (*version, m.up.file.clone(), checksum.clone()))
+        })
+        .collect()
+}

@@ -1,0 +1,4 @@
+DROP TABLE IF EXISTS vehicles;
+DROP TABLE IF EXISTS drivers;
+DROP TYPE IF EXISTS vehicle_class;
+DROP TYPE IF EXISTS driver_status;

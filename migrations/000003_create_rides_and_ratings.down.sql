@@ -1,0 +1,3 @@
+DROP TABLE IF EXISTS ratings;
+DROP TABLE IF EXISTS rides;
+DROP TYPE IF EXISTS ride_status;

@@ -1,0 +1,3 @@
+DROP TABLE IF EXISTS referrals;
+DROP TABLE IF EXISTS promo_redemptions;
+DROP TABLE IF EXISTS promo_codes;
