@@ -11,6 +11,7 @@ pub mod config;
 pub mod error;
 pub mod migrate;
 pub mod progress;
+pub mod schema;
 pub mod testing;
 
 pub use cluster::{Durability, Listen, PgBinaries, Shutdown, TempCluster, TempClusterBuilder};

@@ -436,3 +436,127 @@ fn bad_sources_are_clear_errors() {
             .is_err()
     );
 }
+
+#[tokio::test]
+async fn reference_schema_passes_verify_and_lint() {
+    let cluster = support::cluster().await;
+    let report = dbops::migrate::verify(&cluster.url(), &reference(), &Default::default(), None)
+        .await
+        .unwrap();
+    assert_eq!(report.migrations.len(), 7);
+    for m in &report.migrations {
+        assert!(
+            matches!(m.round_trip, dbops::migrate::RoundTrip::Identical),
+            "{} {:?}",
+            m.version,
+            m.round_trip
+        );
+    }
+    assert!(report.passed());
+    let findings = dbops::migrate::lint::check(&reference());
+    assert!(findings.is_empty(), "{findings:#?}");
+}
+
+#[tokio::test]
+async fn verify_reports_an_incomplete_down_exactly() {
+    let cluster = support::cluster().await;
+    let source = files(&[
+        (
+            "1_a.up.sql",
+            "CREATE TABLE a (id int PRIMARY KEY, note text DEFAULT 'x');",
+        ),
+        ("1_a.down.sql", "DROP TABLE a;"),
+        (
+            "2_b.up.sql",
+            "ALTER TABLE a ADD COLUMN extra int; CREATE INDEX a_note ON a (note);",
+        ),
+        ("2_b.down.sql", "ALTER TABLE a DROP COLUMN extra;"),
+    ]);
+    let report = dbops::migrate::verify(&cluster.url(), &source, &Default::default(), None)
+        .await
+        .unwrap();
+    assert!(!report.passed());
+    assert!(matches!(
+        report.migrations[0].round_trip,
+        dbops::migrate::RoundTrip::Identical
+    ));
+    let dbops::migrate::RoundTrip::Differs {
+        changes,
+        reapply_error,
+    } = &report.migrations[1].round_trip
+    else {
+        panic!(
+            "migration 2's down forgot the index: {:?}",
+            report.migrations[1].round_trip
+        )
+    };
+    let text: Vec<String> = changes.iter().map(|c| c.to_string()).collect();
+    assert_eq!(text.len(), 1, "{text:?}");
+    assert!(text[0].starts_with("+ index a_note"), "{text:?}");
+    assert!(
+        reapply_error
+            .as_deref()
+            .is_some_and(|e| e.contains("already exists")),
+        "{reapply_error:?}"
+    );
+}
+
+#[test]
+fn lint_rules_fire_and_can_be_silenced() {
+    let source = files(&[
+        (
+            "1_a.up.sql",
+            "CREATE TABLE IF NOT EXISTS a (id int);\nCREATE INDEX IF NOT EXISTS a_id ON a (id);",
+        ),
+        ("1_a.down.sql", "DROP TABLE IF EXISTS a;"),
+        (
+            "2_b.up.sql",
+            "CREATE INDEX IF NOT EXISTS a_id2 ON a (id);\nALTER TABLE a ADD COLUMN n int NOT NULL;\nALTER TABLE a ALTER COLUMN id TYPE bigint;\n-- dbops:allow data-change\nINSERT INTO a VALUES (1);\nUPDATE a SET id = 2;\nDROP TABLE a;\nCREATE TABLE b (x int);",
+        ),
+    ]);
+    let findings = dbops::migrate::lint::check(&source);
+    let rules: Vec<(&str, usize)> = findings.iter().map(|f| (f.rule, f.line)).collect();
+    assert!(rules.contains(&("index-not-concurrent", 1)), "{rules:?}");
+    assert!(
+        rules.contains(&("not-null-without-default", 2)),
+        "{rules:?}"
+    );
+    assert!(rules.contains(&("column-type-change", 3)), "{rules:?}");
+    assert!(rules.contains(&("data-change", 6)), "{rules:?}");
+    assert!(
+        !rules.contains(&("data-change", 5)),
+        "silenced statement still reported: {rules:?}"
+    );
+    assert!(rules.contains(&("drop-without-down", 7)), "{rules:?}");
+    assert!(rules.contains(&("missing-if-exists", 8)), "{rules:?}");
+    assert!(rules.contains(&("missing-down", 1)), "{rules:?}");
+    assert!(
+        !rules.iter().any(|(r, _)| *r == "index-not-concurrent"
+            && findings
+                .iter()
+                .any(|f| f.file == "1_a.up.sql" && f.rule == *r)),
+        "index on a table created in the same migration is fine"
+    );
+}
+
+#[test]
+fn create_writes_the_next_pair() {
+    let dir = tempfile::tempdir().unwrap();
+    let (up, down) = dbops::migrate::create(
+        dir.path(),
+        "Add rides",
+        dbops::migrate::Numbering::Sequential,
+    )
+    .unwrap();
+    assert!(up.ends_with("000001_add_rides.up.sql") && down.ends_with("000001_add_rides.down.sql"));
+    let (up2, _) =
+        dbops::migrate::create(dir.path(), "more", dbops::migrate::Numbering::Sequential).unwrap();
+    assert!(up2.ends_with("000002_more.up.sql"));
+    let (ts, _) =
+        dbops::migrate::create(dir.path(), "stamp", dbops::migrate::Numbering::Timestamp).unwrap();
+    let name = ts.file_name().unwrap().to_str().unwrap().to_string();
+    assert_eq!(name.split('_').next().unwrap().len(), 14, "{name}");
+    assert!(
+        dbops::migrate::create(dir.path(), "!!!", dbops::migrate::Numbering::Sequential).is_err()
+    );
+}

@@ -2,22 +2,29 @@
 //! many replicas migrating at once; each migration and its bookkeeping run in one transaction.
 
 mod conn;
+mod create;
+pub mod lint;
 mod runner;
 mod source;
 pub mod sql;
 mod state;
+mod verify;
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use async_trait::async_trait;
 
+pub use create::{Numbering, create};
 pub use runner::{
     AppliedMigration, ChecksumPolicy, Direction, MigrateOptions, MigrateReport, MigrationState,
     MigrationStatus, PlannedStep,
 };
 pub use source::{Migration, MigrationSource, Script, Strictness, parse_file_name};
 pub use state::VersionState;
+pub use verify::{
+    Rollback, RoundTrip, Scratch, VerifiedMigration, VerifyOptions, VerifyReport, verify,
+};
 
 use conn::{Conn, Connector};
 use runner::{Runner, checksum_warnings, plan};

@@ -1,0 +1,203 @@
+//! `verify`: every migration applied one by one in a scratch database; after each up, its down must
+//! bring the catalog back exactly to what it was before, then the up is re-applied.
+
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use super::{DownSteps, MigrationSource, Migrator, PgMigrator};
+use crate::config::DatabaseUrl;
+use crate::error::{Error, Result};
+use crate::progress::{Progress, ProgressUnit, report};
+use crate::schema::{SchemaChange, SchemaSnapshot};
+use crate::testing::TestDatabases;
+
+/// Whether `verify` rolls each migration back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Rollback {
+    /// Apply each down and compare the catalog (default).
+    #[default]
+    Check,
+    /// Only apply the ups.
+    Skip,
+}
+
+/// What happens to the scratch database afterwards.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Scratch {
+    /// Drop it (default).
+    #[default]
+    Drop,
+    /// Keep it for inspection (its name is in the report).
+    Keep,
+}
+
+/// Options of [`verify`].
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
+pub struct VerifyOptions {
+    /// Roll each migration back and compare. Default: check.
+    pub rollback: Rollback,
+    /// Keep the scratch database. Default: drop.
+    pub scratch: Scratch,
+}
+
+/// The outcome of one migration's round trip.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum RoundTrip {
+    /// The down restored the catalog exactly.
+    Identical,
+    /// The down left these differences (relative to before the up).
+    Differs {
+        /// The differences.
+        changes: Vec<SchemaChange>,
+        /// Why re-applying the up failed afterwards, if it did (verification stops there).
+        reapply_error: Option<String>,
+    },
+    /// No down file.
+    NoDown,
+    /// Rollback not checked.
+    Skipped,
+}
+
+/// One verified migration.
+#[derive(Debug, Clone, Serialize)]
+pub struct VerifiedMigration {
+    /// Version.
+    pub version: i64,
+    /// Name.
+    pub name: String,
+    /// Up duration in ms.
+    pub up_ms: f64,
+    /// Down duration in ms (0 when not run).
+    pub down_ms: f64,
+    /// The round trip.
+    pub round_trip: RoundTrip,
+}
+
+/// The result of [`verify`].
+#[derive(Debug, Clone, Serialize)]
+pub struct VerifyReport {
+    /// One entry per migration, in order.
+    pub migrations: Vec<VerifiedMigration>,
+    /// The scratch database, when kept.
+    pub kept_database: Option<String>,
+}
+
+impl VerifyReport {
+    /// Whether every round trip was identical (or skipped).
+    pub fn passed(&self) -> bool {
+        self.migrations
+            .iter()
+            .all(|m| !matches!(m.round_trip, RoundTrip::Differs { .. }))
+    }
+}
+
+const STATE_TABLES: &[&str] = &["schema_migrations", "dbops_migration_history"];
+
+/// Verifies `source` in a scratch database created on the server of `admin` (needs CREATEDB); the
+/// target database itself is never touched.
+#[tracing::instrument(name = "migrate.verify", skip_all)]
+pub async fn verify(
+    admin: &DatabaseUrl,
+    source: &MigrationSource,
+    options: &VerifyOptions,
+    progress: Option<&Progress>,
+) -> Result<VerifyReport> {
+    let databases = TestDatabases::builder(admin.clone())
+        .prefix("dbops_verify")
+        .spares(0)
+        .build()
+        .await?;
+    let scratch = databases.create().await?;
+    let migrator = PgMigrator::new(scratch.url().clone(), source.clone());
+    let client = scratch.connect().await?;
+    let schema: String = client
+        .query_one("SELECT current_schema()::text", &[])
+        .await
+        .map_err(|e| Error::postgres("reading the scratch database's schema", e))?
+        .get(0);
+    let total = source.migrations().len() as u64;
+    let mut results = Vec::new();
+    for (i, m) in source.migrations().iter().enumerate() {
+        report(
+            progress,
+            &format!("verify {} {}", m.version, m.name),
+            i as u64,
+            Some(total),
+            ProgressUnit::Steps,
+        );
+        let before = SchemaSnapshot::capture(&client, &schema, STATE_TABLES).await?;
+        let started = Instant::now();
+        migrator.up(Some(m.version)).await?;
+        let up_ms = ms(started.elapsed());
+        let (round_trip, down_ms) = match (options.rollback, &m.down) {
+            (Rollback::Skip, _) => (RoundTrip::Skipped, 0.0),
+            (Rollback::Check, None) => (RoundTrip::NoDown, 0.0),
+            (Rollback::Check, Some(_)) => {
+                let started = Instant::now();
+                migrator.down(DownSteps::Count(1)).await?;
+                let down_ms = ms(started.elapsed());
+                let after = SchemaSnapshot::capture(&client, &schema, STATE_TABLES).await?;
+                let changes = before.diff(&after);
+                let reapplied = migrator.up(Some(m.version)).await;
+                match (changes.is_empty(), reapplied) {
+                    (true, Ok(_)) => (RoundTrip::Identical, down_ms),
+                    (true, Err(error)) => return Err(error),
+                    (false, Ok(_)) => (
+                        RoundTrip::Differs {
+                            changes,
+                            reapply_error: None,
+                        },
+                        down_ms,
+                    ),
+                    (false, Err(error)) => {
+                        results.push(VerifiedMigration {
+                            version: m.version,
+                            name: m.name.clone(),
+                            up_ms,
+                            down_ms,
+                            round_trip: RoundTrip::Differs {
+                                changes,
+                                reapply_error: Some(crate::error::report(&error)),
+                            },
+                        });
+                        break;
+                    }
+                }
+            }
+        };
+        results.push(VerifiedMigration {
+            version: m.version,
+            name: m.name.clone(),
+            up_ms,
+            down_ms,
+            round_trip,
+        });
+    }
+    report(
+        progress,
+        "verified",
+        total,
+        Some(total),
+        ProgressUnit::Steps,
+    );
+    drop(client);
+    let kept_database = match options.scratch {
+        Scratch::Keep => Some(scratch.keep().redacted()),
+        Scratch::Drop => {
+            scratch.drop_now().await?;
+            None
+        }
+    };
+    Ok(VerifyReport {
+        migrations: results,
+        kept_database,
+    })
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
