@@ -6,6 +6,7 @@
 mod cluster;
 mod context;
 mod logging;
+mod migrate;
 
 use clap::{Parser, Subcommand};
 
@@ -31,12 +32,15 @@ pub enum Command {
     /// Start, stop and list embedded PostgreSQL clusters built from the local server binaries.
     #[command(subcommand)]
     Cluster(cluster::ClusterCommand),
+    /// Apply, roll back, inspect, verify and lint migrations (golang-migrate compatible).
+    Migrate(migrate::MigrateArgs),
 }
 
 impl Command {
     async fn run(self, ctx: &Context) -> Result<()> {
         match self {
             Command::Cluster(cmd) => cluster::run(cmd, ctx).await,
+            Command::Migrate(args) => migrate::run(args, ctx).await,
         }
     }
 }
@@ -86,5 +90,14 @@ where
             eprintln!("error: {}", report(&err));
             1
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_command_is_well_formed() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
     }
 }
