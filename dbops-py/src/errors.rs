@@ -52,6 +52,31 @@ create_exception!(
     "The operation was cancelled."
 );
 
+create_exception!(
+    dbops,
+    MigrationError,
+    DbopsError,
+    "A migration failed; the message says what state it left."
+);
+create_exception!(
+    dbops,
+    MigrationSourceError,
+    MigrationError,
+    "A migration file or directory is invalid."
+);
+create_exception!(
+    dbops,
+    DirtyDatabaseError,
+    MigrationError,
+    "The database is dirty after a failed non-transactional migration."
+);
+create_exception!(
+    dbops,
+    ChecksumMismatchError,
+    MigrationError,
+    "An applied migration's file changed."
+);
+
 /// Converts a core error into the matching Python exception (message: the full cause chain).
 pub fn to_py(err: dbops::Error) -> PyErr {
     use dbops::Error as E;
@@ -66,6 +91,10 @@ pub fn to_py(err: dbops::Error) -> PyErr {
         E::Timeout { .. } => OperationTimeout::new_err(message),
         E::Refused { .. } => RefusedError::new_err(message),
         E::Cancelled { .. } => CancelledError::new_err(message),
+        E::MigrationFailed { .. } => MigrationError::new_err(message),
+        E::MigrationSource { .. } => MigrationSourceError::new_err(message),
+        E::Dirty { .. } => DirtyDatabaseError::new_err(message),
+        E::ChecksumMismatch { .. } => ChecksumMismatchError::new_err(message),
         _ => DbopsError::new_err(message),
     }
 }
@@ -81,5 +110,15 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("OperationTimeout", py.get_type::<OperationTimeout>())?;
     m.add("RefusedError", py.get_type::<RefusedError>())?;
     m.add("CancelledError", py.get_type::<CancelledError>())?;
+    m.add("MigrationError", py.get_type::<MigrationError>())?;
+    m.add(
+        "MigrationSourceError",
+        py.get_type::<MigrationSourceError>(),
+    )?;
+    m.add("DirtyDatabaseError", py.get_type::<DirtyDatabaseError>())?;
+    m.add(
+        "ChecksumMismatchError",
+        py.get_type::<ChecksumMismatchError>(),
+    )?;
     Ok(())
 }

@@ -4,7 +4,9 @@ use pyo3::prelude::*;
 
 mod cli;
 mod cluster;
+mod convert;
 mod errors;
+mod migrate;
 mod runtime;
 mod testing;
 
@@ -14,6 +16,7 @@ fn _dbops(m: &Bound<'_, PyModule>) -> PyResult<()> {
     errors::register(m)?;
     cli::register(m)?;
     cluster::register(m)?;
+    migrate::register(m)?;
     testing::register(m)?;
     Ok(())
 }

@@ -5,6 +5,14 @@ and ``name_async(...)`` returns an awaitable. Errors derive from :class:`dbops.D
 """
 
 from ._dbops import (
+    verify,
+    lint,
+    create_migration,
+    Migrator,
+    MigrationSourceError,
+    MigrationError,
+    DirtyDatabaseError,
+    ChecksumMismatchError,
     __version__,
     CancelledError,
     ClusterError,
@@ -21,6 +29,14 @@ from ._dbops import (
 )
 
 __all__ = [
+    "verify",
+    "lint",
+    "create_migration",
+    "Migrator",
+    "MigrationSourceError",
+    "MigrationError",
+    "DirtyDatabaseError",
+    "ChecksumMismatchError",
     "__version__",
     "CancelledError",
     "ClusterError",

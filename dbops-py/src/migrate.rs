@@ -1,0 +1,215 @@
+//! `dbops.Migrator`, `dbops.lint`, `dbops.verify`, `dbops.create_migration`.
+
+use std::time::Duration;
+
+use dbops::migrate::{
+    self, ChecksumPolicy, Numbering, Rollback, Scratch, Strictness, VerifyOptions,
+};
+use dbops::{DatabaseUrl, DownSteps, MigrateOptions, MigrationSource, Migrator as _, PgMigrator};
+use pyo3::prelude::*;
+
+use crate::convert::to_py;
+use crate::errors::to_py as err;
+use crate::runtime::{block_on, into_awaitable};
+
+/// golang-migrate compatible migrations of one database.
+#[pyclass(module = "dbops", frozen)]
+pub struct Migrator(PgMigrator);
+
+fn source(dir: &str, strict: bool) -> PyResult<MigrationSource> {
+    let strictness = if strict {
+        Strictness::Strict
+    } else {
+        Strictness::Lenient
+    };
+    MigrationSource::from_dir(dir)
+        .and_then(|s| s.validate(strictness))
+        .map_err(err)
+}
+
+fn json(result: dbops::Result<impl serde::Serialize>) -> dbops::Result<Py<PyAny>> {
+    let value = result?;
+    Python::attach(|py| to_py(py, &value))
+        .map_err(|e| dbops::Error::config("result", e.to_string()))
+}
+
+#[pymethods]
+impl Migrator {
+    /// `url`: the database; `source`: the migrations directory.
+    #[new]
+    #[pyo3(signature = (url, source, *, schema=None, table=None, lock_timeout=None, statement_timeout=None, strict=false, progress=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        url: &str,
+        source: &str,
+        schema: Option<String>,
+        table: Option<String>,
+        lock_timeout: Option<f64>,
+        statement_timeout: Option<f64>,
+        strict: bool,
+        progress: Option<Py<PyAny>>,
+    ) -> PyResult<Self> {
+        let options = MigrateOptions {
+            schema,
+            table: table.unwrap_or_else(|| "schema_migrations".into()),
+            lock_timeout: lock_timeout.map(Duration::from_secs_f64),
+            statement_timeout: statement_timeout.map(Duration::from_secs_f64),
+            checksums: if strict {
+                ChecksumPolicy::Error
+            } else {
+                ChecksumPolicy::Warn
+            },
+            ..MigrateOptions::default()
+        };
+        let url = DatabaseUrl::parse(url).map_err(err)?;
+        let mut migrator = PgMigrator::new(url, self::source(source, strict)?).options(options);
+        if let Some(progress) = crate::convert::progress(progress) {
+            migrator = migrator.progress(progress);
+        }
+        Ok(Self(migrator))
+    }
+
+    /// Applies pending migrations (up to `to`); returns the report dict.
+    #[pyo3(signature = (to=None))]
+    fn up(&self, py: Python<'_>, to: Option<i64>) -> PyResult<Py<PyAny>> {
+        let m = self.0.clone();
+        block_on(py, async move { json(m.up(to).await) })
+    }
+
+    /// Like `up`; awaitable.
+    #[pyo3(signature = (to=None))]
+    fn up_async<'py>(&self, py: Python<'py>, to: Option<i64>) -> PyResult<Bound<'py, PyAny>> {
+        let m = self.0.clone();
+        into_awaitable(py, async move { json(m.up(to).await) })
+    }
+
+    /// Rolls back `count` migrations, or all with `all=True`.
+    #[pyo3(signature = (count=1, *, all=false))]
+    fn down(&self, py: Python<'_>, count: usize, all: bool) -> PyResult<Py<PyAny>> {
+        let m = self.0.clone();
+        let steps = if all {
+            DownSteps::All
+        } else {
+            DownSteps::Count(count)
+        };
+        block_on(py, async move { json(m.down(steps).await) })
+    }
+
+    /// Like `down`; awaitable.
+    #[pyo3(signature = (count=1, *, all=false))]
+    fn down_async<'py>(
+        &self,
+        py: Python<'py>,
+        count: usize,
+        all: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let m = self.0.clone();
+        let steps = if all {
+            DownSteps::All
+        } else {
+            DownSteps::Count(count)
+        };
+        into_awaitable(py, async move { json(m.down(steps).await) })
+    }
+
+    /// Migrates up or down to exactly `version`.
+    fn goto(&self, py: Python<'_>, version: i64) -> PyResult<Py<PyAny>> {
+        let m = self.0.clone();
+        block_on(py, async move { json(m.goto(version).await) })
+    }
+
+    /// `{"version": int, "dirty": bool}` or None when nothing is applied.
+    fn version(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let m = self.0.clone();
+        block_on(py, async move { json(m.version().await) })
+    }
+
+    /// Like `version`; awaitable.
+    fn version_async<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let m = self.0.clone();
+        into_awaitable(py, async move { json(m.version().await) })
+    }
+
+    /// Records `version` (None or -1: nothing applied) as clean without running anything.
+    #[pyo3(signature = (version))]
+    fn force(&self, py: Python<'_>, version: Option<i64>) -> PyResult<()> {
+        let m = self.0.clone();
+        block_on(
+            py,
+            async move { m.force(version.filter(|v| *v >= 0)).await },
+        )
+    }
+
+    /// One dict per migration: version, name, state (applied/pending/changed/dirty), has_down.
+    fn status(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let m = self.0.clone();
+        block_on(py, async move { json(m.status().await) })
+    }
+
+    /// The steps `up(to)` would take.
+    #[pyo3(signature = (to=None))]
+    fn plan(&self, py: Python<'_>, to: Option<i64>) -> PyResult<Py<PyAny>> {
+        let m = self.0.clone();
+        block_on(py, async move { json(m.plan_up(to).await) })
+    }
+}
+
+/// Lint findings of a migrations directory (list of dicts: rule, severity, file, line, message).
+#[pyfunction]
+fn lint(py: Python<'_>, source: &str) -> PyResult<Py<PyAny>> {
+    to_py(py, &migrate::lint::check(&self::source(source, false)?))
+}
+
+/// Verifies every migration's round trip in a scratch database on the server of `url`.
+#[pyfunction]
+#[pyo3(signature = (url, source, *, skip_rollback=false, keep=false, progress=None))]
+fn verify(
+    py: Python<'_>,
+    url: &str,
+    source: &str,
+    skip_rollback: bool,
+    keep: bool,
+    progress: Option<Py<PyAny>>,
+) -> PyResult<Py<PyAny>> {
+    let url = DatabaseUrl::parse(url).map_err(err)?;
+    let source = self::source(source, false)?;
+    let options = VerifyOptions {
+        rollback: if skip_rollback {
+            Rollback::Skip
+        } else {
+            Rollback::Check
+        },
+        scratch: if keep { Scratch::Keep } else { Scratch::Drop },
+    };
+    let progress = crate::convert::progress(progress);
+    block_on(py, async move {
+        let report = migrate::verify(&url, &source, &options, progress.as_ref()).await?;
+        let passed = report.passed();
+        let value = json(Ok(&report))?;
+        Python::attach(|py| -> PyResult<()> { value.bind(py).set_item("passed", passed) })
+            .map_err(|e| dbops::Error::config("result", e.to_string()))?;
+        Ok(value)
+    })
+}
+
+/// Creates the next pair of migration files in `directory`; returns their paths.
+#[pyfunction]
+#[pyo3(signature = (directory, name, *, timestamp=false))]
+fn create_migration(directory: &str, name: &str, timestamp: bool) -> PyResult<(String, String)> {
+    let numbering = if timestamp {
+        Numbering::Timestamp
+    } else {
+        Numbering::Sequential
+    };
+    let (up, down) =
+        migrate::create(std::path::Path::new(directory), name, numbering).map_err(err)?;
+    Ok((up.display().to_string(), down.display().to_string()))
+}
+
+/// Adds the class and functions to the module.
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<Migrator>()?;
+    m.add_function(wrap_pyfunction!(lint, m)?)?;
+    m.add_function(wrap_pyfunction!(verify, m)?)?;
+    m.add_function(wrap_pyfunction!(create_migration, m)?)
+}
