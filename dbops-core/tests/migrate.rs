@@ -560,3 +560,63 @@ fn create_writes_the_next_pair() {
         dbops::migrate::create(dir.path(), "!!!", dbops::migrate::Numbering::Sequential).is_err()
     );
 }
+
+static EMBEDDED: dbops::include_dir::Dir<'static> =
+    dbops::include_dir::include_dir!("$CARGO_MANIFEST_DIR/../migrations");
+
+#[tokio::test]
+async fn migrate_on_startup_with_a_pool_and_embedded_migrations() {
+    let db = fresh().await;
+    let source = MigrationSource::embedded(&EMBEDDED).unwrap();
+    assert_eq!(
+        source.fingerprint(),
+        reference().fingerprint(),
+        "embedded and directory sources agree"
+    );
+    let pool = db.url().pool(&Default::default()).unwrap();
+    let first = dbops::migrate_on_startup(&pool, source.clone())
+        .await
+        .unwrap();
+    assert_eq!(first.applied.len(), 7);
+    let again = dbops::migrate_on_startup(&pool, source).await.unwrap();
+    assert!(again.applied.is_empty());
+    assert_eq!(again.to, Some(7));
+    // The pool's connections are healthy and unlocked afterwards.
+    let conn = pool.get().await.unwrap();
+    let locks: i64 = conn
+        .query_one(
+            "SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database WHERE l.locktype = 'advisory' AND d.datname = current_database()",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(locks, 0, "an advisory lock leaked into the pool");
+}
+
+#[tokio::test]
+async fn a_failed_migration_through_a_pool_does_not_leak_the_lock() {
+    let db = fresh().await;
+    let pool = db.url().pool(&Default::default()).unwrap();
+    let bad = files(&[("1_bad.up.sql", "CREATE TABLE t (id int); SELECT 1/0;")]);
+    let err = dbops::migrate_on_startup(&pool, bad).await.unwrap_err();
+    assert!(dbops::error::report(&err).contains("division by zero"));
+    let conn = pool.get().await.unwrap();
+    let locks: i64 = conn
+        .query_one(
+            "SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database WHERE l.locktype = 'advisory' AND d.datname = current_database()",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(
+        locks, 0,
+        "the failed migrator's connection went back to the pool holding the lock"
+    );
+    let good = files(&[("1_bad.up.sql", "CREATE TABLE t (id int);")]);
+    assert_eq!(
+        dbops::migrate_on_startup(&pool, good).await.unwrap().to,
+        Some(1)
+    );
+}

@@ -156,8 +156,14 @@ impl PgMigrator {
                 report.lock_wait = lock_wait;
                 Ok(report)
             }
-            // `conn` is dropped without release: the session ends and the lock with it.
-            Err(error) => Err(error),
+            Err(error) => {
+                // Release now so the next migrator need not wait for the session to end; `conn` is
+                // then dropped without release, which closes it (a cancelled future gets the same).
+                let _ = conn
+                    .batch_execute("ROLLBACK; SELECT pg_advisory_unlock_all()")
+                    .await;
+                Err(error)
+            }
         }
     }
 
