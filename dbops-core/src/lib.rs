@@ -9,14 +9,18 @@ pub mod cli;
 pub mod cluster;
 pub mod config;
 pub mod error;
+pub mod health;
 pub mod migrate;
+pub mod monitor;
 pub mod progress;
 pub mod schema;
 pub mod testing;
 
 pub use cluster::{Durability, Listen, PgBinaries, Shutdown, TempCluster, TempClusterBuilder};
 pub use config::{DatabaseUrl, PoolOptions};
+pub use deadpool_postgres;
 pub use error::{Error, Result};
+pub use health::{HealthOptions, HealthProbe, HealthReport, PgHealthProbe};
 pub use include_dir;
 pub use migrate::{
     DownSteps, MigrateOptions, MigrateReport, Migration, MigrationSource, Migrator, PgMigrator,

@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 const ADVISORY_LOCK_SALT: u32 = 1_486_364_155;
 
 /// The version recorded in `schema_migrations`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct VersionState {
     /// The last applied version (what golang-migrate calls the current version).
     pub version: i64,

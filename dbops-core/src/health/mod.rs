@@ -1,0 +1,351 @@
+//! Health probes for services that link dbops: liveness never touches the database; readiness checks
+//! the pool, a round trip and the migration state, cached briefly so a probe storm costs one query.
+
+#[cfg(feature = "http")]
+mod http;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+#[cfg(feature = "http")]
+pub use http::router;
+
+use crate::config::{DatabaseUrl, PoolOptions, quote_ident};
+use crate::error::Result;
+
+/// Up or down.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HealthStatus {
+    /// Healthy.
+    Up,
+    /// Unhealthy.
+    Down,
+}
+
+/// The result of one check.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CheckResult {
+    /// Check name (`pool`, `round_trip`, `migrations`, ...).
+    pub name: String,
+    /// Its status.
+    pub status: HealthStatus,
+    /// How long it took, in milliseconds.
+    pub latency_ms: f64,
+    /// What was found (the reason when down).
+    pub message: String,
+}
+
+/// A probe's report.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct HealthReport {
+    /// Down if any check is down.
+    pub status: HealthStatus,
+    /// Every check, in order.
+    pub checks: Vec<CheckResult>,
+    /// When the checks ran (a cached report keeps its time).
+    pub checked_at: DateTime<Utc>,
+    /// The recorded migration version and dirty flag, when the migrations check ran.
+    pub migration: Option<crate::migrate::VersionState>,
+}
+
+impl HealthReport {
+    fn from_checks(
+        checks: Vec<CheckResult>,
+        migration: Option<crate::migrate::VersionState>,
+    ) -> Self {
+        let status = if checks.iter().all(|c| c.status == HealthStatus::Up) {
+            HealthStatus::Up
+        } else {
+            HealthStatus::Down
+        };
+        Self {
+            status,
+            checks,
+            checked_at: Utc::now(),
+            migration,
+        }
+    }
+
+    /// Whether every check passed.
+    pub fn is_up(&self) -> bool {
+        self.status == HealthStatus::Up
+    }
+}
+
+/// An extra readiness check (replica lag, backup freshness, ...).
+#[async_trait]
+pub trait HealthCheck: Send + Sync {
+    /// Its name in reports.
+    fn name(&self) -> &str;
+    /// Runs it with a connection from the probe's pool; `Err` text is the reason it is down.
+    async fn check(&self, client: &tokio_postgres::Client) -> std::result::Result<String, String>;
+}
+
+/// Liveness and readiness probes (object-safe).
+#[async_trait]
+pub trait HealthProbe: Send + Sync {
+    /// Whether the process is alive; never touches the database.
+    async fn live(&self) -> HealthReport;
+    /// Whether the service can serve: database reachable, migrations applied, extra checks pass.
+    async fn ready(&self) -> HealthReport;
+}
+
+/// What readiness expects of the migrations.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MigrationExpectation {
+    /// Schema of golang-migrate's table (default `public`).
+    pub schema: String,
+    /// The table (default `schema_migrations`).
+    pub table: String,
+    /// The version the service needs at least (`None`: any, as long as not dirty and not empty).
+    pub min_version: Option<i64>,
+}
+
+impl Default for MigrationExpectation {
+    fn default() -> Self {
+        Self {
+            schema: "public".into(),
+            table: "schema_migrations".into(),
+            min_version: None,
+        }
+    }
+}
+
+/// Options of a [`PgHealthProbe`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct HealthOptions {
+    /// Time allowed for the whole readiness check. Default: 2 s.
+    pub timeout: Duration,
+    /// How long a readiness report is reused. Default: 1 s (0 disables the cache).
+    pub cache_ttl: Duration,
+    /// Migration state to require; `None` skips the check. Default: required, any version.
+    pub migrations: Option<MigrationExpectation>,
+}
+
+impl Default for HealthOptions {
+    fn default() -> Self {
+        Self {
+            timeout: Duration::from_secs(2),
+            cache_ttl: Duration::from_secs(1),
+            migrations: Some(MigrationExpectation::default()),
+        }
+    }
+}
+
+struct Inner {
+    pool: deadpool_postgres::Pool,
+    options: HealthOptions,
+    extra: Vec<Arc<dyn HealthCheck>>,
+    cached: tokio::sync::Mutex<Option<(Instant, HealthReport)>>,
+    started: Instant,
+}
+
+/// The PostgreSQL probe; a cheap `Clone` handle.
+#[derive(Clone)]
+pub struct PgHealthProbe {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for PgHealthProbe {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgHealthProbe")
+            .field("options", &self.inner.options)
+            .finish()
+    }
+}
+
+impl PgHealthProbe {
+    /// A probe over a service's pool.
+    pub fn new(pool: deadpool_postgres::Pool, options: HealthOptions) -> Self {
+        Self::with_checks(pool, options, Vec::new())
+    }
+
+    /// A probe with extra readiness checks.
+    pub fn with_checks(
+        pool: deadpool_postgres::Pool,
+        options: HealthOptions,
+        extra: Vec<Arc<dyn HealthCheck>>,
+    ) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                pool,
+                options,
+                extra,
+                cached: tokio::sync::Mutex::new(None),
+                started: Instant::now(),
+            }),
+        }
+    }
+
+    /// A probe with its own small pool (4 connections) to `url`.
+    pub fn for_url(url: &DatabaseUrl, options: HealthOptions) -> Result<Self> {
+        let pool = url.pool(&PoolOptions {
+            max_size: Some(4),
+            wait_timeout: Some(options.timeout),
+            create_timeout: Some(options.timeout),
+        })?;
+        Ok(Self::new(pool, options))
+    }
+
+    /// The pool it checks.
+    pub fn pool(&self) -> &deadpool_postgres::Pool {
+        &self.inner.pool
+    }
+
+    /// Seconds since the probe was created.
+    pub fn uptime(&self) -> Duration {
+        self.inner.started.elapsed()
+    }
+
+    async fn run_checks(&self) -> (Vec<CheckResult>, Option<crate::migrate::VersionState>) {
+        let inner = &self.inner;
+        let mut checks = Vec::new();
+        let mut migration = None;
+        let started = Instant::now();
+        let client = match tokio::time::timeout(inner.options.timeout, inner.pool.get()).await {
+            Ok(Ok(client)) => {
+                checks.push(up(
+                    "pool",
+                    started,
+                    format!(
+                        "connection acquired ({} idle)",
+                        inner.pool.status().available
+                    ),
+                ));
+                client
+            }
+            Ok(Err(e)) => {
+                checks.push(down(
+                    "pool",
+                    started,
+                    format!("no connection: {}", crate::error::report(&e)),
+                ));
+                return (checks, None);
+            }
+            Err(_) => {
+                checks.push(down(
+                    "pool",
+                    started,
+                    format!("no connection within {:?}", inner.options.timeout),
+                ));
+                return (checks, None);
+            }
+        };
+        let started = Instant::now();
+        let remaining = inner.options.timeout.saturating_sub(started.elapsed());
+        match tokio::time::timeout(remaining, client.simple_query("SELECT 1")).await {
+            Ok(Ok(_)) => checks.push(up("round_trip", started, "SELECT 1 answered".into())),
+            Ok(Err(e)) => {
+                checks.push(down("round_trip", started, format!("query failed: {e}")));
+                // A broken connection must not go back to the pool.
+                drop(deadpool_postgres::Object::take(client));
+                return (checks, None);
+            }
+            Err(_) => {
+                checks.push(down(
+                    "round_trip",
+                    started,
+                    format!("no answer within {remaining:?}"),
+                ));
+                drop(deadpool_postgres::Object::take(client));
+                return (checks, None);
+            }
+        }
+        if let Some(expect) = &inner.options.migrations {
+            let started = Instant::now();
+            let sql = format!(
+                "SELECT version, dirty FROM {}.{} LIMIT 1",
+                quote_ident(&expect.schema),
+                quote_ident(&expect.table)
+            );
+            let result = match client.query_opt(&sql, &[]).await {
+                Ok(Some(row)) => {
+                    let (version, dirty): (i64, bool) = (row.get(0), row.get(1));
+                    migration = Some(crate::migrate::VersionState { version, dirty });
+                    if dirty {
+                        Err(format!(
+                            "database is dirty at migration {version}: a migration failed part-way; see `dbops migrate status`"
+                        ))
+                    } else if expect.min_version.is_some_and(|min| version < min) {
+                        Err(format!(
+                            "migration version {version} is below the required {:?}",
+                            expect.min_version
+                        ))
+                    } else {
+                        Ok(format!("migration version {version}"))
+                    }
+                }
+                Ok(None) => Err("no migration applied yet".into()),
+                Err(e) => Err(format!(
+                    "cannot read {}.{}: {e}",
+                    expect.schema, expect.table
+                )),
+            };
+            checks.push(match result {
+                Ok(message) => up("migrations", started, message),
+                Err(message) => down("migrations", started, message),
+            });
+        }
+        for check in &inner.extra {
+            let started = Instant::now();
+            checks.push(match check.check(&client).await {
+                Ok(message) => up(check.name(), started, message),
+                Err(message) => down(check.name(), started, message),
+            });
+        }
+        (checks, migration)
+    }
+}
+
+fn up(name: &str, started: Instant, message: String) -> CheckResult {
+    CheckResult {
+        name: name.into(),
+        status: HealthStatus::Up,
+        latency_ms: started.elapsed().as_secs_f64() * 1000.0,
+        message,
+    }
+}
+
+fn down(name: &str, started: Instant, message: String) -> CheckResult {
+    CheckResult {
+        name: name.into(),
+        status: HealthStatus::Down,
+        latency_ms: started.elapsed().as_secs_f64() * 1000.0,
+        message,
+    }
+}
+
+#[async_trait]
+impl HealthProbe for PgHealthProbe {
+    async fn live(&self) -> HealthReport {
+        HealthReport::from_checks(
+            vec![CheckResult {
+                name: "process".into(),
+                status: HealthStatus::Up,
+                latency_ms: 0.0,
+                message: format!("up for {} s", self.uptime().as_secs()),
+            }],
+            None,
+        )
+    }
+
+    async fn ready(&self) -> HealthReport {
+        // One probe runs at a time; the others wait and reuse its fresh report.
+        let mut cached = self.inner.cached.lock().await;
+        if let Some((at, report)) = cached.as_ref()
+            && at.elapsed() < self.inner.options.cache_ttl
+        {
+            return report.clone();
+        }
+        let (checks, migration) = self.run_checks().await;
+        let report = HealthReport::from_checks(checks, migration);
+        *cached = Some((Instant::now(), report.clone()));
+        report
+    }
+}
