@@ -6,6 +6,7 @@ mod cli;
 mod cluster;
 mod convert;
 mod errors;
+mod health;
 mod migrate;
 mod runtime;
 mod testing;
@@ -17,6 +18,7 @@ fn _dbops(m: &Bound<'_, PyModule>) -> PyResult<()> {
     cli::register(m)?;
     cluster::register(m)?;
     migrate::register(m)?;
+    health::register(m)?;
     testing::register(m)?;
     Ok(())
 }

@@ -5,6 +5,7 @@
 
 mod cluster;
 mod context;
+mod health;
 mod logging;
 mod migrate;
 
@@ -34,6 +35,12 @@ pub enum Command {
     Cluster(cluster::ClusterCommand),
     /// Apply, roll back, inspect, verify and lint migrations (golang-migrate compatible).
     Migrate(migrate::MigrateArgs),
+    /// Readiness checks once, or an HTTP server with health routes and metrics.
+    #[command(subcommand)]
+    Health(health::HealthCommand),
+    /// Database status (the monitoring queries) and terminating sessions.
+    #[command(subcommand)]
+    Db(health::DbCommand),
 }
 
 impl Command {
@@ -41,6 +48,8 @@ impl Command {
         match self {
             Command::Cluster(cmd) => cluster::run(cmd, ctx).await,
             Command::Migrate(args) => migrate::run(args, ctx).await,
+            Command::Health(cmd) => health::run_health(cmd, ctx).await,
+            Command::Db(cmd) => health::run_db(cmd, ctx).await,
         }
     }
 }

@@ -5,6 +5,10 @@ and ``name_async(...)`` returns an awaitable. Errors derive from :class:`dbops.D
 """
 
 from ._dbops import (
+    terminate,
+    status_async,
+    status,
+    HealthProbe,
     verify,
     lint,
     create_migration,
@@ -29,6 +33,10 @@ from ._dbops import (
 )
 
 __all__ = [
+    "terminate",
+    "status_async",
+    "status",
+    "HealthProbe",
     "verify",
     "lint",
     "create_migration",

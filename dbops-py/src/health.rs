@@ -1,0 +1,117 @@
+//! `dbops.HealthProbe`, `dbops.status`, `dbops.terminate`.
+
+use std::time::Duration;
+
+use dbops::DatabaseUrl;
+use dbops::health::{HealthOptions, HealthProbe as _, PgHealthProbe};
+use dbops::monitor::{self, StatusOptions};
+use pyo3::prelude::*;
+
+use crate::convert::to_py;
+use crate::errors::to_py as err;
+use crate::runtime::{block_on, into_awaitable};
+
+/// Liveness and readiness of a database, with reports as dicts (status, checks, checked_at, migration).
+#[pyclass(module = "dbops", frozen)]
+pub struct HealthProbe(PgHealthProbe);
+
+fn json(value: &impl serde::Serialize) -> dbops::Result<Py<PyAny>> {
+    Python::attach(|py| to_py(py, value)).map_err(|e| dbops::Error::config("result", e.to_string()))
+}
+
+#[pymethods]
+impl HealthProbe {
+    /// `timeout` seconds for the checks; `migrations` requires applied, clean migrations.
+    #[new]
+    #[pyo3(signature = (url, *, timeout=2.0, cache_ttl=1.0, migrations=true, min_version=None))]
+    fn new(
+        url: &str,
+        timeout: f64,
+        cache_ttl: f64,
+        migrations: bool,
+        min_version: Option<i64>,
+    ) -> PyResult<Self> {
+        let mut options = HealthOptions {
+            timeout: Duration::from_secs_f64(timeout),
+            cache_ttl: Duration::from_secs_f64(cache_ttl),
+            ..HealthOptions::default()
+        };
+        if !migrations {
+            options.migrations = None;
+        } else if let Some(m) = options.migrations.as_mut() {
+            m.min_version = min_version;
+        }
+        let url = DatabaseUrl::parse(url).map_err(err)?;
+        // The pool spawns on the shared runtime.
+        let _guard = crate::runtime::runtime().enter();
+        Ok(Self(PgHealthProbe::for_url(&url, options).map_err(err)?))
+    }
+
+    /// Readiness report (dict).
+    fn ready(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let p = self.0.clone();
+        block_on(py, async move { json(&p.ready().await) })
+    }
+
+    /// Readiness report; awaitable.
+    fn ready_async<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let p = self.0.clone();
+        into_awaitable(py, async move { json(&p.ready().await) })
+    }
+
+    /// Liveness report (never touches the database).
+    fn live(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let p = self.0.clone();
+        block_on(py, async move { json(&p.live().await) })
+    }
+}
+
+/// The monitoring report of the database at `url` (dict).
+#[pyfunction]
+#[pyo3(signature = (url, *, long_running=60.0, limit=10))]
+fn status(py: Python<'_>, url: &str, long_running: f64, limit: i64) -> PyResult<Py<PyAny>> {
+    let url = DatabaseUrl::parse(url).map_err(err)?;
+    let options = StatusOptions {
+        long_running_secs: long_running,
+        limit,
+    };
+    block_on(
+        py,
+        async move { json(&monitor::status(&url, &options).await?) },
+    )
+}
+
+/// Like `status`; awaitable.
+#[pyfunction]
+#[pyo3(signature = (url, *, long_running=60.0, limit=10))]
+fn status_async<'py>(
+    py: Python<'py>,
+    url: &str,
+    long_running: f64,
+    limit: i64,
+) -> PyResult<Bound<'py, PyAny>> {
+    let url = DatabaseUrl::parse(url).map_err(err)?;
+    let options = StatusOptions {
+        long_running_secs: long_running,
+        limit,
+    };
+    into_awaitable(
+        py,
+        async move { json(&monitor::status(&url, &options).await?) },
+    )
+}
+
+/// Terminates backend `pid`; False if there was none.
+#[pyfunction]
+fn terminate(py: Python<'_>, url: &str, pid: i32) -> PyResult<bool> {
+    let url = DatabaseUrl::parse(url).map_err(err)?;
+    block_on(py, async move { monitor::terminate(&url, pid).await })
+}
+
+/// Adds the class and functions to the module.
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<HealthProbe>()?;
+    m.add_function(wrap_pyfunction!(status, m)?)?;
+    m.add_function(wrap_pyfunction!(status_async, m)?)?;
+    m.add_function(wrap_pyfunction!(terminate, m)?)
+}
