@@ -63,7 +63,7 @@ async fn readiness_follows_migrations_and_dirty_state() {
         .unwrap();
     let report = probe.ready().await;
     assert!(report.is_up(), "{report:?}");
-    assert_eq!(report.migration.unwrap().version, 7);
+    assert_eq!(report.migration.unwrap().version, 8);
 
     let client = db.connect().await.unwrap();
     client
@@ -78,7 +78,7 @@ async fn readiness_follows_migrations_and_dirty_state() {
         .unwrap();
     assert_eq!(migrations.status, HealthStatus::Down);
     assert!(
-        migrations.message.contains("dirty at migration 7"),
+        migrations.message.contains("dirty at migration 8"),
         "{}",
         migrations.message
     );
@@ -113,7 +113,7 @@ async fn readiness_fails_fast_when_the_server_stops_and_recovers() {
     let (code, metrics) = get(addr, "/metrics").await;
     assert_eq!(code, 200);
     assert!(
-        metrics.contains("dbops_ready 1") && metrics.contains("dbops_migration_version 7"),
+        metrics.contains("dbops_ready 1") && metrics.contains("dbops_migration_version 8"),
         "{metrics}"
     );
     assert!(

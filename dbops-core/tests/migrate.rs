@@ -46,22 +46,22 @@ async fn reference_schema_goes_up_down_and_up_again() {
     let migrator = PgMigrator::new(db.url().clone(), reference());
     let report = migrator.up(None).await.unwrap();
     assert_eq!(report.from, None);
-    assert_eq!(report.to, Some(7));
-    assert_eq!(report.applied.len(), 7);
+    assert_eq!(report.to, Some(8));
+    assert_eq!(report.applied.len(), 8);
     assert!(
         !report.applied[6].transactional,
         "CONCURRENTLY indexes run outside a transaction"
     );
     assert!(report.applied[0].transactional);
     let state = migrator.version().await.unwrap().unwrap();
-    assert_eq!((state.version, state.dirty), (7, false));
+    assert_eq!((state.version, state.dirty), (8, false));
     assert!(table_exists(&db, "eta_predictions").await);
     assert!(table_exists(&db, "drivers_available_idx").await);
 
     let again = migrator.up(None).await.unwrap();
     assert!(again.applied.is_empty(), "second up must be a no-op");
 
-    let down = migrator.down(DownSteps::Count(2)).await.unwrap();
+    let down = migrator.down(DownSteps::Count(3)).await.unwrap();
     assert_eq!(down.to, Some(5));
     assert!(!table_exists(&db, "eta_predictions").await);
     let status = migrator.status().await.unwrap();
@@ -70,7 +70,7 @@ async fn reference_schema_goes_up_down_and_up_again() {
             .iter()
             .filter(|s| s.state == MigrationState::Pending)
             .count(),
-        2
+        3
     );
 
     migrator.goto(3).await.unwrap();
@@ -85,7 +85,7 @@ async fn reference_schema_goes_up_down_and_up_again() {
         "golang-migrate keeps no row at nil version"
     );
     migrator.up(None).await.unwrap();
-    assert_eq!(migrator.version().await.unwrap().unwrap().version, 7);
+    assert_eq!(migrator.version().await.unwrap().unwrap().version, 8);
 }
 
 #[tokio::test]
@@ -129,7 +129,7 @@ async fn picks_up_a_golang_migrate_database_and_its_dirty_state() {
     let text = dbops::error::report(&err);
     assert!(text.contains("dbops migrate force 6"), "{text}");
     migrator.force(Some(5)).await.unwrap();
-    assert_eq!(migrator.up(None).await.unwrap().to, Some(7));
+    assert_eq!(migrator.up(None).await.unwrap().to, Some(8));
 }
 
 #[tokio::test]
@@ -144,10 +144,10 @@ async fn twenty_concurrent_migrators_apply_each_migration_once() {
     let mut applied = 0;
     for task in tasks {
         let report = task.await.unwrap().expect("every migrator succeeds");
-        assert_eq!(report.to, Some(7));
+        assert_eq!(report.to, Some(8));
         applied += report.applied.len();
     }
-    assert_eq!(applied, 7, "each migration applied exactly once in total");
+    assert_eq!(applied, 8, "each migration applied exactly once in total");
     let client = db.connect().await.unwrap();
     assert_eq!(
         scalar_i64(
@@ -155,7 +155,7 @@ async fn twenty_concurrent_migrators_apply_each_migration_once() {
             "SELECT count(*) FROM dbops_migration_history WHERE direction = 'up'"
         )
         .await,
-        7
+        8
     );
 }
 
@@ -195,7 +195,7 @@ async fn four_processes_race_and_one_applies() {
             .unwrap();
         total += n;
     }
-    assert_eq!(total, 7);
+    assert_eq!(total, 8);
 }
 
 #[tokio::test]
@@ -443,7 +443,7 @@ async fn reference_schema_passes_verify_and_lint() {
     let report = dbops::migrate::verify(&cluster.url(), &reference(), &Default::default(), None)
         .await
         .unwrap();
-    assert_eq!(report.migrations.len(), 7);
+    assert_eq!(report.migrations.len(), 8);
     for m in &report.migrations {
         assert!(
             matches!(m.round_trip, dbops::migrate::RoundTrip::Identical),
@@ -577,10 +577,10 @@ async fn migrate_on_startup_with_a_pool_and_embedded_migrations() {
     let first = dbops::migrate_on_startup(&pool, source.clone())
         .await
         .unwrap();
-    assert_eq!(first.applied.len(), 7);
+    assert_eq!(first.applied.len(), 8);
     let again = dbops::migrate_on_startup(&pool, source).await.unwrap();
     assert!(again.applied.is_empty());
-    assert_eq!(again.to, Some(7));
+    assert_eq!(again.to, Some(8));
     // The pool's connections are healthy and unlocked afterwards.
     let conn = pool.get().await.unwrap();
     let locks: i64 = conn

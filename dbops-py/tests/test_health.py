@@ -17,7 +17,7 @@ def test_readiness_needs_migrations(dbops_test_databases):
     dbops.Migrator(db.url, MIGRATIONS).up()
     report = probe.ready()
     assert report["status"] == "up", report
-    assert report["migration"] == {"version": 7, "dirty": False}
+    assert report["migration"] == {"version": 8, "dirty": False}
     assert probe.live()["status"] == "up"
     assert dbops.HealthProbe(db.url, migrations=False).ready()["status"] == "up"
     db.drop()

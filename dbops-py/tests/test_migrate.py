@@ -14,13 +14,13 @@ def test_reference_schema_up_status_down(dbops_test_databases):
     events = []
     migrator = dbops.Migrator(db.url, MIGRATIONS, progress=lambda stage, done, total: events.append((stage, done, total)))
     report = migrator.up()
-    assert report["from"] is None and report["to"] == 7
-    assert [step["version"] for step in report["applied"]] == [1, 2, 3, 4, 5, 6, 7]
-    assert events and events[-1] == ("done", 7, 7)
-    assert migrator.version() == {"version": 7, "dirty": False}
+    assert report["from"] is None and report["to"] == 8
+    assert [step["version"] for step in report["applied"]] == [1, 2, 3, 4, 5, 6, 7, 8]
+    assert events and events[-1] == ("done", 8, 8)
+    assert migrator.version() == {"version": 8, "dirty": False}
     assert all(s["state"] == "applied" for s in migrator.status())
-    assert migrator.down(2)["to"] == 5
-    assert migrator.plan()[0]["version"] == 6
+    assert migrator.down(2)["to"] == 6
+    assert migrator.plan()[0]["version"] == 7
     migrator.down(all=True)
     assert migrator.version() is None
     db.drop()
@@ -53,6 +53,6 @@ def test_lint_verify_and_create(dbops_admin_url, tmp_path):
     assert dbops.lint(MIGRATIONS) == []
     report = dbops.verify(dbops_admin_url, MIGRATIONS)
     assert report["passed"] is True
-    assert len(report["migrations"]) == 7
+    assert len(report["migrations"]) == 8
     up, down = dbops.create_migration(str(tmp_path), "add tips")
     assert os.path.basename(up) == "000001_add_tips.up.sql" and os.path.exists(down)

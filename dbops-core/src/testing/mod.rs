@@ -149,7 +149,7 @@ impl TestDatabasesBuilder {
                 file_copy,
                 counter,
                 spares,
-                client: Mutex::new(Some(client)),
+                client: Mutex::new(None),
                 _cluster: self.cluster,
             }),
         })
@@ -279,30 +279,15 @@ impl TestDatabases {
         let n = inner.counter.fetch_add(1, Ordering::Relaxed);
         let (name, statements) = clone_sql(&inner.name_prefix, n, &inner.template, inner.file_copy);
         let mut guard = inner.client.lock().await;
-        let mut attempt = 0;
-        let client = loop {
-            if guard.as_ref().is_none_or(|c| c.is_closed()) {
-                *guard = Some(inner.admin.connect().await?);
-            }
-            let client = guard
-                .as_ref()
-                .ok_or_else(|| Error::config("test databases", "no admin connection"))?;
-            match client.batch_execute(&statements[0]).await {
-                Ok(()) => break client,
-                // The cached connection belonged to a runtime that has since shut down (one per
-                // `#[tokio::test]`): reconnect once.
-                Err(e) if e.is_closed() && attempt == 0 => {
-                    attempt += 1;
-                    *guard = None;
-                }
-                Err(e) => {
-                    return Err(Error::postgres(
-                        format!("cloning `{}` into `{name}`", inner.template),
-                        e,
-                    ));
-                }
-            }
-        };
+        if guard.as_ref().is_none_or(|c| c.is_closed()) {
+            *guard = Some(admin_connect(&inner.admin).await?);
+        }
+        let client = guard
+            .as_ref()
+            .ok_or_else(|| Error::config("test databases", "no admin connection"))?;
+        client.batch_execute(&statements[0]).await.map_err(|e| {
+            Error::postgres(format!("cloning `{}` into `{name}`", inner.template), e)
+        })?;
         let labelled = client.batch_execute(&statements[1]).await;
         drop(guard);
         let db = self.handle(name);
@@ -380,6 +365,38 @@ impl Drop for TestDatabase {
             janitor::drop_and_wait(admin, name);
         }
     }
+}
+
+/// A runtime that lives as long as the process, driving the cached admin connection: test harnesses
+/// run each test on its own runtime, and a connection driven by a finished test's runtime is dead.
+fn background() -> Result<&'static tokio::runtime::Runtime> {
+    static RUNTIME: std::sync::OnceLock<Option<tokio::runtime::Runtime>> =
+        std::sync::OnceLock::new();
+    RUNTIME
+        .get_or_init(|| {
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .thread_name("dbops-test-db-admin")
+                .enable_all()
+                .build()
+                .ok()
+        })
+        .as_ref()
+        .ok_or_else(|| Error::config("test databases", "cannot start the background runtime"))
+}
+
+/// Connects on the background runtime (its socket and driver task live there).
+async fn admin_connect(url: &DatabaseUrl) -> Result<Client> {
+    let url = url.clone();
+    background()?
+        .spawn(async move { url.connect().await })
+        .await
+        .map_err(|e| {
+            Error::config(
+                "test databases",
+                format!("admin connection task failed: {e}"),
+            )
+        })?
 }
 
 async fn query_one(client: &Client, sql: &str, context: &str) -> Result<String> {
