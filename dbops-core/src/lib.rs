@@ -8,12 +8,14 @@
 pub mod cli;
 pub mod cluster;
 pub mod config;
+pub mod db;
 pub mod error;
 pub mod health;
 pub mod migrate;
 pub mod monitor;
 pub mod progress;
 pub mod schema;
+pub mod seed;
 pub mod testing;
 
 pub use cluster::{Durability, Listen, PgBinaries, Shutdown, TempCluster, TempClusterBuilder};
@@ -27,4 +29,5 @@ pub use migrate::{
     migrate_on_startup,
 };
 pub use progress::{Progress, ProgressEvent, ProgressUnit};
+pub use seed::{PgSeeder, Profile, SeedOptions, Seeder};
 pub use testing::{SqlScripts, TemplateSetup, TestDatabase, TestDatabases};

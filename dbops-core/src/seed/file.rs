@@ -1,0 +1,91 @@
+//! `dbops seed --file F.sql`: a team's own seed file, in one transaction, with file/line errors.
+
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::config::DatabaseUrl;
+use crate::error::{Error, Result};
+use crate::migrate::sql::{self, TxRequirement};
+
+/// What a seed file run did.
+#[derive(Debug, Clone, Serialize)]
+pub struct FileReport {
+    /// The file.
+    pub file: String,
+    /// Statements run.
+    pub statements: usize,
+    /// Whether they ran in one transaction (files with their own BEGIN/COMMIT run as written).
+    pub transactional: bool,
+}
+
+/// Runs every statement of `path` against `url`, in one transaction unless the file manages its own.
+pub async fn run_sql_file(url: &DatabaseUrl, path: &Path) -> Result<FileReport> {
+    let text =
+        std::fs::read_to_string(path).map_err(|e| Error::io("reading seed file", path, e))?;
+    let statements = sql::split(&text);
+    let file = path.display().to_string();
+    if statements.is_empty() {
+        return Err(Error::MigrationSource {
+            path: file,
+            reason: "has no SQL statements".into(),
+        });
+    }
+    let transactional = statements.iter().all(|s| {
+        !matches!(
+            sql::tx_requirement(&s.sql),
+            TxRequirement::TransactionControl | TxRequirement::NoTransaction
+        )
+    });
+    let client = url.connect().await?;
+    if transactional {
+        client
+            .batch_execute("BEGIN")
+            .await
+            .map_err(|e| Error::postgres("starting the seed transaction", e))?;
+    }
+    for (i, statement) in statements.iter().enumerate() {
+        if let Err(source) = client.batch_execute(&statement.sql).await {
+            if transactional {
+                let _ = client.batch_execute("ROLLBACK").await;
+            }
+            let message = source.as_db_error().map_or_else(
+                || source.to_string(),
+                |db| {
+                    let mut m = db.message().to_string();
+                    if let Some(d) = db.detail() {
+                        m.push_str(&format!(" ({d})"));
+                    }
+                    m
+                },
+            );
+            return Err(Error::MigrationFailed {
+                version: 0,
+                file: file.clone(),
+                line: statement.line,
+                statement: statement.sql.chars().take(200).collect(),
+                message,
+                after: if transactional {
+                    "\n  nothing was written: the file ran in one transaction that was rolled back"
+                        .into()
+                } else {
+                    format!(
+                        "\n  the file manages its own transactions; the {i} statement(s) before this one may be committed"
+                    )
+                },
+                source,
+            });
+        }
+    }
+    if transactional {
+        client
+            .batch_execute("COMMIT")
+            .await
+            .map_err(|e| Error::postgres("committing the seed file", e))?;
+    }
+    Ok(FileReport {
+        file,
+        statements: statements.len(),
+        transactional,
+    })
+}

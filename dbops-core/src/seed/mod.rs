@@ -1,0 +1,478 @@
+//! Seeding: the guide's light/medium/heavy data sets of the reference schema, deterministic, streamed
+//! with binary COPY in one transaction; and plain SQL seed files.
+
+mod copy;
+mod file;
+mod generate;
+mod profile;
+
+use std::time::Instant;
+
+use async_trait::async_trait;
+use futures::pin_mut;
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+use tokio_postgres::Transaction;
+use tokio_postgres::binary_copy::BinaryCopyInWriter;
+use tokio_postgres::types::{ToSql, Type};
+
+pub use file::run_sql_file;
+pub use generate::{Bases, Generator, epoch};
+pub use profile::{Counts, Profile};
+
+use crate::config::DatabaseUrl;
+use crate::error::{Error, Result};
+use crate::progress::{Progress, ProgressUnit, report};
+use copy::{Hundredths, Label};
+
+/// What to do when the database already has data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Existing {
+    /// Refuse (default).
+    #[default]
+    Refuse,
+    /// Add the new rows after the existing ones.
+    Append,
+    /// Empty the seeded tables first.
+    Truncate,
+}
+
+/// Options of a seed run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SeedOptions {
+    /// Multiplies the profile's counts. Default: 1.
+    pub scale: u64,
+    /// The random seed: the same profile, scale and seed give identical data. Default: 42.
+    pub seed: u64,
+    /// Behaviour on a non-empty database. Default: refuse.
+    pub existing: Existing,
+}
+
+impl Default for SeedOptions {
+    fn default() -> Self {
+        Self {
+            scale: 1,
+            seed: 42,
+            existing: Existing::Refuse,
+        }
+    }
+}
+
+/// Rows written per table.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SeedReport {
+    /// `(table, rows)` in write order.
+    pub tables: Vec<(String, u64)>,
+    /// All rows.
+    pub rows: u64,
+    /// Wall time in ms.
+    pub elapsed_ms: f64,
+}
+
+/// A seeder (object-safe).
+#[async_trait]
+pub trait Seeder: Send + Sync {
+    /// Writes a profile's data.
+    async fn seed(&self, profile: Profile, options: &SeedOptions) -> Result<SeedReport>;
+}
+
+/// The PostgreSQL seeder; a cheap `Clone` handle.
+#[derive(Debug, Clone)]
+pub struct PgSeeder {
+    url: DatabaseUrl,
+    progress: Option<Progress>,
+}
+
+const SEEDED_TABLES: &[&str] = &[
+    "eta_predictions",
+    "notifications",
+    "driver_location_history",
+    "referrals",
+    "promo_redemptions",
+    "wallet_transactions",
+    "payments",
+    "ratings",
+    "rides",
+    "promo_codes",
+    "wallets",
+    "vehicles",
+    "drivers",
+    "user_preferences",
+    "users",
+];
+
+impl PgSeeder {
+    /// A seeder for the database at `url` (migrated to the reference schema).
+    pub fn new(url: DatabaseUrl) -> Self {
+        Self {
+            url,
+            progress: None,
+        }
+    }
+
+    /// Reports rows written per table.
+    pub fn progress(mut self, progress: Progress) -> Self {
+        self.progress = Some(progress);
+        self
+    }
+}
+
+#[async_trait]
+impl Seeder for PgSeeder {
+    #[tracing::instrument(name = "seed", skip_all, fields(profile = ?profile, scale = options.scale))]
+    async fn seed(&self, profile: Profile, options: &SeedOptions) -> Result<SeedReport> {
+        let started = Instant::now();
+        let mut client = self.url.connect().await?;
+        let tx = client
+            .transaction()
+            .await
+            .map_err(|e| Error::postgres("starting the seed transaction", e))?;
+        let missing: Option<String> = tx
+            .query_one(
+                "SELECT string_agg(t, ', ') FROM unnest($1::text[]) t WHERE to_regclass(t) IS NULL",
+                &[&SEEDED_TABLES],
+            )
+            .await
+            .map_err(|e| Error::postgres("checking the schema", e))?
+            .get(0);
+        if let Some(missing) = missing {
+            return Err(Error::Refused {
+                action: format!("seed the {profile:?} profile"),
+                reason: format!(
+                    "tables {missing} do not exist; apply the reference migrations first (`dbops migrate up`)"
+                ),
+            });
+        }
+        let existing: i64 = tx
+            .query_one("SELECT count(*) FROM users", &[])
+            .await
+            .map_err(|e| Error::postgres("counting users", e))?
+            .get(0);
+        let mut bases = Bases::default();
+        if existing > 0 {
+            match options.existing {
+                Existing::Refuse => {
+                    return Err(Error::Refused {
+                        action: format!("seed the {profile:?} profile"),
+                        reason: format!(
+                            "the database already has {existing} users; pass --append to add to them or --truncate to replace them"
+                        ),
+                    });
+                }
+                Existing::Truncate => {
+                    tx.batch_execute(&format!(
+                        "TRUNCATE {} RESTART IDENTITY CASCADE",
+                        SEEDED_TABLES.join(", ")
+                    ))
+                    .await
+                    .map_err(|e| Error::postgres("truncating the seeded tables", e))?;
+                }
+                Existing::Append => {
+                    let row = tx
+                        .query_one(
+                            "SELECT (SELECT coalesce(max(id), 0) FROM users), (SELECT coalesce(max(id), 0) FROM vehicles),
+                                    (SELECT coalesce(max(id), 0) FROM rides), (SELECT coalesce(max(id), 0) FROM promo_codes)",
+                            &[],
+                        )
+                        .await
+                        .map_err(|e| Error::postgres("reading the highest ids", e))?;
+                    bases = Bases {
+                        users: row.get(0),
+                        vehicles: row.get(1),
+                        rides: row.get(2),
+                        promos: row.get(3),
+                    };
+                }
+            }
+        }
+        let generator = Generator::new(profile, options.scale, options.seed, bases);
+        let mut writer = Writer {
+            tx: &tx,
+            progress: self.progress.as_ref(),
+            report: SeedReport::default(),
+        };
+        write_all(&mut writer, &generator).await?;
+        let mut report = writer.report;
+        tx.batch_execute(
+            "SELECT setval(pg_get_serial_sequence(t, 'id'), greatest((SELECT coalesce(max(id), 0) FROM users), 1))
+             FROM (VALUES ('users')) v(t);
+             SELECT setval(pg_get_serial_sequence('vehicles', 'id'), greatest((SELECT coalesce(max(id), 0) FROM vehicles), 1));
+             SELECT setval(pg_get_serial_sequence('rides', 'id'), greatest((SELECT coalesce(max(id), 0) FROM rides), 1));
+             SELECT setval(pg_get_serial_sequence('promo_codes', 'id'), greatest((SELECT coalesce(max(id), 0) FROM promo_codes), 1));
+             ANALYZE;",
+        )
+        .await
+        .map_err(|e| Error::postgres("advancing the id sequences", e))?;
+        tx.commit()
+            .await
+            .map_err(|e| Error::postgres("committing the seed", e))?;
+        report.elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+        Ok(report)
+    }
+}
+
+struct Writer<'a> {
+    tx: &'a Transaction<'a>,
+    progress: Option<&'a Progress>,
+    report: SeedReport,
+}
+
+type Row = Vec<Box<dyn ToSql + Sync + Send>>;
+
+impl Writer<'_> {
+    /// Streams `count` rows into `table` with binary COPY; `row(i, &mut out)` fills one row.
+    async fn copy(
+        &mut self,
+        table: &str,
+        columns: &[&str],
+        count: u64,
+        mut row: impl FnMut(u64, &mut Row),
+    ) -> Result<()> {
+        let list = columns.join(", ");
+        let probe = self
+            .tx
+            .prepare(&format!("SELECT {list} FROM {table} LIMIT 0"))
+            .await
+            .map_err(|e| Error::postgres(format!("reading the column types of {table}"), e))?;
+        let types: Vec<Type> = probe.columns().iter().map(|c| c.type_().clone()).collect();
+        let sink = self
+            .tx
+            .copy_in(&format!("COPY {table} ({list}) FROM STDIN (FORMAT binary)"))
+            .await
+            .map_err(|e| Error::postgres(format!("starting COPY into {table}"), e))?;
+        let writer = BinaryCopyInWriter::new(sink, &types);
+        pin_mut!(writer);
+        let mut values: Row = Vec::with_capacity(columns.len());
+        for i in 0..count {
+            values.clear();
+            row(i, &mut values);
+            let refs: Vec<&(dyn ToSql + Sync)> = values
+                .iter()
+                .map(|v| v.as_ref() as &(dyn ToSql + Sync))
+                .collect();
+            writer
+                .as_mut()
+                .write(&refs)
+                .await
+                .map_err(|e| Error::postgres(format!("writing row {} of {table}", i + 1), e))?;
+            if i % 50_000 == 49_999 {
+                report(self.progress, table, i + 1, Some(count), ProgressUnit::Rows);
+            }
+        }
+        writer
+            .finish()
+            .await
+            .map_err(|e| Error::postgres(format!("finishing COPY into {table}"), e))?;
+        report(self.progress, table, count, Some(count), ProgressUnit::Rows);
+        self.report.tables.push((table.to_string(), count));
+        self.report.rows += count;
+        Ok(())
+    }
+}
+
+macro_rules! row {
+    ($out:expr; $($v:expr),* $(,)?) => {{ $( $out.push(Box::new($v)); )* }};
+}
+
+async fn write_all(w: &mut Writer<'_>, g: &Generator) -> Result<()> {
+    let c = g.counts;
+    let users = g.users();
+    // One bcrypt hash of "password123" (cost 10), salted from the seed so runs are identical.
+    let salt: [u8; 16] = g.rng(99, 0).random();
+    let hash = bcrypt::hash_with_salt("password123", 10, salt)
+        .map_err(|e| Error::config("password hash", e.to_string()))?
+        .format_for_version(bcrypt::Version::TwoB);
+
+    w.copy("users", &["id", "public_id", "email", "phone", "full_name", "role", "status", "created_at", "updated_at", "password_hash"], users, |i, out| {
+        let u = g.user(i);
+        row!(out; u.id, u.public_id, u.email, u.phone, u.full_name, Label(u.role), Label("active"), u.created_at, u.created_at, hash.clone());
+    })
+    .await?;
+    w.copy("user_preferences", &["user_id", "language", "currency", "updated_at"], users, |i, out| {
+        let u = g.user(i);
+        row!(out; u.id, if i % 7 == 0 { "es" } else { "en" }.to_string(), "USD".to_string(), u.created_at);
+    })
+    .await?;
+    w.copy("drivers", &["user_id", "license_number", "status", "rating", "total_trips", "current_lat", "current_lng", "approved_at", "created_at"], c.drivers, |i, out| {
+        let u = g.user(c.riders + i);
+        let mut rng = g.rng(6, i);
+        let status = ["offline", "available", "available", "on_trip", "offline"][rng.random_range(0..5)];
+        row!(out; u.id, format!("DL{:09}", u.id), Label(status), Hundredths(rng.random_range(420..=500)), rng.random_range(0..2000i32),
+            rng.random_range(37.708..37.810f64), rng.random_range(-122.513..-122.370f64), Some(u.created_at + chrono::Duration::days(2)), u.created_at);
+    })
+    .await?;
+    w.copy("vehicles", &["id", "driver_id", "make", "model", "year", "plate", "color", "class", "created_at"], c.drivers, |i, out| {
+        let (make, model, year, plate, color, class) = g.vehicle(i);
+        let u = g.user(c.riders + i);
+        row!(out; g.bases.vehicles + i as i64 + 1, u.id, make.to_string(), model.to_string(), year, plate, color.to_string(), Label(class), u.created_at);
+    })
+    .await?;
+
+    // Wallet balances are the sums of their transactions: one pass over the rides computes them.
+    let mut rider_spend = vec![0i64; c.riders as usize];
+    let mut driver_earn = vec![0i64; c.drivers as usize];
+    for i in 0..c.rides {
+        let r = g.ride(i);
+        if let Some(fare) = r.fare_cents {
+            if r.payment_method == "wallet" {
+                rider_spend[(r.rider_id - g.rider_id(0)) as usize] += i64::from(fare);
+            }
+            if let Some(d) = r.driver_id {
+                driver_earn[(d - g.driver_id(0)) as usize] += Generator::driver_share(fare);
+            }
+        }
+    }
+    let mut referral_bonus = vec![0i64; c.riders as usize];
+    for r in 0..c.riders {
+        if let Some(referrer) = g.referrer(r) {
+            referral_bonus[(referrer - g.rider_id(0)) as usize] += 500;
+        }
+    }
+    let balance = |user_index: u64| -> i64 {
+        if user_index < c.riders {
+            let r = user_index as usize;
+            g.top_up(user_index, rider_spend[r]) - rider_spend[r] + referral_bonus[r]
+        } else {
+            driver_earn[(user_index - c.riders) as usize]
+        }
+    };
+    let wallet_owners = c.riders + c.drivers;
+    w.copy(
+        "wallets",
+        &["user_id", "balance_cents", "currency", "updated_at"],
+        wallet_owners,
+        |i, out| {
+            row!(out; g.user(i).id, balance(i), "USD".to_string(), epoch());
+        },
+    )
+    .await?;
+    if c.promo_codes > 0 {
+        w.copy("promo_codes", &["id", "code", "description", "discount_percent", "discount_cents", "max_redemptions", "valid_from", "valid_until", "created_at"], c.promo_codes, |i, out| {
+            let id = g.bases.promos + i as i64 + 1;
+            let percent = (i % 2 == 0).then_some((5 + (i % 4) * 5) as i16);
+            let cents = (i % 2 == 1).then_some(300 + (i % 5) as i32 * 100);
+            row!(out; id, format!("RIDE{id:04}"), Some(format!("{} off", percent.map_or_else(|| format!("${}", cents.unwrap_or(0) / 100), |p| format!("{p}%")))),
+                percent, cents, Some(1000i32), epoch() - chrono::Duration::days(200), Some(epoch() + chrono::Duration::days(90)), epoch() - chrono::Duration::days(200));
+        })
+        .await?;
+    }
+    w.copy("rides", &["id", "public_id", "rider_id", "driver_id", "vehicle_id", "status", "pickup_lat", "pickup_lng", "dropoff_lat", "dropoff_lng",
+        "distance_km", "fare_cents", "currency", "requested_at", "accepted_at", "started_at", "completed_at", "cancelled_at", "cancel_reason"], c.rides, |i, out| {
+        let r = g.ride(i);
+        row!(out; r.id, r.public_id, r.rider_id, r.driver_id, r.vehicle_id, Label(r.status), r.pickup.0, r.pickup.1, r.dropoff.0, r.dropoff.1,
+            Hundredths(r.distance_hundredths), r.fare_cents, "USD".to_string(), r.requested_at, r.accepted_at, r.started_at, r.completed_at, r.cancelled_at,
+            r.cancel_reason.map(str::to_string));
+    })
+    .await?;
+    let completed: Vec<u64> = (0..c.rides)
+        .filter(|i| g.ride(*i).status == "completed")
+        .collect();
+    w.copy("ratings", &["ride_id", "rater_id", "ratee_id", "stars", "created_at"], completed.len() as u64, |k, out| {
+        let r = g.ride(completed[k as usize]);
+        let done = r.completed_at.unwrap_or(r.requested_at);
+        row!(out; r.id, r.rider_id, r.driver_id.unwrap_or(r.rider_id), r.stars, done + chrono::Duration::minutes(3));
+    })
+    .await?;
+    w.copy("payments", &["ride_id", "payer_id", "method", "status", "amount_cents", "currency", "provider_ref", "created_at", "captured_at"], completed.len() as u64, |k, out| {
+        let r = g.ride(completed[k as usize]);
+        let done = r.completed_at.unwrap_or(r.requested_at);
+        let reference = (r.payment_method == "card").then(|| format!("ch_{}", r.public_id.simple()));
+        row!(out; r.id, r.rider_id, Label(r.payment_method), Label("captured"), r.fare_cents.unwrap_or(0), "USD".to_string(), reference, done, Some(done));
+    })
+    .await?;
+    // Transactions: rider top-ups, then per completed ride the rider's wallet payment and the
+    // driver's share, then referral bonuses.
+    let wallet_paid: Vec<u64> = completed
+        .iter()
+        .copied()
+        .filter(|i| g.ride(*i).payment_method == "wallet")
+        .collect();
+    let referred: Vec<u64> = (0..c.riders).filter(|r| g.referrer(*r).is_some()).collect();
+    let tx_count =
+        c.riders + wallet_paid.len() as u64 + completed.len() as u64 + referred.len() as u64;
+    w.copy("wallet_transactions", &["wallet_id", "kind", "amount_cents", "ride_id", "created_at"], tx_count, |k, out| {
+        let (riders, paid) = (c.riders, wallet_paid.len() as u64);
+        let done = completed.len() as u64;
+        if k < riders {
+            row!(out; g.rider_id(k), Label("top_up"), g.top_up(k, rider_spend[k as usize]), None::<i64>, epoch() - chrono::Duration::days(181));
+        } else if k < riders + paid {
+            let r = g.ride(wallet_paid[(k - riders) as usize]);
+            row!(out; r.rider_id, Label("ride_payment"), -i64::from(r.fare_cents.unwrap_or(0)), Some(r.id), r.completed_at.unwrap_or(r.requested_at));
+        } else if k < riders + paid + done {
+            let r = g.ride(completed[(k - riders - paid) as usize]);
+            let fare = r.fare_cents.unwrap_or(0);
+            row!(out; r.driver_id.unwrap_or(0), Label("ride_payment"), Generator::driver_share(fare), Some(r.id), r.completed_at.unwrap_or(r.requested_at));
+        } else {
+            let rider = referred[(k - riders - paid - done) as usize];
+            row!(out; g.referrer(rider).unwrap_or(0), Label("referral_bonus"), 500i64, None::<i64>, epoch() - chrono::Duration::days(90));
+        }
+    })
+    .await?;
+    if c.referral_percent > 0 {
+        w.copy("referrals", &["referrer_id", "referred_id", "bonus_cents", "rewarded_at", "created_at"], referred.len() as u64, |k, out| {
+            let rider = referred[k as usize];
+            row!(out; g.referrer(rider).unwrap_or(0), g.rider_id(rider), 500i32, Some(epoch() - chrono::Duration::days(90)), epoch() - chrono::Duration::days(120));
+        })
+        .await?;
+    }
+    if c.promo_codes > 0 {
+        let redeeming: Vec<u64> = (0..c.riders).filter(|r| r % 4 == 0).collect();
+        w.copy("promo_redemptions", &["promo_code_id", "user_id", "redeemed_at"], redeeming.len() as u64, |k, out| {
+            let rider = redeeming[k as usize];
+            row!(out; g.bases.promos + (rider % c.promo_codes) as i64 + 1, g.rider_id(rider), epoch() - chrono::Duration::days(30));
+        })
+        .await?;
+    }
+    let tracked: Vec<u64> = if c.locations_per_ride > 0 {
+        (0..c.rides)
+            .filter(|i| matches!(g.ride(*i).status, "completed" | "in_progress"))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let driver_points = c.drivers * c.locations_per_driver;
+    let ride_points = tracked.len() as u64 * c.locations_per_ride;
+    if driver_points + ride_points > 0 {
+        w.copy("driver_location_history", &["driver_id", "ride_id", "lat", "lng", "speed_kmh", "heading", "recorded_at"], driver_points + ride_points, |k, out| {
+            if k < driver_points {
+                let d = k / c.locations_per_driver;
+                let (lat, lng, speed, heading) = g.point(7, k, (37.77, -122.42));
+                row!(out; g.driver_id(d), None::<i64>, lat, lng, speed, heading, epoch() - chrono::Duration::minutes((k % 10_000) as i64));
+            } else {
+                let j = k - driver_points;
+                let r = g.ride(tracked[(j / c.locations_per_ride) as usize]);
+                let step = (j % c.locations_per_ride) as f64 / c.locations_per_ride as f64;
+                let center = (r.pickup.0 + (r.dropoff.0 - r.pickup.0) * step, r.pickup.1 + (r.dropoff.1 - r.pickup.1) * step);
+                let (lat, lng, speed, heading) = g.point(8, j, center);
+                let at = r.started_at.unwrap_or(r.requested_at) + chrono::Duration::seconds((r.duration_secs as f64 * step) as i64);
+                row!(out; r.driver_id.unwrap_or(0), Some(r.id), lat, lng, speed, heading, at);
+            }
+        })
+        .await?;
+    }
+    if c.notifications_per_user > 0 {
+        w.copy("notifications", &["user_id", "channel", "title", "body", "sent_at", "created_at"], users * c.notifications_per_user, |k, out| {
+            let u = g.user(k / c.notifications_per_user);
+            let (channel, title) = [("push", "Your driver is arriving"), ("email", "Your weekly summary"), ("sms", "Verification code"), ("push", "New promo available")][(k % 4) as usize];
+            let at = epoch() - chrono::Duration::hours((k % 2000) as i64);
+            row!(out; u.id, Label(channel), title.to_string(), format!("Hello {}, {}", u.full_name, title.to_lowercase()), Some(at), at);
+        })
+        .await?;
+    }
+    if c.eta_predictions {
+        let predicted: Vec<u64> = (0..c.rides)
+            .filter(|i| g.ride(*i).status != "requested")
+            .collect();
+        w.copy("eta_predictions", &["ride_id", "model_version", "predicted_seconds", "actual_seconds", "features", "created_at"], predicted.len() as u64, |k, out| {
+            let r = g.ride(predicted[k as usize]);
+            let mut rng = g.rng(9, k);
+            let predicted_secs = (r.duration_secs as f64 * rng.random_range(0.8..1.25)) as i32;
+            let features = serde_json::json!({"distance_km": r.distance_hundredths as f64 / 100.0, "hour": r.requested_at.format("%H").to_string(), "pickup": [r.pickup.0, r.pickup.1]});
+            row!(out; r.id, "eta-gbm-2026.1".to_string(), predicted_secs.max(1), (r.status == "completed").then_some(r.duration_secs as i32), features, r.requested_at);
+        })
+        .await?;
+    }
+    Ok(())
+}
