@@ -8,6 +8,7 @@ mod context;
 mod health;
 mod logging;
 mod migrate;
+mod seed;
 
 use clap::{Parser, Subcommand};
 
@@ -38,9 +39,21 @@ pub enum Command {
     /// Readiness checks once, or an HTTP server with health routes and metrics.
     #[command(subcommand)]
     Health(health::HealthCommand),
-    /// Database status (the monitoring queries) and terminating sessions.
+    /// Database status (the monitoring queries), terminating sessions, guarded reset.
     #[command(subcommand)]
-    Db(health::DbCommand),
+    Db(DbCommand),
+    /// Seed the reference schema with a profile of the guide, or run a seed SQL file.
+    Seed(seed::SeedArgs),
+}
+
+/// `dbops db ...`
+#[derive(Debug, Subcommand)]
+pub enum DbCommand {
+    /// Status and kill.
+    #[command(flatten)]
+    Monitor(health::DbCommand),
+    /// Drop, recreate, migrate and optionally seed the database; refuses production-looking targets.
+    Reset(seed::ResetArgs),
 }
 
 impl Command {
@@ -49,7 +62,9 @@ impl Command {
             Command::Cluster(cmd) => cluster::run(cmd, ctx).await,
             Command::Migrate(args) => migrate::run(args, ctx).await,
             Command::Health(cmd) => health::run_health(cmd, ctx).await,
-            Command::Db(cmd) => health::run_db(cmd, ctx).await,
+            Command::Db(DbCommand::Monitor(cmd)) => health::run_db(cmd, ctx).await,
+            Command::Db(DbCommand::Reset(args)) => seed::run_reset(args, ctx).await,
+            Command::Seed(args) => seed::run_seed(args, ctx).await,
         }
     }
 }

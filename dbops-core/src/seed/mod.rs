@@ -200,8 +200,7 @@ impl Seeder for PgSeeder {
              FROM (VALUES ('users')) v(t);
              SELECT setval(pg_get_serial_sequence('vehicles', 'id'), greatest((SELECT coalesce(max(id), 0) FROM vehicles), 1));
              SELECT setval(pg_get_serial_sequence('rides', 'id'), greatest((SELECT coalesce(max(id), 0) FROM rides), 1));
-             SELECT setval(pg_get_serial_sequence('promo_codes', 'id'), greatest((SELECT coalesce(max(id), 0) FROM promo_codes), 1));
-             ANALYZE;",
+             SELECT setval(pg_get_serial_sequence('promo_codes', 'id'), greatest((SELECT coalesce(max(id), 0) FROM promo_codes), 1));",
         )
         .await
         .map_err(|e| Error::postgres("advancing the id sequences", e))?;
@@ -311,10 +310,25 @@ async fn write_all(w: &mut Writer<'_>, g: &Generator) -> Result<()> {
     .await?;
 
     // Wallet balances are the sums of their transactions: one pass over the rides computes them.
+    // The same pass records which rides are completed, wallet-paid and tracked (1 byte per ride).
     let mut rider_spend = vec![0i64; c.riders as usize];
     let mut driver_earn = vec![0i64; c.drivers as usize];
+    let (mut completed, mut wallet_paid, mut tracked, mut predicted) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for i in 0..c.rides {
         let r = g.ride(i);
+        if r.status == "completed" {
+            completed.push(i);
+            if r.payment_method == "wallet" {
+                wallet_paid.push(i);
+            }
+        }
+        if c.locations_per_ride > 0 && matches!(r.status, "completed" | "in_progress") {
+            tracked.push(i);
+        }
+        if c.eta_predictions && r.status != "requested" {
+            predicted.push(i);
+        }
         if let Some(fare) = r.fare_cents {
             if r.payment_method == "wallet" {
                 rider_spend[(r.rider_id - g.rider_id(0)) as usize] += i64::from(fare);
@@ -366,9 +380,6 @@ async fn write_all(w: &mut Writer<'_>, g: &Generator) -> Result<()> {
             r.cancel_reason.map(str::to_string));
     })
     .await?;
-    let completed: Vec<u64> = (0..c.rides)
-        .filter(|i| g.ride(*i).status == "completed")
-        .collect();
     w.copy("ratings", &["ride_id", "rater_id", "ratee_id", "stars", "created_at"], completed.len() as u64, |k, out| {
         let r = g.ride(completed[k as usize]);
         let done = r.completed_at.unwrap_or(r.requested_at);
@@ -384,11 +395,6 @@ async fn write_all(w: &mut Writer<'_>, g: &Generator) -> Result<()> {
     .await?;
     // Transactions: rider top-ups, then per completed ride the rider's wallet payment and the
     // driver's share, then referral bonuses.
-    let wallet_paid: Vec<u64> = completed
-        .iter()
-        .copied()
-        .filter(|i| g.ride(*i).payment_method == "wallet")
-        .collect();
     let referred: Vec<u64> = (0..c.riders).filter(|r| g.referrer(*r).is_some()).collect();
     let tx_count =
         c.riders + wallet_paid.len() as u64 + completed.len() as u64 + referred.len() as u64;
@@ -425,13 +431,6 @@ async fn write_all(w: &mut Writer<'_>, g: &Generator) -> Result<()> {
         })
         .await?;
     }
-    let tracked: Vec<u64> = if c.locations_per_ride > 0 {
-        (0..c.rides)
-            .filter(|i| matches!(g.ride(*i).status, "completed" | "in_progress"))
-            .collect()
-    } else {
-        Vec::new()
-    };
     let driver_points = c.drivers * c.locations_per_driver;
     let ride_points = tracked.len() as u64 * c.locations_per_ride;
     if driver_points + ride_points > 0 {
@@ -462,9 +461,6 @@ async fn write_all(w: &mut Writer<'_>, g: &Generator) -> Result<()> {
         .await?;
     }
     if c.eta_predictions {
-        let predicted: Vec<u64> = (0..c.rides)
-            .filter(|i| g.ride(*i).status != "requested")
-            .collect();
         w.copy("eta_predictions", &["ride_id", "model_version", "predicted_seconds", "actual_seconds", "features", "created_at"], predicted.len() as u64, |k, out| {
             let r = g.ride(predicted[k as usize]);
             let mut rng = g.rng(9, k);
