@@ -9,6 +9,7 @@ mod errors;
 mod health;
 mod migrate;
 mod runtime;
+mod seed;
 mod testing;
 
 #[pymodule(gil_used = false)]
@@ -19,6 +20,7 @@ fn _dbops(m: &Bound<'_, PyModule>) -> PyResult<()> {
     cluster::register(m)?;
     migrate::register(m)?;
     health::register(m)?;
+    seed::register(m)?;
     testing::register(m)?;
     Ok(())
 }

@@ -5,6 +5,10 @@ and ``name_async(...)`` returns an awaitable. Errors derive from :class:`dbops.D
 """
 
 from ._dbops import (
+    seed_file,
+    seed_async,
+    seed,
+    reset,
     terminate,
     status_async,
     status,
@@ -33,6 +37,10 @@ from ._dbops import (
 )
 
 __all__ = [
+    "seed_file",
+    "seed_async",
+    "seed",
+    "reset",
     "terminate",
     "status_async",
     "status",
