@@ -5,8 +5,8 @@
 
 use std::time::{Duration, Instant};
 
-use dbops::{SqlScripts, TempCluster, TestDatabases};
-use dbops_benches::{ms, stats, up_migrations};
+use dbops::{MigrationSource, Migrator, PgMigrator, TempCluster, TestDatabases};
+use dbops_benches::{migrations_dir, ms, stats};
 
 const CLONES: usize = 60;
 const COLD_STARTS: usize = 7;
@@ -50,13 +50,9 @@ async fn main() -> dbops::Result<()> {
     let cold = stats(&mut cold);
 
     let cluster = TempCluster::start().await?;
-    let migrations = up_migrations();
-    let mut scripts = SqlScripts::new();
-    for (name, sql) in &migrations {
-        scripts = scripts.script(name.clone(), sql.clone());
-    }
+    let migrations = MigrationSource::from_dir(migrations_dir())?;
     let on_demand = TestDatabases::on_cluster(&cluster)
-        .setup(scripts.clone())
+        .setup(migrations.clone())
         .spares(0)
         .build()
         .await?;
@@ -64,7 +60,7 @@ async fn main() -> dbops::Result<()> {
     // With spares, a clone is prepared in the background while the test runs; a test body of
     // TEST_BODY (typical of a small integration test) leaves time for the refill.
     let with_spares = TestDatabases::on_cluster(&cluster)
-        .setup(scripts)
+        .setup(migrations.clone())
         .spares(2)
         .build()
         .await?;
@@ -79,15 +75,10 @@ async fn main() -> dbops::Result<()> {
             .batch_execute(&format!("CREATE DATABASE {name}"))
             .await
             .map_err(|e| dbops::Error::postgres("create", e))?;
-        let client = cluster.url().with_database(&name).connect().await?;
-        for (file, sql) in &migrations {
-            client
-                .batch_execute(&format!("BEGIN; {sql}; COMMIT;"))
-                .await
-                .map_err(|e| dbops::Error::postgres(format!("apply {file}"), e))?;
-        }
+        PgMigrator::new(cluster.url().with_database(&name), migrations.clone())
+            .up(None)
+            .await?;
         remigrate.push(started.elapsed());
-        drop(client);
         admin
             .batch_execute(&format!("DROP DATABASE {name} WITH (FORCE)"))
             .await
@@ -95,7 +86,10 @@ async fn main() -> dbops::Result<()> {
     }
     let remigrate = stats(&mut remigrate);
 
-    println!("fresh test database ({} migration files)", migrations.len());
+    println!(
+        "fresh test database ({} migrations)",
+        migrations.migrations().len()
+    );
     println!("| measurement | median | p90 | min |");
     println!("|---|---|---|---|");
     println!(
@@ -119,7 +113,7 @@ async fn main() -> dbops::Result<()> {
         ms(spare.min)
     );
     println!(
-        "| CREATE DATABASE + re-run migrations | {} | {} | {} |",
+        "| CREATE DATABASE + dbops migrate up | {} | {} | {} |",
         ms(remigrate.median),
         ms(remigrate.p90),
         ms(remigrate.min)
