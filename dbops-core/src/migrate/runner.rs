@@ -334,57 +334,99 @@ impl Runner<'_> {
         step: &PlannedStep,
         started: Instant,
     ) -> Result<()> {
+        // The whole script goes in one round trip; only when it fails is it replayed statement by
+        // statement (and rolled back) to name the failing line.
+        let mut batch = format!("BEGIN;{}", self.settings("LOCAL"));
+        for statement in statements {
+            batch.push_str(&statement.sql);
+            batch.push_str(";\n");
+        }
+        let direction = if step.direction == Direction::Up {
+            "up"
+        } else {
+            "down"
+        };
         let mut attempt = 0;
         loop {
-            self.exec("BEGIN", "starting the migration transaction")
-                .await?;
-            let outcome = async {
-                self.exec(
-                    &self.settings("LOCAL"),
-                    "applying lock_timeout/statement_timeout",
-                )
-                .await?;
-                self.run_statements(m, script, statements, step, true)
-                    .await?;
-                self.tables
-                    .write(self.client, step.resulting_version, false)
-                    .await?;
-                let checksum = &script.checksum;
-                let direction = if step.direction == Direction::Up {
-                    "up"
-                } else {
-                    "down"
-                };
-                self.tables
-                    .record(
-                        self.client,
-                        m.version,
-                        &m.name,
-                        checksum,
-                        direction,
-                        started.elapsed(),
-                    )
-                    .await
+            if let Err(error) = self.client.batch_execute(&batch).await {
+                let _ = self.client.batch_execute("ROLLBACK").await;
+                if error.code() == Some(&SqlState::LOCK_NOT_AVAILABLE)
+                    && attempt < self.options.lock_retries
+                {
+                    let wait = Duration::from_secs(1 << attempt.min(6));
+                    tracing::warn!(
+                        version = m.version,
+                        attempt,
+                        ?wait,
+                        "lock timeout; retrying the migration"
+                    );
+                    tokio::time::sleep(wait).await;
+                    attempt += 1;
+                    continue;
+                }
+                return Err(self.diagnose(m, script, statements, step, error).await);
             }
-            .await;
-            match outcome {
-                Ok(()) => return self.exec("COMMIT", "committing the migration").await,
-                Err(error) => {
-                    let _ = self.client.batch_execute("ROLLBACK").await;
-                    let lock_timeout = error.code() == Some(&SqlState::LOCK_NOT_AVAILABLE);
-                    if lock_timeout && attempt < self.options.lock_retries {
-                        let wait = Duration::from_secs(1 << attempt.min(6));
-                        tracing::warn!(
-                            version = m.version,
-                            attempt,
-                            ?wait,
-                            "lock timeout; retrying the migration"
-                        );
-                        tokio::time::sleep(wait).await;
-                        attempt += 1;
-                        continue;
-                    }
-                    return Err(error);
+            let mut finish = self.tables.bookkeeping_sql(
+                step.resulting_version,
+                m.version,
+                &m.name,
+                &script.checksum,
+                direction,
+                started.elapsed(),
+            );
+            finish.push_str("COMMIT;");
+            if let Err(error) = self.client.batch_execute(&finish).await {
+                let _ = self.client.batch_execute("ROLLBACK").await;
+                return Err(Error::postgres(
+                    format!("recording migration {} and committing", m.version),
+                    error,
+                ));
+            }
+            return Ok(());
+        }
+    }
+
+    /// Replays a failed transactional script statement by statement inside a transaction that is
+    /// rolled back, to report the exact failing statement and line.
+    async fn diagnose(
+        &self,
+        m: &Migration,
+        script: &Script,
+        statements: &[sql::Statement],
+        step: &PlannedStep,
+        original: tokio_postgres::Error,
+    ) -> Error {
+        let replay = async {
+            self.exec("BEGIN", "replaying the failed migration").await?;
+            self.exec(
+                &self.settings("LOCAL"),
+                "applying lock_timeout/statement_timeout",
+            )
+            .await?;
+            self.run_statements(m, script, statements, step, true).await
+        }
+        .await;
+        let _ = self.client.batch_execute("ROLLBACK").await;
+        match replay {
+            Err(error) => error,
+            // Not reproducible statement by statement: report the batch's error at the first line.
+            Ok(()) => {
+                let first = statements.first().cloned().unwrap_or(sql::Statement {
+                    sql: String::new(),
+                    line: 1,
+                });
+                let (message, line) = describe(&original, &first);
+                Error::MigrationFailed {
+                    version: m.version,
+                    file: script.file.clone(),
+                    line,
+                    statement: shorten(&first.sql),
+                    message,
+                    after: format!(
+                        "\n  nothing was changed: the migration ran in one transaction that was rolled back; fix {} and run it again",
+                        script.file
+                    ),
+                    source: original,
                 }
             }
         }

@@ -157,6 +157,39 @@ impl StateTables {
             .map_err(|e| Error::postgres(format!("recording migration version {version:?}"), e))
     }
 
+    /// SQL that records `version` (as [`StateTables::write`]) and appends a history record, for
+    /// sending in the same round trip as the transaction's COMMIT.
+    #[allow(clippy::too_many_arguments)]
+    pub fn bookkeeping_sql(
+        &self,
+        version: Option<i64>,
+        migration: i64,
+        name: &str,
+        checksum: &str,
+        direction: &str,
+        duration: Duration,
+    ) -> String {
+        let mut sql = format!("TRUNCATE {};", self.table_ident());
+        if let Some(v) = version {
+            sql.push_str(&format!(
+                "INSERT INTO {} (version, dirty) VALUES ({v}, false);",
+                self.table_ident()
+            ));
+        }
+        sql.push_str(&format!(
+            "INSERT INTO {} (version, name, checksum, direction, duration_ms, applied_by)
+             VALUES ({migration}, {}, {}, {}, {}, current_user || ' via dbops ' || {} || ' on ' || {});",
+            self.history_ident(),
+            quote_literal(name),
+            quote_literal(checksum),
+            quote_literal(direction),
+            duration.as_millis() as i64,
+            quote_literal(env!("CARGO_PKG_VERSION")),
+            quote_literal(&applied_from())
+        ));
+        sql
+    }
+
     /// Appends a history record.
     pub async fn record(
         &self,
