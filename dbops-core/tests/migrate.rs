@@ -286,7 +286,7 @@ async fn killed_during_a_transactional_migration_leaves_the_old_state() {
     .spawn()
     .unwrap();
     let admin = db.connect().await.unwrap();
-    let sleeping = "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(60)%' AND pid <> pg_backend_pid()";
+    let sleeping = "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(60)%' AND datname = current_database() AND pid <> pg_backend_pid()";
     for _ in 0..500 {
         if scalar_i64(&admin, sleeping).await == 1 {
             break;
@@ -297,7 +297,7 @@ async fn killed_during_a_transactional_migration_leaves_the_old_state() {
     child.wait().unwrap();
     // The server notices the lost client when the statement ends; end it now.
     admin
-        .batch_execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(60)%' AND pid <> pg_backend_pid()")
+        .batch_execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(60)%' AND datname = current_database() AND pid <> pg_backend_pid()")
         .await
         .unwrap();
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -618,5 +618,63 @@ async fn a_failed_migration_through_a_pool_does_not_leak_the_lock() {
     assert_eq!(
         dbops::migrate_on_startup(&pool, good).await.unwrap().to,
         Some(1)
+    );
+}
+
+#[tokio::test]
+async fn killed_during_a_non_transactional_migration_leaves_it_dirty() {
+    if is_helper("slow-nontx-migrator") {
+        let url = dbops::DatabaseUrl::parse(&std::env::var("DB_URL").unwrap()).unwrap();
+        let source = files(&[
+            ("1_a.up.sql", "CREATE TABLE a (id int);"),
+            (
+                "2_slow.up.sql",
+                "-- dbops:no-transaction\nCREATE INDEX a_id ON a (id);\nSELECT pg_sleep(60);",
+            ),
+        ]);
+        let _ = PgMigrator::new(url, source).up(None).await;
+        return;
+    }
+    let db = fresh().await;
+    let mut child = helper(
+        "killed_during_a_non_transactional_migration_leaves_it_dirty",
+        "slow-nontx-migrator",
+        &[("DB_URL", db.url().expose())],
+    )
+    .spawn()
+    .unwrap();
+    let admin = db.connect().await.unwrap();
+    let sleeping = "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(60)%' AND datname = current_database() AND pid <> pg_backend_pid()";
+    for _ in 0..500 {
+        if scalar_i64(&admin, sleeping).await == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    admin
+        .batch_execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(60)%' AND datname = current_database() AND pid <> pg_backend_pid()")
+        .await
+        .unwrap();
+    let source = files(&[
+        ("1_a.up.sql", "CREATE TABLE a (id int);"),
+        (
+            "2_slow.up.sql",
+            "-- dbops:no-transaction\nCREATE INDEX a_id ON a (id);\nSELECT pg_sleep(60);",
+        ),
+    ]);
+    let migrator = PgMigrator::new(db.url().clone(), source);
+    let state = migrator.version().await.unwrap().unwrap();
+    assert_eq!((state.version, state.dirty), (2, true));
+    assert!(
+        table_exists(&db, "a_id").await,
+        "the statement before the kill stays applied"
+    );
+    let err = migrator.up(None).await.unwrap_err();
+    let text = dbops::error::report(&err);
+    assert!(
+        matches!(err, Error::Dirty { version: 2, .. }) && text.contains("dbops migrate force 2"),
+        "{text}"
     );
 }
