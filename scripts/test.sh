@@ -12,4 +12,5 @@ step "cargo fmt --check";   cargo fmt --all -- --check
 step "cargo clippy";        cargo clippy --workspace --all-targets -- -D warnings
 step "Rust tests";          cargo test --workspace --no-fail-fast
 step "Python tests";        bash scripts/py-test.sh
+step "fuzzing (bounded)";   FUZZ_SECONDS="${FUZZ_SECONDS:-20}" bash scripts/fuzz.sh
 step "all tests passed"

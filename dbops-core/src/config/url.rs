@@ -15,6 +15,9 @@ const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'.')
     .remove(b'~');
 
+/// Like [`COMPONENT`], but socket directories keep their `/` and host lists their `,` readable.
+const HOST_PARAM: &AsciiSet = &COMPONENT.remove(b'/').remove(b',');
+
 /// What `Display` and `Debug` print in place of a password.
 pub const REDACTED: &str = "********";
 
@@ -40,6 +43,12 @@ impl DatabaseUrl {
     /// Parses a URL or a `key=value` connection string.
     pub fn parse(input: &str) -> Result<Self> {
         let trimmed = input.trim();
+        if trimmed.contains('\0') {
+            return Err(invalid(
+                trimmed,
+                "contains a NUL character, which no PostgreSQL client can send",
+            ));
+        }
         if trimmed.starts_with("postgres://") || trimmed.starts_with("postgresql://") {
             parse_url(trimmed)
         } else if trimmed.contains('=') {
@@ -186,8 +195,10 @@ impl DatabaseUrl {
 
     fn render(&self, redact: bool) -> String {
         let mut out = String::from("postgresql://");
-        if let Some(user) = &self.user {
-            out.push_str(&utf8_percent_encode(user, COMPONENT).to_string());
+        if self.user.is_some() || self.password.is_some() {
+            if let Some(user) = &self.user {
+                out.push_str(&utf8_percent_encode(user, COMPONENT).to_string());
+            }
             if let Some(password) = &self.password {
                 out.push(':');
                 if redact {
@@ -208,6 +219,10 @@ impl DatabaseUrl {
                 params.insert("port".into(), ports.join(","));
             }
         } else {
+            if self.hosts.is_empty() && !self.ports.is_empty() {
+                let ports: Vec<String> = self.ports.iter().map(u16::to_string).collect();
+                params.insert("port".into(), ports.join(","));
+            }
             let pairs: Vec<String> = self
                 .hosts
                 .iter()
@@ -216,7 +231,7 @@ impl DatabaseUrl {
                     let host = if host.contains(':') {
                         format!("[{host}]")
                     } else {
-                        host.clone()
+                        utf8_percent_encode(host, COMPONENT).to_string()
                     };
                     match self.ports.get(i).or(self.ports.last()) {
                         Some(port) => format!("{host}:{port}"),
@@ -235,7 +250,7 @@ impl DatabaseUrl {
                 .iter()
                 .map(|(k, v)| {
                     let value = if k == "host" {
-                        v.clone()
+                        utf8_percent_encode(v, HOST_PARAM).to_string()
                     } else {
                         utf8_percent_encode(v, COMPONENT).to_string()
                     };
@@ -439,8 +454,14 @@ fn parse_url(input: &str) -> Result<DatabaseUrl> {
             let userinfo = &authority[..at];
             match userinfo.split_once(':') {
                 Some((user, password)) => {
-                    url.user = Some(decode(input, user, "user")?);
-                    url.password = Some(decode(input, password, "password")?);
+                    // `postgresql://:secret@host`: a password with the default user.
+                    url.user = (!user.is_empty())
+                        .then(|| decode(input, user, "user"))
+                        .transpose()?;
+                    // An empty password is no password, as for libpq.
+                    url.password = (!password.is_empty())
+                        .then(|| decode(input, password, "password"))
+                        .transpose()?;
                 }
                 None => url.user = Some(decode(input, userinfo, "user")?),
             }
@@ -452,14 +473,19 @@ fn parse_url(input: &str) -> Result<DatabaseUrl> {
         url.user = None;
     }
     if !hostlist.is_empty() {
+        let mut ports = Vec::new();
         for pair in hostlist.split(',') {
             let (host, port) = split_host_port(input, pair)?;
             if !host.is_empty() {
-                url.hosts.push(decode(input, host, host)?);
+                let host = decode(input, host, host)?;
+                check_host(input, &host)?;
+                url.hosts.push(host);
             }
-            if let Some(port) = port {
-                url.ports.push(parse_port(input, port)?);
-            }
+            ports.push(port.map(|p| parse_port(input, p)).transpose()?);
+        }
+        // As libpq: a host without a port uses 5432, even when other hosts name theirs.
+        if ports.iter().any(Option::is_some) {
+            url.ports = ports.into_iter().map(|p| p.unwrap_or(5432)).collect();
         }
     }
     if let Some(path) = path
@@ -478,6 +504,24 @@ fn parse_url(input: &str) -> Result<DatabaseUrl> {
         }
     }
     Ok(url)
+}
+
+/// A host is a name, an IPv4/IPv6 address or an absolute socket directory: no `@`, and `:` only in
+/// an IPv6 address.
+fn check_host(input: &str, host: &str) -> Result<()> {
+    let socket = host.starts_with('/') || host.starts_with('@');
+    if !socket
+        && (host.contains('@')
+            || (host.contains(':') && host.parse::<std::net::Ipv6Addr>().is_err()))
+    {
+        return Err(invalid(
+            input,
+            format!(
+                "`{host}` is not a host name or address (percent-encode `@` and `:` in user names and passwords)"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 fn split_host_port<'a>(input: &str, pair: &'a str) -> Result<(&'a str, Option<&'a str>)> {
@@ -587,8 +631,8 @@ impl DatabaseUrl {
                 self.hosts = value
                     .split(',')
                     .filter(|h| !h.is_empty())
-                    .map(str::to_string)
-                    .collect()
+                    .map(|h| check_host(input, h).map(|()| h.to_string()))
+                    .collect::<Result<_>>()?
             }
             "port" => {
                 self.ports = value
@@ -598,7 +642,7 @@ impl DatabaseUrl {
                     .collect::<Result<_>>()?
             }
             "user" => self.user = Some(value),
-            "password" => self.password = Some(value),
+            "password" => self.password = (!value.is_empty()).then_some(value),
             "dbname" => self.dbname = Some(value),
             "sslmode" => {
                 const MODES: [&str; 6] = [

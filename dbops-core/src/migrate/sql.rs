@@ -43,7 +43,7 @@ pub fn split(script: &str) -> Vec<Statement> {
             .filter(|&b| b == b'\n')
             .count();
         out.push(Statement {
-            sql: raw[lead..].trim_end().to_string(),
+            sql: raw[lead..].trim_end_matches(is_pg_space).to_string(),
             line,
         });
     };
@@ -136,7 +136,8 @@ pub fn split(script: &str) -> Vec<Statement> {
                 continue;
             }
             _ => {
-                if !b.is_ascii_whitespace() {
+                // PostgreSQL's whitespace: space, \t, \n, \r, \f and \v.
+                if !(b.is_ascii_whitespace() || b == 0x0b) {
                     has_code = true;
                 }
             }
@@ -147,11 +148,16 @@ pub fn split(script: &str) -> Vec<Statement> {
     out
 }
 
+/// PostgreSQL's whitespace (other Unicode spaces are identifier characters to its scanner).
+fn is_pg_space(c: char) -> bool {
+    matches!(c, ' ' | '\t' | '\n' | '\r' | '\x0b' | '\x0c')
+}
+
 /// Offset of the first character that is neither whitespace nor part of a comment.
 fn code_start(raw: &str) -> usize {
     let mut rest = raw;
     loop {
-        let trimmed = rest.trim_start();
+        let trimmed = rest.trim_start_matches(is_pg_space);
         if trimmed.starts_with("--") {
             rest = trimmed.find('\n').map_or("", |p| &trimmed[p..]);
         } else if trimmed.starts_with("/*") {
@@ -296,6 +302,15 @@ mod tests {
         assert_eq!(stmts.len(), 2);
         assert_eq!(stmts[0].line, 3);
         assert_eq!(stmts[1].line, 6);
+    }
+
+    #[test]
+    fn vertical_tabs_are_whitespace() {
+        // Found by the sql_split fuzz target: "\x0b" alone was reported as an empty statement.
+        assert!(split("\x0b").is_empty());
+        assert_eq!(split("\x0bSELECT 1;\x0b").len(), 1);
+        // A no-break space is not whitespace to PostgreSQL: it is a (bad) statement, kept as is.
+        assert_eq!(split("\u{a0}")[0].sql, "\u{a0}");
     }
 
     #[test]
