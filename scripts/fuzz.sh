@@ -6,9 +6,12 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT/fuzz"
-if ! rustup toolchain list | grep -q '^nightly'; then
-  echo "fuzzing needs the nightly toolchain (rustup toolchain install nightly)" >&2
-  exit 1
+# cargo fuzz needs nightly; a machine with only stable reports that fuzzing did not run (and why)
+# instead of failing the whole test command. FUZZ_REQUIRED=1 makes that an error.
+if ! rustup toolchain list 2>/dev/null | grep -q '^nightly'; then
+  echo "fuzzing NOT run: no nightly toolchain on this machine (rustup toolchain install nightly)" >&2
+  [ "${FUZZ_REQUIRED:-0}" = 1 ] && exit 1
+  exit 0
 fi
 command -v cargo-fuzz >/dev/null 2>&1 || cargo install cargo-fuzz --locked
 SECONDS_EACH="${FUZZ_SECONDS:-20}"
