@@ -10,6 +10,11 @@ pub fn to_py<T: serde::Serialize>(py: Python<'_>, value: &T) -> PyResult<Py<PyAn
     Ok(py.import("json")?.call_method1("loads", (text,))?.unbind())
 }
 
+/// Converts a result inside a core future (re-taking the GIL briefly), as a core error on failure.
+pub fn to_py_attached(value: &impl serde::Serialize) -> dbops::Result<Py<PyAny>> {
+    Python::attach(|py| to_py(py, value)).map_err(|e| dbops::Error::config("result", e.to_string()))
+}
+
 /// Wraps a Python callable `(stage: str, done: int, total: int | None) -> None` as a progress callback.
 pub fn progress(callback: Option<Py<PyAny>>) -> Option<dbops::Progress> {
     callback.map(|callback| {

@@ -7,17 +7,13 @@ use dbops::health::{HealthOptions, HealthProbe as _, PgHealthProbe};
 use dbops::monitor::{self, StatusOptions};
 use pyo3::prelude::*;
 
-use crate::convert::to_py;
+use crate::convert::to_py_attached as json;
 use crate::errors::to_py as err;
 use crate::runtime::{block_on, into_awaitable};
 
 /// Liveness and readiness of a database, with reports as dicts (status, checks, checked_at, migration).
 #[pyclass(module = "dbops", frozen)]
 pub struct HealthProbe(PgHealthProbe);
-
-fn json(value: &impl serde::Serialize) -> dbops::Result<Py<PyAny>> {
-    Python::attach(|py| to_py(py, value)).map_err(|e| dbops::Error::config("result", e.to_string()))
-}
 
 #[pymethods]
 impl HealthProbe {

@@ -8,7 +8,7 @@ use dbops::migrate::{
 use dbops::{DatabaseUrl, DownSteps, MigrateOptions, MigrationSource, Migrator as _, PgMigrator};
 use pyo3::prelude::*;
 
-use crate::convert::to_py;
+use crate::convert::{to_py, to_py_attached};
 use crate::errors::to_py as err;
 use crate::runtime::{block_on, into_awaitable};
 
@@ -28,9 +28,7 @@ fn source(dir: &str, strict: bool) -> PyResult<MigrationSource> {
 }
 
 fn json(result: dbops::Result<impl serde::Serialize>) -> dbops::Result<Py<PyAny>> {
-    let value = result?;
-    Python::attach(|py| to_py(py, &value))
-        .map_err(|e| dbops::Error::config("result", e.to_string()))
+    to_py_attached(&result?)
 }
 
 #[pymethods]

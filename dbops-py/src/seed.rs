@@ -5,13 +5,9 @@ use dbops::seed::{Existing, PgSeeder, Profile, SeedOptions, Seeder as _, run_sql
 use dbops::{DatabaseUrl, MigrationSource};
 use pyo3::prelude::*;
 
-use crate::convert::to_py;
+use crate::convert::to_py_attached as json;
 use crate::errors::to_py as err;
 use crate::runtime::{block_on, into_awaitable};
-
-fn json(value: &impl serde::Serialize) -> dbops::Result<Py<PyAny>> {
-    Python::attach(|py| to_py(py, value)).map_err(|e| dbops::Error::config("result", e.to_string()))
-}
 
 fn options(scale: u64, seed: u64, existing: &str) -> PyResult<SeedOptions> {
     let existing = match existing {
