@@ -172,6 +172,47 @@ pub enum Error {
         reason: String,
     },
 
+    /// An object store (file, S3, GCS, Azure, memory) operation failed.
+    #[error("{action} `{key}` in {store}")]
+    Storage {
+        /// What dbops was doing, e.g. `uploading backup`.
+        action: String,
+        /// The store, credentials redacted.
+        store: String,
+        /// The object key involved.
+        key: String,
+        /// The object store error.
+        #[source]
+        source: Box<object_store::Error>,
+    },
+
+    /// No backup matches what was asked for.
+    #[error("no backup {wanted} in {store}; `dbops backup list` shows what is there")]
+    BackupNotFound {
+        /// The store searched, credentials redacted.
+        store: String,
+        /// What was asked for, e.g. `for database app` or `with id 2024-01-15T120000Z-ab12cd34`.
+        wanted: String,
+    },
+
+    /// Stored data does not match what its manifest or its own checksums promise.
+    #[error("integrity check failed for `{key}`: {reason}")]
+    Integrity {
+        /// The object (or database table) that failed.
+        key: String,
+        /// What differed, and what to do.
+        reason: String,
+    },
+
+    /// Encryption or decryption failed (wrong key, bad recipient, tampered data).
+    #[error("{action}: {reason}")]
+    Crypto {
+        /// What dbops was doing.
+        action: String,
+        /// Why it failed and what to do.
+        reason: String,
+    },
+
     /// The operation was cancelled by the caller (for example Ctrl-C).
     #[error("{action} was cancelled")]
     Cancelled {
@@ -277,6 +318,17 @@ impl Error {
         match self {
             Error::Postgres { source, .. } => source.is_closed() || source.as_db_error().is_none(),
             Error::Pool { .. } | Error::Timeout { .. } => true,
+            Error::Storage { source, .. } => !matches!(
+                source.as_ref(),
+                object_store::Error::NotFound { .. }
+                    | object_store::Error::AlreadyExists { .. }
+                    | object_store::Error::Precondition { .. }
+                    | object_store::Error::InvalidPath { .. }
+                    | object_store::Error::NotSupported { .. }
+                    | object_store::Error::NotImplemented { .. }
+                    | object_store::Error::PermissionDenied { .. }
+                    | object_store::Error::Unauthenticated { .. }
+            ),
             _ => false,
         }
     }

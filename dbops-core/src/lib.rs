@@ -4,6 +4,7 @@
 #![warn(clippy::unwrap_used)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+pub mod backup;
 #[cfg(feature = "cli")]
 pub mod cli;
 pub mod cluster;
@@ -14,10 +15,13 @@ pub mod health;
 pub mod migrate;
 pub mod monitor;
 pub mod progress;
+pub mod restore;
 pub mod schema;
 pub mod seed;
+pub mod storage;
 pub mod testing;
 
+pub use backup::{Backup, BackupOptions, BackupReport, BackupStore};
 pub use cluster::{Durability, Listen, PgBinaries, Shutdown, TempCluster, TempClusterBuilder};
 pub use config::{DatabaseUrl, PoolOptions};
 pub use deadpool_postgres;
@@ -29,5 +33,7 @@ pub use migrate::{
     migrate_on_startup,
 };
 pub use progress::{Progress, ProgressEvent, ProgressUnit};
+pub use restore::{PgRestorer, RestoreOptions, Restorer};
 pub use seed::{PgSeeder, Profile, SeedOptions, Seeder};
+pub use storage::{ObjectBackupStore, StoreOptions};
 pub use testing::{SqlScripts, TemplateSetup, TestDatabase, TestDatabases};

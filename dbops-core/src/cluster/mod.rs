@@ -30,7 +30,8 @@ pub(crate) use process::start_time as process_start_time;
 
 use crate::config::{DatabaseUrl, quote_literal};
 use crate::error::{Error, Result};
-use initdb::{INCLUDE_LINE, InitOptions, last_lines};
+pub(crate) use initdb::last_lines;
+use initdb::{INCLUDE_LINE, InitOptions};
 use process::OsAccount;
 
 /// How much the cluster trades durability for speed.

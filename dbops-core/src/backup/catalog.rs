@@ -1,0 +1,286 @@
+//! What a store holds: backups with a manifest, legacy `backup_<db>_<YYYYmmdd_HHMMSS>.sql.gz` files of
+//! the replaced script, unreadable manifests and orphaned data objects.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use futures::StreamExt;
+use serde::Serialize;
+
+use super::manifest::{self, MANIFEST_SUFFIX, Manifest};
+use crate::error::{Error, Result};
+use crate::storage::{ObjectBackupStore, ObjectInfo};
+
+/// Which backup to use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BackupSelector {
+    /// The newest valid backup.
+    Latest,
+    /// The backup with this id.
+    Id(String),
+    /// The newest backup started at or before this time.
+    Before(DateTime<Utc>),
+    /// The backup stored under this key (legacy files are found this way too).
+    Key(String),
+}
+
+impl std::fmt::Display for BackupSelector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BackupSelector::Latest => f.write_str("(latest)"),
+            BackupSelector::Id(id) => write!(f, "with id {id}"),
+            BackupSelector::Before(t) => write!(f, "started at or before {}", t.to_rfc3339()),
+            BackupSelector::Key(k) => write!(f, "stored as `{k}`"),
+        }
+    }
+}
+
+/// One restorable backup.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BackupEntry {
+    /// The backup id (for legacy files: their file name).
+    pub id: String,
+    /// The database it holds.
+    pub database: String,
+    /// When it was taken.
+    pub started_at: DateTime<Utc>,
+    /// Stored size of the data object.
+    pub size: u64,
+    /// Key of the data object.
+    pub key: String,
+    /// The manifest (absent for legacy files, which carry no checksums).
+    pub manifest: Option<Manifest>,
+}
+
+impl BackupEntry {
+    /// Whether this is a file written by the replaced backup script.
+    pub fn is_legacy(&self) -> bool {
+        self.manifest.is_none()
+    }
+}
+
+/// Everything found in a store.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Catalog {
+    /// Restorable backups, oldest first.
+    pub backups: Vec<BackupEntry>,
+    /// Manifests that could not be read or parsed (key and reason); their backups are not listed.
+    pub problems: Vec<(String, String)>,
+    /// Data objects without a manifest (interrupted backups, or a retention run that crashed
+    /// half-way); retention deletes them once older than its grace period.
+    pub orphans: Vec<ObjectInfo>,
+}
+
+impl Catalog {
+    /// The backups of one database, oldest first.
+    pub fn of_database<'a>(
+        &'a self,
+        database: &'a str,
+    ) -> impl DoubleEndedIterator<Item = &'a BackupEntry> {
+        self.backups.iter().filter(move |b| b.database == database)
+    }
+
+    /// Picks a backup of `database` (or of any database for [`BackupSelector::Key`]).
+    pub fn select<'a>(
+        &'a self,
+        database: &'a str,
+        selector: &'a BackupSelector,
+    ) -> Option<&'a BackupEntry> {
+        match selector {
+            BackupSelector::Key(key) => self.backups.iter().find(|b| &b.key == key),
+            BackupSelector::Id(id) => self.of_database(database).find(|b| &b.id == id),
+            BackupSelector::Latest => self.of_database(database).next_back(),
+            BackupSelector::Before(t) => self.of_database(database).rfind(|b| b.started_at <= *t),
+        }
+    }
+}
+
+/// The catalog operations on a backup store.
+#[async_trait]
+pub trait BackupStore: Send + Sync {
+    /// The store's URL for messages, credentials removed.
+    fn describe(&self) -> String;
+    /// Lists the backups of `database` (or of every database).
+    async fn catalog(&self, database: Option<&str>) -> Result<Catalog>;
+    /// Finds one backup of `database`.
+    async fn find(&self, database: &str, selector: &BackupSelector) -> Result<BackupEntry>;
+    /// Deletes a backup: its manifest first, then its data, so a crash never leaves a manifest
+    /// without data.
+    async fn delete_backup(&self, entry: &BackupEntry) -> Result<()>;
+}
+
+#[async_trait]
+impl BackupStore for ObjectBackupStore {
+    fn describe(&self) -> String {
+        ObjectBackupStore::describe(self).to_string()
+    }
+
+    async fn catalog(&self, database: Option<&str>) -> Result<Catalog> {
+        let folder = database.map(manifest::database_folder).unwrap_or_default();
+        let objects = self.list(&folder).await?;
+        let manifest_keys: Vec<String> = objects
+            .iter()
+            .filter(|o| o.key.ends_with(MANIFEST_SUFFIX))
+            .map(|o| o.key.clone())
+            .collect();
+        let fetched: Vec<(String, Result<Manifest>)> = futures::stream::iter(manifest_keys)
+            .map(|key| async move {
+                let parsed = match self.get(&key).await {
+                    Ok(bytes) => Manifest::parse(&bytes, &key),
+                    Err(e) => Err(e),
+                };
+                (key, parsed)
+            })
+            .buffer_unordered(8)
+            .collect()
+            .await;
+        let mut catalog = Catalog::default();
+        let mut referenced = BTreeSet::new();
+        let sizes: BTreeMap<&str, &ObjectInfo> =
+            objects.iter().map(|o| (o.key.as_str(), o)).collect();
+        let mut claimed_ids = BTreeSet::new();
+        for (key, parsed) in fetched {
+            match parsed {
+                Ok(manifest) if database.is_none_or(|d| d == manifest.database) => {
+                    if manifest.key() != key {
+                        catalog.problems.push((
+                            key,
+                            format!(
+                                "the manifest names backup `{}`; it was moved or copied",
+                                manifest.key()
+                            ),
+                        ));
+                        continue;
+                    }
+                    referenced.insert(manifest.data.key.clone());
+                    if let Some(g) = &manifest.globals {
+                        referenced.insert(g.key.clone());
+                    }
+                    claimed_ids.insert(key.trim_end_matches(MANIFEST_SUFFIX).to_string());
+                    if !sizes.contains_key(manifest.data.key.as_str()) {
+                        catalog.problems.push((
+                            key,
+                            format!("its data object `{}` is missing", manifest.data.key),
+                        ));
+                        continue;
+                    }
+                    catalog.backups.push(BackupEntry {
+                        id: manifest.id.clone(),
+                        database: manifest.database.clone(),
+                        started_at: manifest.started_at,
+                        size: manifest.data.size,
+                        key: manifest.data.key.clone(),
+                        manifest: Some(manifest),
+                    });
+                }
+                Ok(_) => {}
+                Err(e) => catalog.problems.push((key, e.to_string())),
+            }
+        }
+        for object in &objects {
+            if object.key.ends_with(MANIFEST_SUFFIX) || referenced.contains(&object.key) {
+                continue;
+            }
+            let name = object.key.rsplit('/').next().unwrap_or(&object.key);
+            if let Some((db, at)) = parse_legacy_name(name) {
+                if database.is_none_or(|d| d == db) {
+                    catalog.backups.push(BackupEntry {
+                        id: name.to_string(),
+                        database: db,
+                        started_at: at,
+                        size: object.size,
+                        key: object.key.clone(),
+                        manifest: None,
+                    });
+                }
+                continue;
+            }
+            // `<folder>/<id>.<ext>` with no manifest for `<folder>/<id>`: an orphan.
+            let Some((folder, file)) = object.key.rsplit_once('/') else {
+                continue;
+            };
+            let id = file.split_once('.').map_or(file, |(id, _)| id);
+            if manifest::id_time(id).is_some() && !claimed_ids.contains(&format!("{folder}/{id}")) {
+                catalog.orphans.push(object.clone());
+            }
+        }
+        catalog
+            .backups
+            .sort_by(|a, b| a.started_at.cmp(&b.started_at).then(a.id.cmp(&b.id)));
+        Ok(catalog)
+    }
+
+    async fn find(&self, database: &str, selector: &BackupSelector) -> Result<BackupEntry> {
+        let scope = match selector {
+            BackupSelector::Key(_) => None,
+            _ => Some(database),
+        };
+        let mut catalog = self.catalog(scope).await?;
+        if scope.is_some() {
+            // Legacy files of the replaced script live at the top of the store, not in a folder.
+            let top = self.catalog(None).await?;
+            for entry in top.backups {
+                if entry.is_legacy()
+                    && entry.database == database
+                    && !catalog.backups.contains(&entry)
+                {
+                    catalog.backups.push(entry);
+                }
+            }
+            catalog
+                .backups
+                .sort_by(|a, b| a.started_at.cmp(&b.started_at).then(a.id.cmp(&b.id)));
+        }
+        catalog
+            .select(database, selector)
+            .cloned()
+            .ok_or_else(|| Error::BackupNotFound {
+                store: ObjectBackupStore::describe(self).to_string(),
+                wanted: match selector {
+                    BackupSelector::Key(_) => selector.to_string(),
+                    _ => format!("{selector} for database `{database}`"),
+                },
+            })
+    }
+
+    async fn delete_backup(&self, entry: &BackupEntry) -> Result<()> {
+        if let Some(manifest) = &entry.manifest {
+            self.delete(&manifest.key()).await?;
+            if let Some(globals) = &manifest.globals {
+                self.delete(&globals.key).await?;
+            }
+        }
+        self.delete(&entry.key).await
+    }
+}
+
+/// Parses `backup_<db>_<YYYYmmdd_HHMMSS>.sql.gz` (or `.sql`), the replaced script's naming.
+pub fn parse_legacy_name(name: &str) -> Option<(String, DateTime<Utc>)> {
+    let rest = name.strip_prefix("backup_")?;
+    let rest = rest
+        .strip_suffix(".sql.gz")
+        .or_else(|| rest.strip_suffix(".sql"))?;
+    if rest.len() < 17 {
+        return None;
+    }
+    let (db, stamp) = rest.split_at(rest.len() - 16);
+    let stamp = stamp.strip_prefix('_')?;
+    let at = chrono::NaiveDateTime::parse_from_str(stamp, "%Y%m%d_%H%M%S").ok()?;
+    (!db.is_empty()).then(|| (db.to_string(), at.and_utc()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn legacy_names_parse() {
+        let (db, at) = parse_legacy_name("backup_ride_hailing_20240115_120000.sql.gz").unwrap();
+        assert_eq!(db, "ride_hailing");
+        assert_eq!(at.to_rfc3339(), "2024-01-15T12:00:00+00:00");
+        assert!(parse_legacy_name("backup_20240115_120000.sql.gz").is_none());
+        assert!(parse_legacy_name("backup_x_2024011_120000.sql.gz").is_none());
+        assert!(parse_legacy_name("dump.sql.gz").is_none());
+    }
+}

@@ -1,0 +1,292 @@
+//! Encryption in the age format: X25519 recipients (backup hosts hold only public keys) or a passphrase.
+//! A backup can always be decrypted with the stock `age` CLI (`age -d -i key.txt file.age | zstd -d`).
+
+use std::io::{Read, Write};
+use std::str::FromStr;
+use std::sync::Arc;
+
+use age::secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Result};
+
+/// How a backup is encrypted. `Debug` never shows a passphrase.
+#[derive(Clone, Default)]
+pub enum Encryption {
+    /// Stored as is (the default; rely on the store's own encryption at rest).
+    #[default]
+    None,
+    /// To one or more age X25519 recipients (`age1...` public keys).
+    Recipients(Vec<String>),
+    /// With a passphrase (age scrypt). Slow by design: about a second per backup to derive the key.
+    Passphrase(Arc<SecretString>),
+}
+
+impl std::fmt::Debug for Encryption {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Encryption::None => f.write_str("None"),
+            Encryption::Recipients(r) => f.debug_tuple("Recipients").field(r).finish(),
+            Encryption::Passphrase(_) => f.write_str("Passphrase(***)"),
+        }
+    }
+}
+
+impl Encryption {
+    /// Encryption to a passphrase.
+    pub fn passphrase(passphrase: impl Into<String>) -> Self {
+        Encryption::Passphrase(Arc::new(SecretString::from(passphrase.into())))
+    }
+
+    /// Encryption to the recipients listed one per line in `text` (blank lines and `#` comments
+    /// ignored), as in an age recipients file.
+    pub fn recipients_from_text(text: &str) -> Self {
+        Encryption::Recipients(
+            text.lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                .map(str::to_string)
+                .collect(),
+        )
+    }
+
+    /// What the manifest records: the mode and the recipients' fingerprints (never a key).
+    pub fn info(&self) -> EncryptionInfo {
+        match self {
+            Encryption::None => EncryptionInfo {
+                mode: EncryptionMode::None,
+                recipient_fingerprints: Vec::new(),
+            },
+            Encryption::Recipients(list) => EncryptionInfo {
+                mode: EncryptionMode::Recipients,
+                recipient_fingerprints: list.iter().map(|r| fingerprint(r)).collect(),
+            },
+            Encryption::Passphrase(_) => EncryptionInfo {
+                mode: EncryptionMode::Passphrase,
+                recipient_fingerprints: Vec::new(),
+            },
+        }
+    }
+
+    /// Checks the recipients parse, before any work starts.
+    pub fn validate(&self) -> Result<()> {
+        if let Encryption::Recipients(list) = self {
+            if list.is_empty() {
+                return Err(Error::config(
+                    "encryption recipients",
+                    "the list is empty; give at least one age public key (age1...)",
+                ));
+            }
+            for r in list {
+                age::x25519::Recipient::from_str(r).map_err(|e| {
+                    Error::config(
+                        "encryption recipient",
+                        format!("`{r}` is not an age X25519 public key (age1...): {e}"),
+                    )
+                })?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Wraps `output` so what is written is encrypted; `None` returns `output` unchanged.
+    pub(crate) fn wrap(&self, output: Box<dyn FinishWrite>) -> Result<Box<dyn FinishWrite>> {
+        let encryptor = match self {
+            Encryption::None => return Ok(output),
+            Encryption::Recipients(list) => {
+                self.validate()?;
+                let parsed: Vec<age::x25519::Recipient> = list
+                    .iter()
+                    .filter_map(|r| age::x25519::Recipient::from_str(r).ok())
+                    .collect();
+                age::Encryptor::with_recipients(parsed.iter().map(|r| r as &dyn age::Recipient))
+                    .map_err(|e| Error::Crypto {
+                        action: "setting up encryption".into(),
+                        reason: e.to_string(),
+                    })?
+            }
+            Encryption::Passphrase(secret) => {
+                age::Encryptor::with_user_passphrase(SecretString::from(
+                    age::secrecy::ExposeSecret::expose_secret(secret.as_ref()).to_string(),
+                ))
+            }
+        };
+        let writer = encryptor.wrap_output(output).map_err(|e| Error::Crypto {
+            action: "starting encryption".into(),
+            reason: e.to_string(),
+        })?;
+        Ok(Box::new(writer))
+    }
+}
+
+/// The encryption mode recorded in a manifest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EncryptionMode {
+    /// Not encrypted.
+    None,
+    /// age X25519 recipients.
+    Recipients,
+    /// age passphrase (scrypt).
+    Passphrase,
+}
+
+/// Encryption as recorded in a manifest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EncryptionInfo {
+    /// The mode.
+    pub mode: EncryptionMode,
+    /// First 16 hex digits of the sha256 of each recipient's public key.
+    pub recipient_fingerprints: Vec<String>,
+}
+
+/// The keys that can decrypt a backup. `Debug` never shows them.
+#[derive(Clone, Default)]
+pub struct Decryption {
+    identities: Vec<String>,
+    passphrase: Option<Arc<SecretString>>,
+}
+
+impl std::fmt::Debug for Decryption {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Decryption")
+            .field("identities", &self.identities.len())
+            .field("passphrase", &self.passphrase.as_ref().map(|_| "***"))
+            .finish()
+    }
+}
+
+impl Decryption {
+    /// No keys: only unencrypted backups can be read.
+    pub fn none() -> Self {
+        Self::default()
+    }
+
+    /// Adds the identities (`AGE-SECRET-KEY-1...`) of an age identity file's text.
+    pub fn with_identity_text(mut self, text: &str) -> Result<Self> {
+        let file = age::IdentityFile::from_buffer(text.as_bytes()).map_err(|e| Error::Crypto {
+            action: "reading the age identity".into(),
+            reason: format!("{e}; expected lines `AGE-SECRET-KEY-1...` as written by `age-keygen`"),
+        })?;
+        let count = file.into_identities().map(|v| v.len()).unwrap_or(0);
+        if count == 0 {
+            return Err(Error::Crypto {
+                action: "reading the age identity".into(),
+                reason: "no identity found; expected lines `AGE-SECRET-KEY-1...` as written by `age-keygen`"
+                    .into(),
+            });
+        }
+        self.identities.push(text.to_string());
+        Ok(self)
+    }
+
+    /// Adds the identities of an age identity file.
+    pub fn with_identity_file(self, path: &std::path::Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::io("reading the age identity file", path, e))?;
+        self.with_identity_text(&text)
+    }
+
+    /// Adds a passphrase.
+    pub fn with_passphrase(mut self, passphrase: impl Into<String>) -> Self {
+        self.passphrase = Some(Arc::new(SecretString::from(passphrase.into())));
+        self
+    }
+
+    /// Wraps `input` (an age file) so reads return the plaintext, checking every chunk's tag.
+    pub(crate) fn wrap(
+        &self,
+        input: Box<dyn Read + Send>,
+        key: &str,
+    ) -> Result<Box<dyn Read + Send>> {
+        let decryptor = age::Decryptor::new(input).map_err(|e| Error::Crypto {
+            action: format!("reading the age header of `{key}`"),
+            reason: e.to_string(),
+        })?;
+        let mut identities: Vec<Box<dyn age::Identity>> = Vec::new();
+        if decryptor.is_scrypt() {
+            let Some(passphrase) = &self.passphrase else {
+                return Err(Error::Crypto {
+                    action: format!("decrypting `{key}`"),
+                    reason: "it is encrypted with a passphrase; give it (--passphrase-env VAR or \
+                             DBOPS_BACKUP_PASSPHRASE)"
+                        .into(),
+                });
+            };
+            let mut identity = age::scrypt::Identity::new(SecretString::from(
+                age::secrecy::ExposeSecret::expose_secret(passphrase.as_ref()).to_string(),
+            ));
+            identity.set_max_work_factor(30);
+            identities.push(Box::new(identity));
+        } else {
+            for text in &self.identities {
+                if let Ok(file) = age::IdentityFile::from_buffer(text.as_bytes())
+                    && let Ok(list) = file.into_identities()
+                {
+                    identities.extend(list);
+                }
+            }
+            if identities.is_empty() {
+                return Err(Error::Crypto {
+                    action: format!("decrypting `{key}`"),
+                    reason: "it is encrypted to age recipients; give the identity file \
+                             (--identity FILE or DBOPS_AGE_IDENTITY_FILE)"
+                        .into(),
+                });
+            }
+        }
+        let reader = decryptor
+            .decrypt(identities.iter().map(|i| i.as_ref() as &dyn age::Identity))
+            .map_err(|e| Error::Crypto {
+                action: format!("decrypting `{key}`"),
+                reason: format!("{e}; is this the right key or passphrase?"),
+            })?;
+        Ok(Box::new(reader))
+    }
+}
+
+/// A generated age key pair, for setting up encryption (`dbops backup keygen`).
+#[derive(Clone)]
+pub struct KeyPair {
+    /// The public key (`age1...`): give it to backup hosts.
+    pub recipient: String,
+    /// The identity (`AGE-SECRET-KEY-1...`): keep it offline, needed to restore.
+    pub identity: String,
+}
+
+impl std::fmt::Debug for KeyPair {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyPair")
+            .field("recipient", &self.recipient)
+            .field("identity", &"***")
+            .finish()
+    }
+}
+
+/// Generates a new age X25519 key pair.
+pub fn generate_key_pair() -> KeyPair {
+    let identity = age::x25519::Identity::generate();
+    KeyPair {
+        recipient: identity.to_public().to_string(),
+        identity: age::secrecy::ExposeSecret::expose_secret(&identity.to_string()).to_string(),
+    }
+}
+
+/// First 16 hex digits of the sha256 of a recipient string.
+pub fn fingerprint(recipient: &str) -> String {
+    hex::encode(&Sha256::digest(recipient.trim().as_bytes())[..8])
+}
+
+/// A writer that must be finished (flushing trailers: compression frames, the last AEAD chunk) before
+/// its output is complete.
+pub(crate) trait FinishWrite: Write + Send {
+    /// Writes any trailer and finishes the layers below.
+    fn finish_all(self: Box<Self>) -> std::io::Result<()>;
+}
+
+impl FinishWrite for age::stream::StreamWriter<Box<dyn FinishWrite>> {
+    fn finish_all(self: Box<Self>) -> std::io::Result<()> {
+        (*self).finish()?.finish_all()
+    }
+}

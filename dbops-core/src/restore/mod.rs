@@ -1,0 +1,607 @@
+//! Restores: fetch a backup, verify it while streaming, decrypt, decompress and feed `pg_restore` (or
+//! `psql` for plain and legacy `.sql.gz` dumps) in one transaction, then compare row counts with the
+//! manifest. `validate` does everything but touch a database.
+
+mod stream;
+
+use std::process::Stdio;
+use std::time::Instant;
+
+use async_trait::async_trait;
+use serde::Serialize;
+use tokio::io::AsyncReadExt;
+
+use crate::backup::{BackupEntry, BackupSelector, BackupStore, Decryption, DumpFormat, count_rows};
+use crate::cluster::{PgBinaries, last_lines};
+use crate::config::{ChildEnv, DatabaseUrl, quote_ident};
+use crate::error::{Error, Result};
+use crate::progress::Progress;
+use crate::storage::ObjectBackupStore;
+
+/// Where a restore goes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum RestoreTarget {
+    /// The database of the connection URL. Default.
+    #[default]
+    Original,
+    /// Another database on the same server; `create` makes it (and drops it again if the restore fails).
+    Database {
+        /// Its name.
+        name: String,
+        /// Create it first; it must not exist.
+        create: bool,
+    },
+}
+
+/// How to restore. Every field has a documented default.
+#[derive(Debug, Clone)]
+pub struct RestoreOptions {
+    /// Which backup. Default: the latest.
+    pub selector: BackupSelector,
+    /// Whose backups: the database name the backups were taken of. Default: the URL's database.
+    pub source_database: Option<String>,
+    /// Where to restore. Default: the URL's database.
+    pub target: RestoreTarget,
+    /// Drop existing objects before recreating them (`pg_restore --clean --if-exists`); without it a
+    /// non-empty target is refused. Default: false.
+    pub clean: bool,
+    /// Skip ownership (`--no-owner`). Default: false.
+    pub no_owner: bool,
+    /// Skip privileges (`--no-acl`). Default: false.
+    pub no_acl: bool,
+    /// Parallel `pg_restore` jobs. Above 1 the verified dump is first spooled to a private local
+    /// file (parallel restore needs a seekable file) and the restore is not one transaction. Default: 1.
+    pub jobs: u32,
+    /// Keys for encrypted backups. Default: none.
+    pub decryption: Decryption,
+    /// Compare each table's row count with the manifest afterwards. Default: true.
+    pub check_row_counts: bool,
+    /// Progress callback (stored bytes downloaded). Default: none.
+    pub progress: Option<Progress>,
+}
+
+impl Default for RestoreOptions {
+    fn default() -> Self {
+        Self {
+            selector: BackupSelector::Latest,
+            source_database: None,
+            target: RestoreTarget::Original,
+            clean: false,
+            no_owner: false,
+            no_acl: false,
+            jobs: 1,
+            decryption: Decryption::none(),
+            check_row_counts: true,
+            progress: None,
+        }
+    }
+}
+
+/// What a restore did.
+#[derive(Debug, Clone, Serialize)]
+pub struct RestoreReport {
+    /// The backup restored.
+    pub backup_id: String,
+    /// Its data key.
+    pub key: String,
+    /// The database restored into.
+    pub database: String,
+    /// Whether dbops created that database.
+    pub created: bool,
+    /// Bytes downloaded.
+    pub stored_bytes: u64,
+    /// Bytes of dump fed to `pg_restore`/`psql`.
+    pub plaintext_bytes: u64,
+    /// Tables whose row counts were compared with the manifest (all matched).
+    pub tables_checked: usize,
+    /// Wall time in seconds.
+    pub elapsed_secs: f64,
+}
+
+/// What validating a backup found (every check passed, or it is an error).
+#[derive(Debug, Clone, Serialize)]
+pub struct ValidationReport {
+    /// The backup.
+    pub backup_id: String,
+    /// Its data key.
+    pub key: String,
+    /// Bytes downloaded (sha256 and size matched the manifest).
+    pub stored_bytes: u64,
+    /// Decoded bytes (sha256 and size matched the manifest).
+    pub plaintext_bytes: u64,
+    /// Entries in the archive's table of contents (`pg_restore --list`), for custom-format dumps.
+    pub toc_entries: Option<usize>,
+    /// Whether the manifest carried checksums (legacy files have none; only their gzip CRC is checked).
+    pub checksummed: bool,
+    /// Wall time in seconds.
+    pub elapsed_secs: f64,
+}
+
+/// Restoring and validating backups.
+#[async_trait]
+pub trait Restorer: Send + Sync {
+    /// Restores a backup as `options` say.
+    async fn restore(&self, options: &RestoreOptions) -> Result<RestoreReport>;
+    /// Downloads, decrypts and decompresses a backup, checking every hash and the archive's table of
+    /// contents, without touching any database.
+    async fn validate(
+        &self,
+        database: &str,
+        selector: &BackupSelector,
+        decryption: &Decryption,
+    ) -> Result<ValidationReport>;
+}
+
+/// Restores backups from an [`ObjectBackupStore`] into PostgreSQL. A cheap `Clone` handle.
+#[derive(Debug, Clone)]
+pub struct PgRestorer {
+    url: DatabaseUrl,
+    store: ObjectBackupStore,
+}
+
+impl PgRestorer {
+    /// A restorer for the server at `url` (its database is the default target and source name).
+    pub fn new(url: DatabaseUrl, store: ObjectBackupStore) -> Self {
+        Self { url, store }
+    }
+}
+
+#[async_trait]
+impl Restorer for PgRestorer {
+    #[tracing::instrument(name = "restore", skip_all, fields(store = %self.store.describe()))]
+    async fn restore(&self, options: &RestoreOptions) -> Result<RestoreReport> {
+        let started = Instant::now();
+        let source_db = options
+            .source_database
+            .clone()
+            .unwrap_or_else(|| self.url.database());
+        let entry = self.store.find(&source_db, &options.selector).await?;
+        let (target_name, create) = match &options.target {
+            RestoreTarget::Original => (self.url.database(), false),
+            RestoreTarget::Database { name, create } => (name.clone(), *create),
+        };
+        let target = self.url.with_database(&target_name);
+        if create {
+            create_database(&self.url, &target_name).await?;
+        }
+        let outcome = restore_into(&self.store, &entry, &target, options, create).await;
+        match outcome {
+            Ok((decoded, tables_checked)) => Ok(RestoreReport {
+                backup_id: entry.id.clone(),
+                key: entry.key.clone(),
+                database: target_name,
+                created: create,
+                stored_bytes: decoded.stored_bytes,
+                plaintext_bytes: decoded.plaintext_bytes,
+                tables_checked,
+                elapsed_secs: started.elapsed().as_secs_f64(),
+            }),
+            Err(error) => {
+                if create && let Err(drop_error) = drop_database(&self.url, &target_name).await {
+                    tracing::warn!(%drop_error, database = %target_name, "could not drop the database created for a failed restore");
+                }
+                Err(error)
+            }
+        }
+    }
+
+    #[tracing::instrument(name = "backup.validate", skip_all, fields(store = %self.store.describe()))]
+    async fn validate(
+        &self,
+        database: &str,
+        selector: &BackupSelector,
+        decryption: &Decryption,
+    ) -> Result<ValidationReport> {
+        let entry = self.store.find(database, selector).await?;
+        validate_entry(&self.store, &entry, decryption, None).await
+    }
+}
+
+/// Validates one backup entry (see [`Restorer::validate`]).
+pub async fn validate_entry(
+    store: &ObjectBackupStore,
+    entry: &BackupEntry,
+    decryption: &Decryption,
+    progress: Option<&Progress>,
+) -> Result<ValidationReport> {
+    let started = Instant::now();
+    let custom = entry
+        .manifest
+        .as_ref()
+        .is_some_and(|m| m.format == DumpFormat::Custom);
+    let (decoded, toc_entries) = if custom {
+        let program = PgBinaries::discover()?.program("pg_restore");
+        let mut child = tokio::process::Command::new(&program)
+            .arg("--list")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| spawn_error(&program, "listing the archive", e))?;
+        let stdin = take_stdin(&mut child, &program)?;
+        let mut stdout = child.stdout.take();
+        let mut stderr = child.stderr.take();
+        let listing = tokio::spawn(async move {
+            let mut out = String::new();
+            let mut err = String::new();
+            if let Some(s) = stdout.as_mut() {
+                let _ = s.read_to_string(&mut out).await;
+            }
+            if let Some(s) = stderr.as_mut() {
+                let _ = s.read_to_string(&mut err).await;
+            }
+            (out, err)
+        });
+        let (decoded, sink) = stream::decode_into(store, entry, decryption, progress, move || {
+            Ok(stream::TolerantPipe::new(stdin))
+        })
+        .await?;
+        drop(sink);
+        let status = child
+            .wait()
+            .await
+            .map_err(|e| spawn_error(&program, "listing the archive", e))?;
+        let (out, err) = listing.await.unwrap_or_default();
+        if !status.success() {
+            return Err(Error::Integrity {
+                key: entry.key.clone(),
+                reason: format!(
+                    "hashes match but `pg_restore --list` cannot read the archive ({status}): {}",
+                    last_lines(&err, 5)
+                ),
+            });
+        }
+        let entries = out
+            .lines()
+            .filter(|l| !l.starts_with(';') && !l.trim().is_empty())
+            .count();
+        (decoded, Some(entries))
+    } else {
+        let (decoded, _) =
+            stream::decode_into(store, entry, decryption, progress, || Ok(std::io::sink())).await?;
+        (decoded, None)
+    };
+    Ok(ValidationReport {
+        backup_id: entry.id.clone(),
+        key: entry.key.clone(),
+        stored_bytes: decoded.stored_bytes,
+        plaintext_bytes: decoded.plaintext_bytes,
+        toc_entries,
+        checksummed: entry.manifest.is_some(),
+        elapsed_secs: started.elapsed().as_secs_f64(),
+    })
+}
+
+async fn restore_into(
+    store: &ObjectBackupStore,
+    entry: &BackupEntry,
+    target: &DatabaseUrl,
+    options: &RestoreOptions,
+    created: bool,
+) -> Result<(stream::Decoded, usize)> {
+    let database = target.database();
+    let plain = entry
+        .manifest
+        .as_ref()
+        .is_none_or(|m| m.format == DumpFormat::Plain);
+    if !created {
+        let objects = user_object_count(target).await?;
+        if objects > 0 && !options.clean {
+            return Err(Error::Refused {
+                action: format!("restore into `{database}`"),
+                reason: format!(
+                    "it already holds {objects} tables, views or sequences; restore into a new database \
+                     (--into NAME --create) or pass --clean to drop and recreate the backup's objects"
+                ),
+            });
+        }
+        if objects > 0 && plain {
+            return Err(Error::Refused {
+                action: format!("restore `{}` into `{database}` with --clean", entry.key),
+                reason:
+                    "plain SQL dumps cannot drop what they recreate; restore into a new database \
+                         (--into NAME --create) or into an empty one"
+                        .into(),
+            });
+        }
+    }
+    let binaries = PgBinaries::discover()?;
+    let env = ChildEnv::for_url(target)?;
+    let decoded = if options.jobs > 1 && !plain {
+        restore_parallel(store, entry, &binaries, &env, options).await?
+    } else {
+        restore_streaming(store, entry, &binaries, &env, options, plain).await?
+    };
+    let checked = match (&entry.manifest, options.check_row_counts) {
+        (Some(manifest), true) => compare_row_counts(target, &manifest.tables, &entry.key).await?,
+        _ => 0,
+    };
+    Ok((decoded, checked))
+}
+
+fn restore_args(options: &RestoreOptions) -> Vec<&'static str> {
+    let mut args = vec!["--no-password", "--exit-on-error"];
+    if options.clean {
+        args.extend(["--clean", "--if-exists"]);
+    }
+    if options.no_owner {
+        args.push("--no-owner");
+    }
+    if options.no_acl {
+        args.push("--no-acl");
+    }
+    args
+}
+
+async fn restore_streaming(
+    store: &ObjectBackupStore,
+    entry: &BackupEntry,
+    binaries: &PgBinaries,
+    env: &ChildEnv,
+    options: &RestoreOptions,
+    plain: bool,
+) -> Result<stream::Decoded> {
+    let (program, action) = if plain {
+        (binaries.program("psql"), "replaying the SQL dump")
+    } else {
+        (binaries.program("pg_restore"), "restoring the archive")
+    };
+    let mut command = tokio::process::Command::new(&program);
+    env.apply(&mut command);
+    if plain {
+        command.args([
+            "-X",
+            "-q",
+            "--no-password",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "--single-transaction",
+            "-f",
+            "-",
+        ]);
+    } else {
+        command
+            .args(restore_args(options))
+            .arg("--single-transaction")
+            .arg(format!("--dbname={}", env_database(env)));
+    }
+    command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    let mut child = command
+        .spawn()
+        .map_err(|e| spawn_error(&program, action, e))?;
+    let stdin = take_stdin(&mut child, &program)?;
+    let stderr = collect_stderr(&mut child);
+    let decoded = stream::decode_into(
+        store,
+        entry,
+        &options.decryption,
+        options.progress.as_ref(),
+        move || Ok(stdin),
+    )
+    .await;
+    match decoded {
+        Ok((decoded, stdin)) => {
+            drop(stdin);
+            let status = child
+                .wait()
+                .await
+                .map_err(|e| spawn_error(&program, action, e))?;
+            let stderr = stderr.await.unwrap_or_default();
+            if !status.success() {
+                return Err(Error::Command {
+                    program: program.display().to_string(),
+                    action: format!(
+                        "{action} `{}` (rolled back: nothing was changed)",
+                        entry.key
+                    ),
+                    status: status.to_string(),
+                    stderr: last_lines(&stderr, 10),
+                });
+            }
+            Ok(decoded)
+        }
+        Err(error) => {
+            // Kill before end of input reaches it: the single transaction never commits.
+            let _ = child.start_kill();
+            let _ = child.wait().await;
+            Err(error)
+        }
+    }
+}
+
+async fn restore_parallel(
+    store: &ObjectBackupStore,
+    entry: &BackupEntry,
+    binaries: &PgBinaries,
+    env: &ChildEnv,
+    options: &RestoreOptions,
+) -> Result<stream::Decoded> {
+    let spool_dir = tempfile::Builder::new()
+        .prefix("dbops-restore-")
+        .tempdir()
+        .map_err(|e| Error::io("creating a spool directory", std::env::temp_dir(), e))?;
+    let spool = spool_dir.path().join("backup.dump");
+    let path = spool.clone();
+    let (decoded, file) = stream::decode_into(
+        store,
+        entry,
+        &options.decryption,
+        options.progress.as_ref(),
+        move || {
+            use std::os::unix::fs::OpenOptionsExt;
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&path)
+                .map(std::io::BufWriter::new)
+        },
+    )
+    .await?;
+    file.into_inner()
+        .map_err(|e| Error::io("writing the spool file", &spool, e.into_error()))?
+        .sync_all()
+        .map_err(|e| Error::io("writing the spool file", &spool, e))?;
+    let program = binaries.program("pg_restore");
+    let mut command = tokio::process::Command::new(&program);
+    env.apply(&mut command);
+    command
+        .args(restore_args(options))
+        .arg(format!("--jobs={}", options.jobs))
+        .arg(format!("--dbname={}", env_database(env)))
+        .arg(&spool)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    let output = command
+        .output()
+        .await
+        .map_err(|e| spawn_error(&program, "restoring in parallel", e))?;
+    if !output.status.success() {
+        return Err(Error::Command {
+            program: program.display().to_string(),
+            action: format!(
+                "restoring `{}` with {} jobs (not one transaction: the target may be partly restored; \
+                 restore again with --clean)",
+                entry.key, options.jobs
+            ),
+            status: output.status.to_string(),
+            stderr: last_lines(&String::from_utf8_lossy(&output.stderr), 10),
+        });
+    }
+    Ok(decoded)
+}
+
+fn env_database(env: &ChildEnv) -> String {
+    env.vars()
+        .iter()
+        .find(|(k, _)| k == "PGDATABASE")
+        .map(|(_, v)| v.to_string_lossy().to_string())
+        .unwrap_or_default()
+}
+
+fn take_stdin(
+    child: &mut tokio::process::Child,
+    program: &std::path::Path,
+) -> Result<std::fs::File> {
+    let stdin = child.stdin.take().ok_or_else(|| Error::Command {
+        program: program.display().to_string(),
+        action: "restoring".into(),
+        status: "no stdin pipe".into(),
+        stderr: String::new(),
+    })?;
+    let fd = stdin
+        .into_owned_fd()
+        .map_err(|e| Error::io("taking the restore pipe", program, e))?;
+    Ok(std::fs::File::from(fd))
+}
+
+fn collect_stderr(child: &mut tokio::process::Child) -> tokio::task::JoinHandle<String> {
+    let mut stderr = child.stderr.take();
+    tokio::spawn(async move {
+        let mut text = String::new();
+        if let Some(s) = stderr.as_mut() {
+            let _ = s.read_to_string(&mut text).await;
+        }
+        text
+    })
+}
+
+fn spawn_error(program: &std::path::Path, action: &str, e: std::io::Error) -> Error {
+    Error::Command {
+        program: program.display().to_string(),
+        action: action.into(),
+        status: format!("could not run: {e}"),
+        stderr: String::new(),
+    }
+}
+
+/// Tables, views, sequences and other relations outside the system schemas.
+async fn user_object_count(url: &DatabaseUrl) -> Result<i64> {
+    let client = url.connect().await?;
+    Ok(client
+        .query_one(
+            "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE c.relkind IN ('r','p','v','m','S','f') \
+             AND n.nspname NOT IN ('pg_catalog','information_schema') \
+             AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%'",
+            &[],
+        )
+        .await
+        .map_err(|e| Error::postgres(format!("checking whether `{}` is empty", url.database()), e))?
+        .get(0))
+}
+
+async fn compare_row_counts(
+    url: &DatabaseUrl,
+    expected: &std::collections::BTreeMap<String, i64>,
+    key: &str,
+) -> Result<usize> {
+    let client = url.connect().await?;
+    let actual = count_rows(&client).await?;
+    let mut differences = Vec::new();
+    for (table, want) in expected {
+        match actual.get(table) {
+            Some(got) if got == want => {}
+            Some(got) => differences.push(format!("{table}: {got} rows, backup had {want}")),
+            None => differences.push(format!("{table}: missing, backup had {want} rows")),
+        }
+    }
+    if differences.is_empty() {
+        Ok(expected.len())
+    } else {
+        Err(Error::Integrity {
+            key: key.to_string(),
+            reason: format!(
+                "the restored database `{}` differs from the backup: {}",
+                url.database(),
+                differences.join("; ")
+            ),
+        })
+    }
+}
+
+async fn create_database(url: &DatabaseUrl, name: &str) -> Result<()> {
+    let admin = maintenance(url).connect().await?;
+    admin
+        .batch_execute(&format!("CREATE DATABASE {}", quote_ident(name)))
+        .await
+        .map_err(|e| {
+            if e.code() == Some(&tokio_postgres::error::SqlState::DUPLICATE_DATABASE) {
+                Error::Refused {
+                    action: format!("create database `{name}` for the restore"),
+                    reason: "it already exists; choose another name, drop it, or restore into it \
+                             without --create"
+                        .into(),
+                }
+            } else {
+                Error::postgres(format!("creating database `{name}` for the restore"), e)
+            }
+        })
+}
+
+async fn drop_database(url: &DatabaseUrl, name: &str) -> Result<()> {
+    let admin = maintenance(url).connect().await?;
+    admin
+        .batch_execute(&format!(
+            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+            quote_ident(name)
+        ))
+        .await
+        .map_err(|e| Error::postgres(format!("dropping `{name}` after a failed restore"), e))
+}
+
+fn maintenance(url: &DatabaseUrl) -> DatabaseUrl {
+    let db = url.database();
+    url.with_database(if db == "postgres" {
+        "template1"
+    } else {
+        "postgres"
+    })
+}

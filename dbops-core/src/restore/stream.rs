@@ -1,0 +1,212 @@
+//! Download -> verify -> decrypt -> decompress, streaming into any writer on a blocking thread.
+//!
+//! The stored sha256 and size are checked as bytes arrive; a mismatch reaches the writer's thread as an
+//! error *before* end of input, so a consumer that commits only at end of input (`pg_restore
+//! --single-transaction`, `psql --single-transaction`) never commits bad data. The plaintext sha256 is
+//! checked before the writer is told the input is complete.
+
+use std::io::{Read, Write};
+use std::time::Instant;
+
+use futures::StreamExt;
+use sha2::{Digest, Sha256};
+
+use crate::backup::{BackupEntry, CHUNK, ChannelSource, Compression, Decryption, EncryptionMode};
+use crate::error::{Error, Result};
+use crate::progress::{self, Progress, ProgressUnit};
+use crate::storage::ObjectBackupStore;
+
+/// What streaming a backup's data produced.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Decoded {
+    pub stored_bytes: u64,
+    pub plaintext_bytes: u64,
+}
+
+/// How a backup's bytes are encoded.
+pub(crate) fn encoding_of(entry: &BackupEntry) -> (Compression, bool) {
+    match &entry.manifest {
+        Some(m) => (m.compression, m.encryption.mode != EncryptionMode::None),
+        None if entry.key.ends_with(".gz") => (Compression::Gzip, false),
+        None => (Compression::None, false),
+    }
+}
+
+/// Streams the decoded data of `entry` into the writer made by `make_sink` (called on the blocking
+/// thread). Returns after the writer has received every byte and the hashes matched; the writer is
+/// dropped (closing a child's stdin) only on success.
+pub(crate) async fn decode_into<W, F>(
+    store: &ObjectBackupStore,
+    entry: &BackupEntry,
+    decryption: &Decryption,
+    progress: Option<&Progress>,
+    make_sink: F,
+) -> Result<(Decoded, W)>
+where
+    W: Write + Send + 'static,
+    F: FnOnce() -> std::io::Result<W> + Send + 'static,
+{
+    let (compression, encrypted) = encoding_of(entry);
+    let expected_stored = entry
+        .manifest
+        .as_ref()
+        .map(|m| (m.data.size, m.data.sha256.clone()));
+    let expected_plain = entry
+        .manifest
+        .as_ref()
+        .map(|m| (m.data.plaintext_size, m.data.plaintext_sha256.clone()));
+    let key = entry.key.clone();
+    let (size, mut stream) = store.get_stream(&entry.key).await?;
+    let (sender, receiver) =
+        tokio::sync::mpsc::channel::<std::result::Result<bytes::Bytes, String>>(8);
+
+    let decryption = decryption.clone();
+    let thread_key = key.clone();
+    let decoder = tokio::task::spawn_blocking(move || -> Result<(u64, W)> {
+        let source: Box<dyn Read + Send> = Box::new(ChannelSource::new(receiver));
+        let source = if encrypted {
+            decryption.wrap(source, &thread_key)?
+        } else {
+            source
+        };
+        let mut reader = compression.unwrap_reader(source)?;
+        let mut sink =
+            make_sink().map_err(|e| Error::io("starting the restore consumer", "", e))?;
+        let mut hasher = Sha256::new();
+        let mut total = 0u64;
+        let mut buf = vec![0u8; CHUNK];
+        loop {
+            let n = match reader.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    return Err(Error::Integrity {
+                        key: thread_key,
+                        reason: format!(
+                            "reading failed after {total} decoded bytes: {e}; the object is corrupt, \
+                             truncated or not decryptable with the given key; nothing was committed"
+                        ),
+                    });
+                }
+            };
+            hasher.update(&buf[..n]);
+            total += n as u64;
+            sink.write_all(&buf[..n])
+                .map_err(|e| Error::io("feeding the restore consumer", "", e))?;
+        }
+        if let Some((size, sha)) = expected_plain {
+            let actual = hex::encode(hasher.finalize());
+            if total != size || actual != sha {
+                return Err(Error::Integrity {
+                    key: thread_key,
+                    reason: format!(
+                        "decoded data has {total} bytes with sha256 {actual}, the manifest says {size} \
+                         bytes with sha256 {sha}; nothing was committed"
+                    ),
+                });
+            }
+        }
+        sink.flush()
+            .map_err(|e| Error::io("feeding the restore consumer", "", e))?;
+        Ok((total, sink))
+    });
+
+    let started = Instant::now();
+    let downloading = async {
+        let mut hasher = Sha256::new();
+        let mut received = 0u64;
+        let mut last = Instant::now();
+        while let Some(chunk) = stream.next().await {
+            let chunk = match chunk {
+                Ok(chunk) => chunk,
+                Err(e) => {
+                    let _ = sender.send(Err(format!("download failed: {e}"))).await;
+                    return Err(e);
+                }
+            };
+            hasher.update(&chunk);
+            received += chunk.len() as u64;
+            if last.elapsed().as_millis() >= 200 {
+                last = Instant::now();
+                progress::report(
+                    progress,
+                    "restoring",
+                    received,
+                    Some(size),
+                    ProgressUnit::Bytes,
+                );
+            }
+            if sender.send(Ok(chunk)).await.is_err() {
+                // The decoder stopped; its error explains why.
+                return Ok(received);
+            }
+        }
+        if let Some((size, sha)) = &expected_stored {
+            let actual = hex::encode(hasher.finalize());
+            if received != *size || &actual != sha {
+                let reason = format!(
+                    "the stored object has {received} bytes with sha256 {actual}, the manifest says \
+                     {size} bytes with sha256 {sha}; the object was altered or truncated"
+                );
+                let _ = sender.send(Err(reason.clone())).await;
+                return Err(Error::Integrity {
+                    key: key.clone(),
+                    reason,
+                });
+            }
+        }
+        Ok(received)
+    };
+    let downloaded = downloading.await;
+    drop(sender);
+    let decoded = decoder.await.map_err(|e| Error::Cancelled {
+        action: format!("decoding `{}` ({e})", entry.key),
+    })?;
+    let received = downloaded?;
+    let (plain, sink) = decoded?;
+    progress::report(
+        progress,
+        "restored",
+        received,
+        Some(size),
+        ProgressUnit::Bytes,
+    );
+    tracing::debug!(elapsed = ?started.elapsed(), received, plain, "decoded");
+    Ok((
+        Decoded {
+            stored_bytes: received,
+            plaintext_bytes: plain,
+        },
+        sink,
+    ))
+}
+
+/// A writer into a child's stdin that, once the child closes it (`pg_restore --list` reads only the
+/// table of contents), discards the rest so the whole object is still read and verified.
+pub(crate) struct TolerantPipe {
+    inner: Option<std::fs::File>,
+}
+
+impl TolerantPipe {
+    pub(crate) fn new(inner: std::fs::File) -> Self {
+        Self { inner: Some(inner) }
+    }
+}
+
+impl Write for TolerantPipe {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if let Some(inner) = self.inner.as_mut() {
+            match inner.write_all(buf) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => self.inner = None,
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}

@@ -1,0 +1,502 @@
+//! Object storage for backups and WAL: one abstraction over `file://`, `s3://`, `gs://`, `az://` and
+//! `memory://`, built on `object_store`.
+//!
+//! A store is a URL plus options. Credentials come from the standard environment variables of each cloud
+//! (`AWS_*`, `GOOGLE_*`, `AZURE_*`) or from options (`aws_endpoint`, `aws_access_key_id`, ...: every key
+//! the `object_store` builders accept). Self-hosted S3 (SeaweedFS, MinIO) needs `aws_endpoint` and, for
+//! plain HTTP, `aws_allow_http=true`. Every network call has a deadline and a bounded number of retries,
+//! so nothing hangs.
+
+mod url;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use futures::StreamExt;
+use futures::stream::BoxStream;
+use object_store::path::Path;
+use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload, WriteMultipart};
+use serde::Serialize;
+
+pub use self::url::{StoreKind, StoreUrl};
+use crate::error::{Error, Result};
+
+/// How to reach a store beyond its URL. Every field has a documented default.
+#[derive(Debug, Clone, Default, serde::Deserialize, Serialize)]
+pub struct StoreOptions {
+    /// Builder options passed to `object_store` (e.g. `aws_endpoint`, `aws_allow_http`,
+    /// `aws_access_key_id`, `azure_storage_account_name`, `google_service_account`). Default: none; the
+    /// cloud's environment variables apply.
+    pub options: BTreeMap<String, String>,
+    /// Deadline of one HTTP request. Default: 60 s.
+    pub request_timeout: Option<Duration>,
+    /// Deadline of establishing a connection. Default: 5 s.
+    pub connect_timeout: Option<Duration>,
+    /// Retries of a failed request. Default: 3.
+    pub max_retries: Option<usize>,
+    /// Give up retrying after this long. Default: 30 s.
+    pub retry_timeout: Option<Duration>,
+}
+
+impl StoreOptions {
+    /// Sets one builder option.
+    pub fn with(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.options.insert(key.into(), value.into());
+        self
+    }
+}
+
+/// One object in a store, with its key relative to the store's prefix.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ObjectInfo {
+    /// Key relative to the store's URL prefix, `/`-separated.
+    pub key: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// When the store last saw it written.
+    pub last_modified: DateTime<Utc>,
+}
+
+/// A store of backups: an `object_store` backend plus the key prefix of the URL. A cheap `Clone` handle.
+#[derive(Debug, Clone)]
+pub struct ObjectBackupStore {
+    inner: Arc<dyn ObjectStore>,
+    prefix: Path,
+    display: String,
+}
+
+impl ObjectBackupStore {
+    /// Opens the store at `url` (`file:///path`, `s3://bucket/prefix`, `gs://bucket/prefix`,
+    /// `az://container/prefix`, `memory://name`) with credentials from the environment.
+    pub fn open(url: &str) -> Result<Self> {
+        Self::open_with(url, &StoreOptions::default())
+    }
+
+    /// Opens the store at `url` with explicit options.
+    pub fn open_with(url: &str, options: &StoreOptions) -> Result<Self> {
+        let parsed = StoreUrl::parse(url)?;
+        let inner = build(&parsed, options)?;
+        Ok(Self {
+            inner,
+            prefix: Path::from(parsed.prefix()),
+            display: parsed.redacted(),
+        })
+    }
+
+    /// Wraps an existing `object_store` backend (for example a fault-injecting wrapper in tests).
+    pub fn from_object_store(
+        inner: Arc<dyn ObjectStore>,
+        prefix: &str,
+        display: impl Into<String>,
+    ) -> Self {
+        Self {
+            inner,
+            prefix: Path::from(prefix),
+            display: display.into(),
+        }
+    }
+
+    /// The store's URL for messages, credentials removed.
+    pub fn describe(&self) -> &str {
+        &self.display
+    }
+
+    fn path(&self, key: &str) -> Result<Path> {
+        validate_key(key)?;
+        let mut path = self.prefix.clone();
+        for part in key.split('/') {
+            path = path.join(part);
+        }
+        Ok(path)
+    }
+
+    fn relative(&self, path: &Path) -> String {
+        let full = path.as_ref();
+        let prefix = self.prefix.as_ref();
+        if prefix.is_empty() {
+            full.to_string()
+        } else {
+            full.strip_prefix(prefix)
+                .map(|rest| rest.trim_start_matches('/'))
+                .unwrap_or(full)
+                .to_string()
+        }
+    }
+
+    fn error(&self, action: &str, key: &str, source: object_store::Error) -> Error {
+        Error::Storage {
+            action: action.into(),
+            store: self.display.clone(),
+            key: key.into(),
+            source: Box::new(source),
+        }
+    }
+
+    /// Writes a small object in one request, replacing any existing one.
+    pub async fn put(&self, key: &str, data: Bytes) -> Result<()> {
+        let path = self.path(key)?;
+        self.inner
+            .put(&path, PutPayload::from(data))
+            .await
+            .map_err(|e| self.error("writing", key, e))?;
+        Ok(())
+    }
+
+    /// Writes a small object only if no object has that key. Returns `false` when one already exists.
+    pub async fn put_if_absent(&self, key: &str, data: Bytes) -> Result<bool> {
+        let path = self.path(key)?;
+        let options = PutOptions {
+            mode: PutMode::Create,
+            ..PutOptions::default()
+        };
+        match self
+            .inner
+            .put_opts(&path, PutPayload::from(data), options)
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(object_store::Error::AlreadyExists { .. })
+            | Err(object_store::Error::Precondition { .. }) => Ok(false),
+            Err(e) => Err(self.error("creating", key, e)),
+        }
+    }
+
+    /// Reads a whole (small) object.
+    pub async fn get(&self, key: &str) -> Result<Bytes> {
+        let path = self.path(key)?;
+        let result = self
+            .inner
+            .get(&path)
+            .await
+            .map_err(|e| self.error("reading", key, e))?;
+        result
+            .bytes()
+            .await
+            .map_err(|e| self.error("reading", key, e))
+    }
+
+    /// Streams an object: its size and its bytes in chunks.
+    pub async fn get_stream(&self, key: &str) -> Result<(u64, BoxStream<'static, Result<Bytes>>)> {
+        let path = self.path(key)?;
+        let result = self
+            .inner
+            .get(&path)
+            .await
+            .map_err(|e| self.error("reading", key, e))?;
+        let size = result.meta.size;
+        let store = self.display.clone();
+        let owned_key = key.to_string();
+        let stream = result
+            .into_stream()
+            .map(move |chunk| {
+                chunk.map_err(|source| Error::Storage {
+                    action: "downloading".into(),
+                    store: store.clone(),
+                    key: owned_key.clone(),
+                    source: Box::new(source),
+                })
+            })
+            .boxed();
+        Ok((size, stream))
+    }
+
+    /// Size and time of an object, or `None` when it does not exist.
+    pub async fn head(&self, key: &str) -> Result<Option<ObjectInfo>> {
+        let path = self.path(key)?;
+        match self.inner.head(&path).await {
+            Ok(meta) => Ok(Some(ObjectInfo {
+                key: key.to_string(),
+                size: meta.size,
+                last_modified: meta.last_modified,
+            })),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(self.error("inspecting", key, e)),
+        }
+    }
+
+    /// Every object under `prefix` (relative to the store's prefix; empty for all), sorted by key.
+    pub async fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>> {
+        let path = if prefix.is_empty() {
+            self.prefix.clone()
+        } else {
+            self.path(prefix.trim_end_matches('/'))?
+        };
+        let listing_prefix = (!path.as_ref().is_empty()).then_some(&path);
+        let mut stream = self.inner.list(listing_prefix);
+        let mut out = Vec::new();
+        while let Some(meta) = stream.next().await {
+            let meta = meta.map_err(|e| self.error("listing", prefix, e))?;
+            out.push(ObjectInfo {
+                key: self.relative(&meta.location),
+                size: meta.size,
+                last_modified: meta.last_modified,
+            });
+        }
+        out.sort_by(|a, b| a.key.cmp(&b.key));
+        Ok(out)
+    }
+
+    /// Deletes an object; deleting one that does not exist succeeds.
+    pub async fn delete(&self, key: &str) -> Result<()> {
+        let path = self.path(key)?;
+        match self.inner.delete(&path).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(self.error("deleting", key, e)),
+        }
+    }
+
+    /// Starts a multipart upload to `key`. Nothing is visible under `key` until [`Upload::finish`];
+    /// [`Upload::abort`] (or dropping it unfinished) discards the parts.
+    pub async fn upload(&self, key: &str) -> Result<Upload> {
+        let path = self.path(key)?;
+        let multipart = self
+            .inner
+            .put_multipart(&path)
+            .await
+            .map_err(|e| self.error("starting the upload of", key, e))?;
+        Ok(Upload {
+            writer: Some(WriteMultipart::new_with_chunk_size(
+                multipart,
+                UPLOAD_PART_SIZE,
+            )),
+            store: self.clone(),
+            key: key.to_string(),
+        })
+    }
+
+    /// Checks that the store is reachable and writable: writes, reads back and deletes a probe object.
+    /// Returns how long the round trip took.
+    pub async fn probe(&self) -> Result<Duration> {
+        let started = Instant::now();
+        let key = format!(".dbops-probe-{}", uuid::Uuid::new_v4().simple());
+        let payload = Bytes::from(format!("dbops probe {}", Utc::now().to_rfc3339()));
+        self.put(&key, payload.clone()).await?;
+        let read = self.get(&key).await;
+        self.delete(&key).await?;
+        if read? != payload {
+            return Err(Error::Integrity {
+                key,
+                reason: format!(
+                    "the probe object read back from {} differs from what was written",
+                    self.display
+                ),
+            });
+        }
+        Ok(started.elapsed())
+    }
+}
+
+/// Size of each uploaded part (S3 needs at least 5 MiB except for the last).
+pub const UPLOAD_PART_SIZE: usize = 8 * 1024 * 1024;
+/// Parts uploaded at once; with [`UPLOAD_PART_SIZE`] this bounds upload buffers to about 32 MiB.
+pub const UPLOAD_CONCURRENCY: usize = 4;
+
+/// A multipart upload in progress. Dropping it without [`Upload::finish`] aborts it in the background.
+#[derive(Debug)]
+pub struct Upload {
+    writer: Option<WriteMultipart>,
+    store: ObjectBackupStore,
+    key: String,
+}
+
+impl Upload {
+    /// Appends bytes, waiting while too many parts are in flight.
+    pub async fn write(&mut self, data: Bytes) -> Result<()> {
+        let Some(writer) = self.writer.as_mut() else {
+            return Ok(());
+        };
+        writer
+            .wait_for_capacity(UPLOAD_CONCURRENCY)
+            .await
+            .map_err(|e| self.store.error("uploading", &self.key, e))?;
+        writer.put(data);
+        Ok(())
+    }
+
+    /// Completes the upload: the object becomes visible under its key.
+    pub async fn finish(mut self) -> Result<()> {
+        if let Some(writer) = self.writer.take() {
+            writer
+                .finish()
+                .await
+                .map_err(|e| self.store.error("completing the upload of", &self.key, e))?;
+        }
+        Ok(())
+    }
+
+    /// Discards the uploaded parts; nothing becomes visible.
+    pub async fn abort(mut self) -> Result<()> {
+        if let Some(writer) = self.writer.take() {
+            writer
+                .abort()
+                .await
+                .map_err(|e| self.store.error("aborting the upload of", &self.key, e))?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Upload {
+    fn drop(&mut self) {
+        if let Some(writer) = self.writer.take()
+            && let Ok(handle) = tokio::runtime::Handle::try_current()
+        {
+            let key = self.key.clone();
+            handle.spawn(async move {
+                if let Err(error) = writer.abort().await {
+                    tracing::warn!(%key, %error, "could not abort an unfinished upload");
+                }
+            });
+        }
+    }
+}
+
+/// Rejects keys that could escape the store's prefix or that object stores mangle.
+fn validate_key(key: &str) -> Result<()> {
+    let bad = key.is_empty()
+        || key.starts_with('/')
+        || key
+            .split('/')
+            .any(|part| part.is_empty() || part == "." || part == "..")
+        || key.chars().any(|c| c.is_control() || c == '\\');
+    if bad {
+        return Err(Error::config(
+            "object key",
+            format!(
+                "`{}` is not a safe key: keys are `/`-separated names without empty, `.` or `..` parts, \
+                 backslashes or control characters",
+                key.escape_debug()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// A name (a database name, a label) as one safe key component: letters, digits, `-`, `_` and `.` stay,
+/// everything else becomes `%XX`, and a leading dot is escaped so no component is `.` or `..`.
+pub fn key_component(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for (i, byte) in name.bytes().enumerate() {
+        let keep =
+            byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_') || (byte == b'.' && i > 0);
+        if keep {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    if out.is_empty() {
+        out.push_str("%00");
+    }
+    out
+}
+
+fn build(url: &StoreUrl, options: &StoreOptions) -> Result<Arc<dyn ObjectStore>> {
+    use object_store::{ClientOptions, RetryConfig};
+    let client = ClientOptions::new()
+        .with_timeout(options.request_timeout.unwrap_or(Duration::from_secs(60)))
+        .with_connect_timeout(options.connect_timeout.unwrap_or(Duration::from_secs(5)));
+    let retry = RetryConfig {
+        max_retries: options.max_retries.unwrap_or(3),
+        retry_timeout: options.retry_timeout.unwrap_or(Duration::from_secs(30)),
+        ..RetryConfig::default()
+    };
+    let config_error = |key: &str, e: object_store::Error| {
+        Error::config(
+            format!("store option `{key}`"),
+            format!("{e}; see the object_store builder documentation for accepted keys"),
+        )
+    };
+    let build_error = |e: object_store::Error| {
+        Error::config(
+            format!("store `{}`", url.redacted()),
+            format!("{e}; check the URL, the credentials in the environment and the options"),
+        )
+    };
+    let store: Arc<dyn ObjectStore> = match url.kind() {
+        StoreKind::File => {
+            let dir = url.local_path();
+            std::fs::create_dir_all(&dir)
+                .map_err(|e| Error::io("creating the backup directory", &dir, e))?;
+            Arc::new(
+                object_store::local::LocalFileSystem::new_with_prefix(&dir)
+                    .map_err(build_error)?
+                    .with_automatic_cleanup(true),
+            )
+        }
+        StoreKind::Memory => memory_store(url.bucket()),
+        StoreKind::S3 => {
+            let mut builder = object_store::aws::AmazonS3Builder::from_env()
+                .with_url(url.as_str())
+                .with_client_options(client)
+                .with_retry(retry);
+            for (key, value) in &options.options {
+                let parsed = key.parse().map_err(|e| config_error(key, e))?;
+                builder = builder.with_config(parsed, value);
+            }
+            Arc::new(builder.build().map_err(build_error)?)
+        }
+        StoreKind::Gcs => {
+            let mut builder = object_store::gcp::GoogleCloudStorageBuilder::from_env()
+                .with_url(url.as_str())
+                .with_client_options(client)
+                .with_retry(retry);
+            for (key, value) in &options.options {
+                let parsed = key.parse().map_err(|e| config_error(key, e))?;
+                builder = builder.with_config(parsed, value);
+            }
+            Arc::new(builder.build().map_err(build_error)?)
+        }
+        StoreKind::Azure => {
+            let mut builder = object_store::azure::MicrosoftAzureBuilder::from_env()
+                .with_url(url.as_str())
+                .with_client_options(client)
+                .with_retry(retry);
+            for (key, value) in &options.options {
+                let parsed = key.parse().map_err(|e| config_error(key, e))?;
+                builder = builder.with_config(parsed, value);
+            }
+            Arc::new(builder.build().map_err(build_error)?)
+        }
+    };
+    Ok(store)
+}
+
+/// `memory://name` stores live as long as the process and are shared by name, so one process can back up
+/// and restore through the same in-memory store.
+fn memory_store(name: &str) -> Arc<dyn ObjectStore> {
+    static STORES: OnceLock<Mutex<BTreeMap<String, Arc<dyn ObjectStore>>>> = OnceLock::new();
+    let stores = STORES.get_or_init(|| Mutex::new(BTreeMap::new()));
+    let mut stores = stores
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    stores
+        .entry(name.to_string())
+        .or_insert_with(|| Arc::new(object_store::memory::InMemory::new()))
+        .clone()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_components_are_safe_and_reversible_enough() {
+        assert_eq!(key_component("ridehailing"), "ridehailing");
+        assert_eq!(key_component(".."), "%2E.");
+        assert_eq!(key_component("a/b c"), "a%2Fb%20c");
+        assert_eq!(key_component("é"), "%C3%A9");
+        assert_eq!(key_component(""), "%00");
+    }
+
+    #[test]
+    fn unsafe_keys_are_rejected() {
+        for key in ["", "/abs", "a/../b", "a//b", "./a", "a\\b", "a\nb"] {
+            assert!(validate_key(key).is_err(), "{key:?} accepted");
+        }
+        validate_key("db/2024-01-15T120000Z-ab.dump.zst").unwrap();
+    }
+}
