@@ -64,6 +64,9 @@ pub struct BackupOptions {
     /// Record exact row counts per table (from the dump's own snapshot) for restore checks.
     /// Default: true.
     pub row_counts: bool,
+    /// Give up when a table lock cannot be had within this time (`pg_dump --lock-wait-timeout`, and the
+    /// same for counting rows). Default: wait, as `pg_dump` does.
+    pub lock_wait_timeout: Option<std::time::Duration>,
     /// Extra `pg_dump` arguments (e.g. `--exclude-table-data=audit_log`). Default: none.
     pub pg_dump_args: Vec<String>,
     /// Labels recorded in the manifest. Default: none.
@@ -82,6 +85,7 @@ impl Default for BackupOptions {
             encryption: Encryption::None,
             globals: false,
             row_counts: true,
+            lock_wait_timeout: None,
             pg_dump_args: Vec::new(),
             labels: BTreeMap::new(),
             progress: None,

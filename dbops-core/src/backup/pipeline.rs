@@ -62,6 +62,15 @@ pub(super) async fn run(
         )
         .await
         .map_err(|e| Error::postgres("exporting a snapshot for pg_dump", e))?;
+    if let Some(timeout) = options.lock_wait_timeout {
+        client
+            .batch_execute(&format!(
+                "SET LOCAL lock_timeout = '{}ms'",
+                timeout.as_millis()
+            ))
+            .await
+            .map_err(|e| Error::postgres("setting the lock timeout", e))?;
+    }
     let snapshot: String = row.get(0);
     let server_version: String = row.get(1);
     let database_size: i64 = row.get(2);
@@ -79,6 +88,11 @@ pub(super) async fn run(
             super::DumpFormat::Custom => &["--format=custom", "--compress=0"][..],
             super::DumpFormat::Plain => &["--format=plain"][..],
         })
+        .args(
+            options
+                .lock_wait_timeout
+                .map(|t| format!("--lock-wait-timeout={}ms", t.as_millis())),
+        )
         .args(&options.pg_dump_args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -171,6 +185,10 @@ pub(super) async fn run(
     };
 
     let (upload_result, counts) = tokio::join!(uploading, counting);
+    if upload_result.is_err() || counts.is_err() {
+        // No point dumping further; the error of the failed stage is reported below.
+        let _ = child.start_kill();
+    }
     // The uploader stops early only on error; dropping its receiver stops the encoder too.
     let encoded = encoder.await;
     let status = child.wait().await;
@@ -332,7 +350,7 @@ async fn dump_globals(
     env.apply(&mut command);
     command
         .args(["--globals-only", "--no-role-passwords", "--no-password"])
-        .arg(format!("--dbname={}", url.database()))
+        .arg(format!("--database={}", url.database()))
         .kill_on_drop(true);
     let output = command.output().await.map_err(|e| Error::Command {
         program: program.display().to_string(),

@@ -472,3 +472,43 @@ async fn write_all(w: &mut Writer<'_>, g: &Generator) -> Result<()> {
     }
     Ok(())
 }
+
+/// A [`crate::TemplateSetup`] step that seeds the template with a profile, so every test database
+/// cloned from it starts seeded.
+#[derive(Debug, Clone)]
+pub struct SeedStep {
+    /// The profile.
+    pub profile: Profile,
+    /// Scale, RNG seed and the rest.
+    pub options: SeedOptions,
+}
+
+impl SeedStep {
+    /// Seeds `profile` with default options.
+    pub fn new(profile: Profile) -> Self {
+        Self {
+            profile,
+            options: SeedOptions::default(),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl crate::TemplateSetup for SeedStep {
+    fn fingerprint(&self) -> String {
+        format!(
+            "seed:{:?}:scale={}:seed={}:v{}",
+            self.profile,
+            self.options.scale,
+            self.options.seed,
+            env!("CARGO_PKG_VERSION")
+        )
+    }
+
+    async fn apply(&self, url: &crate::DatabaseUrl) -> crate::Result<()> {
+        PgSeeder::new(url.clone())
+            .seed(self.profile, &self.options)
+            .await
+            .map(|_| ())
+    }
+}

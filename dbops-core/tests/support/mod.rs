@@ -2,6 +2,8 @@
 //! test binary as a helper process.
 #![allow(dead_code)]
 
+pub mod servers;
+
 use std::process::{Command, Stdio};
 
 use dbops::{TempCluster, TestDatabases};
