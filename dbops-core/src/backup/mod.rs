@@ -33,7 +33,10 @@ pub use codec::Compression;
 pub use crypto::{
     Decryption, Encryption, EncryptionInfo, EncryptionMode, KeyPair, fingerprint, generate_key_pair,
 };
-pub use manifest::{DumpFormat, MANIFEST_VERSION, Manifest, StoredObject};
+pub use manifest::{
+    DumpFormat, MANIFEST_VERSION, Manifest, StoredObject, database_folder as manifest_folder,
+    id_time,
+};
 pub use retention::{
     Kept, RetentionPlan, RetentionPolicy, apply_retention, plan as plan_retention,
 };

@@ -2,7 +2,10 @@
 //! `psql` for plain and legacy `.sql.gz` dumps) in one transaction, then compare row counts with the
 //! manifest. `validate` does everything but touch a database.
 
+mod drill;
 mod stream;
+
+pub use drill::{RestoreTestReport, last_restore_test, restore_test};
 
 use std::process::Stdio;
 use std::time::Instant;

@@ -1,0 +1,177 @@
+//! Restore tests ("drills"): restore a backup into a throwaway database, check it, record the result in
+//! the store so backup health can tell how long ago a backup was last proven restorable.
+
+use std::time::Instant;
+
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::{PgRestorer, RestoreOptions, RestoreTarget, Restorer};
+use crate::backup::{BackupSelector, BackupStore, Decryption, manifest_folder};
+use crate::cluster::{PgBinaries, TempCluster, last_lines};
+use crate::config::{ChildEnv, DatabaseUrl, quote_ident};
+use crate::error::{Error, Result};
+use crate::storage::ObjectBackupStore;
+
+/// The outcome of a restore test, also stored as `<database>/restore-tests/<time>.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RestoreTestReport {
+    /// The backup restored.
+    pub backup_id: String,
+    /// The database the backup was taken of.
+    pub database: String,
+    /// Where it was restored: `embedded` or the server's redacted URL.
+    pub server: String,
+    /// Tables whose row counts matched the manifest.
+    pub tables_checked: usize,
+    /// `pg_amcheck` result: `ok`, or why it did not run.
+    pub amcheck: String,
+    /// When the test finished.
+    pub tested_at: DateTime<Utc>,
+    /// Wall time in seconds.
+    pub elapsed_secs: f64,
+}
+
+/// Restores the backup `selector` picks into a throwaway database, on `server` when given (a database
+/// named `dbops_restore_test_<random>` is created and dropped) or else on an embedded cluster, compares
+/// row counts, runs `pg_amcheck` when the server has it, and records the result in the store.
+pub async fn restore_test(
+    store: &ObjectBackupStore,
+    database: &str,
+    selector: &BackupSelector,
+    decryption: &Decryption,
+    server: Option<&DatabaseUrl>,
+) -> Result<RestoreTestReport> {
+    let started = Instant::now();
+    let entry = store.find(database, selector).await?;
+    let embedded = match server {
+        Some(_) => None,
+        None => Some(TempCluster::start().await?),
+    };
+    let base = match (&embedded, server) {
+        (Some(cluster), _) => cluster.url(),
+        (None, Some(url)) => url.clone(),
+        (None, None) => unreachable_server()?,
+    };
+    let scratch = format!(
+        "dbops_restore_test_{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..12]
+    );
+    let options = RestoreOptions {
+        selector: BackupSelector::Id(entry.id.clone()),
+        source_database: Some(database.to_string()),
+        target: RestoreTarget::Database {
+            name: scratch.clone(),
+            create: true,
+        },
+        no_owner: true,
+        no_acl: true,
+        decryption: decryption.clone(),
+        ..RestoreOptions::default()
+    };
+    let restored = PgRestorer::new(base.clone(), store.clone())
+        .restore(&options)
+        .await;
+    let outcome = match restored {
+        Ok(report) => {
+            let amcheck = amcheck(&base.with_database(&scratch)).await;
+            amcheck.map(|amcheck| (report, amcheck))
+        }
+        Err(e) => Err(e),
+    };
+    if let Ok(admin) = base.with_database("postgres").connect().await {
+        let _ = admin
+            .batch_execute(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                quote_ident(&scratch)
+            ))
+            .await;
+    }
+    if let Some(cluster) = embedded {
+        let _ = cluster.stop().await;
+    }
+    let (restored, amcheck) = outcome?;
+    let report = RestoreTestReport {
+        backup_id: entry.id,
+        database: database.to_string(),
+        server: server.map_or_else(|| "embedded".to_string(), DatabaseUrl::redacted),
+        tables_checked: restored.tables_checked,
+        amcheck,
+        tested_at: Utc::now(),
+        elapsed_secs: started.elapsed().as_secs_f64(),
+    };
+    let key = format!(
+        "{}/restore-tests/{}.json",
+        manifest_folder(database),
+        report.tested_at.format("%Y-%m-%dT%H%M%S%.3fZ")
+    );
+    let body = serde_json::to_vec_pretty(&report)
+        .map_err(|e| Error::config("restore test report", e.to_string()))?;
+    store.put(&key, Bytes::from(body)).await?;
+    Ok(report)
+}
+
+/// The newest recorded restore test of `database`, if any.
+pub async fn last_restore_test(
+    store: &ObjectBackupStore,
+    database: &str,
+) -> Result<Option<RestoreTestReport>> {
+    let folder = format!("{}/restore-tests", manifest_folder(database));
+    let objects = store.list(&folder).await?;
+    let Some(newest) = objects
+        .iter()
+        .filter(|o| o.key.ends_with(".json"))
+        .max_by(|a, b| a.key.cmp(&b.key))
+    else {
+        return Ok(None);
+    };
+    let bytes = store.get(&newest.key).await?;
+    serde_json::from_slice(&bytes)
+        .map(Some)
+        .map_err(|e| Error::Integrity {
+            key: newest.key.clone(),
+            reason: format!("the restore test record is not valid: {e}"),
+        })
+}
+
+fn unreachable_server() -> Result<DatabaseUrl> {
+    Err(Error::config("restore test", "no server to restore into"))
+}
+
+/// Runs `pg_amcheck --install-missing --heapallindexed` on `url`'s database.
+async fn amcheck(url: &DatabaseUrl) -> Result<String> {
+    let Ok(binaries) = PgBinaries::discover() else {
+        return Ok("skipped: PostgreSQL binaries not found".into());
+    };
+    let program = binaries.program("pg_amcheck");
+    if !program.is_file() {
+        return Ok("skipped: pg_amcheck not installed".into());
+    }
+    let env = ChildEnv::for_url(url)?;
+    let mut command = tokio::process::Command::new(&program);
+    env.apply(&mut command);
+    command
+        .args(["--no-password", "--install-missing", "--heapallindexed"])
+        .arg(url.database())
+        .kill_on_drop(true);
+    let output = command.output().await.map_err(|e| Error::Command {
+        program: program.display().to_string(),
+        action: "checking the restored database".into(),
+        status: format!("could not run: {e}"),
+        stderr: String::new(),
+    })?;
+    if output.status.success() {
+        Ok("ok".into())
+    } else {
+        Err(Error::Integrity {
+            key: url.database(),
+            reason: format!(
+                "pg_amcheck found corruption in the restored database ({}): {}{}",
+                output.status,
+                last_lines(&String::from_utf8_lossy(&output.stdout), 10),
+                last_lines(&String::from_utf8_lossy(&output.stderr), 5)
+            ),
+        })
+    }
+}

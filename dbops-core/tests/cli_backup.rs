@@ -1,0 +1,254 @@
+//! `dbops backup ...` and `dbops restore` through the real binary, against a password-protected TCP
+//! cluster: the whole workflow of the replaced scripts, and no secret in output or in any argv.
+
+mod support;
+
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+
+use dbops::seed::{PgSeeder, Seeder};
+use dbops::{Listen, MigrationSource, Migrator, PgMigrator, Profile, SeedOptions, TempCluster};
+
+fn dbops(url: &str, store: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_dbops"))
+        .env("DATABASE_URL", url)
+        .env("DBOPS_STORE", store)
+        .env("DBOPS_BACKUP_PASSPHRASE", "pass-phrase-that-must-not-leak")
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// Every process's argv, joined.
+fn all_command_lines() -> String {
+    let mut out = String::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        if let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) {
+            out.push_str(&String::from_utf8_lossy(&cmdline).replace('\0', " "));
+            out.push('\n');
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn backup_list_verify_restore_prune_without_leaking_secrets() {
+    let cluster = TempCluster::builder()
+        .listen(Listen::Tcp)
+        .start()
+        .await
+        .unwrap();
+    let url = cluster.tcp_url().unwrap();
+    let password = url.password().unwrap().to_string();
+    let source =
+        MigrationSource::from_dir(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../migrations"))
+            .unwrap();
+    PgMigrator::new(url.clone(), source).up(None).await.unwrap();
+    PgSeeder::new(url.clone())
+        .seed(Profile::Medium, &SeedOptions::default())
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let store = format!("file://{}", dir.path().display());
+    let raw = url.expose();
+
+    // A backup, encrypted with a passphrase from the environment, while watching every argv.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_dbops"))
+        .env("DATABASE_URL", &raw)
+        .env("DBOPS_STORE", &store)
+        .env("SECRET_PASS", "pass-phrase-that-must-not-leak")
+        .args([
+            "backup",
+            "--passphrase-env",
+            "SECRET_PASS",
+            "--label",
+            "env=test",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut leaked = false;
+    while child.try_wait().unwrap().is_none() {
+        let lines = all_command_lines();
+        leaked |= lines.contains(&password) || lines.contains("pass-phrase-that-must-not-leak");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(!leaked, "a secret appeared in a process's argv");
+    assert!(
+        !text(&out).contains(&password) && !text(&out).contains("pass-phrase"),
+        "{}",
+        text(&out)
+    );
+    assert!(
+        text(&out).contains("encrypted (passphrase)"),
+        "{}",
+        text(&out)
+    );
+
+    // A second, plain one; then list as JSON.
+    let out = dbops(&raw, &store, &["backup", "create", "--compression", "gzip"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let out = dbops(&raw, &store, &["--json", "backup", "list"]);
+    let catalog: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let backups = catalog["backups"].as_array().unwrap();
+    assert_eq!(backups.len(), 2, "{catalog}");
+    let first_id = backups[0]["id"].as_str().unwrap().to_string();
+    assert_eq!(backups[0]["manifest"]["labels"]["env"], "test");
+
+    // Verify both (the first needs the passphrase, read from DBOPS_BACKUP_PASSPHRASE).
+    let out = dbops(&raw, &store, &["backup", "verify", &first_id]);
+    assert!(
+        out.status.success() && text(&out).contains("is valid"),
+        "{}",
+        text(&out)
+    );
+    let out = dbops(&raw, &store, &["backup", "verify", "--restore-test"]);
+    assert!(
+        out.status.success() && text(&out).contains("pg_amcheck: ok"),
+        "{}",
+        text(&out)
+    );
+
+    // Restore into a new database by id; --validate-only touches nothing.
+    let out = dbops(
+        &raw,
+        &store,
+        &[
+            "restore", "--id", &first_id, "--into", "restored", "--create",
+        ],
+    );
+    assert!(
+        out.status.success() && text(&out).contains("tables match"),
+        "{}",
+        text(&out)
+    );
+    let out = dbops(&raw, &store, &["restore", "--validate-only"]);
+    assert!(
+        out.status.success() && text(&out).contains("no database was touched"),
+        "{}",
+        text(&out)
+    );
+    // Into the original: refused while non-empty.
+    let out = dbops(&raw, &store, &["restore"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out).contains("--clean"), "{}", text(&out));
+    // A wrong passphrase is a clear error.
+    let out = Command::new(env!("CARGO_BIN_EXE_dbops"))
+        .env("DATABASE_URL", &raw)
+        .env("DBOPS_STORE", &store)
+        .env("DBOPS_BACKUP_PASSPHRASE", "wrong")
+        .args(["restore", "--id", &first_id, "--validate-only"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out).contains("right key or passphrase"),
+        "{}",
+        text(&out)
+    );
+
+    // Prune: dry run by default, then applied.
+    let out = dbops(&raw, &store, &["backup", "prune", "--keep-last", "1"]);
+    assert!(text(&out).contains("dry run"), "{}", text(&out));
+    let out = dbops(&raw, &store, &["--json", "backup", "list"]);
+    let catalog: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(catalog["backups"].as_array().unwrap().len(), 2);
+    let out = dbops(
+        &raw,
+        &store,
+        &["backup", "prune", "--keep-last", "1", "--apply"],
+    );
+    assert!(
+        out.status.success() && text(&out).contains("deleted"),
+        "{}",
+        text(&out)
+    );
+    let out = dbops(&raw, &store, &["--json", "backup", "list"]);
+    let catalog: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(catalog["backups"].as_array().unwrap().len(), 1);
+
+    // Bad input: unknown compression, bad store URL, bad recipient.
+    let out = dbops(&raw, &store, &["backup", "--compression", "brotli"]);
+    assert!(
+        text(&out).contains("zstd, gzip, lz4, none"),
+        "{}",
+        text(&out)
+    );
+    let out = dbops(&raw, "ftp://x", &["backup", "list"]);
+    assert!(text(&out).contains("unknown scheme"), "{}", text(&out));
+    let out = dbops(&raw, &store, &["backup", "--recipient", "age1notakey"]);
+    assert!(
+        text(&out).contains("not an age X25519 public key"),
+        "{}",
+        text(&out)
+    );
+    cluster.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn restore_a_legacy_file_with_the_old_flags() {
+    let cluster = TempCluster::start().await.unwrap();
+    let url = cluster.url();
+    let client = url.connect().await.unwrap();
+    client
+        .batch_execute("CREATE TABLE t (id int primary key, note text); INSERT INTO t SELECT g, 'row ' || g FROM generate_series(1, 500) g")
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("backup_postgres_20240115_120000.sql.gz");
+    let env = dbops::config::ChildEnv::for_url(&url).unwrap();
+    let mut command = Command::new("bash");
+    command.arg("-c").arg(format!(
+        "set -o pipefail; {} | gzip > {}",
+        cluster.binaries().program("pg_dump").display(),
+        file.display()
+    ));
+    env.apply_std(&mut command);
+    assert!(command.status().unwrap().success());
+    let raw = url.expose();
+    let out = dbops(
+        &raw,
+        "memory://unused",
+        &[
+            "restore",
+            "--file",
+            file.to_str().unwrap(),
+            "--validate-only",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let out = dbops(
+        &raw,
+        "memory://unused",
+        &[
+            "restore",
+            "--file",
+            file.to_str().unwrap(),
+            "--new-database",
+            "--target-database",
+            "ridehailing_restored",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let restored = url
+        .with_database("ridehailing_restored")
+        .connect()
+        .await
+        .unwrap();
+    assert_eq!(
+        support::scalar_i64(&restored, "SELECT count(*) FROM t").await,
+        500
+    );
+    cluster.stop().await.unwrap();
+}
