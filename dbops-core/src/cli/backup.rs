@@ -528,7 +528,7 @@ async fn prune(args: PruneArgs, ctx: &Context) -> Result<()> {
         for o in &plan.orphans {
             out.push_str(&format!("{verb} {}  (orphan)\n", o.key));
         }
-        if !plan.applied && !(plan.delete.is_empty() && plan.orphans.is_empty()) {
+        if !(plan.applied || plan.delete.is_empty() && plan.orphans.is_empty()) {
             out.push_str("dry run: nothing deleted; pass --apply to carry out this plan\n");
         }
         out

@@ -46,9 +46,9 @@ pub enum Command {
     /// Seed the reference schema with a profile of the guide, or run a seed SQL file.
     Seed(seed::SeedArgs),
     /// Back up to any object store (pg_dump, zstd, age), list, verify, prune.
-    Backup(backup::BackupArgs),
+    Backup(Box<backup::BackupArgs>),
     /// Restore a backup (latest, by id, before a time, or a file), verified while streaming.
-    Restore(backup::RestoreArgs),
+    Restore(Box<backup::RestoreArgs>),
 }
 
 /// `dbops db ...`
@@ -70,8 +70,8 @@ impl Command {
             Command::Db(DbCommand::Monitor(cmd)) => health::run_db(cmd, ctx).await,
             Command::Db(DbCommand::Reset(args)) => seed::run_reset(args, ctx).await,
             Command::Seed(args) => seed::run_seed(args, ctx).await,
-            Command::Backup(args) => backup::run_backup(args, ctx).await,
-            Command::Restore(args) => backup::run_restore(args, ctx).await,
+            Command::Backup(args) => backup::run_backup(*args, ctx).await,
+            Command::Restore(args) => backup::run_restore(*args, ctx).await,
         }
     }
 }
