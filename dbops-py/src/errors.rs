@@ -76,6 +76,30 @@ create_exception!(
     MigrationError,
     "An applied migration's file changed."
 );
+create_exception!(
+    dbops,
+    StorageError,
+    DbopsError,
+    "An object store (file, S3, GCS, Azure, memory) operation failed."
+);
+create_exception!(
+    dbops,
+    BackupNotFoundError,
+    DbopsError,
+    "No backup matches what was asked for."
+);
+create_exception!(
+    dbops,
+    IntegrityError,
+    DbopsError,
+    "Stored data does not match its manifest or checksums; nothing was committed."
+);
+create_exception!(
+    dbops,
+    EncryptionError,
+    IntegrityError,
+    "Encryption or decryption failed: wrong key or passphrase, bad recipient, tampered data."
+);
 
 /// Converts a core error into the matching Python exception (message: the full cause chain).
 pub fn to_py(err: dbops::Error) -> PyErr {
@@ -95,6 +119,10 @@ pub fn to_py(err: dbops::Error) -> PyErr {
         E::MigrationSource { .. } => MigrationSourceError::new_err(message),
         E::Dirty { .. } => DirtyDatabaseError::new_err(message),
         E::ChecksumMismatch { .. } => ChecksumMismatchError::new_err(message),
+        E::Storage { .. } => StorageError::new_err(message),
+        E::BackupNotFound { .. } => BackupNotFoundError::new_err(message),
+        E::Integrity { .. } => IntegrityError::new_err(message),
+        E::Crypto { .. } => EncryptionError::new_err(message),
         _ => DbopsError::new_err(message),
     }
 }
@@ -120,5 +148,9 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
         "ChecksumMismatchError",
         py.get_type::<ChecksumMismatchError>(),
     )?;
+    m.add("StorageError", py.get_type::<StorageError>())?;
+    m.add("BackupNotFoundError", py.get_type::<BackupNotFoundError>())?;
+    m.add("IntegrityError", py.get_type::<IntegrityError>())?;
+    m.add("EncryptionError", py.get_type::<EncryptionError>())?;
     Ok(())
 }

@@ -2,6 +2,7 @@
 
 use pyo3::prelude::*;
 
+mod backup;
 mod cli;
 mod cluster;
 mod convert;
@@ -16,6 +17,7 @@ mod testing;
 fn _dbops(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     errors::register(m)?;
+    backup::register(m)?;
     cli::register(m)?;
     cluster::register(m)?;
     migrate::register(m)?;

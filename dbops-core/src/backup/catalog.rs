@@ -255,6 +255,32 @@ impl BackupStore for ObjectBackupStore {
     }
 }
 
+/// Parses RFC 3339 or `YYYY-mm-dd HH:MM:SS` (UTC).
+pub fn parse_time(text: &str) -> Result<DateTime<Utc>> {
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(text) {
+        return Ok(t.to_utc());
+    }
+    for format in [
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%d",
+    ] {
+        if let Ok(t) = chrono::NaiveDateTime::parse_from_str(text, format) {
+            return Ok(t.and_utc());
+        }
+        if let Ok(d) = chrono::NaiveDate::parse_from_str(text, format)
+            && let Some(t) = d.and_hms_opt(23, 59, 59)
+        {
+            return Ok(t.and_utc());
+        }
+    }
+    Err(Error::config(
+        "time",
+        format!("`{text}` is not RFC 3339 (2024-01-15T12:00:00Z) or `YYYY-mm-dd HH:MM:SS` (UTC)"),
+    ))
+}
+
 /// Parses `backup_<db>_<YYYYmmdd_HHMMSS>.sql.gz` (or `.sql`), the replaced script's naming.
 pub fn parse_legacy_name(name: &str) -> Option<(String, DateTime<Utc>)> {
     let rest = name.strip_prefix("backup_")?;

@@ -28,7 +28,9 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-pub use catalog::{BackupEntry, BackupSelector, BackupStore, Catalog, parse_legacy_name};
+pub use catalog::{
+    BackupEntry, BackupSelector, BackupStore, Catalog, parse_legacy_name, parse_time,
+};
 pub use codec::Compression;
 pub use crypto::{
     Decryption, Encryption, EncryptionInfo, EncryptionMode, KeyPair, fingerprint, generate_key_pair,

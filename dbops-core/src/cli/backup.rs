@@ -560,7 +560,7 @@ pub async fn run_restore(args: RestoreArgs, ctx: &Context) -> Result<()> {
             args.store.open()?,
             match (&args.id, &args.before) {
                 (Some(id), _) => BackupSelector::Id(id.clone()),
-                (None, Some(t)) => BackupSelector::Before(parse_time(t)?),
+                (None, Some(t)) => BackupSelector::Before(crate::backup::parse_time(t)?),
                 (None, None) => BackupSelector::Latest,
             },
         ),
@@ -627,32 +627,6 @@ pub async fn run_restore(args: RestoreArgs, ctx: &Context) -> Result<()> {
             report.elapsed_secs
         )
     })
-}
-
-/// Parses RFC 3339 or `YYYY-mm-dd HH:MM:SS` (UTC).
-pub fn parse_time(text: &str) -> Result<chrono::DateTime<chrono::Utc>> {
-    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(text) {
-        return Ok(t.to_utc());
-    }
-    for format in [
-        "%Y-%m-%d %H:%M:%S",
-        "%Y-%m-%dT%H:%M:%S",
-        "%Y-%m-%d %H:%M",
-        "%Y-%m-%d",
-    ] {
-        if let Ok(t) = chrono::NaiveDateTime::parse_from_str(text, format) {
-            return Ok(t.and_utc());
-        }
-        if let Ok(d) = chrono::NaiveDate::parse_from_str(text, format)
-            && let Some(t) = d.and_hms_opt(23, 59, 59)
-        {
-            return Ok(t.and_utc());
-        }
-    }
-    Err(Error::config(
-        "time",
-        format!("`{text}` is not RFC 3339 (2024-01-15T12:00:00Z) or `YYYY-mm-dd HH:MM:SS` (UTC)"),
-    ))
 }
 
 /// `1.5 MB`-style sizes.

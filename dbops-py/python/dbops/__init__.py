@@ -5,6 +5,20 @@ and ``name_async(...)`` returns an awaitable. Errors derive from :class:`dbops.D
 """
 
 from ._dbops import (
+    backup,
+    backup_async,
+    restore,
+    restore_async,
+    validate_backup,
+    restore_test,
+    list_backups,
+    list_backups_async,
+    apply_retention,
+    generate_key_pair,
+    StorageError,
+    BackupNotFoundError,
+    IntegrityError,
+    EncryptionError,
     seed_file,
     seed_async,
     seed,
@@ -37,6 +51,20 @@ from ._dbops import (
 )
 
 __all__ = [
+    "backup",
+    "backup_async",
+    "restore",
+    "restore_async",
+    "validate_backup",
+    "restore_test",
+    "list_backups",
+    "list_backups_async",
+    "apply_retention",
+    "generate_key_pair",
+    "StorageError",
+    "BackupNotFoundError",
+    "IntegrityError",
+    "EncryptionError",
     "seed_file",
     "seed_async",
     "seed",

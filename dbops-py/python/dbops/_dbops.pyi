@@ -15,6 +15,10 @@ class MigrationError(DbopsError): ...
 class MigrationSourceError(MigrationError): ...
 class DirtyDatabaseError(MigrationError): ...
 class ChecksumMismatchError(MigrationError): ...
+class StorageError(DbopsError): ...
+class BackupNotFoundError(DbopsError): ...
+class IntegrityError(DbopsError): ...
+class EncryptionError(IntegrityError): ...
 
 _Progress = Callable[[str, int, Optional[int]], None]
 
@@ -134,3 +138,130 @@ def seed(
 def seed_async(url: str, profile: str, *, scale: int = 1, seed: int = 42, existing: str = "refuse") -> Awaitable[Dict[str, Any]]: ...
 def seed_file(url: str, path: str) -> Dict[str, Any]: ...
 def reset(url: str, source: str, *, seed: Optional[str] = None, force: bool = False) -> Dict[str, Any]: ...
+
+def backup(
+    url: str,
+    store: str,
+    *,
+    format: str = "custom",
+    compression: str = "zstd",
+    level: Optional[int] = None,
+    threads: int = 0,
+    recipients: Optional[List[str]] = None,
+    passphrase: Optional[str] = None,
+    globals: bool = False,
+    row_counts: bool = True,
+    labels: Optional[Dict[str, str]] = None,
+    store_options: Optional[Dict[str, str]] = None,
+    progress: Optional[_Progress] = None,
+) -> Dict[str, Any]:
+    """Back up the database at ``url`` into ``store`` (file://, s3://, gs://, az://, memory://).
+
+    Returns ``{"manifest": {...}, "store": str, "elapsed_secs": float}``. Nothing is published on failure.
+    """
+def backup_async(
+    url: str,
+    store: str,
+    *,
+    format: str = "custom",
+    compression: str = "zstd",
+    level: Optional[int] = None,
+    threads: int = 0,
+    recipients: Optional[List[str]] = None,
+    passphrase: Optional[str] = None,
+    globals: bool = False,
+    row_counts: bool = True,
+    labels: Optional[Dict[str, str]] = None,
+    store_options: Optional[Dict[str, str]] = None,
+    progress: Optional[_Progress] = None,
+) -> Awaitable[Dict[str, Any]]: ...
+def restore(
+    url: str,
+    store: str,
+    *,
+    backup_id: Optional[str] = None,
+    before: Optional[str] = None,
+    key: Optional[str] = None,
+    from_database: Optional[str] = None,
+    into: Optional[str] = None,
+    create: bool = False,
+    clean: bool = False,
+    no_owner: bool = False,
+    no_acl: bool = False,
+    jobs: int = 1,
+    identity: Optional[str] = None,
+    identity_file: Optional[str] = None,
+    passphrase: Optional[str] = None,
+    check_row_counts: bool = True,
+    store_options: Optional[Dict[str, str]] = None,
+    progress: Optional[_Progress] = None,
+) -> Dict[str, Any]:
+    """Restore a backup (latest, ``backup_id``, newest ``before`` a time, or by ``key``), verified while streaming."""
+def restore_async(
+    url: str,
+    store: str,
+    *,
+    backup_id: Optional[str] = None,
+    before: Optional[str] = None,
+    key: Optional[str] = None,
+    from_database: Optional[str] = None,
+    into: Optional[str] = None,
+    create: bool = False,
+    clean: bool = False,
+    no_owner: bool = False,
+    no_acl: bool = False,
+    jobs: int = 1,
+    identity: Optional[str] = None,
+    identity_file: Optional[str] = None,
+    passphrase: Optional[str] = None,
+    check_row_counts: bool = True,
+    store_options: Optional[Dict[str, str]] = None,
+    progress: Optional[_Progress] = None,
+) -> Awaitable[Dict[str, Any]]: ...
+def validate_backup(
+    store: str,
+    database: str,
+    *,
+    backup_id: Optional[str] = None,
+    before: Optional[str] = None,
+    key: Optional[str] = None,
+    identity: Optional[str] = None,
+    identity_file: Optional[str] = None,
+    passphrase: Optional[str] = None,
+    store_options: Optional[Dict[str, str]] = None,
+) -> Dict[str, Any]:
+    """Download, decrypt, decompress and check a backup without touching any database."""
+def restore_test(
+    store: str,
+    database: str,
+    *,
+    backup_id: Optional[str] = None,
+    server: Optional[str] = None,
+    identity: Optional[str] = None,
+    identity_file: Optional[str] = None,
+    passphrase: Optional[str] = None,
+    store_options: Optional[Dict[str, str]] = None,
+) -> Dict[str, Any]:
+    """Restore into a throwaway database (embedded cluster unless ``server``), check it, record the result."""
+def list_backups(store: str, database: Optional[str] = None, *, store_options: Optional[Dict[str, str]] = None) -> Dict[str, Any]:
+    """``{"backups": [...], "problems": [...], "orphans": [...]}``, backups oldest first."""
+def list_backups_async(
+    store: str, database: Optional[str] = None, *, store_options: Optional[Dict[str, str]] = None
+) -> Awaitable[Dict[str, Any]]: ...
+def apply_retention(
+    store: str,
+    database: str,
+    *,
+    keep_last: Optional[int] = None,
+    keep_within_days: Optional[int] = None,
+    keep_daily: Optional[int] = None,
+    keep_weekly: Optional[int] = None,
+    keep_monthly: Optional[int] = None,
+    keep_yearly: Optional[int] = None,
+    orphan_grace_hours: int = 24,
+    apply: bool = False,
+    store_options: Optional[Dict[str, str]] = None,
+) -> Dict[str, Any]:
+    """The retention plan (``keep``, ``delete``, ``orphans``); deletes only with ``apply=True``."""
+def generate_key_pair() -> Dict[str, str]:
+    """A new age key pair: ``{"recipient": "age1...", "identity": "AGE-SECRET-KEY-1..."}``."""

@@ -1,0 +1,473 @@
+//! `dbops.backup`, `dbops.restore`, `dbops.validate_backup`, `dbops.restore_test`, `dbops.list_backups`,
+//! `dbops.apply_retention`, `dbops.generate_key_pair` (each with an `_async` form where it does I/O).
+
+use std::collections::BTreeMap;
+
+use dbops::backup::{
+    Backup, BackupOptions, BackupSelector, BackupStore as _, Compression, Decryption, DumpFormat,
+    Encryption, RetentionPolicy, apply_retention as retention, generate_key_pair as keygen,
+};
+use dbops::restore::{
+    PgRestorer, RestoreOptions, RestoreTarget, Restorer as _, restore_test as drill,
+};
+use dbops::{DatabaseUrl, ObjectBackupStore, StoreOptions};
+use pyo3::prelude::*;
+
+use crate::convert::to_py_attached as json;
+use crate::errors::to_py as err;
+use crate::runtime::{block_on, into_awaitable};
+
+fn open_store(url: &str, options: Option<BTreeMap<String, String>>) -> PyResult<ObjectBackupStore> {
+    let options = StoreOptions {
+        options: options.unwrap_or_default(),
+        ..StoreOptions::default()
+    };
+    ObjectBackupStore::open_with(url, &options).map_err(err)
+}
+
+fn decryption(
+    identity: Option<String>,
+    identity_file: Option<std::path::PathBuf>,
+    passphrase: Option<String>,
+) -> PyResult<Decryption> {
+    let mut keys = Decryption::none();
+    if let Some(text) = identity {
+        keys = keys.with_identity_text(&text).map_err(err)?;
+    }
+    if let Some(path) = identity_file {
+        keys = keys.with_identity_file(&path).map_err(err)?;
+    }
+    if let Some(p) = passphrase {
+        keys = keys.with_passphrase(p);
+    }
+    Ok(keys)
+}
+
+fn selector(
+    backup_id: Option<String>,
+    before: Option<String>,
+    key: Option<String>,
+) -> PyResult<BackupSelector> {
+    Ok(match (backup_id, before, key) {
+        (Some(id), None, None) => BackupSelector::Id(id),
+        (None, Some(t), None) => {
+            BackupSelector::Before(dbops::backup::parse_time(&t).map_err(err)?)
+        }
+        (None, None, Some(k)) => BackupSelector::Key(k),
+        (None, None, None) => BackupSelector::Latest,
+        _ => {
+            return Err(pyo3::exceptions::PyValueError::new_err(
+                "give at most one of backup_id, before and key",
+            ));
+        }
+    })
+}
+
+/// Everything `backup` and `backup_async` take.
+#[allow(clippy::too_many_arguments)]
+fn backup_job(
+    url: &str,
+    store: &str,
+    format: &str,
+    compression: &str,
+    level: Option<i32>,
+    threads: u32,
+    recipients: Option<Vec<String>>,
+    passphrase: Option<String>,
+    globals: bool,
+    row_counts: bool,
+    labels: Option<BTreeMap<String, String>>,
+    store_options: Option<BTreeMap<String, String>>,
+    progress: Option<Py<PyAny>>,
+) -> PyResult<Backup> {
+    let url = DatabaseUrl::parse(url).map_err(err)?;
+    let store = open_store(store, store_options)?;
+    let encryption = match (recipients, passphrase) {
+        (Some(_), Some(_)) => {
+            return Err(pyo3::exceptions::PyValueError::new_err(
+                "give recipients or passphrase, not both",
+            ));
+        }
+        (Some(r), None) => Encryption::Recipients(r),
+        (None, Some(p)) => Encryption::passphrase(p),
+        (None, None) => Encryption::None,
+    };
+    let options = BackupOptions {
+        format: match format {
+            "custom" => DumpFormat::Custom,
+            "plain" => DumpFormat::Plain,
+            other => {
+                return Err(pyo3::exceptions::PyValueError::new_err(format!(
+                    "format={other:?}: expected 'custom' or 'plain'"
+                )));
+            }
+        },
+        compression: compression.parse::<Compression>().map_err(err)?,
+        compression_level: level,
+        compression_threads: threads,
+        encryption,
+        globals,
+        row_counts,
+        labels: labels.unwrap_or_default(),
+        progress: crate::convert::progress(progress),
+        ..BackupOptions::default()
+    };
+    Ok(Backup::new(url, store, options))
+}
+
+/// Backs up the database at `url` into `store`; returns the report with the manifest.
+#[pyfunction]
+#[pyo3(signature = (url, store, *, format="custom", compression="zstd", level=None, threads=0, recipients=None, passphrase=None, globals=false, row_counts=true, labels=None, store_options=None, progress=None))]
+#[allow(clippy::too_many_arguments)]
+fn backup(
+    py: Python<'_>,
+    url: &str,
+    store: &str,
+    format: &str,
+    compression: &str,
+    level: Option<i32>,
+    threads: u32,
+    recipients: Option<Vec<String>>,
+    passphrase: Option<String>,
+    globals: bool,
+    row_counts: bool,
+    labels: Option<BTreeMap<String, String>>,
+    store_options: Option<BTreeMap<String, String>>,
+    progress: Option<Py<PyAny>>,
+) -> PyResult<Py<PyAny>> {
+    let job = backup_job(
+        url,
+        store,
+        format,
+        compression,
+        level,
+        threads,
+        recipients,
+        passphrase,
+        globals,
+        row_counts,
+        labels,
+        store_options,
+        progress,
+    )?;
+    block_on(py, async move { json(&job.run().await?) })
+}
+
+/// Like `backup`; awaitable.
+#[pyfunction]
+#[pyo3(signature = (url, store, *, format="custom", compression="zstd", level=None, threads=0, recipients=None, passphrase=None, globals=false, row_counts=true, labels=None, store_options=None, progress=None))]
+#[allow(clippy::too_many_arguments)]
+fn backup_async<'py>(
+    py: Python<'py>,
+    url: &str,
+    store: &str,
+    format: &str,
+    compression: &str,
+    level: Option<i32>,
+    threads: u32,
+    recipients: Option<Vec<String>>,
+    passphrase: Option<String>,
+    globals: bool,
+    row_counts: bool,
+    labels: Option<BTreeMap<String, String>>,
+    store_options: Option<BTreeMap<String, String>>,
+    progress: Option<Py<PyAny>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let job = backup_job(
+        url,
+        store,
+        format,
+        compression,
+        level,
+        threads,
+        recipients,
+        passphrase,
+        globals,
+        row_counts,
+        labels,
+        store_options,
+        progress,
+    )?;
+    into_awaitable(py, async move { json(&job.run().await?) })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn restore_job(
+    url: &str,
+    store: &str,
+    backup_id: Option<String>,
+    before: Option<String>,
+    key: Option<String>,
+    from_database: Option<String>,
+    into: Option<String>,
+    create: bool,
+    clean: bool,
+    no_owner: bool,
+    no_acl: bool,
+    jobs: u32,
+    identity: Option<String>,
+    identity_file: Option<std::path::PathBuf>,
+    passphrase: Option<String>,
+    check_row_counts: bool,
+    store_options: Option<BTreeMap<String, String>>,
+    progress: Option<Py<PyAny>>,
+) -> PyResult<(PgRestorer, RestoreOptions)> {
+    let url = DatabaseUrl::parse(url).map_err(err)?;
+    let store = open_store(store, store_options)?;
+    let target = match into {
+        Some(name) => RestoreTarget::Database { name, create },
+        None if create => {
+            return Err(pyo3::exceptions::PyValueError::new_err(
+                "create=True needs into='name'",
+            ));
+        }
+        None => RestoreTarget::Original,
+    };
+    let options = RestoreOptions {
+        selector: selector(backup_id, before, key)?,
+        source_database: from_database,
+        target,
+        clean,
+        no_owner,
+        no_acl,
+        jobs: jobs.max(1),
+        decryption: decryption(identity, identity_file, passphrase)?,
+        check_row_counts,
+        progress: crate::convert::progress(progress),
+    };
+    Ok((PgRestorer::new(url, store), options))
+}
+
+/// Restores a backup from `store` into the server at `url`; returns the report.
+#[pyfunction]
+#[pyo3(signature = (url, store, *, backup_id=None, before=None, key=None, from_database=None, into=None, create=false, clean=false, no_owner=false, no_acl=false, jobs=1, identity=None, identity_file=None, passphrase=None, check_row_counts=true, store_options=None, progress=None))]
+#[allow(clippy::too_many_arguments)]
+fn restore(
+    py: Python<'_>,
+    url: &str,
+    store: &str,
+    backup_id: Option<String>,
+    before: Option<String>,
+    key: Option<String>,
+    from_database: Option<String>,
+    into: Option<String>,
+    create: bool,
+    clean: bool,
+    no_owner: bool,
+    no_acl: bool,
+    jobs: u32,
+    identity: Option<String>,
+    identity_file: Option<std::path::PathBuf>,
+    passphrase: Option<String>,
+    check_row_counts: bool,
+    store_options: Option<BTreeMap<String, String>>,
+    progress: Option<Py<PyAny>>,
+) -> PyResult<Py<PyAny>> {
+    let (restorer, options) = restore_job(
+        url,
+        store,
+        backup_id,
+        before,
+        key,
+        from_database,
+        into,
+        create,
+        clean,
+        no_owner,
+        no_acl,
+        jobs,
+        identity,
+        identity_file,
+        passphrase,
+        check_row_counts,
+        store_options,
+        progress,
+    )?;
+    block_on(py, async move { json(&restorer.restore(&options).await?) })
+}
+
+/// Like `restore`; awaitable.
+#[pyfunction]
+#[pyo3(signature = (url, store, *, backup_id=None, before=None, key=None, from_database=None, into=None, create=false, clean=false, no_owner=false, no_acl=false, jobs=1, identity=None, identity_file=None, passphrase=None, check_row_counts=true, store_options=None, progress=None))]
+#[allow(clippy::too_many_arguments)]
+fn restore_async<'py>(
+    py: Python<'py>,
+    url: &str,
+    store: &str,
+    backup_id: Option<String>,
+    before: Option<String>,
+    key: Option<String>,
+    from_database: Option<String>,
+    into: Option<String>,
+    create: bool,
+    clean: bool,
+    no_owner: bool,
+    no_acl: bool,
+    jobs: u32,
+    identity: Option<String>,
+    identity_file: Option<std::path::PathBuf>,
+    passphrase: Option<String>,
+    check_row_counts: bool,
+    store_options: Option<BTreeMap<String, String>>,
+    progress: Option<Py<PyAny>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let (restorer, options) = restore_job(
+        url,
+        store,
+        backup_id,
+        before,
+        key,
+        from_database,
+        into,
+        create,
+        clean,
+        no_owner,
+        no_acl,
+        jobs,
+        identity,
+        identity_file,
+        passphrase,
+        check_row_counts,
+        store_options,
+        progress,
+    )?;
+    into_awaitable(py, async move { json(&restorer.restore(&options).await?) })
+}
+
+/// Downloads, decrypts, decompresses and checks a backup of `database` without touching any database.
+#[pyfunction]
+#[pyo3(signature = (store, database, *, backup_id=None, before=None, key=None, identity=None, identity_file=None, passphrase=None, store_options=None))]
+#[allow(clippy::too_many_arguments)]
+fn validate_backup(
+    py: Python<'_>,
+    store: &str,
+    database: String,
+    backup_id: Option<String>,
+    before: Option<String>,
+    key: Option<String>,
+    identity: Option<String>,
+    identity_file: Option<std::path::PathBuf>,
+    passphrase: Option<String>,
+    store_options: Option<BTreeMap<String, String>>,
+) -> PyResult<Py<PyAny>> {
+    let store = open_store(store, store_options)?;
+    let which = selector(backup_id, before, key)?;
+    let keys = decryption(identity, identity_file, passphrase)?;
+    block_on(py, async move {
+        let entry = store.find(&database, &which).await?;
+        json(&dbops::restore::validate_entry(&store, &entry, &keys, None).await?)
+    })
+}
+
+/// Restores a backup of `database` into a throwaway database (on `server`, else an embedded cluster),
+/// checks it and records the result in the store.
+#[pyfunction]
+#[pyo3(signature = (store, database, *, backup_id=None, server=None, identity=None, identity_file=None, passphrase=None, store_options=None))]
+#[allow(clippy::too_many_arguments)]
+fn restore_test(
+    py: Python<'_>,
+    store: &str,
+    database: String,
+    backup_id: Option<String>,
+    server: Option<String>,
+    identity: Option<String>,
+    identity_file: Option<std::path::PathBuf>,
+    passphrase: Option<String>,
+    store_options: Option<BTreeMap<String, String>>,
+) -> PyResult<Py<PyAny>> {
+    let store = open_store(store, store_options)?;
+    let which = selector(backup_id, None, None)?;
+    let keys = decryption(identity, identity_file, passphrase)?;
+    let server = server
+        .as_deref()
+        .map(DatabaseUrl::parse)
+        .transpose()
+        .map_err(err)?;
+    block_on(py, async move {
+        json(&drill(&store, &database, &which, &keys, server.as_ref()).await?)
+    })
+}
+
+/// Lists the backups in `store` (of `database`, or all): backups, problems and orphans.
+#[pyfunction]
+#[pyo3(signature = (store, database=None, *, store_options=None))]
+fn list_backups(
+    py: Python<'_>,
+    store: &str,
+    database: Option<String>,
+    store_options: Option<BTreeMap<String, String>>,
+) -> PyResult<Py<PyAny>> {
+    let store = open_store(store, store_options)?;
+    block_on(py, async move {
+        json(&store.catalog(database.as_deref()).await?)
+    })
+}
+
+/// Like `list_backups`; awaitable.
+#[pyfunction]
+#[pyo3(signature = (store, database=None, *, store_options=None))]
+fn list_backups_async<'py>(
+    py: Python<'py>,
+    store: &str,
+    database: Option<String>,
+    store_options: Option<BTreeMap<String, String>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let store = open_store(store, store_options)?;
+    into_awaitable(py, async move {
+        json(&store.catalog(database.as_deref()).await?)
+    })
+}
+
+/// Plans (and with `apply=True` carries out) retention for `database`'s backups in `store`.
+#[pyfunction]
+#[pyo3(signature = (store, database, *, keep_last=None, keep_within_days=None, keep_daily=None, keep_weekly=None, keep_monthly=None, keep_yearly=None, orphan_grace_hours=24, apply=false, store_options=None))]
+#[allow(clippy::too_many_arguments)]
+fn apply_retention(
+    py: Python<'_>,
+    store: &str,
+    database: String,
+    keep_last: Option<usize>,
+    keep_within_days: Option<u32>,
+    keep_daily: Option<usize>,
+    keep_weekly: Option<usize>,
+    keep_monthly: Option<usize>,
+    keep_yearly: Option<usize>,
+    orphan_grace_hours: u32,
+    apply: bool,
+    store_options: Option<BTreeMap<String, String>>,
+) -> PyResult<Py<PyAny>> {
+    let store = open_store(store, store_options)?;
+    let policy = RetentionPolicy {
+        keep_last,
+        keep_within_days,
+        keep_daily,
+        keep_weekly,
+        keep_monthly,
+        keep_yearly,
+        orphan_grace_hours: Some(orphan_grace_hours),
+    };
+    block_on(py, async move {
+        json(&retention(&store, &database, &policy, apply).await?)
+    })
+}
+
+/// A new age key pair: `{"recipient": "age1...", "identity": "AGE-SECRET-KEY-1..."}`.
+#[pyfunction]
+fn generate_key_pair() -> BTreeMap<&'static str, String> {
+    let keys = keygen();
+    BTreeMap::from([("recipient", keys.recipient), ("identity", keys.identity)])
+}
+
+/// Adds the functions to the module.
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(backup, m)?)?;
+    m.add_function(wrap_pyfunction!(backup_async, m)?)?;
+    m.add_function(wrap_pyfunction!(restore, m)?)?;
+    m.add_function(wrap_pyfunction!(restore_async, m)?)?;
+    m.add_function(wrap_pyfunction!(validate_backup, m)?)?;
+    m.add_function(wrap_pyfunction!(restore_test, m)?)?;
+    m.add_function(wrap_pyfunction!(list_backups, m)?)?;
+    m.add_function(wrap_pyfunction!(list_backups_async, m)?)?;
+    m.add_function(wrap_pyfunction!(apply_retention, m)?)?;
+    m.add_function(wrap_pyfunction!(generate_key_pair, m)?)
+}
