@@ -4,6 +4,7 @@
 #![warn(clippy::unwrap_used)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+pub mod alert;
 pub mod backup;
 #[cfg(feature = "cli")]
 pub mod cli;

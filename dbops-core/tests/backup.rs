@@ -585,7 +585,10 @@ async fn a_failing_pg_dump_publishes_nothing() {
         catalog.backups.is_empty() && catalog.orphans.is_empty(),
         "{catalog:?}"
     );
-    let leftovers: Vec<_> = walk(dir.path());
+    let leftovers: Vec<_> = walk(dir.path())
+        .into_iter()
+        .filter(|p| !p.to_string_lossy().contains("/failures/"))
+        .collect();
     assert!(leftovers.is_empty(), "files left behind: {leftovers:?}");
     blocker.batch_execute("ROLLBACK").await.unwrap();
     // Retry works.
@@ -644,21 +647,93 @@ async fn a_dead_storage_server_fails_cleanly_and_a_retry_works() {
 }
 
 #[tokio::test]
-async fn concurrent_backups_of_one_database_both_land() {
+async fn concurrent_backups_of_one_database_never_interleave() {
     let db = seeded().await;
     let (_dir, store) = file_store();
     let a = Backup::new(db.url().clone(), store.clone(), BackupOptions::default());
     let b = Backup::new(db.url().clone(), store.clone(), BackupOptions::default());
     let (ra, rb) = tokio::join!(a.run(), b.run());
-    let (ra, rb) = (ra.unwrap(), rb.unwrap());
-    assert_ne!(ra.manifest.id, rb.manifest.id);
+    let (won, lost) = match (ra, rb) {
+        (Ok(won), Err(lost)) | (Err(lost), Ok(won)) => (won, lost),
+        (ra, rb) => panic!("expected one backup and one refusal, got {ra:?} and {rb:?}"),
+    };
+    assert!(matches!(lost, Error::Refused { .. }), "{lost:?}");
+    assert!(lost.to_string().contains("holds the lock"), "{lost}");
+    let catalog = store.catalog(Some(db.name())).await.unwrap();
+    assert_eq!(catalog.backups.len(), 1);
+    assert_eq!(catalog.backups[0].id, won.manifest.id);
+    // The lock is released: the next backup runs. Without the lock, two run side by side.
+    Backup::new(db.url().clone(), store.clone(), BackupOptions::default())
+        .run()
+        .await
+        .unwrap();
+    let unlocked = BackupOptions {
+        lock: false,
+        ..BackupOptions::default()
+    };
+    let a = Backup::new(db.url().clone(), store.clone(), unlocked.clone());
+    let b = Backup::new(db.url().clone(), store.clone(), unlocked);
+    let (ra, rb) = tokio::join!(a.run(), b.run());
     assert_eq!(
-        ra.manifest.data.plaintext_sha256,
-        rb.manifest.data.plaintext_sha256
+        ra.unwrap().manifest.data.plaintext_sha256,
+        rb.unwrap().manifest.data.plaintext_sha256
     );
     assert_eq!(
         store.catalog(Some(db.name())).await.unwrap().backups.len(),
-        2
+        4
+    );
+}
+
+#[tokio::test]
+async fn an_abandoned_lock_is_taken_over_and_failures_are_recorded() {
+    let db = seeded().await;
+    let (_dir, store) = file_store();
+    let expired = serde_json::json!({
+        "backup_id": "dead", "host": "gone", "pid": 1,
+        "acquired_at": "2020-01-01T00:00:00Z", "expires_at": "2020-01-01T12:00:00Z"
+    });
+    store
+        .put(
+            &format!("{}/.lock", db.name()),
+            bytes::Bytes::from(expired.to_string()),
+        )
+        .await
+        .unwrap();
+    Backup::new(db.url().clone(), store.clone(), BackupOptions::default())
+        .run()
+        .await
+        .unwrap();
+    assert!(
+        store
+            .head(&format!("{}/.lock", db.name()))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // A failing backup leaves a failure record (read by backup health) and releases the lock.
+    let options = BackupOptions {
+        pg_dump_args: vec!["--table=no_such_table".into()],
+        ..BackupOptions::default()
+    };
+    assert!(
+        Backup::new(db.url().clone(), store.clone(), options)
+            .run()
+            .await
+            .is_err()
+    );
+    assert_eq!(
+        dbops::backup::failures(&store, db.name())
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(
+        store
+            .head(&format!("{}/.lock", db.name()))
+            .await
+            .unwrap()
+            .is_none()
     );
 }
 

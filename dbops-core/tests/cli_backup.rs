@@ -178,6 +178,36 @@ async fn backup_list_verify_restore_prune_without_leaking_secrets() {
     let catalog: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(catalog["backups"].as_array().unwrap().len(), 1);
 
+    // Health: exit code follows the worst check; metrics file written; an empty store is critical.
+    let metrics = dir.path().join("metrics.prom");
+    let out = dbops(
+        &raw,
+        &store,
+        &[
+            "backup",
+            "health",
+            "--max-restore-test-age-days",
+            "0",
+            "--metrics-file",
+            metrics.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        std::fs::read_to_string(&metrics)
+            .unwrap()
+            .contains("dbops_backup_health_status{database=\"postgres\"} 0")
+    );
+    let empty = tempfile::tempdir().unwrap();
+    let out = dbops(
+        &raw,
+        &format!("file://{}", empty.path().display()),
+        &["--json", "backup", "health"],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["status"], "critical");
+
     // Bad input: unknown compression, bad store URL, bad recipient.
     let out = dbops(&raw, &store, &["backup", "--compression", "brotli"]);
     assert!(

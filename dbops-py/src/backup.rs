@@ -17,7 +17,10 @@ use crate::convert::to_py_attached as json;
 use crate::errors::to_py as err;
 use crate::runtime::{block_on, into_awaitable};
 
-fn open_store(url: &str, options: Option<BTreeMap<String, String>>) -> PyResult<ObjectBackupStore> {
+pub(crate) fn open_store(
+    url: &str,
+    options: Option<BTreeMap<String, String>>,
+) -> PyResult<ObjectBackupStore> {
     let options = StoreOptions {
         options: options.unwrap_or_default(),
         ..StoreOptions::default()

@@ -2,6 +2,7 @@
 
 use pyo3::prelude::*;
 
+mod alert;
 mod backup;
 mod cli;
 mod cluster;
@@ -17,6 +18,7 @@ mod testing;
 fn _dbops(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     errors::register(m)?;
+    alert::register(m)?;
     backup::register(m)?;
     cli::register(m)?;
     cluster::register(m)?;

@@ -201,7 +201,10 @@ impl BackupStore for ObjectBackupStore {
                 continue;
             };
             let id = file.split_once('.').map_or(file, |(id, _)| id);
-            if manifest::id_time(id).is_some() && !claimed_ids.contains(&format!("{folder}/{id}")) {
+            if !folder.contains('/')
+                && manifest::id_time(id).is_some()
+                && !claimed_ids.contains(&format!("{folder}/{id}"))
+            {
                 catalog.orphans.push(object.clone());
             }
         }

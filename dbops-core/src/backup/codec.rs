@@ -34,10 +34,11 @@ impl Compression {
         }
     }
 
-    /// The default level: zstd 3, gzip 6, lz4 1.
+    /// The default level: zstd 1 (on dumps of the reference schema both faster and smaller than zstd 3
+    /// and than gzip 6, see BENCHMARKS.md), gzip 6, lz4 1.
     pub fn default_level(self) -> i32 {
         match self {
-            Compression::Zstd => 3,
+            Compression::Zstd => 1,
             Compression::Gzip => 6,
             Compression::Lz4 => 1,
             Compression::None => 0,

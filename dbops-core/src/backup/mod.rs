@@ -20,6 +20,8 @@
 mod catalog;
 mod codec;
 mod crypto;
+mod health;
+mod lock;
 mod manifest;
 mod pipeline;
 mod retention;
@@ -35,6 +37,11 @@ pub use codec::Compression;
 pub use crypto::{
     Decryption, Encryption, EncryptionInfo, EncryptionMode, KeyPair, fingerprint, generate_key_pair,
 };
+pub use health::{
+    BackupHealth, BackupHealthOptions, BackupHealthReport, HealthCheck, HealthStatus, LatestBackup,
+    human as human_duration,
+};
+pub use lock::failures;
 pub use manifest::{
     DumpFormat, MANIFEST_VERSION, Manifest, StoredObject, database_folder as manifest_folder,
     id_time,
@@ -78,6 +85,11 @@ pub struct BackupOptions {
     pub labels: BTreeMap<String, String>,
     /// Progress callback (bytes dumped). Default: none.
     pub progress: Option<Progress>,
+    /// Take the database's lock in the store first, so two backups never interleave; a second backup
+    /// is refused with the holder's details. Default: true.
+    pub lock: bool,
+    /// A lock older than this is considered abandoned (its holder died) and taken over. Default: 12 h.
+    pub lock_ttl: std::time::Duration,
 }
 
 impl Default for BackupOptions {
@@ -94,6 +106,8 @@ impl Default for BackupOptions {
             pg_dump_args: Vec::new(),
             labels: BTreeMap::new(),
             progress: None,
+            lock: true,
+            lock_ttl: std::time::Duration::from_secs(12 * 3600),
         }
     }
 }
@@ -132,6 +146,20 @@ impl Backup {
     /// `pg_dump`.
     #[tracing::instrument(name = "backup", skip_all, fields(database = %self.url.database(), store = %self.store.describe()))]
     pub async fn run(&self) -> Result<BackupReport> {
-        pipeline::run(&self.url, &self.store, &self.options).await
+        let database = self.url.database();
+        let lock = if self.options.lock {
+            let owner = manifest::new_id(chrono::Utc::now());
+            Some(lock::acquire(&self.store, &database, &owner, self.options.lock_ttl).await?)
+        } else {
+            None
+        };
+        let outcome = pipeline::run(&self.url, &self.store, &self.options).await;
+        if let Err(error) = &outcome {
+            lock::record_failure(&self.store, &database, &crate::error::report(error)).await;
+        }
+        if let Some(lock) = lock {
+            lock.release().await?;
+        }
+        outcome
     }
 }

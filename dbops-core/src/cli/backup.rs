@@ -97,8 +97,81 @@ enum BackupCommand {
     Verify(VerifyArgs),
     /// Apply a retention policy (prints the plan; deletes only with --apply).
     Prune(PruneArgs),
+    /// Check backup health (age, size, integrity, count, restore tests, store, WAL archiving); alert on
+    /// state changes; write Prometheus metrics. Exit code 0 ok, 1 warn, 2 critical.
+    Health(Box<HealthArgs>),
     /// Generate an age key pair for encrypted backups.
     Keygen,
+}
+
+/// `dbops backup health ...`
+#[derive(Debug, Args)]
+pub struct HealthArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+    /// The database whose backups to check (default: the database of DATABASE_URL).
+    #[arg(long)]
+    database: Option<String>,
+    /// Warn when the newest backup is older than this many hours.
+    #[arg(long, default_value_t = 26.0)]
+    max_age_hours: f64,
+    /// Critical when the newest backup is older than this many hours (default: twice --max-age-hours).
+    #[arg(long)]
+    critical_age_hours: Option<f64>,
+    /// Critical when the newest dump is smaller than this fraction of the recent median.
+    #[arg(long, default_value_t = 0.5)]
+    size_drop_ratio: f64,
+    /// Warn when the newest dump is larger than this multiple of the recent median.
+    #[arg(long, default_value_t = 2.0)]
+    size_jump_ratio: f64,
+    /// Warn when fewer backups than this are kept.
+    #[arg(long, default_value_t = 1)]
+    min_backups: usize,
+    /// Warn when the last restore test is older than this many days (0 skips the check).
+    #[arg(long, default_value_t = 8.0)]
+    max_restore_test_age_days: f64,
+    /// Download the newest backup and check its sha256 against the manifest.
+    #[arg(long)]
+    full: bool,
+    /// Also check WAL archiving on the server of DATABASE_URL (pg_stat_archiver).
+    #[arg(long)]
+    check_server: bool,
+    /// Warn when the last archived WAL segment is older than this many minutes.
+    #[arg(long, default_value_t = 60.0)]
+    max_wal_age_minutes: f64,
+    /// Write Prometheus metrics to this file (atomically; for node-exporter's textfile collector).
+    #[arg(long)]
+    metrics_file: Option<PathBuf>,
+    /// Slack-compatible incoming webhook URL (a secret: prefer the environment variable).
+    #[arg(long, env = "DBOPS_SLACK_WEBHOOK_URL", hide_env_values = true)]
+    slack_webhook: Option<String>,
+    /// Generic webhook URL receiving the report as JSON.
+    #[arg(long, env = "DBOPS_ALERT_WEBHOOK_URL", hide_env_values = true)]
+    webhook: Option<String>,
+    /// SMTP server for email alerts.
+    #[arg(long, env = "DBOPS_SMTP_HOST")]
+    smtp_host: Option<String>,
+    /// SMTP port (default by security: 587, 465, 25).
+    #[arg(long, env = "DBOPS_SMTP_PORT")]
+    smtp_port: Option<u16>,
+    /// SMTP security: starttls, tls or none (only for a trusted relay).
+    #[arg(long, env = "DBOPS_SMTP_SECURITY", default_value = "starttls", value_parser = ["starttls", "tls", "none"])]
+    smtp_security: String,
+    /// SMTP user.
+    #[arg(long, env = "DBOPS_SMTP_USER")]
+    smtp_user: Option<String>,
+    /// File holding the SMTP password (or set DBOPS_SMTP_PASSWORD).
+    #[arg(long)]
+    smtp_password_file: Option<PathBuf>,
+    /// Sender address.
+    #[arg(long, env = "DBOPS_SMTP_FROM", default_value = "dbops@localhost")]
+    smtp_from: String,
+    /// Recipient; repeatable (or comma-separated in DBOPS_SMTP_TO).
+    #[arg(long, env = "DBOPS_SMTP_TO", value_delimiter = ',')]
+    smtp_to: Vec<String>,
+    /// Remind every this many hours while the state stays bad (0: never).
+    #[arg(long, default_value_t = 24.0)]
+    remind_hours: f64,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -111,7 +184,7 @@ struct CreateArgs {
     /// Compression: zstd, gzip, lz4 or none.
     #[arg(long, default_value = "zstd")]
     compression: String,
-    /// Compression level (zstd -7..22, default 3; gzip 0..9, default 6; lz4 0..16).
+    /// Compression level (zstd -7..22, default 1; gzip 0..9, default 6; lz4 0..16).
     #[arg(long)]
     level: Option<i32>,
     /// zstd worker threads (0: compress on the pipeline thread).
@@ -277,6 +350,7 @@ pub async fn run_backup(args: BackupArgs, ctx: &Context) -> Result<()> {
         Some(BackupCommand::Show(show_args)) => show(show_args, ctx).await,
         Some(BackupCommand::Verify(verify_args)) => verify(verify_args, ctx).await,
         Some(BackupCommand::Prune(prune_args)) => prune(prune_args, ctx).await,
+        Some(BackupCommand::Health(health_args)) => health(*health_args, ctx).await,
         Some(BackupCommand::Keygen) => {
             let keys = generate_key_pair();
             #[derive(serde::Serialize)]
@@ -354,6 +428,7 @@ async fn create(args: CreateArgs, ctx: &Context) -> Result<()> {
         pg_dump_args: args.pg_dump_args,
         labels,
         progress: ctx.progress("backup"),
+        ..BackupOptions::default()
     };
     let url = ctx.database_url().await?;
     let report = Backup::new(url, store, options).run().await?;
@@ -533,6 +608,124 @@ async fn prune(args: PruneArgs, ctx: &Context) -> Result<()> {
         }
         out
     })
+}
+
+async fn health(args: HealthArgs, ctx: &Context) -> Result<()> {
+    use crate::alert::{AlertConfig, EmailConfig, Secret, SmtpSecurity};
+    use crate::backup::{BackupHealth, BackupHealthOptions};
+    let store = args.store.open()?;
+    let database = required_database(args.database.clone(), ctx)?;
+    let hours = |h: f64| Duration::from_secs_f64(h * 3600.0);
+    let options = BackupHealthOptions {
+        max_age: hours(args.max_age_hours),
+        critical_age: args.critical_age_hours.map(hours),
+        size_drop_ratio: args.size_drop_ratio,
+        size_jump_ratio: args.size_jump_ratio,
+        min_backups: args.min_backups,
+        max_restore_test_age: (args.max_restore_test_age_days > 0.0)
+            .then(|| hours(args.max_restore_test_age_days * 24.0)),
+        full_verify: args.full,
+        max_wal_age: Duration::from_secs_f64(args.max_wal_age_minutes * 60.0),
+        ..BackupHealthOptions::default()
+    };
+    let mut checker = BackupHealth::new(store.clone(), database, options);
+    if args.check_server {
+        checker = checker.with_server(ctx.database_url().await?);
+    }
+    let report = checker.run().await;
+    if let Some(path) = &args.metrics_file {
+        crate::alert::metrics::write_file(
+            path,
+            &crate::alert::metrics::render(std::slice::from_ref(&report)),
+        )?;
+    }
+    let password = match &args.smtp_password_file {
+        Some(path) => Some(
+            std::fs::read_to_string(path)
+                .map_err(|e| Error::io("reading the SMTP password file", path, e))?
+                .trim_end_matches(['\n', '\r'])
+                .to_string(),
+        ),
+        None => std::env::var("DBOPS_SMTP_PASSWORD").ok(),
+    };
+    let config = AlertConfig {
+        slack_webhook: args
+            .slack_webhook
+            .clone()
+            .filter(|u| !u.is_empty())
+            .map(Secret::new),
+        webhook: args
+            .webhook
+            .clone()
+            .filter(|u| !u.is_empty())
+            .map(Secret::new),
+        email: args.smtp_host.clone().map(|host| EmailConfig {
+            host,
+            port: args.smtp_port,
+            security: match args.smtp_security.as_str() {
+                "tls" => SmtpSecurity::Tls,
+                "none" => SmtpSecurity::None,
+                _ => SmtpSecurity::StartTls,
+            },
+            username: args.smtp_user.clone(),
+            password: password.map(Secret::new),
+            from: args.smtp_from.clone(),
+            to: args.smtp_to.clone(),
+        }),
+        reminder: (args.remind_hours > 0.0).then(|| hours(args.remind_hours)),
+        ..AlertConfig::default()
+    };
+    let alerts = if config.has_channels() {
+        Some(crate::alert::notify(&report, &store, &config).await?)
+    } else {
+        None
+    };
+    #[derive(serde::Serialize)]
+    struct Out<'a> {
+        #[serde(flatten)]
+        report: &'a crate::backup::BackupHealthReport,
+        alerts: &'a Option<crate::alert::AlertOutcome>,
+    }
+    ctx.print(
+        &Out {
+            report: &report,
+            alerts: &alerts,
+        },
+        || {
+            let mut out = format!("{}\n", report.summary());
+            for c in &report.checks {
+                out.push_str(&format!(
+                    "  {:<8} {:<18} {}\n",
+                    c.status.to_string().to_uppercase(),
+                    c.name,
+                    c.reason
+                ));
+            }
+            if let Some(a) = &alerts {
+                out.push_str(&format!(
+                    "alerts: {} ({})\n",
+                    if a.sent { "sent" } else { "not sent" },
+                    a.reason
+                ));
+                for d in &a.deliveries {
+                    match &d.error {
+                        None => out.push_str(&format!("  {} delivered\n", d.channel)),
+                        Some(e) => out.push_str(&format!("  {} FAILED: {e}\n", d.channel)),
+                    }
+                }
+            }
+            out
+        },
+    )?;
+    let mut code = report.status.exit_code();
+    if let Some(a) = &alerts
+        && a.failed()
+    {
+        eprintln!("dbops: alert delivery failed (see above); the health status is unaffected");
+        code = code.max(1);
+    }
+    ctx.set_exit_code(code);
+    Ok(())
 }
 
 /// Runs `dbops restore ...`.

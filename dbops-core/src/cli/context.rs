@@ -48,6 +48,7 @@ pub struct Context {
     /// Whether to print JSON.
     pub json: bool,
     embedded: OnceCell<TempCluster>,
+    exit_code: std::sync::atomic::AtomicI32,
 }
 
 impl Context {
@@ -57,7 +58,19 @@ impl Context {
             json: global.json,
             global,
             embedded: OnceCell::new(),
+            exit_code: std::sync::atomic::AtomicI32::new(0),
         }
+    }
+
+    /// Sets the exit code of a command that succeeded but reports a state (e.g. health: 0/1/2).
+    pub fn set_exit_code(&self, code: i32) {
+        self.exit_code
+            .store(code, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// The exit code set by [`Context::set_exit_code`] (0 unless set).
+    pub fn exit_code(&self) -> i32 {
+        self.exit_code.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The database to work on: `--database-url`/`DATABASE_URL`, else the running cluster of

@@ -19,6 +19,12 @@ pub enum HealthCommand {
         listen: String,
         #[command(flatten)]
         probe: ProbeArgs,
+        /// Also expose backup health metrics of the backups in this store on /metrics.
+        #[arg(long, env = "DBOPS_STORE")]
+        store: Option<String>,
+        /// Whose backups (default: the database of the URL); repeatable.
+        #[arg(long = "backup-database", requires = "store")]
+        backup_databases: Vec<String>,
     },
     /// Run the readiness checks once; exit 1 when not ready.
     Check {
@@ -110,8 +116,30 @@ pub async fn run_health(cmd: HealthCommand, ctx: &Context) -> Result<()> {
                 })
             }
         }
-        HealthCommand::Serve { listen, probe } => {
-            let probe = PgHealthProbe::for_url(&ctx.database_url().await?, probe.options())?;
+        HealthCommand::Serve {
+            listen,
+            probe,
+            store,
+            backup_databases,
+        } => {
+            let url = ctx.database_url().await?;
+            let probe = PgHealthProbe::for_url(&url, probe.options())?;
+            let mut backups = Vec::new();
+            if let Some(store) = store {
+                let store = crate::storage::ObjectBackupStore::open(&store)?;
+                let names = if backup_databases.is_empty() {
+                    vec![url.database()]
+                } else {
+                    backup_databases
+                };
+                for name in names {
+                    backups.push(crate::backup::BackupHealth::new(
+                        store.clone(),
+                        name,
+                        crate::backup::BackupHealthOptions::default(),
+                    ));
+                }
+            }
             let listener = tokio::net::TcpListener::bind(&listen)
                 .await
                 .map_err(|e| Error::io(format!("listening on {listen}"), "", e))?;
@@ -121,7 +149,7 @@ pub async fn run_health(cmd: HealthCommand, ctx: &Context) -> Result<()> {
             ctx.notice(&format!(
                 "serving health on http://{addr} (/healthz /health/live /health/ready /metrics)"
             ));
-            axum::serve(listener, crate::health::router(probe))
+            axum::serve(listener, crate::health::router_with_backups(probe, backups))
                 .await
                 .map_err(|e| Error::io("serving health requests", "", e))
         }

@@ -113,10 +113,10 @@ where
             _ = tokio::signal::ctrl_c() => Err(crate::Error::Cancelled { action: "the command (interrupted)".into() }),
         };
         ctx.finish().await;
-        outcome
+        outcome.map(|()| ctx.exit_code())
     });
     match outcome {
-        Ok(()) => 0,
+        Ok(code) => code,
         Err(err) => {
             eprintln!("error: {}", report(&err));
             1

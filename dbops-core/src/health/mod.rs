@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 #[cfg(feature = "http")]
-pub use http::router;
+pub use http::{router, router_with_backups};
 
 use crate::config::{DatabaseUrl, PoolOptions, quote_ident};
 use crate::error::Result;

@@ -59,11 +59,19 @@ pub fn free_port() -> u16 {
 /// Finds a tool on PATH or in the checkout's `.venv/bin` / `.tools/node_modules/.bin`.
 pub fn tool(name: &str) -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-    let mut candidates: Vec<PathBuf> = std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).map(|d| d.join(name)).collect())
-        .unwrap_or_default();
-    candidates.push(root.join(".venv/bin").join(name));
-    candidates.push(root.join(".tools/node_modules/.bin").join(name));
+    let mut candidates = vec![
+        root.join(".venv/bin").join(name),
+        root.join(".tools/node_modules/.bin").join(name),
+    ];
+    candidates.extend(
+        std::env::var_os("PATH")
+            .map(|p| {
+                std::env::split_paths(&p)
+                    .map(|d| d.join(name))
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default(),
+    );
     candidates
         .into_iter()
         .find(|p| p.is_file())
@@ -255,8 +263,13 @@ fn wait_for_s3_bucket(server: &Server, bucket: &str) {
 
 /// Store options for an S3 test server.
 pub fn s3_options(server: &Server) -> dbops::StoreOptions {
+    s3_options_for(&server.endpoint())
+}
+
+/// Store options for an S3 endpoint (test credentials).
+pub fn s3_options_for(endpoint: &str) -> dbops::StoreOptions {
     dbops::StoreOptions::default()
-        .with("aws_endpoint", server.endpoint())
+        .with("aws_endpoint", endpoint)
         .with("aws_allow_http", "true")
         .with("aws_access_key_id", S3_KEY_ID)
         .with("aws_secret_access_key", S3_SECRET)

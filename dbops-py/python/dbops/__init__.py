@@ -5,6 +5,9 @@ and ``name_async(...)`` returns an awaitable. Errors derive from :class:`dbops.D
 """
 
 from ._dbops import (
+    backup_health,
+    send_alerts,
+    backup_metrics,
     backup,
     backup_async,
     restore,
@@ -51,6 +54,9 @@ from ._dbops import (
 )
 
 __all__ = [
+    "backup_health",
+    "send_alerts",
+    "backup_metrics",
     "backup",
     "backup_async",
     "restore",

@@ -265,3 +265,32 @@ def apply_retention(
     """The retention plan (``keep``, ``delete``, ``orphans``); deletes only with ``apply=True``."""
 def generate_key_pair() -> Dict[str, str]:
     """A new age key pair: ``{"recipient": "age1...", "identity": "AGE-SECRET-KEY-1..."}``."""
+def backup_health(
+    store: str,
+    database: str,
+    *,
+    max_age_hours: float = 26.0,
+    critical_age_hours: Optional[float] = None,
+    size_drop_ratio: float = 0.5,
+    size_jump_ratio: float = 2.0,
+    min_backups: int = 1,
+    max_restore_test_age_days: float = 8.0,
+    full: bool = False,
+    server: Optional[str] = None,
+    max_wal_age_minutes: float = 60.0,
+    store_options: Optional[Dict[str, str]] = None,
+) -> Dict[str, Any]:
+    """Check backup health: ``{"status": "ok"|"warn"|"critical", "checks": [...], ...}``."""
+def send_alerts(
+    report: Dict[str, Any],
+    store: str,
+    *,
+    slack_webhook: Optional[str] = None,
+    webhook: Optional[str] = None,
+    smtp: Optional[Dict[str, Any]] = None,
+    remind_hours: float = 24.0,
+    store_options: Optional[Dict[str, str]] = None,
+) -> Dict[str, Any]:
+    """Alert on a state change of ``report`` (Slack webhook, generic webhook, SMTP); returns deliveries."""
+def backup_metrics(reports: List[Dict[str, Any]]) -> str:
+    """Prometheus text exposition of backup health reports."""

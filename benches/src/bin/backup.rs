@@ -1,0 +1,331 @@
+//! Backup and restore: `dbops backup` / `dbops restore` (the CLI, as users run it) side by side with
+//! `pg_dump | gzip` and `gunzip | psql` (the replaced scripts), `pg_dump -Fc`, `pg_dump -Fc -Z0 | zstd -1`
+//! and `pg_restore -j2`, on a realistic ride-hailing database made by the seeder (heavy profile at
+//! `--scale`), alternating tools in each round. Peak RSS is the largest process of each command's tree
+//! (from `wait4`).
+//!
+//! Run: `cargo build --release -p dbops-core --bin dbops && cargo run --release -p dbops-benches --bin backup [SCALE] [ROUNDS]`
+//! (defaults: scale 100, 3 rounds)
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use dbops::config::ChildEnv;
+use dbops::seed::{PgSeeder, Profile, SeedOptions, Seeder};
+use dbops::{DatabaseUrl, Durability, MigrationSource, Migrator, PgMigrator, TempCluster};
+use dbops_benches::migrations_dir;
+
+struct Run {
+    secs: f64,
+    rss_mb: f64,
+}
+
+/// Runs a shell command line with the database's libpq environment; returns time and peak RSS.
+fn measure(script: &str, url: &DatabaseUrl, extra_env: &[(&str, String)]) -> Run {
+    let env = ChildEnv::for_url(url).expect("child env");
+    let mut command = Command::new("bash");
+    command
+        .arg("-c")
+        .arg(format!("set -euo pipefail; {script}"));
+    env.apply_std(&mut command);
+    for (k, v) in extra_env {
+        command.env(k, v);
+    }
+    let started = Instant::now();
+    #[allow(clippy::zombie_processes)] // reaped by wait4 below, which also returns its rusage
+    let child = command.spawn().expect("spawn");
+    let mut status = 0;
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let pid = child.id() as libc::pid_t;
+    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    let secs = started.elapsed().as_secs_f64();
+    assert!(
+        waited == pid && libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "`{script}` failed ({status})"
+    );
+    Run {
+        secs,
+        rss_mb: usage.ru_maxrss as f64 / 1024.0,
+    }
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(|a, b| a.total_cmp(b));
+    values[values.len() / 2]
+}
+
+fn size_of(path: &Path) -> u64 {
+    if path.is_dir() {
+        std::fs::read_dir(path)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| size_of(&e.path()))
+            .sum()
+    } else {
+        std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
+    }
+}
+
+fn dbops_binary() -> PathBuf {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/release/dbops");
+    assert!(
+        path.is_file(),
+        "build it first: cargo build --release -p dbops-core --bin dbops"
+    );
+    path
+}
+
+#[tokio::main]
+async fn main() -> dbops::Result<()> {
+    let args: Vec<u64> = std::env::args()
+        .skip(1)
+        .filter_map(|a| a.parse().ok())
+        .collect();
+    let scale = args.first().copied().unwrap_or(100);
+    let rounds = args.get(1).copied().unwrap_or(3) as usize;
+    let dbops = dbops_binary();
+    let cluster = TempCluster::builder()
+        .durability(Durability::Fast)
+        .start()
+        .await?;
+    let url = cluster.url().with_database("ridehailing");
+    cluster
+        .url()
+        .connect()
+        .await?
+        .batch_execute("CREATE DATABASE ridehailing")
+        .await
+        .map_err(|e| dbops::Error::postgres("create", e))?;
+    PgMigrator::new(url.clone(), MigrationSource::from_dir(migrations_dir())?)
+        .up(None)
+        .await?;
+    let seeded = Instant::now();
+    let report = PgSeeder::new(url.clone())
+        .seed(
+            Profile::Heavy,
+            &SeedOptions {
+                scale,
+                ..SeedOptions::default()
+            },
+        )
+        .await?;
+    let client = url.connect().await?;
+    client
+        .batch_execute("VACUUM ANALYZE")
+        .await
+        .map_err(|e| dbops::Error::postgres("vacuum", e))?;
+    let db_bytes: i64 = client
+        .query_one("SELECT pg_database_size('ridehailing')", &[])
+        .await
+        .map_err(|e| dbops::Error::postgres("size", e))?
+        .get(0);
+    eprintln!(
+        "seeded {} rows in {:.0}s; database is {:.0} MB",
+        report.rows,
+        seeded.elapsed().as_secs_f64(),
+        db_bytes as f64 / 1e6
+    );
+
+    // moto on loopback, for the S3 row (killed when this process exits).
+    let moto_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .map_err(|e| dbops::Error::io("picking a port", "127.0.0.1", e))?;
+    let mut moto = std::process::Command::new("moto_server")
+        .args(["-H", "127.0.0.1", "-p", &moto_port.to_string()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .map_err(|e| {
+            dbops::Error::io(
+                "starting moto_server (run scripts/install-deps.sh)",
+                "moto_server",
+                e,
+            )
+        })?;
+    while std::net::TcpStream::connect(("127.0.0.1", moto_port)).is_err() {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let created = Command::new("curl")
+        .args([
+            "-sf",
+            "-X",
+            "PUT",
+            &format!("http://127.0.0.1:{moto_port}/bench"),
+        ])
+        .status()
+        .map_err(|e| dbops::Error::io("creating the bucket with curl", "curl", e))?;
+    assert!(created.success(), "could not create the moto bucket");
+    let bin = cluster.binaries().bin_dir().display().to_string();
+    let dir = tempfile::tempdir().map_err(|e| dbops::Error::io("tempdir", "/tmp", e))?;
+    let d = dir.path().display().to_string();
+    let raw = url.expose();
+    let backups: Vec<(&str, String, PathBuf)> = vec![
+        (
+            "dbops backup (default: zstd 1)",
+            format!("{} -q backup --store file://{d}/dbops", dbops.display()),
+            dir.path().join("dbops"),
+        ),
+        (
+            "dbops backup --level 3",
+            format!(
+                "{} -q backup --level 3 --store file://{d}/dbops3",
+                dbops.display()
+            ),
+            dir.path().join("dbops3"),
+        ),
+        (
+            "dbops backup --level 6 --threads 2",
+            format!(
+                "{} -q backup --level 6 --threads 2 --store file://{d}/dbops6",
+                dbops.display()
+            ),
+            dir.path().join("dbops6"),
+        ),
+        (
+            "dbops backup + age encryption",
+            format!(
+                "{} -q backup --recipient {} --store file://{d}/dbopsage",
+                dbops.display(),
+                dbops::backup::generate_key_pair().recipient
+            ),
+            dir.path().join("dbopsage"),
+        ),
+        (
+            "dbops backup to S3 (moto on loopback)",
+            format!(
+                "{} -q backup --store s3://bench/x --store-option aws_endpoint=http://127.0.0.1:{{moto}} --store-option aws_allow_http=true --store-option aws_access_key_id=k --store-option aws_secret_access_key=s --store-option aws_region=us-east-1",
+                dbops.display()
+            ),
+            dir.path().join("none"),
+        ),
+        (
+            "pg_dump \\| gzip (original script)",
+            format!("{bin}/pg_dump | gzip > {d}/plain.sql.gz"),
+            dir.path().join("plain.sql.gz"),
+        ),
+        (
+            "pg_dump -Fc",
+            format!("{bin}/pg_dump -Fc -f {d}/custom.dump"),
+            dir.path().join("custom.dump"),
+        ),
+        (
+            "pg_dump -Fc -Z0 \\| zstd -1",
+            format!("{bin}/pg_dump -Fc -Z0 | zstd -q -1 > {d}/custom.dump.zst"),
+            dir.path().join("custom.dump.zst"),
+        ),
+    ];
+    let mut times = vec![Vec::new(); backups.len()];
+    let mut rss = vec![0f64; backups.len()];
+    let mut sizes = vec![0u64; backups.len()];
+    for round in 0..rounds {
+        for (i, (name, script, output)) in backups.iter().enumerate() {
+            let _ = std::fs::remove_dir_all(output);
+            let _ = std::fs::remove_file(output);
+            let script = script.replace("{moto}", &moto_port.to_string());
+            let run = measure(&script, &url, &[("DATABASE_URL", raw.clone())]);
+            eprintln!("round {round}: {name}: {:.2}s", run.secs);
+            times[i].push(run.secs);
+            rss[i] = rss[i].max(run.rss_mb);
+            sizes[i] = size_of(output);
+        }
+    }
+    let gzip_at = backups
+        .iter()
+        .position(|(n, _, _)| n.starts_with("pg_dump \\| gzip"))
+        .unwrap_or(0);
+    let gzip = median(times[gzip_at].clone());
+    let mb = db_bytes as f64 / 1e6;
+    println!(
+        "Database: heavy profile at scale {scale}: {} rows, {mb:.0} MB on disk (`pg_database_size`). {rounds} rounds.",
+        report.rows
+    );
+    println!();
+    println!(
+        "| backup | median | MB/s of database | output | vs `pg_dump \\| gzip` time | peak RSS |"
+    );
+    println!("|---|---|---|---|---|---|");
+    for (i, (name, _, _)) in backups.iter().enumerate() {
+        let t = median(times[i].clone());
+        let size = if sizes[i] == 0 {
+            "as above".to_string()
+        } else {
+            format!("{:.1} MB", sizes[i] as f64 / 1e6)
+        };
+        println!(
+            "| {name} | {t:.2} s | {:.0} | {size} | {:.2}x faster | {:.0} MB |",
+            mb / t,
+            gzip / t,
+            rss[i]
+        );
+    }
+    println!();
+
+    // Restores into fresh databases, alternating.
+    let restores: Vec<(&str, String)> = vec![
+        (
+            "dbops restore (verify + single transaction + row-count check)",
+            format!(
+                "{} -q restore --store file://{d}/dbops --from-database ridehailing --into {{db}} --create",
+                dbops.display()
+            ),
+        ),
+        (
+            "dbops restore -j2",
+            format!(
+                "{} -q restore -j2 --store file://{d}/dbops --from-database ridehailing --into {{db}} --create",
+                dbops.display()
+            ),
+        ),
+        (
+            "gunzip \\| psql (original script)",
+            format!(
+                "{bin}/createdb {{db}} && gunzip < {d}/plain.sql.gz | {bin}/psql -q -X -v ON_ERROR_STOP=1 -d {{db}} > /dev/null"
+            ),
+        ),
+        (
+            "pg_restore -j2 (from pg_dump -Fc)",
+            format!("{bin}/createdb {{db}} && {bin}/pg_restore -j2 -d {{db}} {d}/custom.dump"),
+        ),
+    ];
+    let mut rtimes = vec![Vec::new(); restores.len()];
+    let mut rrss = vec![0f64; restores.len()];
+    for round in 0..rounds {
+        for (i, (name, script)) in restores.iter().enumerate() {
+            let db = format!("restored_{i}_{round}");
+            let run = measure(
+                &script.replace("{db}", &db),
+                &url,
+                &[("DATABASE_URL", raw.clone())],
+            );
+            eprintln!("round {round}: {name}: {:.2}s", run.secs);
+            rtimes[i].push(run.secs);
+            rrss[i] = rrss[i].max(run.rss_mb);
+            client
+                .batch_execute(&format!("DROP DATABASE {db}"))
+                .await
+                .map_err(|e| dbops::Error::postgres("drop", e))?;
+        }
+    }
+    let gunzip_at = restores
+        .iter()
+        .position(|(n, _)| n.starts_with("gunzip"))
+        .unwrap_or(0);
+    let gunzip = median(rtimes[gunzip_at].clone());
+    println!("| restore | median | vs `gunzip \\| psql` | peak RSS |");
+    println!("|---|---|---|---|");
+    for (i, (name, _)) in restores.iter().enumerate() {
+        let t = median(rtimes[i].clone());
+        println!(
+            "| {name} | {t:.2} s | {:.2}x faster | {:.0} MB |",
+            gunzip / t,
+            rrss[i]
+        );
+    }
+    let _ = moto.kill();
+    let _ = moto.wait();
+    cluster.stop().await?;
+    Ok(())
+}

@@ -1,0 +1,647 @@
+//! Backup health: is there a recent, intact, plausibly sized backup in a reachable store, has it been
+//! proven restorable lately, and is WAL archiving keeping up? Each check is ok, warn or critical with a
+//! reason; the overall status is the worst, and its exit code (0/1/2) suits cron and Kubernetes.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use futures::StreamExt;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::catalog::{BackupEntry, BackupStore};
+use super::lock::failures;
+use crate::config::DatabaseUrl;
+use crate::error::Result;
+use crate::storage::ObjectBackupStore;
+
+/// The state of one check, ordered from best to worst.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HealthStatus {
+    /// Nothing to do.
+    Ok,
+    /// Look at it soon.
+    Warn,
+    /// Act now: backups are missing, broken or unreachable.
+    Critical,
+}
+
+impl HealthStatus {
+    /// 0, 1 or 2: the exit code for cron and Kubernetes.
+    pub fn exit_code(self) -> i32 {
+        match self {
+            HealthStatus::Ok => 0,
+            HealthStatus::Warn => 1,
+            HealthStatus::Critical => 2,
+        }
+    }
+}
+
+impl std::fmt::Display for HealthStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            HealthStatus::Ok => "ok",
+            HealthStatus::Warn => "warn",
+            HealthStatus::Critical => "critical",
+        })
+    }
+}
+
+/// One check's outcome.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HealthCheck {
+    /// Stable name: `store_reachable`, `last_backup_age`, `backup_size`, `latest_integrity`,
+    /// `backup_count`, `catalog`, `restore_test_age`, `wal_archive`.
+    pub name: String,
+    /// The state.
+    pub status: HealthStatus,
+    /// Why, in one sentence, with the numbers.
+    pub reason: String,
+    /// The measured value (seconds, ratio, count), for metrics.
+    pub value: Option<f64>,
+}
+
+/// Thresholds of the checks. Every field has a documented default.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct BackupHealthOptions {
+    /// Warn when the newest backup is older than this. Default: 26 h.
+    pub max_age: Duration,
+    /// Critical when the newest backup is older than this. Default: twice `max_age`.
+    pub critical_age: Option<Duration>,
+    /// Critical when the newest backup is smaller than this fraction of the recent median. Default: 0.5.
+    pub size_drop_ratio: f64,
+    /// Warn when the newest backup is larger than this multiple of the recent median. Default: 2.0.
+    pub size_jump_ratio: f64,
+    /// How many earlier backups make the median. Default: 7.
+    pub size_history: usize,
+    /// Warn when fewer backups than this are kept. Default: 1.
+    pub min_backups: usize,
+    /// Warn when the last restore test is older than this (or there is none). Default: 8 days.
+    /// `None` skips the check.
+    pub max_restore_test_age: Option<Duration>,
+    /// Download the newest backup and check its stored sha256 (no key needed). Default: false (only
+    /// its size is compared with the manifest).
+    pub full_verify: bool,
+    /// Warn when the last archived WAL segment is older than this (PITR set up only). Default: 1 h.
+    pub max_wal_age: Duration,
+}
+
+impl Default for BackupHealthOptions {
+    fn default() -> Self {
+        Self {
+            max_age: Duration::from_secs(26 * 3600),
+            critical_age: None,
+            size_drop_ratio: 0.5,
+            size_jump_ratio: 2.0,
+            size_history: 7,
+            min_backups: 1,
+            max_restore_test_age: Some(Duration::from_secs(8 * 24 * 3600)),
+            full_verify: false,
+            max_wal_age: Duration::from_secs(3600),
+        }
+    }
+}
+
+/// The outcome of a health run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BackupHealthReport {
+    /// The database checked.
+    pub database: String,
+    /// The store, credentials removed.
+    pub store: String,
+    /// The worst status of all checks.
+    pub status: HealthStatus,
+    /// Every check.
+    pub checks: Vec<HealthCheck>,
+    /// When the checks ran.
+    pub checked_at: DateTime<Utc>,
+    /// The newest valid backup, if any.
+    pub latest: Option<LatestBackup>,
+    /// Backups kept.
+    pub backups: usize,
+    /// Backup attempts that failed and were recorded in the store (`failures/`).
+    pub failures: usize,
+}
+
+/// Facts about the newest backup, for metrics.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LatestBackup {
+    /// Its id.
+    pub id: String,
+    /// When it finished.
+    pub finished_at: DateTime<Utc>,
+    /// Stored size in bytes.
+    pub size: u64,
+    /// Seconds it took (0 for legacy files).
+    pub duration_secs: f64,
+}
+
+impl BackupHealthReport {
+    /// The check with this name.
+    pub fn check(&self, name: &str) -> Option<&HealthCheck> {
+        self.checks.iter().find(|c| c.name == name)
+    }
+
+    /// One line: `backup health of app: critical (last_backup_age: ...)`.
+    pub fn summary(&self) -> String {
+        let bad: Vec<String> = self
+            .checks
+            .iter()
+            .filter(|c| c.status > HealthStatus::Ok)
+            .map(|c| format!("{}: {}", c.name, c.reason))
+            .collect();
+        if bad.is_empty() {
+            format!("backup health of `{}`: ok", self.database)
+        } else {
+            format!(
+                "backup health of `{}`: {} ({})",
+                self.database,
+                self.status,
+                bad.join("; ")
+            )
+        }
+    }
+}
+
+/// Checks the backups of one database in one store.
+#[derive(Debug, Clone)]
+pub struct BackupHealth {
+    store: ObjectBackupStore,
+    database: String,
+    options: BackupHealthOptions,
+    server: Option<DatabaseUrl>,
+}
+
+impl BackupHealth {
+    /// Health of `database`'s backups in `store`.
+    pub fn new(
+        store: ObjectBackupStore,
+        database: impl Into<String>,
+        options: BackupHealthOptions,
+    ) -> Self {
+        Self {
+            store,
+            database: database.into(),
+            options,
+            server: None,
+        }
+    }
+
+    /// Also checks WAL archiving (`pg_stat_archiver`) on this server when `archive_mode` is on.
+    pub fn with_server(mut self, url: DatabaseUrl) -> Self {
+        self.server = Some(url);
+        self
+    }
+
+    /// Runs every check. Never fails: an unreachable store or server is a critical check.
+    #[tracing::instrument(name = "backup.health", skip_all, fields(database = %self.database))]
+    pub async fn run(&self) -> BackupHealthReport {
+        let now = Utc::now();
+        let mut checks = Vec::new();
+        let reachable = self.store.probe().await;
+        checks.push(match &reachable {
+            Ok(took) => check(
+                "store_reachable",
+                HealthStatus::Ok,
+                format!("write/read/delete probe took {} ms", took.as_millis()),
+                Some(took.as_secs_f64()),
+            ),
+            Err(e) => check(
+                "store_reachable",
+                HealthStatus::Critical,
+                format!(
+                    "the store cannot be written and read back: {}",
+                    crate::error::report(e)
+                ),
+                None,
+            ),
+        });
+        let mut latest_info = None;
+        let mut backups = 0;
+        let mut failure_count = 0;
+        match self.store.catalog(Some(&self.database)).await {
+            Err(e) => checks.push(check(
+                "last_backup_age",
+                HealthStatus::Critical,
+                format!("cannot list backups: {}", crate::error::report(&e)),
+                None,
+            )),
+            Ok(catalog) => {
+                let entries: Vec<&BackupEntry> = catalog.of_database(&self.database).collect();
+                backups = entries.len();
+                let recorded_failures = failures(&self.store, &self.database)
+                    .await
+                    .unwrap_or_default();
+                failure_count = recorded_failures.len();
+                checks.push(self.age_check(entries.last().copied(), &recorded_failures, now));
+                checks.push(self.size_check(&entries));
+                if let Some(latest) = entries.last() {
+                    checks.push(self.integrity_check(latest).await);
+                    latest_info = Some(LatestBackup {
+                        id: latest.id.clone(),
+                        finished_at: latest
+                            .manifest
+                            .as_ref()
+                            .map_or(latest.started_at, |m| m.finished_at),
+                        size: latest.size,
+                        duration_secs: latest
+                            .manifest
+                            .as_ref()
+                            .map_or(0.0, super::Manifest::duration_secs),
+                    });
+                }
+                checks.push(if backups < self.options.min_backups {
+                    check(
+                        "backup_count",
+                        HealthStatus::Warn,
+                        format!(
+                            "{backups} backups kept, the policy expects at least {}",
+                            self.options.min_backups
+                        ),
+                        Some(backups as f64),
+                    )
+                } else {
+                    check(
+                        "backup_count",
+                        HealthStatus::Ok,
+                        format!("{backups} backups kept"),
+                        Some(backups as f64),
+                    )
+                });
+                let grace = chrono::Duration::hours(24);
+                let old_orphans = catalog
+                    .orphans
+                    .iter()
+                    .filter(|o| now - o.last_modified > grace)
+                    .count();
+                checks.push(if !catalog.problems.is_empty() || old_orphans > 0 {
+                    let mut reasons: Vec<String> = catalog.problems.iter().map(|(k, p)| format!("{k}: {p}")).collect();
+                    if old_orphans > 0 {
+                        reasons.push(format!("{old_orphans} orphaned data objects older than a day (run `dbops backup prune`)"));
+                    }
+                    check("catalog", HealthStatus::Warn, reasons.join("; "), Some((catalog.problems.len() + old_orphans) as f64))
+                } else {
+                    check("catalog", HealthStatus::Ok, "every manifest is readable and has its data".to_string(), Some(0.0))
+                });
+            }
+        }
+        if let Some(max) = self.options.max_restore_test_age {
+            checks.push(self.restore_test_check(max, now).await);
+        }
+        if let Some(url) = &self.server
+            && let Some(wal) = self.wal_check(url).await
+        {
+            checks.push(wal);
+        }
+        let status = checks
+            .iter()
+            .map(|c| c.status)
+            .max()
+            .unwrap_or(HealthStatus::Ok);
+        BackupHealthReport {
+            database: self.database.clone(),
+            store: self.store.describe().to_string(),
+            status,
+            checks,
+            checked_at: now,
+            latest: latest_info,
+            backups,
+            failures: failure_count,
+        }
+    }
+
+    fn age_check(
+        &self,
+        latest: Option<&BackupEntry>,
+        failures: &[DateTime<Utc>],
+        now: DateTime<Utc>,
+    ) -> HealthCheck {
+        let warn = self.options.max_age;
+        let critical = self.options.critical_age.unwrap_or(warn * 2);
+        let Some(latest) = latest else {
+            return check(
+                "last_backup_age",
+                HealthStatus::Critical,
+                format!(
+                    "no backup of `{}` in {}",
+                    self.database,
+                    self.store.describe()
+                ),
+                None,
+            );
+        };
+        let finished = latest
+            .manifest
+            .as_ref()
+            .map_or(latest.started_at, |m| m.finished_at);
+        let age = (now - finished).to_std().unwrap_or_default();
+        let failed_since = failures.iter().filter(|t| **t > finished).count();
+        let failed_note = if failed_since > 0 {
+            format!(
+                "; {failed_since} backup attempt(s) failed since (see `failures/` in the store)"
+            )
+        } else {
+            String::new()
+        };
+        let status = if age > critical {
+            HealthStatus::Critical
+        } else if age > warn || failed_since > 0 {
+            HealthStatus::Warn
+        } else {
+            HealthStatus::Ok
+        };
+        check(
+            "last_backup_age",
+            status,
+            format!(
+                "newest backup {} is {} old (warn after {}, critical after {}){failed_note}",
+                latest.id,
+                human(age),
+                human(warn),
+                human(critical)
+            ),
+            Some(age.as_secs_f64()),
+        )
+    }
+
+    fn size_check(&self, entries: &[&BackupEntry]) -> HealthCheck {
+        let sized: Vec<u64> = entries
+            .iter()
+            .map(|e| {
+                e.manifest
+                    .as_ref()
+                    .map_or(e.size, |m| m.data.plaintext_size)
+            })
+            .collect();
+        let Some((&latest, earlier)) = sized.split_last() else {
+            return check(
+                "backup_size",
+                HealthStatus::Ok,
+                "no backup to compare".to_string(),
+                None,
+            );
+        };
+        let history: Vec<u64> = earlier
+            .iter()
+            .rev()
+            .take(self.options.size_history)
+            .copied()
+            .collect();
+        if history.is_empty() {
+            return check(
+                "backup_size",
+                HealthStatus::Ok,
+                "only one backup: nothing to compare with yet".to_string(),
+                None,
+            );
+        }
+        let mut sorted = history.clone();
+        sorted.sort_unstable();
+        let median = sorted[sorted.len() / 2].max(1);
+        let ratio = latest as f64 / median as f64;
+        let status = if ratio < self.options.size_drop_ratio {
+            HealthStatus::Critical
+        } else if ratio > self.options.size_jump_ratio {
+            HealthStatus::Warn
+        } else {
+            HealthStatus::Ok
+        };
+        let advice = match status {
+            HealthStatus::Critical => {
+                ": a much smaller dump usually means missing data or a dump of the wrong database"
+            }
+            HealthStatus::Warn => {
+                ": check for runaway growth (logs, audit tables) or duplicated data"
+            }
+            HealthStatus::Ok => "",
+        };
+        check(
+            "backup_size",
+            status,
+            format!(
+                "newest dump is {latest} bytes, {ratio:.2}x the median {median} of the previous {}{advice}",
+                history.len()
+            ),
+            Some(ratio),
+        )
+    }
+
+    async fn integrity_check(&self, latest: &BackupEntry) -> HealthCheck {
+        let head = match self.store.head(&latest.key).await {
+            Ok(Some(info)) => info,
+            Ok(None) => {
+                return check(
+                    "latest_integrity",
+                    HealthStatus::Critical,
+                    format!(
+                        "data object `{}` of backup {} is missing",
+                        latest.key, latest.id
+                    ),
+                    None,
+                );
+            }
+            Err(e) => {
+                return check(
+                    "latest_integrity",
+                    HealthStatus::Critical,
+                    crate::error::report(&e),
+                    None,
+                );
+            }
+        };
+        let Some(manifest) = &latest.manifest else {
+            return check(
+                "latest_integrity",
+                HealthStatus::Ok,
+                format!(
+                    "legacy file `{}` present ({} bytes; no manifest to compare)",
+                    latest.key, head.size
+                ),
+                None,
+            );
+        };
+        if head.size != manifest.data.size {
+            return check(
+                "latest_integrity",
+                HealthStatus::Critical,
+                format!(
+                    "`{}` is {} bytes, its manifest says {}",
+                    latest.key, head.size, manifest.data.size
+                ),
+                None,
+            );
+        }
+        if !self.options.full_verify {
+            return check(
+                "latest_integrity",
+                HealthStatus::Ok,
+                format!(
+                    "backup {} present with the size its manifest records",
+                    latest.id
+                ),
+                None,
+            );
+        }
+        match stored_sha256(&self.store, &latest.key).await {
+            Ok(sha) if sha == manifest.data.sha256 => check(
+                "latest_integrity",
+                HealthStatus::Ok,
+                format!("backup {}: size and sha256 match the manifest", latest.id),
+                None,
+            ),
+            Ok(sha) => check(
+                "latest_integrity",
+                HealthStatus::Critical,
+                format!(
+                    "`{}` has sha256 {sha}, its manifest says {}",
+                    latest.key, manifest.data.sha256
+                ),
+                None,
+            ),
+            Err(e) => check(
+                "latest_integrity",
+                HealthStatus::Critical,
+                crate::error::report(&e),
+                None,
+            ),
+        }
+    }
+
+    async fn restore_test_check(&self, max: Duration, now: DateTime<Utc>) -> HealthCheck {
+        match crate::restore::last_restore_test(&self.store, &self.database).await {
+            Ok(Some(test)) => {
+                let age = (now - test.tested_at).to_std().unwrap_or_default();
+                let status = if age > max {
+                    HealthStatus::Warn
+                } else {
+                    HealthStatus::Ok
+                };
+                check(
+                    "restore_test_age",
+                    status,
+                    format!(
+                        "last restore test ({}) passed {} ago (warn after {})",
+                        test.backup_id,
+                        human(age),
+                        human(max)
+                    ),
+                    Some(age.as_secs_f64()),
+                )
+            }
+            Ok(None) => check(
+                "restore_test_age",
+                HealthStatus::Warn,
+                "no restore test recorded: run `dbops backup verify --restore-test`".to_string(),
+                None,
+            ),
+            Err(e) => check(
+                "restore_test_age",
+                HealthStatus::Warn,
+                crate::error::report(&e),
+                None,
+            ),
+        }
+    }
+
+    async fn wal_check(&self, url: &DatabaseUrl) -> Option<HealthCheck> {
+        let client = match url.connect().await {
+            Ok(c) => c,
+            Err(e) => {
+                return Some(check(
+                    "wal_archive",
+                    HealthStatus::Critical,
+                    format!("cannot reach the server: {}", crate::error::report(&e)),
+                    None,
+                ));
+            }
+        };
+        let row = client
+            .query_one(
+                "SELECT current_setting('archive_mode'), archived_count, last_archived_wal, \
+                 extract(epoch FROM now() - last_archived_time)::float8, failed_count, last_failed_wal, \
+                 coalesce(last_failed_time > coalesce(last_archived_time, '-infinity'), false) FROM pg_stat_archiver",
+                &[],
+            )
+            .await
+            .ok()?;
+        let mode: String = row.get(0);
+        if mode == "off" {
+            return None;
+        }
+        let last_wal: Option<String> = row.get(2);
+        let age: Option<f64> = row.get(3);
+        let failed: i64 = row.get(4);
+        let failed_wal: Option<String> = row.get(5);
+        let failing_now: bool = row.get(6);
+        if failing_now {
+            return Some(check(
+                "wal_archive",
+                HealthStatus::Critical,
+                format!(
+                    "archive_command is failing (last failure on {}, {failed} failures in all): WAL piles up in pg_wal; check `dbops wal push` logs and the store",
+                    failed_wal.unwrap_or_default()
+                ),
+                age,
+            ));
+        }
+        Some(match (last_wal, age) {
+            (Some(wal), Some(age)) if age > self.options.max_wal_age.as_secs_f64() => check(
+                "wal_archive",
+                HealthStatus::Warn,
+                format!(
+                    "last archived segment {wal} is {} old (warn after {})",
+                    human(Duration::from_secs_f64(age)),
+                    human(self.options.max_wal_age)
+                ),
+                Some(age),
+            ),
+            (Some(wal), Some(age)) => check(
+                "wal_archive",
+                HealthStatus::Ok,
+                format!(
+                    "last archived segment {wal}, {} ago",
+                    human(Duration::from_secs_f64(age))
+                ),
+                Some(age),
+            ),
+            _ => check(
+                "wal_archive",
+                HealthStatus::Warn,
+                "archive_mode is on but nothing was archived yet".to_string(),
+                None,
+            ),
+        })
+    }
+}
+
+fn check(name: &str, status: HealthStatus, reason: String, value: Option<f64>) -> HealthCheck {
+    HealthCheck {
+        name: name.into(),
+        status,
+        reason,
+        value,
+    }
+}
+
+/// Downloads an object and returns its sha256 (hex).
+pub(crate) async fn stored_sha256(store: &ObjectBackupStore, key: &str) -> Result<String> {
+    let (_, mut stream) = store.get_stream(key).await?;
+    let mut hasher = Sha256::new();
+    while let Some(chunk) = stream.next().await {
+        hasher.update(&chunk?);
+    }
+    Ok(hex::encode(hasher.finalize()))
+}
+
+/// `3d 4h`, `26h`, `5m 3s`.
+pub fn human(d: Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        0..60 => format!("{s}s"),
+        60..3600 => format!("{}m {}s", s / 60, s % 60),
+        3600..259_200 => format!("{}h {}m", s / 3600, (s % 3600) / 60),
+        _ => format!("{}d {}h", s / 86_400, (s % 86_400) / 3600),
+    }
+}

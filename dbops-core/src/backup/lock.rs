@@ -1,0 +1,145 @@
+//! The per-database backup lock in the store (so two backups never interleave) and the records of
+//! failed backup attempts (for health checks and failure counters).
+
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::manifest::database_folder;
+use crate::error::{Error, Result};
+use crate::storage::ObjectBackupStore;
+
+/// What the lock object holds.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct LockBody {
+    backup_id: String,
+    host: String,
+    pid: u32,
+    acquired_at: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+}
+
+/// A held lock; released by [`StoreLock::release`], or in the background when dropped.
+#[derive(Debug)]
+pub(crate) struct StoreLock {
+    store: ObjectBackupStore,
+    key: String,
+    held: bool,
+}
+
+fn lock_key(database: &str) -> String {
+    format!("{}/.lock", database_folder(database))
+}
+
+/// Takes the backup lock of `database`, or explains who holds it. A lock past its expiry (its holder
+/// died) is taken over.
+pub(crate) async fn acquire(
+    store: &ObjectBackupStore,
+    database: &str,
+    backup_id: &str,
+    ttl: std::time::Duration,
+) -> Result<StoreLock> {
+    let key = lock_key(database);
+    let now = Utc::now();
+    let body = LockBody {
+        backup_id: backup_id.to_string(),
+        host: nix::unistd::gethostname()
+            .map(|h| h.to_string_lossy().to_string())
+            .unwrap_or_default(),
+        pid: std::process::id(),
+        acquired_at: now,
+        expires_at: now + chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::hours(6)),
+    };
+    let bytes =
+        Bytes::from(serde_json::to_vec(&body).map_err(|e| Error::config("lock", e.to_string()))?);
+    for _ in 0..2 {
+        if store.put_if_absent(&key, bytes.clone()).await? {
+            return Ok(StoreLock {
+                store: store.clone(),
+                key,
+                held: true,
+            });
+        }
+        let existing = store.get(&key).await.ok();
+        let holder: Option<LockBody> = existing.and_then(|b| serde_json::from_slice(&b).ok());
+        match holder {
+            Some(holder) if holder.expires_at > Utc::now() => {
+                return Err(Error::Refused {
+                    action: format!("start a backup of `{database}`"),
+                    reason: format!(
+                        "backup {} started at {} on host `{}` (pid {}) holds the lock `{key}` in {} until {}; \
+                         wait for it to finish, or delete that object if the backup is known to be dead",
+                        holder.backup_id,
+                        holder.acquired_at.to_rfc3339(),
+                        holder.host,
+                        holder.pid,
+                        store.describe(),
+                        holder.expires_at.to_rfc3339()
+                    ),
+                });
+            }
+            _ => {
+                tracing::warn!(%key, "taking over an expired or unreadable backup lock");
+                store.delete(&key).await?;
+            }
+        }
+    }
+    Err(Error::Refused {
+        action: format!("start a backup of `{database}`"),
+        reason: format!("another backup took the lock `{key}` at the same moment; try again"),
+    })
+}
+
+impl StoreLock {
+    /// Releases the lock.
+    pub(crate) async fn release(mut self) -> Result<()> {
+        self.held = false;
+        self.store.delete(&self.key).await
+    }
+}
+
+impl Drop for StoreLock {
+    fn drop(&mut self) {
+        if self.held
+            && let Ok(handle) = tokio::runtime::Handle::try_current()
+        {
+            let store = self.store.clone();
+            let key = self.key.clone();
+            handle.spawn(async move {
+                let _ = store.delete(&key).await;
+            });
+        }
+    }
+}
+
+/// Records a failed backup attempt as `<database>/failures/<time>.json` (best effort).
+pub(crate) async fn record_failure(store: &ObjectBackupStore, database: &str, error: &str) {
+    let at = Utc::now();
+    let key = format!(
+        "{}/failures/{}.json",
+        database_folder(database),
+        at.format("%Y-%m-%dT%H%M%S%.3fZ")
+    );
+    let body = serde_json::json!({ "failed_at": at, "error": error });
+    if let Err(e) = store.put(&key, Bytes::from(body.to_string())).await {
+        tracing::warn!(error = %e, "could not record the failed backup attempt");
+    }
+}
+
+/// Times of the recorded failed attempts of `database`, oldest first.
+pub async fn failures(store: &ObjectBackupStore, database: &str) -> Result<Vec<DateTime<Utc>>> {
+    let folder = format!("{}/failures", database_folder(database));
+    let mut times: Vec<DateTime<Utc>> = store
+        .list(&folder)
+        .await?
+        .iter()
+        .filter_map(|o| {
+            let name = o.key.rsplit('/').next()?.strip_suffix(".json")?;
+            chrono::NaiveDateTime::parse_from_str(name, "%Y-%m-%dT%H%M%S%.3fZ")
+                .ok()
+                .map(|t| t.and_utc())
+        })
+        .collect();
+    times.sort();
+    Ok(times)
+}

@@ -1,0 +1,146 @@
+//! `dbops.backup_health`, `dbops.send_alerts`, `dbops.backup_metrics`.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use dbops::DatabaseUrl;
+use dbops::alert::{AlertConfig, EmailConfig, Secret, SmtpSecurity, metrics, notify};
+use dbops::backup::{BackupHealth, BackupHealthOptions, BackupHealthReport};
+use pyo3::prelude::*;
+
+use crate::convert::to_py_attached as json;
+use crate::errors::to_py as err;
+use crate::runtime::block_on;
+
+fn from_py(py: Python<'_>, report: &Bound<'_, PyAny>) -> PyResult<BackupHealthReport> {
+    let text: String = py
+        .import("json")?
+        .call_method1("dumps", (report,))?
+        .extract()?;
+    serde_json::from_str(&text).map_err(|e| {
+        pyo3::exceptions::PyValueError::new_err(format!("not a backup health report: {e}"))
+    })
+}
+
+/// Checks the backups of `database` in `store`; returns the report (`status`: ok, warn or critical).
+#[pyfunction]
+#[pyo3(signature = (store, database, *, max_age_hours=26.0, critical_age_hours=None, size_drop_ratio=0.5, size_jump_ratio=2.0, min_backups=1, max_restore_test_age_days=8.0, full=false, server=None, max_wal_age_minutes=60.0, store_options=None))]
+#[allow(clippy::too_many_arguments)]
+fn backup_health(
+    py: Python<'_>,
+    store: &str,
+    database: String,
+    max_age_hours: f64,
+    critical_age_hours: Option<f64>,
+    size_drop_ratio: f64,
+    size_jump_ratio: f64,
+    min_backups: usize,
+    max_restore_test_age_days: f64,
+    full: bool,
+    server: Option<String>,
+    max_wal_age_minutes: f64,
+    store_options: Option<BTreeMap<String, String>>,
+) -> PyResult<Py<PyAny>> {
+    let store = crate::backup::open_store(store, store_options)?;
+    let hours = |h: f64| Duration::from_secs_f64(h * 3600.0);
+    let options = BackupHealthOptions {
+        max_age: hours(max_age_hours),
+        critical_age: critical_age_hours.map(hours),
+        size_drop_ratio,
+        size_jump_ratio,
+        min_backups,
+        max_restore_test_age: (max_restore_test_age_days > 0.0)
+            .then(|| hours(max_restore_test_age_days * 24.0)),
+        full_verify: full,
+        max_wal_age: Duration::from_secs_f64(max_wal_age_minutes * 60.0),
+        ..BackupHealthOptions::default()
+    };
+    let mut checker = BackupHealth::new(store, database, options);
+    if let Some(url) = server {
+        checker = checker.with_server(DatabaseUrl::parse(&url).map_err(err)?);
+    }
+    block_on(py, async move { json(&checker.run().await) })
+}
+
+/// Sends alerts for a `backup_health` report if its state changed since the last notification (or a
+/// reminder is due). `smtp` keys: host, port, security ('starttls', 'tls', 'none'), username, password,
+/// from, to (list). Returns what was sent and each channel's delivery.
+#[pyfunction]
+#[pyo3(signature = (report, store, *, slack_webhook=None, webhook=None, smtp=None, remind_hours=24.0, store_options=None))]
+#[allow(clippy::too_many_arguments)]
+fn send_alerts(
+    py: Python<'_>,
+    report: &Bound<'_, PyAny>,
+    store: &str,
+    slack_webhook: Option<String>,
+    webhook: Option<String>,
+    smtp: Option<BTreeMap<String, Py<PyAny>>>,
+    remind_hours: f64,
+    store_options: Option<BTreeMap<String, String>>,
+) -> PyResult<Py<PyAny>> {
+    let report = from_py(py, report)?;
+    let store = crate::backup::open_store(store, store_options)?;
+    let email = match smtp {
+        None => None,
+        Some(map) => {
+            let get = |k: &str| -> PyResult<Option<String>> {
+                map.get(k)
+                    .map(|v| v.bind(py).str().map(|s| s.to_string()))
+                    .transpose()
+            };
+            let to: Vec<String> = match map.get("to") {
+                Some(v) => v.bind(py).extract()?,
+                None => Vec::new(),
+            };
+            Some(EmailConfig {
+                host: get("host")?
+                    .ok_or_else(|| pyo3::exceptions::PyValueError::new_err("smtp needs 'host'"))?,
+                port: get("port")?.map(|p| p.parse()).transpose().map_err(|e| {
+                    pyo3::exceptions::PyValueError::new_err(format!("smtp port: {e}"))
+                })?,
+                security: match get("security")?.as_deref() {
+                    None | Some("starttls") => SmtpSecurity::StartTls,
+                    Some("tls") => SmtpSecurity::Tls,
+                    Some("none") => SmtpSecurity::None,
+                    Some(other) => {
+                        return Err(pyo3::exceptions::PyValueError::new_err(format!(
+                            "smtp security {other:?}: expected starttls, tls or none"
+                        )));
+                    }
+                },
+                username: get("username")?,
+                password: get("password")?.map(Secret::new),
+                from: get("from")?.unwrap_or_else(|| "dbops@localhost".into()),
+                to,
+            })
+        }
+    };
+    let config = AlertConfig {
+        slack_webhook: slack_webhook.map(Secret::new),
+        webhook: webhook.map(Secret::new),
+        email,
+        reminder: (remind_hours > 0.0).then(|| Duration::from_secs_f64(remind_hours * 3600.0)),
+        ..AlertConfig::default()
+    };
+    block_on(
+        py,
+        async move { json(&notify(&report, &store, &config).await?) },
+    )
+}
+
+/// Prometheus text exposition of one or more `backup_health` reports.
+#[pyfunction]
+fn backup_metrics(py: Python<'_>, reports: Vec<Bound<'_, PyAny>>) -> PyResult<String> {
+    let parsed = reports
+        .iter()
+        .map(|r| from_py(py, r))
+        .collect::<PyResult<Vec<_>>>()?;
+    Ok(metrics::render(&parsed))
+}
+
+/// Adds the functions to the module.
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(backup_health, m)?)?;
+    m.add_function(wrap_pyfunction!(send_alerts, m)?)?;
+    m.add_function(wrap_pyfunction!(backup_metrics, m)?)
+}
