@@ -15,6 +15,7 @@ pub mod error;
 pub mod health;
 pub mod migrate;
 pub mod monitor;
+pub mod pitr;
 pub mod progress;
 pub mod restore;
 pub mod schema;

@@ -50,7 +50,9 @@ pub use retention::{
     Kept, RetentionPlan, RetentionPolicy, apply_retention, plan as plan_retention,
 };
 
-pub(crate) use codec::{CHUNK, ChannelSource};
+pub(crate) use codec::{CHUNK, ChannelSink, ChannelSource};
+pub(crate) use crypto::FinishWrite;
+pub(crate) use manifest::new_id;
 pub(crate) use pipeline::count_rows;
 
 use crate::config::DatabaseUrl;

@@ -59,7 +59,8 @@ pub struct KeyArgs {
 }
 
 impl KeyArgs {
-    fn decryption(&self) -> Result<Decryption> {
+    /// The keys given.
+    pub fn decryption(&self) -> Result<Decryption> {
         let mut decryption = Decryption::none();
         if let Some(path) = &self.identity {
             decryption = decryption.with_identity_file(path)?;

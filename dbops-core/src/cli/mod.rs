@@ -9,6 +9,7 @@ mod context;
 mod health;
 mod logging;
 mod migrate;
+mod pitr;
 mod seed;
 
 use clap::{Parser, Subcommand};
@@ -49,6 +50,14 @@ pub enum Command {
     Backup(Box<backup::BackupArgs>),
     /// Restore a backup (latest, by id, before a time, or a file), verified while streaming.
     Restore(Box<backup::RestoreArgs>),
+    /// WAL archiving for point-in-time recovery: archive_command and restore_command.
+    #[command(subcommand)]
+    Wal(Box<pitr::WalCommand>),
+    /// Take a base backup (pg_basebackup) into the PITR archive.
+    Basebackup(Box<pitr::BaseBackupArgs>),
+    /// Point-in-time recovery: restore to a time/restore point/xid/LSN, restore points, status, setup.
+    #[command(subcommand)]
+    Pitr(Box<pitr::PitrCommand>),
 }
 
 /// `dbops db ...`
@@ -72,6 +81,9 @@ impl Command {
             Command::Seed(args) => seed::run_seed(args, ctx).await,
             Command::Backup(args) => backup::run_backup(*args, ctx).await,
             Command::Restore(args) => backup::run_restore(*args, ctx).await,
+            Command::Wal(cmd) => pitr::run_wal(*cmd, ctx).await,
+            Command::Basebackup(args) => pitr::run_basebackup(*args, ctx).await,
+            Command::Pitr(cmd) => pitr::run_pitr(*cmd, ctx).await,
         }
     }
 }

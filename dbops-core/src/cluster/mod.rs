@@ -26,13 +26,13 @@ use serde::{Deserialize, Serialize};
 pub use binaries::PgBinaries;
 pub use detached::{DetachedCluster, DetachedClusterInfo};
 pub use initdb::cache_root;
+pub(crate) use process::OsAccount;
 pub(crate) use process::start_time as process_start_time;
 
 use crate::config::{DatabaseUrl, quote_literal};
 use crate::error::{Error, Result};
 pub(crate) use initdb::last_lines;
 use initdb::{INCLUDE_LINE, InitOptions};
-use process::OsAccount;
 
 /// How much the cluster trades durability for speed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]

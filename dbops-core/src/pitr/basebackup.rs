@@ -1,0 +1,433 @@
+//! `dbops basebackup`: `pg_basebackup` as a tar stream through the backup pipeline (zstd, age, multipart
+//! upload), with a manifest recording the WAL range it needs, written last.
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::process::Stdio;
+use std::time::Instant;
+
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use tokio::io::AsyncReadExt;
+
+use super::PitrOptions;
+use super::wal::segment_name;
+use crate::backup::{CHUNK, ChannelSink, Compression, EncryptionInfo, StoredObject, new_id};
+use crate::cluster::{PgBinaries, last_lines};
+use crate::config::{ChildEnv, DatabaseUrl};
+use crate::error::{Error, Result};
+use crate::storage::ObjectBackupStore;
+
+/// The manifest of a base backup (`base/<id>.json`), written after the data.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BaseBackup {
+    /// Backup id (`YYYY-mm-ddTHHMMSSZ-<8 hex>`).
+    pub id: String,
+    /// The cluster's system identifier (restores refuse to mix clusters).
+    pub system_identifier: String,
+    /// `server_version`.
+    pub server_version: String,
+    /// Timeline the backup started on.
+    pub timeline: u32,
+    /// WAL location where replay must start.
+    pub start_lsn: String,
+    /// WAL location where the backup becomes consistent.
+    pub stop_lsn: String,
+    /// First WAL segment needed.
+    pub start_wal: String,
+    /// Last WAL segment needed.
+    pub stop_wal: String,
+    /// WAL segment size in bytes.
+    pub wal_segment_size: u64,
+    /// When the backup started.
+    pub started_at: DateTime<Utc>,
+    /// When it finished (a restore target time must be later).
+    pub finished_at: DateTime<Utc>,
+    /// Compression of the tar.
+    pub compression: Compression,
+    /// Encryption of the tar.
+    pub encryption: EncryptionInfo,
+    /// The tar object.
+    pub data: StoredObject,
+    /// Whether the tar holds PostgreSQL's `backup_manifest` (checked by `pg_verifybackup` on restore).
+    pub has_backup_manifest: bool,
+}
+
+impl BaseBackup {
+    /// Key of this manifest.
+    pub fn key(&self) -> String {
+        format!("base/{}.json", self.id)
+    }
+}
+
+/// Watches a tar stream go by and keeps the contents of a few small members.
+#[derive(Default)]
+struct TarTap {
+    header: Vec<u8>,
+    remaining: u64,
+    padding: u64,
+    capturing: Option<String>,
+    captured: BTreeMap<String, Vec<u8>>,
+    done: bool,
+}
+
+impl TarTap {
+    const WANTED: [&'static str; 2] = ["backup_label", "backup_manifest"];
+
+    fn feed(&mut self, mut data: &[u8]) {
+        while !data.is_empty() && !self.done {
+            if self.remaining > 0 {
+                let n = (self.remaining as usize).min(data.len());
+                if let Some(name) = &self.capturing {
+                    self.captured
+                        .entry(name.clone())
+                        .or_default()
+                        .extend_from_slice(&data[..n]);
+                }
+                self.remaining -= n as u64;
+                data = &data[n..];
+                if self.remaining == 0 {
+                    self.capturing = None;
+                }
+                continue;
+            }
+            if self.padding > 0 {
+                let n = (self.padding as usize).min(data.len());
+                self.padding -= n as u64;
+                data = &data[n..];
+                continue;
+            }
+            let n = (512 - self.header.len()).min(data.len());
+            self.header.extend_from_slice(&data[..n]);
+            data = &data[n..];
+            if self.header.len() == 512 {
+                let h = std::mem::take(&mut self.header);
+                if h.iter().all(|b| *b == 0) {
+                    self.done = true;
+                    break;
+                }
+                let name = String::from_utf8_lossy(&h[..100])
+                    .trim_end_matches('\0')
+                    .to_string();
+                let size_text = String::from_utf8_lossy(&h[124..136])
+                    .trim_matches(|c: char| c == '\0' || c == ' ')
+                    .to_string();
+                let size = u64::from_str_radix(&size_text, 8).unwrap_or(0);
+                self.remaining = size;
+                self.padding = (512 - size % 512) % 512;
+                let regular = matches!(h[156], b'0' | 0);
+                self.capturing = (regular && Self::WANTED.contains(&name.as_str())).then_some(name);
+                if size == 0 {
+                    self.capturing = None;
+                }
+            }
+        }
+    }
+}
+
+fn label_field<'a>(label: &'a str, field: &str) -> Option<&'a str> {
+    label
+        .lines()
+        .find_map(|l| l.strip_prefix(field))
+        .map(str::trim)
+}
+
+/// Takes a base backup of the cluster at `url` into `store`.
+pub async fn base_backup(
+    url: &DatabaseUrl,
+    store: &ObjectBackupStore,
+    options: &PitrOptions,
+) -> Result<BaseBackup> {
+    let started = Instant::now();
+    let started_at = Utc::now();
+    let client = url.connect().await?;
+    let row = client
+        .query_one(
+            "SELECT (SELECT system_identifier::text FROM pg_control_system()), current_setting('server_version'), \
+             (SELECT setting::bigint * CASE unit WHEN 'B' THEN 1 WHEN 'kB' THEN 1024 WHEN 'MB' THEN 1048576 ELSE 1 END \
+              FROM pg_settings WHERE name = 'wal_segment_size')",
+            &[],
+        )
+        .await
+        .map_err(|e| Error::postgres("reading the cluster's identity", e))?;
+    let system_identifier: String = row.get(0);
+    let server_version: String = row.get(1);
+    let wal_segment_size = u64::try_from(row.get::<_, i64>(2)).unwrap_or(16 << 20);
+    let id = new_id(started_at);
+    let encrypted = options.encryption_is_set();
+    let data_key = format!("base/{id}.tar.zst{}", if encrypted { ".age" } else { "" });
+
+    let program = PgBinaries::discover()?.program("pg_basebackup");
+    let env = ChildEnv::for_url(url)?;
+    let mut command = tokio::process::Command::new(&program);
+    env.apply(&mut command);
+    command
+        .args([
+            "--pgdata=-",
+            "--format=tar",
+            "--wal-method=none",
+            "--checkpoint=fast",
+            "--no-password",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    let mut child = command.spawn().map_err(|e| Error::Command {
+        program: program.display().to_string(),
+        action: "taking a base backup".into(),
+        status: format!("could not start: {e}"),
+        stderr: String::new(),
+    })?;
+    let stdout = child
+        .stdout
+        .take()
+        .ok_or_else(|| Error::config("pg_basebackup", "no stdout pipe"))?
+        .into_owned_fd()
+        .map_err(|e| Error::io("reading pg_basebackup's output", &program, e))?;
+    let mut stderr = child.stderr.take();
+    let stderr_task = tokio::spawn(async move {
+        let mut text = String::new();
+        if let Some(s) = stderr.as_mut() {
+            let _ = s.read_to_string(&mut text).await;
+        }
+        text
+    });
+    let (sender, mut receiver) = tokio::sync::mpsc::channel::<Bytes>(4);
+    let sink = options
+        .encryption
+        .wrap(Box::new(ChannelSink::new(sender)))?;
+    let mut writer = Compression::Zstd.wrap(sink, options.compression_level, 0)?;
+    let encoder = tokio::task::spawn_blocking(move || -> std::io::Result<(u64, String, TarTap)> {
+        let mut input = std::fs::File::from(stdout);
+        let mut hasher = Sha256::new();
+        let mut tap = TarTap::default();
+        let mut total = 0u64;
+        let mut buf = vec![0u8; CHUNK];
+        loop {
+            let n = match input.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            hasher.update(&buf[..n]);
+            tap.feed(&buf[..n]);
+            writer.write_all(&buf[..n])?;
+            total += n as u64;
+        }
+        writer.finish_all()?;
+        Ok((total, hex::encode(hasher.finalize()), tap))
+    });
+    let uploading = async {
+        let mut upload = store.upload(&data_key).await?;
+        let mut hasher = Sha256::new();
+        let mut size = 0u64;
+        while let Some(chunk) = receiver.recv().await {
+            hasher.update(&chunk);
+            size += chunk.len() as u64;
+            upload.write(chunk).await?;
+        }
+        Ok::<_, Error>((upload, size, hex::encode(hasher.finalize())))
+    };
+    let uploaded = uploading.await;
+    if uploaded.is_err() {
+        let _ = child.start_kill();
+    }
+    let encoded = encoder.await;
+    let status = child.wait().await;
+    let stderr_text = stderr_task.await.unwrap_or_default();
+    let (upload, stored_size, stored_sha) = uploaded?;
+    let dump_ok = matches!(&status, Ok(s) if s.success());
+    let (plain_size, plain_sha, tap) = match (dump_ok, encoded) {
+        (true, Ok(Ok(parts))) => parts,
+        (false, _) => {
+            upload.abort().await.ok();
+            return Err(Error::Command {
+                program: program.display().to_string(),
+                action: "taking a base backup (nothing was published)".into(),
+                status: status
+                    .map(|s| s.to_string())
+                    .unwrap_or_else(|e| e.to_string()),
+                stderr: last_lines(&stderr_text, 10),
+            });
+        }
+        (true, Ok(Err(e))) => {
+            upload.abort().await.ok();
+            return Err(Error::io(
+                "compressing and encrypting the base backup",
+                &data_key,
+                e,
+            ));
+        }
+        (true, Err(e)) => {
+            upload.abort().await.ok();
+            return Err(Error::Cancelled {
+                action: format!("the base backup ({e})"),
+            });
+        }
+    };
+    let label = tap
+        .captured
+        .get("backup_label")
+        .map(|b| String::from_utf8_lossy(b).to_string());
+    let Some(label) = label else {
+        upload.abort().await.ok();
+        return Err(Error::Integrity {
+            key: data_key,
+            reason:
+                "the base backup stream has no backup_label; is this pg_basebackup's tar output?"
+                    .into(),
+        });
+    };
+    // "START WAL LOCATION: 0/2000028 (file 000000010000000000000002)"
+    let start_field = label_field(&label, "START WAL LOCATION:").unwrap_or_default();
+    let start_lsn = start_field
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    let start_wal = start_field
+        .split("(file ")
+        .nth(1)
+        .map(|s| s.trim_end_matches(')').to_string())
+        .unwrap_or_default();
+    let timeline: u32 = label_field(&label, "START TIMELINE:")
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(1);
+    let manifest_json: Option<serde_json::Value> = tap
+        .captured
+        .get("backup_manifest")
+        .and_then(|b| serde_json::from_slice(b).ok());
+    let stop_lsn = manifest_json
+        .as_ref()
+        .and_then(|m| {
+            m["WAL-Ranges"].as_array()?.last()?["End-LSN"]
+                .as_str()
+                .map(str::to_string)
+        })
+        .unwrap_or_else(|| start_lsn.clone());
+    let stop_wal =
+        lsn_to_segment(&stop_lsn, timeline, wal_segment_size).unwrap_or_else(|| start_wal.clone());
+    upload.finish().await?;
+    let base = BaseBackup {
+        id,
+        system_identifier,
+        server_version,
+        timeline,
+        start_lsn,
+        stop_lsn,
+        start_wal,
+        stop_wal,
+        wal_segment_size,
+        started_at,
+        finished_at: Utc::now(),
+        compression: Compression::Zstd,
+        encryption: options.encryption.info(),
+        data: StoredObject {
+            key: data_key,
+            size: stored_size,
+            sha256: stored_sha,
+            plaintext_size: plain_size,
+            plaintext_sha256: plain_sha,
+        },
+        has_backup_manifest: manifest_json.is_some(),
+    };
+    let body = serde_json::to_vec_pretty(&base)
+        .map_err(|e| Error::config("base backup manifest", e.to_string()))?;
+    store.put(&base.key(), Bytes::from(body)).await?;
+    tracing::info!(elapsed = ?started.elapsed(), id = %base.id, "base backup stored");
+    Ok(base)
+}
+
+/// `0/2000100` -> the name of the segment holding that LSN.
+pub fn lsn_to_segment(lsn: &str, timeline: u32, segment_size: u64) -> Option<String> {
+    let (hi, lo) = lsn.split_once('/')?;
+    let value = (u64::from_str_radix(hi, 16).ok()? << 32) | u64::from_str_radix(lo, 16).ok()?;
+    // The end LSN points just past the last record: the segment holding the byte before it.
+    let segno = value.saturating_sub(1) / segment_size;
+    Some(segment_name(timeline, segno, segment_size))
+}
+
+/// Parses an LSN to a number.
+pub fn parse_lsn(lsn: &str) -> Option<u64> {
+    let (hi, lo) = lsn.split_once('/')?;
+    Some((u64::from_str_radix(hi, 16).ok()? << 32) | u64::from_str_radix(lo, 16).ok()?)
+}
+
+/// Every base backup in the store, oldest first (manifests that do not parse are skipped with a warning).
+pub async fn list_base_backups(store: &ObjectBackupStore) -> Result<Vec<BaseBackup>> {
+    let mut out = Vec::new();
+    for object in store.list("base").await? {
+        if !object.key.ends_with(".json") {
+            continue;
+        }
+        match store.get(&object.key).await.and_then(|b| {
+            serde_json::from_slice::<BaseBackup>(&b).map_err(|e| Error::Integrity {
+                key: object.key.clone(),
+                reason: format!("not a base backup manifest: {e}"),
+            })
+        }) {
+            Ok(base) if base.key() == object.key && base.data.key.starts_with("base/") => {
+                out.push(base)
+            }
+            Ok(_) => {
+                tracing::warn!(key = %object.key, "base backup manifest names another key; ignored")
+            }
+            Err(e) => tracing::warn!(error = %e, "unreadable base backup manifest; ignored"),
+        }
+    }
+    out.sort_by_key(|b| b.finished_at);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lsns_map_to_segments() {
+        let size = 16 << 20;
+        assert_eq!(
+            lsn_to_segment("0/2000100", 1, size).unwrap(),
+            "000000010000000000000002"
+        );
+        assert_eq!(
+            lsn_to_segment("0/3000000", 1, size).unwrap(),
+            "000000010000000000000002"
+        );
+        assert_eq!(
+            lsn_to_segment("1/0", 2, size).unwrap(),
+            "0000000200000000000000FF"
+        );
+        assert_eq!(parse_lsn("1/10"), Some((1 << 32) + 16));
+    }
+
+    #[test]
+    fn the_tar_tap_captures_small_members() {
+        let mut tar = Vec::new();
+        for (name, body) in [
+            ("PG_VERSION", b"15\n".to_vec()),
+            ("backup_label", b"START TIMELINE: 1\n".to_vec()),
+        ] {
+            let mut header = vec![0u8; 512];
+            header[..name.len()].copy_from_slice(name.as_bytes());
+            let size = format!("{:011o}\0", body.len());
+            header[124..136].copy_from_slice(size.as_bytes());
+            header[156] = b'0';
+            tar.extend_from_slice(&header);
+            tar.extend_from_slice(&body);
+            tar.extend(std::iter::repeat_n(0u8, (512 - body.len() % 512) % 512));
+        }
+        tar.extend(std::iter::repeat_n(0u8, 1024));
+        let mut tap = TarTap::default();
+        for chunk in tar.chunks(7) {
+            tap.feed(chunk);
+        }
+        assert_eq!(tap.captured["backup_label"], b"START TIMELINE: 1\n");
+        assert!(!tap.captured.contains_key("PG_VERSION"));
+        assert!(tap.done);
+    }
+}

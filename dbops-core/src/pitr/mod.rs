@@ -1,0 +1,59 @@
+//! Point-in-time recovery: WAL archiving (`wal push`/`wal fetch`), base backups, restores to a time, a
+//! restore point, a transaction or a WAL location, status and retention, all on the same object stores,
+//! compression and encryption as backups.
+//!
+//! Store layout: `wal/<timeline>/<file>` (zstd, optionally age) and `base/<id>.tar.zst[.age]` with its
+//! manifest `base/<id>.json`. Give each cluster its own store prefix.
+
+mod basebackup;
+mod recovery;
+mod status;
+mod wal;
+
+use std::time::Duration;
+
+pub use basebackup::{BaseBackup, base_backup, list_base_backups, lsn_to_segment, parse_lsn};
+pub use recovery::{
+    RecoveryOptions, RecoveryReport, RecoveryTarget, choose_base_backup, prepare,
+    wait_for_promotion,
+};
+pub use status::{
+    ArchiverStatus, PitrRetentionPlan, PitrStatus, SetupItem, TimelineStatus, create_restore_point,
+    retention, setup, status,
+};
+pub use wal::{
+    DEFAULT_DEADLINE, FetchReport, PushReport, WalFileKind, WalName, fetch, prefetch, prefetch_dir,
+    push, segment_name, validate_segment,
+};
+
+use crate::backup::{Decryption, Encryption};
+
+/// Encryption, keys and deadlines shared by every PITR operation. Every field has a documented default.
+#[derive(Debug, Clone)]
+pub struct PitrOptions {
+    /// Encryption of pushed WAL and base backups. Default: none.
+    pub encryption: Encryption,
+    /// Keys for fetching encrypted WAL and restoring encrypted base backups. Default: none.
+    pub decryption: Decryption,
+    /// zstd level. Default: 1.
+    pub compression_level: i32,
+    /// Deadline of one `wal push` or `wal fetch` including retries. Default: 60 s.
+    pub deadline: Duration,
+}
+
+impl Default for PitrOptions {
+    fn default() -> Self {
+        Self {
+            encryption: Encryption::None,
+            decryption: Decryption::none(),
+            compression_level: 1,
+            deadline: DEFAULT_DEADLINE,
+        }
+    }
+}
+
+impl PitrOptions {
+    pub(crate) fn encryption_is_set(&self) -> bool {
+        !matches!(self.encryption, Encryption::None)
+    }
+}

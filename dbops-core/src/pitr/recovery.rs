@@ -1,0 +1,466 @@
+//! `dbops pitr restore`: a base backup unpacked into a new data directory, set up to replay the WAL
+//! archive to a target (time, restore point, xid, LSN or the end) and promote.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::PitrOptions;
+use super::basebackup::{BaseBackup, list_base_backups, parse_lsn};
+use crate::backup::{ChannelSource, Compression, EncryptionMode};
+use crate::cluster::{PgBinaries, last_lines};
+use crate::config::quote_literal;
+use crate::error::{Error, Result};
+use crate::storage::ObjectBackupStore;
+
+/// Where replay stops.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", content = "value", rename_all = "snake_case")]
+pub enum RecoveryTarget {
+    /// The end of the archive.
+    Latest,
+    /// A point in time (replay stops before the first commit after it).
+    Time(DateTime<Utc>),
+    /// A restore point made with `dbops pitr restore-point NAME`.
+    RestorePoint(String),
+    /// A transaction id (replay includes it).
+    Xid(String),
+    /// A WAL location.
+    Lsn(String),
+}
+
+impl std::fmt::Display for RecoveryTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RecoveryTarget::Latest => f.write_str("the end of the archive"),
+            RecoveryTarget::Time(t) => write!(f, "time {}", t.to_rfc3339()),
+            RecoveryTarget::RestorePoint(n) => write!(f, "restore point `{n}`"),
+            RecoveryTarget::Xid(x) => write!(f, "transaction {x}"),
+            RecoveryTarget::Lsn(l) => write!(f, "WAL location {l}"),
+        }
+    }
+}
+
+/// How to set up a restore. Every field has a documented default.
+#[derive(Debug, Clone)]
+pub struct RecoveryOptions {
+    /// Where replay stops. Default: latest.
+    pub target: RecoveryTarget,
+    /// Use this base backup instead of the newest one that precedes the target.
+    pub base_backup: Option<String>,
+    /// The `dbops` program `restore_command` runs. Default: this program when it is `dbops`, else
+    /// `dbops` from `PATH`.
+    pub dbops_program: Option<PathBuf>,
+    /// The store URL `restore_command` passes to `dbops wal fetch`. Default: the store's own URL.
+    pub store_url: Option<String>,
+    /// Non-secret store options for `restore_command` (endpoint, region...). Keys that look secret are
+    /// refused: credentials must come from the server's environment.
+    pub store_options: Vec<(String, String)>,
+    /// Run `pg_verifybackup` on the unpacked directory when the backup has a manifest. Default: true.
+    pub verify: bool,
+}
+
+impl Default for RecoveryOptions {
+    fn default() -> Self {
+        Self {
+            target: RecoveryTarget::Latest,
+            base_backup: None,
+            dbops_program: None,
+            store_url: None,
+            store_options: Vec::new(),
+            verify: true,
+        }
+    }
+}
+
+/// What `pitr restore` prepared.
+#[derive(Debug, Clone, Serialize)]
+pub struct RecoveryReport {
+    /// The base backup used.
+    pub base_backup: String,
+    /// The data directory, ready to start.
+    pub data_dir: PathBuf,
+    /// The target.
+    pub target: RecoveryTarget,
+    /// `pg_verifybackup` result: `ok`, or why it was skipped.
+    pub verified: String,
+    /// The `restore_command` written.
+    pub restore_command: String,
+}
+
+/// Picks the base backup for `target`: the newest finished before a time or at/before an LSN,
+/// otherwise the newest.
+pub fn choose_base_backup<'a>(
+    backups: &'a [BaseBackup],
+    target: &RecoveryTarget,
+) -> Option<&'a BaseBackup> {
+    match target {
+        RecoveryTarget::Time(t) => backups.iter().rfind(|b| b.finished_at <= *t),
+        RecoveryTarget::Lsn(l) => {
+            let want = parse_lsn(l)?;
+            backups
+                .iter()
+                .rfind(|b| parse_lsn(&b.stop_lsn).is_some_and(|s| s <= want))
+        }
+        _ => backups.last(),
+    }
+}
+
+/// Unpacks a base backup into `data_dir` (which must be empty or absent) and writes the recovery
+/// settings. On failure the directory is emptied again.
+pub async fn prepare(
+    store: &ObjectBackupStore,
+    data_dir: &Path,
+    options: &RecoveryOptions,
+    pitr: &PitrOptions,
+) -> Result<RecoveryReport> {
+    if data_dir.exists() {
+        let mut entries = std::fs::read_dir(data_dir)
+            .map_err(|e| Error::io("reading the target directory", data_dir, e))?;
+        if entries.next().is_some() {
+            return Err(Error::Refused {
+                action: format!("restore into `{}`", data_dir.display()),
+                reason: "the directory is not empty; give a new or empty directory".into(),
+            });
+        }
+    }
+    for (key, _) in &options.store_options {
+        let k = key.to_ascii_lowercase();
+        if [
+            "secret",
+            "password",
+            "token",
+            "key_id",
+            "access_key",
+            "account_key",
+            "sas",
+        ]
+        .iter()
+        .any(|s| k.contains(s))
+        {
+            return Err(Error::config(
+                format!("store option `{key}`"),
+                "looks like a credential; restore_command would show it in postgresql.auto.conf and the \
+                 process list. Give credentials to the restored server through its environment instead",
+            ));
+        }
+    }
+    let backups = list_base_backups(store).await?;
+    let base = match &options.base_backup {
+        Some(id) => backups.iter().find(|b| &b.id == id),
+        None => choose_base_backup(&backups, &options.target),
+    }
+    .cloned()
+    .ok_or_else(|| Error::BackupNotFound {
+        store: store.describe().to_string(),
+        wanted: match &options.base_backup {
+            Some(id) => format!("base backup with id {id}"),
+            None => format!("base backup that finished before {}", options.target),
+        },
+    })?;
+    std::fs::create_dir_all(data_dir)
+        .map_err(|e| Error::io("creating the data directory", data_dir, e))?;
+    let result = unpack_and_configure(store, &base, data_dir, options, pitr).await;
+    if result.is_err() {
+        clear_dir(data_dir);
+    }
+    result
+}
+
+fn clear_dir(dir: &Path) {
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let _ = if path.is_dir() {
+                std::fs::remove_dir_all(&path)
+            } else {
+                std::fs::remove_file(&path)
+            };
+        }
+    }
+}
+
+async fn unpack_and_configure(
+    store: &ObjectBackupStore,
+    base: &BaseBackup,
+    data_dir: &Path,
+    options: &RecoveryOptions,
+    pitr: &PitrOptions,
+) -> Result<RecoveryReport> {
+    use futures::StreamExt;
+    use sha2::{Digest, Sha256};
+    let (_, mut stream) = store.get_stream(&base.data.key).await?;
+    let (sender, receiver) =
+        tokio::sync::mpsc::channel::<std::result::Result<bytes::Bytes, String>>(8);
+    let decryption = pitr.decryption.clone();
+    let encrypted = base.encryption.mode != EncryptionMode::None;
+    let key = base.data.key.clone();
+    let dir = data_dir.to_path_buf();
+    let expected_plain = (base.data.plaintext_size, base.data.plaintext_sha256.clone());
+    let unpacker = tokio::task::spawn_blocking(move || -> Result<()> {
+        let source: Box<dyn Read + Send> = Box::new(ChannelSource::new(receiver));
+        let source = if encrypted {
+            decryption.wrap(source, &key)?
+        } else {
+            source
+        };
+        let reader = Compression::Zstd.unwrap_reader(source)?;
+        let mut hashing = HashingReader {
+            inner: reader,
+            hasher: Sha256::new(),
+            size: 0,
+        };
+        let mut archive = tar::Archive::new(&mut hashing);
+        archive.set_preserve_permissions(true);
+        archive.unpack(&dir).map_err(|e| Error::Integrity {
+            key: key.clone(),
+            reason: format!("unpacking the base backup failed: {e}; the object is corrupt, truncated or the key is wrong"),
+        })?;
+        std::io::copy(&mut hashing, &mut std::io::sink())
+            .map_err(|e| Error::io("reading the base backup", &dir, e))?;
+        let sha = hex::encode(hashing.hasher.finalize());
+        if hashing.size != expected_plain.0 || sha != expected_plain.1 {
+            return Err(Error::Integrity {
+                key,
+                reason: format!(
+                    "unpacked {} bytes with sha256 {sha}; the manifest says {} bytes with {}",
+                    hashing.size, expected_plain.0, expected_plain.1
+                ),
+            });
+        }
+        Ok(())
+    });
+    let mut hasher = Sha256::new();
+    let mut received = 0u64;
+    let mut download_error = None;
+    while let Some(chunk) = stream.next().await {
+        match chunk {
+            Ok(chunk) => {
+                hasher.update(&chunk);
+                received += chunk.len() as u64;
+                if sender.send(Ok(chunk)).await.is_err() {
+                    break;
+                }
+            }
+            Err(e) => {
+                let _ = sender.send(Err(e.to_string())).await;
+                download_error = Some(e);
+                break;
+            }
+        }
+    }
+    if download_error.is_none() {
+        let sha = hex::encode(hasher.finalize());
+        if received != base.data.size || sha != base.data.sha256 {
+            let _ = sender
+                .send(Err("stored object does not match its manifest".into()))
+                .await;
+            drop(sender);
+            let _ = unpacker.await;
+            return Err(Error::Integrity {
+                key: base.data.key.clone(),
+                reason: format!(
+                    "stored object has {received} bytes with sha256 {sha}; the manifest says {} with {}",
+                    base.data.size, base.data.sha256
+                ),
+            });
+        }
+    }
+    drop(sender);
+    let unpacked = unpacker.await.map_err(|e| Error::Cancelled {
+        action: format!("unpacking ({e})"),
+    })?;
+    if let Some(e) = download_error {
+        return Err(e);
+    }
+    unpacked?;
+
+    // pg_basebackup leaves these out or they must not survive into a restore.
+    for stale in [
+        "postmaster.pid",
+        "postmaster.opts",
+        "recovery.signal",
+        "standby.signal",
+    ] {
+        let _ = std::fs::remove_file(data_dir.join(stale));
+    }
+    for dir in ["pg_wal", "pg_wal/archive_status"] {
+        std::fs::create_dir_all(data_dir.join(dir))
+            .map_err(|e| Error::io("creating", data_dir.join(dir), e))?;
+    }
+    let verified = if options.verify && base.has_backup_manifest {
+        verify(data_dir).await?
+    } else {
+        "skipped: the backup has no backup_manifest".into()
+    };
+
+    let program = options
+        .dbops_program
+        .clone()
+        .unwrap_or_else(default_program);
+    let store_url = options
+        .store_url
+        .clone()
+        .unwrap_or_else(|| store.describe().to_string());
+    let mut restore_command = format!(
+        "{} wal fetch --store {}",
+        shell_quote(&program.display().to_string()),
+        shell_quote(&store_url)
+    );
+    for (k, v) in &options.store_options {
+        restore_command.push_str(&format!(
+            " --store-option {}",
+            shell_quote(&format!("{k}={v}"))
+        ));
+    }
+    restore_command.push_str(" %f %p");
+    let mut settings = vec![
+        ("restore_command".to_string(), restore_command.clone()),
+        ("recovery_target_action".to_string(), "promote".to_string()),
+        ("recovery_target_timeline".to_string(), "latest".to_string()),
+    ];
+    match &options.target {
+        RecoveryTarget::Latest => {}
+        RecoveryTarget::Time(t) => settings.push((
+            "recovery_target_time".into(),
+            t.format("%Y-%m-%d %H:%M:%S%.6f+00").to_string(),
+        )),
+        RecoveryTarget::RestorePoint(n) => {
+            settings.push(("recovery_target_name".into(), n.clone()))
+        }
+        RecoveryTarget::Xid(x) => settings.push(("recovery_target_xid".into(), x.clone())),
+        RecoveryTarget::Lsn(l) => settings.push(("recovery_target_lsn".into(), l.clone())),
+    }
+    let auto = data_dir.join("postgresql.auto.conf");
+    let mut text = std::fs::read_to_string(&auto).unwrap_or_default();
+    text.push_str(&format!(
+        "\n# Written by dbops pitr restore of base backup {} to {}\n",
+        base.id, options.target
+    ));
+    for (k, v) in &settings {
+        text.push_str(&format!(
+            "{k} = {}\n",
+            quote_literal(v).trim_start_matches('E')
+        ));
+    }
+    std::fs::write(&auto, text).map_err(|e| Error::io("writing recovery settings", &auto, e))?;
+    std::fs::write(data_dir.join("recovery.signal"), "")
+        .map_err(|e| Error::io("writing recovery.signal in", data_dir, e))?;
+    secure_and_hand_over(data_dir)?;
+    Ok(RecoveryReport {
+        base_backup: base.id.clone(),
+        data_dir: data_dir.to_path_buf(),
+        target: options.target.clone(),
+        verified,
+        restore_command,
+    })
+}
+
+struct HashingReader<R> {
+    inner: R,
+    hasher: sha2::Sha256,
+    size: u64,
+}
+
+impl<R: Read> Read for HashingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        use sha2::Digest;
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.size += n as u64;
+        Ok(n)
+    }
+}
+
+fn default_program() -> PathBuf {
+    std::env::current_exe()
+        .ok()
+        .filter(|p| p.file_name().is_some_and(|n| n == "dbops"))
+        .unwrap_or_else(|| PathBuf::from("dbops"))
+}
+
+fn shell_quote(s: &str) -> String {
+    if !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/._-=:@%+,".contains(&b))
+    {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
+async fn verify(data_dir: &Path) -> Result<String> {
+    let Ok(binaries) = PgBinaries::discover() else {
+        return Ok("skipped: PostgreSQL binaries not found".into());
+    };
+    let program = binaries.program("pg_verifybackup");
+    if !program.is_file() {
+        return Ok("skipped: pg_verifybackup not installed".into());
+    }
+    let output = tokio::process::Command::new(&program)
+        .arg("--no-parse-wal")
+        .arg(data_dir)
+        .output()
+        .await
+        .map_err(|e| Error::io("running pg_verifybackup", &program, e))?;
+    if output.status.success() {
+        Ok("ok".into())
+    } else {
+        Err(Error::Integrity {
+            key: data_dir.display().to_string(),
+            reason: format!(
+                "pg_verifybackup found problems in the unpacked backup: {}",
+                last_lines(&String::from_utf8_lossy(&output.stderr), 10)
+            ),
+        })
+    }
+}
+
+/// Mode 0700 on the data directory, and ownership for the server account when running as root.
+fn secure_and_hand_over(dir: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+        .map_err(|e| Error::io("securing the data directory", dir, e))?;
+    let account = crate::cluster::OsAccount::resolve(None)?;
+    fn walk(path: &Path, account: &crate::cluster::OsAccount) -> Result<()> {
+        account.chown(path)?;
+        if path.is_dir() && !path.is_symlink() {
+            for entry in std::fs::read_dir(path)
+                .map_err(|e| Error::io("reading", path, e))?
+                .flatten()
+            {
+                walk(&entry.path(), account)?;
+            }
+        }
+        Ok(())
+    }
+    walk(dir, &account)
+}
+
+/// Waits until the server at `url` has finished recovery and been promoted (accepts writes).
+pub async fn wait_for_promotion(
+    url: &crate::config::DatabaseUrl,
+    timeout: std::time::Duration,
+) -> Result<()> {
+    let started = std::time::Instant::now();
+    loop {
+        if let Ok(client) = url.connect().await
+            && let Ok(row) = client.query_one("SELECT pg_is_in_recovery()", &[]).await
+            && !row.get::<_, bool>(0)
+        {
+            return Ok(());
+        }
+        if started.elapsed() > timeout {
+            return Err(Error::Timeout {
+                action: "waiting for the restored server to reach its target and promote (see its log: a \
+                         target before the base backup's end, or WAL missing from the archive, stop recovery)"
+                    .into(),
+                elapsed: started.elapsed(),
+            });
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}

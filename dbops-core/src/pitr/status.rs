@@ -1,0 +1,361 @@
+//! `dbops pitr status`, `restore-point`, `setup` and retention of base backups and WAL.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::basebackup::{BaseBackup, list_base_backups};
+use super::wal::{WalFileKind, WalName, segment_name};
+use crate::config::{DatabaseUrl, quote_literal};
+use crate::error::{Error, Result};
+use crate::storage::{ObjectBackupStore, ObjectInfo};
+
+/// The archive of one timeline.
+#[derive(Debug, Clone, Serialize)]
+pub struct TimelineStatus {
+    /// The timeline.
+    pub timeline: u32,
+    /// Segments archived.
+    pub segments: usize,
+    /// First and last segment.
+    pub first: Option<String>,
+    /// Last segment.
+    pub last: Option<String>,
+    /// When the last segment was stored.
+    pub last_archived_at: Option<DateTime<Utc>>,
+    /// Missing ranges `(first missing, last missing)` between the first and last segment.
+    pub gaps: Vec<(String, String)>,
+    /// Whether its history file is archived (every timeline after 1 needs one).
+    pub history: bool,
+}
+
+/// The server's archiver statistics (`pg_stat_archiver`).
+#[derive(Debug, Clone, Serialize)]
+pub struct ArchiverStatus {
+    /// `archive_mode`.
+    pub archive_mode: String,
+    /// `archive_command`.
+    pub archive_command: String,
+    /// Segments archived since the statistics reset.
+    pub archived_count: i64,
+    /// Last archived file.
+    pub last_archived_wal: Option<String>,
+    /// Seconds since then.
+    pub last_archived_age_secs: Option<f64>,
+    /// Failures since the statistics reset.
+    pub failed_count: i64,
+    /// Last file that failed.
+    pub last_failed_wal: Option<String>,
+    /// The current WAL file.
+    pub current_wal: String,
+}
+
+/// Everything `pitr status` reports.
+#[derive(Debug, Clone, Serialize)]
+pub struct PitrStatus {
+    /// The store.
+    pub store: String,
+    /// The server's archiver, when a server was given.
+    pub archiver: Option<ArchiverStatus>,
+    /// Per-timeline archive contents.
+    pub timelines: Vec<TimelineStatus>,
+    /// Base backups, oldest first.
+    pub base_backups: Vec<BaseBackup>,
+    /// Earliest and latest time a restore can reach (oldest base backup's end, newest archived segment).
+    pub recovery_window: Option<(DateTime<Utc>, DateTime<Utc>)>,
+    /// Problems found (gaps, missing history files, missing WAL for a base backup).
+    pub problems: Vec<String>,
+}
+
+/// Lists `wal/` grouped by timeline.
+async fn archive_by_timeline(
+    store: &ObjectBackupStore,
+) -> Result<BTreeMap<u32, Vec<(WalName, ObjectInfo)>>> {
+    let mut out: BTreeMap<u32, Vec<(WalName, ObjectInfo)>> = BTreeMap::new();
+    for object in store.list("wal").await? {
+        let name = object.key.rsplit('/').next().unwrap_or_default();
+        if let Ok(wal) = WalName::parse(name) {
+            out.entry(wal.timeline).or_default().push((wal, object));
+        }
+    }
+    Ok(out)
+}
+
+/// Reports the archive, its gaps, the base backups and (with `server`) the archiver.
+pub async fn status(store: &ObjectBackupStore, server: Option<&DatabaseUrl>) -> Result<PitrStatus> {
+    let archive = archive_by_timeline(store).await?;
+    let base_backups = list_base_backups(store).await?;
+    let segment_size = base_backups.last().map_or(16 << 20, |b| b.wal_segment_size);
+    let mut timelines = Vec::new();
+    let mut problems = Vec::new();
+    for (tli, files) in &archive {
+        let mut segnos: Vec<(u64, &ObjectInfo)> = files
+            .iter()
+            .filter(|(w, _)| w.kind == WalFileKind::Segment)
+            .filter_map(|(w, o)| w.segno(segment_size).map(|n| (n, o)))
+            .collect();
+        segnos.sort_by_key(|(n, _)| *n);
+        let mut gaps = Vec::new();
+        for pair in segnos.windows(2) {
+            let (a, b) = (pair[0].0, pair[1].0);
+            if b > a + 1 {
+                gaps.push((
+                    segment_name(*tli, a + 1, segment_size),
+                    segment_name(*tli, b - 1, segment_size),
+                ));
+            }
+        }
+        for (from, to) in &gaps {
+            problems.push(format!(
+                "timeline {tli}: segments {from} to {to} are missing from the archive"
+            ));
+        }
+        let history = files.iter().any(|(w, _)| w.kind == WalFileKind::History);
+        if *tli > 1 && !history {
+            problems.push(format!(
+                "timeline {tli}: its history file {tli:08X}.history is not archived"
+            ));
+        }
+        timelines.push(TimelineStatus {
+            timeline: *tli,
+            segments: segnos.len(),
+            first: segnos
+                .first()
+                .map(|(n, _)| segment_name(*tli, *n, segment_size)),
+            last: segnos
+                .last()
+                .map(|(n, _)| segment_name(*tli, *n, segment_size)),
+            last_archived_at: segnos.iter().map(|(_, o)| o.last_modified).max(),
+            gaps,
+            history,
+        });
+    }
+    for base in &base_backups {
+        let have: BTreeSet<&str> = archive
+            .get(&base.timeline)
+            .map(|files| files.iter().map(|(w, _)| w.name.as_str()).collect())
+            .unwrap_or_default();
+        let start = WalName::parse(&base.start_wal)
+            .ok()
+            .and_then(|w| w.segno(base.wal_segment_size));
+        let stop = WalName::parse(&base.stop_wal)
+            .ok()
+            .and_then(|w| w.segno(base.wal_segment_size));
+        if let (Some(start), Some(stop)) = (start, stop) {
+            for n in start..=stop {
+                let name = segment_name(base.timeline, n, base.wal_segment_size);
+                if !have.contains(name.as_str()) {
+                    problems.push(format!(
+                        "base backup {} needs {name}, which is not archived (yet)",
+                        base.id
+                    ));
+                }
+            }
+        }
+    }
+    let newest_segment = timelines.iter().filter_map(|t| t.last_archived_at).max();
+    let recovery_window = match (base_backups.first(), newest_segment) {
+        (Some(oldest), Some(newest)) => Some((oldest.finished_at, newest.max(oldest.finished_at))),
+        _ => None,
+    };
+    let archiver = match server {
+        Some(url) => Some(archiver_status(url).await?),
+        None => None,
+    };
+    Ok(PitrStatus {
+        store: store.describe().to_string(),
+        archiver,
+        timelines,
+        base_backups,
+        recovery_window,
+        problems,
+    })
+}
+
+async fn archiver_status(url: &DatabaseUrl) -> Result<ArchiverStatus> {
+    let client = url.connect().await?;
+    let row = client
+        .query_one(
+            "SELECT current_setting('archive_mode'), current_setting('archive_command'), archived_count, \
+             last_archived_wal, extract(epoch FROM now() - last_archived_time)::float8, failed_count, last_failed_wal, \
+             CASE WHEN pg_is_in_recovery() THEN '' ELSE pg_walfile_name(pg_current_wal_lsn()) END \
+             FROM pg_stat_archiver",
+            &[],
+        )
+        .await
+        .map_err(|e| Error::postgres("reading pg_stat_archiver", e))?;
+    Ok(ArchiverStatus {
+        archive_mode: row.get(0),
+        archive_command: row.get(1),
+        archived_count: row.get(2),
+        last_archived_wal: row.get(3),
+        last_archived_age_secs: row.get(4),
+        failed_count: row.get(5),
+        last_failed_wal: row.get(6),
+        current_wal: row.get(7),
+    })
+}
+
+/// Creates a named restore point (`pg_create_restore_point`) and switches WAL so it gets archived;
+/// returns its LSN.
+pub async fn create_restore_point(url: &DatabaseUrl, name: &str) -> Result<String> {
+    if name.is_empty() || name.len() > 63 {
+        return Err(Error::config(
+            "restore point name",
+            "must be 1 to 63 characters",
+        ));
+    }
+    let client = url.connect().await?;
+    let lsn: String = client
+        .query_one("SELECT pg_create_restore_point($1)::text", &[&name])
+        .await
+        .map_err(|e| Error::postgres(format!("creating restore point `{name}`"), e))?
+        .get(0);
+    client
+        .batch_execute("SELECT pg_switch_wal()")
+        .await
+        .map_err(|e| Error::postgres("switching WAL after the restore point", e))?;
+    Ok(lsn)
+}
+
+/// One setting `pitr setup` wants.
+#[derive(Debug, Clone, Serialize)]
+pub struct SetupItem {
+    /// The setting.
+    pub name: String,
+    /// Its value now.
+    pub current: String,
+    /// The value PITR needs.
+    pub wanted: String,
+    /// Whether a restart is needed for it to take effect.
+    pub needs_restart: bool,
+}
+
+/// The settings of the guide's PITR setup, compared with the server's; `apply` runs `ALTER SYSTEM` and
+/// reloads (archive_mode and wal_level still need a restart, which is said).
+pub async fn setup(
+    url: &DatabaseUrl,
+    archive_command: &str,
+    archive_timeout: &str,
+    apply: bool,
+) -> Result<Vec<SetupItem>> {
+    let client = url.connect().await?;
+    let wanted = [
+        ("wal_level", "replica"),
+        ("archive_mode", "on"),
+        ("archive_command", archive_command),
+        ("archive_timeout", archive_timeout),
+    ];
+    let mut items = Vec::new();
+    for (name, value) in wanted {
+        let row = client
+            .query_one(
+                "SELECT setting, context FROM pg_settings WHERE name = $1",
+                &[&name],
+            )
+            .await
+            .map_err(|e| Error::postgres(format!("reading {name}"), e))?;
+        let current: String = row.get(0);
+        let context: String = row.get(1);
+        let satisfied = current == value
+            || (name == "wal_level" && current == "logical")
+            || (name == "archive_mode" && current == "always");
+        if apply && !satisfied {
+            client
+                .batch_execute(&format!(
+                    "ALTER SYSTEM SET {name} = {}",
+                    quote_literal(value)
+                ))
+                .await
+                .map_err(|e| Error::postgres(format!("ALTER SYSTEM SET {name}"), e))?;
+        }
+        items.push(SetupItem {
+            name: name.into(),
+            current,
+            wanted: value.into(),
+            needs_restart: !satisfied && context == "postmaster",
+        });
+    }
+    if apply {
+        client
+            .batch_execute("SELECT pg_reload_conf()")
+            .await
+            .map_err(|e| Error::postgres("reloading the configuration", e))?;
+    }
+    Ok(items)
+}
+
+/// What WAL and base backup retention will do (or did).
+#[derive(Debug, Clone, Serialize)]
+pub struct PitrRetentionPlan {
+    /// Base backups kept, oldest first.
+    pub keep: Vec<String>,
+    /// Base backups deleted.
+    pub delete: Vec<String>,
+    /// WAL files deleted.
+    pub wal_delete: Vec<String>,
+    /// Whether it was carried out.
+    pub applied: bool,
+}
+
+/// Keeps the newest `keep_base` base backups and every WAL file a kept backup (or a later restore)
+/// could need: on each kept backup's timeline everything from its start segment on, and every later
+/// timeline whole. History files are always kept. Deletes base manifests before their data.
+pub async fn retention(
+    store: &ObjectBackupStore,
+    keep_base: usize,
+    apply: bool,
+) -> Result<PitrRetentionPlan> {
+    if keep_base == 0 {
+        return Err(Error::config(
+            "keep",
+            "keeping 0 base backups would make the archive useless; keep at least 1",
+        ));
+    }
+    let backups = list_base_backups(store).await?;
+    let split = backups.len().saturating_sub(keep_base);
+    let (old, kept) = backups.split_at(split);
+    let mut wal_delete = Vec::new();
+    if let Some(oldest) = kept.first() {
+        let min_start = WalName::parse(&oldest.start_wal)
+            .ok()
+            .and_then(|w| w.segno(oldest.wal_segment_size));
+        let archive = archive_by_timeline(store).await?;
+        for (tli, files) in &archive {
+            for (wal, object) in files {
+                if wal.kind == WalFileKind::History {
+                    continue;
+                }
+                let needed = if *tli > oldest.timeline {
+                    true
+                } else if *tli < oldest.timeline {
+                    false
+                } else {
+                    match (wal.segno(oldest.wal_segment_size), min_start) {
+                        (Some(n), Some(min)) => n >= min,
+                        _ => true,
+                    }
+                };
+                if !needed {
+                    wal_delete.push(object.key.clone());
+                }
+            }
+        }
+    }
+    if apply {
+        for base in old {
+            store.delete(&base.key()).await?;
+            store.delete(&base.data.key).await?;
+        }
+        for key in &wal_delete {
+            store.delete(key).await?;
+        }
+    }
+    Ok(PitrRetentionPlan {
+        keep: kept.iter().map(|b| b.id.clone()).collect(),
+        delete: old.iter().map(|b| b.id.clone()).collect(),
+        wal_delete,
+        applied: apply,
+    })
+}
