@@ -16,8 +16,12 @@ fn builder(
     tcp: bool,
     durable: bool,
     settings: Option<HashMap<String, String>>,
+    data_dir: Option<std::path::PathBuf>,
 ) -> dbops::TempClusterBuilder {
     let mut builder = dbops::TempCluster::builder();
+    if let Some(dir) = data_dir {
+        builder = builder.data_dir(dir);
+    }
     if tcp {
         builder = builder.listen(Listen::Tcp);
     }
@@ -34,27 +38,29 @@ fn builder(
 impl TempCluster {
     /// Starts a cluster (blocking; the GIL is released).
     #[staticmethod]
-    #[pyo3(signature = (*, tcp=false, durable=false, settings=None))]
+    #[pyo3(signature = (*, tcp=false, durable=false, settings=None, data_dir=None))]
     fn start(
         py: Python<'_>,
         tcp: bool,
         durable: bool,
         settings: Option<HashMap<String, String>>,
+        data_dir: Option<std::path::PathBuf>,
     ) -> PyResult<Self> {
-        let cluster = block_on(py, builder(tcp, durable, settings).start())?;
+        let cluster = block_on(py, builder(tcp, durable, settings, data_dir).start())?;
         Ok(Self(Arc::new(cluster)))
     }
 
     /// Starts a cluster; awaitable.
     #[staticmethod]
-    #[pyo3(signature = (*, tcp=false, durable=false, settings=None))]
+    #[pyo3(signature = (*, tcp=false, durable=false, settings=None, data_dir=None))]
     fn start_async(
         py: Python<'_>,
         tcp: bool,
         durable: bool,
         settings: Option<HashMap<String, String>>,
+        data_dir: Option<std::path::PathBuf>,
     ) -> PyResult<Bound<'_, PyAny>> {
-        let start = builder(tcp, durable, settings).start();
+        let start = builder(tcp, durable, settings, data_dir).start();
         into_awaitable(py, async move { Ok(Self(Arc::new(start.await?))) })
     }
 

@@ -10,6 +10,7 @@ mod convert;
 mod errors;
 mod health;
 mod migrate;
+mod pitr;
 mod runtime;
 mod seed;
 mod testing;
@@ -23,6 +24,7 @@ fn _dbops(m: &Bound<'_, PyModule>) -> PyResult<()> {
     cli::register(m)?;
     cluster::register(m)?;
     migrate::register(m)?;
+    pitr::register(m)?;
     health::register(m)?;
     seed::register(m)?;
     testing::register(m)?;

@@ -4,7 +4,17 @@ Every operation comes in two forms: ``name(...)`` blocks (the GIL is released an
 and ``name_async(...)`` returns an awaitable. Errors derive from :class:`dbops.DbopsError`.
 """
 
+from . import pitr
 from ._dbops import (
+    pitr_push,
+    pitr_fetch,
+    pitr_base_backup,
+    pitr_restore,
+    pitr_status,
+    pitr_restore_point,
+    pitr_setup,
+    pitr_prune,
+    pitr_wait_for_promotion,
     backup_health,
     send_alerts,
     backup_metrics,
@@ -54,6 +64,16 @@ from ._dbops import (
 )
 
 __all__ = [
+    "pitr",
+    "pitr_push",
+    "pitr_fetch",
+    "pitr_base_backup",
+    "pitr_restore",
+    "pitr_status",
+    "pitr_restore_point",
+    "pitr_setup",
+    "pitr_prune",
+    "pitr_wait_for_promotion",
     "backup_health",
     "send_alerts",
     "backup_metrics",

@@ -59,10 +59,14 @@ def cli_main(argv: List[str]) -> int: ...
 @final
 class TempCluster:
     @staticmethod
-    def start(*, tcp: bool = False, durable: bool = False, settings: Optional[Dict[str, str]] = None) -> TempCluster: ...
+    def start(
+        *, tcp: bool = False, durable: bool = False, settings: Optional[Dict[str, str]] = None, data_dir: Optional[str] = None
+    ) -> TempCluster:
+        """Start a cluster; with ``data_dir``, on that directory (created by initdb unless it holds one,
+        e.g. one prepared by ``dbops.pitr.restore``) and kept afterwards."""
     @staticmethod
     def start_async(
-        *, tcp: bool = False, durable: bool = False, settings: Optional[Dict[str, str]] = None
+        *, tcp: bool = False, durable: bool = False, settings: Optional[Dict[str, str]] = None, data_dir: Optional[str] = None
     ) -> Awaitable[TempCluster]: ...
     @property
     def url(self) -> str: ...
@@ -294,3 +298,59 @@ def send_alerts(
     """Alert on a state change of ``report`` (Slack webhook, generic webhook, SMTP); returns deliveries."""
 def backup_metrics(reports: List[Dict[str, Any]]) -> str:
     """Prometheus text exposition of backup health reports."""
+def pitr_push(
+    store: str,
+    path: str,
+    *,
+    recipients: Optional[List[str]] = None,
+    passphrase: Optional[str] = None,
+    identity: Optional[str] = None,
+    deadline: float = 60.0,
+    store_options: Optional[Dict[str, str]] = None,
+) -> Dict[str, Any]:
+    """Archive one WAL file (archive_command)."""
+def pitr_fetch(
+    store: str,
+    name: str,
+    dest: str,
+    *,
+    identity: Optional[str] = None,
+    passphrase: Optional[str] = None,
+    deadline: float = 60.0,
+    store_options: Optional[Dict[str, str]] = None,
+) -> Dict[str, Any]:
+    """Restore one WAL file (restore_command); ``found`` is False at the end of the archive."""
+def pitr_base_backup(
+    url: str,
+    store: str,
+    *,
+    recipients: Optional[List[str]] = None,
+    passphrase: Optional[str] = None,
+    store_options: Optional[Dict[str, str]] = None,
+) -> Dict[str, Any]:
+    """Take a base backup into the archive; returns its manifest."""
+def pitr_restore(
+    store: str,
+    data_dir: str,
+    *,
+    target_time: Optional[str] = None,
+    restore_point: Optional[str] = None,
+    xid: Optional[str] = None,
+    lsn: Optional[str] = None,
+    base_backup: Optional[str] = None,
+    dbops_program: Optional[str] = None,
+    identity: Optional[str] = None,
+    passphrase: Optional[str] = None,
+    store_options: Optional[Dict[str, str]] = None,
+) -> Dict[str, Any]:
+    """Unpack a base backup into ``data_dir`` and configure replay to the target, then promotion."""
+def pitr_status(store: str, url: Optional[str] = None, *, store_options: Optional[Dict[str, str]] = None) -> Dict[str, Any]:
+    """Archive per timeline, gaps, base backups, recovery window and (with ``url``) the archiver."""
+def pitr_restore_point(url: str, name: str) -> str:
+    """Create a named restore point and switch WAL; returns its LSN."""
+def pitr_setup(url: str, archive_command: str, *, archive_timeout: str = "60s", apply: bool = False) -> List[Dict[str, Any]]:
+    """Compare (and with ``apply`` set) wal_level, archive_mode, archive_command, archive_timeout."""
+def pitr_prune(store: str, keep: int, *, apply: bool = False, store_options: Optional[Dict[str, str]] = None) -> Dict[str, Any]:
+    """Keep the newest ``keep`` base backups and the WAL they need."""
+def pitr_wait_for_promotion(url: str, timeout: float = 600.0) -> None:
+    """Wait until a restored server has reached its target and been promoted."""
