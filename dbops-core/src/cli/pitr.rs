@@ -35,6 +35,9 @@ pub struct ArchiveArgs {
     /// Deadline in seconds of one push or fetch, retries included.
     #[arg(long, default_value_t = 60.0)]
     deadline: f64,
+    /// zstd level for pushed WAL and base backups (negative levels trade size for speed).
+    #[arg(long, default_value_t = 1, allow_negative_numbers = true)]
+    level: i32,
 }
 
 impl ArchiveArgs {
@@ -71,7 +74,7 @@ impl ArchiveArgs {
             encryption,
             decryption: self.keys.decryption()?,
             deadline: Duration::from_secs_f64(self.deadline),
-            ..PitrOptions::default()
+            compression_level: self.level,
         })
     }
 }

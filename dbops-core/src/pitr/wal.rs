@@ -204,7 +204,8 @@ fn encode(data: &[u8], encryption: &Encryption, level: i32) -> Result<Vec<u8>> {
     }
     let out = std::sync::Arc::new(std::sync::Mutex::new(Vec::with_capacity(data.len() / 4)));
     let sink = encryption.wrap(Box::new(VecSink(out.clone())))?;
-    let mut writer = Compression::Zstd.wrap(sink, level, 0)?;
+    // Two zstd workers: a 16 MB segment compresses in about half the time on two cores.
+    let mut writer = Compression::Zstd.wrap(sink, level, 2)?;
     writer
         .write_all(data)
         .map_err(|e| Error::io("compressing", "", e))?;
