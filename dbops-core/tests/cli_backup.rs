@@ -282,3 +282,55 @@ async fn restore_a_legacy_file_with_the_old_flags() {
     );
     cluster.stop().await.unwrap();
 }
+
+/// SIGKILL at random points of a backup: never a manifest without data, never a half backup listed;
+/// the dead holder's lock is taken over and the next backup works.
+#[tokio::test]
+async fn a_killed_backup_leaves_nothing_listed_and_the_next_one_works() {
+    let cluster = TempCluster::start().await.unwrap();
+    let url = cluster.url();
+    let source =
+        MigrationSource::from_dir(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../migrations"))
+            .unwrap();
+    PgMigrator::new(url.clone(), source).up(None).await.unwrap();
+    PgSeeder::new(url.clone())
+        .seed(Profile::Heavy, &SeedOptions::default())
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let store_url = format!("file://{}", dir.path().display());
+    let store = dbops::ObjectBackupStore::open(&store_url).unwrap();
+    let raw = url.expose();
+    let mut killed = 0;
+    for delay_ms in [5u64, 30, 80, 150, 250] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_dbops"))
+            .env("DATABASE_URL", &raw)
+            .args(["-q", "backup", "--store", &store_url])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        if child.try_wait().unwrap().is_none() {
+            child.kill().unwrap();
+            killed += 1;
+        }
+        child.wait().unwrap();
+        let catalog = dbops::BackupStore::catalog(&store, None).await.unwrap();
+        assert!(catalog.problems.is_empty(), "{catalog:?}");
+        for b in &catalog.backups {
+            // Whatever is listed is whole.
+            dbops::restore::validate_entry(&store, b, &dbops::backup::Decryption::none(), None)
+                .await
+                .unwrap();
+        }
+    }
+    assert!(
+        killed >= 3,
+        "the backups finished before they could be killed; use a bigger database"
+    );
+    // The next backup takes over the dead process's lock and succeeds.
+    let out = dbops(&raw, &store_url, &["backup"]);
+    assert!(out.status.success(), "{}", text(&out));
+    cluster.stop().await.unwrap();
+}

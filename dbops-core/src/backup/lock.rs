@@ -62,8 +62,14 @@ pub(crate) async fn acquire(
         }
         let existing = store.get(&key).await.ok();
         let holder: Option<LockBody> = existing.and_then(|b| serde_json::from_slice(&b).ok());
+        let my_host = nix::unistd::gethostname()
+            .map(|h| h.to_string_lossy().to_string())
+            .unwrap_or_default();
+        // A holder on this host whose process is gone died without releasing the lock (e.g. SIGKILL).
+        let dead_here =
+            |h: &LockBody| h.host == my_host && h.pid != std::process::id() && !pid_alive(h.pid);
         match holder {
-            Some(holder) if holder.expires_at > Utc::now() => {
+            Some(holder) if holder.expires_at > Utc::now() && !dead_here(&holder) => {
                 return Err(Error::Refused {
                     action: format!("start a backup of `{database}`"),
                     reason: format!(
@@ -79,7 +85,7 @@ pub(crate) async fn acquire(
                 });
             }
             _ => {
-                tracing::warn!(%key, "taking over an expired or unreadable backup lock");
+                tracing::warn!(%key, "taking over an expired, abandoned or unreadable backup lock");
                 store.delete(&key).await?;
             }
         }
@@ -142,4 +148,16 @@ pub async fn failures(store: &ObjectBackupStore, database: &str) -> Result<Vec<D
         .collect();
     times.sort();
     Ok(times)
+}
+
+/// Whether a process with this pid exists on this host.
+fn pid_alive(pid: u32) -> bool {
+    let Ok(pid) = i32::try_from(pid) else {
+        return false;
+    };
+    match nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None) {
+        Ok(()) => true,
+        Err(nix::errno::Errno::EPERM) => true,
+        Err(_) => false,
+    }
 }

@@ -2,6 +2,7 @@
 //! test binary as a helper process.
 #![allow(dead_code)]
 
+pub mod faults;
 pub mod servers;
 
 use std::process::{Command, Stdio};
