@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Fuzzes the statement splitter and migration file names for FUZZ_SECONDS each (default 20), starting
+# Fuzzes the statement splitter, migration file names, backup manifests (with legacy names and store
+# URLs) and the archive container (age/zstd decoding, WAL names and headers) for FUZZ_SECONDS each
+# (default 20), starting
 # from the corpus in fuzz/corpus, and replays the database_url corpus (regressions found so far).
 # database_url still has open normalization findings in fuzz/findings (see README), so it is only
 # fuzzed on demand: FUZZ_URL=1. Needs the nightly toolchain; cargo-fuzz is installed if missing.
@@ -32,6 +34,8 @@ run() {
 }
 run sql_split -max_total_time="$SECONDS_EACH"
 run migration_name -max_total_time="$SECONDS_EACH"
+run manifest -max_total_time="$SECONDS_EACH"
+run archive -max_total_time="$SECONDS_EACH"
 if [ "${FUZZ_URL:-0}" = 1 ]; then
   run database_url -max_total_time="$SECONDS_EACH"
 else

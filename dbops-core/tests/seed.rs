@@ -366,3 +366,61 @@ async fn reset_refuses_production_looking_databases() {
         .await
         .unwrap();
 }
+
+/// Peak RSS (kB) of a helper process that seeds the heavy profile at `scale` into `url`.
+fn seeding_peak_rss_kb(url: &str, scale: u64) -> i64 {
+    let child = support::helper(
+        "memory_stays_flat_from_scale_1_to_10",
+        "seed",
+        &[
+            ("SEED_URL", url.to_string()),
+            ("SEED_SCALE", scale.to_string()),
+        ],
+    )
+    .stdout(std::process::Stdio::null())
+    .spawn()
+    .unwrap();
+    let mut status = 0;
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let pid = child.id() as libc::pid_t;
+    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    assert_eq!(waited, pid);
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "the seeding helper failed"
+    );
+    usage.ru_maxrss
+}
+
+/// Seeding streams: the heavy profile at scale 10 (50k rides, ten times the rows) needs about the same
+/// memory as at scale 1.
+#[tokio::test]
+async fn memory_stays_flat_from_scale_1_to_10() {
+    if support::is_helper("seed") {
+        let url = dbops::DatabaseUrl::parse(&std::env::var("SEED_URL").unwrap()).unwrap();
+        let scale: u64 = std::env::var("SEED_SCALE").unwrap().parse().unwrap();
+        let report = PgSeeder::new(url)
+            .seed(
+                Profile::Heavy,
+                &SeedOptions {
+                    scale,
+                    ..SeedOptions::default()
+                },
+            )
+            .await
+            .unwrap();
+        assert!(report.rows > 0);
+        return;
+    }
+    let small = migrated().await;
+    let large = migrated().await;
+    let small_kb = seeding_peak_rss_kb(&small.url().expose(), 1);
+    let large_kb = seeding_peak_rss_kb(&large.url().expose(), 10);
+    let rides = count(&large, "SELECT count(*) FROM rides").await;
+    assert_eq!(rides, 50_000);
+    eprintln!("peak RSS while seeding: scale 1 {small_kb} kB, scale 10 {large_kb} kB");
+    assert!(
+        large_kb < small_kb + 20 * 1024,
+        "memory grew with scale: {small_kb} kB at scale 1, {large_kb} kB at scale 10"
+    );
+}

@@ -220,8 +220,9 @@ fn encode(data: &[u8], encryption: &Encryption, level: i32) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// Decodes what [`encode`] produced (or a plain file), recognising each layer by its magic.
-pub(crate) fn decode(stored: &[u8], decryption: &Decryption, key: &str) -> Result<Vec<u8>> {
+/// Decodes an archived WAL object (age and zstd layers recognised by their magic bytes; a plain file
+/// passes through). Malformed input is an error, never a panic.
+pub fn decode(stored: &[u8], decryption: &Decryption, key: &str) -> Result<Vec<u8>> {
     let mut reader: Box<dyn Read + Send> = Box::new(std::io::Cursor::new(stored.to_vec()));
     if stored.starts_with(b"age-encryption.org/") {
         reader = decryption.wrap(reader, key)?;
