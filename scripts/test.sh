@@ -12,5 +12,6 @@ step "cargo fmt --check";   cargo fmt --all -- --check
 step "cargo clippy";        cargo clippy --workspace --all-targets -- -D warnings
 step "Rust tests";          cargo test --workspace --no-fail-fast
 step "Python tests";        bash scripts/py-test.sh
+step "criterion (--test)";  cargo bench -p dbops-benches --bench hot_paths -- --test
 step "fuzzing (bounded)";   FUZZ_SECONDS="${FUZZ_SECONDS:-20}" bash scripts/fuzz.sh
 step "all tests passed"
