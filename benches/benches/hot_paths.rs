@@ -5,10 +5,16 @@
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
 fn splitter(c: &mut Criterion) {
-    let text: String = dbops_benches::up_migrations().into_iter().map(|(_, sql)| sql).collect::<Vec<_>>().join("\n");
+    let text: String = dbops_benches::up_migrations()
+        .into_iter()
+        .map(|(_, sql)| sql)
+        .collect::<Vec<_>>()
+        .join("\n");
     let mut group = c.benchmark_group("sql_split");
     group.throughput(Throughput::Bytes(text.len() as u64));
-    group.bench_function("reference migrations", |b| b.iter(|| dbops::migrate::sql::split(&text)));
+    group.bench_function("reference migrations", |b| {
+        b.iter(|| dbops::migrate::sql::split(&text))
+    });
     group.finish();
 }
 
@@ -18,7 +24,14 @@ fn segment(dir: &std::path::Path, segno: u64) -> std::path::PathBuf {
     let mut data = Vec::with_capacity(size);
     let mut i = 0u64;
     while data.len() < size {
-        data.extend_from_slice(format!("ride {i} rider {:032x} fare {} ", i.wrapping_mul(0x9E37_79B9_7F4A_7C15), i % 5000).as_bytes());
+        data.extend_from_slice(
+            format!(
+                "ride {i} rider {:032x} fare {} ",
+                i.wrapping_mul(0x9E37_79B9_7F4A_7C15),
+                i % 5000
+            )
+            .as_bytes(),
+        );
         i += 1;
     }
     data.truncate(size);
@@ -41,14 +54,23 @@ fn pipeline(c: &mut Criterion) {
     group.sample_size(10);
     for (label, encryption) in [
         ("zstd1", dbops::backup::Encryption::None),
-        ("zstd1+age", dbops::backup::Encryption::Recipients(vec![keys.recipient.clone()])),
+        (
+            "zstd1+age",
+            dbops::backup::Encryption::Recipients(vec![keys.recipient.clone()]),
+        ),
     ] {
-        let options = dbops::pitr::PitrOptions { encryption, ..Default::default() };
+        let options = dbops::pitr::PitrOptions {
+            encryption,
+            ..Default::default()
+        };
         group.bench_function(label, |b| {
             b.iter(|| {
                 // A fresh store per push: every iteration compresses, encrypts and stores.
-                let store = dbops::ObjectBackupStore::open(&format!("memory://{}", uuid_like())).expect("store");
-                runtime.block_on(dbops::pitr::push(&store, &path, &options)).expect("push")
+                let store = dbops::ObjectBackupStore::open(&format!("memory://{}", uuid_like()))
+                    .expect("store");
+                runtime
+                    .block_on(dbops::pitr::push(&store, &path, &options))
+                    .expect("push")
             })
         });
     }
@@ -62,7 +84,8 @@ fn uuid_like() -> String {
 }
 
 fn generator(c: &mut Criterion) {
-    let generator = dbops::seed::Generator::new(dbops::Profile::Heavy, 1, 42, dbops::seed::Bases::default());
+    let generator =
+        dbops::seed::Generator::new(dbops::Profile::Heavy, 1, 42, dbops::seed::Bases::default());
     let mut group = c.benchmark_group("seed_generator");
     group.throughput(Throughput::Elements(1000));
     group.bench_function("1000 rides", |b| {

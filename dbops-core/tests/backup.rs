@@ -898,3 +898,67 @@ async fn a_corrupt_manifest_is_reported_and_never_latest() {
     );
     let _ = Arc::new(());
 }
+
+/// A local target that cannot take the data (the file size limit stands in for a full disk, without
+/// needing root to mount a tiny file system): the backup fails with an I/O error naming the store,
+/// publishes nothing, and the same backup to a target with room succeeds.
+#[tokio::test]
+async fn a_full_local_target_fails_cleanly() {
+    if support::is_helper("full-disk") {
+        // SIGXFSZ would kill the process instead of failing the write; with it ignored, write() fails.
+        unsafe {
+            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+            let limit = libc::rlimit {
+                rlim_cur: 16 * 1024,
+                rlim_max: 16 * 1024,
+            };
+            assert_eq!(libc::setrlimit(libc::RLIMIT_FSIZE, &limit), 0);
+        }
+        let url = DatabaseUrl::parse(&std::env::var("FULL_URL").unwrap()).unwrap();
+        let store = ObjectBackupStore::open(&std::env::var("FULL_STORE").unwrap()).unwrap();
+        let err = Backup::new(
+            url,
+            store,
+            BackupOptions {
+                compression: Compression::None,
+                ..BackupOptions::default()
+            },
+        )
+        .run()
+        .await
+        .unwrap_err();
+        println!("ERROR: {}", dbops::error::report(&err));
+        return;
+    }
+    let db = seeded().await;
+    let (dir, store) = file_store();
+    let store_url = format!("file://{}", dir.path().display());
+    let out = support::helper(
+        "a_full_local_target_fails_cleanly",
+        "full-disk",
+        &[
+            ("FULL_URL", db.url().expose()),
+            ("FULL_STORE", store_url.clone()),
+        ],
+    )
+    .output()
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    let line = stdout
+        .split_once("ERROR: ")
+        .map(|(_, rest)| rest)
+        .unwrap_or_else(|| panic!("no error: {stdout}"));
+    assert!(
+        line.contains(&store_url) || line.contains("File size limit") || line.contains("too large"),
+        "{line}"
+    );
+    let catalog = store.catalog(None).await.unwrap();
+    assert!(catalog.backups.is_empty(), "{catalog:?}");
+    // With room, the same backup lands.
+    Backup::new(db.url().clone(), store.clone(), BackupOptions::default())
+        .run()
+        .await
+        .unwrap();
+    assert_eq!(store.catalog(None).await.unwrap().backups.len(), 1);
+}
