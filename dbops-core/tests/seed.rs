@@ -369,6 +369,7 @@ async fn reset_refuses_production_looking_databases() {
 
 /// Peak RSS (kB) of a helper process that seeds the heavy profile at `scale` into `url`.
 fn seeding_peak_rss_kb(url: &str, scale: u64) -> i64 {
+    #[allow(clippy::zombie_processes)] // reaped by wait4 below, which also returns its rusage
     let child = support::helper(
         "memory_stays_flat_from_scale_1_to_10",
         "seed",
