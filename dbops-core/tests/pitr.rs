@@ -175,6 +175,77 @@ async fn restore_to_time_restore_point_and_latest_then_archive_a_new_timeline() 
         restored.stop().await.unwrap();
     }
 
+    // The same through the CLI: restore to the restore point, start it, read it, stop it.
+    let name = format!("pitr-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let data_dir = scratch.path().join(format!("cli-{name}"));
+    let out = std::process::Command::new(DBOPS)
+        .args([
+            "--json",
+            "pitr",
+            "restore",
+            "--store",
+            &store_url,
+            "--restore-point",
+            "before_b",
+            "--start",
+            "--name",
+            &name,
+        ])
+        .arg("--data-dir")
+        .arg(&data_dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let started: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let cli_url = DatabaseUrl::parse(started["url"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        scalar_i64(
+            &cli_url.connect().await.unwrap(),
+            "SELECT count(*) FROM rides_log"
+        )
+        .await,
+        110
+    );
+    let out = std::process::Command::new(DBOPS)
+        .args(["cluster", "stop", "--name", &name])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // `pitr setup` compares the server's settings with what archiving needs (dry run).
+    let out = std::process::Command::new(DBOPS)
+        .env("DATABASE_URL", url.expose())
+        .args(["--json", "pitr", "setup", "--store", &store_url])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let items: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let archive_mode = items
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["name"] == "archive_mode")
+        .unwrap();
+    assert_eq!(archive_mode["current"], "on");
+    let timeout = items
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["name"] == "archive_timeout")
+        .unwrap();
+    assert_eq!(timeout["wanted"], "60s");
+
     // Restore to T2, promote (timeline 2), keep archiving into the same store, write more.
     let restored = restore_to(
         &store,

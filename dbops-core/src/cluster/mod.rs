@@ -667,6 +667,26 @@ impl TempCluster {
     async fn after_start(&self) -> Result<()> {
         if let Some(password) = &self.inner.password {
             let client = self.url().connect().await?;
+            // A restored data directory may still be replaying WAL (read-only until promoted): the
+            // password can only be set once it accepts writes.
+            let started = Instant::now();
+            loop {
+                let recovering: bool = client
+                    .query_one("SELECT pg_is_in_recovery()", &[])
+                    .await
+                    .map_err(|e| Error::postgres("checking whether the server is in recovery", e))?
+                    .get(0);
+                if !recovering {
+                    break;
+                }
+                if started.elapsed() > self.inner.start_timeout {
+                    return Err(self.cluster_error(
+                        "the server is still in recovery, so the TCP password cannot be set; it has not \
+                         reached its recovery target (see the server log)",
+                    ));
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
             let sql = format!(
                 "ALTER ROLE {} PASSWORD {}",
                 crate::config::quote_ident(&self.inner.superuser),
