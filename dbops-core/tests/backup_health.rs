@@ -580,3 +580,28 @@ async fn metrics_are_parseable_and_true() {
     metrics::write_file(&path, &text).unwrap();
     assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
 }
+
+#[tokio::test]
+async fn the_health_server_exposes_backup_metrics() {
+    let store = memory();
+    fake_backup(&store, hours_ago(1), 4321).await;
+    let cluster = support::cluster().await;
+    let probe =
+        dbops::PgHealthProbe::for_url(&cluster.url(), dbops::HealthOptions::default()).unwrap();
+    let app =
+        dbops::health::router_with_backups(probe, vec![BackupHealth::new(store, DB, options())]);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let (status, body) =
+        tokio::task::spawn_blocking(move || servers::http("GET", port, "/metrics", &[], b""))
+            .await
+            .unwrap();
+    assert_eq!(status, 200, "{body}");
+    let text = body.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or(&body);
+    assert!(text.contains("dbops_ready"), "{text}");
+    assert!(
+        text.contains("dbops_backup_last_size_bytes{database=\"ridehailing\"} 4321"),
+        "{text}"
+    );
+}
