@@ -22,8 +22,8 @@ pub use status::{
     retention, setup, status,
 };
 pub use wal::{
-    DEFAULT_DEADLINE, FetchReport, PushReport, WalFileKind, WalName, fetch, prefetch, prefetch_dir,
-    push, segment_name, validate_segment,
+    DEFAULT_DEADLINE, FetchReport, PushReport, WalFileKind, WalName, decode, fetch, prefetch,
+    prefetch_dir, push, segment_name, validate_segment,
 };
 
 use crate::backup::{Decryption, Encryption};
