@@ -13,13 +13,12 @@ use std::time::Instant;
 use bytes::Bytes;
 use chrono::Utc;
 use sha2::{Digest, Sha256};
-use tokio::io::AsyncReadExt;
 
 use super::codec::{CHUNK, ChannelSink};
 use super::manifest::{self, MANIFEST_VERSION, Manifest, StoredObject};
 use super::{BackupOptions, BackupReport};
 use crate::cluster::PgBinaries;
-use crate::config::{ChildEnv, DatabaseUrl, quote_ident};
+use crate::config::{ChildEnv, DatabaseUrl, collect_stderr, quote_ident};
 use crate::error::{Error, Result};
 use crate::progress::{self, ProgressUnit};
 use crate::storage::ObjectBackupStore;
@@ -110,14 +109,7 @@ pub(super) async fn run(
         status: "no stdout pipe".into(),
         stderr: String::new(),
     })?;
-    let mut stderr = child.stderr.take();
-    let stderr_task = tokio::spawn(async move {
-        let mut text = String::new();
-        if let Some(stderr) = stderr.as_mut() {
-            let _ = stderr.read_to_string(&mut text).await;
-        }
-        text
-    });
+    let stderr_task = collect_stderr(&mut child);
     let stdout = stdout
         .into_owned_fd()
         .map_err(|e| Error::io("reading pg_dump's output", &pg_dump, e))?;
@@ -172,17 +164,7 @@ pub(super) async fn run(
         }
     };
 
-    let uploading = async {
-        let mut upload = store.upload(&data_key).await?;
-        let mut hasher = Sha256::new();
-        let mut size = 0u64;
-        while let Some(chunk) = receiver.recv().await {
-            hasher.update(&chunk);
-            size += chunk.len() as u64;
-            upload.write(chunk).await?;
-        }
-        Ok::<_, Error>((upload, size, hex::encode(hasher.finalize())))
-    };
+    let uploading = store.upload_chunks(&data_key, &mut receiver);
 
     let (upload_result, counts) = tokio::join!(uploading, counting);
     if upload_result.is_err() || counts.is_err() {

@@ -96,6 +96,20 @@ impl Drop for ChildEnv {
     }
 }
 
+/// Reads a child's stderr to the end in a task (so the child never blocks on a full pipe); the task
+/// yields the text.
+pub(crate) fn collect_stderr(child: &mut tokio::process::Child) -> tokio::task::JoinHandle<String> {
+    let mut stderr = child.stderr.take();
+    tokio::spawn(async move {
+        use tokio::io::AsyncReadExt;
+        let mut text = String::new();
+        if let Some(s) = stderr.as_mut() {
+            let _ = s.read_to_string(&mut text).await;
+        }
+        text
+    })
+}
+
 fn write_passfile(password: &str) -> Result<PathBuf> {
     let dir = std::env::temp_dir();
     let path = dir.join(format!(

@@ -7,5 +7,6 @@ mod tls;
 mod url;
 
 pub use child_env::ChildEnv;
+pub(crate) use child_env::collect_stderr;
 pub use connect::{PoolOptions, quote_ident, quote_literal};
 pub use url::{DatabaseUrl, REDACTED, redact_raw};

@@ -10,13 +10,12 @@ use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use tokio::io::AsyncReadExt;
 
 use super::PitrOptions;
 use super::wal::segment_name;
 use crate::backup::{CHUNK, ChannelSink, Compression, EncryptionInfo, StoredObject, new_id};
 use crate::cluster::{PgBinaries, last_lines};
-use crate::config::{ChildEnv, DatabaseUrl};
+use crate::config::{ChildEnv, DatabaseUrl, collect_stderr};
 use crate::error::{Error, Result};
 use crate::storage::ObjectBackupStore;
 
@@ -187,14 +186,7 @@ pub async fn base_backup(
         .ok_or_else(|| Error::config("pg_basebackup", "no stdout pipe"))?
         .into_owned_fd()
         .map_err(|e| Error::io("reading pg_basebackup's output", &program, e))?;
-    let mut stderr = child.stderr.take();
-    let stderr_task = tokio::spawn(async move {
-        let mut text = String::new();
-        if let Some(s) = stderr.as_mut() {
-            let _ = s.read_to_string(&mut text).await;
-        }
-        text
-    });
+    let stderr_task = collect_stderr(&mut child);
     let (sender, mut receiver) = tokio::sync::mpsc::channel::<Bytes>(4);
     let sink = options
         .encryption
@@ -221,17 +213,7 @@ pub async fn base_backup(
         writer.finish_all()?;
         Ok((total, hex::encode(hasher.finalize()), tap))
     });
-    let uploading = async {
-        let mut upload = store.upload(&data_key).await?;
-        let mut hasher = Sha256::new();
-        let mut size = 0u64;
-        while let Some(chunk) = receiver.recv().await {
-            hasher.update(&chunk);
-            size += chunk.len() as u64;
-            upload.write(chunk).await?;
-        }
-        Ok::<_, Error>((upload, size, hex::encode(hasher.finalize())))
-    };
+    let uploading = store.upload_chunks(&data_key, &mut receiver);
     let uploaded = uploading.await;
     if uploaded.is_err() {
         let _ = child.start_kill();

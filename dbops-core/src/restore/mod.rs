@@ -16,7 +16,7 @@ use tokio::io::AsyncReadExt;
 
 use crate::backup::{BackupEntry, BackupSelector, BackupStore, Decryption, DumpFormat, count_rows};
 use crate::cluster::{PgBinaries, last_lines};
-use crate::config::{ChildEnv, DatabaseUrl, quote_ident};
+use crate::config::{ChildEnv, DatabaseUrl, collect_stderr, quote_ident};
 use crate::error::{Error, Result};
 use crate::progress::Progress;
 use crate::storage::ObjectBackupStore;
@@ -503,17 +503,6 @@ fn take_stdin(
         .into_owned_fd()
         .map_err(|e| Error::io("taking the restore pipe", program, e))?;
     Ok(std::fs::File::from(fd))
-}
-
-fn collect_stderr(child: &mut tokio::process::Child) -> tokio::task::JoinHandle<String> {
-    let mut stderr = child.stderr.take();
-    tokio::spawn(async move {
-        let mut text = String::new();
-        if let Some(s) = stderr.as_mut() {
-            let _ = s.read_to_string(&mut text).await;
-        }
-        text
-    })
 }
 
 fn spawn_error(program: &std::path::Path, action: &str, e: std::io::Error) -> Error {

@@ -267,6 +267,26 @@ impl ObjectBackupStore {
         })
     }
 
+    /// Uploads every chunk `receiver` yields to `key` (multipart) until the sender is dropped, hashing as
+    /// it goes. Returns the unfinished upload (for the caller to finish or abort), the size and the
+    /// sha256 (hex) of what was stored.
+    pub(crate) async fn upload_chunks(
+        &self,
+        key: &str,
+        receiver: &mut tokio::sync::mpsc::Receiver<Bytes>,
+    ) -> Result<(Upload, u64, String)> {
+        use sha2::Digest;
+        let mut upload = self.upload(key).await?;
+        let mut hasher = sha2::Sha256::new();
+        let mut size = 0u64;
+        while let Some(chunk) = receiver.recv().await {
+            hasher.update(&chunk);
+            size += chunk.len() as u64;
+            upload.write(chunk).await?;
+        }
+        Ok((upload, size, hex::encode(hasher.finalize())))
+    }
+
     /// Checks that the store is reachable and writable: writes, reads back and deletes a probe object.
     /// Returns how long the round trip took.
     pub async fn probe(&self) -> Result<Duration> {
