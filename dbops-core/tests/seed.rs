@@ -425,3 +425,118 @@ async fn memory_stays_flat_from_scale_1_to_10() {
         "memory grew with scale: {small_kb} kB at scale 1, {large_kb} kB at scale 10"
     );
 }
+
+/// Every constraint and index of the public schema, with definitions and comments.
+async fn schema_snapshot(db: &TestDatabase) -> String {
+    let client = db.connect().await.unwrap();
+    let row = client
+        .query_one(
+            "SELECT (SELECT string_agg(format('%s %s %s %s', conrelid::regclass, conname, pg_get_constraintdef(oid),
+                            coalesce(obj_description(oid, 'pg_constraint'), '')), E'\n' ORDER BY conrelid::regclass::text, conname)
+                     FROM pg_constraint WHERE connamespace = 'public'::regnamespace),
+                    (SELECT string_agg(indexdef, E'\n' ORDER BY indexname) FROM pg_indexes WHERE schemaname = 'public')",
+            &[],
+        )
+        .await
+        .unwrap();
+    format!("{}\n{}", row.get::<_, String>(0), row.get::<_, String>(1))
+}
+
+#[tokio::test]
+async fn bulk_loads_leave_every_constraint_and_index_as_it_was() {
+    let db = migrated().await;
+    let client = db.connect().await.unwrap();
+    client
+        .batch_execute(
+            "COMMENT ON CONSTRAINT rides_rider_id_fkey ON rides IS 'rider''s \"account\"';
+             CREATE INDEX rides_commented_idx ON rides (cancelled_at);
+             COMMENT ON INDEX rides_commented_idx IS 'kept as is';",
+        )
+        .await
+        .unwrap();
+    let before = schema_snapshot(&db).await;
+    assert!(before.contains("FOREIGN KEY"), "{before}");
+    assert!(before.contains("rider''s \"account\"") || before.contains("rider's \"account\""));
+    let stages = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let seen = stages.clone();
+    let report = PgSeeder::new(db.url().clone())
+        .progress(dbops::Progress::new(move |event| {
+            seen.lock().unwrap().push(event.stage.clone())
+        }))
+        .seed(Profile::Heavy, &SeedOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(count(&db, "SELECT count(*) FROM rides").await, 5000);
+    assert!(report.rows > 50_000, "{report:?}");
+    // The bulk path ran: the keys and indexes were recreated after COPY.
+    assert!(
+        stages
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|s| s == "indexes and foreign keys"),
+        "{stages:?}"
+    );
+    assert_eq!(schema_snapshot(&db).await, before);
+    assert_eq!(integrity(&db).await, Vec::<String>::new());
+    // The foreign keys are enforced again (recreated valid, not NOT VALID).
+    let orphan = client
+        .batch_execute("INSERT INTO payments (ride_id, payer_id, method, status, amount_cents, currency) VALUES (999999999, 1, 'card', 'captured', 1, 'USD')")
+        .await
+        .unwrap_err();
+    assert!(
+        orphan.to_string().contains("foreign key") || format!("{orphan:?}").contains("foreign key"),
+        "{orphan:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_bulk_load_failing_at_its_foreign_keys_rolls_back_whole() {
+    let db = migrated().await;
+    let client = db.connect().await.unwrap();
+    // A constraint the generated data violates: checked only when the keys are recreated after COPY.
+    client
+        .batch_execute(
+            "ALTER TABLE rides ADD CONSTRAINT rides_rider_is_a_driver FOREIGN KEY (rider_id) REFERENCES drivers (user_id)",
+        )
+        .await
+        .unwrap();
+    let before = schema_snapshot(&db).await;
+    let error = PgSeeder::new(db.url().clone())
+        .seed(Profile::Heavy, &SeedOptions::default())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("rides_rider_is_a_driver"), "{error}");
+    assert_eq!(count(&db, "SELECT count(*) FROM users").await, 0);
+    assert_eq!(count(&db, "SELECT count(*) FROM rides").await, 0);
+    assert_eq!(schema_snapshot(&db).await, before);
+}
+
+#[tokio::test]
+async fn a_role_that_does_not_own_the_tables_seeds_without_bulk_loading() {
+    let db = migrated().await;
+    let client = db.connect().await.unwrap();
+    let role = format!("seeder_{}", std::process::id());
+    client
+        .batch_execute(&format!(
+            "CREATE ROLE {role} LOGIN;
+             GRANT SELECT, INSERT, TRUNCATE ON ALL TABLES IN SCHEMA public TO {role};
+             GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO {role};"
+        ))
+        .await
+        .unwrap();
+    let before = schema_snapshot(&db).await;
+    let result = PgSeeder::new(db.url().with_user(&role, None))
+        .seed(Profile::Heavy, &SeedOptions::default())
+        .await;
+    let cleanup = format!(
+        "REVOKE ALL ON ALL TABLES IN SCHEMA public FROM {role};
+         REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM {role}; DROP ROLE {role};"
+    );
+    client.batch_execute(&cleanup).await.unwrap();
+    result.unwrap();
+    assert_eq!(count(&db, "SELECT count(*) FROM rides").await, 5000);
+    assert_eq!(integrity(&db).await, Vec::<String>::new());
+    assert_eq!(schema_snapshot(&db).await, before);
+}

@@ -1,6 +1,7 @@
 //! Seeding: the guide's light/medium/heavy data sets of the reference schema, deterministic, streamed
 //! with binary COPY in one transaction; and plain SQL seed files.
 
+mod bulk;
 mod copy;
 mod file;
 mod generate;
@@ -103,6 +104,10 @@ const SEEDED_TABLES: &[&str] = &[
     "users",
 ];
 
+/// From this many rides (the heavy profile) on, a seed into empty tables drops the tables' foreign
+/// keys and plain indexes and recreates them after COPY (see `bulk`); smaller loads keep them.
+const BULK_LOAD_MIN_RIDES: u64 = 5_000;
+
 impl PgSeeder {
     /// A seeder for the database at `url` (migrated to the reference schema).
     pub fn new(url: DatabaseUrl) -> Self {
@@ -188,6 +193,12 @@ impl Seeder for PgSeeder {
             }
         }
         let generator = Generator::new(profile, options.scale, options.seed, bases);
+        // Into empty tables, large loads build indexes and check foreign keys once, after COPY.
+        let bulk = if bases.users == 0 && generator.counts.rides >= BULK_LOAD_MIN_RIDES {
+            bulk::Suspended::suspend(&tx, SEEDED_TABLES).await?
+        } else {
+            None
+        };
         let mut writer = Writer {
             tx: &tx,
             progress: self.progress.as_ref(),
@@ -195,6 +206,9 @@ impl Seeder for PgSeeder {
         };
         write_all(&mut writer, &generator).await?;
         let mut report = writer.report;
+        if let Some(bulk) = bulk {
+            bulk.resume(&tx, self.progress.as_ref()).await?;
+        }
         tx.batch_execute(
             "SELECT setval(pg_get_serial_sequence(t, 'id'), greatest((SELECT coalesce(max(id), 0) FROM users), 1))
              FROM (VALUES ('users')) v(t);
