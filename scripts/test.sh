@@ -11,6 +11,7 @@ step() { printf '\n==> %s\n' "$*"; }
 step "cargo fmt --check";   cargo fmt --all -- --check
 step "cargo clippy";        cargo clippy --workspace --all-targets -- -D warnings
 step "Rust tests";          cargo test --workspace --no-fail-fast
+step "failpoints";          cargo test -p dbops-core --features failpoints --test failpoints
 step "Python tests";        bash scripts/py-test.sh
 step "criterion (--test)";  cargo bench -p dbops-benches --bench hot_paths -- --test
 step "fuzzing (bounded)";   FUZZ_SECONDS="${FUZZ_SECONDS:-20}" bash scripts/fuzz.sh

@@ -110,6 +110,7 @@ pub(super) async fn run(
         stderr: String::new(),
     })?;
     let stderr_task = collect_stderr(&mut child);
+    crate::storage::failpoint("backup::after_pg_dump_start")?;
     let stdout = stdout
         .into_owned_fd()
         .map_err(|e| Error::io("reading pg_dump's output", &pg_dump, e))?;
@@ -140,6 +141,8 @@ pub(super) async fn run(
             hasher.update(&buf[..n]);
             writer.write_all(&buf[..n])?;
             total += n as u64;
+            crate::storage::failpoint("backup::mid_stream")
+                .map_err(|e| std::io::Error::other(e.to_string()))?;
             if last_report.elapsed().as_millis() >= 200 {
                 last_report = Instant::now();
                 progress::report(
@@ -188,25 +191,23 @@ pub(super) async fn run(
             return Err(e);
         }
     };
-    let failure = if let Some(status) = dump_error {
-        Some(Error::Command {
+    // A failed encoder is reported before pg_dump's status: pg_dump then only died of the closed pipe.
+    let failure = match (&encoded, dump_error) {
+        (Ok(Err(e)), _) => Some(Error::io(
+            "compressing and encrypting the dump",
+            &data_key,
+            std::io::Error::new(e.kind(), e.to_string()),
+        )),
+        (Err(e), _) => Some(Error::Cancelled {
+            action: format!("the encoding thread ({e})"),
+        }),
+        (Ok(Ok(_)), Some(status)) => Some(Error::Command {
             program: pg_dump.display().to_string(),
             action: format!("dumping `{database}`"),
             status,
             stderr: crate::cluster::last_lines(&stderr_text, 10),
-        })
-    } else {
-        match &encoded {
-            Ok(Ok(_)) => None,
-            Ok(Err(e)) => Some(Error::io(
-                "compressing and encrypting the dump",
-                &data_key,
-                std::io::Error::new(e.kind(), e.to_string()),
-            )),
-            Err(e) => Some(Error::Cancelled {
-                action: format!("the encoding thread ({e})"),
-            }),
-        }
+        }),
+        (Ok(Ok(_)), None) => None,
     };
     if let Some(error) = failure {
         upload.abort().await.ok();
@@ -225,6 +226,7 @@ pub(super) async fn run(
             action: "the backup".into(),
         });
     };
+    crate::storage::failpoint("backup::before_upload_finish")?;
     upload.finish().await?;
     progress::report(
         options.progress.as_ref(),
@@ -271,7 +273,19 @@ pub(super) async fn run(
     };
     let body = serde_json::to_vec_pretty(&manifest)
         .map_err(|e| Error::config("manifest", e.to_string()))?;
-    store.put(&manifest.key(), Bytes::from(body)).await?;
+    // The manifest is the commit marker: without it the data is not a backup. Remove the data again
+    // so a failed publication leaves nothing behind.
+    let published = match crate::storage::failpoint("backup::before_manifest") {
+        Ok(()) => store.put(&manifest.key(), Bytes::from(body)).await,
+        Err(e) => Err(e),
+    };
+    if let Err(error) = published {
+        store.delete(&manifest.data.key).await.ok();
+        if let Some(globals) = &manifest.globals {
+            store.delete(&globals.key).await.ok();
+        }
+        return Err(error);
+    }
     Ok(BackupReport {
         elapsed_secs: started.elapsed().as_secs_f64(),
         store: store.describe().to_string(),

@@ -375,10 +375,17 @@ impl Runner<'_> {
                 started.elapsed(),
             );
             finish.push_str("COMMIT;");
+            if crate::storage::failpoint("migrate::before_commit").is_err() {
+                finish.insert_str(0, &injected_sql_fault("migrate::before_commit"));
+            }
             if let Err(error) = self.client.batch_execute(&finish).await {
                 let _ = self.client.batch_execute("ROLLBACK").await;
                 return Err(Error::postgres(
-                    format!("recording migration {} and committing", m.version),
+                    format!(
+                        "recording migration {} and committing (rolled back: nothing was changed; \
+                         run the migrations again)",
+                        m.version
+                    ),
                     error,
                 ));
             }
@@ -486,7 +493,17 @@ impl Runner<'_> {
         transactional: bool,
     ) -> Result<()> {
         for (index, statement) in statements.iter().enumerate() {
-            if let Err(source) = self.client.batch_execute(&statement.sql).await {
+            // Failpoint: this statement fails (through the real error path) after the first one ran.
+            let injected =
+                index > 0 && crate::storage::failpoint("migrate::between_statements").is_err();
+            let fault;
+            let sql = if injected {
+                fault = injected_sql_fault("migrate::between_statements");
+                fault.as_str()
+            } else {
+                statement.sql.as_str()
+            };
+            if let Err(source) = self.client.batch_execute(sql).await {
                 let (message, line) = describe(&source, statement);
                 let before = step
                     .resulting_version
@@ -532,6 +549,12 @@ impl Runner<'_> {
         }
         Ok(())
     }
+}
+
+/// What a failpoint configured with `return` runs instead of a migration statement or its bookkeeping,
+/// so the injected failure takes the real error path.
+fn injected_sql_fault(point: &str) -> String {
+    format!("DO $$BEGIN RAISE EXCEPTION 'injected fault at failpoint `{point}`'; END$$;")
 }
 
 /// PostgreSQL's message with detail, hint and position, and the file line of the error.

@@ -273,6 +273,7 @@ pub async fn push(
         validate_segment(&name, &data)?;
     }
     let key = name.key();
+    crate::storage::failpoint("wal::before_upload")?;
     let encryption = options.encryption.clone();
     let level = options.compression_level;
     let plain = data.clone();
@@ -283,7 +284,10 @@ pub async fn push(
         })??;
     let stored = encoded.len() as u64;
     let work = async {
-        if store.put_if_absent(&key, Bytes::from(encoded)).await? {
+        crate::storage::failpoint("wal::before_put")?;
+        let created = store.put_if_absent(&key, Bytes::from(encoded)).await?;
+        crate::storage::failpoint("wal::after_put")?;
+        if created {
             return Ok("archived".to_string());
         }
         // Something is there: the same file archived before (a retry after a lost reply), or a conflict.

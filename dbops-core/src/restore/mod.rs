@@ -163,11 +163,27 @@ impl Restorer for PgRestorer {
             RestoreTarget::Original => (self.url.database(), false),
             RestoreTarget::Database { name, create } => (name.clone(), *create),
         };
-        let target = self.url.with_database(&target_name);
-        if create {
-            create_database(&self.url, &target_name).await?;
+        // A new database is restored under a private staging name and renamed into place at the end:
+        // whatever happens to this process, the target either does not exist or is complete, and of
+        // two restores into the same new name exactly one wins.
+        let staging = if create {
+            refuse_existing(&self.url, &target_name).await?;
+            drop_abandoned_staging(&self.url).await;
+            let staging = staging_name();
+            create_database(&self.url, &staging, &target_name).await?;
+            Some(staging)
+        } else {
+            None
+        };
+        let target = self
+            .url
+            .with_database(staging.as_deref().unwrap_or(&target_name));
+        let mut outcome = restore_into(&self.store, &entry, &target, options, create).await;
+        if let (Some(staging), Ok(_)) = (&staging, &outcome)
+            && let Err(error) = rename_database(&self.url, staging, &target_name).await
+        {
+            outcome = Err(error);
         }
-        let outcome = restore_into(&self.store, &entry, &target, options, create).await;
         match outcome {
             Ok((decoded, tables_checked)) => Ok(RestoreReport {
                 backup_id: entry.id.clone(),
@@ -180,8 +196,10 @@ impl Restorer for PgRestorer {
                 elapsed_secs: started.elapsed().as_secs_f64(),
             }),
             Err(error) => {
-                if create && let Err(drop_error) = drop_database(&self.url, &target_name).await {
-                    tracing::warn!(%drop_error, database = %target_name, "could not drop the database created for a failed restore");
+                if let Some(staging) = &staging
+                    && let Err(drop_error) = drop_database(&self.url, staging).await
+                {
+                    tracing::warn!(%drop_error, database = %staging, "could not drop the staging database of a failed restore");
                 }
                 Err(error)
             }
@@ -374,6 +392,7 @@ async fn restore_streaming(
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .kill_on_drop(true);
+    crate::storage::failpoint("restore::before_pg_restore_start")?;
     let mut child = command
         .spawn()
         .map_err(|e| spawn_error(&program, action, e))?;
@@ -559,23 +578,148 @@ async fn compare_row_counts(
     }
 }
 
-async fn create_database(url: &DatabaseUrl, name: &str) -> Result<()> {
+/// Prefix of the staging databases of restores into new databases.
+const STAGING_PREFIX: &str = "dbops_restoring_";
+
+fn staging_name() -> String {
+    format!(
+        "{STAGING_PREFIX}{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..16]
+    )
+}
+
+fn exists_refusal(name: &str) -> Error {
+    Error::Refused {
+        action: format!("create database `{name}` for the restore"),
+        reason:
+            "it already exists; choose another name, drop it, or restore into it without --create"
+                .into(),
+    }
+}
+
+async fn refuse_existing(url: &DatabaseUrl, name: &str) -> Result<()> {
     let admin = maintenance(url).connect().await?;
+    let exists: bool = admin
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)",
+            &[&name],
+        )
+        .await
+        .map_err(|e| Error::postgres(format!("looking up database `{name}`"), e))?
+        .get(0);
+    if exists {
+        return Err(exists_refusal(name));
+    }
+    Ok(())
+}
+
+/// The marker of a staging database: who restores into it (host and pid) and for which target.
+fn staging_comment(target: &str) -> String {
+    format!(
+        "dbops restore into {target:?} host={} pid={}",
+        nix::unistd::gethostname()
+            .map(|h| h.to_string_lossy().to_string())
+            .unwrap_or_default(),
+        std::process::id()
+    )
+}
+
+/// Drops staging databases left by restores killed on this host (their process is gone).
+async fn drop_abandoned_staging(url: &DatabaseUrl) {
+    let Ok(admin) = maintenance(url).connect().await else {
+        return;
+    };
+    let Ok(rows) = admin
+        .query(
+            "SELECT datname, coalesce(shobj_description(oid, 'pg_database'), '') FROM pg_database \
+             WHERE starts_with(datname, $1)",
+            &[&STAGING_PREFIX],
+        )
+        .await
+    else {
+        return;
+    };
+    let host = nix::unistd::gethostname()
+        .map(|h| h.to_string_lossy().to_string())
+        .unwrap_or_default();
+    for row in rows {
+        let name: String = row.get(0);
+        let comment: String = row.get(1);
+        let holder = comment
+            .rsplit_once(" host=")
+            .and_then(|(_, rest)| rest.rsplit_once(" pid="))
+            .and_then(|(h, pid)| Some((h.to_string(), pid.parse::<i32>().ok()?)));
+        let Some((holder_host, pid)) = holder else {
+            continue;
+        };
+        let alive = !matches!(
+            nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None),
+            Err(nix::errno::Errno::ESRCH)
+        );
+        if holder_host == host && !alive {
+            tracing::info!(database = %name, "dropping the staging database of a killed restore");
+            let _ = drop_database(url, &name).await;
+        }
+    }
+}
+
+async fn create_database(url: &DatabaseUrl, name: &str, target: &str) -> Result<()> {
+    let admin = maintenance(url).connect().await?;
+    let context = || format!("creating database `{name}` to restore `{target}` into");
     admin
         .batch_execute(&format!("CREATE DATABASE {}", quote_ident(name)))
         .await
-        .map_err(|e| {
-            if e.code() == Some(&tokio_postgres::error::SqlState::DUPLICATE_DATABASE) {
-                Error::Refused {
-                    action: format!("create database `{name}` for the restore"),
-                    reason: "it already exists; choose another name, drop it, or restore into it \
-                             without --create"
+        .map_err(|e| Error::postgres(context(), e))?;
+    let marked = admin
+        .batch_execute(&format!(
+            "COMMENT ON DATABASE {} IS {}",
+            quote_ident(name),
+            crate::config::quote_literal(&staging_comment(target)),
+        ))
+        .await;
+    if let Err(e) = marked {
+        drop_database(url, name).await.ok();
+        return Err(Error::postgres(context(), e));
+    }
+    Ok(())
+}
+
+/// Renames the complete staging database into place (waiting briefly for its last sessions to end).
+async fn rename_database(url: &DatabaseUrl, staging: &str, target: &str) -> Result<()> {
+    let admin = maintenance(url).connect().await?;
+    let sql = format!(
+        "ALTER DATABASE {} RENAME TO {}; COMMENT ON DATABASE {} IS NULL",
+        quote_ident(staging),
+        quote_ident(target),
+        quote_ident(target)
+    );
+    let deadline = Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        match admin.batch_execute(&sql).await {
+            Ok(()) => return Ok(()),
+            Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::DUPLICATE_DATABASE) => {
+                return Err(Error::Refused {
+                    action: format!("create database `{target}` for the restore"),
+                    reason: "it was created by someone else while this restore ran (another restore \
+                             into the same name won); nothing of this restore was kept. Choose another \
+                             name, or drop it and run the restore again"
                         .into(),
-                }
-            } else {
-                Error::postgres(format!("creating database `{name}` for the restore"), e)
+                });
             }
-        })
+            Err(e)
+                if e.code() == Some(&tokio_postgres::error::SqlState::OBJECT_IN_USE)
+                    && Instant::now() < deadline =>
+            {
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            Err(e) => {
+                return Err(Error::postgres(
+                    format!("renaming the restored database `{staging}` to `{target}`"),
+                    e,
+                ));
+            }
+        }
+    }
 }
 
 async fn drop_database(url: &DatabaseUrl, name: &str) -> Result<()> {

@@ -395,6 +395,20 @@ fn validate_key(key: &str) -> Result<()> {
     Ok(())
 }
 
+/// A named failpoint (cargo feature `failpoints`, for the fault tests): configured `return` makes it an
+/// error, `panic` panics (a crash at that point), `sleep(ms)` delays. Without the feature: always `Ok`.
+pub(crate) fn failpoint(_name: &str) -> Result<()> {
+    fail::fail_point!(_name, |message: Option<String>| Err(Error::Io {
+        context: format!(
+            "injected fault at failpoint `{_name}`{}",
+            message.map(|m| format!(" ({m})")).unwrap_or_default()
+        ),
+        path: std::path::PathBuf::new(),
+        source: std::io::Error::other("injected fault"),
+    }));
+    Ok(())
+}
+
 /// A name (a database name, a label) as one safe key component: letters, digits, `-`, `_` and `.` stay,
 /// everything else becomes `%XX`, and a leading dot is escaped so no component is `.` or `..`.
 pub fn key_component(name: &str) -> String {
