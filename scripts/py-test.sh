@@ -1,10 +1,18 @@
 #!/usr/bin/env bash
-# Builds the Python wheel into .venv with maturin and runs the pytest suite. Extra args go to pytest.
+# Builds the Python wheel into .venv with maturin, checks the typing (the stubs of the compiled module
+# against the module with mypy.stubtest, then mypy --strict over the package, the examples and the
+# tests) and runs the pytest suite. Extra args go to pytest. Any failing step fails the script.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$ROOT/scripts/env.sh"
 cd "$ROOT/dbops-py"
-[ -x "$ROOT/.venv/bin/maturin" ] || bash "$ROOT/scripts/install-deps.sh"
+if [ ! -x "$ROOT/.venv/bin/maturin" ] || ! "$ROOT/.venv/bin/pip" show -q types-PyYAML >/dev/null 2>&1; then
+  bash "$ROOT/scripts/install-deps.sh"
+fi
 VIRTUAL_ENV="$ROOT/.venv" maturin develop --quiet
-python -m mypy.stubtest dbops._dbops --ignore-missing-stub 2>&1 | tail -20
+echo "== python -m mypy.stubtest dbops._dbops"
+python -m mypy.stubtest dbops._dbops
+echo "== python -m mypy --strict dbops-py/python/dbops examples/python dbops-py/tests"
+python -m mypy --strict "$ROOT/dbops-py/python/dbops" "$ROOT/examples/python" "$ROOT/dbops-py/tests"
+echo "== python -m pytest"
 python -m pytest -q "$@"

@@ -1,4 +1,4 @@
-//! `dbops.backup_health`, `dbops.send_alerts`, `dbops.backup_metrics`.
+//! `dbops.backup_health`, `dbops.send_alerts` (each with an `_async` form), `dbops.backup_metrics`.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -8,26 +8,17 @@ use dbops::alert::{AlertConfig, EmailConfig, Secret, SmtpSecurity, metrics, noti
 use dbops::backup::{BackupHealth, BackupHealthOptions, BackupHealthReport};
 use pyo3::prelude::*;
 
+use crate::convert::from_py;
 use crate::convert::to_py_attached as json;
 use crate::errors::to_py as err;
-use crate::runtime::block_on;
+use crate::runtime::operation;
 
-fn from_py(py: Python<'_>, report: &Bound<'_, PyAny>) -> PyResult<BackupHealthReport> {
-    let text: String = py
-        .import("json")?
-        .call_method1("dumps", (report,))?
-        .extract()?;
-    serde_json::from_str(&text).map_err(|e| {
-        pyo3::exceptions::PyValueError::new_err(format!("not a backup health report: {e}"))
-    })
-}
-
-/// Checks the backups of `database` in `store`; returns the report (`status`: ok, warn or critical).
-#[pyfunction]
+operation! {
+/// Checks the backups of `database` in `store`; returns the `BackupHealthReport` (`status`: ok, warn
+/// or critical).
 #[pyo3(signature = (store, database, *, max_age_hours=26.0, critical_age_hours=None, size_drop_ratio=0.5, size_jump_ratio=2.0, min_backups=1, max_restore_test_age_days=8.0, full=false, server=None, max_wal_age_minutes=60.0, store_options=None))]
-#[allow(clippy::too_many_arguments)]
-fn backup_health(
-    py: Python<'_>,
+fn backup_health / backup_health_async(
+    py,
     store: &str,
     database: String,
     max_age_hours: f64,
@@ -40,7 +31,7 @@ fn backup_health(
     server: Option<String>,
     max_wal_age_minutes: f64,
     store_options: Option<BTreeMap<String, String>>,
-) -> PyResult<Py<PyAny>> {
+) -> Py<PyAny> {
     let store = crate::backup::open_store(store, store_options)?;
     let hours = |h: f64| Duration::from_secs_f64(h * 3600.0);
     let options = BackupHealthOptions {
@@ -59,17 +50,17 @@ fn backup_health(
     if let Some(url) = server {
         checker = checker.with_server(DatabaseUrl::parse(&url).map_err(err)?);
     }
-    block_on(py, async move { json(&checker.run().await) })
+    async move { json(&checker.run().await) }
+}
 }
 
+operation! {
 /// Sends alerts for a `backup_health` report if its state changed since the last notification (or a
 /// reminder is due). `smtp` keys: host, port, security ('starttls', 'tls', 'none'), username, password,
-/// from, to (list). Returns what was sent and each channel's delivery.
-#[pyfunction]
+/// from, to (list). Returns the `AlertOutcome`: what was sent and each channel's delivery.
 #[pyo3(signature = (report, store, *, slack_webhook=None, webhook=None, smtp=None, remind_hours=24.0, store_options=None))]
-#[allow(clippy::too_many_arguments)]
-fn send_alerts(
-    py: Python<'_>,
+fn send_alerts / send_alerts_async(
+    py,
     report: &Bound<'_, PyAny>,
     store: &str,
     slack_webhook: Option<String>,
@@ -77,8 +68,8 @@ fn send_alerts(
     smtp: Option<BTreeMap<String, Py<PyAny>>>,
     remind_hours: f64,
     store_options: Option<BTreeMap<String, String>>,
-) -> PyResult<Py<PyAny>> {
-    let report = from_py(py, report)?;
+) -> Py<PyAny> {
+    let report: BackupHealthReport = from_py(report, "backup health report")?;
     let store = crate::backup::open_store(store, store_options)?;
     let email = match smtp {
         None => None,
@@ -122,18 +113,16 @@ fn send_alerts(
         reminder: (remind_hours > 0.0).then(|| Duration::from_secs_f64(remind_hours * 3600.0)),
         ..AlertConfig::default()
     };
-    block_on(
-        py,
-        async move { json(&notify(&report, &store, &config).await?) },
-    )
+    async move { json(&notify(&report, &store, &config).await?) }
+}
 }
 
 /// Prometheus text exposition of one or more `backup_health` reports.
 #[pyfunction]
-fn backup_metrics(py: Python<'_>, reports: Vec<Bound<'_, PyAny>>) -> PyResult<String> {
+fn backup_metrics(reports: Vec<Bound<'_, PyAny>>) -> PyResult<String> {
     let parsed = reports
         .iter()
-        .map(|r| from_py(py, r))
+        .map(|r| from_py::<BackupHealthReport>(r, "backup health report"))
         .collect::<PyResult<Vec<_>>>()?;
     Ok(metrics::render(&parsed))
 }
@@ -141,6 +130,8 @@ fn backup_metrics(py: Python<'_>, reports: Vec<Bound<'_, PyAny>>) -> PyResult<St
 /// Adds the functions to the module.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(backup_health, m)?)?;
+    m.add_function(wrap_pyfunction!(backup_health_async, m)?)?;
     m.add_function(wrap_pyfunction!(send_alerts, m)?)?;
+    m.add_function(wrap_pyfunction!(send_alerts_async, m)?)?;
     m.add_function(wrap_pyfunction!(backup_metrics, m)?)
 }

@@ -15,7 +15,7 @@ use pyo3::prelude::*;
 
 use crate::convert::to_py_attached as json;
 use crate::errors::to_py as err;
-use crate::runtime::{block_on, into_awaitable};
+use crate::runtime::operation;
 
 pub(crate) fn open_store(
     url: &str,
@@ -118,80 +118,42 @@ fn backup_job(
     Ok(Backup::new(url, store, options))
 }
 
-/// Backs up the database at `url` into `store`; returns the report with the manifest.
-#[pyfunction]
-#[pyo3(signature = (url, store, *, format="custom", compression="zstd", level=None, threads=0, recipients=None, passphrase=None, globals=false, row_counts=true, labels=None, store_options=None, progress=None))]
-#[allow(clippy::too_many_arguments)]
-fn backup(
-    py: Python<'_>,
-    url: &str,
-    store: &str,
-    format: &str,
-    compression: &str,
-    level: Option<i32>,
-    threads: u32,
-    recipients: Option<Vec<String>>,
-    passphrase: Option<String>,
-    globals: bool,
-    row_counts: bool,
-    labels: Option<BTreeMap<String, String>>,
-    store_options: Option<BTreeMap<String, String>>,
-    progress: Option<Py<PyAny>>,
-) -> PyResult<Py<PyAny>> {
-    let job = backup_job(
-        url,
-        store,
-        format,
-        compression,
-        level,
-        threads,
-        recipients,
-        passphrase,
-        globals,
-        row_counts,
-        labels,
-        store_options,
-        progress,
-    )?;
-    block_on(py, async move { json(&job.run().await?) })
-}
-
-/// Like `backup`; awaitable.
-#[pyfunction]
-#[pyo3(signature = (url, store, *, format="custom", compression="zstd", level=None, threads=0, recipients=None, passphrase=None, globals=false, row_counts=true, labels=None, store_options=None, progress=None))]
-#[allow(clippy::too_many_arguments)]
-fn backup_async<'py>(
-    py: Python<'py>,
-    url: &str,
-    store: &str,
-    format: &str,
-    compression: &str,
-    level: Option<i32>,
-    threads: u32,
-    recipients: Option<Vec<String>>,
-    passphrase: Option<String>,
-    globals: bool,
-    row_counts: bool,
-    labels: Option<BTreeMap<String, String>>,
-    store_options: Option<BTreeMap<String, String>>,
-    progress: Option<Py<PyAny>>,
-) -> PyResult<Bound<'py, PyAny>> {
-    let job = backup_job(
-        url,
-        store,
-        format,
-        compression,
-        level,
-        threads,
-        recipients,
-        passphrase,
-        globals,
-        row_counts,
-        labels,
-        store_options,
-        progress,
-    )?;
-    into_awaitable(py, async move { json(&job.run().await?) })
+operation! {
+    /// Backs up the database at `url` into `store`; returns the `BackupReport` with the manifest.
+    #[pyo3(signature = (url, store, *, format="custom", compression="zstd", level=None, threads=0, recipients=None, passphrase=None, globals=false, row_counts=true, labels=None, store_options=None, progress=None))]
+    fn backup / backup_async(
+        py,
+        url: &str,
+        store: &str,
+        format: &str,
+        compression: &str,
+        level: Option<i32>,
+        threads: u32,
+        recipients: Option<Vec<String>>,
+        passphrase: Option<String>,
+        globals: bool,
+        row_counts: bool,
+        labels: Option<BTreeMap<String, String>>,
+        store_options: Option<BTreeMap<String, String>>,
+        progress: Option<Py<PyAny>>,
+    ) -> Py<PyAny> {
+        let job = backup_job(
+            url,
+            store,
+            format,
+            compression,
+            level,
+            threads,
+            recipients,
+            passphrase,
+            globals,
+            row_counts,
+            labels,
+            store_options,
+            progress,
+        )?;
+        async move { json(&job.run().await?) }
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -241,224 +203,161 @@ fn restore_job(
     Ok((PgRestorer::new(url, store), options))
 }
 
-/// Restores a backup from `store` into the server at `url`; returns the report.
-#[pyfunction]
-#[pyo3(signature = (url, store, *, backup_id=None, before=None, key=None, from_database=None, into=None, create=false, clean=false, no_owner=false, no_acl=false, jobs=1, identity=None, identity_file=None, passphrase=None, check_row_counts=true, store_options=None, progress=None))]
-#[allow(clippy::too_many_arguments)]
-fn restore(
-    py: Python<'_>,
-    url: &str,
-    store: &str,
-    backup_id: Option<String>,
-    before: Option<String>,
-    key: Option<String>,
-    from_database: Option<String>,
-    into: Option<String>,
-    create: bool,
-    clean: bool,
-    no_owner: bool,
-    no_acl: bool,
-    jobs: u32,
-    identity: Option<String>,
-    identity_file: Option<std::path::PathBuf>,
-    passphrase: Option<String>,
-    check_row_counts: bool,
-    store_options: Option<BTreeMap<String, String>>,
-    progress: Option<Py<PyAny>>,
-) -> PyResult<Py<PyAny>> {
-    let (restorer, options) = restore_job(
-        url,
-        store,
-        backup_id,
-        before,
-        key,
-        from_database,
-        into,
-        create,
-        clean,
-        no_owner,
-        no_acl,
-        jobs,
-        identity,
-        identity_file,
-        passphrase,
-        check_row_counts,
-        store_options,
-        progress,
-    )?;
-    block_on(py, async move { json(&restorer.restore(&options).await?) })
+operation! {
+    /// Restores a backup from `store` into the server at `url`; returns the `RestoreReport`.
+    #[pyo3(signature = (url, store, *, backup_id=None, before=None, key=None, from_database=None, into=None, create=false, clean=false, no_owner=false, no_acl=false, jobs=1, identity=None, identity_file=None, passphrase=None, check_row_counts=true, store_options=None, progress=None))]
+    fn restore / restore_async(
+        py,
+        url: &str,
+        store: &str,
+        backup_id: Option<String>,
+        before: Option<String>,
+        key: Option<String>,
+        from_database: Option<String>,
+        into: Option<String>,
+        create: bool,
+        clean: bool,
+        no_owner: bool,
+        no_acl: bool,
+        jobs: u32,
+        identity: Option<String>,
+        identity_file: Option<std::path::PathBuf>,
+        passphrase: Option<String>,
+        check_row_counts: bool,
+        store_options: Option<BTreeMap<String, String>>,
+        progress: Option<Py<PyAny>>,
+    ) -> Py<PyAny> {
+        let (restorer, options) = restore_job(
+            url,
+            store,
+            backup_id,
+            before,
+            key,
+            from_database,
+            into,
+            create,
+            clean,
+            no_owner,
+            no_acl,
+            jobs,
+            identity,
+            identity_file,
+            passphrase,
+            check_row_counts,
+            store_options,
+            progress,
+        )?;
+        async move { json(&restorer.restore(&options).await?) }
+    }
 }
 
-/// Like `restore`; awaitable.
-#[pyfunction]
-#[pyo3(signature = (url, store, *, backup_id=None, before=None, key=None, from_database=None, into=None, create=false, clean=false, no_owner=false, no_acl=false, jobs=1, identity=None, identity_file=None, passphrase=None, check_row_counts=true, store_options=None, progress=None))]
-#[allow(clippy::too_many_arguments)]
-fn restore_async<'py>(
-    py: Python<'py>,
-    url: &str,
-    store: &str,
-    backup_id: Option<String>,
-    before: Option<String>,
-    key: Option<String>,
-    from_database: Option<String>,
-    into: Option<String>,
-    create: bool,
-    clean: bool,
-    no_owner: bool,
-    no_acl: bool,
-    jobs: u32,
-    identity: Option<String>,
-    identity_file: Option<std::path::PathBuf>,
-    passphrase: Option<String>,
-    check_row_counts: bool,
-    store_options: Option<BTreeMap<String, String>>,
-    progress: Option<Py<PyAny>>,
-) -> PyResult<Bound<'py, PyAny>> {
-    let (restorer, options) = restore_job(
-        url,
-        store,
-        backup_id,
-        before,
-        key,
-        from_database,
-        into,
-        create,
-        clean,
-        no_owner,
-        no_acl,
-        jobs,
-        identity,
-        identity_file,
-        passphrase,
-        check_row_counts,
-        store_options,
-        progress,
-    )?;
-    into_awaitable(py, async move { json(&restorer.restore(&options).await?) })
+operation! {
+    /// Downloads, decrypts, decompresses and checks a backup of `database` without touching any
+    /// database; returns the `ValidationReport`.
+    #[pyo3(signature = (store, database, *, backup_id=None, before=None, key=None, identity=None, identity_file=None, passphrase=None, store_options=None))]
+    fn validate_backup / validate_backup_async(
+        py,
+        store: &str,
+        database: String,
+        backup_id: Option<String>,
+        before: Option<String>,
+        key: Option<String>,
+        identity: Option<String>,
+        identity_file: Option<std::path::PathBuf>,
+        passphrase: Option<String>,
+        store_options: Option<BTreeMap<String, String>>,
+    ) -> Py<PyAny> {
+        let store = open_store(store, store_options)?;
+        let which = selector(backup_id, before, key)?;
+        let keys = decryption(identity, identity_file, passphrase)?;
+        async move {
+            let entry = store.find(&database, &which).await?;
+            json(&dbops::restore::validate_entry(&store, &entry, &keys, None).await?)
+        }
+    }
 }
 
-/// Downloads, decrypts, decompresses and checks a backup of `database` without touching any database.
-#[pyfunction]
-#[pyo3(signature = (store, database, *, backup_id=None, before=None, key=None, identity=None, identity_file=None, passphrase=None, store_options=None))]
-#[allow(clippy::too_many_arguments)]
-fn validate_backup(
-    py: Python<'_>,
-    store: &str,
-    database: String,
-    backup_id: Option<String>,
-    before: Option<String>,
-    key: Option<String>,
-    identity: Option<String>,
-    identity_file: Option<std::path::PathBuf>,
-    passphrase: Option<String>,
-    store_options: Option<BTreeMap<String, String>>,
-) -> PyResult<Py<PyAny>> {
-    let store = open_store(store, store_options)?;
-    let which = selector(backup_id, before, key)?;
-    let keys = decryption(identity, identity_file, passphrase)?;
-    block_on(py, async move {
-        let entry = store.find(&database, &which).await?;
-        json(&dbops::restore::validate_entry(&store, &entry, &keys, None).await?)
-    })
+operation! {
+    /// Restores a backup of `database` into a throwaway database (on `server`, else an embedded
+    /// cluster), checks it and records the result in the store; returns the `RestoreTestReport`.
+    #[pyo3(signature = (store, database, *, backup_id=None, server=None, identity=None, identity_file=None, passphrase=None, store_options=None))]
+    fn restore_test / restore_test_async(
+        py,
+        store: &str,
+        database: String,
+        backup_id: Option<String>,
+        server: Option<String>,
+        identity: Option<String>,
+        identity_file: Option<std::path::PathBuf>,
+        passphrase: Option<String>,
+        store_options: Option<BTreeMap<String, String>>,
+    ) -> Py<PyAny> {
+        let store = open_store(store, store_options)?;
+        let which = selector(backup_id, None, None)?;
+        let keys = decryption(identity, identity_file, passphrase)?;
+        let server = server
+            .as_deref()
+            .map(DatabaseUrl::parse)
+            .transpose()
+            .map_err(err)?;
+        async move { json(&drill(&store, &database, &which, &keys, server.as_ref()).await?) }
+    }
 }
 
-/// Restores a backup of `database` into a throwaway database (on `server`, else an embedded cluster),
-/// checks it and records the result in the store.
-#[pyfunction]
-#[pyo3(signature = (store, database, *, backup_id=None, server=None, identity=None, identity_file=None, passphrase=None, store_options=None))]
-#[allow(clippy::too_many_arguments)]
-fn restore_test(
-    py: Python<'_>,
-    store: &str,
-    database: String,
-    backup_id: Option<String>,
-    server: Option<String>,
-    identity: Option<String>,
-    identity_file: Option<std::path::PathBuf>,
-    passphrase: Option<String>,
-    store_options: Option<BTreeMap<String, String>>,
-) -> PyResult<Py<PyAny>> {
-    let store = open_store(store, store_options)?;
-    let which = selector(backup_id, None, None)?;
-    let keys = decryption(identity, identity_file, passphrase)?;
-    let server = server
-        .as_deref()
-        .map(DatabaseUrl::parse)
-        .transpose()
-        .map_err(err)?;
-    block_on(py, async move {
-        json(&drill(&store, &database, &which, &keys, server.as_ref()).await?)
-    })
+operation! {
+    /// Lists the backups in `store` (of `database`, or all): the `Catalog` of backups, problems and
+    /// orphans.
+    #[pyo3(signature = (store, database=None, *, store_options=None))]
+    fn list_backups / list_backups_async(
+        py,
+        store: &str,
+        database: Option<String>,
+        store_options: Option<BTreeMap<String, String>>,
+    ) -> Py<PyAny> {
+        let store = open_store(store, store_options)?;
+        async move { json(&store.catalog(database.as_deref()).await?) }
+    }
 }
 
-/// Lists the backups in `store` (of `database`, or all): backups, problems and orphans.
-#[pyfunction]
-#[pyo3(signature = (store, database=None, *, store_options=None))]
-fn list_backups(
-    py: Python<'_>,
-    store: &str,
-    database: Option<String>,
-    store_options: Option<BTreeMap<String, String>>,
-) -> PyResult<Py<PyAny>> {
-    let store = open_store(store, store_options)?;
-    block_on(py, async move {
-        json(&store.catalog(database.as_deref()).await?)
-    })
+operation! {
+    /// Plans (and with `apply=True` carries out) retention for `database`'s backups in `store`;
+    /// returns the `RetentionPlan`.
+    #[pyo3(signature = (store, database, *, keep_last=None, keep_within_days=None, keep_daily=None, keep_weekly=None, keep_monthly=None, keep_yearly=None, orphan_grace_hours=24, apply=false, store_options=None))]
+    fn apply_retention / apply_retention_async(
+        py,
+        store: &str,
+        database: String,
+        keep_last: Option<usize>,
+        keep_within_days: Option<u32>,
+        keep_daily: Option<usize>,
+        keep_weekly: Option<usize>,
+        keep_monthly: Option<usize>,
+        keep_yearly: Option<usize>,
+        orphan_grace_hours: u32,
+        apply: bool,
+        store_options: Option<BTreeMap<String, String>>,
+    ) -> Py<PyAny> {
+        let store = open_store(store, store_options)?;
+        let policy = RetentionPolicy {
+            keep_last,
+            keep_within_days,
+            keep_daily,
+            keep_weekly,
+            keep_monthly,
+            keep_yearly,
+            orphan_grace_hours: Some(orphan_grace_hours),
+        };
+        async move { json(&retention(&store, &database, &policy, apply).await?) }
+    }
 }
 
-/// Like `list_backups`; awaitable.
+/// A new age key pair (`KeyPair`: recipient `age1...`, identity `AGE-SECRET-KEY-1...`).
 #[pyfunction]
-#[pyo3(signature = (store, database=None, *, store_options=None))]
-fn list_backups_async<'py>(
-    py: Python<'py>,
-    store: &str,
-    database: Option<String>,
-    store_options: Option<BTreeMap<String, String>>,
-) -> PyResult<Bound<'py, PyAny>> {
-    let store = open_store(store, store_options)?;
-    into_awaitable(py, async move {
-        json(&store.catalog(database.as_deref()).await?)
-    })
-}
-
-/// Plans (and with `apply=True` carries out) retention for `database`'s backups in `store`.
-#[pyfunction]
-#[pyo3(signature = (store, database, *, keep_last=None, keep_within_days=None, keep_daily=None, keep_weekly=None, keep_monthly=None, keep_yearly=None, orphan_grace_hours=24, apply=false, store_options=None))]
-#[allow(clippy::too_many_arguments)]
-fn apply_retention(
-    py: Python<'_>,
-    store: &str,
-    database: String,
-    keep_last: Option<usize>,
-    keep_within_days: Option<u32>,
-    keep_daily: Option<usize>,
-    keep_weekly: Option<usize>,
-    keep_monthly: Option<usize>,
-    keep_yearly: Option<usize>,
-    orphan_grace_hours: u32,
-    apply: bool,
-    store_options: Option<BTreeMap<String, String>>,
-) -> PyResult<Py<PyAny>> {
-    let store = open_store(store, store_options)?;
-    let policy = RetentionPolicy {
-        keep_last,
-        keep_within_days,
-        keep_daily,
-        keep_weekly,
-        keep_monthly,
-        keep_yearly,
-        orphan_grace_hours: Some(orphan_grace_hours),
-    };
-    block_on(py, async move {
-        json(&retention(&store, &database, &policy, apply).await?)
-    })
-}
-
-/// A new age key pair: `{"recipient": "age1...", "identity": "AGE-SECRET-KEY-1..."}`.
-#[pyfunction]
-fn generate_key_pair() -> BTreeMap<&'static str, String> {
+fn generate_key_pair(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
     let keys = keygen();
-    BTreeMap::from([("recipient", keys.recipient), ("identity", keys.identity)])
+    py.import("dbops.results")?
+        .getattr("KeyPair")?
+        .call1((keys.recipient, keys.identity))
 }
 
 /// Adds the functions to the module.
@@ -468,9 +367,12 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(restore, m)?)?;
     m.add_function(wrap_pyfunction!(restore_async, m)?)?;
     m.add_function(wrap_pyfunction!(validate_backup, m)?)?;
+    m.add_function(wrap_pyfunction!(validate_backup_async, m)?)?;
     m.add_function(wrap_pyfunction!(restore_test, m)?)?;
+    m.add_function(wrap_pyfunction!(restore_test_async, m)?)?;
     m.add_function(wrap_pyfunction!(list_backups, m)?)?;
     m.add_function(wrap_pyfunction!(list_backups_async, m)?)?;
     m.add_function(wrap_pyfunction!(apply_retention, m)?)?;
+    m.add_function(wrap_pyfunction!(apply_retention_async, m)?)?;
     m.add_function(wrap_pyfunction!(generate_key_pair, m)?)
 }

@@ -1,4 +1,4 @@
-//! `dbops.HealthProbe`, `dbops.status`, `dbops.terminate`.
+//! `dbops.HealthProbe`, `dbops.status`, `dbops.terminate` (each with `_async` forms).
 
 use std::time::Duration;
 
@@ -9,9 +9,10 @@ use pyo3::prelude::*;
 
 use crate::convert::to_py_attached as json;
 use crate::errors::to_py as err;
-use crate::runtime::{block_on, into_awaitable};
+use crate::runtime::{block_on, into_awaitable, operation};
 
-/// Liveness and readiness of a database, with reports as dicts (status, checks, checked_at, migration).
+/// Liveness and readiness of a database; reports are `HealthReport`s (status, checks, checked_at,
+/// migration).
 #[pyclass(module = "dbops", frozen)]
 pub struct HealthProbe(PgHealthProbe);
 
@@ -43,7 +44,7 @@ impl HealthProbe {
         Ok(Self(PgHealthProbe::for_url(&url, options).map_err(err)?))
     }
 
-    /// Readiness report (dict).
+    /// Readiness report.
     fn ready(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         let p = self.0.clone();
         block_on(py, async move { json(&p.ready().await) })
@@ -60,48 +61,34 @@ impl HealthProbe {
         let p = self.0.clone();
         block_on(py, async move { json(&p.live().await) })
     }
+
+    /// Liveness report; awaitable.
+    fn live_async<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let p = self.0.clone();
+        into_awaitable(py, async move { json(&p.live().await) })
+    }
 }
 
-/// The monitoring report of the database at `url` (dict).
-#[pyfunction]
-#[pyo3(signature = (url, *, long_running=60.0, limit=10))]
-fn status(py: Python<'_>, url: &str, long_running: f64, limit: i64) -> PyResult<Py<PyAny>> {
-    let url = DatabaseUrl::parse(url).map_err(err)?;
-    let options = StatusOptions {
-        long_running_secs: long_running,
-        limit,
-    };
-    block_on(
-        py,
-        async move { json(&monitor::status(&url, &options).await?) },
-    )
+operation! {
+    /// The monitoring report of the database at `url` (`DbStatus`).
+    #[pyo3(signature = (url, *, long_running=60.0, limit=10))]
+    fn status / status_async(py, url: &str, long_running: f64, limit: i64) -> Py<PyAny> {
+        let url = DatabaseUrl::parse(url).map_err(err)?;
+        let options = StatusOptions {
+            long_running_secs: long_running,
+            limit,
+        };
+        async move { json(&monitor::status(&url, &options).await?) }
+    }
 }
 
-/// Like `status`; awaitable.
-#[pyfunction]
-#[pyo3(signature = (url, *, long_running=60.0, limit=10))]
-fn status_async<'py>(
-    py: Python<'py>,
-    url: &str,
-    long_running: f64,
-    limit: i64,
-) -> PyResult<Bound<'py, PyAny>> {
-    let url = DatabaseUrl::parse(url).map_err(err)?;
-    let options = StatusOptions {
-        long_running_secs: long_running,
-        limit,
-    };
-    into_awaitable(
-        py,
-        async move { json(&monitor::status(&url, &options).await?) },
-    )
-}
-
-/// Terminates backend `pid`; False if there was none.
-#[pyfunction]
-fn terminate(py: Python<'_>, url: &str, pid: i32) -> PyResult<bool> {
-    let url = DatabaseUrl::parse(url).map_err(err)?;
-    block_on(py, async move { monitor::terminate(&url, pid).await })
+operation! {
+    /// Terminates backend `pid`; False if there was none.
+    #[pyo3(signature = (url, pid))]
+    fn terminate / terminate_async(py, url: &str, pid: i32) -> bool {
+        let url = DatabaseUrl::parse(url).map_err(err)?;
+        async move { monitor::terminate(&url, pid).await }
+    }
 }
 
 /// Adds the class and functions to the module.
@@ -109,5 +96,6 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<HealthProbe>()?;
     m.add_function(wrap_pyfunction!(status, m)?)?;
     m.add_function(wrap_pyfunction!(status_async, m)?)?;
-    m.add_function(wrap_pyfunction!(terminate, m)?)
+    m.add_function(wrap_pyfunction!(terminate, m)?)?;
+    m.add_function(wrap_pyfunction!(terminate_async, m)?)
 }

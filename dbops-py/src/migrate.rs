@@ -8,9 +8,9 @@ use dbops::migrate::{
 use dbops::{DatabaseUrl, DownSteps, MigrateOptions, MigrationSource, Migrator as _, PgMigrator};
 use pyo3::prelude::*;
 
-use crate::convert::{to_py, to_py_attached};
+use crate::convert::{Typed, to_py, to_py_attached};
 use crate::errors::to_py as err;
-use crate::runtime::{block_on, into_awaitable};
+use crate::runtime::{block_on, into_awaitable, operation};
 
 /// golang-migrate compatible migrations of one database.
 #[pyclass(module = "dbops", frozen)]
@@ -27,7 +27,7 @@ fn source(dir: &str, strict: bool) -> PyResult<MigrationSource> {
         .map_err(err)
 }
 
-fn json(result: dbops::Result<impl serde::Serialize>) -> dbops::Result<Py<PyAny>> {
+fn json<T: Typed>(result: dbops::Result<T>) -> dbops::Result<Py<PyAny>> {
     to_py_attached(&result?)
 }
 
@@ -67,7 +67,7 @@ impl Migrator {
         Ok(Self(migrator))
     }
 
-    /// Applies pending migrations (up to `to`); returns the report dict.
+    /// Applies pending migrations (up to `to`); returns the `MigrateReport`.
     #[pyo3(signature = (to=None))]
     fn up(&self, py: Python<'_>, to: Option<i64>) -> PyResult<Py<PyAny>> {
         let m = self.0.clone();
@@ -81,7 +81,7 @@ impl Migrator {
         into_awaitable(py, async move { json(m.up(to).await) })
     }
 
-    /// Rolls back `count` migrations, or all with `all=True`.
+    /// Rolls back `count` migrations, or all with `all=True`; returns the `MigrateReport`.
     #[pyo3(signature = (count=1, *, all=false))]
     fn down(&self, py: Python<'_>, count: usize, all: bool) -> PyResult<Py<PyAny>> {
         let m = self.0.clone();
@@ -110,13 +110,19 @@ impl Migrator {
         into_awaitable(py, async move { json(m.down(steps).await) })
     }
 
-    /// Migrates up or down to exactly `version`.
+    /// Migrates up or down to exactly `version`; returns the `MigrateReport`.
     fn goto(&self, py: Python<'_>, version: i64) -> PyResult<Py<PyAny>> {
         let m = self.0.clone();
         block_on(py, async move { json(m.goto(version).await) })
     }
 
-    /// `{"version": int, "dirty": bool}` or None when nothing is applied.
+    /// Like `goto`; awaitable.
+    fn goto_async<'py>(&self, py: Python<'py>, version: i64) -> PyResult<Bound<'py, PyAny>> {
+        let m = self.0.clone();
+        into_awaitable(py, async move { json(m.goto(version).await) })
+    }
+
+    /// The `VersionState` (version, dirty), or None when nothing is applied.
     fn version(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         let m = self.0.clone();
         block_on(py, async move { json(m.version().await) })
@@ -138,56 +144,91 @@ impl Migrator {
         )
     }
 
-    /// One dict per migration: version, name, state (applied/pending/changed/dirty), has_down.
+    /// Like `force`; awaitable.
+    #[pyo3(signature = (version))]
+    fn force_async<'py>(
+        &self,
+        py: Python<'py>,
+        version: Option<i64>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let m = self.0.clone();
+        into_awaitable(
+            py,
+            async move { m.force(version.filter(|v| *v >= 0)).await },
+        )
+    }
+
+    /// One `MigrationStatus` per migration: version, name, state (applied/pending/changed/dirty),
+    /// has_down.
     fn status(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         let m = self.0.clone();
         block_on(py, async move { json(m.status().await) })
     }
 
-    /// The steps `up(to)` would take.
+    /// Like `status`; awaitable.
+    fn status_async<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let m = self.0.clone();
+        into_awaitable(py, async move { json(m.status().await) })
+    }
+
+    /// The steps (`PlannedStep`) `up(to)` would take.
     #[pyo3(signature = (to=None))]
     fn plan(&self, py: Python<'_>, to: Option<i64>) -> PyResult<Py<PyAny>> {
         let m = self.0.clone();
         block_on(py, async move { json(m.plan_up(to).await) })
     }
+
+    /// Like `plan`; awaitable.
+    #[pyo3(signature = (to=None))]
+    fn plan_async<'py>(&self, py: Python<'py>, to: Option<i64>) -> PyResult<Bound<'py, PyAny>> {
+        let m = self.0.clone();
+        into_awaitable(py, async move { json(m.plan_up(to).await) })
+    }
 }
 
-/// Lint findings of a migrations directory (list of dicts: rule, severity, file, line, message).
+/// Lint findings (`LintFinding`: rule, severity, file, line, message) of a migrations directory.
 #[pyfunction]
 fn lint(py: Python<'_>, source: &str) -> PyResult<Py<PyAny>> {
     to_py(py, &migrate::lint::check(&self::source(source, false)?))
 }
 
-/// Verifies every migration's round trip in a scratch database on the server of `url`.
-#[pyfunction]
-#[pyo3(signature = (url, source, *, skip_rollback=false, keep=false, progress=None))]
-fn verify(
-    py: Python<'_>,
-    url: &str,
-    source: &str,
-    skip_rollback: bool,
-    keep: bool,
-    progress: Option<Py<PyAny>>,
-) -> PyResult<Py<PyAny>> {
-    let url = DatabaseUrl::parse(url).map_err(err)?;
-    let source = self::source(source, false)?;
-    let options = VerifyOptions {
-        rollback: if skip_rollback {
-            Rollback::Skip
-        } else {
-            Rollback::Check
-        },
-        scratch: if keep { Scratch::Keep } else { Scratch::Drop },
-    };
-    let progress = crate::convert::progress(progress);
-    block_on(py, async move {
-        let report = migrate::verify(&url, &source, &options, progress.as_ref()).await?;
-        let passed = report.passed();
-        let value = json(Ok(&report))?;
-        Python::attach(|py| -> PyResult<()> { value.bind(py).set_item("passed", passed) })
-            .map_err(|e| dbops::Error::config("result", e.to_string()))?;
-        Ok(value)
-    })
+/// A `VerifyReport` as Python sees it: the core report and whether every round trip passed.
+#[derive(serde::Serialize)]
+pub struct Verified {
+    #[serde(flatten)]
+    report: migrate::VerifyReport,
+    passed: bool,
+}
+
+operation! {
+    /// Verifies every migration's round trip in a scratch database on the server of `url`; returns
+    /// the `VerifyReport`.
+    #[pyo3(signature = (url, source, *, skip_rollback=false, keep=false, progress=None))]
+    fn verify / verify_async(
+        py,
+        url: &str,
+        source: &str,
+        skip_rollback: bool,
+        keep: bool,
+        progress: Option<Py<PyAny>>,
+    ) -> Py<PyAny> {
+        let url = DatabaseUrl::parse(url).map_err(err)?;
+        let source = self::source(source, false)?;
+        let options = VerifyOptions {
+            rollback: if skip_rollback {
+                Rollback::Skip
+            } else {
+                Rollback::Check
+            },
+            scratch: if keep { Scratch::Keep } else { Scratch::Drop },
+        };
+        let progress = crate::convert::progress(progress);
+        async move {
+            let report = migrate::verify(&url, &source, &options, progress.as_ref()).await?;
+            let passed = report.passed();
+            to_py_attached(&Verified { report, passed })
+        }
+    }
 }
 
 /// Creates the next pair of migration files in `directory`; returns their paths.
@@ -209,5 +250,6 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Migrator>()?;
     m.add_function(wrap_pyfunction!(lint, m)?)?;
     m.add_function(wrap_pyfunction!(verify, m)?)?;
+    m.add_function(wrap_pyfunction!(verify_async, m)?)?;
     m.add_function(wrap_pyfunction!(create_migration, m)?)
 }

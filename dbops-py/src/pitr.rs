@@ -1,5 +1,6 @@
 //! `dbops.pitr`: WAL push/fetch, base backups, restores to a target, status, restore points, setup,
-//! retention. Exposed as `_dbops.pitr_*` and re-exported with short names by `dbops/pitr.py`.
+//! retention, each with an `_async` form. Exposed as `_dbops.pitr_*` and re-exported with short names
+//! by `dbops/pitr.py`.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -13,7 +14,7 @@ use pyo3::prelude::*;
 use crate::backup::open_store;
 use crate::convert::to_py_attached as json;
 use crate::errors::to_py as err;
-use crate::runtime::block_on;
+use crate::runtime::operation;
 
 fn options(
     recipients: Option<Vec<String>>,
@@ -40,202 +41,203 @@ fn options(
     })
 }
 
-/// Archives one WAL file (what archive_command does).
-#[pyfunction]
-#[pyo3(signature = (store, path, *, recipients=None, passphrase=None, identity=None, deadline=60.0, store_options=None))]
-#[allow(clippy::too_many_arguments)]
-fn pitr_push(
-    py: Python<'_>,
-    store: &str,
-    path: PathBuf,
-    recipients: Option<Vec<String>>,
-    passphrase: Option<String>,
-    identity: Option<String>,
-    deadline: f64,
-    store_options: Option<BTreeMap<String, String>>,
-) -> PyResult<Py<PyAny>> {
-    let store = open_store(store, store_options)?;
-    let options = options(recipients, passphrase, identity, deadline)?;
-    block_on(py, async move {
-        json(&pitr::push(&store, &path, &options).await?)
-    })
-}
-
-/// Restores one WAL file into `dest` (what restore_command does); `found` is False at the end of the archive.
-#[pyfunction]
-#[pyo3(signature = (store, name, dest, *, identity=None, passphrase=None, deadline=60.0, store_options=None))]
-#[allow(clippy::too_many_arguments)]
-fn pitr_fetch(
-    py: Python<'_>,
-    store: &str,
-    name: String,
-    dest: PathBuf,
-    identity: Option<String>,
-    passphrase: Option<String>,
-    deadline: f64,
-    store_options: Option<BTreeMap<String, String>>,
-) -> PyResult<Py<PyAny>> {
-    let store = open_store(store, store_options)?;
-    let options = options(None, passphrase, identity, deadline)?;
-    block_on(py, async move {
-        json(&pitr::fetch(&store, &name, &dest, &options).await?)
-    })
-}
-
-/// Takes a base backup of the cluster at `url` into `store`; returns its manifest.
-#[pyfunction]
-#[pyo3(signature = (url, store, *, recipients=None, passphrase=None, store_options=None))]
-fn pitr_base_backup(
-    py: Python<'_>,
-    url: &str,
-    store: &str,
-    recipients: Option<Vec<String>>,
-    passphrase: Option<String>,
-    store_options: Option<BTreeMap<String, String>>,
-) -> PyResult<Py<PyAny>> {
-    let url = DatabaseUrl::parse(url).map_err(err)?;
-    let store = open_store(store, store_options)?;
-    let options = options(recipients, passphrase, None, 60.0)?;
-    block_on(py, async move {
-        json(&pitr::base_backup(&url, &store, &options).await?)
-    })
-}
-
-/// Restores the right base backup into `data_dir` (empty or absent) and configures replay to one target
-/// (`target_time`, `restore_point`, `xid`, `lsn`; none means the end of the archive).
-#[pyfunction]
-#[pyo3(signature = (store, data_dir, *, target_time=None, restore_point=None, xid=None, lsn=None, base_backup=None, dbops_program=None, identity=None, passphrase=None, store_options=None))]
-#[allow(clippy::too_many_arguments)]
-fn pitr_restore(
-    py: Python<'_>,
-    store: &str,
-    data_dir: PathBuf,
-    target_time: Option<String>,
-    restore_point: Option<String>,
-    xid: Option<String>,
-    lsn: Option<String>,
-    base_backup: Option<String>,
-    dbops_program: Option<PathBuf>,
-    identity: Option<String>,
-    passphrase: Option<String>,
-    store_options: Option<BTreeMap<String, String>>,
-) -> PyResult<Py<PyAny>> {
-    let target = match (target_time, restore_point, xid, lsn) {
-        (Some(t), None, None, None) => {
-            RecoveryTarget::Time(dbops::backup::parse_time(&t).map_err(err)?)
-        }
-        (None, Some(n), None, None) => RecoveryTarget::RestorePoint(n),
-        (None, None, Some(x), None) => RecoveryTarget::Xid(x),
-        (None, None, None, Some(l)) => RecoveryTarget::Lsn(l),
-        (None, None, None, None) => RecoveryTarget::Latest,
-        _ => {
-            return Err(pyo3::exceptions::PyValueError::new_err(
-                "give at most one of target_time, restore_point, xid, lsn",
-            ));
-        }
-    };
-    let non_secret: Vec<(String, String)> = store_options
-        .clone()
-        .unwrap_or_default()
-        .into_iter()
-        .collect();
-    let recovery = RecoveryOptions {
-        target,
-        base_backup,
-        dbops_program,
-        store_url: Some(store.to_string()),
-        store_options: non_secret,
-        ..RecoveryOptions::default()
-    };
-    let store = open_store(store, store_options)?;
-    let options = options(None, passphrase, identity, 60.0)?;
-    block_on(py, async move {
-        json(&pitr::prepare(&store, &data_dir, &recovery, &options).await?)
-    })
-}
-
-/// Archive contents per timeline, gaps, base backups, recovery window; with `url`, the archiver too.
-#[pyfunction]
-#[pyo3(signature = (store, url=None, *, store_options=None))]
-fn pitr_status(
-    py: Python<'_>,
-    store: &str,
-    url: Option<String>,
-    store_options: Option<BTreeMap<String, String>>,
-) -> PyResult<Py<PyAny>> {
-    let store = open_store(store, store_options)?;
-    let url = url
-        .as_deref()
-        .map(DatabaseUrl::parse)
-        .transpose()
-        .map_err(err)?;
-    block_on(py, async move {
-        json(&pitr::status(&store, url.as_ref()).await?)
-    })
-}
-
-/// Creates a named restore point and switches WAL; returns its LSN.
-#[pyfunction]
-fn pitr_restore_point(py: Python<'_>, url: &str, name: String) -> PyResult<String> {
-    let url = DatabaseUrl::parse(url).map_err(err)?;
-    block_on(
+operation! {
+    /// Archives one WAL file (what archive_command does); returns the `PushReport`.
+    #[pyo3(signature = (store, path, *, recipients=None, passphrase=None, identity=None, deadline=60.0, store_options=None))]
+    fn pitr_push / pitr_push_async(
         py,
-        async move { pitr::create_restore_point(&url, &name).await },
-    )
+        store: &str,
+        path: PathBuf,
+        recipients: Option<Vec<String>>,
+        passphrase: Option<String>,
+        identity: Option<String>,
+        deadline: f64,
+        store_options: Option<BTreeMap<String, String>>,
+    ) -> Py<PyAny> {
+        let store = open_store(store, store_options)?;
+        let options = options(recipients, passphrase, identity, deadline)?;
+        async move { json(&pitr::push(&store, &path, &options).await?) }
+    }
 }
 
-/// Compares (and with `apply=True` sets) the archiving settings.
-#[pyfunction]
-#[pyo3(signature = (url, archive_command, *, archive_timeout="60s", apply=false))]
-fn pitr_setup(
-    py: Python<'_>,
-    url: &str,
-    archive_command: String,
-    archive_timeout: &str,
-    apply: bool,
-) -> PyResult<Py<PyAny>> {
-    let url = DatabaseUrl::parse(url).map_err(err)?;
-    let timeout = archive_timeout.to_string();
-    block_on(py, async move {
-        json(&pitr::setup(&url, &archive_command, &timeout, apply).await?)
-    })
+operation! {
+    /// Restores one WAL file into `dest` (what restore_command does); returns the `FetchReport`
+    /// (`found` is False at the end of the archive).
+    #[pyo3(signature = (store, name, dest, *, identity=None, passphrase=None, deadline=60.0, store_options=None))]
+    fn pitr_fetch / pitr_fetch_async(
+        py,
+        store: &str,
+        name: String,
+        dest: PathBuf,
+        identity: Option<String>,
+        passphrase: Option<String>,
+        deadline: f64,
+        store_options: Option<BTreeMap<String, String>>,
+    ) -> Py<PyAny> {
+        let store = open_store(store, store_options)?;
+        let options = options(None, passphrase, identity, deadline)?;
+        async move { json(&pitr::fetch(&store, &name, &dest, &options).await?) }
+    }
 }
 
-/// Keeps the newest `keep` base backups and the WAL they need; deletes only with `apply=True`.
-#[pyfunction]
-#[pyo3(signature = (store, keep, *, apply=false, store_options=None))]
-fn pitr_prune(
-    py: Python<'_>,
-    store: &str,
-    keep: usize,
-    apply: bool,
-    store_options: Option<BTreeMap<String, String>>,
-) -> PyResult<Py<PyAny>> {
-    let store = open_store(store, store_options)?;
-    block_on(py, async move {
-        json(&pitr::retention(&store, keep, apply).await?)
-    })
+operation! {
+    /// Takes a base backup of the cluster at `url` into `store`; returns its manifest (`BaseBackup`).
+    #[pyo3(signature = (url, store, *, recipients=None, passphrase=None, store_options=None))]
+    fn pitr_base_backup / pitr_base_backup_async(
+        py,
+        url: &str,
+        store: &str,
+        recipients: Option<Vec<String>>,
+        passphrase: Option<String>,
+        store_options: Option<BTreeMap<String, String>>,
+    ) -> Py<PyAny> {
+        let url = DatabaseUrl::parse(url).map_err(err)?;
+        let store = open_store(store, store_options)?;
+        let options = options(recipients, passphrase, None, 60.0)?;
+        async move { json(&pitr::base_backup(&url, &store, &options).await?) }
+    }
 }
 
-/// Waits until the server at `url` has been promoted after recovery.
-#[pyfunction]
-#[pyo3(signature = (url, timeout=600.0))]
-fn pitr_wait_for_promotion(py: Python<'_>, url: &str, timeout: f64) -> PyResult<()> {
-    let url = DatabaseUrl::parse(url).map_err(err)?;
-    block_on(py, async move {
-        pitr::wait_for_promotion(&url, Duration::from_secs_f64(timeout)).await
-    })
+operation! {
+    /// Restores the right base backup into `data_dir` (empty or absent) and configures replay to one
+    /// target (`target_time`, `restore_point`, `xid`, `lsn`; none means the end of the archive);
+    /// returns the `RecoveryReport`.
+    #[pyo3(signature = (store, data_dir, *, target_time=None, restore_point=None, xid=None, lsn=None, base_backup=None, dbops_program=None, identity=None, passphrase=None, store_options=None))]
+    fn pitr_restore / pitr_restore_async(
+        py,
+        store: &str,
+        data_dir: PathBuf,
+        target_time: Option<String>,
+        restore_point: Option<String>,
+        xid: Option<String>,
+        lsn: Option<String>,
+        base_backup: Option<String>,
+        dbops_program: Option<PathBuf>,
+        identity: Option<String>,
+        passphrase: Option<String>,
+        store_options: Option<BTreeMap<String, String>>,
+    ) -> Py<PyAny> {
+        let target = match (target_time, restore_point, xid, lsn) {
+            (Some(t), None, None, None) => {
+                RecoveryTarget::Time(dbops::backup::parse_time(&t).map_err(err)?)
+            }
+            (None, Some(n), None, None) => RecoveryTarget::RestorePoint(n),
+            (None, None, Some(x), None) => RecoveryTarget::Xid(x),
+            (None, None, None, Some(l)) => RecoveryTarget::Lsn(l),
+            (None, None, None, None) => RecoveryTarget::Latest,
+            _ => {
+                return Err(pyo3::exceptions::PyValueError::new_err(
+                    "give at most one of target_time, restore_point, xid, lsn",
+                ));
+            }
+        };
+        let non_secret: Vec<(String, String)> = store_options
+            .clone()
+            .unwrap_or_default()
+            .into_iter()
+            .collect();
+        let recovery = RecoveryOptions {
+            target,
+            base_backup,
+            dbops_program,
+            store_url: Some(store.to_string()),
+            store_options: non_secret,
+            ..RecoveryOptions::default()
+        };
+        let store = open_store(store, store_options)?;
+        let options = options(None, passphrase, identity, 60.0)?;
+        async move { json(&pitr::prepare(&store, &data_dir, &recovery, &options).await?) }
+    }
+}
+
+operation! {
+    /// Archive contents per timeline, gaps, base backups, recovery window; with `url`, the archiver
+    /// too. Returns the `PitrStatus`.
+    #[pyo3(signature = (store, url=None, *, store_options=None))]
+    fn pitr_status / pitr_status_async(
+        py,
+        store: &str,
+        url: Option<String>,
+        store_options: Option<BTreeMap<String, String>>,
+    ) -> Py<PyAny> {
+        let store = open_store(store, store_options)?;
+        let url = url
+            .as_deref()
+            .map(DatabaseUrl::parse)
+            .transpose()
+            .map_err(err)?;
+        async move { json(&pitr::status(&store, url.as_ref()).await?) }
+    }
+}
+
+operation! {
+    /// Creates a named restore point and switches WAL; returns its LSN.
+    #[pyo3(signature = (url, name))]
+    fn pitr_restore_point / pitr_restore_point_async(py, url: &str, name: String) -> String {
+        let url = DatabaseUrl::parse(url).map_err(err)?;
+        async move { pitr::create_restore_point(&url, &name).await }
+    }
+}
+
+operation! {
+    /// Compares (and with `apply=True` sets) the archiving settings; returns one `SetupItem` each.
+    #[pyo3(signature = (url, archive_command, *, archive_timeout="60s", apply=false))]
+    fn pitr_setup / pitr_setup_async(
+        py,
+        url: &str,
+        archive_command: String,
+        archive_timeout: &str,
+        apply: bool,
+    ) -> Py<PyAny> {
+        let url = DatabaseUrl::parse(url).map_err(err)?;
+        let timeout = archive_timeout.to_string();
+        async move { json(&pitr::setup(&url, &archive_command, &timeout, apply).await?) }
+    }
+}
+
+operation! {
+    /// Keeps the newest `keep` base backups and the WAL they need; deletes only with `apply=True`.
+    /// Returns the `PitrRetentionPlan`.
+    #[pyo3(signature = (store, keep, *, apply=false, store_options=None))]
+    fn pitr_prune / pitr_prune_async(
+        py,
+        store: &str,
+        keep: usize,
+        apply: bool,
+        store_options: Option<BTreeMap<String, String>>,
+    ) -> Py<PyAny> {
+        let store = open_store(store, store_options)?;
+        async move { json(&pitr::retention(&store, keep, apply).await?) }
+    }
+}
+
+operation! {
+    /// Waits until the server at `url` has been promoted after recovery.
+    #[pyo3(signature = (url, timeout=600.0))]
+    fn pitr_wait_for_promotion / pitr_wait_for_promotion_async(py, url: &str, timeout: f64) -> () {
+        let url = DatabaseUrl::parse(url).map_err(err)?;
+        async move { pitr::wait_for_promotion(&url, Duration::from_secs_f64(timeout)).await }
+    }
 }
 
 /// Adds the functions to the module.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(pitr_push, m)?)?;
+    m.add_function(wrap_pyfunction!(pitr_push_async, m)?)?;
     m.add_function(wrap_pyfunction!(pitr_fetch, m)?)?;
+    m.add_function(wrap_pyfunction!(pitr_fetch_async, m)?)?;
     m.add_function(wrap_pyfunction!(pitr_base_backup, m)?)?;
+    m.add_function(wrap_pyfunction!(pitr_base_backup_async, m)?)?;
     m.add_function(wrap_pyfunction!(pitr_restore, m)?)?;
+    m.add_function(wrap_pyfunction!(pitr_restore_async, m)?)?;
     m.add_function(wrap_pyfunction!(pitr_status, m)?)?;
+    m.add_function(wrap_pyfunction!(pitr_status_async, m)?)?;
     m.add_function(wrap_pyfunction!(pitr_restore_point, m)?)?;
+    m.add_function(wrap_pyfunction!(pitr_restore_point_async, m)?)?;
     m.add_function(wrap_pyfunction!(pitr_setup, m)?)?;
+    m.add_function(wrap_pyfunction!(pitr_setup_async, m)?)?;
     m.add_function(wrap_pyfunction!(pitr_prune, m)?)?;
-    m.add_function(wrap_pyfunction!(pitr_wait_for_promotion, m)?)
+    m.add_function(wrap_pyfunction!(pitr_prune_async, m)?)?;
+    m.add_function(wrap_pyfunction!(pitr_wait_for_promotion, m)?)?;
+    m.add_function(wrap_pyfunction!(pitr_wait_for_promotion_async, m)?)
 }

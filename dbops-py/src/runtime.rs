@@ -51,3 +51,34 @@ where
 {
     pyo3_async_runtimes::tokio::future_into_py(py, async move { future.await.map_err(to_py) })
 }
+
+/// Defines a blocking pyfunction `$name` (GIL released, Ctrl-C interrupts it) and its awaitable twin
+/// `$async_name` from one body. The body checks and converts the arguments (raising right away, in both
+/// forms) and ends with the operation's future, which the two forms then drive differently.
+macro_rules! operation {
+    (
+        $(#[doc = $doc:literal])*
+        #[pyo3(signature = $sig:tt)]
+        fn $name:ident / $async_name:ident ($py:ident $(, $arg:ident : $ty:ty)* $(,)?) -> $out:ty $body:block
+    ) => {
+        $(#[doc = $doc])*
+        #[pyfunction]
+        #[pyo3(signature = $sig)]
+        #[allow(clippy::too_many_arguments)]
+        fn $name($py: Python<'_> $(, $arg: $ty)*) -> PyResult<$out> {
+            let future = $body;
+            $crate::runtime::block_on($py, future)
+        }
+
+        #[doc = concat!("Like `", stringify!($name), "`; awaitable.")]
+        #[pyfunction]
+        #[pyo3(signature = $sig)]
+        #[allow(clippy::too_many_arguments)]
+        fn $async_name<'py>($py: Python<'py> $(, $arg: $ty)*) -> PyResult<Bound<'py, PyAny>> {
+            let future = $body;
+            $crate::runtime::into_awaitable($py, future)
+        }
+    };
+}
+
+pub(crate) use operation;

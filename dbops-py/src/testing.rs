@@ -93,6 +93,19 @@ impl TestDatabases {
         Self::build(py, &cluster.0.url().expose(), setup_sql, prefix, spares)
     }
 
+    /// Like `on_cluster`; awaitable.
+    #[staticmethod]
+    #[pyo3(signature = (cluster, setup_sql=Vec::new(), *, prefix=None, spares=2))]
+    fn on_cluster_async<'py>(
+        py: Python<'py>,
+        cluster: &TempCluster,
+        setup_sql: Vec<String>,
+        prefix: Option<String>,
+        spares: usize,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        Self::build_async(py, &cluster.0.url().expose(), setup_sql, prefix, spares)
+    }
+
     /// The template database's name.
     #[getter]
     fn template_name(&self) -> String {
@@ -133,6 +146,17 @@ impl TestDatabase {
             Some(db) => block_on(py, db.drop_now()),
             None => Ok(()),
         }
+    }
+
+    /// Drops it now (terminating its connections); awaitable.
+    fn drop_async<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let taken = self.inner.lock().ok().and_then(|mut inner| inner.take());
+        into_awaitable(py, async move {
+            match taken {
+                Some(db) => db.drop_now().await,
+                None => Ok(()),
+            }
+        })
     }
 
     fn __enter__(slf: Py<Self>) -> Py<Self> {

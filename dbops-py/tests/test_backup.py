@@ -6,6 +6,7 @@ import time
 import _thread
 import uuid
 from pathlib import Path
+from typing import Any, Iterator, List, Tuple
 
 import psycopg
 import pytest
@@ -16,7 +17,7 @@ MIGRATIONS = str(Path(__file__).resolve().parents[2] / "migrations")
 
 
 @pytest.fixture
-def seeded(dbops_admin_url):
+def seeded(dbops_admin_url: str) -> Iterator[Tuple[str, str]]:
     """A migrated and seeded database of its own (dropped afterwards)."""
     name = f"pybk_{uuid.uuid4().hex[:10]}"
     admin = psycopg.connect(dbops_admin_url, autocommit=True)
@@ -37,84 +38,98 @@ def _with_database(url: str, name: str) -> str:
 
 def _count(url: str, sql: str) -> int:
     with psycopg.connect(url) as conn:
-        return conn.execute(sql).fetchone()[0]
+        row = conn.execute(sql).fetchone()
+        assert row is not None
+        return int(row[0])
 
 
-def test_backup_list_validate_restore_and_retention(seeded, tmp_path):
+def test_backup_list_validate_restore_and_retention(seeded: Tuple[str, str], tmp_path: Path) -> None:
     name, url = seeded
     store = f"file://{tmp_path}"
     keys = dbops.generate_key_pair()
-    events = []
-    report = dbops.backup(url, store, recipients=[keys["recipient"]], labels={"by": "pytest"}, progress=lambda *e: events.append(e))
-    manifest = report["manifest"]
-    assert manifest["database"] == name
-    assert manifest["encryption"]["mode"] == "recipients"
-    assert manifest["tables"]["public.rides"] == 9
+    events: List[Tuple[Any, ...]] = []
+    report = dbops.backup(url, store, recipients=[keys.recipient], labels={"by": "pytest"}, progress=lambda *e: events.append(e))
+    assert isinstance(report, dbops.BackupReport)
+    manifest = report.manifest
+    assert isinstance(manifest, dbops.Manifest)
+    assert manifest.database == name
+    assert manifest.encryption.mode == "recipients"
+    assert manifest.tables["public.rides"] == 9
+    assert manifest.finished_at >= manifest.started_at and manifest.started_at.tzinfo is not None
+    assert f"id={manifest.id!r}" in repr(report) and repr(report).startswith("BackupReport(")
     assert events and events[-1][0] == "uploaded"
 
     catalog = dbops.list_backups(store, name)
-    assert [b["id"] for b in catalog["backups"]] == [manifest["id"]]
+    assert isinstance(catalog, dbops.Catalog)
+    assert [b.id for b in catalog.backups] == [manifest.id]
+    assert catalog.backups[0].manifest == manifest
 
-    checked = dbops.validate_backup(store, name, identity=keys["identity"])
-    assert checked["stored_bytes"] == manifest["data"]["size"]
+    checked = dbops.validate_backup(store, name, identity=keys.identity)
+    assert isinstance(checked, dbops.ValidationReport)
+    assert checked.stored_bytes == manifest.data.size and checked.backup_id == manifest.id
     with pytest.raises(dbops.EncryptionError, match="identity"):
         dbops.validate_backup(store, name)
     with pytest.raises(dbops.IntegrityError):
-        dbops.validate_backup(store, name, identity=dbops.generate_key_pair()["identity"])
+        dbops.validate_backup(store, name, identity=dbops.generate_key_pair().identity)
 
     target = f"{name}_restored"
-    restored = dbops.restore(url, store, into=target, create=True, identity=keys["identity"])
-    assert restored["tables_checked"] == len(manifest["tables"])
+    restored = dbops.restore(url, store, into=target, create=True, identity=keys.identity)
+    assert isinstance(restored, dbops.RestoreReport)
+    assert restored.tables_checked == len(manifest.tables) and restored.database == target
     assert _count(_with_database(url, target), "SELECT count(*) FROM rides") == 9
     with pytest.raises(dbops.RefusedError, match="--clean"):
-        dbops.restore(url, store, identity=keys["identity"])
+        dbops.restore(url, store, identity=keys.identity)
     with pytest.raises(dbops.BackupNotFoundError):
         dbops.restore(url, store, before="2001-01-01 00:00:00", into="never", create=True)
 
     dbops.backup(url, store)
     plan = dbops.apply_retention(store, name, keep_last=1)
-    assert len(plan["delete"]) == 1 and not plan["applied"]
+    assert isinstance(plan, dbops.RetentionPlan)
+    assert len(plan.delete) == 1 and not plan.applied
+    assert plan.keep[0].reasons and isinstance(plan.keep[0].backup, dbops.BackupEntry)
     plan = dbops.apply_retention(store, name, keep_last=1, apply=True)
-    assert plan["applied"]
-    assert len(dbops.list_backups(store, name)["backups"]) == 1
+    assert plan.applied
+    assert len(dbops.list_backups(store, name).backups) == 1
     with pytest.raises(dbops.ConfigError, match="no rule"):
         dbops.apply_retention(store, name)
 
 
-def test_async_backup_and_restore(seeded):
+def test_async_backup_and_restore(seeded: Tuple[str, str]) -> None:
     name, url = seeded
     store = f"memory://{uuid.uuid4().hex}"
 
-    async def run():
+    async def run() -> Tuple[dbops.BackupReport, dbops.Catalog, dbops.RestoreReport]:
         report = await dbops.backup_async(url, store, compression="lz4", passphrase="s3cret")
         listed = await dbops.list_backups_async(store, name)
         restored = await dbops.restore_async(url, store, into=f"{name}_a", create=True, passphrase="s3cret")
         return report, listed, restored
 
     report, listed, restored = asyncio.run(run())
-    assert listed["backups"][0]["id"] == report["manifest"]["id"]
-    assert restored["created"] is True
+    assert listed.backups[0].id == report.manifest.id
+    assert report.manifest.compression == "lz4" and report.manifest.encryption.mode == "passphrase"
+    assert restored.created is True
     assert _count(_with_database(url, f"{name}_a"), "SELECT count(*) FROM users") == 11
 
 
-def test_restore_test_runs_on_an_embedded_cluster(seeded, tmp_path):
+def test_restore_test_runs_on_an_embedded_cluster(seeded: Tuple[str, str], tmp_path: Path) -> None:
     name, url = seeded
     store = f"file://{tmp_path}"
     dbops.backup(url, store)
     report = dbops.restore_test(store, name)
-    assert report["server"] == "embedded"
-    assert report["amcheck"] == "ok"
-    assert report["tables_checked"] > 5
+    assert isinstance(report, dbops.RestoreTestReport)
+    assert report.server == "embedded"
+    assert report.amcheck == "ok"
+    assert report.tables_checked > 5
 
 
-def test_bad_store_urls_raise_config_errors():
+def test_bad_store_urls_raise_config_errors() -> None:
     with pytest.raises(dbops.ConfigError, match="unknown scheme"):
         dbops.list_backups("ftp://nowhere")
     with pytest.raises(dbops.ConfigError, match="credentials do not belong"):
         dbops.list_backups("s3://key:secret@bucket/x")
 
 
-def test_ctrl_c_cancels_a_backup_and_publishes_nothing(seeded, tmp_path):
+def test_ctrl_c_cancels_a_backup_and_publishes_nothing(seeded: Tuple[str, str], tmp_path: Path) -> None:
     name, url = seeded
     store = f"file://{tmp_path}"
     # pg_dump waits on this lock, so the backup is in flight when Ctrl-C arrives.
@@ -128,7 +143,7 @@ def test_ctrl_c_cancels_a_backup_and_publishes_nothing(seeded, tmp_path):
     assert time.monotonic() - started < 10
     blocker.rollback()
     blocker.close()
-    assert dbops.list_backups(store, name)["backups"] == []
+    assert dbops.list_backups(store, name).backups == []
     time.sleep(0.5)
     leftovers = [p for p in tmp_path.rglob("*") if p.is_file()]
     assert leftovers == [], leftovers
@@ -138,3 +153,26 @@ def test_ctrl_c_cancels_a_backup_and_publishes_nothing(seeded, tmp_path):
     while _count(url, sql) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert _count(url, sql) == 0
+
+
+async def test_async_validate_restore_test_and_retention(seeded: Tuple[str, str], tmp_path: Path) -> None:
+    name, url = seeded
+    store = f"file://{tmp_path}"
+    first = await dbops.backup_async(url, store)
+    second = await dbops.backup_async(url, store)
+    assert first.manifest.id != second.manifest.id
+    checked = await dbops.validate_backup_async(store, name, backup_id=first.manifest.id)
+    assert isinstance(checked, dbops.ValidationReport)
+    assert checked.backup_id == first.manifest.id and checked.stored_bytes == first.manifest.data.size
+    with pytest.raises(dbops.BackupNotFoundError):
+        await dbops.validate_backup_async(store, name, backup_id="no-such-backup")
+    drill = await dbops.restore_test_async(store, name)
+    assert isinstance(drill, dbops.RestoreTestReport)
+    assert drill.backup_id == second.manifest.id and drill.server == "embedded" and drill.amcheck == "ok"
+    assert drill.tested_at.tzinfo is not None
+    plan = await dbops.apply_retention_async(store, name, keep_last=1, apply=True)
+    assert isinstance(plan, dbops.RetentionPlan) and plan.applied
+    assert [k.backup.id for k in plan.keep] == [second.manifest.id]
+    assert [d.id for d in plan.delete] == [first.manifest.id]
+    listed = await dbops.list_backups_async(store, name)
+    assert [b.id for b in listed.backups] == [second.manifest.id]

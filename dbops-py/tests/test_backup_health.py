@@ -3,6 +3,7 @@
 import json
 import threading
 import uuid
+from typing import Any, Dict, Iterator, List, Tuple
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
@@ -11,21 +12,21 @@ import dbops
 
 
 class _Recorder(BaseHTTPRequestHandler):
-    bodies: list = []
+    bodies: List[Dict[str, Any]] = []
 
-    def do_POST(self):  # noqa: N802 (http.server API)
+    def do_POST(self) -> None:  # noqa: N802 (http.server API)
         length = int(self.headers.get("Content-Length", 0))
         type(self).bodies.append(json.loads(self.rfile.read(length)))
         self.send_response(200)
         self.end_headers()
         self.wfile.write(b"ok")
 
-    def log_message(self, *args):
+    def log_message(self, *args: Any) -> None:
         pass
 
 
 @pytest.fixture
-def webhook():
+def webhook() -> Iterator[Tuple[str, List[Dict[str, Any]]]]:
     _Recorder.bodies = []
     server = HTTPServer(("127.0.0.1", 0), _Recorder)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -35,25 +36,33 @@ def webhook():
     server.server_close()
 
 
-def test_health_alerts_and_metrics(dbops_database, dbops_url, webhook):
+def test_health_alerts_and_metrics(
+    dbops_database: dbops.TestDatabase, dbops_url: str, webhook: Tuple[str, List[Dict[str, Any]]]
+) -> None:
     url, bodies = webhook
     store = f"memory://{uuid.uuid4().hex}"
     database = dbops_database.name
 
     empty = dbops.backup_health(store, database)
-    assert empty["status"] == "critical"
-    checks = {c["name"]: c for c in empty["checks"]}
-    assert checks["last_backup_age"]["status"] == "critical"
+    assert isinstance(empty, dbops.BackupHealthReport)
+    assert empty.status == "critical" and empty.latest is None and empty.backups == 0
+    checks = {c.name: c for c in empty.checks}
+    assert isinstance(checks["last_backup_age"], dbops.HealthCheck)
+    assert checks["last_backup_age"].status == "critical"
+    assert repr(empty).startswith("BackupHealthReport(") and f"database={database!r}" in repr(empty)
     sent = dbops.send_alerts(empty, store, webhook=url)
-    assert sent["sent"] and bodies[-1]["report"]["status"] == "critical"
+    assert isinstance(sent, dbops.AlertOutcome)
+    assert sent.sent and bodies[-1]["report"]["status"] == "critical"
+    assert bodies[-1]["report"]["checked_at"].startswith(str(empty.checked_at.year))
     again = dbops.send_alerts(dbops.backup_health(store, database), store, webhook=url)
-    assert not again["sent"] and again["reason"] == "unchanged"
+    assert not again.sent and again.reason == "unchanged"
 
     dbops.backup(dbops_url, store)
     healthy = dbops.backup_health(store, database, max_restore_test_age_days=0)
-    assert healthy["status"] == "ok", healthy
+    assert healthy.status == "ok", healthy
+    assert healthy.latest is not None and healthy.latest.size > 0 and healthy.backups == 1
     recovered = dbops.send_alerts(healthy, store, webhook=url)
-    assert recovered["sent"] and "to ok" in recovered["reason"]
+    assert recovered.sent and "to ok" in recovered.reason
     assert len(bodies) == 2
 
     text = dbops.backup_metrics([healthy])
@@ -62,10 +71,31 @@ def test_health_alerts_and_metrics(dbops_database, dbops_url, webhook):
     assert float(samples[f'dbops_backups{{database="{database}"}}']) == 1
 
 
-def test_delivery_failure_is_reported_not_raised():
+def test_delivery_failure_is_reported_not_raised() -> None:
     store = f"memory://{uuid.uuid4().hex}"
     report = dbops.backup_health(store, "nothing")
     outcome = dbops.send_alerts(report, store, slack_webhook="http://127.0.0.1:9/services/secret-token")
-    assert not outcome["sent"]
-    assert outcome["deliveries"][0]["delivered"] is False
-    assert "secret-token" not in json.dumps(outcome)
+    assert not outcome.sent
+    assert isinstance(outcome.deliveries[0], dbops.Delivery)
+    assert outcome.deliveries[0].delivered is False and outcome.deliveries[0].error
+    assert "secret-token" not in outcome.to_json() and "secret-token" not in repr(outcome)
+
+
+async def test_async_health_alerts(
+    dbops_database: dbops.TestDatabase, dbops_url: str, webhook: Tuple[str, List[Dict[str, Any]]]
+) -> None:
+    url, bodies = webhook
+    store = f"memory://{uuid.uuid4().hex}"
+    critical = await dbops.backup_health_async(store, dbops_database.name)
+    assert isinstance(critical, dbops.BackupHealthReport) and critical.status == "critical"
+    first = await dbops.send_alerts_async(critical, store, webhook=url)
+    assert isinstance(first, dbops.AlertOutcome)
+    assert first.sent and [d.channel for d in first.deliveries if d.delivered] == ["webhook"]
+    await dbops.backup_async(dbops_url, store)
+    report = await dbops.backup_health_async(store, dbops_database.name, max_restore_test_age_days=0)
+    assert report.status == "ok" and report.latest is not None, report
+    outcome = await dbops.send_alerts_async(report, store, webhook=url)
+    assert outcome.sent and "to ok" in outcome.reason
+    assert bodies[-1]["report"]["status"] == "ok" and bodies[-1]["report"]["database"] == dbops_database.name
+    again = await dbops.send_alerts_async(report, store, webhook=url)
+    assert not again.sent and again.reason == "unchanged"

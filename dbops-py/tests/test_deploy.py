@@ -9,8 +9,9 @@ import stat
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any, Dict
 
-import kubernetes_validate
+import kubernetes_validate  # type: ignore[import-untyped]
 import pytest
 import yaml
 
@@ -19,11 +20,13 @@ import dbops
 DEPLOY = Path(__file__).resolve().parents[2] / "examples" / "deploy"
 
 
-def _cronjob():
-    return yaml.safe_load((DEPLOY / "cronjob.yaml").read_text())
+def _cronjob() -> Dict[str, Any]:
+    manifest = yaml.safe_load((DEPLOY / "cronjob.yaml").read_text())
+    assert isinstance(manifest, dict)
+    return manifest
 
 
-def test_cronjob_is_a_valid_kubernetes_manifest_with_the_safety_settings():
+def test_cronjob_is_a_valid_kubernetes_manifest_with_the_safety_settings() -> None:
     manifest = _cronjob()
     kubernetes_validate.validate(manifest, "1.30.0", strict=True)
     spec = manifest["spec"]
@@ -42,7 +45,7 @@ def test_cronjob_is_a_valid_kubernetes_manifest_with_the_safety_settings():
     assert "DATABASE_URL" not in inline and "AWS_SECRET_ACCESS_KEY" not in inline
 
 
-def test_the_validator_rejects_broken_manifests():
+def test_the_validator_rejects_broken_manifests() -> None:
     broken = _cronjob()
     broken["spec"]["concurrencyPolicy"] = 7
     with pytest.raises(kubernetes_validate.ValidationError):
@@ -53,7 +56,9 @@ def test_the_validator_rejects_broken_manifests():
         kubernetes_validate.validate(typo, "1.30.0", strict=True)
 
 
-def test_the_crontab_line_backs_up_prunes_and_writes_metrics(dbops_database, dbops_url, tmp_path):
+def test_the_crontab_line_backs_up_prunes_and_writes_metrics(
+    dbops_database: dbops.TestDatabase, dbops_url: str, tmp_path: Path
+) -> None:
     lines = [l for l in (DEPLOY / "crontab").read_text().splitlines() if l and not l.startswith("#")]
     nightly = lines[0]
     fields = nightly.split(None, 5)
@@ -82,6 +87,6 @@ def test_the_crontab_line_backs_up_prunes_and_writes_metrics(dbops_database, dbo
     result = subprocess.run(["/bin/sh", "-c", command], env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, log.read_text() if log.exists() else result.stderr
     database = dbops_database.name
-    assert len(dbops.list_backups(f"file://{store}", database)["backups"]) == 1
+    assert len(dbops.list_backups(f"file://{store}", database).backups) == 1
     text = metrics.read_text()
     assert f'dbops_backups{{database="{database}"}} 1' in text

@@ -5,6 +5,7 @@ import subprocess
 import sys
 import uuid
 from pathlib import Path
+from typing import Dict, Tuple
 
 import psycopg
 
@@ -14,11 +15,11 @@ ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples" / "python"
 
 
-def _run(script, *args, env):
+def _run(script: str, *args: str, env: Dict[str, str]) -> "subprocess.CompletedProcess[str]":
     return subprocess.run([sys.executable, str(EXAMPLES / script), *args], env=env, capture_output=True, text=True, timeout=300)
 
 
-def _database(admin_url: str) -> tuple:
+def _database(admin_url: str) -> Tuple[str, str]:
     name = f"pyex_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(admin_url, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
@@ -26,7 +27,7 @@ def _database(admin_url: str) -> tuple:
     return name, f"{head.rsplit('/', 1)[0]}/{name}" + (f"?{tail}" if tail else "")
 
 
-def test_migrate_nightly_backup_and_restore_drill(dbops_admin_url, tmp_path):
+def test_migrate_nightly_backup_and_restore_drill(dbops_admin_url: str, tmp_path: Path) -> None:
     name, url = _database(dbops_admin_url)
     env = dict(os.environ, DATABASE_URL=url, DBOPS_STORE=f"file://{tmp_path}/store", DBOPS_DATABASE=name)
     env["DBOPS_METRICS_FILE"] = str(tmp_path / "dbops.prom")

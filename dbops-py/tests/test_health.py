@@ -1,6 +1,8 @@
 import pathlib
 import time
 
+import pytest
+
 import psycopg
 
 import dbops
@@ -8,35 +10,45 @@ import dbops
 MIGRATIONS = str(pathlib.Path(__file__).resolve().parents[2] / "migrations")
 
 
-def test_readiness_needs_migrations(dbops_test_databases):
+def test_readiness_needs_migrations(dbops_test_databases: dbops.TestDatabases) -> None:
     db = dbops_test_databases.create()
     probe = dbops.HealthProbe(db.url, cache_ttl=0)
     report = probe.ready()
-    assert report["status"] == "down"
-    assert any(c["name"] == "migrations" and c["status"] == "down" for c in report["checks"])
+    assert isinstance(report, dbops.HealthReport)
+    assert report.status == "down"
+    assert any(isinstance(c, dbops.CheckResult) and c.name == "migrations" and c.status == "down" for c in report.checks)
     dbops.Migrator(db.url, MIGRATIONS).up()
     report = probe.ready()
-    assert report["status"] == "up", report
-    assert report["migration"] == {"version": 8, "dirty": False}
-    assert probe.live()["status"] == "up"
-    assert dbops.HealthProbe(db.url, migrations=False).ready()["status"] == "up"
+    assert report.status == "up", report
+    assert report.migration == dbops.VersionState(version=8, dirty=False)
+    assert repr(report).startswith("HealthReport(status='up'")
+    assert probe.live().status == "up"
+    assert dbops.HealthProbe(db.url, migrations=False).ready().status == "up"
     db.drop()
 
 
-async def test_async_ready(dbops_test_databases):
+async def test_async_ready_and_live(dbops_test_databases: dbops.TestDatabases) -> None:
     db = dbops_test_databases.create()
-    report = await dbops.HealthProbe(db.url, migrations=False).ready_async()
-    assert report["status"] == "up"
-    db.drop()
+    probe = dbops.HealthProbe(db.url, migrations=False)
+    report = await probe.ready_async()
+    assert report.status == "up" and all(c.status == "up" for c in report.checks)
+    live = await probe.live_async()
+    assert isinstance(live, dbops.HealthReport) and live.status == "up" and live.migration is None
+    await db.drop_async()
+    down = await dbops.HealthProbe(db.url, migrations=False, cache_ttl=0).ready_async()
+    assert down.status == "down" and any(c.status == "down" for c in down.checks)
 
 
-def test_status_and_terminate(dbops_test_databases):
+def test_status_and_terminate(dbops_test_databases: dbops.TestDatabases) -> None:
     db = dbops_test_databases.create()
     holder = psycopg.connect(db.url)
     pid = holder.info.backend_pid
     report = dbops.status(db.url, long_running=0.0)
-    assert report["database"] == db.name
-    assert sum(c["count"] for c in report["connections"]) >= 2
+    assert isinstance(report, dbops.DbStatus)
+    assert report.database == db.name
+    assert sum(c.count for c in report.connections) >= 2
+    assert all(isinstance(t, dbops.TableSize) for t in report.largest_tables)
+    assert isinstance(report.archiver, dbops.ArchiverInfo)
     assert dbops.terminate(db.url, pid) is True
     time.sleep(0.1)
     try:
@@ -47,3 +59,19 @@ def test_status_and_terminate(dbops_test_databases):
     assert terminated, "the terminated session still answered"
     holder.close()
     db.drop()
+
+
+async def test_async_status_and_terminate(dbops_test_databases: dbops.TestDatabases) -> None:
+    db = await dbops_test_databases.create_async()
+    holder = psycopg.connect(db.url)
+    pid = holder.info.backend_pid
+    report = await dbops.status_async(db.url, long_running=0.0)
+    assert isinstance(report, dbops.DbStatus) and report.database == db.name
+    assert await dbops.terminate_async(db.url, pid) is True
+    assert await dbops.terminate_async(db.url, 1) is False
+    with pytest.raises(psycopg.OperationalError):
+        for _ in range(50):
+            holder.execute("SELECT 1")
+            time.sleep(0.05)
+    holder.close()
+    await db.drop_async()

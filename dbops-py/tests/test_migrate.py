@@ -1,5 +1,7 @@
 import os
 import pathlib
+import uuid
+from typing import List, Optional, Tuple
 
 import psycopg
 import pytest
@@ -9,32 +11,39 @@ import dbops
 MIGRATIONS = str(pathlib.Path(__file__).resolve().parents[2] / "migrations")
 
 
-def test_reference_schema_up_status_down(dbops_test_databases):
+def test_reference_schema_up_status_down(dbops_test_databases: dbops.TestDatabases) -> None:
     db = dbops_test_databases.create()
-    events = []
+    events: List[Tuple[str, int, Optional[int]]] = []
     migrator = dbops.Migrator(db.url, MIGRATIONS, progress=lambda stage, done, total: events.append((stage, done, total)))
     report = migrator.up()
-    assert report["from"] is None and report["to"] == 8
-    assert [step["version"] for step in report["applied"]] == [1, 2, 3, 4, 5, 6, 7, 8]
+    assert isinstance(report, dbops.MigrateReport)
+    assert report.from_ is None and report.to == 8
+    assert [step.version for step in report.applied] == [1, 2, 3, 4, 5, 6, 7, 8]
+    assert all(isinstance(s, dbops.AppliedMigration) and s.direction == "up" and s.duration >= 0 for s in report.applied)
+    assert report.to_dict()["from"] is None and "from_" not in report.to_dict()
+    assert repr(report).startswith("MigrateReport(from_=None, to=8, applied=[AppliedMigration(version=1")
     assert events and events[-1] == ("done", 8, 8)
-    assert migrator.version() == {"version": 8, "dirty": False}
-    assert all(s["state"] == "applied" for s in migrator.status())
-    assert migrator.down(2)["to"] == 6
-    assert migrator.plan()[0]["version"] == 7
+    assert migrator.version() == dbops.VersionState(version=8, dirty=False)
+    status = migrator.status()
+    assert all(isinstance(s, dbops.MigrationStatus) and s.state == "applied" for s in status)
+    assert migrator.down(2).to == 6
+    plan = migrator.plan()
+    assert isinstance(plan[0], dbops.PlannedStep) and plan[0].version == 7 and plan[0].resulting_version == 7
     migrator.down(all=True)
     assert migrator.version() is None
     db.drop()
 
 
-async def test_async_up(dbops_test_databases):
+async def test_async_up(dbops_test_databases: dbops.TestDatabases) -> None:
     db = dbops_test_databases.create()
     report = await dbops.Migrator(db.url, MIGRATIONS).up_async(to=2)
-    assert report["to"] == 2
-    assert (await dbops.Migrator(db.url, MIGRATIONS).version_async())["version"] == 2
+    assert report.to == 2
+    version = await dbops.Migrator(db.url, MIGRATIONS).version_async()
+    assert version is not None and version.version == 2
     db.drop()
 
 
-def test_failures_raise_typed_errors(dbops_test_databases, tmp_path):
+def test_failures_raise_typed_errors(dbops_test_databases: dbops.TestDatabases, tmp_path: pathlib.Path) -> None:
     db = dbops_test_databases.create()
     (tmp_path / "1_a.up.sql").write_text("CREATE INDEX CONCURRENTLY x ON nope (id);")
     with pytest.raises(dbops.MigrationError) as info:
@@ -49,10 +58,56 @@ def test_failures_raise_typed_errors(dbops_test_databases, tmp_path):
     db.drop()
 
 
-def test_lint_verify_and_create(dbops_admin_url, tmp_path):
+def test_lint_verify_and_create(dbops_admin_url: str, tmp_path: pathlib.Path) -> None:
     assert dbops.lint(MIGRATIONS) == []
     report = dbops.verify(dbops_admin_url, MIGRATIONS)
-    assert report["passed"] is True
-    assert len(report["migrations"]) == 8
+    assert isinstance(report, dbops.VerifyReport)
+    assert report.passed is True and report.kept_database is None
+    assert len(report.migrations) == 8
+    assert all(m.round_trip.result == "identical" and m.round_trip.changes == [] for m in report.migrations)
     up, down = dbops.create_migration(str(tmp_path), "add tips")
     assert os.path.basename(up) == "000001_add_tips.up.sql" and os.path.exists(down)
+
+
+def test_lint_findings_are_typed(tmp_path: pathlib.Path) -> None:
+    (tmp_path / "000001_a.up.sql").write_text("CREATE INDEX i ON t (id);")
+    (tmp_path / "000001_a.down.sql").write_text("DROP INDEX i;")
+    findings = dbops.lint(str(tmp_path))
+    assert findings, "CREATE INDEX without CONCURRENTLY must be flagged"
+    assert all(isinstance(f, dbops.LintFinding) for f in findings)
+    assert {f.file for f in findings} <= {"000001_a.up.sql", "000001_a.down.sql"}
+    assert all(f.severity in ("warning", "error") and f.line >= 1 for f in findings)
+
+
+async def test_async_goto_force_status_plan(dbops_test_databases: dbops.TestDatabases) -> None:
+    db = await dbops_test_databases.create_async()
+    migrator = dbops.Migrator(db.url, MIGRATIONS)
+    plan = await migrator.plan_async(to=3)
+    assert [s.version for s in plan] == [1, 2, 3] and all(s.direction == "up" for s in plan)
+    up = await migrator.goto_async(5)
+    assert isinstance(up, dbops.MigrateReport) and up.from_ is None and up.to == 5
+    down = await migrator.goto_async(3)
+    assert down.from_ == 5 and down.to == 3 and [m.direction for m in down.applied] == ["down", "down"]
+    status = await migrator.status_async()
+    assert [s.state for s in status] == ["applied"] * 3 + ["pending"] * 5
+    await migrator.force_async(1)
+    assert await migrator.version_async() == dbops.VersionState(version=1, dirty=False)
+    await migrator.force_async(None)
+    assert await migrator.version_async() is None
+    await db.drop_async()
+
+
+async def test_async_verify(dbops_admin_url: str, tmp_path: pathlib.Path) -> None:
+    report = await dbops.verify_async(dbops_admin_url, MIGRATIONS, skip_rollback=True)
+    assert isinstance(report, dbops.VerifyReport) and report.passed
+    assert {m.round_trip.result for m in report.migrations} == {"skipped"}
+    # A down migration that does not undo its up migration: the round trip differs.
+    name = f"t_{uuid.uuid4().hex[:8]}"
+    (tmp_path / "000001_a.up.sql").write_text(f"CREATE TABLE {name} (id int);")
+    (tmp_path / "000001_a.down.sql").write_text("SELECT 1;")
+    broken = await dbops.verify_async(dbops_admin_url, str(tmp_path))
+    assert broken.passed is False
+    trip = broken.migrations[0].round_trip
+    assert trip.result == "differs", trip
+    assert {(c.change, c.object) for c in trip.changes} >= {("added", f"table {name}")}
+    assert trip.reapply_error is not None and "already exists" in trip.reapply_error

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Dict
 
 import psycopg
 
@@ -23,7 +24,7 @@ def _shared(path: Path) -> Path:
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _dbops_program(tmp: Path) -> str:
+def _dbops_program() -> str:
     """The `dbops` CLI binary for archive_command/restore_command. The server may run as another OS
     account (postgres, when tests run as root) that cannot reach this interpreter, so use the compiled
     binary (built here if the Rust tests have not built it yet)."""
@@ -33,13 +34,32 @@ def _dbops_program(tmp: Path) -> str:
     return str(binary)
 
 
-def test_restore_to_a_restore_point():
+def _switch_and_wait_archived(conn: "psycopg.Connection[tuple[object, ...]]") -> None:
+    """Switches WAL and waits until the archiver has archived the segment that was current."""
+    row = conn.execute("SELECT pg_walfile_name(pg_current_wal_lsn())").fetchone()
+    assert row is not None
+    segment = str(row[0])
+    conn.execute("SELECT pg_switch_wal()")
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        last = conn.execute("SELECT last_archived_wal FROM pg_stat_archiver").fetchone()
+        if last is not None and last[0] and str(last[0]) >= segment:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"{segment} was not archived in time")
+
+
+def _archiving(store: str, program: str) -> Dict[str, str]:
+    return {"wal_level": "replica", "archive_mode": "on", "archive_command": f"{program} -q wal push --store {store} %p"}
+
+
+def test_restore_to_a_restore_point() -> None:
     # Not pytest's tmp_path: its parents are private to this user, and the server's OS account
     # (postgres, when tests run as root) must reach the archive.
     tmp = _shared(Path(tempfile.mkdtemp(prefix="dbops-pitr-")))
     archive = _shared(tmp / "archive")
     store = f"file://{archive}"
-    program = _dbops_program(tmp)
+    program = _dbops_program()
     settings = {
         "wal_level": "replica",
         "archive_mode": "on",
@@ -54,24 +74,17 @@ def test_restore_to_a_restore_point():
             lsn = dbops.pitr.restore_point(cluster.url, "before_delete")
             assert "/" in lsn
             conn.execute("DELETE FROM drivers")
-            segment = conn.execute("SELECT pg_walfile_name(pg_current_wal_lsn())").fetchone()[0]
-            conn.execute("SELECT pg_switch_wal()")
-            deadline = time.monotonic() + 15
-            while time.monotonic() < deadline:
-                last = conn.execute("SELECT last_archived_wal FROM pg_stat_archiver").fetchone()[0]
-                if last and last >= segment:
-                    break
-                time.sleep(0.05)
+            _switch_and_wait_archived(conn)
         status = dbops.pitr.status(store, cluster.url)
-        assert status["problems"] == [] and status["base_backups"][0]["id"] == base["id"]
+        assert status.problems == [] and status.base_backups[0].id == base.id
 
     data_dir = tmp / "restored"
     report = dbops.pitr.restore(store, str(data_dir), restore_point="before_delete", dbops_program=program)
-    assert report["base_backup"] == base["id"] and report["verified"] == "ok"
+    assert report.base_backup == base.id and report.verified == "ok"
     with dbops.TempCluster.start(data_dir=str(data_dir)) as restored:
         dbops.pitr.wait_for_promotion(restored.url, 120)
         with psycopg.connect(restored.url) as conn:
-            assert conn.execute("SELECT count(*) FROM drivers").fetchone()[0] == 60
+            assert conn.execute("SELECT count(*) FROM drivers").fetchone() == (60,)
     # A non-empty directory is refused.
     try:
         dbops.pitr.restore(store, str(data_dir))
@@ -79,5 +92,67 @@ def test_restore_to_a_restore_point():
     except dbops.RefusedError as e:
         assert "not empty" in str(e)
     plan = dbops.pitr.prune(store, 1)
-    assert plan["keep"] == [base["id"]] and not plan["applied"]
+    assert plan.keep == [base.id] and not plan.applied
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+async def test_async_pitr_functions() -> None:
+    tmp = _shared(Path(tempfile.mkdtemp(prefix="dbops-apitr-")))
+    archive = _shared(tmp / "archive")
+    store = f"file://{archive}"
+    program = _dbops_program()
+    settings = _archiving(store, program)
+    cluster = await dbops.TempCluster.start_async(settings=settings)
+    try:
+        items = await dbops.pitr.setup_async(cluster.url, settings["archive_command"])
+        assert all(isinstance(i, dbops.SetupItem) for i in items)
+        by_name = {i.name: i for i in items}
+        assert by_name["archive_command"].current == settings["archive_command"]
+        assert by_name["wal_level"].current == "replica" and by_name["archive_mode"].current == "on"
+        with psycopg.connect(cluster.url, autocommit=True) as conn:
+            conn.execute("CREATE TABLE drivers (id int)")
+            conn.execute("INSERT INTO drivers SELECT generate_series(1, 20)")
+            base = await dbops.pitr.base_backup_async(cluster.url, store)
+            assert isinstance(base, dbops.BaseBackup) and base.timeline == 1
+            assert base.started_at <= base.finished_at and base.data.size > 0
+            lsn = await dbops.pitr.restore_point_async(cluster.url, "async_point")
+            assert "/" in lsn
+            conn.execute("INSERT INTO drivers SELECT generate_series(21, 30)")
+            _switch_and_wait_archived(conn)
+        status = await dbops.pitr.status_async(store, cluster.url)
+        assert isinstance(status, dbops.PitrStatus) and status.problems == [], status.problems
+        assert status.archiver is not None and status.archiver.archive_mode == "on"
+        assert [b.id for b in status.base_backups] == [base.id]
+        timeline = status.timelines[0]
+        assert isinstance(timeline, dbops.TimelineStatus) and timeline.segments >= 2 and timeline.first
+        assert status.recovery_window is not None and status.recovery_window[0] <= status.recovery_window[1]
+
+        # Fetch an archived segment, then push it into a second archive.
+        fetched_dir = _shared(tmp / "fetched")
+        fetched = await dbops.pitr.fetch_async(store, timeline.first, str(fetched_dir / timeline.first))
+        assert isinstance(fetched, dbops.FetchReport) and fetched.found and fetched.name == timeline.first
+        assert (fetched_dir / timeline.first).stat().st_size == base.wal_segment_size
+        missing = await dbops.pitr.fetch_async(store, "0000000100000000000000FF", str(fetched_dir / "0000000100000000000000FF"))
+        assert missing.found is False
+        second = f"file://{_shared(tmp / 'second')}"
+        pushed = await dbops.pitr.push_async(second, str(fetched_dir / timeline.first))
+        assert isinstance(pushed, dbops.PushReport)
+        assert pushed.name == timeline.first and pushed.size == base.wal_segment_size and pushed.stored > 0
+
+        plan = await dbops.pitr.prune_async(store, 1)
+        assert isinstance(plan, dbops.PitrRetentionPlan) and plan.keep == [base.id] and not plan.applied
+    finally:
+        await cluster.stop_async()
+
+    data_dir = tmp / "restored"
+    report = await dbops.pitr.restore_async(store, str(data_dir), restore_point="async_point", dbops_program=program)
+    assert isinstance(report, dbops.RecoveryReport) and report.base_backup == base.id
+    assert report.target == dbops.RecoveryTarget(kind="restore_point", value="async_point")
+    restored = await dbops.TempCluster.start_async(data_dir=str(data_dir))
+    try:
+        await dbops.pitr.wait_for_promotion_async(restored.url, 120)
+        with psycopg.connect(restored.url) as conn:
+            assert conn.execute("SELECT count(*) FROM drivers").fetchone() == (20,)
+    finally:
+        await restored.stop_async()
     shutil.rmtree(tmp, ignore_errors=True)

@@ -14,14 +14,21 @@ def main() -> int:
     source = sys.argv[1] if len(sys.argv) > 1 else "migrations"
     findings = dbops.lint(source)
     for f in findings:
-        print(f"lint: {f}")
+        print(f"lint: {f.file}:{f.line}: {f.severity} {f.rule}: {f.message}")
+    if any(f.severity == "error" for f in findings):
+        return 1
     with dbops.TempCluster.start() as cluster:
         report = dbops.verify(cluster.url, source)
-        print(f"round trip ok: {report}")
+    for m in report.migrations:
+        if m.round_trip.result not in ("identical", "skipped"):
+            print(f"round trip of {m.version}_{m.name}: {m.round_trip.result} {m.round_trip.changes} {m.round_trip.reapply_error or ''}")
+    if not report.passed:
+        return 1
+    print(f"round trip ok: {len(report.migrations)} migrations")
     url = os.environ.get("DATABASE_URL")
     if url:
         applied = dbops.Migrator(url, source).up()
-        print(f"applied: {applied}")
+        print(f"applied: {len(applied.applied)} migrations, now at version {applied.to}")
     return 0
 
 

@@ -20,15 +20,18 @@ def main() -> int:
     backup_failed = False
     try:
         report = dbops.backup(url, store, recipients=recipients or None, labels={"by": "nightly_backup.py"})
-        manifest = report["manifest"]
-        print(f"backup {manifest['id']}: {manifest['data']['size']} bytes in {report['elapsed_secs']:.1f}s")
+        manifest = report.manifest
+        print(f"backup {manifest.id}: {manifest.data.size} bytes in {report.elapsed_secs:.1f}s")
         plan = dbops.apply_retention(store, database, keep_daily=7, keep_weekly=4, keep_monthly=12, apply=True)
-        print(f"retention: kept {len(plan['keep'])}, deleted {len(plan['delete'])}")
+        print(f"retention: kept {len(plan.keep)}, deleted {len(plan.delete)}")
     except dbops.DbopsError as e:
         print(f"backup failed: {e}", file=sys.stderr)
         backup_failed = True
     health = dbops.backup_health(store, database)
-    print(f"health: {health['status']}")
+    print(f"health: {health.status}")
+    for check in health.checks:
+        if check.status != "ok":
+            print(f"  {check.name}: {check.status} ({check.reason})")
     if os.environ.get("DBOPS_METRICS_FILE"):
         with open(os.environ["DBOPS_METRICS_FILE"], "w") as f:
             f.write(dbops.backup_metrics([health]))
@@ -36,10 +39,10 @@ def main() -> int:
     webhook = os.environ.get("DBOPS_ALERT_WEBHOOK_URL")
     if slack or webhook:
         outcome = dbops.send_alerts(health, store, slack_webhook=slack, webhook=webhook)
-        for d in outcome["deliveries"]:
-            if not d["delivered"]:
-                print(f"alert via {d['channel']} failed: {d['error']}", file=sys.stderr)
-    code = {"ok": 0, "warn": 1, "critical": 2}[health["status"]]
+        for d in outcome.deliveries:
+            if not d.delivered:
+                print(f"alert via {d.channel} failed: {d.error}", file=sys.stderr)
+    code = {"ok": 0, "warn": 1, "critical": 2}[health.status]
     return max(code, 2 if backup_failed else 0)
 
 

@@ -18,11 +18,14 @@ def main() -> int:
     args = parser.parse_args()
     store = os.environ["DBOPS_STORE"]
     database = os.environ["DBOPS_DATABASE"]
-    identity = open(args.identity).read() if args.identity else None
+    identity = None
+    if args.identity:
+        with open(args.identity) as f:
+            identity = f.read()
     checked = dbops.validate_backup(store, database, identity=identity)
-    print(f"backup {checked['backup_id']} is valid: {checked['stored_bytes']} bytes, {checked['toc_entries']} archive entries")
+    print(f"backup {checked.backup_id} is valid: {checked.stored_bytes} bytes, {checked.toc_entries} archive entries")
     drill = dbops.restore_test(store, database, identity=identity)
-    print(f"restore test passed in {drill['elapsed_secs']:.1f}s: {drill['tables_checked']} tables, pg_amcheck {drill['amcheck']}")
+    print(f"restore test passed in {drill.elapsed_secs:.1f}s: {drill.tables_checked} tables, pg_amcheck {drill.amcheck}")
     return 0
 
 

@@ -1,30 +1,171 @@
+"""Stubs of the compiled module ``dbops._dbops`` (use it through ``dbops``). Results are the classes of
+:mod:`dbops.results`; every I/O operation has a blocking form (GIL released, Ctrl-C interrupts it) and an
+``_async`` form returning an awaitable."""
+
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Tuple, final
 
+from .results import (
+    AlertOutcome,
+    BackupHealthReport,
+    BackupReport,
+    BaseBackup,
+    Catalog,
+    DbStatus,
+    FetchReport,
+    HealthReport,
+    KeyPair,
+    LintFinding,
+    MigrateReport,
+    MigrationStatus,
+    PitrRetentionPlan,
+    PitrStatus,
+    PlannedStep,
+    PushReport,
+    RecoveryReport,
+    ResetReport,
+    RestoreReport,
+    RestoreTestReport,
+    RetentionPlan,
+    SeedFileReport,
+    SeedReport,
+    SetupItem,
+    ValidationReport,
+    VerifyReport,
+    VersionState,
+)
+
+__all__ = [
+    "BackupNotFoundError",
+    "CancelledError",
+    "ChecksumMismatchError",
+    "ClusterError",
+    "ConfigError",
+    "DatabaseError",
+    "DbopsError",
+    "DbopsIOError",
+    "DirtyDatabaseError",
+    "EncryptionError",
+    "HealthProbe",
+    "IntegrityError",
+    "MigrationError",
+    "MigrationSourceError",
+    "Migrator",
+    "OperationTimeout",
+    "RefusedError",
+    "StorageError",
+    "TempCluster",
+    "TestDatabase",
+    "TestDatabases",
+    "__version__",
+    "apply_retention",
+    "apply_retention_async",
+    "backup",
+    "backup_async",
+    "backup_health",
+    "backup_health_async",
+    "backup_metrics",
+    "cli_main",
+    "create_migration",
+    "generate_key_pair",
+    "lint",
+    "list_backups",
+    "list_backups_async",
+    "pitr_base_backup",
+    "pitr_base_backup_async",
+    "pitr_fetch",
+    "pitr_fetch_async",
+    "pitr_prune",
+    "pitr_prune_async",
+    "pitr_push",
+    "pitr_push_async",
+    "pitr_restore",
+    "pitr_restore_async",
+    "pitr_restore_point",
+    "pitr_restore_point_async",
+    "pitr_setup",
+    "pitr_setup_async",
+    "pitr_status",
+    "pitr_status_async",
+    "pitr_wait_for_promotion",
+    "pitr_wait_for_promotion_async",
+    "reset",
+    "reset_async",
+    "restore",
+    "restore_async",
+    "restore_test",
+    "restore_test_async",
+    "seed",
+    "seed_async",
+    "seed_file",
+    "seed_file_async",
+    "send_alerts",
+    "send_alerts_async",
+    "status",
+    "status_async",
+    "terminate",
+    "terminate_async",
+    "validate_backup",
+    "validate_backup_async",
+    "verify",
+    "verify_async",
+]
 
 __version__: str
 
-class DbopsError(Exception): ...
-class ConfigError(DbopsError): ...
-class DatabaseError(DbopsError): ...
-class ClusterError(DbopsError): ...
-class DbopsIOError(DbopsError): ...
-class OperationTimeout(DbopsError): ...
-class RefusedError(DbopsError): ...
-class CancelledError(DbopsError): ...
-class MigrationError(DbopsError): ...
-class MigrationSourceError(MigrationError): ...
-class DirtyDatabaseError(MigrationError): ...
-class ChecksumMismatchError(MigrationError): ...
-class StorageError(DbopsError): ...
-class BackupNotFoundError(DbopsError): ...
-class IntegrityError(DbopsError): ...
-class EncryptionError(IntegrityError): ...
+class DbopsError(Exception):
+    """Base class of every dbops error."""
+
+class ConfigError(DbopsError):
+    """Invalid URL, option or configuration."""
+
+class DatabaseError(DbopsError):
+    """PostgreSQL or the connection pool reported an error."""
+
+class ClusterError(DbopsError):
+    """The embedded cluster or a PostgreSQL tool failed."""
+
+class DbopsIOError(DbopsError):
+    """A file or directory operation failed."""
+
+class OperationTimeout(DbopsError):
+    """An operation did not finish in time."""
+
+class RefusedError(DbopsError):
+    """dbops refused an operation that would lose data or is unsafe."""
+
+class CancelledError(DbopsError):
+    """The operation was cancelled."""
+
+class MigrationError(DbopsError):
+    """A migration failed; the message says what state it left."""
+
+class MigrationSourceError(MigrationError):
+    """The migrations directory is invalid (naming, duplicates, missing files)."""
+
+class DirtyDatabaseError(MigrationError):
+    """A failed migration left the database dirty; fix it and ``force`` the version."""
+
+class ChecksumMismatchError(MigrationError):
+    """An applied migration's file changed since it ran."""
+
+class StorageError(DbopsError):
+    """The backup store (file, S3, GCS, Azure) failed."""
+
+class BackupNotFoundError(DbopsError):
+    """No backup matches the selection."""
+
+class IntegrityError(DbopsError):
+    """A backup or WAL file does not match its recorded size or checksum."""
+
+class EncryptionError(IntegrityError):
+    """Decryption failed: missing or wrong identity or passphrase."""
 
 _Progress = Callable[[str, int, Optional[int]], None]
 
 @final
 class Migrator:
-    """golang-migrate compatible migrations of one database; results are plain dicts."""
+    """golang-migrate compatible migrations of one database."""
+
     def __new__(
         cls,
         url: str,
@@ -36,28 +177,50 @@ class Migrator:
         statement_timeout: Optional[float] = None,
         strict: bool = False,
         progress: Optional[_Progress] = None,
-    ) -> Migrator: ...
-    def up(self, to: Optional[int] = None) -> Dict[str, Any]: ...
-    def up_async(self, to: Optional[int] = None) -> Awaitable[Dict[str, Any]]: ...
-    def down(self, count: int = 1, *, all: bool = False) -> Dict[str, Any]: ...
-    def down_async(self, count: int = 1, *, all: bool = False) -> Awaitable[Dict[str, Any]]: ...
-    def goto(self, version: int) -> Dict[str, Any]: ...
-    def version(self) -> Optional[Dict[str, Any]]: ...
-    def version_async(self) -> Awaitable[Optional[Dict[str, Any]]]: ...
-    def force(self, version: Optional[int]) -> None: ...
-    def status(self) -> List[Dict[str, Any]]: ...
-    def plan(self, to: Optional[int] = None) -> List[Dict[str, Any]]: ...
+    ) -> Migrator:
+        """``url``: the database; ``source``: the migrations directory."""
+    def up(self, to: Optional[int] = None) -> MigrateReport:
+        """Apply pending migrations (up to ``to``)."""
+    def up_async(self, to: Optional[int] = None) -> Awaitable[MigrateReport]:
+        """Like ``up``; awaitable."""
+    def down(self, count: int = 1, *, all: bool = False) -> MigrateReport:
+        """Roll back ``count`` migrations, or all with ``all=True``."""
+    def down_async(self, count: int = 1, *, all: bool = False) -> Awaitable[MigrateReport]:
+        """Like ``down``; awaitable."""
+    def goto(self, version: int) -> MigrateReport:
+        """Migrate up or down to exactly ``version``."""
+    def goto_async(self, version: int) -> Awaitable[MigrateReport]:
+        """Like ``goto``; awaitable."""
+    def version(self) -> Optional[VersionState]:
+        """The recorded version, or None when nothing is applied."""
+    def version_async(self) -> Awaitable[Optional[VersionState]]:
+        """Like ``version``; awaitable."""
+    def force(self, version: Optional[int]) -> None:
+        """Record ``version`` (None or -1: nothing applied) as clean without running anything."""
+    def force_async(self, version: Optional[int]) -> Awaitable[None]:
+        """Like ``force``; awaitable."""
+    def status(self) -> List[MigrationStatus]:
+        """Each migration's state relative to the database."""
+    def status_async(self) -> Awaitable[List[MigrationStatus]]:
+        """Like ``status``; awaitable."""
+    def plan(self, to: Optional[int] = None) -> List[PlannedStep]:
+        """The steps ``up(to)`` would take."""
+    def plan_async(self, to: Optional[int] = None) -> Awaitable[List[PlannedStep]]:
+        """Like ``plan``; awaitable."""
 
-def lint(source: str) -> List[Dict[str, Any]]: ...
-def verify(
-    url: str, source: str, *, skip_rollback: bool = False, keep: bool = False, progress: Optional[_Progress] = None
-) -> Dict[str, Any]: ...
-def create_migration(directory: str, name: str, *, timestamp: bool = False) -> Tuple[str, str]: ...
+def lint(source: str) -> List[LintFinding]:
+    """Lint findings of a migrations directory (naming, unsafe statements, missing downs)."""
 
-def cli_main(argv: List[str]) -> int: ...
+def create_migration(directory: str, name: str, *, timestamp: bool = False) -> Tuple[str, str]:
+    """Create the next pair of migration files; returns the up and down paths."""
+
+def cli_main(argv: List[str]) -> int:
+    """Run the dbops CLI with ``argv`` (without the program name); returns the exit code."""
 
 @final
 class TempCluster:
+    """A throwaway PostgreSQL cluster; stopped and removed by ``stop()``, on ``with`` exit, or when collected."""
+
     @staticmethod
     def start(
         *, tcp: bool = False, durable: bool = False, settings: Optional[Dict[str, str]] = None, data_dir: Optional[str] = None
@@ -67,52 +230,82 @@ class TempCluster:
     @staticmethod
     def start_async(
         *, tcp: bool = False, durable: bool = False, settings: Optional[Dict[str, str]] = None, data_dir: Optional[str] = None
-    ) -> Awaitable[TempCluster]: ...
+    ) -> Awaitable[TempCluster]:
+        """Like ``start``; awaitable."""
     @property
-    def url(self) -> str: ...
+    def url(self) -> str:
+        """Superuser URL over the unix socket (no password)."""
     @property
-    def tcp_url(self) -> Optional[str]: ...
+    def tcp_url(self) -> Optional[str]:
+        """Superuser URL over TCP with its password, when started with ``tcp=True``."""
     @property
-    def port(self) -> int: ...
+    def port(self) -> int:
+        """The port (TCP port, or the socket file's number)."""
     @property
-    def data_dir(self) -> str: ...
+    def data_dir(self) -> str:
+        """The data directory."""
     @property
-    def pid(self) -> Optional[int]: ...
+    def pid(self) -> Optional[int]:
+        """The postmaster's pid while running."""
     @property
-    def is_running(self) -> bool: ...
-    def stop(self) -> None: ...
-    def stop_async(self) -> Awaitable[None]: ...
+    def is_running(self) -> bool:
+        """Whether the server is running."""
+    def stop(self) -> None:
+        """Stop the server and remove its files."""
+    def stop_async(self) -> Awaitable[None]:
+        """Like ``stop``; awaitable."""
     def __enter__(self) -> TempCluster: ...
     def __exit__(self, t: Any, v: Any, tb: Any) -> bool: ...
 
 @final
 class TestDatabase:
+    """One cloned database; dropped by ``drop()``, on ``with`` exit, or in the background when collected."""
+
     @property
-    def url(self) -> str: ...
+    def url(self) -> str:
+        """Its connection URL."""
     @property
-    def name(self) -> str: ...
-    def drop(self) -> None: ...
+    def name(self) -> str:
+        """Its name."""
+    def drop(self) -> None:
+        """Drop it now (terminating its connections)."""
+    def drop_async(self) -> Awaitable[None]:
+        """Like ``drop``; awaitable."""
     def __enter__(self) -> TestDatabase: ...
     def __exit__(self, t: Any, v: Any, tb: Any) -> bool: ...
 
 @final
 class TestDatabases:
+    """Builds a template once (from SQL scripts) and clones a fresh database from it per call."""
+
     @staticmethod
-    def build(admin_url: str, setup_sql: List[str] = ..., *, prefix: Optional[str] = None, spares: int = 2) -> TestDatabases: ...
+    def build(admin_url: str, setup_sql: List[str] = ..., *, prefix: Optional[str] = None, spares: int = 2) -> TestDatabases:
+        """Build (or reuse) the template on the server at ``admin_url`` after running ``setup_sql`` in it."""
     @staticmethod
     def build_async(
         admin_url: str, setup_sql: List[str] = ..., *, prefix: Optional[str] = None, spares: int = 2
-    ) -> Awaitable[TestDatabases]: ...
+    ) -> Awaitable[TestDatabases]:
+        """Like ``build``; awaitable."""
     @staticmethod
-    def on_cluster(cluster: TempCluster, setup_sql: List[str] = ..., *, prefix: Optional[str] = None, spares: int = 2) -> TestDatabases: ...
+    def on_cluster(cluster: TempCluster, setup_sql: List[str] = ..., *, prefix: Optional[str] = None, spares: int = 2) -> TestDatabases:
+        """Same as ``build`` on an embedded cluster."""
+    @staticmethod
+    def on_cluster_async(
+        cluster: TempCluster, setup_sql: List[str] = ..., *, prefix: Optional[str] = None, spares: int = 2
+    ) -> Awaitable[TestDatabases]:
+        """Like ``on_cluster``; awaitable."""
     @property
-    def template_name(self) -> str: ...
-    def create(self) -> TestDatabase: ...
-    def create_async(self) -> Awaitable[TestDatabase]: ...
+    def template_name(self) -> str:
+        """The template database's name."""
+    def create(self) -> TestDatabase:
+        """Clone a fresh database from the template."""
+    def create_async(self) -> Awaitable[TestDatabase]:
+        """Like ``create``; awaitable."""
 
 @final
 class HealthProbe:
-    """Liveness and readiness of a database; reports are dicts (status, checks, checked_at, migration)."""
+    """Liveness and readiness of a database."""
+
     def __new__(
         cls,
         url: str,
@@ -121,27 +314,22 @@ class HealthProbe:
         cache_ttl: float = 1.0,
         migrations: bool = True,
         min_version: Optional[int] = None,
-    ) -> HealthProbe: ...
-    def ready(self) -> Dict[str, Any]: ...
-    def ready_async(self) -> Awaitable[Dict[str, Any]]: ...
-    def live(self) -> Dict[str, Any]: ...
+    ) -> HealthProbe:
+        """``timeout`` seconds for the checks; ``migrations`` requires applied, clean migrations."""
+    def ready(self) -> HealthReport:
+        """Readiness: the database answers (and migrations are applied and clean)."""
+    def ready_async(self) -> Awaitable[HealthReport]:
+        """Like ``ready``; awaitable."""
+    def live(self) -> HealthReport:
+        """Liveness (never touches the database)."""
+    def live_async(self) -> Awaitable[HealthReport]:
+        """Like ``live``; awaitable."""
 
-def status(url: str, *, long_running: float = 60.0, limit: int = 10) -> Dict[str, Any]: ...
-def status_async(url: str, *, long_running: float = 60.0, limit: int = 10) -> Awaitable[Dict[str, Any]]: ...
-def terminate(url: str, pid: int) -> bool: ...
+def generate_key_pair() -> KeyPair:
+    """A new age key pair (recipient ``age1...``, identity ``AGE-SECRET-KEY-1...``)."""
 
-def seed(
-    url: str,
-    profile: str,
-    *,
-    scale: int = 1,
-    seed: int = 42,
-    existing: str = "refuse",
-    progress: Optional[_Progress] = None,
-) -> Dict[str, Any]: ...
-def seed_async(url: str, profile: str, *, scale: int = 1, seed: int = 42, existing: str = "refuse") -> Awaitable[Dict[str, Any]]: ...
-def seed_file(url: str, path: str) -> Dict[str, Any]: ...
-def reset(url: str, source: str, *, seed: Optional[str] = None, force: bool = False) -> Dict[str, Any]: ...
+def backup_metrics(reports: List[BackupHealthReport]) -> str:
+    """Prometheus text exposition of backup health reports."""
 
 def backup(
     url: str,
@@ -158,11 +346,11 @@ def backup(
     labels: Optional[Dict[str, str]] = None,
     store_options: Optional[Dict[str, str]] = None,
     progress: Optional[_Progress] = None,
-) -> Dict[str, Any]:
+) -> BackupReport:
     """Back up the database at ``url`` into ``store`` (file://, s3://, gs://, az://, memory://).
 
-    Returns ``{"manifest": {...}, "store": str, "elapsed_secs": float}``. Nothing is published on failure.
-    """
+    ``format``: custom or plain; ``compression``: zstd, gzip, lz4 or none; encrypt to age ``recipients``
+    or with a ``passphrase``. Returns the published manifest; nothing is published on failure."""
 def backup_async(
     url: str,
     store: str,
@@ -178,7 +366,8 @@ def backup_async(
     labels: Optional[Dict[str, str]] = None,
     store_options: Optional[Dict[str, str]] = None,
     progress: Optional[_Progress] = None,
-) -> Awaitable[Dict[str, Any]]: ...
+) -> Awaitable[BackupReport]:
+    """Like ``backup``; awaitable."""
 def restore(
     url: str,
     store: str,
@@ -199,7 +388,7 @@ def restore(
     check_row_counts: bool = True,
     store_options: Optional[Dict[str, str]] = None,
     progress: Optional[_Progress] = None,
-) -> Dict[str, Any]:
+) -> RestoreReport:
     """Restore a backup (latest, ``backup_id``, newest ``before`` a time, or by ``key``), verified while streaming."""
 def restore_async(
     url: str,
@@ -221,7 +410,8 @@ def restore_async(
     check_row_counts: bool = True,
     store_options: Optional[Dict[str, str]] = None,
     progress: Optional[_Progress] = None,
-) -> Awaitable[Dict[str, Any]]: ...
+) -> Awaitable[RestoreReport]:
+    """Like ``restore``; awaitable."""
 def validate_backup(
     store: str,
     database: str,
@@ -233,8 +423,21 @@ def validate_backup(
     identity_file: Optional[str] = None,
     passphrase: Optional[str] = None,
     store_options: Optional[Dict[str, str]] = None,
-) -> Dict[str, Any]:
+) -> ValidationReport:
     """Download, decrypt, decompress and check a backup without touching any database."""
+def validate_backup_async(
+    store: str,
+    database: str,
+    *,
+    backup_id: Optional[str] = None,
+    before: Optional[str] = None,
+    key: Optional[str] = None,
+    identity: Optional[str] = None,
+    identity_file: Optional[str] = None,
+    passphrase: Optional[str] = None,
+    store_options: Optional[Dict[str, str]] = None,
+) -> Awaitable[ValidationReport]:
+    """Like ``validate_backup``; awaitable."""
 def restore_test(
     store: str,
     database: str,
@@ -245,13 +448,24 @@ def restore_test(
     identity_file: Optional[str] = None,
     passphrase: Optional[str] = None,
     store_options: Optional[Dict[str, str]] = None,
-) -> Dict[str, Any]:
+) -> RestoreTestReport:
     """Restore into a throwaway database (embedded cluster unless ``server``), check it, record the result."""
-def list_backups(store: str, database: Optional[str] = None, *, store_options: Optional[Dict[str, str]] = None) -> Dict[str, Any]:
-    """``{"backups": [...], "problems": [...], "orphans": [...]}``, backups oldest first."""
-def list_backups_async(
-    store: str, database: Optional[str] = None, *, store_options: Optional[Dict[str, str]] = None
-) -> Awaitable[Dict[str, Any]]: ...
+def restore_test_async(
+    store: str,
+    database: str,
+    *,
+    backup_id: Optional[str] = None,
+    server: Optional[str] = None,
+    identity: Optional[str] = None,
+    identity_file: Optional[str] = None,
+    passphrase: Optional[str] = None,
+    store_options: Optional[Dict[str, str]] = None,
+) -> Awaitable[RestoreTestReport]:
+    """Like ``restore_test``; awaitable."""
+def list_backups(store: str, database: Optional[str] = None, *, store_options: Optional[Dict[str, str]] = None) -> Catalog:
+    """The store's catalog: backups (oldest first), problems and orphans."""
+def list_backups_async(store: str, database: Optional[str] = None, *, store_options: Optional[Dict[str, str]] = None) -> Awaitable[Catalog]:
+    """Like ``list_backups``; awaitable."""
 def apply_retention(
     store: str,
     database: str,
@@ -265,10 +479,23 @@ def apply_retention(
     orphan_grace_hours: int = 24,
     apply: bool = False,
     store_options: Optional[Dict[str, str]] = None,
-) -> Dict[str, Any]:
+) -> RetentionPlan:
     """The retention plan (``keep``, ``delete``, ``orphans``); deletes only with ``apply=True``."""
-def generate_key_pair() -> Dict[str, str]:
-    """A new age key pair: ``{"recipient": "age1...", "identity": "AGE-SECRET-KEY-1..."}``."""
+def apply_retention_async(
+    store: str,
+    database: str,
+    *,
+    keep_last: Optional[int] = None,
+    keep_within_days: Optional[int] = None,
+    keep_daily: Optional[int] = None,
+    keep_weekly: Optional[int] = None,
+    keep_monthly: Optional[int] = None,
+    keep_yearly: Optional[int] = None,
+    orphan_grace_hours: int = 24,
+    apply: bool = False,
+    store_options: Optional[Dict[str, str]] = None,
+) -> Awaitable[RetentionPlan]:
+    """Like ``apply_retention``; awaitable."""
 def backup_health(
     store: str,
     database: str,
@@ -283,10 +510,26 @@ def backup_health(
     server: Optional[str] = None,
     max_wal_age_minutes: float = 60.0,
     store_options: Optional[Dict[str, str]] = None,
-) -> Dict[str, Any]:
-    """Check backup health: ``{"status": "ok"|"warn"|"critical", "checks": [...], ...}``."""
+) -> BackupHealthReport:
+    """Check backup health; ``status`` is ok, warn or critical (the worst of ``checks``)."""
+def backup_health_async(
+    store: str,
+    database: str,
+    *,
+    max_age_hours: float = 26.0,
+    critical_age_hours: Optional[float] = None,
+    size_drop_ratio: float = 0.5,
+    size_jump_ratio: float = 2.0,
+    min_backups: int = 1,
+    max_restore_test_age_days: float = 8.0,
+    full: bool = False,
+    server: Optional[str] = None,
+    max_wal_age_minutes: float = 60.0,
+    store_options: Optional[Dict[str, str]] = None,
+) -> Awaitable[BackupHealthReport]:
+    """Like ``backup_health``; awaitable."""
 def send_alerts(
-    report: Dict[str, Any],
+    report: BackupHealthReport,
     store: str,
     *,
     slack_webhook: Optional[str] = None,
@@ -294,10 +537,61 @@ def send_alerts(
     smtp: Optional[Dict[str, Any]] = None,
     remind_hours: float = 24.0,
     store_options: Optional[Dict[str, str]] = None,
-) -> Dict[str, Any]:
-    """Alert on a state change of ``report`` (Slack webhook, generic webhook, SMTP); returns deliveries."""
-def backup_metrics(reports: List[Dict[str, Any]]) -> str:
-    """Prometheus text exposition of backup health reports."""
+) -> AlertOutcome:
+    """Alert on a state change of ``report`` (Slack webhook, generic webhook, SMTP); returns the deliveries.
+
+    ``smtp`` keys: host, port, security (starttls, tls, none), username, password, from, to (list)."""
+def send_alerts_async(
+    report: BackupHealthReport,
+    store: str,
+    *,
+    slack_webhook: Optional[str] = None,
+    webhook: Optional[str] = None,
+    smtp: Optional[Dict[str, Any]] = None,
+    remind_hours: float = 24.0,
+    store_options: Optional[Dict[str, str]] = None,
+) -> Awaitable[AlertOutcome]:
+    """Like ``send_alerts``; awaitable."""
+def seed(
+    url: str,
+    profile: str,
+    *,
+    scale: int = 1,
+    seed: int = 42,
+    existing: str = "refuse",
+    progress: Optional[_Progress] = None,
+) -> SeedReport:
+    """Seed ``profile`` (light, medium, heavy) into the migrated database; ``existing``: refuse, append, truncate."""
+def seed_async(
+    url: str,
+    profile: str,
+    *,
+    scale: int = 1,
+    seed: int = 42,
+    existing: str = "refuse",
+    progress: Optional[_Progress] = None,
+) -> Awaitable[SeedReport]:
+    """Like ``seed``; awaitable."""
+def seed_file(url: str, path: str) -> SeedFileReport:
+    """Run a seed SQL file in one transaction."""
+def seed_file_async(url: str, path: str) -> Awaitable[SeedFileReport]:
+    """Like ``seed_file``; awaitable."""
+def reset(url: str, source: str, *, seed: Optional[str] = None, force: bool = False) -> ResetReport:
+    """Drop, recreate, migrate (from ``source``) and optionally seed; refuses production-looking names unless ``force``."""
+def reset_async(url: str, source: str, *, seed: Optional[str] = None, force: bool = False) -> Awaitable[ResetReport]:
+    """Like ``reset``; awaitable."""
+def status(url: str, *, long_running: float = 60.0, limit: int = 10) -> DbStatus:
+    """The monitoring report of the database at ``url``."""
+def status_async(url: str, *, long_running: float = 60.0, limit: int = 10) -> Awaitable[DbStatus]:
+    """Like ``status``; awaitable."""
+def terminate(url: str, pid: int) -> bool:
+    """Terminate backend ``pid``; False if there was none."""
+def terminate_async(url: str, pid: int) -> Awaitable[bool]:
+    """Like ``terminate``; awaitable."""
+def verify(url: str, source: str, *, skip_rollback: bool = False, keep: bool = False, progress: Optional[_Progress] = None) -> VerifyReport:
+    """Verify every migration's round trip (up, down, up, schema identical) in a scratch database."""
+def verify_async(url: str, source: str, *, skip_rollback: bool = False, keep: bool = False, progress: Optional[_Progress] = None) -> Awaitable[VerifyReport]:
+    """Like ``verify``; awaitable."""
 def pitr_push(
     store: str,
     path: str,
@@ -307,8 +601,19 @@ def pitr_push(
     identity: Optional[str] = None,
     deadline: float = 60.0,
     store_options: Optional[Dict[str, str]] = None,
-) -> Dict[str, Any]:
+) -> PushReport:
     """Archive one WAL file (archive_command)."""
+def pitr_push_async(
+    store: str,
+    path: str,
+    *,
+    recipients: Optional[List[str]] = None,
+    passphrase: Optional[str] = None,
+    identity: Optional[str] = None,
+    deadline: float = 60.0,
+    store_options: Optional[Dict[str, str]] = None,
+) -> Awaitable[PushReport]:
+    """Like ``pitr_push``; awaitable."""
 def pitr_fetch(
     store: str,
     name: str,
@@ -318,8 +623,19 @@ def pitr_fetch(
     passphrase: Optional[str] = None,
     deadline: float = 60.0,
     store_options: Optional[Dict[str, str]] = None,
-) -> Dict[str, Any]:
+) -> FetchReport:
     """Restore one WAL file (restore_command); ``found`` is False at the end of the archive."""
+def pitr_fetch_async(
+    store: str,
+    name: str,
+    dest: str,
+    *,
+    identity: Optional[str] = None,
+    passphrase: Optional[str] = None,
+    deadline: float = 60.0,
+    store_options: Optional[Dict[str, str]] = None,
+) -> Awaitable[FetchReport]:
+    """Like ``pitr_fetch``; awaitable."""
 def pitr_base_backup(
     url: str,
     store: str,
@@ -327,8 +643,17 @@ def pitr_base_backup(
     recipients: Optional[List[str]] = None,
     passphrase: Optional[str] = None,
     store_options: Optional[Dict[str, str]] = None,
-) -> Dict[str, Any]:
+) -> BaseBackup:
     """Take a base backup into the archive; returns its manifest."""
+def pitr_base_backup_async(
+    url: str,
+    store: str,
+    *,
+    recipients: Optional[List[str]] = None,
+    passphrase: Optional[str] = None,
+    store_options: Optional[Dict[str, str]] = None,
+) -> Awaitable[BaseBackup]:
+    """Like ``pitr_base_backup``; awaitable."""
 def pitr_restore(
     store: str,
     data_dir: str,
@@ -342,15 +667,41 @@ def pitr_restore(
     identity: Optional[str] = None,
     passphrase: Optional[str] = None,
     store_options: Optional[Dict[str, str]] = None,
-) -> Dict[str, Any]:
+) -> RecoveryReport:
     """Unpack a base backup into ``data_dir`` and configure replay to the target, then promotion."""
-def pitr_status(store: str, url: Optional[str] = None, *, store_options: Optional[Dict[str, str]] = None) -> Dict[str, Any]:
+def pitr_restore_async(
+    store: str,
+    data_dir: str,
+    *,
+    target_time: Optional[str] = None,
+    restore_point: Optional[str] = None,
+    xid: Optional[str] = None,
+    lsn: Optional[str] = None,
+    base_backup: Optional[str] = None,
+    dbops_program: Optional[str] = None,
+    identity: Optional[str] = None,
+    passphrase: Optional[str] = None,
+    store_options: Optional[Dict[str, str]] = None,
+) -> Awaitable[RecoveryReport]:
+    """Like ``pitr_restore``; awaitable."""
+def pitr_status(store: str, url: Optional[str] = None, *, store_options: Optional[Dict[str, str]] = None) -> PitrStatus:
     """Archive per timeline, gaps, base backups, recovery window and (with ``url``) the archiver."""
+def pitr_status_async(store: str, url: Optional[str] = None, *, store_options: Optional[Dict[str, str]] = None) -> Awaitable[PitrStatus]:
+    """Like ``pitr_status``; awaitable."""
 def pitr_restore_point(url: str, name: str) -> str:
     """Create a named restore point and switch WAL; returns its LSN."""
-def pitr_setup(url: str, archive_command: str, *, archive_timeout: str = "60s", apply: bool = False) -> List[Dict[str, Any]]:
+def pitr_restore_point_async(url: str, name: str) -> Awaitable[str]:
+    """Like ``pitr_restore_point``; awaitable."""
+def pitr_setup(url: str, archive_command: str, *, archive_timeout: str = "60s", apply: bool = False) -> List[SetupItem]:
     """Compare (and with ``apply`` set) wal_level, archive_mode, archive_command, archive_timeout."""
-def pitr_prune(store: str, keep: int, *, apply: bool = False, store_options: Optional[Dict[str, str]] = None) -> Dict[str, Any]:
-    """Keep the newest ``keep`` base backups and the WAL they need."""
+def pitr_setup_async(url: str, archive_command: str, *, archive_timeout: str = "60s", apply: bool = False) -> Awaitable[List[SetupItem]]:
+    """Like ``pitr_setup``; awaitable."""
+def pitr_prune(store: str, keep: int, *, apply: bool = False, store_options: Optional[Dict[str, str]] = None) -> PitrRetentionPlan:
+    """Keep the newest ``keep`` base backups and the WAL they need; deletes only with ``apply=True``."""
+def pitr_prune_async(store: str, keep: int, *, apply: bool = False, store_options: Optional[Dict[str, str]] = None) -> Awaitable[PitrRetentionPlan]:
+    """Like ``pitr_prune``; awaitable."""
 def pitr_wait_for_promotion(url: str, timeout: float = 600.0) -> None:
     """Wait until a restored server has reached its target and been promoted."""
+def pitr_wait_for_promotion_async(url: str, timeout: float = 600.0) -> Awaitable[None]:
+    """Like ``pitr_wait_for_promotion``; awaitable."""
+

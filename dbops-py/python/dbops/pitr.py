@@ -1,26 +1,45 @@
 """Point-in-time recovery: ``dbops.pitr.push``, ``fetch``, ``base_backup``, ``restore``, ``status``,
-``restore_point``, ``setup``, ``prune``, ``wait_for_promotion`` (the same functions as ``dbops.pitr_*``)."""
+``restore_point``, ``setup``, ``prune``, ``wait_for_promotion``, each with an ``_async`` form (the same
+functions as ``dbops.pitr_*``)."""
 
 from ._dbops import (
     pitr_base_backup as base_backup,
+    pitr_base_backup_async as base_backup_async,
     pitr_fetch as fetch,
+    pitr_fetch_async as fetch_async,
     pitr_prune as prune,
+    pitr_prune_async as prune_async,
     pitr_push as push,
+    pitr_push_async as push_async,
     pitr_restore as restore,
+    pitr_restore_async as restore_async,
     pitr_restore_point as restore_point,
+    pitr_restore_point_async as restore_point_async,
     pitr_setup as setup,
+    pitr_setup_async as setup_async,
     pitr_status as status,
+    pitr_status_async as status_async,
     pitr_wait_for_promotion as wait_for_promotion,
+    pitr_wait_for_promotion_async as wait_for_promotion_async,
 )
 
 __all__ = [
     "base_backup",
+    "base_backup_async",
     "fetch",
+    "fetch_async",
     "prune",
+    "prune_async",
     "push",
+    "push_async",
     "restore",
+    "restore_async",
     "restore_point",
+    "restore_point_async",
     "setup",
+    "setup_async",
     "status",
+    "status_async",
     "wait_for_promotion",
+    "wait_for_promotion_async",
 ]
