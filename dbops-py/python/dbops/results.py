@@ -762,7 +762,9 @@ def _field_key(name: str) -> str:
     return name[:-1] if name.endswith("_") and keyword.iskeyword(name[:-1]) else name
 
 
-_TIMESTAMP = re.compile(r"^(?P<head>[^.]*?)(?:\.(?P<frac>\d+))?(?P<tz>Z|[+-]\d\d:\d\d)?$")
+_TIMESTAMP = re.compile(
+    r"^(?P<head>\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d)(?:\.(?P<frac>\d+))?(?P<tz>Z|[+-]\d\d:\d\d)?$"
+)
 
 
 def _timestamp(text: str, where: str) -> datetime:
@@ -774,7 +776,10 @@ def _timestamp(text: str, where: str) -> datetime:
     tz = match.group("tz")
     normalized = match.group("head") + (f".{frac[:6].ljust(6, '0')}" if frac else "")
     normalized += "+00:00" if tz in (None, "Z") else tz
-    return datetime.fromisoformat(normalized)
+    try:
+        return datetime.fromisoformat(normalized)
+    except ValueError:
+        raise ValueError(f"{where}: not a timestamp: {text!r}") from None
 
 
 def _build(tp: Any, value: Any, where: str) -> Any:
