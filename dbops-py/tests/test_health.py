@@ -1,5 +1,7 @@
 import pathlib
+import threading
 import time
+from typing import List
 
 import pytest
 
@@ -74,4 +76,34 @@ async def test_async_status_and_terminate(dbops_test_databases: dbops.TestDataba
             holder.execute("SELECT 1")
             time.sleep(0.05)
     holder.close()
+    await db.drop_async()
+
+
+async def test_status_reports_blocked_sessions(dbops_test_databases: dbops.TestDatabases) -> None:
+    db = await dbops_test_databases.create_async()
+    holder = psycopg.connect(db.url)
+    holder.execute("LOCK TABLE notes IN ACCESS EXCLUSIVE MODE")
+    waiter = psycopg.connect(db.url, autocommit=True)
+    thread = threading.Thread(target=lambda: waiter.execute("SELECT count(*) FROM notes"))
+    thread.start()
+    try:
+        blocked: List[dbops.Session] = []
+        for _ in range(100):
+            report = await dbops.status_async(db.url, long_running=0.0)
+            blocked = report.blocked
+            if blocked:
+                break
+            time.sleep(0.05)
+        assert len(blocked) == 1 and isinstance(blocked[0], dbops.Session)
+        assert blocked[0].pid == waiter.info.backend_pid
+        assert blocked[0].blocked_by == [holder.info.backend_pid]
+        assert blocked[0].wait_event is not None and blocked[0].wait_event.startswith("Lock:")
+        assert "FROM notes" in blocked[0].query and blocked[0].database == db.name
+        assert any(s.pid == waiter.info.backend_pid for s in report.long_running)
+        assert f"pid={waiter.info.backend_pid}" in repr(blocked[0])
+    finally:
+        holder.rollback()
+        thread.join(10)
+        holder.close()
+        waiter.close()
     await db.drop_async()
