@@ -111,3 +111,12 @@ async def test_async_verify(dbops_admin_url: str, tmp_path: pathlib.Path) -> Non
     assert trip.result == "differs", trip
     assert {(c.change, c.object) for c in trip.changes} >= {("added", f"table {name}")}
     assert trip.reapply_error is not None and "already exists" in trip.reapply_error
+    # A down migration that forgets to undo a type change: the column shows as changed.
+    (tmp_path / "000001_a.down.sql").write_text(f"DROP TABLE {name};")
+    (tmp_path / "000002_b.up.sql").write_text(f"ALTER TABLE {name} ALTER COLUMN id TYPE bigint;")
+    (tmp_path / "000002_b.down.sql").write_text("SELECT 1;")
+    changed = await dbops.verify_async(dbops_admin_url, str(tmp_path))
+    assert [m.round_trip.result for m in changed.migrations] == ["identical", "differs"]
+    assert changed.migrations[1].round_trip.changes == [
+        dbops.SchemaChange(change="changed", object=f"column {name}.id", definition=None, before="integer", after="bigint")
+    ]
