@@ -120,6 +120,16 @@ pub async fn reset(
         "postgres"
     };
     let admin = url.with_database(maintenance).connect().await?;
+    // One reset of a database at a time, and none while the server still runs the DROP/CREATE of a
+    // reset whose process was killed (its backend holds this session lock until it notices).
+    admin
+        .query_one(
+            "SELECT set_config('lock_timeout', '60s', false), \
+             pg_advisory_lock(hashtextextended('dbops db reset ' || $1, 0))",
+            &[&database],
+        )
+        .await
+        .map_err(|e| Error::postgres(format!("waiting for other resets of `{database}`"), e))?;
     let ident = quote_ident(&database);
     let terminated: i64 = admin
         .query_one(

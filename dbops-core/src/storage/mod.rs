@@ -113,17 +113,20 @@ impl ObjectBackupStore {
         Ok(path)
     }
 
+    /// The key of a listed object: the inverse of [`Self::path`]. Path parts are percent-encoded
+    /// (a `%` in a key is stored as `%25`), so each part is decoded again; keys with `%` (every
+    /// database name outside `[A-Za-z0-9_.-]`) would otherwise never be readable from a listing.
     fn relative(&self, path: &Path) -> String {
-        let full = path.as_ref();
-        let prefix = self.prefix.as_ref();
-        if prefix.is_empty() {
-            full.to_string()
-        } else {
-            full.strip_prefix(prefix)
-                .map(|rest| rest.trim_start_matches('/'))
-                .unwrap_or(full)
-                .to_string()
-        }
+        let decode = |part: object_store::path::PathPart<'_>| {
+            percent_encoding::percent_decode_str(part.as_ref())
+                .decode_utf8_lossy()
+                .into_owned()
+        };
+        let parts: Vec<String> = match path.prefix_match(&self.prefix) {
+            Some(rest) => rest.map(decode).collect(),
+            None => path.parts().map(decode).collect(),
+        };
+        parts.join("/")
     }
 
     fn error(&self, action: &str, key: &str, source: object_store::Error) -> Error {

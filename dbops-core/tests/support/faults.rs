@@ -29,6 +29,11 @@ pub struct Faults {
     pub fail_get: AtomicBool,
     /// Hide manifests from listings (a store whose listing lags behind writes).
     pub hide_manifests: AtomicBool,
+    /// Sleep this many ms before writing a backup manifest (holds a backup in flight, its data
+    /// uploaded but not yet published).
+    pub stall_manifest_ms: AtomicU64,
+    /// Manifest writes that started (and are stalled or done).
+    pub manifest_puts: AtomicUsize,
     /// Multipart uploads aborted.
     pub aborted: AtomicUsize,
 }
@@ -109,6 +114,13 @@ impl ObjectStore for FaultStore {
         let stall = self.faults.stall_put_ms.load(Ordering::SeqCst);
         if stall > 0 {
             tokio::time::sleep(Duration::from_millis(stall)).await;
+        }
+        if location.as_ref().ends_with(".manifest.json") {
+            self.faults.manifest_puts.fetch_add(1, Ordering::SeqCst);
+            let stall = self.faults.stall_manifest_ms.load(Ordering::SeqCst);
+            if stall > 0 {
+                tokio::time::sleep(Duration::from_millis(stall)).await;
+            }
         }
         self.inner.put_opts(location, payload, opts).await
     }
