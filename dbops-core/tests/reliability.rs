@@ -640,3 +640,123 @@ async fn hostile_database_names_work_end_to_end_and_inject_nothing() {
     );
     cluster.stop().await.unwrap();
 }
+
+/// The object keys of hostile names on every store server: listed, read back, restored.
+#[tokio::test]
+async fn hostile_database_names_round_trip_on_s3_and_azure() {
+    use dbops::restore::{PgRestorer, RestoreOptions, RestoreTarget, Restorer};
+    use support::servers;
+    let cluster = support::cluster().await;
+    let name = format!(
+        "o'rder \"db\" ünï %41 {}",
+        &uuid::Uuid::new_v4().simple().to_string()[..6]
+    );
+    let admin = cluster
+        .url()
+        .with_database("postgres")
+        .connect()
+        .await
+        .unwrap();
+    admin
+        .batch_execute(&format!(
+            "CREATE DATABASE {}",
+            dbops::config::quote_ident(&name)
+        ))
+        .await
+        .unwrap();
+    let url = cluster.url().with_database(&name);
+    url.connect()
+        .await
+        .unwrap()
+        .batch_execute("CREATE TABLE t AS SELECT g AS id FROM generate_series(1, 1000) g")
+        .await
+        .unwrap();
+    let bucket = format!(
+        "hostile-{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    );
+    let moto = servers::moto();
+    servers::moto_bucket(moto, &bucket);
+    let azurite = servers::azurite();
+    servers::azurite_container(azurite, &bucket);
+    let stores = [
+        ObjectBackupStore::open_with(
+            &format!("s3://{bucket}/backups"),
+            &servers::s3_options(moto),
+        )
+        .unwrap(),
+        ObjectBackupStore::open_with(
+            &format!("s3://dbops/{bucket}"),
+            &servers::s3_options(servers::seaweed()),
+        )
+        .unwrap(),
+        ObjectBackupStore::open_with(
+            &format!("az://{bucket}/backups"),
+            &servers::azure_options(azurite),
+        )
+        .unwrap(),
+    ];
+    for (i, store) in stores.into_iter().enumerate() {
+        let report = Backup::new(url.clone(), store.clone(), BackupOptions::default())
+            .run()
+            .await
+            .unwrap();
+        let catalog = store.catalog(Some(&name)).await.unwrap();
+        assert!(
+            catalog.problems.is_empty() && catalog.orphans.is_empty(),
+            "{}: {catalog:?}",
+            store.describe()
+        );
+        assert_eq!(
+            catalog.backups.len(),
+            1,
+            "{}: {catalog:?}",
+            store.describe()
+        );
+        assert_eq!(catalog.backups[0].id, report.manifest.id);
+        let copy = format!("{name} {i}");
+        PgRestorer::new(url.clone(), store.clone())
+            .restore(&RestoreOptions {
+                target: RestoreTarget::Database {
+                    name: copy.clone(),
+                    create: true,
+                },
+                ..RestoreOptions::default()
+            })
+            .await
+            .unwrap();
+        let restored = cluster.url().with_database(&copy).connect().await.unwrap();
+        assert_eq!(
+            support::scalar_i64(&restored, "SELECT count(*) FROM t").await,
+            1000
+        );
+        // Retention sees it too, and deletes it cleanly.
+        let backup = report.manifest.clone();
+        let plan = dbops::backup::apply_retention(
+            &store,
+            &name,
+            &RetentionPolicy {
+                keep_last: Some(1),
+                ..RetentionPolicy::default()
+            },
+            true,
+        )
+        .await
+        .unwrap();
+        assert!(plan.delete.is_empty() && plan.keep.len() == 1, "{plan:?}");
+        store
+            .delete_backup(&store.catalog(Some(&name)).await.unwrap().backups[0])
+            .await
+            .unwrap();
+        assert!(
+            store
+                .list("")
+                .await
+                .unwrap()
+                .iter()
+                .all(|o| !o.key.contains(&backup.id)),
+            "{}",
+            store.describe()
+        );
+    }
+}
