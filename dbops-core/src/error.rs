@@ -173,7 +173,7 @@ pub enum Error {
     },
 
     /// An object store (file, S3, GCS, Azure, memory) operation failed.
-    #[error("{action} `{key}` in {store}")]
+    #[error("{action} `{key}` in {store}{}", storage_hint(source))]
     Storage {
         /// What dbops was doing, e.g. `uploading backup`.
         action: String,
@@ -227,6 +227,41 @@ fn stderr_suffix(stderr: &str) -> String {
         String::new()
     } else {
         format!(": {trimmed}")
+    }
+}
+
+/// What to do about a store error, from its kind (and, for transport errors, its causes).
+fn storage_hint(error: &object_store::Error) -> &'static str {
+    use object_store::Error as E;
+    match error {
+        E::PermissionDenied { .. } | E::Unauthenticated { .. } => {
+            " (the store refused the credentials: check the access key and secret, or the cloud's \
+             environment variables, and the bucket's policy)"
+        }
+        E::AlreadyExists { .. } => {
+            " (an object with this key already exists; dbops never overwrites one)"
+        }
+        E::UnknownConfigurationKey { .. } => " (check the names of the --store-option settings)",
+        _ => {
+            let mut cause: Option<&dyn std::error::Error> = Some(error);
+            while let Some(e) = cause {
+                let text = e.to_string().to_ascii_lowercase();
+                if [
+                    "connect",
+                    "dns",
+                    "timed out",
+                    "timeout",
+                    "error sending request",
+                ]
+                .iter()
+                .any(|needle| text.contains(needle))
+                {
+                    return " (the store did not answer: check its URL or endpoint and the network, then retry)";
+                }
+                cause = e.source();
+            }
+            ""
+        }
     }
 }
 

@@ -634,6 +634,8 @@ async fn a_dead_storage_server_fails_cleanly_and_a_retry_works() {
     );
     assert!(matches!(err, Error::Storage { .. }), "{err:?}");
     assert!(err.to_string().contains("s3://dead/x"), "{err}");
+    // What to do: the message says the store did not answer and to check its endpoint.
+    assert!(err.to_string().contains("did not answer"), "{err}");
     assert!(err.is_retryable());
     // A new server, the same bucket: the retry succeeds.
     let server = servers::start_moto();
@@ -961,4 +963,17 @@ async fn a_full_local_target_fails_cleanly() {
         .await
         .unwrap();
     assert_eq!(store.catalog(None).await.unwrap().backups.len(), 1);
+}
+
+#[tokio::test]
+async fn a_wrong_secret_is_refused_with_what_to_check_and_no_secret_in_the_message() {
+    let server = servers::seaweed();
+    let secret = "wrong-secret-9f8e7d6c5b4a";
+    let options = servers::s3_options(server).with("aws_secret_access_key", secret);
+    let store =
+        ObjectBackupStore::open_with(&format!("s3://dbops/{}", unique("auth")), &options).unwrap();
+    let err = store.probe().await.unwrap_err();
+    let text = dbops::error::report(&err);
+    assert!(text.contains("refused the credentials"), "{text}");
+    assert!(!text.contains(secret), "{text}");
 }
