@@ -138,13 +138,15 @@ impl StateTables {
     }
 
     /// Records `version` as golang-migrate does: empty the table, insert one row (none for `None`).
+    /// (`DELETE`, not golang-migrate's `TRUNCATE`: the same rows, without a new relation file per
+    /// migration, and readers keep seeing the old version until commit instead of blocking.)
     pub async fn write(
         &self,
         client: &impl GenericClient,
         version: Option<i64>,
         dirty: bool,
     ) -> Result<()> {
-        let mut sql = format!("TRUNCATE {};", self.table_ident());
+        let mut sql = format!("DELETE FROM {};", self.table_ident());
         if let Some(v) = version {
             sql.push_str(&format!(
                 "INSERT INTO {} (version, dirty) VALUES ({v}, {dirty});",
@@ -169,7 +171,7 @@ impl StateTables {
         direction: &str,
         duration: Duration,
     ) -> String {
-        let mut sql = format!("TRUNCATE {};", self.table_ident());
+        let mut sql = format!("DELETE FROM {};", self.table_ident());
         if let Some(v) = version {
             sql.push_str(&format!(
                 "INSERT INTO {} (version, dirty) VALUES ({v}, false);",
