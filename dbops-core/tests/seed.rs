@@ -540,3 +540,54 @@ async fn a_role_that_does_not_own_the_tables_seeds_without_bulk_loading() {
     assert_eq!(integrity(&db).await, Vec::<String>::new());
     assert_eq!(schema_snapshot(&db).await, before);
 }
+
+/// The data of a profile, scale and seed does not change between versions of dbops: these checksums
+/// were taken from the release before the seeder's bulk-load and memory changes and must stay
+/// (PostgreSQL 15's text rendering of each row, ordered).
+#[tokio::test]
+async fn the_same_profile_scale_and_seed_give_the_data_of_earlier_versions() {
+    let db = migrated().await;
+    PgSeeder::new(db.url().clone())
+        .seed(
+            Profile::Heavy,
+            &SeedOptions {
+                scale: 2,
+                seed: 7,
+                ..SeedOptions::default()
+            },
+        )
+        .await
+        .unwrap();
+    let client = db.connect().await.unwrap();
+    for (table, rows, md5) in [
+        ("users", 1420, "257a2cf4d83426561c686bf79eb4c493"),
+        ("rides", 10000, "f38c06fe0edb6f57db5d8a147c05a41c"),
+        ("payments", 6902, "382530b6b2c65b3c24e8fe0779e377c2"),
+        (
+            "wallet_transactions",
+            9980,
+            "10e834c4abd4729990b9a88c3a8f1d95",
+        ),
+        (
+            "driver_location_history",
+            67240,
+            "7f85d24ec4a050fcaeeff0b1a45a4233",
+        ),
+        ("eta_predictions", 9154, "3f4db4ccdcf20b5e1ce079170be3c687"),
+    ] {
+        let row = client
+            .query_one(
+                &format!(
+                    "SELECT count(*), md5(string_agg(x::text, '|' ORDER BY x::text)) FROM {table} x"
+                ),
+                &[],
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            (row.get::<_, i64>(0), row.get::<_, String>(1).as_str()),
+            (rows, md5),
+            "{table}"
+        );
+    }
+}

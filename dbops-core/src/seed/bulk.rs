@@ -50,6 +50,12 @@ const OWNS_ALL: &str = "
 SELECT coalesce(bool_and(pg_has_role(current_user, c.relowner, 'USAGE')), false)
 FROM pg_class c WHERE c.oid IN (SELECT to_regclass(t) FROM unnest($1::text[]) t)";
 
+/// `SET LOCAL maintenance_work_mem` (index builds) to 256 MB and `work_mem` (the joins validating
+/// foreign keys) to 64 MB, each unless already at least that.
+const RAISE_MAINTENANCE_WORK_MEM: &str = "
+SELECT set_config(name, value, true) FROM (VALUES ('maintenance_work_mem', '256MB'), ('work_mem', '64MB')) v(name, value)
+WHERE pg_size_bytes(current_setting(name)) < pg_size_bytes(value)";
+
 impl Suspended {
     /// Drops the foreign keys and plain indexes of `tables`, returning what recreates them; `None`
     /// (nothing dropped) when the current role does not own every table.
@@ -93,6 +99,9 @@ impl Suspended {
         tx: &Transaction<'_>,
         progress: Option<&Progress>,
     ) -> Result<()> {
+        // Index builds and validating joins sort and hash in memory rather than on disk (this
+        // transaction only; a larger setting of the session or server is kept).
+        execute(tx, RAISE_MAINTENANCE_WORK_MEM).await?;
         let total = self.recreate.len() as u64;
         for (done, statement) in self.recreate.iter().enumerate() {
             execute(tx, statement).await?;

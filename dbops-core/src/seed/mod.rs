@@ -10,6 +10,7 @@ mod profile;
 use std::time::Instant;
 
 use async_trait::async_trait;
+use fixedbitset::FixedBitSet;
 use futures::pin_mut;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
@@ -324,24 +325,25 @@ async fn write_all(w: &mut Writer<'_>, g: &Generator) -> Result<()> {
     .await?;
 
     // Wallet balances are the sums of their transactions: one pass over the rides computes them.
-    // The same pass records which rides are completed, wallet-paid and tracked (1 byte per ride).
+    // The same pass records which rides are completed, wallet-paid, tracked and predicted (one bit
+    // each per ride; the tables below walk these sets in order).
     let mut rider_spend = vec![0i64; c.riders as usize];
     let mut driver_earn = vec![0i64; c.drivers as usize];
-    let (mut completed, mut wallet_paid, mut tracked, mut predicted) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let set = || FixedBitSet::with_capacity(c.rides as usize);
+    let (mut completed, mut wallet_paid, mut tracked, mut predicted) = (set(), set(), set(), set());
     for i in 0..c.rides {
         let r = g.ride(i);
         if r.status == "completed" {
-            completed.push(i);
+            completed.insert(i as usize);
             if r.payment_method == "wallet" {
-                wallet_paid.push(i);
+                wallet_paid.insert(i as usize);
             }
         }
         if c.locations_per_ride > 0 && matches!(r.status, "completed" | "in_progress") {
-            tracked.push(i);
+            tracked.insert(i as usize);
         }
         if c.eta_predictions && r.status != "requested" {
-            predicted.push(i);
+            predicted.insert(i as usize);
         }
         if let Some(fare) = r.fare_cents {
             if r.payment_method == "wallet" {
@@ -394,14 +396,20 @@ async fn write_all(w: &mut Writer<'_>, g: &Generator) -> Result<()> {
             r.cancel_reason.map(str::to_string));
     })
     .await?;
-    w.copy("ratings", &["ride_id", "rater_id", "ratee_id", "stars", "created_at"], completed.len() as u64, |k, out| {
-        let r = g.ride(completed[k as usize]);
+    let (completed_count, wallet_paid_count) = (
+        completed.count_ones(..) as u64,
+        wallet_paid.count_ones(..) as u64,
+    );
+    let mut rides = completed.ones();
+    w.copy("ratings", &["ride_id", "rater_id", "ratee_id", "stars", "created_at"], completed_count, |_, out| {
+        let r = g.ride(rides.next().unwrap_or_default() as u64);
         let done = r.completed_at.unwrap_or(r.requested_at);
         row!(out; r.id, r.rider_id, r.driver_id.unwrap_or(r.rider_id), r.stars, done + chrono::Duration::minutes(3));
     })
     .await?;
-    w.copy("payments", &["ride_id", "payer_id", "method", "status", "amount_cents", "currency", "provider_ref", "created_at", "captured_at"], completed.len() as u64, |k, out| {
-        let r = g.ride(completed[k as usize]);
+    let mut rides = completed.ones();
+    w.copy("payments", &["ride_id", "payer_id", "method", "status", "amount_cents", "currency", "provider_ref", "created_at", "captured_at"], completed_count, |_, out| {
+        let r = g.ride(rides.next().unwrap_or_default() as u64);
         let done = r.completed_at.unwrap_or(r.requested_at);
         let reference = (r.payment_method == "card").then(|| format!("ch_{}", r.public_id.simple()));
         row!(out; r.id, r.rider_id, Label(r.payment_method), Label("captured"), r.fare_cents.unwrap_or(0), "USD".to_string(), reference, done, Some(done));
@@ -410,18 +418,17 @@ async fn write_all(w: &mut Writer<'_>, g: &Generator) -> Result<()> {
     // Transactions: rider top-ups, then per completed ride the rider's wallet payment and the
     // driver's share, then referral bonuses.
     let referred: Vec<u64> = (0..c.riders).filter(|r| g.referrer(*r).is_some()).collect();
-    let tx_count =
-        c.riders + wallet_paid.len() as u64 + completed.len() as u64 + referred.len() as u64;
+    let tx_count = c.riders + wallet_paid_count + completed_count + referred.len() as u64;
+    let (mut paid_rides, mut done_rides) = (wallet_paid.ones(), completed.ones());
     w.copy("wallet_transactions", &["wallet_id", "kind", "amount_cents", "ride_id", "created_at"], tx_count, |k, out| {
-        let (riders, paid) = (c.riders, wallet_paid.len() as u64);
-        let done = completed.len() as u64;
+        let (riders, paid, done) = (c.riders, wallet_paid_count, completed_count);
         if k < riders {
             row!(out; g.rider_id(k), Label("top_up"), g.top_up(k, rider_spend[k as usize]), None::<i64>, epoch() - chrono::Duration::days(181));
         } else if k < riders + paid {
-            let r = g.ride(wallet_paid[(k - riders) as usize]);
+            let r = g.ride(paid_rides.next().unwrap_or_default() as u64);
             row!(out; r.rider_id, Label("ride_payment"), -i64::from(r.fare_cents.unwrap_or(0)), Some(r.id), r.completed_at.unwrap_or(r.requested_at));
         } else if k < riders + paid + done {
-            let r = g.ride(completed[(k - riders - paid) as usize]);
+            let r = g.ride(done_rides.next().unwrap_or_default() as u64);
             let fare = r.fare_cents.unwrap_or(0);
             row!(out; r.driver_id.unwrap_or(0), Label("ride_payment"), Generator::driver_share(fare), Some(r.id), r.completed_at.unwrap_or(r.requested_at));
         } else {
@@ -446,8 +453,10 @@ async fn write_all(w: &mut Writer<'_>, g: &Generator) -> Result<()> {
         .await?;
     }
     let driver_points = c.drivers * c.locations_per_driver;
-    let ride_points = tracked.len() as u64 * c.locations_per_ride;
+    let ride_points = tracked.count_ones(..) as u64 * c.locations_per_ride;
     if driver_points + ride_points > 0 {
+        let mut tracked_rides = tracked.ones();
+        let mut ride = None;
         w.copy("driver_location_history", &["driver_id", "ride_id", "lat", "lng", "speed_kmh", "heading", "recorded_at"], driver_points + ride_points, |k, out| {
             if k < driver_points {
                 let d = k / c.locations_per_driver;
@@ -455,7 +464,10 @@ async fn write_all(w: &mut Writer<'_>, g: &Generator) -> Result<()> {
                 row!(out; g.driver_id(d), None::<i64>, lat, lng, speed, heading, epoch() - chrono::Duration::minutes((k % 10_000) as i64));
             } else {
                 let j = k - driver_points;
-                let r = g.ride(tracked[(j / c.locations_per_ride) as usize]);
+                if j.is_multiple_of(c.locations_per_ride) {
+                    ride = Some(g.ride(tracked_rides.next().unwrap_or_default() as u64));
+                }
+                let Some(r) = ride.as_ref() else { return };
                 let step = (j % c.locations_per_ride) as f64 / c.locations_per_ride as f64;
                 let center = (r.pickup.0 + (r.dropoff.0 - r.pickup.0) * step, r.pickup.1 + (r.dropoff.1 - r.pickup.1) * step);
                 let (lat, lng, speed, heading) = g.point(8, j, center);
@@ -475,8 +487,9 @@ async fn write_all(w: &mut Writer<'_>, g: &Generator) -> Result<()> {
         .await?;
     }
     if c.eta_predictions {
-        w.copy("eta_predictions", &["ride_id", "model_version", "predicted_seconds", "actual_seconds", "features", "created_at"], predicted.len() as u64, |k, out| {
-            let r = g.ride(predicted[k as usize]);
+        let mut rides = predicted.ones();
+        w.copy("eta_predictions", &["ride_id", "model_version", "predicted_seconds", "actual_seconds", "features", "created_at"], predicted.count_ones(..) as u64, |k, out| {
+            let r = g.ride(rides.next().unwrap_or_default() as u64);
             let mut rng = g.rng(9, k);
             let predicted_secs = (r.duration_secs as f64 * rng.random_range(0.8..1.25)) as i32;
             let features = serde_json::json!({"distance_km": r.distance_hundredths as f64 / 100.0, "hour": r.requested_at.format("%H").to_string(), "pickup": [r.pickup.0, r.pickup.1]});
