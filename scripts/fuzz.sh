@@ -1,10 +1,8 @@
 #!/usr/bin/env bash
-# Fuzzes the statement splitter, migration file names, backup manifests (with legacy names and store
-# URLs) and the archive container (age/zstd decoding, WAL names and headers) for FUZZ_SECONDS each
-# (default 20), starting
-# from the corpus in fuzz/corpus, and replays the database_url corpus (regressions found so far).
-# database_url still has open normalization findings in fuzz/findings (see README), so it is only
-# fuzzed on demand: FUZZ_URL=1. Needs the nightly toolchain; cargo-fuzz is installed if missing.
+# Fuzzes the statement splitter, migration file names, database URLs, backup manifests (with legacy
+# names and store URLs) and the archive container (age/zstd decoding, WAL names and headers) for
+# FUZZ_SECONDS each (default 20), starting from the corpus in fuzz/corpus (which holds the regressions
+# found so far). Needs the nightly toolchain; cargo-fuzz is installed if missing.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT/fuzz"
@@ -36,8 +34,4 @@ run sql_split -max_total_time="$SECONDS_EACH"
 run migration_name -max_total_time="$SECONDS_EACH"
 run manifest -max_total_time="$SECONDS_EACH"
 run archive -max_total_time="$SECONDS_EACH"
-if [ "${FUZZ_URL:-0}" = 1 ]; then
-  run database_url -max_total_time="$SECONDS_EACH"
-else
-  run database_url -runs=0
-fi
+run database_url -max_total_time="$SECONDS_EACH"

@@ -136,3 +136,33 @@ mod properties {
         }
     }
 }
+
+#[test]
+fn hosts_that_cannot_stand_in_the_authority_round_trip_through_the_query() {
+    // A `:` outside an IPv6 address (and an `@` with it, accepted in key=value host lists) must not
+    // be re-read as user:password (a fuzzing finding, kept in the corpus).
+    let input = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../fuzz/corpus/database_url/regression-host-with-at-and-colon"
+    ))
+    .unwrap();
+    let url = DatabaseUrl::parse(&input).unwrap();
+    assert!(
+        url.hosts()
+            .iter()
+            .any(|h| h.contains(':') && h.contains('@'))
+    );
+    assert_eq!(url.password(), None);
+    let again = DatabaseUrl::parse(&url.expose()).unwrap();
+    assert_eq!(again.hosts(), url.hosts());
+    assert_eq!(again.password(), None);
+    assert_eq!(again.user(), None);
+    assert_eq!(DatabaseUrl::parse(&again.expose()).unwrap(), again);
+    // A real IPv6 address stays in the authority, bracketed.
+    let v6 = DatabaseUrl::parse("host=::1 port=5433 dbname=db").unwrap();
+    assert!(
+        v6.expose().starts_with("postgresql://[::1]:5433/"),
+        "{}",
+        v6.expose()
+    );
+}

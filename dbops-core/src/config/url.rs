@@ -210,9 +210,12 @@ impl DatabaseUrl {
             out.push('@');
         }
         let mut params = self.params.clone();
-        let socket_hosts = self.hosts.iter().any(|h| h.starts_with('/'));
-        if socket_hosts {
-            // Socket directories read best as query parameters: postgresql://u@/db?host=/tmp/x&port=5432
+        // Socket directories read best as query parameters (postgresql://u@/db?host=/tmp/x&port=5432),
+        // and hosts that cannot stand in the authority (a `:` outside an IPv6 address) must go there.
+        let query_hosts = self.hosts.iter().any(|h| {
+            h.starts_with('/') || (h.contains(':') && h.parse::<std::net::Ipv6Addr>().is_err())
+        });
+        if query_hosts {
             params.insert("host".into(), self.hosts.join(","));
             if !self.ports.is_empty() {
                 let ports: Vec<String> = self.ports.iter().map(u16::to_string).collect();
