@@ -101,11 +101,56 @@ create_exception!(
     "Encryption or decryption failed: wrong key or passphrase, bad recipient, tampered data."
 );
 
-/// Converts a core error into the matching Python exception (message: the full cause chain).
+/// Converts a core error into the matching Python exception. The message is the full cause chain;
+/// attributes carry the same context as fields: `retryable`, `sqlstate` (or None) on every error, and
+/// per kind `version`/`file`/`line`/`statement` (migrations), `store`/`key` (storage, integrity),
+/// `program`/`status` (external tools), `path` (files).
 pub fn to_py(err: dbops::Error) -> PyErr {
     use dbops::Error as E;
     let message = dbops::error::report(&err);
-    match err {
+    let mut fields: Vec<(&str, Field)> = vec![
+        ("retryable", Field::Bool(err.is_retryable())),
+        (
+            "sqlstate",
+            Field::Text(err.code().map(|c| c.code().to_string())),
+        ),
+    ];
+    let text = |s: &str| Field::Text(Some(s.to_string()));
+    match &err {
+        E::MigrationFailed {
+            version,
+            file,
+            line,
+            statement,
+            ..
+        } => {
+            fields.push(("version", Field::Int(*version)));
+            fields.push(("file", text(file)));
+            fields.push(("line", Field::Int(*line as i64)));
+            fields.push(("statement", text(statement)));
+        }
+        E::Dirty { version, .. } => fields.push(("version", Field::Int(*version))),
+        E::ChecksumMismatch { version, file, .. } => {
+            fields.push(("version", Field::Int(*version)));
+            fields.push(("file", text(file)));
+        }
+        E::MigrationSource { path, .. } => fields.push(("path", text(path))),
+        E::Storage { store, key, .. } => {
+            fields.push(("store", text(store)));
+            fields.push(("key", text(key)));
+        }
+        E::BackupNotFound { store, .. } => fields.push(("store", text(store))),
+        E::Integrity { key, .. } => fields.push(("key", text(key))),
+        E::Command {
+            program, status, ..
+        } => {
+            fields.push(("program", text(program)));
+            fields.push(("status", text(status)));
+        }
+        E::Io { path, .. } => fields.push(("path", text(&path.display().to_string()))),
+        _ => {}
+    }
+    let exception = match err {
         E::InvalidUrl { .. } | E::Config { .. } => ConfigError::new_err(message),
         E::Postgres { .. } | E::Pool { .. } => DatabaseError::new_err(message),
         E::BinariesNotFound { .. } | E::Command { .. } | E::Cluster { .. } => {
@@ -124,7 +169,29 @@ pub fn to_py(err: dbops::Error) -> PyErr {
         E::Integrity { .. } => IntegrityError::new_err(message),
         E::Crypto { .. } => EncryptionError::new_err(message),
         _ => DbopsError::new_err(message),
-    }
+    };
+    Python::attach(|py| {
+        let value = exception.value(py);
+        for (name, field) in fields {
+            let set = match field {
+                Field::Bool(b) => value.setattr(name, b),
+                Field::Int(i) => value.setattr(name, i),
+                Field::Text(t) => value.setattr(name, t),
+            };
+            // Attributes are extras: a failure to set one must not replace the error itself.
+            if let Err(e) = set {
+                e.print(py);
+            }
+        }
+    });
+    exception
+}
+
+/// One attribute value of an exception.
+enum Field {
+    Bool(bool),
+    Int(i64),
+    Text(Option<String>),
 }
 
 /// Adds the exception classes to the module.
@@ -152,5 +219,25 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("BackupNotFoundError", py.get_type::<BackupNotFoundError>())?;
     m.add("IntegrityError", py.get_type::<IntegrityError>())?;
     m.add("EncryptionError", py.get_type::<EncryptionError>())?;
+    // Class-level defaults, so every attribute documented on a class reads (as None) even on an
+    // instance whose error kind has no such field.
+    let defaults: [(&Bound<'_, pyo3::types::PyType>, &[&str]); 6] = [
+        (&py.get_type::<DbopsError>(), &["sqlstate"]),
+        (
+            &py.get_type::<MigrationError>(),
+            &["version", "file", "line", "statement", "path"],
+        ),
+        (&py.get_type::<StorageError>(), &["store", "key"]),
+        (&py.get_type::<BackupNotFoundError>(), &["store"]),
+        (&py.get_type::<IntegrityError>(), &["key"]),
+        (&py.get_type::<ClusterError>(), &["program", "status"]),
+    ];
+    for (class, names) in defaults {
+        for name in names {
+            class.setattr(*name, py.None())?;
+        }
+    }
+    py.get_type::<DbopsError>().setattr("retryable", false)?;
+    py.get_type::<DbopsIOError>().setattr("path", py.None())?;
     Ok(())
 }

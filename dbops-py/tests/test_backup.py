@@ -79,8 +79,9 @@ def test_backup_list_validate_restore_and_retention(seeded: Tuple[str, str], tmp
     assert _count(_with_database(url, target), "SELECT count(*) FROM rides") == 9
     with pytest.raises(dbops.RefusedError, match="--clean"):
         dbops.restore(url, store, identity=keys.identity)
-    with pytest.raises(dbops.BackupNotFoundError):
+    with pytest.raises(dbops.BackupNotFoundError) as missing:
         dbops.restore(url, store, before="2001-01-01 00:00:00", into="never", create=True)
+    assert missing.value.store is not None and str(tmp_path) in missing.value.store
 
     dbops.backup(url, store)
     plan = dbops.apply_retention(store, name, keep_last=1)

@@ -49,13 +49,30 @@ def test_failures_raise_typed_errors(dbops_test_databases: dbops.TestDatabases, 
     with pytest.raises(dbops.MigrationError) as info:
         dbops.Migrator(db.url, str(tmp_path)).up()
     assert "1_a.up.sql" in str(info.value) and "dirty" in str(info.value)
-    with pytest.raises(dbops.DirtyDatabaseError) as info:
+    # The context is also there as attributes: the failing file, line, statement and the SQLSTATE.
+    failed = info.value
+    assert (failed.version, failed.file, failed.line) == (1, "1_a.up.sql", 1)
+    assert failed.statement is not None and "CONCURRENTLY" in failed.statement
+    assert failed.sqlstate == "42P01" and failed.retryable is False
+    with pytest.raises(dbops.DirtyDatabaseError) as dirty:
         dbops.Migrator(db.url, str(tmp_path)).up()
-    assert "force" in str(info.value)
+    assert "force" in str(dirty.value)
+    assert dirty.value.version == 1 and dirty.value.file is None and dirty.value.sqlstate is None
     (tmp_path / "bad name.up.sql").write_text("SELECT 1")
-    with pytest.raises(dbops.MigrationSourceError):
+    with pytest.raises(dbops.MigrationSourceError) as source:
         dbops.Migrator(db.url, str(tmp_path))
+    assert source.value.path is not None and "bad name.up.sql" in source.value.path
     db.drop()
+
+
+def test_file_errors_carry_the_path(tmp_path: pathlib.Path) -> None:
+    # A file where the store's directory should be: opening the store fails, naming the path.
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("x")
+    with pytest.raises(dbops.DbopsIOError) as info:
+        dbops.backup("postgresql://nobody@127.0.0.1:1/none", f"file://{blocker}/sub")
+    assert info.value.path is not None and "not-a-dir" in info.value.path
+    assert info.value.retryable is False and info.value.sqlstate is None
 
 
 def test_lint_verify_and_create(dbops_admin_url: str, tmp_path: pathlib.Path) -> None:

@@ -113,7 +113,13 @@ __all__ = [
 __version__: str
 
 class DbopsError(Exception):
-    """Base class of every dbops error."""
+    """Base class of every dbops error. The message is the whole cause chain (what failed, where,
+    what to do); attributes carry the same context as fields."""
+
+    retryable: bool
+    """Whether retrying the same operation may succeed (connection loss, lock timeout, ...)."""
+    sqlstate: Optional[str]
+    """PostgreSQL's SQLSTATE when the server reported the error."""
 
 class ConfigError(DbopsError):
     """Invalid URL, option or configuration."""
@@ -124,8 +130,16 @@ class DatabaseError(DbopsError):
 class ClusterError(DbopsError):
     """The embedded cluster or a PostgreSQL tool failed."""
 
+    program: Optional[str]
+    """The external program that failed (pg_dump, pg_restore, initdb, ...)."""
+    status: Optional[str]
+    """Its exit status, or why it could not run."""
+
 class DbopsIOError(DbopsError):
     """A file or directory operation failed."""
+
+    path: Optional[str]
+    """The file or directory involved."""
 
 class OperationTimeout(DbopsError):
     """An operation did not finish in time."""
@@ -139,6 +153,17 @@ class CancelledError(DbopsError):
 class MigrationError(DbopsError):
     """A migration failed; the message says what state it left."""
 
+    version: Optional[int]
+    """The migration's version."""
+    file: Optional[str]
+    """The migration file."""
+    line: Optional[int]
+    """Line of the failing statement in the file (1-based)."""
+    statement: Optional[str]
+    """The failing statement (shortened)."""
+    path: Optional[str]
+    """The invalid file or directory (MigrationSourceError)."""
+
 class MigrationSourceError(MigrationError):
     """The migrations directory is invalid (naming, duplicates, missing files)."""
 
@@ -151,11 +176,22 @@ class ChecksumMismatchError(MigrationError):
 class StorageError(DbopsError):
     """The backup store (file, S3, GCS, Azure) failed."""
 
+    store: Optional[str]
+    """The store URL, credentials redacted."""
+    key: Optional[str]
+    """The object key involved."""
+
 class BackupNotFoundError(DbopsError):
     """No backup matches the selection."""
 
+    store: Optional[str]
+    """The store searched, credentials redacted."""
+
 class IntegrityError(DbopsError):
     """A backup or WAL file does not match its recorded size or checksum."""
+
+    key: Optional[str]
+    """The object key whose data failed the check."""
 
 class EncryptionError(IntegrityError):
     """Decryption failed: missing or wrong identity or passphrase."""
