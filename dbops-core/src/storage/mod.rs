@@ -441,12 +441,6 @@ fn build(url: &StoreUrl, options: &StoreOptions) -> Result<Arc<dyn ObjectStore>>
         retry_timeout: options.retry_timeout.unwrap_or(Duration::from_secs(30)),
         ..RetryConfig::default()
     };
-    let config_error = |key: &str, e: object_store::Error| {
-        Error::config(
-            format!("store option `{key}`"),
-            format!("{e}; see the object_store builder documentation for accepted keys"),
-        )
-    };
     let build_error = |e: object_store::Error| {
         Error::config(
             format!("store `{}`", url.redacted()),
@@ -466,40 +460,52 @@ fn build(url: &StoreUrl, options: &StoreOptions) -> Result<Arc<dyn ObjectStore>>
         }
         StoreKind::Memory => memory_store(url.bucket()),
         StoreKind::S3 => {
-            let mut builder = object_store::aws::AmazonS3Builder::from_env()
+            let builder = object_store::aws::AmazonS3Builder::from_env()
                 .with_url(url.as_str())
                 .with_client_options(client)
                 .with_retry(retry);
-            for (key, value) in &options.options {
-                let parsed = key.parse().map_err(|e| config_error(key, e))?;
-                builder = builder.with_config(parsed, value);
-            }
+            let builder = with_options(builder, &options.options, |b, k, v| b.with_config(k, v))?;
             Arc::new(builder.build().map_err(build_error)?)
         }
         StoreKind::Gcs => {
-            let mut builder = object_store::gcp::GoogleCloudStorageBuilder::from_env()
+            let builder = object_store::gcp::GoogleCloudStorageBuilder::from_env()
                 .with_url(url.as_str())
                 .with_client_options(client)
                 .with_retry(retry);
-            for (key, value) in &options.options {
-                let parsed = key.parse().map_err(|e| config_error(key, e))?;
-                builder = builder.with_config(parsed, value);
-            }
+            let builder = with_options(builder, &options.options, |b, k, v| b.with_config(k, v))?;
             Arc::new(builder.build().map_err(build_error)?)
         }
         StoreKind::Azure => {
-            let mut builder = object_store::azure::MicrosoftAzureBuilder::from_env()
+            let builder = object_store::azure::MicrosoftAzureBuilder::from_env()
                 .with_url(url.as_str())
                 .with_client_options(client)
                 .with_retry(retry);
-            for (key, value) in &options.options {
-                let parsed = key.parse().map_err(|e| config_error(key, e))?;
-                builder = builder.with_config(parsed, value);
-            }
+            let builder = with_options(builder, &options.options, |b, k, v| b.with_config(k, v))?;
             Arc::new(builder.build().map_err(build_error)?)
         }
     };
     Ok(store)
+}
+
+/// Applies `--store-option key=value` settings to a cloud store builder (`set` is its `with_config`).
+fn with_options<B, K>(
+    mut builder: B,
+    options: &BTreeMap<String, String>,
+    set: impl Fn(B, K, &str) -> B,
+) -> Result<B>
+where
+    K: std::str::FromStr<Err = object_store::Error>,
+{
+    for (key, value) in options {
+        let parsed = key.parse().map_err(|e: object_store::Error| {
+            Error::config(
+                format!("store option `{key}`"),
+                format!("{e}; see the object_store builder documentation for accepted keys"),
+            )
+        })?;
+        builder = set(builder, parsed, value);
+    }
+    Ok(builder)
 }
 
 /// `memory://name` stores live as long as the process and are shared by name, so one process can back up
