@@ -580,6 +580,11 @@ async fn a_failing_pg_dump_publishes_nothing() {
         err.to_string().contains("pg_dump") && err.to_string().contains("LOCK TABLE"),
         "{err}"
     );
+    assert!(
+        err.to_string().contains("nothing was published")
+            && err.to_string().contains("run the backup again"),
+        "{err}"
+    );
     let catalog = store.catalog(None).await.unwrap();
     assert!(
         catalog.backups.is_empty() && catalog.orphans.is_empty(),

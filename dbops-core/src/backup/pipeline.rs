@@ -203,7 +203,10 @@ pub(super) async fn run(
         }),
         (Ok(Ok(_)), Some(status)) => Some(Error::Command {
             program: pg_dump.display().to_string(),
-            action: format!("dumping `{database}`"),
+            action: format!(
+                "dumping `{database}`; the upload was aborted and nothing was published: fix the \
+                 cause below and run the backup again"
+            ),
             status,
             stderr: crate::cluster::last_lines(&stderr_text, 10),
         }),
