@@ -148,38 +148,6 @@ async fn backup_failpoints_publish_nothing_and_the_next_backup_works() {
     scenario.teardown();
 }
 
-async fn database_exists(db: &TestDatabase, name: &str) -> bool {
-    let admin = db.url().with_database("postgres").connect().await.unwrap();
-    admin
-        .query_one(
-            "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)",
-            &[&name],
-        )
-        .await
-        .unwrap()
-        .get(0)
-}
-
-/// Row counts of every table plus a marker only the live database has.
-async fn fingerprint(db: &TestDatabase) -> String {
-    let client = db.connect().await.unwrap();
-    let tables = client
-        .query(
-            "SELECT format('%I.%I', schemaname, tablename) FROM pg_tables \
-             WHERE schemaname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1",
-            &[],
-        )
-        .await
-        .unwrap();
-    let mut out = String::new();
-    for row in tables {
-        let table: String = row.get(0);
-        let count = support::scalar_i64(&client, &format!("SELECT count(*) FROM {table}")).await;
-        out.push_str(&format!("{table}={count} "));
-    }
-    out
-}
-
 #[tokio::test]
 async fn restore_failpoints_leave_the_target_unchanged_or_absent() {
     let scenario = FailScenario::setup();
@@ -200,7 +168,7 @@ async fn restore_failpoints_leave_the_target_unchanged_or_absent() {
         )
         .await
         .unwrap();
-    let before = fingerprint(&db).await;
+    let before = support::row_counts(db.url()).await;
     let mut runs = 0;
     for point in ["restore::before_pg_restore_start", "restore::mid_stream"] {
         for action in ACTIONS {
@@ -217,7 +185,11 @@ async fn restore_failpoints_leave_the_target_unchanged_or_absent() {
                 async move { restorer.restore(&options).await },
             )
             .await;
-            assert_eq!(fingerprint(&db).await, before, "{context}: target changed");
+            assert_eq!(
+                support::row_counts(db.url()).await,
+                before,
+                "{context}: target changed"
+            );
 
             // Into a new database: it does not exist afterwards.
             let target = format!("fp_new_{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
@@ -237,7 +209,7 @@ async fn restore_failpoints_leave_the_target_unchanged_or_absent() {
             )
             .await;
             assert!(
-                !database_exists(&db, &target).await,
+                !support::database_exists(db.url(), &target).await,
                 "{context}: a half-restored `{target}` exists"
             );
             // Recovery: run it again; the database is complete (row counts checked against the
@@ -247,7 +219,7 @@ async fn restore_failpoints_leave_the_target_unchanged_or_absent() {
                 .await
                 .unwrap();
             assert!(report.tables_checked > 10, "{context}: {report:?}");
-            assert!(database_exists(&db, &target).await);
+            assert!(support::database_exists(db.url(), &target).await);
             runs += 2;
         }
     }

@@ -101,38 +101,6 @@ fn kill_points_at(elapsed: Duration, fractions: &[f64]) -> Vec<Duration> {
     fractions.iter().map(|f| elapsed.mul_f64(*f)).collect()
 }
 
-async fn database_exists(url: &DatabaseUrl, name: &str) -> bool {
-    let admin = url.with_database("postgres").connect().await.unwrap();
-    admin
-        .query_one(
-            "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)",
-            &[&name],
-        )
-        .await
-        .unwrap()
-        .get(0)
-}
-
-/// Exact row counts of every user table.
-async fn fingerprint(url: &DatabaseUrl) -> String {
-    let client = url.connect().await.unwrap();
-    let tables = client
-        .query(
-            "SELECT format('%I.%I', schemaname, tablename) FROM pg_tables \
-             WHERE schemaname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1",
-            &[],
-        )
-        .await
-        .unwrap();
-    let mut out = String::new();
-    for row in tables {
-        let table: String = row.get(0);
-        let count = support::scalar_i64(&client, &format!("SELECT count(*) FROM {table}")).await;
-        out.push_str(&format!("{table}={count} "));
-    }
-    out
-}
-
 /// Waits until the server has finished the statements a killed client sent about `name` (a backend
 /// runs its current statement to the end before it notices that its client is gone).
 async fn settle(url: &DatabaseUrl, name: &str) {
@@ -177,7 +145,7 @@ async fn a_killed_restore_into_a_new_database_leaves_it_absent_or_complete() {
     let dir = tempfile::tempdir().unwrap();
     let store = format!("file://{}", dir.path().display());
     ok(run(db.url(), &store, &["-q", "backup"]), "backup");
-    let expected = fingerprint(db.url()).await;
+    let expected = support::row_counts(db.url()).await;
     let started = Instant::now();
     ok(
         run(
@@ -189,7 +157,7 @@ async fn a_killed_restore_into_a_new_database_leaves_it_absent_or_complete() {
     );
     let elapsed = started.elapsed();
     assert_eq!(
-        fingerprint(&db.url().with_database("rl_kill_full")).await,
+        support::row_counts(&db.url().with_database("rl_kill_full")).await,
         expected
     );
     let (mut killed, mut absent) = (0, 0);
@@ -198,10 +166,10 @@ async fn a_killed_restore_into_a_new_database_leaves_it_absent_or_complete() {
         let args = ["-q", "restore", "--into", target.as_str(), "--create"];
         killed += usize::from(kill_after(cli(db.url(), &store, &args), delay));
         settle(db.url(), &target).await;
-        if database_exists(db.url(), &target).await {
+        if support::database_exists(db.url(), &target).await {
             // Renamed into place only when complete.
             assert_eq!(
-                fingerprint(&db.url().with_database(&target)).await,
+                support::row_counts(&db.url().with_database(&target)).await,
                 expected,
                 "{target} after a kill at {delay:?} exists but is not complete"
             );
@@ -209,7 +177,7 @@ async fn a_killed_restore_into_a_new_database_leaves_it_absent_or_complete() {
             absent += 1;
             ok(run(db.url(), &store, &args), "restore after the kill");
             assert_eq!(
-                fingerprint(&db.url().with_database(&target)).await,
+                support::row_counts(&db.url().with_database(&target)).await,
                 expected
             );
         }
@@ -321,7 +289,7 @@ async fn a_killed_reset_is_repaired_by_the_next_reset() {
         "reset",
     );
     let elapsed = started.elapsed();
-    let expected = fingerprint(&url).await;
+    let expected = support::row_counts(&url).await;
     let mut killed = 0;
     for delay in kill_points(elapsed) {
         killed += usize::from(kill_after(
@@ -340,7 +308,11 @@ async fn a_killed_reset_is_repaired_by_the_next_reset() {
             ),
             "reset after a kill",
         );
-        assert_eq!(fingerprint(&url).await, expected, "kill at {delay:?}");
+        assert_eq!(
+            support::row_counts(&url).await,
+            expected,
+            "kill at {delay:?}"
+        );
         let out = ok(run(&url, "memory://x", &["migrate", "version"]), "version");
         assert!(out.contains('8') && !out.contains("dirty"), "{out}");
     }
@@ -488,7 +460,7 @@ async fn two_restores_into_one_new_database_name_one_wins() {
     let dir = tempfile::tempdir().unwrap();
     let store = format!("file://{}", dir.path().display());
     ok(run(db.url(), &store, &["-q", "backup"]), "backup");
-    let expected = fingerprint(db.url()).await;
+    let expected = support::row_counts(db.url()).await;
     for round in 0..3 {
         let target = format!("rl_race_{round}");
         let args = ["-q", "restore", "--into", target.as_str(), "--create"];
@@ -513,7 +485,7 @@ async fn two_restores_into_one_new_database_name_one_wins() {
             "{message}"
         );
         assert_eq!(
-            fingerprint(&db.url().with_database(&target)).await,
+            support::row_counts(&db.url().with_database(&target)).await,
             expected
         );
         assert_eq!(staging_left(db.url(), &target).await, Vec::<String>::new());
@@ -606,8 +578,8 @@ async fn hostile_database_names_work_end_to_end_and_inject_nothing() {
             name,
         );
         assert_eq!(
-            fingerprint(&base.with_database(&copy)).await,
-            fingerprint(&url).await
+            support::row_counts(&base.with_database(&copy)).await,
+            support::row_counts(&url).await
         );
         ok(
             run(
@@ -623,8 +595,8 @@ async fn hostile_database_names_work_end_to_end_and_inject_nothing() {
             name,
         );
         assert_eq!(
-            fingerprint(&url).await,
-            fingerprint(&base.with_database(&copy)).await
+            support::row_counts(&url).await,
+            support::row_counts(&base.with_database(&copy)).await
         );
         expected_dbs.push(name.to_string());
         expected_dbs.push(copy);

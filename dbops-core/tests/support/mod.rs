@@ -70,3 +70,36 @@ pub fn process_alive(pid: u32) -> bool {
 pub async fn scalar_i64(client: &tokio_postgres::Client, sql: &str) -> i64 {
     client.query_one(sql, &[]).await.expect(sql).get(0)
 }
+
+/// Whether the cluster of `url` has a database called `name`.
+pub async fn database_exists(url: &dbops::DatabaseUrl, name: &str) -> bool {
+    let admin = url.with_database("postgres").connect().await.unwrap();
+    admin
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)",
+            &[&name],
+        )
+        .await
+        .unwrap()
+        .get(0)
+}
+
+/// Exact row counts of every user table, as `schema.table=N ` pairs in name order.
+pub async fn row_counts(url: &dbops::DatabaseUrl) -> String {
+    let client = url.connect().await.unwrap();
+    let tables = client
+        .query(
+            "SELECT format('%I.%I', schemaname, tablename) FROM pg_tables \
+             WHERE schemaname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1",
+            &[],
+        )
+        .await
+        .unwrap();
+    let mut out = String::new();
+    for row in tables {
+        let table: String = row.get(0);
+        let count = scalar_i64(&client, &format!("SELECT count(*) FROM {table}")).await;
+        out.push_str(&format!("{table}={count} "));
+    }
+    out
+}
