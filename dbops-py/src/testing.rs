@@ -7,7 +7,8 @@ use pyo3::prelude::*;
 use crate::cluster::TempCluster;
 use crate::runtime::{block_on, into_awaitable};
 
-/// Builds a template once (from SQL scripts) and clones a fresh database from it per call.
+/// Builds a template once (migrations, a seed profile, SQL scripts) and clones a fresh database from
+/// it per call.
 #[pyclass(module = "dbops", frozen)]
 pub struct TestDatabases(Arc<dbops::TestDatabases>);
 
@@ -19,21 +20,36 @@ pub struct TestDatabase {
     name: String,
 }
 
-fn builder(
-    admin_url: &str,
+/// What the template gets, in this order: migrations, a seed profile, then the SQL scripts.
+struct Template {
     setup_sql: Vec<String>,
+    migrations: Option<std::path::PathBuf>,
+    seed: Option<String>,
+    seed_scale: u64,
+    seed_seed: u64,
     prefix: Option<String>,
     spares: usize,
-) -> PyResult<dbops::testing::TestDatabasesBuilder> {
-    let admin = dbops::DatabaseUrl::parse(admin_url).map_err(crate::errors::to_py)?;
+}
+
+fn builder(admin_url: &str, template: Template) -> PyResult<dbops::testing::TestDatabasesBuilder> {
+    let err = crate::errors::to_py;
+    let admin = dbops::DatabaseUrl::parse(admin_url).map_err(err)?;
+    let mut builder = dbops::TestDatabases::builder(admin).spares(template.spares);
+    if let Some(dir) = template.migrations {
+        builder = builder.setup(dbops::MigrationSource::from_dir(&dir).map_err(err)?);
+    }
+    if let Some(profile) = template.seed {
+        let mut step = dbops::seed::SeedStep::new(profile.parse().map_err(err)?);
+        step.options.scale = template.seed_scale;
+        step.options.seed = template.seed_seed;
+        builder = builder.setup(step);
+    }
     let mut scripts = dbops::SqlScripts::new();
-    for (i, sql) in setup_sql.into_iter().enumerate() {
+    for (i, sql) in template.setup_sql.into_iter().enumerate() {
         scripts = scripts.script(format!("script {}", i + 1), sql);
     }
-    let mut builder = dbops::TestDatabases::builder(admin)
-        .setup(scripts)
-        .spares(spares);
-    if let Some(prefix) = prefix {
+    builder = builder.setup(scripts);
+    if let Some(prefix) = template.prefix {
         builder = builder.prefix(prefix);
     }
     Ok(builder)
@@ -47,33 +63,66 @@ fn wrap(db: dbops::TestDatabase) -> TestDatabase {
     }
 }
 
+// Python keyword arguments map one to one onto these parameters.
+#[allow(clippy::too_many_arguments)]
 #[pymethods]
 impl TestDatabases {
-    /// Builds (or reuses) the template on the server at `admin_url` after running `setup_sql` in it.
+    /// Builds (or reuses) the template on the server at `admin_url`: applies `migrations` (a directory),
+    /// seeds the `seed` profile (light, medium, heavy; `seed_scale`, `seed_seed`), then runs `setup_sql`.
     #[staticmethod]
-    #[pyo3(signature = (admin_url, setup_sql=Vec::new(), *, prefix=None, spares=2))]
+    #[pyo3(signature = (admin_url, setup_sql=Vec::new(), *, migrations=None, seed=None, seed_scale=1, seed_seed=42, prefix=None, spares=2))]
     fn build(
         py: Python<'_>,
         admin_url: &str,
         setup_sql: Vec<String>,
+        migrations: Option<std::path::PathBuf>,
+        seed: Option<String>,
+        seed_scale: u64,
+        seed_seed: u64,
         prefix: Option<String>,
         spares: usize,
     ) -> PyResult<Self> {
-        let builder = builder(admin_url, setup_sql, prefix, spares)?;
+        let builder = builder(
+            admin_url,
+            Template {
+                setup_sql,
+                migrations,
+                seed,
+                seed_scale,
+                seed_seed,
+                prefix,
+                spares,
+            },
+        )?;
         Ok(Self(Arc::new(block_on(py, builder.build())?)))
     }
 
     /// Like `build`; awaitable.
     #[staticmethod]
-    #[pyo3(signature = (admin_url, setup_sql=Vec::new(), *, prefix=None, spares=2))]
+    #[pyo3(signature = (admin_url, setup_sql=Vec::new(), *, migrations=None, seed=None, seed_scale=1, seed_seed=42, prefix=None, spares=2))]
     fn build_async<'py>(
         py: Python<'py>,
         admin_url: &str,
         setup_sql: Vec<String>,
+        migrations: Option<std::path::PathBuf>,
+        seed: Option<String>,
+        seed_scale: u64,
+        seed_seed: u64,
         prefix: Option<String>,
         spares: usize,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let builder = builder(admin_url, setup_sql, prefix, spares)?;
+        let builder = builder(
+            admin_url,
+            Template {
+                setup_sql,
+                migrations,
+                seed,
+                seed_scale,
+                seed_seed,
+                prefix,
+                spares,
+            },
+        )?;
         into_awaitable(
             py,
             async move { Ok(Self(Arc::new(builder.build().await?))) },
@@ -82,28 +131,56 @@ impl TestDatabases {
 
     /// Same as `build` on an embedded cluster.
     #[staticmethod]
-    #[pyo3(signature = (cluster, setup_sql=Vec::new(), *, prefix=None, spares=2))]
+    #[pyo3(signature = (cluster, setup_sql=Vec::new(), *, migrations=None, seed=None, seed_scale=1, seed_seed=42, prefix=None, spares=2))]
     fn on_cluster(
         py: Python<'_>,
         cluster: &TempCluster,
         setup_sql: Vec<String>,
+        migrations: Option<std::path::PathBuf>,
+        seed: Option<String>,
+        seed_scale: u64,
+        seed_seed: u64,
         prefix: Option<String>,
         spares: usize,
     ) -> PyResult<Self> {
-        Self::build(py, &cluster.0.url().expose(), setup_sql, prefix, spares)
+        Self::build(
+            py,
+            &cluster.0.url().expose(),
+            setup_sql,
+            migrations,
+            seed,
+            seed_scale,
+            seed_seed,
+            prefix,
+            spares,
+        )
     }
 
     /// Like `on_cluster`; awaitable.
     #[staticmethod]
-    #[pyo3(signature = (cluster, setup_sql=Vec::new(), *, prefix=None, spares=2))]
+    #[pyo3(signature = (cluster, setup_sql=Vec::new(), *, migrations=None, seed=None, seed_scale=1, seed_seed=42, prefix=None, spares=2))]
     fn on_cluster_async<'py>(
         py: Python<'py>,
         cluster: &TempCluster,
         setup_sql: Vec<String>,
+        migrations: Option<std::path::PathBuf>,
+        seed: Option<String>,
+        seed_scale: u64,
+        seed_seed: u64,
         prefix: Option<String>,
         spares: usize,
     ) -> PyResult<Bound<'py, PyAny>> {
-        Self::build_async(py, &cluster.0.url().expose(), setup_sql, prefix, spares)
+        Self::build_async(
+            py,
+            &cluster.0.url().expose(),
+            setup_sql,
+            migrations,
+            seed,
+            seed_scale,
+            seed_seed,
+            prefix,
+            spares,
+        )
     }
 
     /// The template database's name.

@@ -37,11 +37,11 @@ def webhook() -> Iterator[Tuple[str, List[Dict[str, Any]]]]:
 
 
 def test_health_alerts_and_metrics(
-    dbops_database: dbops.TestDatabase, dbops_url: str, webhook: Tuple[str, List[Dict[str, Any]]]
+    dbops_db: dbops.TestDatabase, dbops_url: str, webhook: Tuple[str, List[Dict[str, Any]]]
 ) -> None:
     url, bodies = webhook
     store = f"memory://{uuid.uuid4().hex}"
-    database = dbops_database.name
+    database = dbops_db.name
 
     empty = dbops.backup_health(store, database)
     assert isinstance(empty, dbops.BackupHealthReport)
@@ -82,20 +82,20 @@ def test_delivery_failure_is_reported_not_raised() -> None:
 
 
 async def test_async_health_alerts(
-    dbops_database: dbops.TestDatabase, dbops_url: str, webhook: Tuple[str, List[Dict[str, Any]]]
+    dbops_db: dbops.TestDatabase, dbops_url: str, webhook: Tuple[str, List[Dict[str, Any]]]
 ) -> None:
     url, bodies = webhook
     store = f"memory://{uuid.uuid4().hex}"
-    critical = await dbops.backup_health_async(store, dbops_database.name)
+    critical = await dbops.backup_health_async(store, dbops_db.name)
     assert isinstance(critical, dbops.BackupHealthReport) and critical.status == "critical"
     first = await dbops.send_alerts_async(critical, store, webhook=url)
     assert isinstance(first, dbops.AlertOutcome)
     assert first.sent and [d.channel for d in first.deliveries if d.delivered] == ["webhook"]
     await dbops.backup_async(dbops_url, store)
-    report = await dbops.backup_health_async(store, dbops_database.name, max_restore_test_age_days=0)
+    report = await dbops.backup_health_async(store, dbops_db.name, max_restore_test_age_days=0)
     assert report.status == "ok" and report.latest is not None, report
     outcome = await dbops.send_alerts_async(report, store, webhook=url)
     assert outcome.sent and "to ok" in outcome.reason
-    assert bodies[-1]["report"]["status"] == "ok" and bodies[-1]["report"]["database"] == dbops_database.name
+    assert bodies[-1]["report"]["status"] == "ok" and bodies[-1]["report"]["database"] == dbops_db.name
     again = await dbops.send_alerts_async(report, store, webhook=url)
     assert not again.sent and again.reason == "unchanged"

@@ -57,7 +57,7 @@ def test_the_validator_rejects_broken_manifests() -> None:
 
 
 def test_the_crontab_line_backs_up_prunes_and_writes_metrics(
-    dbops_database: dbops.TestDatabase, dbops_url: str, tmp_path: Path
+    dbops_db: dbops.TestDatabase, dbops_url: str, tmp_path: Path
 ) -> None:
     lines = [l for l in (DEPLOY / "crontab").read_text().splitlines() if l and not l.startswith("#")]
     nightly = lines[0]
@@ -86,7 +86,7 @@ def test_the_crontab_line_backs_up_prunes_and_writes_metrics(
     env.pop("DATABASE_URL", None)
     result = subprocess.run(["/bin/sh", "-c", command], env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, log.read_text() if log.exists() else result.stderr
-    database = dbops_database.name
+    database = dbops_db.name
     assert len(dbops.list_backups(f"file://{store}", database).backups) == 1
     text = metrics.read_text()
     assert f'dbops_backups{{database="{database}"}} 1' in text

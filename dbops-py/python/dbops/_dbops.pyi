@@ -312,22 +312,61 @@ class TestDatabase:
 
 @final
 class TestDatabases:
-    """Builds a template once (from SQL scripts) and clones a fresh database from it per call."""
+    """Builds a template once (migrations, a seed profile, SQL scripts) and clones a fresh database from
+    it per call."""
 
     @staticmethod
-    def build(admin_url: str, setup_sql: List[str] = ..., *, prefix: Optional[str] = None, spares: int = 2) -> TestDatabases:
-        """Build (or reuse) the template on the server at ``admin_url`` after running ``setup_sql`` in it."""
+    def build(
+        admin_url: str,
+        setup_sql: List[str] = ...,
+        *,
+        migrations: Optional[str] = None,
+        seed: Optional[str] = None,
+        seed_scale: int = 1,
+        seed_seed: int = 42,
+        prefix: Optional[str] = None,
+        spares: int = 2,
+    ) -> TestDatabases:
+        """Build (or reuse) the template on the server at ``admin_url``: apply ``migrations`` (a
+        directory), seed the ``seed`` profile (light, medium, heavy; ``seed_scale``, ``seed_seed``),
+        then run ``setup_sql``."""
     @staticmethod
     def build_async(
-        admin_url: str, setup_sql: List[str] = ..., *, prefix: Optional[str] = None, spares: int = 2
+        admin_url: str,
+        setup_sql: List[str] = ...,
+        *,
+        migrations: Optional[str] = None,
+        seed: Optional[str] = None,
+        seed_scale: int = 1,
+        seed_seed: int = 42,
+        prefix: Optional[str] = None,
+        spares: int = 2,
     ) -> Awaitable[TestDatabases]:
         """Like ``build``; awaitable."""
     @staticmethod
-    def on_cluster(cluster: TempCluster, setup_sql: List[str] = ..., *, prefix: Optional[str] = None, spares: int = 2) -> TestDatabases:
+    def on_cluster(
+        cluster: TempCluster,
+        setup_sql: List[str] = ...,
+        *,
+        migrations: Optional[str] = None,
+        seed: Optional[str] = None,
+        seed_scale: int = 1,
+        seed_seed: int = 42,
+        prefix: Optional[str] = None,
+        spares: int = 2,
+    ) -> TestDatabases:
         """Same as ``build`` on an embedded cluster."""
     @staticmethod
     def on_cluster_async(
-        cluster: TempCluster, setup_sql: List[str] = ..., *, prefix: Optional[str] = None, spares: int = 2
+        cluster: TempCluster,
+        setup_sql: List[str] = ...,
+        *,
+        migrations: Optional[str] = None,
+        seed: Optional[str] = None,
+        seed_scale: int = 1,
+        seed_seed: int = 42,
+        prefix: Optional[str] = None,
+        spares: int = 2,
     ) -> Awaitable[TestDatabases]:
         """Like ``on_cluster``; awaitable."""
     @property
