@@ -334,3 +334,46 @@ async fn a_killed_backup_leaves_nothing_listed_and_the_next_one_works() {
     assert!(out.status.success(), "{}", text(&out));
     cluster.stop().await.unwrap();
 }
+
+/// The CLI holds passwords, identities and passphrases: it runs without core dumps (limit 0, not
+/// dumpable), and the tools it starts inherit the zero limit.
+#[test]
+fn the_cli_writes_no_core_files() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    // Started with core dumps allowed (soft limit unlimited): dbops itself must turn them off.
+    let mut child = Command::new("bash")
+        .args(["-c", "ulimit -S -c unlimited && exec \"$0\" \"$@\""])
+        .arg(env!("CARGO_BIN_EXE_dbops"))
+        .args(["health", "serve", "--listen", &format!("127.0.0.1:{port}")])
+        .args([
+            "--database-url",
+            "postgresql://app:hunter2secret@127.0.0.1:1/app",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let limits = format!("/proc/{}/limits", child.id());
+    let started = std::time::Instant::now();
+    let mut seen = String::new();
+    while started.elapsed() < std::time::Duration::from_secs(10) {
+        seen = std::fs::read_to_string(&limits).unwrap_or_default();
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let seen_after_start = std::fs::read_to_string(&limits).unwrap_or(seen);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let core = seen_after_start
+        .lines()
+        .find(|l| l.starts_with("Max core file size"))
+        .unwrap_or_else(|| panic!("no core limit line in {seen_after_start}"));
+    let fields: Vec<&str> = core.split_whitespace().collect();
+    assert_eq!(&fields[4..6], ["0", "0"], "{core}");
+}

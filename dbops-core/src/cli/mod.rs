@@ -90,6 +90,10 @@ impl Command {
 
 /// Runs the CLI with the process arguments and exits with its status code.
 pub fn main() -> ! {
+    // Passwords, identities and passphrases live in this process: no core files of it.
+    if let Err(error) = crate::config::disable_core_dumps() {
+        eprintln!("warning: {error}");
+    }
     std::process::exit(run_from_args(std::env::args_os()))
 }
 

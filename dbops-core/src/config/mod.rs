@@ -3,10 +3,12 @@
 
 mod child_env;
 mod connect;
+mod core_dumps;
 mod tls;
 mod url;
 
 pub use child_env::ChildEnv;
 pub(crate) use child_env::collect_stderr;
 pub use connect::{PoolOptions, quote_ident, quote_literal};
+pub use core_dumps::disable_core_dumps;
 pub use url::{DatabaseUrl, REDACTED, redact_raw};
