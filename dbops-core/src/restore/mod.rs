@@ -697,7 +697,11 @@ async fn rename_database(url: &DatabaseUrl, staging: &str, target: &str) -> Resu
     loop {
         match admin.batch_execute(&sql).await {
             Ok(()) => return Ok(()),
-            Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::DUPLICATE_DATABASE) => {
+            // A rename racing another one into the same name fails on the catalog's unique index.
+            Err(e)
+                if e.code() == Some(&tokio_postgres::error::SqlState::DUPLICATE_DATABASE)
+                    || e.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION) =>
+            {
                 return Err(Error::Refused {
                     action: format!("create database `{target}` for the restore"),
                     reason: "it was created by someone else while this restore ran (another restore \
