@@ -13,35 +13,12 @@ use dbops::backup::{
     Encryption, RetentionPolicy, apply_retention, generate_key_pair,
 };
 use dbops::restore::{PgRestorer, RestoreOptions, RestoreTarget, Restorer};
-use dbops::seed::SeedStep;
-use dbops::{
-    DatabaseUrl, Error, MigrationSource, ObjectBackupStore, Profile, TestDatabase, TestDatabases,
-};
-use support::cluster;
+use dbops::{DatabaseUrl, Error, ObjectBackupStore, Profile, TestDatabase};
 use support::servers;
-use tokio::sync::OnceCell;
-
-fn reference() -> MigrationSource {
-    MigrationSource::from_dir(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../migrations"))
-        .unwrap()
-}
 
 /// A fresh database with the reference schema and the medium profile.
 async fn seeded() -> TestDatabase {
-    static DBS: OnceCell<TestDatabases> = OnceCell::const_new();
-    DBS.get_or_init(|| async {
-        TestDatabases::on_cluster(cluster().await)
-            .prefix("bk")
-            .setup(reference())
-            .setup(SeedStep::new(Profile::Medium))
-            .build()
-            .await
-            .unwrap()
-    })
-    .await
-    .create()
-    .await
-    .unwrap()
+    support::seeded_database("bk", Profile::Medium).await
 }
 
 /// A fresh empty database.
@@ -52,17 +29,8 @@ async fn empty() -> TestDatabase {
 /// md5 of every row of every user table, keyed by table: equal maps mean equal data.
 async fn checksums(url: &DatabaseUrl) -> BTreeMap<String, String> {
     let client = url.connect().await.unwrap();
-    let tables = client
-        .query(
-            "SELECT format('%I.%I', schemaname, tablename) FROM pg_tables \
-             WHERE schemaname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1",
-            &[],
-        )
-        .await
-        .unwrap();
     let mut out = BTreeMap::new();
-    for row in tables {
-        let table: String = row.get(0);
+    for table in support::user_tables(&client).await {
         let sum: Option<String> = client
             .query_one(
                 &format!("SELECT md5(string_agg(t::text, '|' ORDER BY t::text)) FROM {table} t"),

@@ -6,7 +6,7 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use dbops::backup::{
@@ -15,34 +15,13 @@ use dbops::backup::{
 };
 use dbops::pitr::PitrOptions;
 use dbops::restore::{PgRestorer, RestoreOptions, RestoreTarget, Restorer};
-use dbops::seed::SeedStep;
 use dbops::{
     Error, MigrationSource, Migrator, ObjectBackupStore, PgMigrator, Profile, TestDatabase,
-    TestDatabases,
 };
 use fail::FailScenario;
-use tokio::sync::OnceCell;
 
 async fn seeded() -> TestDatabase {
-    static DBS: OnceCell<TestDatabases> = OnceCell::const_new();
-    DBS.get_or_init(|| async {
-        TestDatabases::on_cluster(support::cluster().await)
-            .prefix("fp")
-            .setup(
-                MigrationSource::from_dir(
-                    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../migrations"),
-                )
-                .unwrap(),
-            )
-            .setup(SeedStep::new(Profile::Light))
-            .build()
-            .await
-            .unwrap()
-    })
-    .await
-    .create()
-    .await
-    .unwrap()
+    support::seeded_database("fp", Profile::Light).await
 }
 
 /// The two actions tried at every failpoint.
@@ -227,27 +206,11 @@ async fn restore_failpoints_leave_the_target_unchanged_or_absent() {
     scenario.teardown();
 }
 
-/// A copy of a real WAL segment of the shared cluster.
-async fn segment(dir: &Path) -> PathBuf {
-    let cluster = support::cluster().await;
-    let mut names: Vec<PathBuf> = std::fs::read_dir(cluster.data_dir().join("pg_wal"))
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.file_name().is_some_and(|n| n.len() == 24))
-        .collect();
-    names.sort();
-    let source = names.first().expect("a WAL segment");
-    let copy = dir.join(source.file_name().unwrap());
-    std::fs::copy(source, &copy).unwrap();
-    copy
-}
-
 #[tokio::test]
 async fn wal_push_failpoints_leave_no_segment_or_a_whole_one_and_a_retry_works() {
     let scenario = FailScenario::setup();
     let scratch = tempfile::tempdir().unwrap();
-    let wal = segment(scratch.path()).await;
+    let wal = support::wal_segment_copy(scratch.path()).await;
     let name = wal.file_name().unwrap().to_string_lossy().to_string();
     let original = std::fs::read(&wal).unwrap();
     let mut runs = 0;

@@ -3,7 +3,6 @@
 
 mod support;
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -12,31 +11,11 @@ use dbops::backup::{
     Backup, BackupOptions, BackupSelector, BackupStore, RetentionPolicy, apply_retention,
 };
 use dbops::restore::{PgRestorer, RestoreOptions, RestoreTarget, Restorer};
-use dbops::seed::SeedStep;
-use dbops::{Error, MigrationSource, ObjectBackupStore, Profile, TestDatabase, TestDatabases};
+use dbops::{Error, ObjectBackupStore, Profile, TestDatabase};
 use support::faults::{FaultStore, Faults};
-use tokio::sync::OnceCell;
 
 async fn seeded() -> TestDatabase {
-    static DBS: OnceCell<TestDatabases> = OnceCell::const_new();
-    DBS.get_or_init(|| async {
-        TestDatabases::on_cluster(support::cluster().await)
-            .prefix("ft")
-            .setup(
-                MigrationSource::from_dir(
-                    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../migrations"),
-                )
-                .unwrap(),
-            )
-            .setup(SeedStep::new(Profile::Light))
-            .build()
-            .await
-            .unwrap()
-    })
-    .await
-    .create()
-    .await
-    .unwrap()
+    support::seeded_database("ft", Profile::Light).await
 }
 
 fn faulty() -> (Arc<Faults>, ObjectBackupStore) {

@@ -13,33 +13,15 @@ use std::time::{Duration, Instant};
 
 use dbops::backup::{Backup, BackupOptions, BackupStore, Decryption, RetentionPolicy};
 use dbops::pitr::PitrOptions;
-use dbops::seed::SeedStep;
-use dbops::{
-    DatabaseUrl, MigrationSource, ObjectBackupStore, Profile, TempCluster, TestDatabase,
-    TestDatabases,
-};
+use dbops::{DatabaseUrl, ObjectBackupStore, Profile, TempCluster, TestDatabase};
 use support::faults::{FaultStore, Faults};
-use tokio::sync::OnceCell;
 
 fn migrations_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../migrations")
 }
 
 async fn seeded() -> TestDatabase {
-    static DBS: OnceCell<TestDatabases> = OnceCell::const_new();
-    DBS.get_or_init(|| async {
-        TestDatabases::on_cluster(support::cluster().await)
-            .prefix("rl")
-            .setup(MigrationSource::from_dir(migrations_dir()).unwrap())
-            .setup(SeedStep::new(Profile::Light))
-            .build()
-            .await
-            .unwrap()
-    })
-    .await
-    .create()
-    .await
-    .unwrap()
+    support::seeded_database("rl", Profile::Light).await
 }
 
 fn cli(url: &DatabaseUrl, store: &str, args: &[&str]) -> Command {
@@ -195,26 +177,10 @@ async fn a_killed_restore_into_a_new_database_leaves_it_absent_or_complete() {
     );
 }
 
-/// A copy of a real WAL segment of the shared cluster.
-async fn segment(dir: &Path) -> PathBuf {
-    let cluster = support::cluster().await;
-    let mut names: Vec<PathBuf> = std::fs::read_dir(cluster.data_dir().join("pg_wal"))
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.file_name().is_some_and(|n| n.len() == 24))
-        .collect();
-    names.sort();
-    let source = names.first().expect("a WAL segment");
-    let copy = dir.join(source.file_name().unwrap());
-    std::fs::copy(source, &copy).unwrap();
-    copy
-}
-
 #[tokio::test]
 async fn a_killed_wal_push_leaves_no_segment_or_a_whole_one_and_the_rerun_succeeds() {
     let scratch = tempfile::tempdir().unwrap();
-    let wal = segment(scratch.path()).await;
+    let wal = support::wal_segment_copy(scratch.path()).await;
     let name = wal.file_name().unwrap().to_string_lossy().to_string();
     let original = std::fs::read(&wal).unwrap();
     let url = support::cluster().await.url();
@@ -403,7 +369,7 @@ async fn retention_never_touches_an_in_flight_backup() {
 #[tokio::test]
 async fn the_same_wal_segment_pushed_twice_at_once_is_archived_once() {
     let scratch = tempfile::tempdir().unwrap();
-    let wal = segment(scratch.path()).await;
+    let wal = support::wal_segment_copy(scratch.path()).await;
     let name = wal.file_name().unwrap().to_string_lossy().to_string();
     let original = std::fs::read(&wal).unwrap();
     let url = support::cluster().await.url();

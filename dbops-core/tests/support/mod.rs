@@ -34,6 +34,69 @@ pub async fn empty_databases() -> &'static TestDatabases {
     .await
 }
 
+/// The repository's reference migrations.
+pub fn reference_migrations() -> dbops::MigrationSource {
+    dbops::MigrationSource::from_dir(
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../migrations"),
+    )
+    .expect("the reference migrations")
+}
+
+/// A fresh database with the reference schema seeded with `profile`. The template is built once per
+/// test binary, so every caller in one binary passes the same prefix and profile.
+pub async fn seeded_database(prefix: &str, profile: dbops::Profile) -> dbops::TestDatabase {
+    static DBS: OnceCell<(String, dbops::Profile, TestDatabases)> = OnceCell::const_new();
+    let (built_prefix, built_profile, dbs) = DBS
+        .get_or_init(|| async {
+            let dbs = TestDatabases::on_cluster(cluster().await)
+                .prefix(prefix)
+                .setup(reference_migrations())
+                .setup(dbops::seed::SeedStep::new(profile))
+                .build()
+                .await
+                .expect("build the seeded template");
+            (prefix.to_string(), profile, dbs)
+        })
+        .await;
+    assert_eq!(
+        (built_prefix.as_str(), *built_profile),
+        (prefix, profile),
+        "one seeded template per test binary"
+    );
+    dbs.create().await.expect("clone the seeded template")
+}
+
+/// The user tables of the connected database, quoted `schema.table`, in name order.
+pub async fn user_tables(client: &tokio_postgres::Client) -> Vec<String> {
+    client
+        .query(
+            "SELECT format('%I.%I', schemaname, tablename) FROM pg_tables \
+             WHERE schemaname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1",
+            &[],
+        )
+        .await
+        .expect("list the user tables")
+        .iter()
+        .map(|row| row.get(0))
+        .collect()
+}
+
+/// A copy in `dir` of the first WAL segment of the shared cluster.
+pub async fn wal_segment_copy(dir: &std::path::Path) -> std::path::PathBuf {
+    let cluster = cluster().await;
+    let mut names: Vec<std::path::PathBuf> = std::fs::read_dir(cluster.data_dir().join("pg_wal"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.file_name().is_some_and(|n| n.len() == 24))
+        .collect();
+    names.sort();
+    let source = names.first().expect("a WAL segment");
+    let copy = dir.join(source.file_name().unwrap());
+    std::fs::copy(source, &copy).unwrap();
+    copy
+}
+
 /// Whether this process was started by [`helper`] to play `role`.
 pub fn is_helper(role: &str) -> bool {
     std::env::var("DBOPS_TEST_HELPER").is_ok_and(|r| r == role)
@@ -87,17 +150,8 @@ pub async fn database_exists(url: &dbops::DatabaseUrl, name: &str) -> bool {
 /// Exact row counts of every user table, as `schema.table=N ` pairs in name order.
 pub async fn row_counts(url: &dbops::DatabaseUrl) -> String {
     let client = url.connect().await.unwrap();
-    let tables = client
-        .query(
-            "SELECT format('%I.%I', schemaname, tablename) FROM pg_tables \
-             WHERE schemaname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1",
-            &[],
-        )
-        .await
-        .unwrap();
     let mut out = String::new();
-    for row in tables {
-        let table: String = row.get(0);
+    for table in user_tables(&client).await {
         let count = scalar_i64(&client, &format!("SELECT count(*) FROM {table}")).await;
         out.push_str(&format!("{table}={count} "));
     }
