@@ -221,7 +221,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("EncryptionError", py.get_type::<EncryptionError>())?;
     // Class-level defaults, so every attribute documented on a class reads (as None) even on an
     // instance whose error kind has no such field.
-    let defaults: [(&Bound<'_, pyo3::types::PyType>, &[&str]); 6] = [
+    let defaults: [(&Bound<'_, pyo3::types::PyType>, &[&str]); 7] = [
         (&py.get_type::<DbopsError>(), &["sqlstate"]),
         (
             &py.get_type::<MigrationError>(),
@@ -231,6 +231,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
         (&py.get_type::<BackupNotFoundError>(), &["store"]),
         (&py.get_type::<IntegrityError>(), &["key"]),
         (&py.get_type::<ClusterError>(), &["program", "status"]),
+        (&py.get_type::<DbopsIOError>(), &["path"]),
     ];
     for (class, names) in defaults {
         for name in names {
@@ -238,6 +239,5 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
         }
     }
     py.get_type::<DbopsError>().setattr("retryable", false)?;
-    py.get_type::<DbopsIOError>().setattr("path", py.None())?;
     Ok(())
 }
