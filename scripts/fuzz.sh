@@ -1,11 +1,23 @@
 #!/usr/bin/env bash
 # Fuzzes the statement splitter, migration file names, database URLs, backup manifests (with legacy
-# names and store URLs) and the archive container (age/zstd decoding, WAL names and headers) for
-# FUZZ_SECONDS each (default 20), starting from the corpus in fuzz/corpus (which holds the regressions
-# found so far). Needs the nightly toolchain; cargo-fuzz is installed if missing.
+# names and store URLs) and the archive container (age/zstd decoding, WAL names and headers).
+#
+#   bash scripts/fuzz.sh            # the test command's mode: reproducible. Replays the corpus in
+#                                   # fuzz/corpus (every regression found so far), then explores with a
+#                                   # fixed seed (FUZZ_SEED, default 1) for a fixed number of runs
+#                                   # (FUZZ_RUNS, default 100000) per target: the same commit always
+#                                   # gives the same result.
+#   bash scripts/fuzz.sh explore    # open-ended: a random seed, FUZZ_SECONDS (default 300) per target
+#                                   # (or FUZZ_TARGETS="manifest archive"). A finding stops with the
+#                                   # crashing input in fuzz/artifacts/<target>/: add it to
+#                                   # fuzz/corpus/<target>/ with a unit test, then fix it.
+#
+# Needs the nightly toolchain; cargo-fuzz is installed if missing.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT/fuzz"
+MODE="${1:-check}"
+case "$MODE" in check|explore) ;; *) echo "usage: fuzz.sh [check|explore]" >&2; exit 2 ;; esac
 # cargo fuzz needs nightly; a machine with only stable reports that fuzzing did not run (and why)
 # instead of failing the whole test command. FUZZ_REQUIRED=1 makes that an error.
 if ! rustup toolchain list 2>/dev/null | grep -q '^nightly'; then
@@ -14,24 +26,24 @@ if ! rustup toolchain list 2>/dev/null | grep -q '^nightly'; then
   exit 0
 fi
 command -v cargo-fuzz >/dev/null 2>&1 || cargo install cargo-fuzz --locked
-SECONDS_EACH="${FUZZ_SECONDS:-20}"
+TARGETS="${FUZZ_TARGETS:-sql_split migration_name manifest archive database_url}"
+if [ "$MODE" = check ]; then
+  LIMITS=(-seed="${FUZZ_SEED:-1}" -runs="${FUZZ_RUNS:-100000}")
+else
+  LIMITS=(-max_total_time="${FUZZ_SECONDS:-300}")
+fi
 run() {
-  local target="$1"; shift
-  local work log
+  local target="$1" work log
   work="$(mktemp -d)"; log="$(mktemp)"
   cp "corpus/$target/"* "$work/"
-  if cargo +nightly fuzz run "$target" "$work" -- -rss_limit_mb=2048 "$@" >"$log" 2>&1; then
-    echo "$target: $(grep -E '^Done' "$log" || echo 'corpus replayed')"
+  if cargo +nightly fuzz run "$target" "$work" -- -rss_limit_mb=2048 "${LIMITS[@]}" >"$log" 2>&1; then
+    echo "$target: $(grep -E '^Done' "$log" || echo 'corpus replayed') (${LIMITS[*]})"
     rm -rf "$work" "$log"
   else
     tail -40 "$log"
-    echo "fuzz target $target failed; the input is in fuzz/artifacts/$target" >&2
+    echo "fuzz target $target failed (${LIMITS[*]}); the input is in fuzz/artifacts/$target" >&2
     rm -rf "$work" "$log"
     return 1
   fi
 }
-run sql_split -max_total_time="$SECONDS_EACH"
-run migration_name -max_total_time="$SECONDS_EACH"
-run manifest -max_total_time="$SECONDS_EACH"
-run archive -max_total_time="$SECONDS_EACH"
-run database_url -max_total_time="$SECONDS_EACH"
+for target in $TARGETS; do run "$target"; done

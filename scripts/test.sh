@@ -15,5 +15,5 @@ step "Rust tests";          cargo test --workspace --no-fail-fast
 step "failpoints";          cargo test -p dbops-core --features failpoints --test failpoints
 step "Python tests";        bash scripts/py-test.sh
 step "criterion (--test)";  cargo bench -p dbops-benches --bench hot_paths -- --test
-step "fuzzing (bounded)";   FUZZ_SECONDS="${FUZZ_SECONDS:-20}" bash scripts/fuzz.sh
+step "fuzzing (corpus + fixed seed)"; bash scripts/fuzz.sh check
 step "all tests passed"

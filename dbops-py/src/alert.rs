@@ -1,11 +1,11 @@
 //! `dbops.backup_health`, `dbops.send_alerts` (each with an `_async` form), `dbops.backup_metrics`.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use dbops::DatabaseUrl;
 use dbops::alert::{AlertConfig, EmailConfig, Secret, SmtpSecurity, metrics, notify};
 use dbops::backup::{BackupHealth, BackupHealthOptions, BackupHealthReport};
+use dbops::config::{TimeUnit, duration_from};
 use pyo3::prelude::*;
 
 use crate::convert::from_py;
@@ -33,17 +33,21 @@ fn backup_health / backup_health_async(
     store_options: Option<BTreeMap<String, String>>,
 ) -> Py<PyAny> {
     let store = crate::backup::open_store(store, store_options)?;
-    let hours = |h: f64| Duration::from_secs_f64(h * 3600.0);
+    let hours = |what: &str, h: f64| duration_from(what, h, TimeUnit::Hours).map_err(err);
     let options = BackupHealthOptions {
-        max_age: hours(max_age_hours),
-        critical_age: critical_age_hours.map(hours),
+        max_age: hours("max_age_hours", max_age_hours)?,
+        critical_age: critical_age_hours
+            .map(|h| hours("critical_age_hours", h))
+            .transpose()?,
         size_drop_ratio,
         size_jump_ratio,
         min_backups,
         max_restore_test_age: (max_restore_test_age_days > 0.0)
-            .then(|| hours(max_restore_test_age_days * 24.0)),
+            .then(|| hours("max_restore_test_age_days", max_restore_test_age_days * 24.0))
+            .transpose()?,
         full_verify: full,
-        max_wal_age: Duration::from_secs_f64(max_wal_age_minutes * 60.0),
+        max_wal_age: duration_from("max_wal_age_minutes", max_wal_age_minutes, TimeUnit::Minutes)
+            .map_err(err)?,
         ..BackupHealthOptions::default()
     };
     let mut checker = BackupHealth::new(store, database, options);
@@ -110,7 +114,10 @@ fn send_alerts / send_alerts_async(
         slack_webhook: slack_webhook.map(Secret::new),
         webhook: webhook.map(Secret::new),
         email,
-        reminder: (remind_hours > 0.0).then(|| Duration::from_secs_f64(remind_hours * 3600.0)),
+        reminder: (remind_hours > 0.0)
+            .then(|| duration_from("remind_hours", remind_hours, TimeUnit::Hours))
+            .transpose()
+            .map_err(err)?,
         ..AlertConfig::default()
     };
     async move { json(&notify(&report, &store, &config).await?) }
@@ -120,11 +127,13 @@ fn send_alerts / send_alerts_async(
 /// Prometheus text exposition of one or more `backup_health` reports.
 #[pyfunction]
 fn backup_metrics(reports: Vec<Bound<'_, PyAny>>) -> PyResult<String> {
-    let parsed = reports
-        .iter()
-        .map(|r| from_py::<BackupHealthReport>(r, "backup health report"))
-        .collect::<PyResult<Vec<_>>>()?;
-    Ok(metrics::render(&parsed))
+    crate::runtime::guard("rendering backup metrics", || {
+        let parsed = reports
+            .iter()
+            .map(|r| from_py::<BackupHealthReport>(r, "backup health report"))
+            .collect::<PyResult<Vec<_>>>()?;
+        Ok(metrics::render(&parsed))
+    })
 }
 
 /// Adds the functions to the module.

@@ -85,16 +85,7 @@ fn backup_job(
 ) -> PyResult<Backup> {
     let url = DatabaseUrl::parse(url).map_err(err)?;
     let store = open_store(store, store_options)?;
-    let encryption = match (recipients, passphrase) {
-        (Some(_), Some(_)) => {
-            return Err(pyo3::exceptions::PyValueError::new_err(
-                "give recipients or passphrase, not both",
-            ));
-        }
-        (Some(r), None) => Encryption::Recipients(r),
-        (None, Some(p)) => Encryption::passphrase(p),
-        (None, None) => Encryption::None,
-    };
+    let encryption = Encryption::choose(recipients.unwrap_or_default(), passphrase).map_err(err)?;
     let options = BackupOptions {
         format: match format {
             "custom" => DumpFormat::Custom,
@@ -354,7 +345,7 @@ operation! {
 /// A new age key pair (`KeyPair`: recipient `age1...`, identity `AGE-SECRET-KEY-1...`).
 #[pyfunction]
 fn generate_key_pair(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
-    let keys = keygen();
+    let keys = crate::runtime::guard("generating a key pair", || Ok(keygen()))?;
     py.import("dbops.results")?
         .getattr("KeyPair")?
         .call1((keys.recipient, keys.identity))

@@ -96,6 +96,12 @@ create_exception!(
 );
 create_exception!(
     dbops,
+    InternalError,
+    DbopsError,
+    "A bug in dbops (a panic in the Rust core); the message says where. Please report it."
+);
+create_exception!(
+    dbops,
     EncryptionError,
     IntegrityError,
     "Encryption or decryption failed: wrong key or passphrase, bad recipient, tampered data."
@@ -187,6 +193,18 @@ pub fn to_py(err: dbops::Error) -> PyErr {
     exception
 }
 
+/// The `InternalError` for a panic payload: what was being done and the panic's message.
+pub fn from_panic(action: &str, payload: &(dyn std::any::Any + Send)) -> PyErr {
+    let message = payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "(no message)".to_string());
+    InternalError::new_err(format!(
+        "internal error while {action}: {message}; this is a bug in dbops, please report it"
+    ))
+}
+
 /// One attribute value of an exception.
 enum Field {
     Bool(bool),
@@ -194,9 +212,26 @@ enum Field {
     Text(Option<String>),
 }
 
+/// Panics inside the binding on purpose, so tests can prove a panic surfaces as `InternalError`:
+/// `mode` is `"sync"` (a synchronous body), `"blocking"` (an operation run with the GIL released)
+/// or `"async"` (returns an awaitable that panics when awaited). Not part of the public API.
+#[pyfunction]
+fn _panic_for_tests<'py>(py: Python<'py>, mode: &str) -> PyResult<Bound<'py, PyAny>> {
+    let boom = || -> dbops::Result<()> { panic!("deliberate panic for the binding's tests") };
+    match mode {
+        "sync" => crate::runtime::guard("testing the panic guard", || boom().map_err(to_py))
+            .map(|()| py.None().into_bound(py)),
+        "blocking" => {
+            crate::runtime::block_on(py, async move { boom() }).map(|()| py.None().into_bound(py))
+        }
+        _ => crate::runtime::into_awaitable(py, async move { boom() }),
+    }
+}
+
 /// Adds the exception classes to the module.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
+    m.add_function(wrap_pyfunction!(_panic_for_tests, m)?)?;
     m.add("DbopsError", py.get_type::<DbopsError>())?;
     m.add("ConfigError", py.get_type::<ConfigError>())?;
     m.add("DatabaseError", py.get_type::<DatabaseError>())?;
@@ -219,6 +254,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("BackupNotFoundError", py.get_type::<BackupNotFoundError>())?;
     m.add("IntegrityError", py.get_type::<IntegrityError>())?;
     m.add("EncryptionError", py.get_type::<EncryptionError>())?;
+    m.add("InternalError", py.get_type::<InternalError>())?;
     // Class-level defaults, so every attribute documented on a class reads (as None) even on an
     // instance whose error kind has no such field.
     let defaults: [(&Bound<'_, pyo3::types::PyType>, &[&str]); 7] = [

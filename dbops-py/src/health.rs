@@ -1,8 +1,7 @@
 //! `dbops.HealthProbe`, `dbops.status`, `dbops.terminate` (each with `_async` forms).
 
-use std::time::Duration;
-
 use dbops::DatabaseUrl;
+use dbops::config::{TimeUnit, duration_from};
 use dbops::health::{HealthOptions, HealthProbe as _, PgHealthProbe};
 use dbops::monitor::{self, StatusOptions};
 use pyo3::prelude::*;
@@ -29,8 +28,8 @@ impl HealthProbe {
         min_version: Option<i64>,
     ) -> PyResult<Self> {
         let mut options = HealthOptions {
-            timeout: Duration::from_secs_f64(timeout),
-            cache_ttl: Duration::from_secs_f64(cache_ttl),
+            timeout: duration_from("timeout", timeout, TimeUnit::Seconds).map_err(err)?,
+            cache_ttl: duration_from("cache_ttl", cache_ttl, TimeUnit::Seconds).map_err(err)?,
             ..HealthOptions::default()
         };
         if !migrations {

@@ -1,7 +1,5 @@
 //! `dbops.Migrator`, `dbops.lint`, `dbops.verify`, `dbops.create_migration`.
 
-use std::time::Duration;
-
 use dbops::migrate::{
     self, ChecksumPolicy, Numbering, Rollback, Scratch, Strictness, VerifyOptions,
 };
@@ -47,11 +45,17 @@ impl Migrator {
         strict: bool,
         progress: Option<Py<PyAny>>,
     ) -> PyResult<Self> {
+        let seconds = |what: &str, value: Option<f64>| {
+            value
+                .map(|v| dbops::config::duration_from(what, v, dbops::config::TimeUnit::Seconds))
+                .transpose()
+                .map_err(err)
+        };
         let options = MigrateOptions {
             schema,
             table: table.unwrap_or_else(|| "schema_migrations".into()),
-            lock_timeout: lock_timeout.map(Duration::from_secs_f64),
-            statement_timeout: statement_timeout.map(Duration::from_secs_f64),
+            lock_timeout: seconds("lock_timeout", lock_timeout)?,
+            statement_timeout: seconds("statement_timeout", statement_timeout)?,
             checksums: if strict {
                 ChecksumPolicy::Error
             } else {
@@ -189,7 +193,9 @@ impl Migrator {
 /// Lint findings (`LintFinding`: rule, severity, file, line, message) of a migrations directory.
 #[pyfunction]
 fn lint(py: Python<'_>, source: &str) -> PyResult<Py<PyAny>> {
-    to_py(py, &migrate::lint::check(&self::source(source, false)?))
+    crate::runtime::guard("linting migrations", || {
+        to_py(py, &migrate::lint::check(&self::source(source, false)?))
+    })
 }
 
 /// A `VerifyReport` as Python sees it: the core report and whether every round trip passed.
@@ -240,8 +246,9 @@ fn create_migration(directory: &str, name: &str, timestamp: bool) -> PyResult<(S
     } else {
         Numbering::Sequential
     };
-    let (up, down) =
-        migrate::create(std::path::Path::new(directory), name, numbering).map_err(err)?;
+    let (up, down) = crate::runtime::guard("creating a migration", || {
+        migrate::create(std::path::Path::new(directory), name, numbering).map_err(err)
+    })?;
     Ok((up.display().to_string(), down.display().to_string()))
 }
 

@@ -4,10 +4,10 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::time::Duration;
 
 use dbops::DatabaseUrl;
 use dbops::backup::{Decryption, Encryption};
+use dbops::config::{TimeUnit, duration_from};
 use dbops::pitr::{self, PitrOptions, RecoveryOptions, RecoveryTarget};
 use pyo3::prelude::*;
 
@@ -30,13 +30,9 @@ fn options(
         decryption = decryption.with_passphrase(p.clone());
     }
     Ok(PitrOptions {
-        encryption: match (recipients, passphrase) {
-            (Some(r), _) => Encryption::Recipients(r),
-            (None, Some(p)) => Encryption::passphrase(p),
-            (None, None) => Encryption::None,
-        },
+        encryption: Encryption::choose(recipients.unwrap_or_default(), passphrase).map_err(err)?,
         decryption,
-        deadline: Duration::from_secs_f64(deadline),
+        deadline: duration_from("deadline", deadline, TimeUnit::Seconds).map_err(err)?,
         ..PitrOptions::default()
     })
 }
@@ -179,19 +175,123 @@ operation! {
     }
 }
 
+/// The `archive_command` / `restore_command` builder of the core from Python's keyword arguments.
+#[allow(clippy::too_many_arguments)]
+fn wal_commands(
+    store: &str,
+    store_options: Option<BTreeMap<String, String>>,
+    recipients: Option<Vec<String>>,
+    passphrase_env: Option<String>,
+    identity_file: Option<PathBuf>,
+    level: Option<i32>,
+    deadline: Option<f64>,
+    dbops_program: Option<PathBuf>,
+) -> PyResult<pitr::WalCommands> {
+    let mut commands = pitr::WalCommands::new(store)
+        .store_options(store_options.unwrap_or_default())
+        .recipients(recipients.unwrap_or_default());
+    if let Some(var) = passphrase_env {
+        commands = commands.passphrase_env(var);
+    }
+    if let Some(path) = identity_file {
+        commands = commands.identity_file(path);
+    }
+    if let Some(level) = level {
+        commands = commands.level(level);
+    }
+    if let Some(seconds) = deadline {
+        commands =
+            commands.deadline(duration_from("deadline", seconds, TimeUnit::Seconds).map_err(err)?);
+    }
+    if let Some(program) = dbops_program {
+        commands = commands.program(program);
+    }
+    Ok(commands)
+}
+
+/// The `archive_command` that archives into `store` with `dbops wal push`: every argument quoted for
+/// `/bin/sh`, `%` doubled, credentials refused, encryption (`recipients` or the name of the server's
+/// `passphrase_env` variable) included.
+#[pyfunction]
+#[pyo3(signature = (store, *, store_options=None, recipients=None, passphrase_env=None, level=None, deadline=None, dbops_program=None))]
+#[allow(clippy::too_many_arguments)]
+fn pitr_archive_command(
+    store: &str,
+    store_options: Option<BTreeMap<String, String>>,
+    recipients: Option<Vec<String>>,
+    passphrase_env: Option<String>,
+    level: Option<i32>,
+    deadline: Option<f64>,
+    dbops_program: Option<PathBuf>,
+) -> PyResult<String> {
+    crate::runtime::guard("building archive_command", || {
+        wal_commands(
+            store,
+            store_options,
+            recipients,
+            passphrase_env,
+            None,
+            level,
+            deadline,
+            dbops_program,
+        )?
+        .archive_command()
+        .map_err(err)
+    })
+}
+
+/// The `restore_command` that fetches from `store` with `dbops wal fetch` (decrypting with the server's
+/// `identity_file` or `passphrase_env` variable), quoted like `pitr_archive_command`.
+#[pyfunction]
+#[pyo3(signature = (store, *, store_options=None, identity_file=None, passphrase_env=None, deadline=None, dbops_program=None))]
+fn pitr_restore_command(
+    store: &str,
+    store_options: Option<BTreeMap<String, String>>,
+    identity_file: Option<PathBuf>,
+    passphrase_env: Option<String>,
+    deadline: Option<f64>,
+    dbops_program: Option<PathBuf>,
+) -> PyResult<String> {
+    crate::runtime::guard("building restore_command", || {
+        wal_commands(
+            store,
+            store_options,
+            None,
+            passphrase_env,
+            identity_file,
+            None,
+            deadline,
+            dbops_program,
+        )?
+        .restore_command()
+        .map_err(err)
+    })
+}
+
 operation! {
-    /// Compares (and with `apply=True` sets) the archiving settings; returns one `SetupItem` each.
-    #[pyo3(signature = (url, archive_command, *, archive_timeout="60s", apply=false))]
+    /// Compares (and with `apply=True` sets) the archiving settings for archiving into `store`; the
+    /// archive_command is built like `pitr_archive_command`. Returns one `SetupItem` each (plus the
+    /// server's environment variable when `passphrase_env` is given).
+    #[pyo3(signature = (url, store, *, store_options=None, recipients=None, passphrase_env=None, level=None, deadline=None, dbops_program=None, archive_timeout="60s", apply=false))]
     fn pitr_setup / pitr_setup_async(
         py,
         url: &str,
-        archive_command: String,
+        store: &str,
+        store_options: Option<BTreeMap<String, String>>,
+        recipients: Option<Vec<String>>,
+        passphrase_env: Option<String>,
+        level: Option<i32>,
+        deadline: Option<f64>,
+        dbops_program: Option<PathBuf>,
         archive_timeout: &str,
         apply: bool,
     ) -> Py<PyAny> {
         let url = DatabaseUrl::parse(url).map_err(err)?;
+        let commands = wal_commands(
+            store, store_options, recipients, passphrase_env, None, level, deadline, dbops_program,
+        )?;
         let timeout = archive_timeout.to_string();
-        async move { json(&pitr::setup(&url, &archive_command, &timeout, apply).await?) }
+        async move { json(&pitr::setup(&url, &commands, &timeout, apply).await?) }
     }
 }
 
@@ -216,7 +316,8 @@ operation! {
     #[pyo3(signature = (url, timeout=600.0))]
     fn pitr_wait_for_promotion / pitr_wait_for_promotion_async(py, url: &str, timeout: f64) -> () {
         let url = DatabaseUrl::parse(url).map_err(err)?;
-        async move { pitr::wait_for_promotion(&url, Duration::from_secs_f64(timeout)).await }
+        let timeout = duration_from("timeout", timeout, TimeUnit::Seconds).map_err(err)?;
+        async move { pitr::wait_for_promotion(&url, timeout).await }
     }
 }
 
@@ -235,6 +336,8 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(pitr_restore_point, m)?)?;
     m.add_function(wrap_pyfunction!(pitr_restore_point_async, m)?)?;
     m.add_function(wrap_pyfunction!(pitr_setup, m)?)?;
+    m.add_function(wrap_pyfunction!(pitr_archive_command, m)?)?;
+    m.add_function(wrap_pyfunction!(pitr_restore_command, m)?)?;
     m.add_function(wrap_pyfunction!(pitr_setup_async, m)?)?;
     m.add_function(wrap_pyfunction!(pitr_prune, m)?)?;
     m.add_function(wrap_pyfunction!(pitr_prune_async, m)?)?;

@@ -5,7 +5,16 @@ use std::time::Duration;
 
 use pyo3::prelude::*;
 
-use crate::errors::to_py;
+use futures::FutureExt;
+
+use crate::errors::{from_panic, to_py};
+
+/// Runs a binding's synchronous body; a panic in it raises `dbops.InternalError` instead of pyo3's
+/// `PanicException`.
+pub fn guard<T>(action: &str, body: impl FnOnce() -> PyResult<T>) -> PyResult<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(body))
+        .unwrap_or_else(|payload| Err(from_panic(action, payload.as_ref())))
+}
 
 /// The shared tokio runtime (the one pyo3-async-runtimes also uses for awaitables).
 pub fn runtime() -> &'static tokio::runtime::Runtime {
@@ -28,9 +37,15 @@ where
         });
         match waited {
             Ok(Ok(result)) => return result.map_err(to_py),
+            Ok(Err(join_error)) if join_error.is_panic() => {
+                return Err(from_panic(
+                    "running a dbops operation",
+                    join_error.into_panic().as_ref(),
+                ));
+            }
             Ok(Err(join_error)) => {
-                return Err(pyo3::exceptions::PyRuntimeError::new_err(format!(
-                    "dbops operation failed unexpectedly: {join_error}"
+                return Err(crate::errors::InternalError::new_err(format!(
+                    "dbops operation ended unexpectedly: {join_error}"
                 )));
             }
             Err(_still_running) => {
@@ -49,7 +64,12 @@ where
     F: Future<Output = dbops::Result<T>> + Send + 'static,
     T: for<'a> IntoPyObject<'a> + Send + 'static,
 {
-    pyo3_async_runtimes::tokio::future_into_py(py, async move { future.await.map_err(to_py) })
+    pyo3_async_runtimes::tokio::future_into_py(py, async move {
+        match std::panic::AssertUnwindSafe(future).catch_unwind().await {
+            Ok(result) => result.map_err(to_py),
+            Err(payload) => Err(from_panic("running a dbops operation", payload.as_ref())),
+        }
+    })
 }
 
 /// Defines a blocking pyfunction `$name` (GIL released, Ctrl-C interrupts it) and its awaitable twin

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Dict
 
 import psycopg
+import pytest
 
 import dbops
 
@@ -50,7 +51,8 @@ def _switch_and_wait_archived(conn: "psycopg.Connection[tuple[object, ...]]") ->
 
 
 def _archiving(store: str, program: str) -> Dict[str, str]:
-    return {"wal_level": "replica", "archive_mode": "on", "archive_command": f"{program} -q wal push --store {store} %p"}
+    command = dbops.pitr.archive_command(store, dbops_program=program)
+    return {"wal_level": "replica", "archive_mode": "on", "archive_command": command}
 
 
 def test_restore_to_a_restore_point() -> None:
@@ -63,7 +65,7 @@ def test_restore_to_a_restore_point() -> None:
     settings = {
         "wal_level": "replica",
         "archive_mode": "on",
-        "archive_command": f"{program} -q wal push --store {store} %p",
+        "archive_command": dbops.pitr.archive_command(store, dbops_program=program),
     }
     with dbops.TempCluster.start(settings=settings) as cluster:
         with psycopg.connect(cluster.url, autocommit=True) as conn:
@@ -104,7 +106,7 @@ async def test_async_pitr_functions() -> None:
     settings = _archiving(store, program)
     cluster = await dbops.TempCluster.start_async(settings=settings)
     try:
-        items = await dbops.pitr.setup_async(cluster.url, settings["archive_command"])
+        items = await dbops.pitr.setup_async(cluster.url, store, dbops_program=program)
         assert all(isinstance(i, dbops.SetupItem) for i in items)
         by_name = {i.name: i for i in items}
         assert by_name["archive_command"].current == settings["archive_command"]
@@ -156,3 +158,38 @@ async def test_async_pitr_functions() -> None:
     finally:
         await restored.stop_async()
     shutil.rmtree(tmp, ignore_errors=True)
+
+
+def test_archive_and_restore_commands_are_built_quoted_and_refuse_credentials() -> None:
+    keys = dbops.generate_key_pair()
+    command = dbops.pitr.archive_command(
+        "s3://acme-wal/my prefix;rm -rf $HOME",
+        store_options={"aws_region": "eu-west-1"},
+        recipients=[keys.recipient],
+        dbops_program="/opt/db ops/dbops",
+    )
+    assert command == (
+        "'/opt/db ops/dbops' wal push --store 's3://acme-wal/my%%20prefix;rm%%20-rf%%20$HOME' "
+        f"--store-option aws_region=eu-west-1 --recipient {keys.recipient} %p"
+    )
+    restore = dbops.pitr.restore_command("/srv/wal", identity_file="/etc/dbops/key.txt", dbops_program="dbops")
+    assert restore == "dbops wal fetch --store file:///srv/wal/ --identity /etc/dbops/key.txt %f %p"
+    with pytest.raises(dbops.ConfigError) as refused:
+        dbops.pitr.archive_command("s3://b/p", store_options={"aws_secret_access_key": "SUPERSECRET"})
+    assert "SUPERSECRET" not in str(refused.value) and "AWS_SECRET_ACCESS_KEY" in str(refused.value)
+    with pytest.raises(dbops.ConfigError):
+        dbops.pitr.archive_command("/srv/wal", recipients=[keys.recipient], passphrase_env="WAL_PASS")
+
+
+def test_setup_builds_the_command_with_encryption() -> None:
+    keys = dbops.generate_key_pair()
+    with dbops.TempCluster.start(settings={"wal_level": "replica", "archive_mode": "on"}) as cluster:
+        items = dbops.pitr.setup(cluster.url, "/srv/wal archive", recipients=[keys.recipient], level=3)
+        wanted = {i.name: i.wanted for i in items}
+        assert keys.recipient in wanted["archive_command"]
+        assert "--store 'file:///srv/wal%%20archive/'" in wanted["archive_command"]
+        items = dbops.pitr.setup(cluster.url, "/srv/wal", passphrase_env="DBOPS_PY_TEST_NOT_SET")
+        env = next(i for i in items if i.name == "environment DBOPS_PY_TEST_NOT_SET")
+        assert env.current == "not set" and env.needs_restart
+        with pytest.raises(dbops.RefusedError, match="DBOPS_PY_TEST_NOT_SET"):
+            dbops.pitr.setup(cluster.url, "/srv/wal", passphrase_env="DBOPS_PY_TEST_NOT_SET", apply=True)

@@ -118,7 +118,8 @@ impl BackupStore for ObjectBackupStore {
 
     async fn catalog(&self, database: Option<&str>) -> Result<Catalog> {
         let folder = database.map(manifest::database_folder).unwrap_or_default();
-        let objects = self.list(&folder).await?;
+        let listing = self.list_all(&folder).await?;
+        let objects = listing.objects;
         let manifest_keys: Vec<String> = objects
             .iter()
             .filter(|o| o.key.ends_with(MANIFEST_SUFFIX))
@@ -178,34 +179,47 @@ impl BackupStore for ObjectBackupStore {
                 Err(e) => catalog.problems.push((key, e.to_string())),
             }
         }
+        for name in listing.unaddressable {
+            catalog.problems.push((
+                name,
+                "an object name dbops cannot address (written by another tool with characters \
+                 such as a raw `%`, `~` or `#`); not read, not deleted; rename it if it is a backup"
+                    .to_string(),
+            ));
+        }
+        let backup_folders: BTreeSet<&str> = objects
+            .iter()
+            .filter(|o| o.key.ends_with(MANIFEST_SUFFIX))
+            .filter_map(|o| o.key.rsplit_once('/').map(|(folder, _)| folder))
+            .chain((!folder.is_empty()).then_some(folder.as_str()))
+            .collect();
         for object in &objects {
             if object.key.ends_with(MANIFEST_SUFFIX) || referenced.contains(&object.key) {
                 continue;
             }
-            let name = object.key.rsplit('/').next().unwrap_or(&object.key);
-            if let Some((db, at)) = parse_legacy_name(name) {
-                if database.is_none_or(|d| d == db) {
-                    catalog.backups.push(BackupEntry {
-                        id: name.to_string(),
-                        database: db,
-                        started_at: at,
-                        size: object.size,
-                        key: object.key.clone(),
-                        manifest: None,
-                    });
+            match classify_unreferenced(&object.key, &backup_folders, &claimed_ids) {
+                Unreferenced::Legacy(db, at) => {
+                    if database.is_none_or(|d| d == db) {
+                        catalog.backups.push(BackupEntry {
+                            id: object
+                                .key
+                                .rsplit('/')
+                                .next()
+                                .unwrap_or(&object.key)
+                                .to_string(),
+                            database: db,
+                            started_at: at,
+                            size: object.size,
+                            key: object.key.clone(),
+                            manifest: None,
+                        });
+                    }
                 }
-                continue;
-            }
-            // `<folder>/<id>.<ext>` with no manifest for `<folder>/<id>`: an orphan.
-            let Some((folder, file)) = object.key.rsplit_once('/') else {
-                continue;
-            };
-            let id = file.split_once('.').map_or(file, |(id, _)| id);
-            if !folder.contains('/')
-                && manifest::id_time(id).is_some()
-                && !claimed_ids.contains(&format!("{folder}/{id}"))
-            {
-                catalog.orphans.push(object.clone());
+                Unreferenced::Orphan => catalog.orphans.push(object.clone()),
+                Unreferenced::NotABackup(reason) => catalog
+                    .problems
+                    .push((object.key.clone(), reason.to_string())),
+                Unreferenced::Foreign => {}
             }
         }
         catalog
@@ -259,6 +273,62 @@ impl BackupStore for ObjectBackupStore {
     }
 }
 
+/// What an object that no manifest vouches for is.
+enum Unreferenced {
+    /// A dump of the replaced script: restorable without checksums.
+    Legacy(String, DateTime<Utc>),
+    /// A data object of a dbops backup whose manifest is missing.
+    Orphan,
+    /// Something in a backup folder, or named like a backup, that is not one (the reason).
+    NotABackup(&'static str),
+    /// Something else sharing the store (the WAL archive, other tools' files): not listed.
+    Foreign,
+}
+
+/// Classifies an unreferenced object by its key alone; any key, whatever its bytes, gets an answer.
+fn classify_unreferenced(
+    key: &str,
+    backup_folders: &BTreeSet<&str>,
+    claimed_ids: &BTreeSet<String>,
+) -> Unreferenced {
+    let name = key.rsplit('/').next().unwrap_or(key);
+    if let Some((db, at)) = parse_legacy_name(name) {
+        return Unreferenced::Legacy(db, at);
+    }
+    let Some((folder, file)) = key.rsplit_once('/') else {
+        let looks_like_backup = key.starts_with("backup_") || key.ends_with(".sql.gz");
+        return if looks_like_backup {
+            Unreferenced::NotABackup(
+                "named like a backup of the replaced script, but not \
+                 `backup_<database>_<YYYYmmdd_HHMMSS>.sql.gz`; not listed as a backup \
+                 (rename it to that form to restore it, or remove it)",
+            )
+        } else {
+            Unreferenced::Foreign
+        };
+    };
+    if folder.contains('/') {
+        return Unreferenced::Foreign;
+    }
+    let id = file.split_once('.').map_or(file, |(id, _)| id);
+    if manifest::id_time(id).is_some() {
+        return if claimed_ids.contains(&format!("{folder}/{id}")) {
+            Unreferenced::Foreign
+        } else {
+            Unreferenced::Orphan
+        };
+    }
+    if backup_folders.contains(folder) {
+        Unreferenced::NotABackup(
+            "an object in a backup folder that no manifest names and whose name is not a backup \
+             id (`YYYY-mm-ddTHHMMSSZ-<hex>.<ext>`); not a backup, left alone (remove it if it \
+             does not belong there)",
+        )
+    } else {
+        Unreferenced::Foreign
+    }
+}
+
 /// Parses RFC 3339 or `YYYY-mm-dd HH:MM:SS` (UTC).
 pub fn parse_time(text: &str) -> Result<DateTime<Utc>> {
     if let Ok(t) = chrono::DateTime::parse_from_rfc3339(text) {
@@ -286,18 +356,23 @@ pub fn parse_time(text: &str) -> Result<DateTime<Utc>> {
 }
 
 /// Parses `backup_<db>_<YYYYmmdd_HHMMSS>.sql.gz` (or `.sql`), the replaced script's naming.
+///
+/// Any other name, whatever its bytes, is `None`: the name is split at its last two `_` (never at a
+/// byte offset, which could fall inside a multi-byte character).
 pub fn parse_legacy_name(name: &str) -> Option<(String, DateTime<Utc>)> {
     let rest = name.strip_prefix("backup_")?;
     let rest = rest
         .strip_suffix(".sql.gz")
         .or_else(|| rest.strip_suffix(".sql"))?;
-    if rest.len() < 17 {
+    let (head, time) = rest.rsplit_once('_')?;
+    let (db, date) = head.rsplit_once('_')?;
+    let digits = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit());
+    if db.is_empty() || !digits(date, 8) || !digits(time, 6) {
         return None;
     }
-    let (db, stamp) = rest.split_at(rest.len() - 16);
-    let stamp = stamp.strip_prefix('_')?;
-    let at = chrono::NaiveDateTime::parse_from_str(stamp, "%Y%m%d_%H%M%S").ok()?;
-    (!db.is_empty()).then(|| (db.to_string(), at.and_utc()))
+    let at =
+        chrono::NaiveDateTime::parse_from_str(&format!("{date}_{time}"), "%Y%m%d_%H%M%S").ok()?;
+    Some((db.to_string(), at.and_utc()))
 }
 
 #[cfg(test)]
@@ -312,5 +387,25 @@ mod tests {
         assert!(parse_legacy_name("backup_20240115_120000.sql.gz").is_none());
         assert!(parse_legacy_name("backup_x_2024011_120000.sql.gz").is_none());
         assert!(parse_legacy_name("dump.sql.gz").is_none());
+    }
+
+    /// The fuzzer's crash input and its relatives: a multi-byte character where the old parser cut
+    /// the name at a fixed byte offset.
+    #[test]
+    fn legacy_names_with_multibyte_characters_never_panic() {
+        assert!(parse_legacy_name("backup_é20240115_120000.sql.gz").is_none());
+        assert!(parse_legacy_name("backup_\u{e9}_20240115_12000\u{e9}.sql.gz").is_none());
+        assert!(parse_legacy_name("backup_ab\u{1F600}0240115_120000.sql").is_none());
+        assert!(
+            parse_legacy_name("backup_\u{1F600}\u{1F600}\u{1F600}\u{1F600}\u{1F600}.sql").is_none()
+        );
+        let (db, _) = parse_legacy_name("backup_caf\u{e9}_20240115_120000.sql.gz").unwrap();
+        assert_eq!(db, "caf\u{e9}");
+        let (db, _) = parse_legacy_name("backup_cafe\u{301}_20240115_120000.sql.gz").unwrap();
+        assert_eq!(db, "cafe\u{301}");
+        for len in 0..40 {
+            let name = format!("backup_{}.sql.gz", "\u{e9}".repeat(len));
+            assert!(parse_legacy_name(&name).is_none(), "{name}");
+        }
     }
 }

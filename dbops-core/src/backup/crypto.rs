@@ -39,6 +39,39 @@ impl Encryption {
         Encryption::Passphrase(Arc::new(SecretString::from(passphrase.into())))
     }
 
+    /// The encryption a user chose: age recipients (trimmed, blanks dropped) or a passphrase, or
+    /// neither for none. Both at once is an error: the CLI, Python and Rust share this one rule.
+    pub fn choose(
+        recipients: impl IntoIterator<Item = String>,
+        passphrase: Option<String>,
+    ) -> Result<Self> {
+        let recipients: Vec<String> = recipients
+            .into_iter()
+            .map(|r| r.trim().to_string())
+            .filter(|r| !r.is_empty())
+            .collect();
+        match (recipients.is_empty(), passphrase) {
+            (false, Some(_)) => Err(Error::config(
+                "encryption",
+                "give age recipients or a passphrase, not both",
+            )),
+            (false, None) => Ok(Encryption::Recipients(recipients)),
+            (true, Some(passphrase)) => Ok(Encryption::passphrase(passphrase)),
+            (true, None) => Ok(Encryption::None),
+        }
+    }
+
+    /// The passphrase in environment variable `var` (named by option `flag` in errors).
+    pub fn passphrase_from_env(flag: &str, var: &str) -> Result<String> {
+        match std::env::var(var) {
+            Ok(value) if !value.is_empty() => Ok(value),
+            _ => Err(Error::config(
+                flag,
+                format!("environment variable `{var}` is not set (or empty)"),
+            )),
+        }
+    }
+
     /// Encryption to the recipients listed one per line in `text` (blank lines and `#` comments
     /// ignored), as in an age recipients file.
     pub fn recipients_from_text(text: &str) -> Self {

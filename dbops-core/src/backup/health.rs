@@ -277,7 +277,7 @@ impl BackupHealth {
                     .filter(|o| now - o.last_modified > grace)
                     .count();
                 checks.push(if !catalog.problems.is_empty() || old_orphans > 0 {
-                    let mut reasons: Vec<String> = catalog.problems.iter().map(|(k, p)| format!("{k}: {p}")).collect();
+                    let mut reasons: Vec<String> = catalog.problems.iter().map(|(k, p)| format!("{}: {p}", crate::storage::printable_key(k))).collect();
                     if old_orphans > 0 {
                         reasons.push(format!("{old_orphans} orphaned data objects older than a day (run `dbops backup prune`)"));
                     }
@@ -592,7 +592,7 @@ impl BackupHealth {
                 HealthStatus::Warn,
                 format!(
                     "last archived segment {wal} is {} old (warn after {})",
-                    human(Duration::from_secs_f64(age)),
+                    human(crate::config::elapsed_secs(age)),
                     human(self.options.max_wal_age)
                 ),
                 Some(age),
@@ -602,7 +602,7 @@ impl BackupHealth {
                 HealthStatus::Ok,
                 format!(
                     "last archived segment {wal}, {} ago",
-                    human(Duration::from_secs_f64(age))
+                    human(crate::config::elapsed_secs(age))
                 ),
                 Some(age),
             ),

@@ -61,6 +61,8 @@ pub struct RetentionPlan {
     pub delete: Vec<BackupEntry>,
     /// Orphaned objects to delete.
     pub orphans: Vec<ObjectInfo>,
+    /// Objects the catalog could not read or does not understand (key and reason): never deleted.
+    pub problems: Vec<(String, String)>,
     /// Whether the deletions were carried out.
     pub applied: bool,
 }
@@ -139,6 +141,7 @@ pub fn plan(
         keep,
         delete,
         orphans: Vec::new(),
+        problems: Vec::new(),
         applied: false,
     })
 }
@@ -161,6 +164,7 @@ pub async fn apply_retention(
         .into_iter()
         .filter(|o| now - o.last_modified >= grace)
         .collect();
+    plan.problems = catalog.problems;
     if apply {
         for backup in &plan.delete {
             store.delete_backup(backup).await?;

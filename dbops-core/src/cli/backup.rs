@@ -1,7 +1,6 @@
 //! `dbops backup ...` and `dbops restore`.
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use clap::{Args, Subcommand};
 
@@ -30,20 +29,7 @@ pub struct StoreArgs {
 impl StoreArgs {
     /// Opens the store.
     pub fn open(&self) -> Result<ObjectBackupStore> {
-        let mut options = StoreOptions::default();
-        for pair in &self.store_options {
-            let (key, value) = pair.split_once('=').ok_or_else(|| {
-                Error::config(
-                    "--store-option",
-                    format!(
-                        "`{key}` is not KEY=VALUE",
-                        key = pair.split('=').next().unwrap_or_default()
-                    ),
-                )
-            })?;
-            options = options.with(key.trim(), value.trim());
-        }
-        ObjectBackupStore::open_with(&self.store, &options)
+        ObjectBackupStore::open_with(&self.store, &StoreOptions::from_pairs(&self.store_options)?)
     }
 }
 
@@ -378,34 +364,20 @@ pub async fn run_backup(args: BackupArgs, ctx: &Context) -> Result<()> {
 
 async fn create(args: CreateArgs, ctx: &Context) -> Result<()> {
     let store = args.store.open()?;
-    let encryption = if let Some(var) = &args.passphrase_env {
-        let passphrase = std::env::var(var).map_err(|_| {
-            Error::config(
-                "--passphrase-env",
-                format!("environment variable `{var}` is not set"),
-            )
-        })?;
-        Encryption::passphrase(passphrase)
-    } else {
-        let mut recipients: Vec<String> = args
-            .recipients
-            .iter()
-            .map(|r| r.trim().to_string())
-            .filter(|r| !r.is_empty())
-            .collect();
-        if let Some(path) = &args.recipients_file {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| Error::io("reading the recipients file", path, e))?;
-            if let Encryption::Recipients(more) = Encryption::recipients_from_text(&text) {
-                recipients.extend(more);
-            }
+    let passphrase = args
+        .passphrase_env
+        .as_deref()
+        .map(|var| Encryption::passphrase_from_env("--passphrase-env", var))
+        .transpose()?;
+    let mut recipients = args.recipients.clone();
+    if let Some(path) = &args.recipients_file {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::io("reading the recipients file", path, e))?;
+        if let Encryption::Recipients(more) = Encryption::recipients_from_text(&text) {
+            recipients.extend(more);
         }
-        if recipients.is_empty() {
-            Encryption::None
-        } else {
-            Encryption::Recipients(recipients)
-        }
-    };
+    }
+    let encryption = Encryption::choose(recipients, passphrase)?;
     let mut labels = std::collections::BTreeMap::new();
     for label in &args.labels {
         let (k, v) = label
@@ -425,7 +397,16 @@ async fn create(args: CreateArgs, ctx: &Context) -> Result<()> {
         encryption,
         globals: args.globals,
         row_counts: !args.no_row_counts,
-        lock_wait_timeout: args.lock_wait_timeout.map(Duration::from_secs_f64),
+        lock_wait_timeout: args
+            .lock_wait_timeout
+            .map(|v| {
+                crate::config::duration_from(
+                    "--lock-wait-timeout",
+                    v,
+                    crate::config::TimeUnit::Seconds,
+                )
+            })
+            .transpose()?,
         pg_dump_args: args.pg_dump_args,
         labels,
         progress: ctx.progress("backup"),
@@ -504,12 +485,15 @@ async fn list(args: ListArgs, ctx: &Context) -> Result<()> {
             out.push_str(&format!("(no backups in {})\n", store.describe()));
         }
         for (key, problem) in &catalog.problems {
-            out.push_str(&format!("problem: {key}: {problem}\n"));
+            out.push_str(&format!(
+                "problem: {}: {problem}\n",
+                crate::storage::printable_key(key)
+            ));
         }
         for orphan in &catalog.orphans {
             out.push_str(&format!(
                 "orphan: {} ({}, no manifest; `dbops backup prune` removes it)\n",
-                orphan.key,
+                crate::storage::printable_key(&orphan.key),
                 human_bytes(orphan.size)
             ));
         }
@@ -602,7 +586,16 @@ async fn prune(args: PruneArgs, ctx: &Context) -> Result<()> {
             out.push_str(&format!("{verb} {}  ({})\n", b.id, human_bytes(b.size)));
         }
         for o in &plan.orphans {
-            out.push_str(&format!("{verb} {}  (orphan)\n", o.key));
+            out.push_str(&format!(
+                "{verb} {}  (orphan)\n",
+                crate::storage::printable_key(&o.key)
+            ));
+        }
+        for (key, problem) in &plan.problems {
+            out.push_str(&format!(
+                "problem (left alone): {}: {problem}\n",
+                crate::storage::printable_key(key)
+            ));
         }
         if !(plan.applied || plan.delete.is_empty() && plan.orphans.is_empty()) {
             out.push_str("dry run: nothing deleted; pass --apply to carry out this plan\n");
@@ -616,17 +609,31 @@ async fn health(args: HealthArgs, ctx: &Context) -> Result<()> {
     use crate::backup::{BackupHealth, BackupHealthOptions};
     let store = args.store.open()?;
     let database = required_database(args.database.clone(), ctx)?;
-    let hours = |h: f64| Duration::from_secs_f64(h * 3600.0);
+    use crate::config::{TimeUnit, duration_from};
     let options = BackupHealthOptions {
-        max_age: hours(args.max_age_hours),
-        critical_age: args.critical_age_hours.map(hours),
+        max_age: duration_from("--max-age-hours", args.max_age_hours, TimeUnit::Hours)?,
+        critical_age: args
+            .critical_age_hours
+            .map(|h| duration_from("--critical-age-hours", h, TimeUnit::Hours))
+            .transpose()?,
         size_drop_ratio: args.size_drop_ratio,
         size_jump_ratio: args.size_jump_ratio,
         min_backups: args.min_backups,
         max_restore_test_age: (args.max_restore_test_age_days > 0.0)
-            .then(|| hours(args.max_restore_test_age_days * 24.0)),
+            .then(|| {
+                duration_from(
+                    "--max-restore-test-age-days",
+                    args.max_restore_test_age_days * 24.0,
+                    TimeUnit::Hours,
+                )
+            })
+            .transpose()?,
         full_verify: args.full,
-        max_wal_age: Duration::from_secs_f64(args.max_wal_age_minutes * 60.0),
+        max_wal_age: duration_from(
+            "--max-wal-age-minutes",
+            args.max_wal_age_minutes,
+            TimeUnit::Minutes,
+        )?,
         ..BackupHealthOptions::default()
     };
     let mut checker = BackupHealth::new(store.clone(), database, options);
@@ -673,7 +680,9 @@ async fn health(args: HealthArgs, ctx: &Context) -> Result<()> {
             from: args.smtp_from.clone(),
             to: args.smtp_to.clone(),
         }),
-        reminder: (args.remind_hours > 0.0).then(|| hours(args.remind_hours)),
+        reminder: (args.remind_hours > 0.0)
+            .then(|| duration_from("--remind-hours", args.remind_hours, TimeUnit::Hours))
+            .transpose()?,
         ..AlertConfig::default()
     };
     let alerts = if config.has_channels() {

@@ -1,7 +1,5 @@
 //! `dbops health ...` and `dbops db status|kill`.
 
-use std::time::Duration;
-
 use clap::{Args, Subcommand};
 
 use super::Context;
@@ -48,9 +46,13 @@ pub struct ProbeArgs {
 }
 
 impl ProbeArgs {
-    fn options(&self) -> HealthOptions {
+    fn options(&self) -> Result<HealthOptions> {
         let mut options = HealthOptions {
-            timeout: Duration::from_secs_f64(self.timeout),
+            timeout: crate::config::duration_from(
+                "--timeout",
+                self.timeout,
+                crate::config::TimeUnit::Seconds,
+            )?,
             ..HealthOptions::default()
         };
         match (&mut options.migrations, self.no_migrations) {
@@ -58,7 +60,7 @@ impl ProbeArgs {
             (Some(m), false) => m.min_version = self.min_version,
             (None, false) => {}
         }
-        options
+        Ok(options)
     }
 }
 
@@ -104,7 +106,7 @@ fn report_text(report: &HealthReport) -> String {
 pub async fn run_health(cmd: HealthCommand, ctx: &Context) -> Result<()> {
     match cmd {
         HealthCommand::Check { probe } => {
-            let probe = PgHealthProbe::for_url(&ctx.database_url().await?, probe.options())?;
+            let probe = PgHealthProbe::for_url(&ctx.database_url().await?, probe.options()?)?;
             let report = probe.ready().await;
             ctx.print(&report, || report_text(&report))?;
             if report.is_up() {
@@ -123,7 +125,7 @@ pub async fn run_health(cmd: HealthCommand, ctx: &Context) -> Result<()> {
             backup_databases,
         } => {
             let url = ctx.database_url().await?;
-            let probe = PgHealthProbe::for_url(&url, probe.options())?;
+            let probe = PgHealthProbe::for_url(&url, probe.options()?)?;
             let mut backups = Vec::new();
             if let Some(store) = store {
                 let store = crate::storage::ObjectBackupStore::open(&store)?;

@@ -1,7 +1,6 @@
 //! `dbops migrate ...`: golang-migrate's commands plus status, plan, verify and lint.
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use clap::{Args, Subcommand};
 
@@ -125,24 +124,29 @@ impl MigrateArgs {
         MigrationSource::from_dir(&self.source)?.validate(strictness)
     }
 
-    fn options(&self) -> MigrateOptions {
-        MigrateOptions {
+    fn options(&self) -> Result<MigrateOptions> {
+        let seconds = |flag: &str, value: Option<f64>| {
+            value
+                .map(|v| crate::config::duration_from(flag, v, crate::config::TimeUnit::Seconds))
+                .transpose()
+        };
+        Ok(MigrateOptions {
             schema: self.schema.clone(),
             table: self.table.clone(),
-            lock_timeout: self.lock_timeout.map(Duration::from_secs_f64),
-            statement_timeout: self.statement_timeout.map(Duration::from_secs_f64),
+            lock_timeout: seconds("--lock-timeout", self.lock_timeout)?,
+            statement_timeout: seconds("--statement-timeout", self.statement_timeout)?,
             checksums: if self.strict {
                 ChecksumPolicy::Error
             } else {
                 ChecksumPolicy::Warn
             },
             ..MigrateOptions::default()
-        }
+        })
     }
 
     async fn migrator(&self, ctx: &Context) -> Result<PgMigrator> {
         let mut migrator =
-            PgMigrator::new(ctx.database_url().await?, self.source()?).options(self.options());
+            PgMigrator::new(ctx.database_url().await?, self.source()?).options(self.options()?);
         if let Some(progress) = ctx.progress("migrate") {
             migrator = migrator.progress(progress);
         }

@@ -9,6 +9,7 @@ mod context;
 mod health;
 mod logging;
 mod migrate;
+mod panic_guard;
 mod pitr;
 mod seed;
 
@@ -98,19 +99,42 @@ pub fn main() -> ! {
 }
 
 /// Runs the CLI with the given arguments (the first is the program name) and returns the exit code:
-/// 0 on success, 1 when the operation failed, 2 on bad usage.
+/// 0 on success, 1 when the operation failed, 2 on bad usage, 70 when dbops itself failed (a panic:
+/// a bug, reported in two short lines; a backtrace only with `RUST_BACKTRACE`).
 pub fn run_from_args<I, T>(args: I) -> i32
 where
     I: IntoIterator<Item = T>,
     T: Into<std::ffi::OsString> + Clone,
 {
-    let cli = match Cli::try_parse_from(args) {
-        Ok(cli) => cli,
+    use clap::{CommandFactory, FromArgMatches};
+    let parsed = Cli::command()
+        .try_get_matches_from(args)
+        .and_then(|matches| Ok((command_path(&matches), Cli::from_arg_matches(&matches)?)));
+    let (command, cli) = match parsed {
+        Ok(parsed) => parsed,
         Err(err) => {
             let _ = err.print();
             return if err.use_stderr() { 2 } else { 0 };
         }
     };
+    #[cfg(feature = "failpoints")]
+    let _failpoints = fail::FailScenario::setup();
+    panic_guard::run(&command, move || run_parsed(cli))
+}
+
+/// `dbops backup list` for messages: the program and its subcommands, without arguments.
+fn command_path(matches: &clap::ArgMatches) -> String {
+    let mut path = String::from("dbops");
+    let mut current = matches;
+    while let Some((name, sub)) = current.subcommand() {
+        path.push(' ');
+        path.push_str(name);
+        current = sub;
+    }
+    path
+}
+
+fn run_parsed(cli: Cli) -> i32 {
     logging::init(&cli.global);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

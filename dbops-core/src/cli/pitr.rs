@@ -10,6 +10,7 @@ use super::backup::{KeyArgs, StoreArgs, human_bytes};
 use crate::backup::Encryption;
 use crate::error::{Error, Result};
 use crate::pitr::{self, PitrOptions, RecoveryOptions, RecoveryTarget};
+use crate::storage::StoreOptions;
 
 /// Where the WAL archive and base backups live, and how they are encrypted.
 #[derive(Debug, Clone, Args)]
@@ -48,32 +49,47 @@ impl ArchiveArgs {
         }
     }
 
-    fn options(&self) -> Result<PitrOptions> {
-        let encryption = match &self.encrypt_passphrase_env {
-            Some(var) => Encryption::passphrase(std::env::var(var).map_err(|_| {
-                Error::config(
-                    "--encrypt-passphrase-env",
-                    format!("environment variable `{var}` is not set"),
-                )
-            })?),
-            None => {
-                let list: Vec<String> = self
-                    .recipients
+    /// The archive_command / restore_command builder for these arguments: the store, its options,
+    /// encryption (recipients or the passphrase variable's name), level and deadline.
+    fn wal_commands(&self, program: Option<PathBuf>) -> Result<pitr::WalCommands> {
+        let mut commands = pitr::WalCommands::new(&self.store)
+            .store_options(StoreOptions::from_pairs(&self.store_options)?.options)
+            .recipients(
+                self.recipients
                     .iter()
-                    .map(|r| r.trim().to_string())
-                    .filter(|r| !r.is_empty())
-                    .collect();
-                if list.is_empty() {
-                    Encryption::None
-                } else {
-                    Encryption::Recipients(list)
-                }
-            }
-        };
+                    .map(|r| r.trim())
+                    .filter(|r| !r.is_empty()),
+            )
+            .level(self.level)
+            .deadline(crate::config::duration_from(
+                "--deadline",
+                self.deadline,
+                crate::config::TimeUnit::Seconds,
+            )?);
+        if let Some(var) = &self.encrypt_passphrase_env {
+            commands = commands.passphrase_env(var);
+        }
+        if let Some(program) = program {
+            commands = commands.program(program);
+        }
+        Ok(commands)
+    }
+
+    fn options(&self) -> Result<PitrOptions> {
+        let passphrase = self
+            .encrypt_passphrase_env
+            .as_deref()
+            .map(|var| Encryption::passphrase_from_env("--encrypt-passphrase-env", var))
+            .transpose()?;
+        let encryption = Encryption::choose(self.recipients.clone(), passphrase)?;
         Ok(PitrOptions {
             encryption,
             decryption: self.keys.decryption()?,
-            deadline: Duration::from_secs_f64(self.deadline),
+            deadline: crate::config::duration_from(
+                "--deadline",
+                self.deadline,
+                crate::config::TimeUnit::Seconds,
+            )?,
             compression_level: self.level,
         })
     }
@@ -376,17 +392,10 @@ pub async fn run_pitr(cmd: PitrCommand, ctx: &Context) -> Result<()> {
             dbops_program,
             apply,
         } => {
-            let program = dbops_program
-                .or_else(|| std::env::current_exe().ok())
-                .unwrap_or_else(|| PathBuf::from("dbops"));
-            let mut command = format!("{} wal push --store {}", program.display(), archive.store);
-            for option in &archive.store_options {
-                command.push_str(&format!(" --store-option {option}"));
-            }
-            command.push_str(" %p");
+            let commands = archive.wal_commands(dbops_program)?;
             let items = pitr::setup(
                 &ctx.database_url().await?,
-                &command,
+                &commands,
                 &archive_timeout,
                 apply,
             )
@@ -494,6 +503,8 @@ fn status_text(s: &pitr::PitrStatus) -> String {
 }
 
 async fn restore(args: RestoreArgs, ctx: &Context) -> Result<()> {
+    let timeout =
+        crate::config::duration_from("--timeout", args.timeout, crate::config::TimeUnit::Seconds)?;
     let store = args.archive.store_args().open()?;
     let target = if let Some(t) = &args.target_time {
         RecoveryTarget::Time(crate::backup::parse_time(t)?)
@@ -506,20 +517,23 @@ async fn restore(args: RestoreArgs, ctx: &Context) -> Result<()> {
     } else {
         RecoveryTarget::Latest
     };
-    let store_options = args
-        .archive
-        .store_options
-        .iter()
-        .filter_map(|o| {
-            o.split_once('=')
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-        })
+    let store_options = StoreOptions::from_pairs(&args.archive.store_options)?
+        .options
+        .into_iter()
         .collect();
+    let keys = &args.archive.keys;
     let options = RecoveryOptions {
         target,
         base_backup: args.base_backup.clone(),
         store_url: Some(args.archive.store.clone()),
         store_options,
+        identity_file: keys
+            .identity
+            .as_ref()
+            .map(std::path::absolute)
+            .transpose()
+            .map_err(|e| Error::io("resolving the identity file", PathBuf::new(), e))?,
+        passphrase_env: std::env::var_os(&keys.passphrase_env).map(|_| keys.passphrase_env.clone()),
         ..RecoveryOptions::default()
     };
     let data_dir = std::path::absolute(&args.data_dir)
@@ -538,10 +552,10 @@ async fn restore(args: RestoreArgs, ctx: &Context) -> Result<()> {
     let builder = crate::cluster::TempCluster::builder()
         .data_dir(&data_dir)
         .listen(crate::cluster::Listen::Tcp)
-        .start_timeout(Duration::from_secs_f64(args.timeout));
+        .start_timeout(timeout);
     let info = crate::cluster::DetachedCluster::start(&args.name, builder).await?;
     let url = crate::config::DatabaseUrl::parse(info.tcp_url.as_deref().unwrap_or(&info.url))?;
-    pitr::wait_for_promotion(&url, Duration::from_secs_f64(args.timeout)).await?;
+    pitr::wait_for_promotion(&url, timeout).await?;
     #[derive(serde::Serialize)]
     struct Started<'a> {
         #[serde(flatten)]

@@ -89,6 +89,7 @@ pub struct TempClusterBuilder {
     listen: Listen,
     port: Option<u16>,
     settings: BTreeMap<String, String>,
+    environment: BTreeMap<String, String>,
     data_dir: Option<PathBuf>,
     base_dir: Option<PathBuf>,
     start_timeout: Duration,
@@ -116,6 +117,7 @@ impl Default for TempClusterBuilder {
             listen: Listen::UnixSocket,
             port: None,
             settings: BTreeMap::new(),
+            environment: BTreeMap::new(),
             data_dir: None,
             base_dir: None,
             start_timeout: Duration::from_secs(60),
@@ -174,6 +176,14 @@ impl TempClusterBuilder {
     /// Any server setting (GUC), written to the cluster's `dbops.conf`.
     pub fn setting(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.settings.insert(name.into(), value.into());
+        self
+    }
+
+    /// Sets an environment variable of the server process (its `archive_command` and
+    /// `restore_command` inherit it: store credentials, a WAL passphrase). Default: the server
+    /// inherits this process's environment and nothing more.
+    pub fn env(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.environment.insert(name.into(), value.into());
         self
     }
 
@@ -320,6 +330,7 @@ impl TempClusterBuilder {
             started_once: AtomicBool::new(false),
             lifetime: self.lifetime,
             settings: self.final_settings(),
+            environment: self.environment.clone(),
             start_timeout: self.start_timeout,
             binaries,
             account,
@@ -363,6 +374,7 @@ struct Inner {
     started_once: AtomicBool,
     lifetime: Lifetime,
     settings: BTreeMap<String, String>,
+    environment: BTreeMap<String, String>,
     start_timeout: Duration,
     binaries: PgBinaries,
     account: OsAccount,
@@ -609,6 +621,7 @@ impl TempCluster {
             .arg("-D")
             .arg(&inner.data_dir)
             .env("LC_ALL", "C")
+            .envs(&inner.environment)
             .env_remove("PGDATA")
             .current_dir(&inner.dir)
             .stdin(Stdio::null())

@@ -4,6 +4,7 @@
 mod child_env;
 mod connect;
 mod core_dumps;
+mod duration;
 mod tls;
 mod url;
 
@@ -11,4 +12,5 @@ pub use child_env::ChildEnv;
 pub(crate) use child_env::collect_stderr;
 pub use connect::{PoolOptions, quote_ident, quote_literal};
 pub use core_dumps::disable_core_dumps;
+pub use duration::{TimeUnit, duration_from, elapsed_secs};
 pub use url::{DatabaseUrl, REDACTED, redact_raw};

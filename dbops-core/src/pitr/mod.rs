@@ -6,6 +6,7 @@
 //! manifest `base/<id>.json`. Give each cluster its own store prefix.
 
 mod basebackup;
+mod command;
 mod recovery;
 mod status;
 mod wal;
@@ -13,6 +14,7 @@ mod wal;
 use std::time::Duration;
 
 pub use basebackup::{BaseBackup, base_backup, list_base_backups, lsn_to_segment, parse_lsn};
+pub use command::{WalCommands, shell_quote};
 pub use recovery::{
     RecoveryOptions, RecoveryReport, RecoveryTarget, choose_base_backup, prepare,
     wait_for_promotion,

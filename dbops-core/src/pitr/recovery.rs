@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use super::PitrOptions;
 use super::basebackup::{BaseBackup, list_base_backups, parse_lsn};
+use super::command::WalCommands;
 use crate::backup::{ChannelSource, Compression, EncryptionMode};
 use crate::cluster::{PgBinaries, last_lines};
 use crate::config::quote_literal;
@@ -58,6 +59,12 @@ pub struct RecoveryOptions {
     /// Non-secret store options for `restore_command` (endpoint, region...). Keys that look secret are
     /// refused: credentials must come from the server's environment.
     pub store_options: Vec<(String, String)>,
+    /// The age identity file `restore_command` decrypts encrypted WAL with (a path on the restored
+    /// server). Default: none (`wal fetch` then reads `DBOPS_AGE_IDENTITY_FILE` from its environment).
+    pub identity_file: Option<PathBuf>,
+    /// The environment variable of the restored server holding the archive's passphrase. Default:
+    /// none (`wal fetch` then reads `DBOPS_BACKUP_PASSPHRASE`).
+    pub passphrase_env: Option<String>,
     /// Run `pg_verifybackup` on the unpacked directory when the backup has a manifest. Default: true.
     pub verify: bool,
 }
@@ -70,6 +77,8 @@ impl Default for RecoveryOptions {
             dbops_program: None,
             store_url: None,
             store_options: Vec::new(),
+            identity_file: None,
+            passphrase_env: None,
             verify: true,
         }
     }
@@ -126,27 +135,9 @@ pub async fn prepare(
             });
         }
     }
-    for (key, _) in &options.store_options {
-        let k = key.to_ascii_lowercase();
-        if [
-            "secret",
-            "password",
-            "token",
-            "key_id",
-            "access_key",
-            "account_key",
-            "sas",
-        ]
-        .iter()
-        .any(|s| k.contains(s))
-        {
-            return Err(Error::config(
-                format!("store option `{key}`"),
-                "looks like a credential; restore_command would show it in postgresql.auto.conf and the \
-                 process list. Give credentials to the restored server through its environment instead",
-            ));
-        }
-    }
+    // Checked before any work: a refused option or target writes nothing.
+    restore_command(store, options)?;
+    check_target(&options.target)?;
     let backups = list_base_backups(store).await?;
     let base = match &options.base_backup {
         Some(id) => backups.iter().find(|b| &b.id == id),
@@ -296,26 +287,7 @@ async fn unpack_and_configure(
         "skipped: the backup has no backup_manifest".into()
     };
 
-    let program = options
-        .dbops_program
-        .clone()
-        .unwrap_or_else(default_program);
-    let store_url = options
-        .store_url
-        .clone()
-        .unwrap_or_else(|| store.describe().to_string());
-    let mut restore_command = format!(
-        "{} wal fetch --store {}",
-        shell_quote(&program.display().to_string()),
-        shell_quote(&store_url)
-    );
-    for (k, v) in &options.store_options {
-        restore_command.push_str(&format!(
-            " --store-option {}",
-            shell_quote(&format!("{k}={v}"))
-        ));
-    }
-    restore_command.push_str(" %f %p");
+    let restore_command = restore_command(store, options)?;
     let mut settings = vec![
         ("restore_command".to_string(), restore_command.clone()),
         ("recovery_target_action".to_string(), "promote".to_string()),
@@ -374,22 +346,60 @@ impl<R: Read> Read for HashingReader<R> {
     }
 }
 
-fn default_program() -> PathBuf {
-    std::env::current_exe()
-        .ok()
-        .filter(|p| p.file_name().is_some_and(|n| n == "dbops"))
-        .unwrap_or_else(|| PathBuf::from("dbops"))
+/// A recovery target written into `postgresql.auto.conf` must be what its setting accepts: a name
+/// of at most 63 characters without control characters (a newline would end the quoted value), a
+/// transaction id of digits, an LSN `X/X`.
+fn check_target(target: &RecoveryTarget) -> Result<()> {
+    let (what, ok) = match target {
+        RecoveryTarget::RestorePoint(name) => (
+            "restore point name",
+            !name.is_empty() && name.len() <= 63 && !name.chars().any(char::is_control),
+        ),
+        RecoveryTarget::Xid(xid) => (
+            "transaction id",
+            !xid.is_empty() && xid.bytes().all(|b| b.is_ascii_digit()),
+        ),
+        RecoveryTarget::Lsn(lsn) => ("WAL location", parse_lsn(lsn).is_some()),
+        RecoveryTarget::Latest | RecoveryTarget::Time(_) => return Ok(()),
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::config(
+            what,
+            format!(
+                "`{}` is not a valid {what} (a name: 1 to 63 characters, no control characters; an \
+                 xid: digits; an LSN: like 0/16B3740); nothing was written",
+                target_text(target).escape_debug()
+            ),
+        ))
+    }
 }
 
-fn shell_quote(s: &str) -> String {
-    if !s.is_empty()
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"/._-=:@%+,".contains(&b))
-    {
-        s.to_string()
-    } else {
-        format!("'{}'", s.replace('\'', "'\\''"))
+fn target_text(target: &RecoveryTarget) -> &str {
+    match target {
+        RecoveryTarget::RestorePoint(s) | RecoveryTarget::Xid(s) | RecoveryTarget::Lsn(s) => s,
+        RecoveryTarget::Latest | RecoveryTarget::Time(_) => "",
     }
+}
+
+/// The restored server's `restore_command`, built (and its options checked) before any work starts.
+fn restore_command(store: &ObjectBackupStore, options: &RecoveryOptions) -> Result<String> {
+    let url = options
+        .store_url
+        .clone()
+        .unwrap_or_else(|| store.describe().to_string());
+    let mut commands = WalCommands::new(url).store_options(options.store_options.clone());
+    if let Some(program) = &options.dbops_program {
+        commands = commands.program(program);
+    }
+    if let Some(path) = &options.identity_file {
+        commands = commands.identity_file(path);
+    }
+    if let Some(var) = &options.passphrase_env {
+        commands = commands.passphrase_env(var);
+    }
+    commands.restore_command()
 }
 
 async fn verify(data_dir: &Path) -> Result<String> {
@@ -462,5 +472,32 @@ pub async fn wait_for_promotion(
             });
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_that_would_break_the_configuration_are_refused() {
+        let bad = [
+            RecoveryTarget::RestorePoint("x'\nrestore_command = 'touch /tmp/pwn".into()),
+            RecoveryTarget::RestorePoint(String::new()),
+            RecoveryTarget::RestorePoint("n".repeat(64)),
+            RecoveryTarget::Xid("123; DROP".into()),
+            RecoveryTarget::Lsn("0/16B3740\n".into()),
+        ];
+        for target in bad {
+            assert!(check_target(&target).is_err(), "{target:?}");
+        }
+        for good in [
+            RecoveryTarget::RestorePoint("before_migration_42".into()),
+            RecoveryTarget::Xid("4711".into()),
+            RecoveryTarget::Lsn("0/16B3740".into()),
+            RecoveryTarget::Latest,
+        ] {
+            assert!(check_target(&good).is_ok(), "{good:?}");
+        }
     }
 }

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::basebackup::{BaseBackup, list_base_backups};
+use super::command::WalCommands;
 use super::wal::{WalFileKind, WalName, segment_name};
 use crate::config::{DatabaseUrl, quote_literal};
 use crate::error::{Error, Result};
@@ -232,58 +233,151 @@ pub struct SetupItem {
     pub needs_restart: bool,
 }
 
-/// The settings of the guide's PITR setup, compared with the server's; `apply` runs `ALTER SYSTEM` and
-/// reloads (archive_mode and wal_level still need a restart, which is said).
+/// The settings of the guide's PITR setup, compared with the server's: `wal_level`, `archive_mode`,
+/// `archive_command` (built by `commands`: quoted, credentials refused, encryption kept) and
+/// `archive_timeout`, plus the passphrase variable the archiver needs in its environment when one is
+/// used (checked in the server's process environment when the server runs on this machine and dbops may
+/// read it; `SHOW` cannot see environment variables). `apply` runs `ALTER SYSTEM` and reloads
+/// (`archive_mode` and `wal_level` still need a restart, which is said); it refuses, writing nothing,
+/// when the command cannot be built or the variable is known to be missing.
 pub async fn setup(
     url: &DatabaseUrl,
-    archive_command: &str,
+    commands: &WalCommands,
     archive_timeout: &str,
     apply: bool,
 ) -> Result<Vec<SetupItem>> {
+    let archive_command = commands.archive_command()?;
     let client = url.connect().await?;
     let wanted = [
         ("wal_level", "replica"),
         ("archive_mode", "on"),
-        ("archive_command", archive_command),
+        ("archive_command", archive_command.as_str()),
         ("archive_timeout", archive_timeout),
     ];
     let mut items = Vec::new();
     for (name, value) in wanted {
-        let row = client
-            .query_one(
-                "SELECT setting, context FROM pg_settings WHERE name = $1",
-                &[&name],
-            )
-            .await
-            .map_err(|e| Error::postgres(format!("reading {name}"), e))?;
-        let current: String = row.get(0);
-        let context: String = row.get(1);
-        let satisfied = current == value
-            || (name == "wal_level" && current == "logical")
-            || (name == "archive_mode" && current == "always");
-        if apply && !satisfied {
-            client
-                .batch_execute(&format!(
-                    "ALTER SYSTEM SET {name} = {}",
-                    quote_literal(value)
-                ))
-                .await
-                .map_err(|e| Error::postgres(format!("ALTER SYSTEM SET {name}"), e))?;
+        items.push(compare_setting(&client, name, value).await?);
+    }
+    if let Some(var) = commands.required_environment() {
+        let item = environment_item(&client, var).await;
+        if apply && item.current == ENV_MISSING {
+            return Err(Error::Refused {
+                action: "pitr setup --apply".into(),
+                reason: format!(
+                    "the server's environment has no `{var}`, so every archive_command would fail and \
+                     WAL would pile up in pg_wal; set it in the server's environment (a systemd drop-in \
+                     `Environment=` line, the container's env), restart the server, then run setup again; \
+                     nothing was written"
+                ),
+            });
         }
-        items.push(SetupItem {
-            name: name.into(),
-            current,
-            wanted: value.into(),
-            needs_restart: !satisfied && context == "postmaster",
-        });
+        items.push(item);
     }
     if apply {
-        client
-            .batch_execute("SELECT pg_reload_conf()")
-            .await
-            .map_err(|e| Error::postgres("reloading the configuration", e))?;
+        apply_settings(&client, &items).await?;
     }
     Ok(items)
+}
+
+/// `current` of the environment item when the variable is known to be missing.
+const ENV_MISSING: &str = "not set";
+
+async fn compare_setting(
+    client: &tokio_postgres::Client,
+    name: &str,
+    value: &str,
+) -> Result<SetupItem> {
+    let row = client
+        .query_one(
+            "SELECT setting, context FROM pg_settings WHERE name = $1",
+            &[&name],
+        )
+        .await
+        .map_err(|e| Error::postgres(format!("reading {name}"), e))?;
+    let current: String = row.get(0);
+    let context: String = row.get(1);
+    let satisfied = current == value
+        || (name == "wal_level" && current == "logical")
+        || (name == "archive_mode" && current == "always");
+    Ok(SetupItem {
+        name: name.into(),
+        // A value that already satisfies PITR (`logical`, `always`) is what is wanted: nothing to set.
+        wanted: if satisfied {
+            current.clone()
+        } else {
+            value.into()
+        },
+        current,
+        needs_restart: !satisfied && context == "postmaster",
+    })
+}
+
+async fn apply_settings(client: &tokio_postgres::Client, items: &[SetupItem]) -> Result<()> {
+    for item in items.iter().filter(|i| i.current != i.wanted) {
+        if item.name.starts_with("environment ") {
+            continue;
+        }
+        client
+            .batch_execute(&format!(
+                "ALTER SYSTEM SET {} = {}",
+                item.name,
+                quote_literal(&item.wanted)
+            ))
+            .await
+            .map_err(|e| Error::postgres(format!("ALTER SYSTEM SET {}", item.name), e))?;
+    }
+    client
+        .batch_execute("SELECT pg_reload_conf()")
+        .await
+        .map_err(|e| Error::postgres("reloading the configuration", e))?;
+    Ok(())
+}
+
+/// Whether the server's postmaster has `var` in its environment: `set`, `not set`, or `unknown: why`.
+async fn environment_item(client: &tokio_postgres::Client, var: &str) -> SetupItem {
+    let current = match server_environment_has(client, var).await {
+        Ok(true) => "set".to_string(),
+        Ok(false) => ENV_MISSING.to_string(),
+        Err(why) => format!(
+            "unknown: {why}; SHOW cannot see environment variables, so make sure the server's \
+             environment has it"
+        ),
+    };
+    SetupItem {
+        name: format!("environment {var}"),
+        needs_restart: current != "set",
+        current,
+        wanted: "set".into(),
+    }
+}
+
+/// Reads the postmaster's environment through `/proc` (the parent of this session's backend), when
+/// the server runs on this machine and this user may read it.
+async fn server_environment_has(
+    client: &tokio_postgres::Client,
+    var: &str,
+) -> std::result::Result<bool, String> {
+    let row = client
+        .query_one("SELECT pg_backend_pid(), current_database()", &[])
+        .await
+        .map_err(|e| format!("could not ask the server for its process ({e})"))?;
+    let (pid, database): (i32, String) = (row.get(0), row.get(1));
+    let not_here = || "the server does not run on this machine".to_string();
+    let backend_title = std::fs::read(format!("/proc/{pid}/cmdline")).map_err(|_| not_here())?;
+    if !String::from_utf8_lossy(&backend_title).contains(&database) {
+        return Err(not_here());
+    }
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).map_err(|_| not_here())?;
+    let parent = stat
+        .rsplit_once(')')
+        .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+        .ok_or_else(not_here)?;
+    let environ = std::fs::read(format!("/proc/{parent}/environ"))
+        .map_err(|e| format!("cannot read the server's environment ({e})"))?;
+    let prefix = format!("{var}=");
+    Ok(environ
+        .split(|b| *b == 0)
+        .any(|entry| entry.starts_with(prefix.as_bytes()) && entry.len() > prefix.len()))
 }
 
 /// What WAL and base backup retention will do (or did).

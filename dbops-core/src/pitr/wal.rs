@@ -86,7 +86,9 @@ impl WalName {
         } else {
             (name, WalFileKind::Segment)
         };
+        // Checked as ASCII first: the fixed offsets below are then character boundaries.
         if segment.len() != 24
+            || !segment.is_ascii()
             || !(hex(&segment[..8]) && hex(&segment[8..16]) && hex(&segment[16..]))
         {
             return Err(invalid());
@@ -543,6 +545,20 @@ mod tests {
             "00000001.history.x",
         ] {
             assert!(WalName::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    /// 24 bytes whose 8th and 9th bytes are one character: refused, never a panic.
+    #[test]
+    fn multibyte_names_are_refused_not_sliced() {
+        for name in [
+            "0000000\u{e9}000000000000000",
+            "0000000100000000\u{e9}000000",
+            "0000000\u{e9}000000000000000.partial",
+            "0000000\u{e9}000000000000000.00000028.backup",
+            "0000000\u{e9}.history",
+        ] {
+            assert!(WalName::parse(name).is_err(), "{name}");
         }
     }
 

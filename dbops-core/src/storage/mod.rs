@@ -47,6 +47,33 @@ impl StoreOptions {
         self.options.insert(key.into(), value.into());
         self
     }
+
+    /// Parses one `KEY=VALUE` option (the form of the CLI's `--store-option`); key and value are
+    /// trimmed.
+    pub fn parse_pair(pair: &str) -> Result<(String, String)> {
+        match pair.split_once('=') {
+            Some((key, value)) if !key.trim().is_empty() => {
+                Ok((key.trim().to_string(), value.trim().to_string()))
+            }
+            _ => Err(Error::config(
+                "store option",
+                format!(
+                    "`{}` is not KEY=VALUE (e.g. aws_endpoint=http://127.0.0.1:9000)",
+                    pair.split('=').next().unwrap_or_default()
+                ),
+            )),
+        }
+    }
+
+    /// Options from `KEY=VALUE` pairs.
+    pub fn from_pairs<S: AsRef<str>>(pairs: impl IntoIterator<Item = S>) -> Result<Self> {
+        let mut options = Self::default();
+        for pair in pairs {
+            let (key, value) = Self::parse_pair(pair.as_ref())?;
+            options.options.insert(key, value);
+        }
+        Ok(options)
+    }
 }
 
 /// One object in a store, with its key relative to the store's prefix.
@@ -58,6 +85,16 @@ pub struct ObjectInfo {
     pub size: u64,
     /// When the store last saw it written.
     pub last_modified: DateTime<Utc>,
+}
+
+/// What a listing found.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Listing {
+    /// Objects by key, sorted.
+    pub objects: Vec<ObjectInfo>,
+    /// Raw names (as the store spells them) of objects that another tool wrote with characters no
+    /// dbops key maps to (a raw `%41`, `~`, `#`, ...); they can be neither read nor deleted by key.
+    pub unaddressable: Vec<String>,
 }
 
 /// A store of backups: an `object_store` backend plus the key prefix of the URL. A cheap `Clone` handle.
@@ -116,17 +153,23 @@ impl ObjectBackupStore {
     /// The key of a listed object: the inverse of [`Self::path`]. Path parts are percent-encoded
     /// (a `%` in a key is stored as `%25`), so each part is decoded again; keys with `%` (every
     /// database name outside `[A-Za-z0-9_.-]`) would otherwise never be readable from a listing.
-    fn relative(&self, path: &Path) -> String {
+    ///
+    /// `None` when the name was not written through [`Self::path`] and cannot be addressed by a key
+    /// (another tool wrote a raw `%41`, `~` or `#`, or bytes that are not UTF-8): such an object must be
+    /// reported, never read or deleted under a key that names a different object.
+    fn relative(&self, path: &Path) -> Option<String> {
         let decode = |part: object_store::path::PathPart<'_>| {
-            percent_encoding::percent_decode_str(part.as_ref())
-                .decode_utf8_lossy()
-                .into_owned()
+            let decoded = percent_encoding::percent_decode_str(part.as_ref())
+                .decode_utf8()
+                .ok()?;
+            let reencoded = object_store::path::PathPart::from(decoded.as_ref());
+            (reencoded.as_ref() == part.as_ref()).then(|| decoded.into_owned())
         };
-        let parts: Vec<String> = match path.prefix_match(&self.prefix) {
+        let parts: Option<Vec<String>> = match path.prefix_match(&self.prefix) {
             Some(rest) => rest.map(decode).collect(),
             None => path.parts().map(decode).collect(),
         };
-        parts.join("/")
+        parts.map(|parts| parts.join("/"))
     }
 
     fn error(&self, action: &str, key: &str, source: object_store::Error) -> Error {
@@ -221,7 +264,17 @@ impl ObjectBackupStore {
     }
 
     /// Every object under `prefix` (relative to the store's prefix; empty for all), sorted by key.
+    /// Objects whose names cannot be addressed by a key are left out (see [`Self::list_all`]).
     pub async fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>> {
+        let listing = self.list_all(prefix).await?;
+        for name in &listing.unaddressable {
+            tracing::warn!(store = %self.display, name = %printable_key(name), "object name not addressable by dbops; ignored");
+        }
+        Ok(listing.objects)
+    }
+
+    /// Every object under `prefix`, plus the raw names of objects that no key can address.
+    pub async fn list_all(&self, prefix: &str) -> Result<Listing> {
         let path = if prefix.is_empty() {
             self.prefix.clone()
         } else {
@@ -229,17 +282,21 @@ impl ObjectBackupStore {
         };
         let listing_prefix = (!path.as_ref().is_empty()).then_some(&path);
         let mut stream = self.inner.list(listing_prefix);
-        let mut out = Vec::new();
+        let mut listing = Listing::default();
         while let Some(meta) = stream.next().await {
             let meta = meta.map_err(|e| self.error("listing", prefix, e))?;
-            out.push(ObjectInfo {
-                key: self.relative(&meta.location),
-                size: meta.size,
-                last_modified: meta.last_modified,
-            });
+            match self.relative(&meta.location) {
+                Some(key) => listing.objects.push(ObjectInfo {
+                    key,
+                    size: meta.size,
+                    last_modified: meta.last_modified,
+                }),
+                None => listing.unaddressable.push(meta.location.to_string()),
+            }
         }
-        out.sort_by(|a, b| a.key.cmp(&b.key));
-        Ok(out)
+        listing.objects.sort_by(|a, b| a.key.cmp(&b.key));
+        listing.unaddressable.sort();
+        Ok(listing)
     }
 
     /// Deletes an object; deleting one that does not exist succeeds.
@@ -410,6 +467,25 @@ pub(crate) fn failpoint(_name: &str) -> Result<()> {
         source: std::io::Error::other("injected fault"),
     }));
     Ok(())
+}
+
+/// A key as it can be shown in a terminal or a log line: control characters (newlines, escape
+/// sequences) are escaped, everything else is kept as it is.
+pub fn printable_key(key: &str) -> std::borrow::Cow<'_, str> {
+    if key.chars().any(char::is_control) {
+        key.chars()
+            .map(|c| {
+                if c.is_control() {
+                    c.escape_default().to_string()
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect::<String>()
+            .into()
+    } else {
+        key.into()
+    }
 }
 
 /// A name (a database name, a label) as one safe key component: letters, digits, `-`, `_` and `.` stay,

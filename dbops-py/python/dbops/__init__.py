@@ -21,6 +21,8 @@ from ._dbops import (
     pitr_restore_point_async,
     pitr_setup,
     pitr_setup_async,
+    pitr_archive_command,
+    pitr_restore_command,
     pitr_prune,
     pitr_prune_async,
     pitr_wait_for_promotion,
@@ -80,6 +82,7 @@ from ._dbops import (
     BackupNotFoundError,
     IntegrityError,
     EncryptionError,
+    InternalError,
 )
 from .results import (
     from_dict,
@@ -155,6 +158,8 @@ __all__ = [
     "pitr_restore_point_async",
     "pitr_setup",
     "pitr_setup_async",
+    "pitr_archive_command",
+    "pitr_restore_command",
     "pitr_prune",
     "pitr_prune_async",
     "pitr_wait_for_promotion",
@@ -214,6 +219,7 @@ __all__ = [
     "BackupNotFoundError",
     "IntegrityError",
     "EncryptionError",
+    "InternalError",
     "from_dict",
     "DbopsResult",
     "AppliedMigration",

@@ -45,6 +45,7 @@ __all__ = [
     "DbopsIOError",
     "DirtyDatabaseError",
     "EncryptionError",
+    "InternalError",
     "HealthProbe",
     "IntegrityError",
     "MigrationError",
@@ -83,6 +84,8 @@ __all__ = [
     "pitr_restore_point",
     "pitr_restore_point_async",
     "pitr_setup",
+    "pitr_archive_command",
+    "pitr_restore_command",
     "pitr_setup_async",
     "pitr_status",
     "pitr_status_async",
@@ -108,6 +111,7 @@ __all__ = [
     "validate_backup_async",
     "verify",
     "verify_async",
+    "_panic_for_tests",
 ]
 
 __version__: str
@@ -196,6 +200,9 @@ class IntegrityError(DbopsError):
 class EncryptionError(IntegrityError):
     """Decryption failed: missing or wrong identity or passphrase."""
 
+class InternalError(DbopsError):
+    """A bug in dbops (a panic in the Rust core); the message says where. Please report it."""
+
 _Progress = Callable[[str, int, Optional[int]], None]
 
 @final
@@ -249,6 +256,10 @@ def lint(source: str) -> List[LintFinding]:
 
 def create_migration(directory: str, name: str, *, timestamp: bool = False) -> Tuple[str, str]:
     """Create the next pair of migration files; returns the up and down paths."""
+
+def _panic_for_tests(mode: str) -> Any:
+    """Panics inside the binding on purpose (``"sync"``, ``"blocking"``, ``"async"``) so tests can
+    prove a panic surfaces as :class:`InternalError`. Not part of the public API."""
 
 def cli_main(argv: List[str]) -> int:
     """Run the dbops CLI with ``argv`` (without the program name); returns the exit code."""
@@ -767,9 +778,15 @@ def pitr_restore_point(url: str, name: str) -> str:
     """Create a named restore point and switch WAL; returns its LSN."""
 def pitr_restore_point_async(url: str, name: str) -> Awaitable[str]:
     """Like ``pitr_restore_point``; awaitable."""
-def pitr_setup(url: str, archive_command: str, *, archive_timeout: str = "60s", apply: bool = False) -> List[SetupItem]:
-    """Compare (and with ``apply`` set) wal_level, archive_mode, archive_command, archive_timeout."""
-def pitr_setup_async(url: str, archive_command: str, *, archive_timeout: str = "60s", apply: bool = False) -> Awaitable[List[SetupItem]]:
+def pitr_archive_command(store: str, *, store_options: Optional[Dict[str, str]] = None, recipients: Optional[List[str]] = None, passphrase_env: Optional[str] = None, level: Optional[int] = None, deadline: Optional[float] = None, dbops_program: Optional[str] = None) -> str:
+    """The archive_command archiving into ``store`` with ``dbops wal push``: quoted for /bin/sh, ``%`` doubled,
+    credentials refused (they belong in the server's environment), encryption included."""
+def pitr_restore_command(store: str, *, store_options: Optional[Dict[str, str]] = None, identity_file: Optional[str] = None, passphrase_env: Optional[str] = None, deadline: Optional[float] = None, dbops_program: Optional[str] = None) -> str:
+    """The restore_command fetching from ``store`` with ``dbops wal fetch``, quoted like ``pitr_archive_command``."""
+def pitr_setup(url: str, store: str, *, store_options: Optional[Dict[str, str]] = None, recipients: Optional[List[str]] = None, passphrase_env: Optional[str] = None, level: Optional[int] = None, deadline: Optional[float] = None, dbops_program: Optional[str] = None, archive_timeout: str = "60s", apply: bool = False) -> List[SetupItem]:
+    """Compare (and with ``apply`` set) wal_level, archive_mode, archive_command (built like
+    ``pitr_archive_command``) and archive_timeout; plus the server's ``passphrase_env`` variable."""
+def pitr_setup_async(url: str, store: str, *, store_options: Optional[Dict[str, str]] = None, recipients: Optional[List[str]] = None, passphrase_env: Optional[str] = None, level: Optional[int] = None, deadline: Optional[float] = None, dbops_program: Optional[str] = None, archive_timeout: str = "60s", apply: bool = False) -> Awaitable[List[SetupItem]]:
     """Like ``pitr_setup``; awaitable."""
 def pitr_prune(store: str, keep: int, *, apply: bool = False, store_options: Optional[Dict[str, str]] = None) -> PitrRetentionPlan:
     """Keep the newest ``keep`` base backups and the WAL they need; deletes only with ``apply=True``."""

@@ -1,8 +1,11 @@
 """Point-in-time recovery: ``dbops.pitr.push``, ``fetch``, ``base_backup``, ``restore``, ``status``,
 ``restore_point``, ``setup``, ``prune``, ``wait_for_promotion``, each with an ``_async`` form (the same
-functions as ``dbops.pitr_*``)."""
+functions as ``dbops.pitr_*``), and ``archive_command`` / ``restore_command``, which build the server's
+commands (quoted, credentials refused, encryption kept)."""
 
 from ._dbops import (
+    pitr_archive_command as archive_command,
+    pitr_restore_command as restore_command,
     pitr_base_backup as base_backup,
     pitr_base_backup_async as base_backup_async,
     pitr_fetch as fetch,
@@ -24,6 +27,8 @@ from ._dbops import (
 )
 
 __all__ = [
+    "archive_command",
+    "restore_command",
     "base_backup",
     "base_backup_async",
     "fetch",

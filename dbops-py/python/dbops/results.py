@@ -512,12 +512,14 @@ class KeptBackup(DbopsResult):
 
 @dataclass(frozen=True)
 class RetentionPlan(DbopsResult):
-    """``dbops.apply_retention``: kept and deleted backups, orphans; ``applied`` when carried out."""
+    """``dbops.apply_retention``: kept and deleted backups, orphans, objects left alone as problems;
+    ``applied`` when carried out."""
 
     database: str
     keep: List[KeptBackup]
     delete: List[BackupEntry]
     orphans: List[ObjectInfo]
+    problems: List[Tuple[str, str]]
     applied: bool
 
 
