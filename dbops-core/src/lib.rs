@@ -6,8 +6,6 @@
 
 pub mod alert;
 pub mod backup;
-#[cfg(feature = "cli")]
-pub mod cli;
 pub mod cluster;
 pub mod config;
 pub mod db;

@@ -6,7 +6,7 @@ use pyo3::prelude::*;
 #[pyfunction]
 fn cli_main(py: Python<'_>, argv: Vec<String>) -> i32 {
     let args = std::iter::once("dbops".to_string()).chain(argv);
-    py.detach(|| dbops::cli::run_from_args(args))
+    py.detach(|| dbops_cli::run_from_args(args))
 }
 
 /// Adds the function to the module.

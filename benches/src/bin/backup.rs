@@ -4,7 +4,7 @@
 //! `--scale`), alternating tools in each round. Peak RSS is the largest process of each command's tree
 //! (from `wait4`).
 //!
-//! Run: `cargo build --release -p dbops-core --bin dbops && cargo run --release -p dbops-benches --bin backup [SCALE] [ROUNDS]`
+//! Run: `cargo build --release -p dbops-cli --bin dbops && cargo run --release -p dbops-benches --bin backup [SCALE] [ROUNDS]`
 //! (defaults: scale 100, 3 rounds)
 
 use std::path::PathBuf;

@@ -4,7 +4,7 @@
 //! migrations (`dbops migrate up` vs `psql -f` per file vs dbmate). Prints Markdown tables and writes
 //! the points to a CSV file that `benches/plot_growth.py` turns into a PNG.
 //!
-//! Run: `cargo build --release -p dbops-core --bin dbops && cargo run --release -p dbops-benches --bin growth [CSV] [MAX_SCALE]`
+//! Run: `cargo build --release -p dbops-cli --bin dbops && cargo run --release -p dbops-benches --bin growth [CSV] [MAX_SCALE]`
 //! (defaults: `benches/results/growth.csv`, 400)
 
 use std::fmt::Write as _;

@@ -2,7 +2,7 @@
 //! it) vs a bash archive_command with gzip and cp, on real 16 MB segments written by a cluster running
 //! an insert-heavy workload; and `dbops wal fetch` (restore_command) with and without prefetch.
 //!
-//! Run: `cargo build --release -p dbops-core --bin dbops && cargo run --release -p dbops-benches --bin wal [SEGMENTS]`
+//! Run: `cargo build --release -p dbops-cli --bin dbops && cargo run --release -p dbops-benches --bin wal [SEGMENTS]`
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 /// A named seed size.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Profile {
     /// Development: 5 riders, 5 drivers, 1 admin, 9 rides, 5 payments, wallets.

@@ -1,0 +1,849 @@
+//! `dbops backup ...` and `dbops restore`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+
+use super::Context;
+use dbops::backup::{
+    Backup, BackupOptions, BackupSelector, BackupStore, Compression, Decryption, DumpFormat,
+    Encryption, RetentionPolicy, apply_retention, generate_key_pair,
+};
+use dbops::config::DatabaseUrl;
+use dbops::error::{Error, Result};
+use dbops::restore::{PgRestorer, RestoreOptions, RestoreTarget, Restorer, restore_test};
+use dbops::storage::{ObjectBackupStore, StoreOptions};
+
+/// Where backups live.
+#[derive(Debug, Clone, Args)]
+pub struct StoreArgs {
+    /// Backup store: file:///dir (or a path), s3://bucket/prefix, gs://bucket/prefix,
+    /// az://container/prefix, memory://name. Credentials come from the cloud's environment variables.
+    #[arg(long, env = "DBOPS_STORE", default_value = "backups")]
+    pub store: String,
+    /// Store option KEY=VALUE (e.g. aws_endpoint=http://127.0.0.1:8333, aws_allow_http=true); repeatable.
+    #[arg(long = "store-option", value_name = "KEY=VALUE")]
+    pub store_options: Vec<String>,
+}
+
+impl StoreArgs {
+    /// Opens the store.
+    pub fn open(&self) -> Result<ObjectBackupStore> {
+        ObjectBackupStore::open_with(&self.store, &StoreOptions::from_pairs(&self.store_options)?)
+    }
+}
+
+/// Keys for reading encrypted backups.
+#[derive(Debug, Clone, Args)]
+pub struct KeyArgs {
+    /// age identity file (AGE-SECRET-KEY-1...) for backups encrypted to recipients.
+    #[arg(long, env = "DBOPS_AGE_IDENTITY_FILE")]
+    pub identity: Option<PathBuf>,
+    /// Name of the environment variable holding the passphrase of passphrase-encrypted backups.
+    #[arg(long, value_name = "VAR", default_value = "DBOPS_BACKUP_PASSPHRASE")]
+    pub passphrase_env: String,
+}
+
+impl KeyArgs {
+    /// The keys given.
+    pub fn decryption(&self) -> Result<Decryption> {
+        let mut decryption = Decryption::none();
+        if let Some(path) = &self.identity {
+            decryption = decryption.with_identity_file(path)?;
+        }
+        if let Ok(passphrase) = std::env::var(&self.passphrase_env)
+            && !passphrase.is_empty()
+        {
+            decryption = decryption.with_passphrase(passphrase);
+        }
+        Ok(decryption)
+    }
+}
+
+/// `dbops backup [create] ...`
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct BackupArgs {
+    /// What to do; without one, takes a backup.
+    #[command(subcommand)]
+    command: Option<BackupCommand>,
+    #[command(flatten)]
+    create: CreateArgs,
+}
+
+/// `dbops backup` subcommands.
+#[derive(Debug, Subcommand)]
+enum BackupCommand {
+    /// Take a backup (the default).
+    Create(CreateArgs),
+    /// List the backups in the store.
+    List(ListArgs),
+    /// Show one backup's manifest.
+    Show(ShowArgs),
+    /// Download, decrypt, decompress and check a backup; optionally restore it into a throwaway database.
+    Verify(VerifyArgs),
+    /// Apply a retention policy (prints the plan; deletes only with --apply).
+    Prune(PruneArgs),
+    /// Check backup health (age, size, integrity, count, restore tests, store, WAL archiving); alert on
+    /// state changes; write Prometheus metrics. Exit code 0 ok, 1 warn, 2 critical.
+    Health(Box<HealthArgs>),
+    /// Generate an age key pair for encrypted backups.
+    Keygen,
+}
+
+/// `dbops backup health ...`
+#[derive(Debug, Args)]
+pub struct HealthArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+    /// The database whose backups to check (default: the database of DATABASE_URL).
+    #[arg(long)]
+    database: Option<String>,
+    /// Warn when the newest backup is older than this many hours.
+    #[arg(long, default_value_t = 26.0)]
+    max_age_hours: f64,
+    /// Critical when the newest backup is older than this many hours (default: twice --max-age-hours).
+    #[arg(long)]
+    critical_age_hours: Option<f64>,
+    /// Critical when the newest dump is smaller than this fraction of the recent median.
+    #[arg(long, default_value_t = 0.5)]
+    size_drop_ratio: f64,
+    /// Warn when the newest dump is larger than this multiple of the recent median.
+    #[arg(long, default_value_t = 2.0)]
+    size_jump_ratio: f64,
+    /// Warn when fewer backups than this are kept.
+    #[arg(long, default_value_t = 1)]
+    min_backups: usize,
+    /// Warn when the last restore test is older than this many days (0 skips the check).
+    #[arg(long, default_value_t = 8.0)]
+    max_restore_test_age_days: f64,
+    /// Download the newest backup and check its sha256 against the manifest.
+    #[arg(long)]
+    full: bool,
+    /// Also check WAL archiving on the server of DATABASE_URL (pg_stat_archiver).
+    #[arg(long)]
+    check_server: bool,
+    /// Warn when the last archived WAL segment is older than this many minutes.
+    #[arg(long, default_value_t = 60.0)]
+    max_wal_age_minutes: f64,
+    /// Write Prometheus metrics to this file (atomically; for node-exporter's textfile collector).
+    #[arg(long)]
+    metrics_file: Option<PathBuf>,
+    /// Slack-compatible incoming webhook URL (a secret: prefer the environment variable).
+    #[arg(long, env = "DBOPS_SLACK_WEBHOOK_URL", hide_env_values = true)]
+    slack_webhook: Option<String>,
+    /// Generic webhook URL receiving the report as JSON.
+    #[arg(long, env = "DBOPS_ALERT_WEBHOOK_URL", hide_env_values = true)]
+    webhook: Option<String>,
+    /// SMTP server for email alerts.
+    #[arg(long, env = "DBOPS_SMTP_HOST")]
+    smtp_host: Option<String>,
+    /// SMTP port (default by security: 587, 465, 25).
+    #[arg(long, env = "DBOPS_SMTP_PORT")]
+    smtp_port: Option<u16>,
+    /// SMTP security: starttls, tls or none (only for a trusted relay).
+    #[arg(long, env = "DBOPS_SMTP_SECURITY", default_value = "starttls", value_parser = ["starttls", "tls", "none"])]
+    smtp_security: String,
+    /// SMTP user.
+    #[arg(long, env = "DBOPS_SMTP_USER")]
+    smtp_user: Option<String>,
+    /// File holding the SMTP password (or set DBOPS_SMTP_PASSWORD).
+    #[arg(long)]
+    smtp_password_file: Option<PathBuf>,
+    /// Sender address.
+    #[arg(long, env = "DBOPS_SMTP_FROM", default_value = "dbops@localhost")]
+    smtp_from: String,
+    /// Recipient; repeatable (or comma-separated in DBOPS_SMTP_TO).
+    #[arg(long, env = "DBOPS_SMTP_TO", value_delimiter = ',')]
+    smtp_to: Vec<String>,
+    /// Remind every this many hours while the state stays bad (0: never).
+    #[arg(long, default_value_t = 24.0)]
+    remind_hours: f64,
+}
+
+#[derive(Debug, Clone, Args)]
+struct CreateArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+    /// Dump format: custom (pg_restore, parallel restore) or plain (SQL for psql).
+    #[arg(long, default_value = "custom", value_parser = ["custom", "plain"])]
+    format: String,
+    /// Compression: zstd, gzip, lz4 or none.
+    #[arg(long, default_value = "zstd")]
+    compression: String,
+    /// Compression level (zstd -7..22, default 1; gzip 0..9, default 6; lz4 0..16).
+    #[arg(long)]
+    level: Option<i32>,
+    /// zstd worker threads (0: compress on the pipeline thread).
+    #[arg(long, default_value_t = 0)]
+    threads: u32,
+    /// Encrypt to this age public key (age1...); repeatable.
+    #[arg(
+        long = "recipient",
+        env = "DBOPS_AGE_RECIPIENTS",
+        value_delimiter = ','
+    )]
+    recipients: Vec<String>,
+    /// Encrypt to the age public keys in this file (one per line).
+    #[arg(long)]
+    recipients_file: Option<PathBuf>,
+    /// Encrypt with the passphrase in this environment variable (age scrypt).
+    #[arg(long, value_name = "VAR", conflicts_with_all = ["recipients", "recipients_file"])]
+    passphrase_env: Option<String>,
+    /// Also store roles and tablespaces (pg_dumpall --globals-only --no-role-passwords).
+    #[arg(long)]
+    globals: bool,
+    /// Skip exact per-table row counts (restores then cannot compare them).
+    #[arg(long)]
+    no_row_counts: bool,
+    /// Give up after this many seconds waiting for a table lock.
+    #[arg(long, value_name = "SECS")]
+    lock_wait_timeout: Option<f64>,
+    /// Label KEY=VALUE recorded in the manifest; repeatable.
+    #[arg(long = "label", value_name = "KEY=VALUE")]
+    labels: Vec<String>,
+    /// Extra pg_dump arguments after `--`.
+    #[arg(last = true)]
+    pg_dump_args: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+struct ListArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+    /// Only this database's backups (default: the database of DATABASE_URL, else all).
+    #[arg(long)]
+    database: Option<String>,
+    /// Every database's backups.
+    #[arg(long, conflicts_with = "database")]
+    all: bool,
+}
+
+#[derive(Debug, Args)]
+struct ShowArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+    /// Backup id (default: the latest).
+    id: Option<String>,
+    /// The database whose backups to look at (default: the database of DATABASE_URL).
+    #[arg(long)]
+    database: Option<String>,
+}
+
+#[derive(Debug, Args)]
+struct VerifyArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+    #[command(flatten)]
+    keys: KeyArgs,
+    /// Backup id (default: the latest).
+    id: Option<String>,
+    /// The database whose backups to look at (default: the database of DATABASE_URL).
+    #[arg(long)]
+    database: Option<String>,
+    /// Also restore it into a throwaway database (an embedded cluster unless --restore-server) and
+    /// compare row counts and run pg_amcheck.
+    #[arg(long)]
+    restore_test: bool,
+    /// Server URL for the restore test instead of an embedded cluster.
+    #[arg(long, requires = "restore_test")]
+    restore_server: Option<String>,
+}
+
+#[derive(Debug, Args)]
+struct PruneArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+    /// The database whose backups to prune (default: the database of DATABASE_URL).
+    #[arg(long)]
+    database: Option<String>,
+    /// Keep the newest N backups.
+    #[arg(long)]
+    keep_last: Option<usize>,
+    /// Keep every backup younger than this many days (the replaced script's --retention).
+    #[arg(long, alias = "retention")]
+    keep_within: Option<u32>,
+    /// Keep the newest backup of each of the last N days.
+    #[arg(long)]
+    keep_daily: Option<usize>,
+    /// Keep the newest backup of each of the last N ISO weeks.
+    #[arg(long)]
+    keep_weekly: Option<usize>,
+    /// Keep the newest backup of each of the last N months.
+    #[arg(long)]
+    keep_monthly: Option<usize>,
+    /// Keep the newest backup of each of the last N years.
+    #[arg(long)]
+    keep_yearly: Option<usize>,
+    /// Delete orphaned data objects older than this many hours.
+    #[arg(long, default_value_t = 24)]
+    orphan_grace_hours: u32,
+    /// Carry out the plan (without it, only print it).
+    #[arg(long)]
+    apply: bool,
+}
+
+/// `dbops restore ...`
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+    #[command(flatten)]
+    keys: KeyArgs,
+    /// Backup id (default: the latest).
+    #[arg(long, conflicts_with_all = ["before", "file"])]
+    id: Option<String>,
+    /// The newest backup taken at or before this time (RFC 3339, or "YYYY-mm-dd HH:MM:SS" in UTC).
+    #[arg(long, alias = "timestamp", conflicts_with = "file")]
+    before: Option<String>,
+    /// Restore this file (a dbops backup or a legacy backup_<db>_<stamp>.sql.gz) instead of the store.
+    #[arg(long)]
+    file: Option<PathBuf>,
+    /// Whose backups: the database name they were taken of (default: the target's name).
+    #[arg(long)]
+    from_database: Option<String>,
+    /// Restore into this database instead of the one in DATABASE_URL.
+    #[arg(long, alias = "target-database")]
+    into: Option<String>,
+    /// Create the target database (it must not exist; dropped again if the restore fails).
+    #[arg(long, alias = "new-database")]
+    create: bool,
+    /// Drop and recreate the backup's objects in a non-empty target.
+    #[arg(long)]
+    clean: bool,
+    /// Do not restore ownership.
+    #[arg(long)]
+    no_owner: bool,
+    /// Do not restore privileges.
+    #[arg(long)]
+    no_acl: bool,
+    /// Parallel pg_restore jobs (spools the verified dump to a private local file first).
+    #[arg(long, short = 'j', default_value_t = 1)]
+    jobs: u32,
+    /// Skip the row-count comparison with the manifest.
+    #[arg(long)]
+    no_row_check: bool,
+    /// Only download, decrypt, decompress and verify; touch no database.
+    #[arg(long)]
+    validate_only: bool,
+}
+
+/// Runs `dbops backup ...`.
+pub async fn run_backup(args: BackupArgs, ctx: &Context) -> Result<()> {
+    match args.command {
+        None => create(args.create, ctx).await,
+        Some(BackupCommand::Create(create_args)) => create(create_args, ctx).await,
+        Some(BackupCommand::List(list_args)) => list(list_args, ctx).await,
+        Some(BackupCommand::Show(show_args)) => show(show_args, ctx).await,
+        Some(BackupCommand::Verify(verify_args)) => verify(verify_args, ctx).await,
+        Some(BackupCommand::Prune(prune_args)) => prune(prune_args, ctx).await,
+        Some(BackupCommand::Health(health_args)) => health(*health_args, ctx).await,
+        Some(BackupCommand::Keygen) => {
+            let keys = generate_key_pair();
+            #[derive(serde::Serialize)]
+            struct Keys<'a> {
+                recipient: &'a str,
+                identity: &'a str,
+            }
+            ctx.print(
+                &Keys {
+                    recipient: &keys.recipient,
+                    identity: &keys.identity,
+                },
+                || {
+                    format!(
+                        "# public key (give to backup hosts: --recipient or DBOPS_AGE_RECIPIENTS)\n# {}\n\
+                         # keep this file offline; it is needed to restore (--identity FILE)\n{}",
+                        keys.recipient, keys.identity
+                    )
+                },
+            )
+        }
+    }
+}
+
+async fn create(args: CreateArgs, ctx: &Context) -> Result<()> {
+    let store = args.store.open()?;
+    let passphrase = args
+        .passphrase_env
+        .as_deref()
+        .map(|var| Encryption::passphrase_from_env("--passphrase-env", var))
+        .transpose()?;
+    let mut recipients = args.recipients.clone();
+    if let Some(path) = &args.recipients_file {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::io("reading the recipients file", path, e))?;
+        if let Encryption::Recipients(more) = Encryption::recipients_from_text(&text) {
+            recipients.extend(more);
+        }
+    }
+    let encryption = Encryption::choose(recipients, passphrase)?;
+    let mut labels = std::collections::BTreeMap::new();
+    for label in &args.labels {
+        let (k, v) = label
+            .split_once('=')
+            .ok_or_else(|| Error::config("--label", format!("`{label}` is not KEY=VALUE")))?;
+        labels.insert(k.to_string(), v.to_string());
+    }
+    let options = BackupOptions {
+        format: if args.format == "plain" {
+            DumpFormat::Plain
+        } else {
+            DumpFormat::Custom
+        },
+        compression: args.compression.parse::<Compression>()?,
+        compression_level: args.level,
+        compression_threads: args.threads,
+        encryption,
+        globals: args.globals,
+        row_counts: !args.no_row_counts,
+        lock_wait_timeout: args
+            .lock_wait_timeout
+            .map(|v| {
+                dbops::config::duration_from(
+                    "--lock-wait-timeout",
+                    v,
+                    dbops::config::TimeUnit::Seconds,
+                )
+            })
+            .transpose()?,
+        pg_dump_args: args.pg_dump_args,
+        labels,
+        progress: ctx.progress("backup"),
+        ..BackupOptions::default()
+    };
+    let url = ctx.database_url().await?;
+    let report = Backup::new(url, store, options).run().await?;
+    ctx.print(&report, || {
+        let m = &report.manifest;
+        format!(
+            "backup {} of `{}` stored as {} in {}\n{} -> {} ({:.1}x, {}{}) in {:.1}s ({:.0} MB/s)",
+            m.id,
+            m.database,
+            m.data.key,
+            report.store,
+            human_bytes(m.data.plaintext_size),
+            human_bytes(m.data.size),
+            m.data.plaintext_size as f64 / m.data.size.max(1) as f64,
+            m.compression,
+            match m.encryption.mode {
+                dbops::backup::EncryptionMode::None => String::new(),
+                mode => format!(", encrypted ({mode:?})").to_lowercase(),
+            },
+            report.elapsed_secs,
+            m.data.plaintext_size as f64 / 1e6 / report.elapsed_secs.max(1e-9),
+        )
+    })
+}
+
+/// The database to look at: `--database`, else DATABASE_URL's database (without connecting).
+fn database_name(explicit: Option<String>, ctx: &Context) -> Result<Option<String>> {
+    if explicit.is_some() {
+        return Ok(explicit);
+    }
+    match &ctx.global.database_url {
+        Some(raw) => Ok(Some(DatabaseUrl::parse(raw)?.database())),
+        None => Ok(None),
+    }
+}
+
+fn required_database(explicit: Option<String>, ctx: &Context) -> Result<String> {
+    database_name(explicit, ctx)?.ok_or_else(|| {
+        Error::config(
+            "--database",
+            "which database's backups? pass --database NAME or set DATABASE_URL",
+        )
+    })
+}
+
+async fn list(args: ListArgs, ctx: &Context) -> Result<()> {
+    let store = args.store.open()?;
+    let database = if args.all {
+        None
+    } else {
+        database_name(args.database, ctx)?
+    };
+    let catalog = store.catalog(database.as_deref()).await?;
+    ctx.print(&catalog, || {
+        let mut out = format!(
+            "{:<30} {:<20} {:>10} {:<8} {}\n",
+            "ID", "DATABASE", "SIZE", "TABLES", "KEY"
+        );
+        for b in catalog.backups.iter().rev() {
+            out.push_str(&format!(
+                "{:<30} {:<20} {:>10} {:<8} {}\n",
+                b.id,
+                b.database,
+                human_bytes(b.size),
+                b.manifest
+                    .as_ref()
+                    .map_or("legacy".to_string(), |m| m.tables.len().to_string()),
+                b.key
+            ));
+        }
+        if catalog.backups.is_empty() {
+            out.push_str(&format!("(no backups in {})\n", store.describe()));
+        }
+        for (key, problem) in &catalog.problems {
+            out.push_str(&format!(
+                "problem: {}: {problem}\n",
+                dbops::storage::printable_key(key)
+            ));
+        }
+        for orphan in &catalog.orphans {
+            out.push_str(&format!(
+                "orphan: {} ({}, no manifest; `dbops backup prune` removes it)\n",
+                dbops::storage::printable_key(&orphan.key),
+                human_bytes(orphan.size)
+            ));
+        }
+        out
+    })
+}
+
+fn selector(id: Option<String>) -> BackupSelector {
+    id.map_or(BackupSelector::Latest, BackupSelector::Id)
+}
+
+async fn show(args: ShowArgs, ctx: &Context) -> Result<()> {
+    let store = args.store.open()?;
+    let database = required_database(args.database, ctx)?;
+    let entry = store.find(&database, &selector(args.id)).await?;
+    ctx.print(&entry, || {
+        serde_json::to_string_pretty(&entry).unwrap_or_default()
+    })
+}
+
+async fn verify(args: VerifyArgs, ctx: &Context) -> Result<()> {
+    let store = args.store.open()?;
+    let database = required_database(args.database, ctx)?;
+    let decryption = args.keys.decryption()?;
+    let which = selector(args.id);
+    if args.restore_test {
+        let server = args
+            .restore_server
+            .as_deref()
+            .map(DatabaseUrl::parse)
+            .transpose()?;
+        let report = restore_test(&store, &database, &which, &decryption, server.as_ref()).await?;
+        return ctx.print(&report, || {
+            format!(
+                "restore test of {} passed on {}: {} tables match the manifest, pg_amcheck: {} ({:.1}s)",
+                report.backup_id, report.server, report.tables_checked, report.amcheck, report.elapsed_secs
+            )
+        });
+    }
+    let entry = store.find(&database, &which).await?;
+    let report = dbops::restore::validate_entry(
+        &store,
+        &entry,
+        &decryption,
+        ctx.progress("verify").as_ref(),
+    )
+    .await?;
+    ctx.print(&report, || {
+        format!(
+            "backup {} is valid: {} stored, {} decoded{}{}",
+            report.backup_id,
+            human_bytes(report.stored_bytes),
+            human_bytes(report.plaintext_bytes),
+            if report.checksummed {
+                ", sha256 match the manifest"
+            } else {
+                " (legacy file: gzip CRC checked, no manifest)"
+            },
+            report
+                .toc_entries
+                .map_or(String::new(), |n| format!(", {n} archive entries"))
+        )
+    })
+}
+
+async fn prune(args: PruneArgs, ctx: &Context) -> Result<()> {
+    let store = args.store.open()?;
+    let database = required_database(args.database, ctx)?;
+    let policy = RetentionPolicy {
+        keep_last: args.keep_last,
+        keep_within_days: args.keep_within,
+        keep_daily: args.keep_daily,
+        keep_weekly: args.keep_weekly,
+        keep_monthly: args.keep_monthly,
+        keep_yearly: args.keep_yearly,
+        orphan_grace_hours: Some(args.orphan_grace_hours),
+    };
+    let plan = apply_retention(&store, &database, &policy, args.apply).await?;
+    ctx.print(&plan, || {
+        let mut out = String::new();
+        for kept in &plan.keep {
+            out.push_str(&format!(
+                "keep    {}  ({})\n",
+                kept.backup.id,
+                kept.reasons.join(", ")
+            ));
+        }
+        let verb = if plan.applied { "deleted" } else { "delete " };
+        for b in &plan.delete {
+            out.push_str(&format!("{verb} {}  ({})\n", b.id, human_bytes(b.size)));
+        }
+        for o in &plan.orphans {
+            out.push_str(&format!(
+                "{verb} {}  (orphan)\n",
+                dbops::storage::printable_key(&o.key)
+            ));
+        }
+        for (key, problem) in &plan.problems {
+            out.push_str(&format!(
+                "problem (left alone): {}: {problem}\n",
+                dbops::storage::printable_key(key)
+            ));
+        }
+        if !(plan.applied || plan.delete.is_empty() && plan.orphans.is_empty()) {
+            out.push_str("dry run: nothing deleted; pass --apply to carry out this plan\n");
+        }
+        out
+    })
+}
+
+async fn health(args: HealthArgs, ctx: &Context) -> Result<()> {
+    use dbops::alert::{AlertConfig, EmailConfig, Secret, SmtpSecurity};
+    use dbops::backup::{BackupHealth, BackupHealthOptions};
+    let store = args.store.open()?;
+    let database = required_database(args.database.clone(), ctx)?;
+    use dbops::config::{TimeUnit, duration_from};
+    let options = BackupHealthOptions {
+        max_age: duration_from("--max-age-hours", args.max_age_hours, TimeUnit::Hours)?,
+        critical_age: args
+            .critical_age_hours
+            .map(|h| duration_from("--critical-age-hours", h, TimeUnit::Hours))
+            .transpose()?,
+        size_drop_ratio: args.size_drop_ratio,
+        size_jump_ratio: args.size_jump_ratio,
+        min_backups: args.min_backups,
+        max_restore_test_age: (args.max_restore_test_age_days > 0.0)
+            .then(|| {
+                duration_from(
+                    "--max-restore-test-age-days",
+                    args.max_restore_test_age_days * 24.0,
+                    TimeUnit::Hours,
+                )
+            })
+            .transpose()?,
+        full_verify: args.full,
+        max_wal_age: duration_from(
+            "--max-wal-age-minutes",
+            args.max_wal_age_minutes,
+            TimeUnit::Minutes,
+        )?,
+        ..BackupHealthOptions::default()
+    };
+    let mut checker = BackupHealth::new(store.clone(), database, options);
+    if args.check_server {
+        checker = checker.with_server(ctx.database_url().await?);
+    }
+    let report = checker.run().await;
+    if let Some(path) = &args.metrics_file {
+        dbops::alert::metrics::write_file(
+            path,
+            &dbops::alert::metrics::render(std::slice::from_ref(&report)),
+        )?;
+    }
+    let password = match &args.smtp_password_file {
+        Some(path) => Some(
+            std::fs::read_to_string(path)
+                .map_err(|e| Error::io("reading the SMTP password file", path, e))?
+                .trim_end_matches(['\n', '\r'])
+                .to_string(),
+        ),
+        None => std::env::var("DBOPS_SMTP_PASSWORD").ok(),
+    };
+    let config = AlertConfig {
+        slack_webhook: args
+            .slack_webhook
+            .clone()
+            .filter(|u| !u.is_empty())
+            .map(Secret::new),
+        webhook: args
+            .webhook
+            .clone()
+            .filter(|u| !u.is_empty())
+            .map(Secret::new),
+        email: args.smtp_host.clone().map(|host| EmailConfig {
+            host,
+            port: args.smtp_port,
+            security: match args.smtp_security.as_str() {
+                "tls" => SmtpSecurity::Tls,
+                "none" => SmtpSecurity::None,
+                _ => SmtpSecurity::StartTls,
+            },
+            username: args.smtp_user.clone(),
+            password: password.map(Secret::new),
+            from: args.smtp_from.clone(),
+            to: args.smtp_to.clone(),
+        }),
+        reminder: (args.remind_hours > 0.0)
+            .then(|| duration_from("--remind-hours", args.remind_hours, TimeUnit::Hours))
+            .transpose()?,
+        ..AlertConfig::default()
+    };
+    let alerts = if config.has_channels() {
+        Some(dbops::alert::notify(&report, &store, &config).await?)
+    } else {
+        None
+    };
+    #[derive(serde::Serialize)]
+    struct Out<'a> {
+        #[serde(flatten)]
+        report: &'a dbops::backup::BackupHealthReport,
+        alerts: &'a Option<dbops::alert::AlertOutcome>,
+    }
+    ctx.print(
+        &Out {
+            report: &report,
+            alerts: &alerts,
+        },
+        || {
+            let mut out = format!("{}\n", report.summary());
+            for c in &report.checks {
+                out.push_str(&format!(
+                    "  {:<8} {:<18} {}\n",
+                    c.status.to_string().to_uppercase(),
+                    c.name,
+                    c.reason
+                ));
+            }
+            if let Some(a) = &alerts {
+                out.push_str(&format!(
+                    "alerts: {} ({})\n",
+                    if a.sent { "sent" } else { "not sent" },
+                    a.reason
+                ));
+                for d in &a.deliveries {
+                    match &d.error {
+                        None => out.push_str(&format!("  {} delivered\n", d.channel)),
+                        Some(e) => out.push_str(&format!("  {} FAILED: {e}\n", d.channel)),
+                    }
+                }
+            }
+            out
+        },
+    )?;
+    let mut code = report.status.exit_code();
+    if let Some(a) = &alerts
+        && a.failed()
+    {
+        eprintln!("dbops: alert delivery failed (see above); the health status is unaffected");
+        code = code.max(1);
+    }
+    ctx.set_exit_code(code);
+    Ok(())
+}
+
+/// Runs `dbops restore ...`.
+pub async fn run_restore(args: RestoreArgs, ctx: &Context) -> Result<()> {
+    let (store, selector) = match &args.file {
+        Some(file) => {
+            let dir = file
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+                .unwrap_or(std::path::Path::new("."));
+            let name = file
+                .file_name()
+                .ok_or_else(|| {
+                    Error::config("--file", format!("`{}` names no file", file.display()))
+                })?
+                .to_string_lossy()
+                .to_string();
+            let dir = std::path::absolute(dir).map_err(|e| Error::io("resolving", dir, e))?;
+            (
+                ObjectBackupStore::open(&dir.display().to_string())?,
+                BackupSelector::Key(name),
+            )
+        }
+        None => (
+            args.store.open()?,
+            match (&args.id, &args.before) {
+                (Some(id), _) => BackupSelector::Id(id.clone()),
+                (None, Some(t)) => BackupSelector::Before(dbops::backup::parse_time(t)?),
+                (None, None) => BackupSelector::Latest,
+            },
+        ),
+    };
+    let decryption = args.keys.decryption()?;
+    if args.validate_only {
+        let database = match (&args.from_database, &args.into) {
+            (Some(db), _) => db.clone(),
+            _ => database_name(None, ctx)?.unwrap_or_default(),
+        };
+        let entry = store.find(&database, &selector).await?;
+        let report = dbops::restore::validate_entry(
+            &store,
+            &entry,
+            &decryption,
+            ctx.progress("validate").as_ref(),
+        )
+        .await?;
+        return ctx.print(&report, || {
+            format!(
+                "backup {} is valid ({} stored, {} decoded); no database was touched",
+                report.backup_id,
+                human_bytes(report.stored_bytes),
+                human_bytes(report.plaintext_bytes)
+            )
+        });
+    }
+    let url = ctx.database_url().await?;
+    let target = match &args.into {
+        Some(name) => RestoreTarget::Database {
+            name: name.clone(),
+            create: args.create,
+        },
+        None if args.create => {
+            return Err(Error::config(
+                "--create",
+                "needs --into NAME (the database to create)",
+            ));
+        }
+        None => RestoreTarget::Original,
+    };
+    let options = RestoreOptions {
+        selector,
+        source_database: args.from_database.clone(),
+        target,
+        clean: args.clean,
+        no_owner: args.no_owner,
+        no_acl: args.no_acl,
+        jobs: args.jobs.max(1),
+        decryption,
+        check_row_counts: !args.no_row_check,
+        progress: ctx.progress("restore"),
+    };
+    let report = PgRestorer::new(url, store).restore(&options).await?;
+    ctx.print(&report, || {
+        format!(
+            "restored backup {} into `{}`{}: {} downloaded, {} replayed, {} tables match the manifest ({:.1}s)",
+            report.backup_id,
+            report.database,
+            if report.created { " (created)" } else { "" },
+            human_bytes(report.stored_bytes),
+            human_bytes(report.plaintext_bytes),
+            report.tables_checked,
+            report.elapsed_secs
+        )
+    })
+}
+
+/// `1.5 MB`-style sizes.
+pub fn human_bytes(bytes: u64) -> String {
+    let units = ["B", "kB", "MB", "GB", "TB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1000.0 && unit < units.len() - 1 {
+        value /= 1000.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", units[unit])
+    }
+}

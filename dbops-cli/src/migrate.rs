@@ -1,0 +1,363 @@
+//! `dbops migrate ...`: golang-migrate's commands plus status, plan, verify and lint.
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+
+use super::Context;
+use dbops::error::{Error, Result};
+use dbops::migrate::lint::{self, Severity};
+use dbops::migrate::{
+    self, ChecksumPolicy, DownSteps, MigrateOptions, MigrateReport, MigrationSource, Migrator,
+    Numbering, PgMigrator, Rollback, RoundTrip, Scratch, Strictness, VerifyOptions,
+};
+
+/// `dbops migrate [options] <command>`
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    /// Directory of NNNNNN_name.up.sql / .down.sql files.
+    #[arg(
+        long,
+        short,
+        global = true,
+        env = "DBOPS_MIGRATIONS",
+        default_value = "migrations"
+    )]
+    source: PathBuf,
+    /// Schema of the state tables (default: the connection's current schema).
+    #[arg(long, global = true)]
+    schema: Option<String>,
+    /// golang-migrate's state table.
+    #[arg(long, global = true, default_value = "schema_migrations")]
+    table: String,
+    /// lock_timeout for migration statements, in seconds (retried with backoff on timeout).
+    #[arg(long, global = true)]
+    lock_timeout: Option<f64>,
+    /// statement_timeout for migration statements, in seconds.
+    #[arg(long, global = true)]
+    statement_timeout: Option<f64>,
+    /// Treat warnings (missing down files, changed applied files) as errors.
+    #[arg(long, global = true)]
+    strict: bool,
+    /// What to do.
+    #[command(subcommand)]
+    command: MigrateCommand,
+}
+
+/// The migrate subcommands.
+#[derive(Debug, Subcommand)]
+pub enum MigrateCommand {
+    /// Apply pending migrations (all, or up to --to).
+    Up {
+        /// Stop at this version.
+        #[arg(long)]
+        to: Option<i64>,
+        /// Print the plan without applying it.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Roll back the last N migrations (default 1) or all of them.
+    Down {
+        /// How many to roll back.
+        #[arg(default_value_t = 1, conflicts_with = "all")]
+        count: usize,
+        /// Roll back every migration.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Migrate up or down to exactly VERSION.
+    Goto {
+        /// Target version.
+        #[arg(value_name = "VERSION")]
+        target: i64,
+    },
+    /// Print the current version and whether it is dirty.
+    Version,
+    /// Record VERSION as clean without running anything (-1: nothing applied). For repairing a dirty database.
+    Force {
+        /// The version to record.
+        #[arg(allow_negative_numbers = true, value_name = "VERSION")]
+        target: i64,
+    },
+    /// Every migration: applied, pending, changed or dirty.
+    Status,
+    /// Create the next pair of migration files.
+    Create {
+        /// Description, e.g. "add rides table".
+        name: String,
+        /// Version as UTC timestamp YYYYMMDDHHMMSS instead of the next sequence number.
+        #[arg(long, conflicts_with = "seq")]
+        timestamp: bool,
+        /// Next sequence number, 6 digits (default).
+        #[arg(long)]
+        seq: bool,
+    },
+    /// Drop every object in the migrations schema. Guarded: --confirm must name the database.
+    Drop {
+        /// The database's name, to confirm.
+        #[arg(long)]
+        confirm: String,
+    },
+    /// Apply every migration in a scratch database, rolling each back and comparing the catalog.
+    Verify {
+        /// Only apply the ups.
+        #[arg(long)]
+        skip_rollback: bool,
+        /// Keep the scratch database for inspection (default: dropped).
+        #[arg(long)]
+        keep: bool,
+        /// Print the time of every up and down.
+        #[arg(long)]
+        timings: bool,
+    },
+    /// Check the migration files for risky statements (no database needed).
+    Lint,
+}
+
+impl MigrateArgs {
+    fn source(&self) -> Result<MigrationSource> {
+        let strictness = if self.strict {
+            Strictness::Strict
+        } else {
+            Strictness::Lenient
+        };
+        MigrationSource::from_dir(&self.source)?.validate(strictness)
+    }
+
+    fn options(&self) -> Result<MigrateOptions> {
+        let seconds = |flag: &str, value: Option<f64>| {
+            value
+                .map(|v| dbops::config::duration_from(flag, v, dbops::config::TimeUnit::Seconds))
+                .transpose()
+        };
+        Ok(MigrateOptions {
+            schema: self.schema.clone(),
+            table: self.table.clone(),
+            lock_timeout: seconds("--lock-timeout", self.lock_timeout)?,
+            statement_timeout: seconds("--statement-timeout", self.statement_timeout)?,
+            checksums: if self.strict {
+                ChecksumPolicy::Error
+            } else {
+                ChecksumPolicy::Warn
+            },
+            ..MigrateOptions::default()
+        })
+    }
+
+    async fn migrator(&self, ctx: &Context) -> Result<PgMigrator> {
+        let mut migrator =
+            PgMigrator::new(ctx.database_url().await?, self.source()?).options(self.options()?);
+        if let Some(progress) = ctx.progress("migrate") {
+            migrator = migrator.progress(progress);
+        }
+        Ok(migrator)
+    }
+}
+
+fn version_text(v: Option<i64>) -> String {
+    v.map_or("nil (nothing applied)".to_string(), |v| v.to_string())
+}
+
+fn print_report(ctx: &Context, report: &MigrateReport) -> Result<()> {
+    for warning in &report.warnings {
+        ctx.notice(&format!("warning: {warning}"));
+    }
+    ctx.print(report, || {
+        if report.applied.is_empty() {
+            return format!("no change: database at version {}", version_text(report.to));
+        }
+        let mut out = String::new();
+        for step in &report.applied {
+            out.push_str(&format!(
+                "{:<4} {:>14} {:<40} {:>9.1} ms{}\n",
+                if step.direction == migrate::Direction::Up {
+                    "up"
+                } else {
+                    "down"
+                },
+                step.version,
+                step.name,
+                step.duration.as_secs_f64() * 1000.0,
+                if step.transactional {
+                    ""
+                } else {
+                    "  (outside a transaction)"
+                }
+            ));
+        }
+        out.push_str(&format!(
+            "version {} -> {}",
+            version_text(report.from),
+            version_text(report.to)
+        ));
+        out
+    })
+}
+
+/// Runs `dbops migrate ...`.
+pub async fn run(args: MigrateArgs, ctx: &Context) -> Result<()> {
+    match &args.command {
+        MigrateCommand::Up { to, dry_run: true } => {
+            let steps = args.migrator(ctx).await?.plan_up(*to).await?;
+            ctx.print(&steps, || {
+                if steps.is_empty() {
+                    return "nothing to apply".into();
+                }
+                steps
+                    .iter()
+                    .map(|s| format!("would apply {} {}\n", s.version, s.name))
+                    .collect()
+            })
+        }
+        MigrateCommand::Up { to, dry_run: false } => {
+            print_report(ctx, &args.migrator(ctx).await?.up(*to).await?)
+        }
+        MigrateCommand::Down { count, all } => {
+            let steps = if *all {
+                DownSteps::All
+            } else {
+                DownSteps::Count(*count)
+            };
+            print_report(ctx, &args.migrator(ctx).await?.down(steps).await?)
+        }
+        MigrateCommand::Goto { target } => {
+            print_report(ctx, &args.migrator(ctx).await?.goto(*target).await?)
+        }
+        MigrateCommand::Version => {
+            let state = args.migrator(ctx).await?.version().await?;
+            ctx.print(&state, || match state {
+                None => "nil (nothing applied)".into(),
+                Some(s) if s.dirty => format!("{} (dirty)", s.version),
+                Some(s) => s.version.to_string(),
+            })
+        }
+        MigrateCommand::Force { target } => {
+            let target = (*target >= 0).then_some(*target);
+            args.migrator(ctx).await?.force(target).await?;
+            ctx.print(&target, || {
+                format!("forced version {}", version_text(target))
+            })
+        }
+        MigrateCommand::Status => {
+            let status = args.migrator(ctx).await?.status().await?;
+            ctx.print(&status, || {
+                let mut out = format!("{:>14}  {:<40} {:<8} DOWN\n", "VERSION", "NAME", "STATE");
+                for s in &status {
+                    out.push_str(&format!(
+                        "{:>14}  {:<40} {:<8} {}\n",
+                        s.version,
+                        s.name,
+                        format!("{:?}", s.state).to_lowercase(),
+                        if s.has_down { "yes" } else { "no" }
+                    ));
+                }
+                out
+            })
+        }
+        MigrateCommand::Create {
+            name, timestamp, ..
+        } => {
+            let numbering = if *timestamp {
+                Numbering::Timestamp
+            } else {
+                Numbering::Sequential
+            };
+            let (up, down) = migrate::create(&args.source, name, numbering)?;
+            ctx.print(&[&up, &down], || {
+                format!("created {}\ncreated {}", up.display(), down.display())
+            })
+        }
+        MigrateCommand::Drop { confirm } => {
+            let dropped = args.migrator(ctx).await?.drop_everything(confirm).await?;
+            ctx.print(&dropped, || format!("dropped {} objects", dropped.len()))
+        }
+        MigrateCommand::Verify {
+            skip_rollback,
+            keep,
+            timings,
+        } => {
+            let options = VerifyOptions {
+                rollback: if *skip_rollback {
+                    Rollback::Skip
+                } else {
+                    Rollback::Check
+                },
+                scratch: if *keep { Scratch::Keep } else { Scratch::Drop },
+            };
+            let url = ctx.database_url().await?;
+            let progress = ctx.progress("verify");
+            let report =
+                migrate::verify(&url, &args.source()?, &options, progress.as_ref()).await?;
+            ctx.print(&report, || {
+                let mut out = String::new();
+                for m in &report.migrations {
+                    let result = match &m.round_trip {
+                        RoundTrip::Identical => "ok: down restores the schema exactly".to_string(),
+                        RoundTrip::Skipped => "ok: up applied (rollback skipped)".to_string(),
+                        RoundTrip::NoDown => "ok: up applied (no down file)".to_string(),
+                        RoundTrip::Differs {
+                            changes,
+                            reapply_error,
+                        } => {
+                            let mut text = "FAILED: down does not restore the schema:".to_string();
+                            for c in changes {
+                                text.push_str(&format!("\n      {c}"));
+                            }
+                            if let Some(e) = reapply_error {
+                                text.push_str(&format!(
+                                    "\n      re-applying the up then failed: {e}"
+                                ));
+                            }
+                            text
+                        }
+                    };
+                    out.push_str(&format!("{:>14} {:<40} {result}", m.version, m.name));
+                    if *timings {
+                        out.push_str(&format!(
+                            " (up {:.1} ms, down {:.1} ms)",
+                            m.up_ms, m.down_ms
+                        ));
+                    }
+                    out.push('\n');
+                }
+                if let Some(db) = &report.kept_database {
+                    out.push_str(&format!("scratch database kept: {db}\n"));
+                }
+                out
+            })?;
+            if report.passed() {
+                Ok(())
+            } else {
+                Err(Error::Refused {
+                    action: "verify migrations".into(),
+                    reason:
+                        "a down migration does not restore the schema its up changed (see above)"
+                            .into(),
+                })
+            }
+        }
+        MigrateCommand::Lint => {
+            let source = args.source()?;
+            let findings = lint::check(&source);
+            ctx.print(&findings, || {
+                if findings.is_empty() {
+                    return format!("{} migrations, no findings", source.migrations().len());
+                }
+                findings.iter().map(|f| format!("{f}\n")).collect()
+            })?;
+            let errors = findings
+                .iter()
+                .filter(|f| f.severity == Severity::Error || args.strict)
+                .count();
+            if errors > 0 {
+                return Err(Error::Refused {
+                    action: "lint migrations".into(),
+                    reason: format!(
+                        "{errors} finding(s) must be fixed or silenced with `-- dbops:allow <rule>`"
+                    ),
+                });
+            }
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,577 @@
+//! `dbops wal push|fetch|prefetch`, `dbops basebackup` and `dbops pitr restore|restore-point|status|setup|prune`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Subcommand};
+
+use super::Context;
+use super::backup::{KeyArgs, StoreArgs, human_bytes};
+use dbops::backup::Encryption;
+use dbops::error::{Error, Result};
+use dbops::pitr::{self, PitrOptions, RecoveryOptions, RecoveryTarget};
+use dbops::storage::StoreOptions;
+
+/// Where the WAL archive and base backups live, and how they are encrypted.
+#[derive(Debug, Clone, Args)]
+pub struct ArchiveArgs {
+    /// Archive store (one per cluster): file:///dir, s3://bucket/prefix, gs://..., az://...
+    #[arg(long = "store", env = "DBOPS_PITR_STORE")]
+    store: String,
+    /// Store option KEY=VALUE; repeatable. Credentials belong in the environment.
+    #[arg(long = "store-option", value_name = "KEY=VALUE")]
+    store_options: Vec<String>,
+    /// Encrypt to this age public key; repeatable.
+    #[arg(
+        long = "recipient",
+        env = "DBOPS_AGE_RECIPIENTS",
+        value_delimiter = ','
+    )]
+    recipients: Vec<String>,
+    /// Encrypt with the passphrase in this environment variable.
+    #[arg(long, value_name = "VAR", conflicts_with = "recipients")]
+    encrypt_passphrase_env: Option<String>,
+    #[command(flatten)]
+    keys: KeyArgs,
+    /// Deadline in seconds of one push or fetch, retries included.
+    #[arg(long, default_value_t = 60.0)]
+    deadline: f64,
+    /// zstd level for pushed WAL and base backups (negative levels trade size for speed).
+    #[arg(long, default_value_t = 1, allow_negative_numbers = true)]
+    level: i32,
+}
+
+impl ArchiveArgs {
+    fn store_args(&self) -> StoreArgs {
+        StoreArgs {
+            store: self.store.clone(),
+            store_options: self.store_options.clone(),
+        }
+    }
+
+    /// The archive_command / restore_command builder for these arguments: the store, its options,
+    /// encryption (recipients or the passphrase variable's name), level and deadline.
+    fn wal_commands(&self, program: Option<PathBuf>) -> Result<pitr::WalCommands> {
+        let mut commands = pitr::WalCommands::new(&self.store)
+            .store_options(StoreOptions::from_pairs(&self.store_options)?.options)
+            .recipients(
+                self.recipients
+                    .iter()
+                    .map(|r| r.trim())
+                    .filter(|r| !r.is_empty()),
+            )
+            .level(self.level)
+            .deadline(dbops::config::duration_from(
+                "--deadline",
+                self.deadline,
+                dbops::config::TimeUnit::Seconds,
+            )?);
+        if let Some(var) = &self.encrypt_passphrase_env {
+            commands = commands.passphrase_env(var);
+        }
+        if let Some(program) = program {
+            commands = commands.program(program);
+        }
+        Ok(commands)
+    }
+
+    fn options(&self) -> Result<PitrOptions> {
+        let passphrase = self
+            .encrypt_passphrase_env
+            .as_deref()
+            .map(|var| Encryption::passphrase_from_env("--encrypt-passphrase-env", var))
+            .transpose()?;
+        let encryption = Encryption::choose(self.recipients.clone(), passphrase)?;
+        Ok(PitrOptions {
+            encryption,
+            decryption: self.keys.decryption()?,
+            deadline: dbops::config::duration_from(
+                "--deadline",
+                self.deadline,
+                dbops::config::TimeUnit::Seconds,
+            )?,
+            compression_level: self.level,
+        })
+    }
+}
+
+/// `dbops wal ...`
+#[derive(Debug, Subcommand)]
+pub enum WalCommand {
+    /// Archive one WAL file: archive_command = 'dbops wal push --store URL %p'.
+    Push {
+        #[command(flatten)]
+        archive: ArchiveArgs,
+        /// The file (%p).
+        path: PathBuf,
+    },
+    /// Restore one WAL file: restore_command = 'dbops wal fetch --store URL %f %p'. Exit 1 when the
+    /// archive does not have it.
+    Fetch {
+        #[command(flatten)]
+        archive: ArchiveArgs,
+        /// The file name (%f).
+        name: String,
+        /// Where to write it (%p).
+        dest: PathBuf,
+        /// Download this many following segments in the background (0: no prefetch).
+        #[arg(long, default_value_t = 8)]
+        prefetch: u32,
+    },
+    /// Download the segments after NAME into the prefetch directory next to DEST (run by `wal fetch`).
+    Prefetch {
+        #[command(flatten)]
+        archive: ArchiveArgs,
+        /// The segment just fetched.
+        name: String,
+        /// Where it was written.
+        dest: PathBuf,
+        /// How many to fetch.
+        #[arg(long, default_value_t = 8)]
+        count: u32,
+        /// Downloads at once.
+        #[arg(long, default_value_t = 4)]
+        parallel: usize,
+    },
+}
+
+/// `dbops basebackup`
+#[derive(Debug, Args)]
+pub struct BaseBackupArgs {
+    #[command(flatten)]
+    archive: ArchiveArgs,
+}
+
+/// `dbops pitr ...`
+#[derive(Debug, Subcommand)]
+pub enum PitrCommand {
+    /// Restore a base backup into a new data directory and replay WAL to a target; optionally start it.
+    Restore(Box<RestoreArgs>),
+    /// Create a named restore point (pg_create_restore_point) and switch WAL.
+    RestorePoint {
+        /// Its name.
+        name: String,
+    },
+    /// Archiver statistics, archived WAL per timeline and gaps, base backups, the recovery window.
+    Status {
+        #[command(flatten)]
+        archive: ArchiveArgs,
+        /// Do not query the server (store only).
+        #[arg(long)]
+        no_server: bool,
+    },
+    /// Print (or with --apply set with ALTER SYSTEM) the archiving settings.
+    Setup {
+        #[command(flatten)]
+        archive: ArchiveArgs,
+        /// archive_timeout.
+        #[arg(long, default_value = "60s")]
+        archive_timeout: String,
+        /// The dbops program archive_command runs.
+        #[arg(long)]
+        dbops_program: Option<PathBuf>,
+        /// Apply with ALTER SYSTEM and reload.
+        #[arg(long)]
+        apply: bool,
+    },
+    /// Keep the newest N base backups and the WAL they need; dry run unless --apply.
+    Prune {
+        #[command(flatten)]
+        archive: ArchiveArgs,
+        /// Base backups to keep.
+        #[arg(long)]
+        keep: usize,
+        /// Carry out the plan.
+        #[arg(long)]
+        apply: bool,
+    },
+}
+
+/// `dbops pitr restore ...`
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    #[command(flatten)]
+    archive: ArchiveArgs,
+    /// The new data directory (must be empty or absent).
+    #[arg(long)]
+    data_dir: PathBuf,
+    /// Stop at this time (RFC 3339 or "YYYY-mm-dd HH:MM:SS" UTC).
+    #[arg(long, group = "target")]
+    target_time: Option<String>,
+    /// Stop at this restore point.
+    #[arg(long, group = "target")]
+    restore_point: Option<String>,
+    /// Stop after this transaction.
+    #[arg(long, group = "target")]
+    xid: Option<String>,
+    /// Stop at this WAL location.
+    #[arg(long, group = "target")]
+    lsn: Option<String>,
+    /// Replay everything archived (the default).
+    #[arg(long, group = "target")]
+    latest: bool,
+    /// Use this base backup (default: the newest one before the target).
+    #[arg(long)]
+    base_backup: Option<String>,
+    /// Start the restored server as an embedded cluster (`dbops cluster stop --name NAME` stops it),
+    /// wait for promotion and print its URL.
+    #[arg(long)]
+    start: bool,
+    /// Name of the started cluster.
+    #[arg(long, default_value = "pitr")]
+    name: String,
+    /// Seconds to wait for promotion.
+    #[arg(long, default_value_t = 600.0)]
+    timeout: f64,
+}
+
+/// Runs `dbops wal ...`.
+pub async fn run_wal(cmd: WalCommand, ctx: &Context) -> Result<()> {
+    match cmd {
+        WalCommand::Push { archive, path } => {
+            let store = archive.store_args().open()?;
+            let report = pitr::push(&store, &path, &archive.options()?).await?;
+            ctx.print(&report, || {
+                format!(
+                    "{} {} -> {} ({} -> {}, {:.0} ms)",
+                    report.outcome,
+                    report.name,
+                    report.key,
+                    human_bytes(report.size),
+                    human_bytes(report.stored),
+                    report.elapsed_ms
+                )
+            })
+        }
+        WalCommand::Fetch {
+            archive,
+            name,
+            dest,
+            prefetch,
+        } => {
+            let store = archive.store_args().open()?;
+            let report = pitr::fetch(&store, &name, &dest, &archive.options()?).await?;
+            if !report.found {
+                ctx.notice(&format!(
+                    "{name} is not in the archive ({})",
+                    store.describe()
+                ));
+                ctx.set_exit_code(1);
+                return Ok(());
+            }
+            if prefetch > 0
+                && pitr::WalName::parse(&name).is_ok_and(|w| w.kind == pitr::WalFileKind::Segment)
+            {
+                spawn_prefetch(&archive, &name, &dest, prefetch);
+            }
+            ctx.print(&report, String::new)
+        }
+        WalCommand::Prefetch {
+            archive,
+            name,
+            dest,
+            count,
+            parallel,
+        } => {
+            let store = archive.store_args().open()?;
+            let size = std::fs::metadata(&dest)
+                .map(|m| m.len())
+                .unwrap_or(16 << 20);
+            let dir = pitr::prefetch_dir(&dest);
+            let lock = dir.join(".lock");
+            let _ = std::fs::create_dir_all(&dir);
+            let stale = std::fs::metadata(&lock)
+                .and_then(|m| m.modified())
+                .is_ok_and(|t| t.elapsed().unwrap_or_default() > Duration::from_secs(120));
+            if stale {
+                let _ = std::fs::remove_file(&lock);
+            }
+            if std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&lock)
+                .is_err()
+            {
+                return Ok(());
+            }
+            let fetched = pitr::prefetch(
+                &store,
+                &name,
+                &dest,
+                count,
+                parallel,
+                size,
+                &archive.options()?,
+            )
+            .await;
+            let _ = std::fs::remove_file(&lock);
+            let fetched = fetched?;
+            ctx.print(&fetched, || format!("prefetched {fetched} segments"))
+        }
+    }
+}
+
+/// Starts `dbops wal prefetch` in the background (not waited for) with the same store and keys.
+fn spawn_prefetch(archive: &ArchiveArgs, name: &str, dest: &std::path::Path, count: u32) {
+    let Ok(exe) = std::env::current_exe() else {
+        return;
+    };
+    let mut command = std::process::Command::new(exe);
+    command.args(["-q", "wal", "prefetch", "--store", &archive.store]);
+    for option in &archive.store_options {
+        command.args(["--store-option", option]);
+    }
+    if let Some(identity) = &archive.keys.identity {
+        command.arg("--identity").arg(identity);
+    }
+    command
+        .args(["--passphrase-env", &archive.keys.passphrase_env])
+        .args(["--count", &count.to_string(), name])
+        .arg(dest)
+        .env_remove("DBOPS_AGE_RECIPIENTS")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    if let Ok(child) = command.spawn() {
+        // Reaped by init once this short-lived process exits.
+        std::mem::forget(child);
+    }
+}
+
+/// Runs `dbops basebackup`.
+pub async fn run_basebackup(args: BaseBackupArgs, ctx: &Context) -> Result<()> {
+    let store = args.archive.store_args().open()?;
+    let url = ctx.database_url().await?;
+    let base = pitr::base_backup(&url, &store, &args.archive.options()?).await?;
+    ctx.print(&base, || {
+        format!(
+            "base backup {} (timeline {}, WAL {} .. {}, {} -> {}) stored as {}",
+            base.id,
+            base.timeline,
+            base.start_wal,
+            base.stop_wal,
+            human_bytes(base.data.plaintext_size),
+            human_bytes(base.data.size),
+            base.data.key
+        )
+    })
+}
+
+/// Runs `dbops pitr ...`.
+pub async fn run_pitr(cmd: PitrCommand, ctx: &Context) -> Result<()> {
+    match cmd {
+        PitrCommand::Restore(args) => restore(*args, ctx).await,
+        PitrCommand::RestorePoint { name } => {
+            let lsn = pitr::create_restore_point(&ctx.database_url().await?, &name).await?;
+            #[derive(serde::Serialize)]
+            struct Point {
+                name: String,
+                lsn: String,
+            }
+            let point = Point { name, lsn };
+            ctx.print(&point, || {
+                format!("restore point `{}` at {}", point.name, point.lsn)
+            })
+        }
+        PitrCommand::Status { archive, no_server } => {
+            let store = archive.store_args().open()?;
+            let url = if no_server {
+                None
+            } else {
+                Some(ctx.database_url().await?)
+            };
+            let status = pitr::status(&store, url.as_ref()).await?;
+            if !status.problems.is_empty() {
+                ctx.set_exit_code(1);
+            }
+            ctx.print(&status, || status_text(&status))
+        }
+        PitrCommand::Setup {
+            archive,
+            archive_timeout,
+            dbops_program,
+            apply,
+        } => {
+            let commands = archive.wal_commands(dbops_program)?;
+            let items = pitr::setup(
+                &ctx.database_url().await?,
+                &commands,
+                &archive_timeout,
+                apply,
+            )
+            .await?;
+            ctx.print(&items, || {
+                let mut out = String::new();
+                for i in &items {
+                    let state = if i.current == i.wanted {
+                        "ok"
+                    } else if apply {
+                        if i.needs_restart {
+                            "set (restart needed)"
+                        } else {
+                            "set"
+                        }
+                    } else {
+                        "change"
+                    };
+                    out.push_str(&format!(
+                        "{:<16} {:<14} {} = '{}'\n",
+                        i.name, state, i.name, i.wanted
+                    ));
+                }
+                if !apply {
+                    out.push_str("dry run: pass --apply to set these with ALTER SYSTEM\n");
+                }
+                out
+            })
+        }
+        PitrCommand::Prune {
+            archive,
+            keep,
+            apply,
+        } => {
+            let store = archive.store_args().open()?;
+            let plan = pitr::retention(&store, keep, apply).await?;
+            ctx.print(&plan, || {
+                format!(
+                    "keep base backups: {}\n{} base backups: {}\n{} {} WAL files\n{}",
+                    plan.keep.join(", "),
+                    if apply { "deleted" } else { "would delete" },
+                    plan.delete.join(", "),
+                    if apply { "deleted" } else { "would delete" },
+                    plan.wal_delete.len(),
+                    if apply {
+                        ""
+                    } else {
+                        "dry run: pass --apply to carry out this plan"
+                    }
+                )
+            })
+        }
+    }
+}
+
+fn status_text(s: &pitr::PitrStatus) -> String {
+    let mut out = format!("archive: {}\n", s.store);
+    if let Some(a) = &s.archiver {
+        out.push_str(&format!(
+            "archiver: archive_mode={} archived={} last={} ({}) failed={} current={}\n",
+            a.archive_mode,
+            a.archived_count,
+            a.last_archived_wal.as_deref().unwrap_or("-"),
+            a.last_archived_age_secs
+                .map_or("-".into(), |s| format!("{s:.0}s ago")),
+            a.failed_count,
+            a.current_wal
+        ));
+    }
+    for t in &s.timelines {
+        out.push_str(&format!(
+            "timeline {}: {} segments {} .. {}{}\n",
+            t.timeline,
+            t.segments,
+            t.first.as_deref().unwrap_or("-"),
+            t.last.as_deref().unwrap_or("-"),
+            if t.gaps.is_empty() {
+                String::new()
+            } else {
+                format!(", {} gaps", t.gaps.len())
+            }
+        ));
+    }
+    for b in &s.base_backups {
+        out.push_str(&format!(
+            "base backup {}: timeline {}, {} .. {}, finished {}\n",
+            b.id,
+            b.timeline,
+            b.start_wal,
+            b.stop_wal,
+            b.finished_at.to_rfc3339()
+        ));
+    }
+    if let Some((from, to)) = &s.recovery_window {
+        out.push_str(&format!(
+            "recovery window: {} .. {}\n",
+            from.to_rfc3339(),
+            to.to_rfc3339()
+        ));
+    }
+    for p in &s.problems {
+        out.push_str(&format!("problem: {p}\n"));
+    }
+    out
+}
+
+async fn restore(args: RestoreArgs, ctx: &Context) -> Result<()> {
+    let timeout =
+        dbops::config::duration_from("--timeout", args.timeout, dbops::config::TimeUnit::Seconds)?;
+    let store = args.archive.store_args().open()?;
+    let target = if let Some(t) = &args.target_time {
+        RecoveryTarget::Time(dbops::backup::parse_time(t)?)
+    } else if let Some(n) = &args.restore_point {
+        RecoveryTarget::RestorePoint(n.clone())
+    } else if let Some(x) = &args.xid {
+        RecoveryTarget::Xid(x.clone())
+    } else if let Some(l) = &args.lsn {
+        RecoveryTarget::Lsn(l.clone())
+    } else {
+        RecoveryTarget::Latest
+    };
+    let store_options = StoreOptions::from_pairs(&args.archive.store_options)?
+        .options
+        .into_iter()
+        .collect();
+    let keys = &args.archive.keys;
+    let options = RecoveryOptions {
+        target,
+        base_backup: args.base_backup.clone(),
+        store_url: Some(args.archive.store.clone()),
+        store_options,
+        identity_file: keys
+            .identity
+            .as_ref()
+            .map(std::path::absolute)
+            .transpose()
+            .map_err(|e| Error::io("resolving the identity file", PathBuf::new(), e))?,
+        passphrase_env: std::env::var_os(&keys.passphrase_env).map(|_| keys.passphrase_env.clone()),
+        ..RecoveryOptions::default()
+    };
+    let data_dir = std::path::absolute(&args.data_dir)
+        .map_err(|e| Error::io("resolving", &args.data_dir, e))?;
+    let report = pitr::prepare(&store, &data_dir, &options, &args.archive.options()?).await?;
+    if !args.start {
+        return ctx.print(&report, || {
+            format!(
+                "restored base backup {} into {} (pg_verifybackup: {}); it will replay to {} and promote.\n\
+                 start it with `pg_ctl -D {} start` (the server needs store credentials in its environment) \
+                 or rerun with --start",
+                report.base_backup, report.data_dir.display(), report.verified, report.target, report.data_dir.display()
+            )
+        });
+    }
+    let builder = dbops::cluster::TempCluster::builder()
+        .data_dir(&data_dir)
+        .listen(dbops::cluster::Listen::Tcp)
+        .start_timeout(timeout);
+    let info = dbops::cluster::DetachedCluster::start(&args.name, builder).await?;
+    let url = dbops::config::DatabaseUrl::parse(info.tcp_url.as_deref().unwrap_or(&info.url))?;
+    pitr::wait_for_promotion(&url, timeout).await?;
+    #[derive(serde::Serialize)]
+    struct Started<'a> {
+        #[serde(flatten)]
+        report: &'a pitr::RecoveryReport,
+        url: String,
+        cluster: String,
+    }
+    let started = Started {
+        report: &report,
+        url: info.tcp_url.clone().unwrap_or(info.url.clone()),
+        cluster: args.name.clone(),
+    };
+    ctx.print(&started, || {
+        format!(
+            "restored base backup {} to {} and promoted; running as cluster `{}`:\n{}\n(`dbops cluster stop --name {}` stops it; `dbops backup` or pg_dump from it as needed)",
+            report.base_backup, report.target, args.name, started.url, args.name
+        )
+    })
+}

@@ -1,0 +1,173 @@
+//! Shared helpers for integration tests: one embedded cluster per test binary, and re-running the
+//! test binary as a helper process.
+
+pub mod faults;
+pub mod servers;
+
+use std::collections::HashMap;
+use std::process::{Command, Stdio};
+use std::sync::{Arc, OnceLock};
+
+use dbops::{TempCluster, TestDatabases};
+use tokio::sync::OnceCell;
+
+/// The embedded cluster shared by the tests of one test binary (stopped at process exit).
+pub async fn cluster() -> &'static TempCluster {
+    static CLUSTER: OnceCell<TempCluster> = OnceCell::const_new();
+    CLUSTER
+        .get_or_init(|| async {
+            TempCluster::start()
+                .await
+                .expect("start the shared embedded cluster")
+        })
+        .await
+}
+
+/// Empty test databases on the shared cluster.
+pub async fn empty_databases() -> &'static TestDatabases {
+    static DBS: OnceCell<TestDatabases> = OnceCell::const_new();
+    DBS.get_or_init(|| async {
+        TestDatabases::on_cluster(cluster().await)
+            .build()
+            .await
+            .expect("build the empty template")
+    })
+    .await
+}
+
+/// The repository's reference migrations.
+pub fn reference_migrations() -> dbops::MigrationSource {
+    dbops::MigrationSource::from_dir(
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../migrations"),
+    )
+    .expect("the reference migrations")
+}
+
+/// A fresh database with the reference schema seeded with `profile`. One template per `(prefix,
+/// profile)` is built per test binary, the first time it is asked for.
+pub async fn seeded_database(prefix: &str, profile: dbops::Profile) -> dbops::TestDatabase {
+    type Templates = HashMap<(String, dbops::Profile), Arc<TestDatabases>>;
+    static TEMPLATES: OnceLock<tokio::sync::Mutex<Templates>> = OnceLock::new();
+    let templates = TEMPLATES.get_or_init(Default::default);
+    let dbs = {
+        let mut built = templates.lock().await;
+        match built.get(&(prefix.to_string(), profile)) {
+            Some(dbs) => dbs.clone(),
+            None => {
+                let dbs = Arc::new(
+                    TestDatabases::on_cluster(cluster().await)
+                        .prefix(prefix)
+                        .setup(reference_migrations())
+                        .setup(dbops::seed::SeedStep::new(profile))
+                        .build()
+                        .await
+                        .expect("build the seeded template"),
+                );
+                built.insert((prefix.to_string(), profile), dbs.clone());
+                dbs
+            }
+        }
+    };
+    dbs.create().await.expect("clone the seeded template")
+}
+
+/// The user tables of the connected database, quoted `schema.table`, in name order.
+pub async fn user_tables(client: &tokio_postgres::Client) -> Vec<String> {
+    client
+        .query(
+            "SELECT format('%I.%I', schemaname, tablename) FROM pg_tables \
+             WHERE schemaname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1",
+            &[],
+        )
+        .await
+        .expect("list the user tables")
+        .iter()
+        .map(|row| row.get(0))
+        .collect()
+}
+
+/// A copy in `dir` of the first WAL segment of the shared cluster.
+#[cfg_attr(not(feature = "failpoints"), allow(dead_code))] // failpoints and the CLI tests
+pub async fn wal_segment_copy(dir: &std::path::Path) -> std::path::PathBuf {
+    let cluster = cluster().await;
+    let mut names: Vec<std::path::PathBuf> = std::fs::read_dir(cluster.data_dir().join("pg_wal"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.file_name().is_some_and(|n| n.len() == 24))
+        .collect();
+    names.sort();
+    let source = names.first().expect("a WAL segment");
+    let copy = dir.join(source.file_name().unwrap());
+    std::fs::copy(source, &copy).unwrap();
+    copy
+}
+
+/// Whether this process was started by [`helper`] to play `role`.
+pub fn is_helper(role: &str) -> bool {
+    std::env::var("DBOPS_TEST_HELPER").is_ok_and(|r| r == role)
+}
+
+/// Re-runs this test binary's test `test_name` (its full path, `module::test`) as a helper process
+/// playing `role`.
+pub fn helper(test_name: &str, role: &str, envs: &[(&str, String)]) -> Command {
+    assert!(
+        test_name.contains("::"),
+        "helper needs the test's full path (module::test), got `{test_name}`: an unknown name runs \
+         no test and the helper would silently do nothing"
+    );
+    let exe = std::env::current_exe().expect("current test binary");
+    let mut command = Command::new(exe);
+    command
+        .args([test_name, "--exact", "--nocapture", "--test-threads=1"])
+        .env("DBOPS_TEST_HELPER", role)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    for (k, v) in envs {
+        command.env(k, v);
+    }
+    command
+}
+
+/// Whether a process exists (and is not a zombie).
+pub fn process_alive(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().next())
+            .is_some_and(|s| s != "Z" && s != "X"),
+        Err(_) => false,
+    }
+}
+
+/// Runs one query returning a single `i64`.
+pub async fn scalar_i64(client: &tokio_postgres::Client, sql: &str) -> i64 {
+    client.query_one(sql, &[]).await.expect(sql).get(0)
+}
+
+/// Whether the cluster of `url` has a database called `name`.
+#[cfg_attr(not(feature = "failpoints"), allow(dead_code))] // failpoints and the CLI tests
+pub async fn database_exists(url: &dbops::DatabaseUrl, name: &str) -> bool {
+    let admin = url.with_database("postgres").connect().await.unwrap();
+    admin
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)",
+            &[&name],
+        )
+        .await
+        .unwrap()
+        .get(0)
+}
+
+/// Exact row counts of every user table, as `schema.table=N ` pairs in name order.
+#[cfg_attr(not(feature = "failpoints"), allow(dead_code))] // failpoints and the CLI tests
+pub async fn row_counts(url: &dbops::DatabaseUrl) -> String {
+    let client = url.connect().await.unwrap();
+    let mut out = String::new();
+    for table in user_tables(&client).await {
+        let count = scalar_i64(&client, &format!("SELECT count(*) FROM {table}")).await;
+        out.push_str(&format!("{table}={count} "));
+    }
+    out
+}
