@@ -11,6 +11,7 @@ step() { printf '\n==> %s\n' "$*"; }
 step "cargo fmt --check";   cargo fmt --all -- --check
 step "cargo clippy";        cargo clippy --workspace --all-targets -- -D warnings
 FAILPOINTS_FEATURES="dbops-core/failpoints,dbops-cli/failpoints"
+step "cargo features";      bash scripts/check-features.sh
 step "clippy (failpoints)"; cargo clippy -p dbops-core -p dbops-cli --features "$FAILPOINTS_FEATURES" --all-targets -- -D warnings
 step "Rust tests";          cargo test --workspace --no-fail-fast
 step "failpoints";          cargo test -p dbops-core -p dbops-cli --features "$FAILPOINTS_FEATURES" --test it -- failpoints:: panic::

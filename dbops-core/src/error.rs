@@ -173,6 +173,7 @@ pub enum Error {
     },
 
     /// An object store (file, S3, GCS, Azure, memory) operation failed.
+    #[cfg(feature = "backup")]
     #[error("{action} `{key}` in {store}{}", storage_hint(source))]
     Storage {
         /// What dbops was doing, e.g. `uploading backup`.
@@ -231,6 +232,7 @@ fn stderr_suffix(stderr: &str) -> String {
 }
 
 /// What to do about a store error, from its kind (and, for transport errors, its causes).
+#[cfg(feature = "backup")]
 fn storage_hint(error: &object_store::Error) -> &'static str {
     use object_store::Error as E;
     match error {
@@ -353,6 +355,7 @@ impl Error {
         match self {
             Error::Postgres { source, .. } => source.is_closed() || source.as_db_error().is_none(),
             Error::Pool { .. } | Error::Timeout { .. } => true,
+            #[cfg(feature = "backup")]
             Error::Storage { source, .. } => !matches!(
                 source.as_ref(),
                 object_store::Error::NotFound { .. }

@@ -264,7 +264,7 @@ impl BackupStore for ObjectBackupStore {
     async fn delete_backup(&self, entry: &BackupEntry) -> Result<()> {
         if let Some(manifest) = &entry.manifest {
             self.delete(&manifest.key()).await?;
-            crate::storage::failpoint("retention::between_manifest_and_data")?;
+            crate::failpoint::failpoint("retention::between_manifest_and_data")?;
             if let Some(globals) = &manifest.globals {
                 self.delete(&globals.key).await?;
             }

@@ -50,8 +50,12 @@ pub use retention::{
     Kept, RetentionPlan, RetentionPolicy, apply_retention, plan as plan_retention,
 };
 
-pub(crate) use codec::{CHUNK, ChannelSink, ChannelSource};
+#[cfg(feature = "pitr")]
+pub(crate) use codec::ChannelSink;
+pub(crate) use codec::{CHUNK, ChannelSource};
+#[cfg(feature = "pitr")]
 pub(crate) use crypto::FinishWrite;
+#[cfg(feature = "pitr")]
 pub(crate) use manifest::new_id;
 pub(crate) use pipeline::count_rows;
 

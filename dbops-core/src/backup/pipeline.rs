@@ -110,7 +110,7 @@ pub(super) async fn run(
         stderr: String::new(),
     })?;
     let stderr_task = collect_stderr(&mut child);
-    crate::storage::failpoint("backup::after_pg_dump_start")?;
+    crate::failpoint::failpoint("backup::after_pg_dump_start")?;
     let stdout = stdout
         .into_owned_fd()
         .map_err(|e| Error::io("reading pg_dump's output", &pg_dump, e))?;
@@ -141,7 +141,7 @@ pub(super) async fn run(
             hasher.update(&buf[..n]);
             writer.write_all(&buf[..n])?;
             total += n as u64;
-            crate::storage::failpoint("backup::mid_stream")
+            crate::failpoint::failpoint("backup::mid_stream")
                 .map_err(|e| std::io::Error::other(e.to_string()))?;
             if last_report.elapsed().as_millis() >= 200 {
                 last_report = Instant::now();
@@ -229,7 +229,7 @@ pub(super) async fn run(
             action: "the backup".into(),
         });
     };
-    crate::storage::failpoint("backup::before_upload_finish")?;
+    crate::failpoint::failpoint("backup::before_upload_finish")?;
     upload.finish().await?;
     progress::report(
         options.progress.as_ref(),
@@ -278,7 +278,7 @@ pub(super) async fn run(
         .map_err(|e| Error::config("manifest", e.to_string()))?;
     // The manifest is the commit marker: without it the data is not a backup. Remove the data again
     // so a failed publication leaves nothing behind.
-    let published = match crate::storage::failpoint("backup::before_manifest") {
+    let published = match crate::failpoint::failpoint("backup::before_manifest") {
         Ok(()) => store.put(&manifest.key(), Bytes::from(body)).await,
         Err(e) => Err(e),
     };

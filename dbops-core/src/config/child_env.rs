@@ -98,6 +98,7 @@ impl Drop for ChildEnv {
 
 /// Reads a child's stderr to the end in a task (so the child never blocks on a full pipe); the task
 /// yields the text.
+#[cfg(feature = "backup")]
 pub(crate) fn collect_stderr(child: &mut tokio::process::Child) -> tokio::task::JoinHandle<String> {
     let mut stderr = child.stderr.take();
     tokio::spawn(async move {

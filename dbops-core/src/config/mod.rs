@@ -9,6 +9,7 @@ mod tls;
 mod url;
 
 pub use child_env::ChildEnv;
+#[cfg(feature = "backup")]
 pub(crate) use child_env::collect_stderr;
 pub use connect::{PoolOptions, quote_ident, quote_literal};
 pub use core_dumps::disable_core_dumps;

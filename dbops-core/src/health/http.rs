@@ -2,6 +2,7 @@
 
 use std::fmt::Write as _;
 use std::sync::Arc;
+#[cfg(feature = "alert")]
 use std::time::{Duration, Instant};
 
 use axum::Router;
@@ -10,56 +11,95 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
-use super::{HealthProbe, HealthReport, PgHealthProbe};
-use crate::backup::BackupHealth;
+use async_trait::async_trait;
 
-/// Routes to mount in a service (`app.merge(dbops::health::router(probe))`): 200 with a JSON report when
-/// up, 503 when down.
-pub fn router(probe: PgHealthProbe) -> Router {
-    router_with_backups(probe, Vec::new())
+use super::{HealthProbe, HealthReport};
+
+/// Prometheus text appended to `/metrics` after the probe's own gauges (backup health, or your own).
+#[async_trait]
+pub trait MetricsSource: Send + Sync {
+    /// The samples, in Prometheus text format (with their `# HELP`/`# TYPE` lines).
+    async fn render(&self) -> String;
 }
 
-/// Like [`router`], and `/metrics` also carries the backup health metrics of `backups` (checked at
-/// most once a minute, however often Prometheus scrapes).
-pub fn router_with_backups(probe: PgHealthProbe, backups: Vec<BackupHealth>) -> Router {
+/// Routes to mount in a service (`app.merge(dbops::health::router(probe))`) for any [`HealthProbe`]:
+/// `/healthz` and `/health/ready` (readiness), `/health/live`, `/metrics`; 200 with a JSON report when
+/// up, 503 when down.
+pub fn router(probe: impl HealthProbe + 'static) -> Router {
+    router_with_metrics(probe, Vec::new())
+}
+
+/// Like [`router`], and `/metrics` also carries the samples of `sources`.
+pub fn router_with_metrics(
+    probe: impl HealthProbe + 'static,
+    sources: Vec<Arc<dyn MetricsSource>>,
+) -> Router {
     Router::new()
         .route("/healthz", get(ready))
         .route("/health/ready", get(ready))
         .route("/health/live", get(live))
         .route("/metrics", get(metrics))
         .with_state(AppState {
-            probe,
-            backups: Arc::new(backups),
-            cache: Arc::new(tokio::sync::Mutex::new(None)),
+            probe: Arc::new(probe),
+            sources: Arc::new(sources),
         })
 }
 
-type BackupCache = Arc<tokio::sync::Mutex<Option<(Instant, String)>>>;
+/// Like [`router`], and `/metrics` also carries the backup health metrics of `backups` (checked at
+/// most once a minute, however often Prometheus scrapes).
+#[cfg(feature = "alert")]
+pub fn router_with_backups(
+    probe: impl HealthProbe + 'static,
+    backups: Vec<crate::backup::BackupHealth>,
+) -> Router {
+    router_with_metrics(probe, vec![Arc::new(BackupMetrics::new(backups))])
+}
+
+/// Backup health as a [`MetricsSource`]: the checks run at most once a minute.
+#[cfg(feature = "alert")]
+pub struct BackupMetrics {
+    backups: Vec<crate::backup::BackupHealth>,
+    cache: tokio::sync::Mutex<Option<(Instant, String)>>,
+}
+
+#[cfg(feature = "alert")]
+impl BackupMetrics {
+    /// Metrics of these backup health checks.
+    pub fn new(backups: Vec<crate::backup::BackupHealth>) -> Self {
+        Self {
+            backups,
+            cache: tokio::sync::Mutex::new(None),
+        }
+    }
+}
+
+#[cfg(feature = "alert")]
+#[async_trait]
+impl MetricsSource for BackupMetrics {
+    async fn render(&self) -> String {
+        if self.backups.is_empty() {
+            return String::new();
+        }
+        let mut cache = self.cache.lock().await;
+        if let Some((at, text)) = cache.as_ref()
+            && at.elapsed() < Duration::from_secs(60)
+        {
+            return text.clone();
+        }
+        let mut reports = Vec::new();
+        for health in &self.backups {
+            reports.push(health.run().await);
+        }
+        let text = crate::alert::metrics::render(&reports);
+        *cache = Some((Instant::now(), text.clone()));
+        text
+    }
+}
 
 #[derive(Clone)]
 struct AppState {
-    probe: PgHealthProbe,
-    backups: Arc<Vec<BackupHealth>>,
-    cache: BackupCache,
-}
-
-async fn backup_metrics(state: &AppState) -> String {
-    if state.backups.is_empty() {
-        return String::new();
-    }
-    let mut cache = state.cache.lock().await;
-    if let Some((at, text)) = cache.as_ref()
-        && at.elapsed() < Duration::from_secs(60)
-    {
-        return text.clone();
-    }
-    let mut reports = Vec::new();
-    for health in state.backups.iter() {
-        reports.push(health.run().await);
-    }
-    let text = crate::alert::metrics::render(&reports);
-    *cache = Some((Instant::now(), text.clone()));
-    text
+    probe: Arc<dyn HealthProbe>,
+    sources: Arc<Vec<Arc<dyn MetricsSource>>>,
 }
 
 fn respond(report: HealthReport) -> Response {
@@ -80,9 +120,7 @@ async fn live(State(state): State<AppState>) -> Response {
 }
 
 async fn metrics(State(state): State<AppState>) -> Response {
-    let probe = &state.probe;
-    let report = probe.ready().await;
-    let pool = probe.pool().status();
+    let report = state.probe.ready().await;
     let mut out = String::new();
     let mut gauge = |name: &str, help: &str, samples: &[(String, f64)]| {
         let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
@@ -95,26 +133,24 @@ async fn metrics(State(state): State<AppState>) -> Response {
         "1 when the readiness probe passes",
         &[(String::new(), f64::from(u8::from(report.is_up())))],
     );
-    gauge(
-        "dbops_pool_size",
-        "connections open in the pool",
-        &[(String::new(), pool.size as f64)],
-    );
-    gauge(
-        "dbops_pool_available",
-        "idle connections in the pool",
-        &[(String::new(), pool.available as f64)],
-    );
-    gauge(
-        "dbops_pool_waiting",
-        "callers waiting for a connection",
-        &[(String::new(), pool.waiting as f64)],
-    );
-    gauge(
-        "dbops_pool_max_size",
-        "largest pool size",
-        &[(String::new(), pool.max_size as f64)],
-    );
+    if let Some(pool) = state.probe.pool_status() {
+        for (name, help, value) in [
+            ("dbops_pool_size", "connections open in the pool", pool.size),
+            (
+                "dbops_pool_available",
+                "idle connections in the pool",
+                pool.available,
+            ),
+            (
+                "dbops_pool_waiting",
+                "callers waiting for a connection",
+                pool.waiting,
+            ),
+            ("dbops_pool_max_size", "largest pool size", pool.max_size),
+        ] {
+            gauge(name, help, &[(String::new(), value as f64)]);
+        }
+    }
     let checks: Vec<(String, f64)> = report
         .checks
         .iter()
@@ -148,6 +184,8 @@ async fn metrics(State(state): State<AppState>) -> Response {
             &[(String::new(), f64::from(u8::from(m.dirty)))],
         );
     }
-    out.push_str(&backup_metrics(&state).await);
+    for source in state.sources.iter() {
+        out.push_str(&source.render().await);
+    }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
 }

@@ -11,8 +11,10 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+#[cfg(all(feature = "http", feature = "alert"))]
+pub use http::{BackupMetrics, router_with_backups};
 #[cfg(feature = "http")]
-pub use http::{router, router_with_backups};
+pub use http::{MetricsSource, router, router_with_metrics};
 
 use crate::config::{DatabaseUrl, PoolOptions, quote_ident};
 use crate::error::Result;
@@ -93,6 +95,10 @@ pub trait HealthProbe: Send + Sync {
     async fn live(&self) -> HealthReport;
     /// Whether the service can serve: database reachable, migrations applied, extra checks pass.
     async fn ready(&self) -> HealthReport;
+    /// The connection pool's state, for the `dbops_pool_*` gauges of `/metrics`. Default: none.
+    fn pool_status(&self) -> Option<deadpool_postgres::Status> {
+        None
+    }
 }
 
 /// What readiness expects of the migrations.
@@ -347,5 +353,9 @@ impl HealthProbe for PgHealthProbe {
         let report = HealthReport::from_checks(checks, migration);
         *cached = Some((Instant::now(), report.clone()));
         report
+    }
+
+    fn pool_status(&self) -> Option<deadpool_postgres::Status> {
+        Some(self.pool().status())
     }
 }

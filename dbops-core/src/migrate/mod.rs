@@ -8,6 +8,7 @@ mod runner;
 mod source;
 pub mod sql;
 mod state;
+#[cfg(feature = "testing")]
 mod verify;
 
 use std::sync::Arc;
@@ -22,6 +23,7 @@ pub use runner::{
 };
 pub use source::{Migration, MigrationSource, Script, Strictness, parse_file_name};
 pub use state::VersionState;
+#[cfg(feature = "testing")]
 pub use verify::{
     Rollback, RoundTrip, Scratch, VerifiedMigration, VerifyOptions, VerifyReport, verify,
 };
@@ -484,6 +486,7 @@ pub async fn migrate_on_startup(
     PgMigrator::with_pool(pool.clone(), source).up(None).await
 }
 
+#[cfg(feature = "testing")]
 #[async_trait]
 impl crate::testing::TemplateSetup for MigrationSource {
     fn fingerprint(&self) -> String {

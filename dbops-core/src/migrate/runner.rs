@@ -375,7 +375,7 @@ impl Runner<'_> {
                 started.elapsed(),
             );
             finish.push_str("COMMIT;");
-            if crate::storage::failpoint("migrate::before_commit").is_err() {
+            if crate::failpoint::failpoint("migrate::before_commit").is_err() {
                 finish.insert_str(0, &injected_sql_fault("migrate::before_commit"));
             }
             if let Err(error) = self.client.batch_execute(&finish).await {
@@ -495,7 +495,7 @@ impl Runner<'_> {
         for (index, statement) in statements.iter().enumerate() {
             // Failpoint: this statement fails (through the real error path) after the first one ran.
             let injected =
-                index > 0 && crate::storage::failpoint("migrate::between_statements").is_err();
+                index > 0 && crate::failpoint::failpoint("migrate::between_statements").is_err();
             let fault;
             let sql = if injected {
                 fault = injected_sql_fault("migrate::between_statements");

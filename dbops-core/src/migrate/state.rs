@@ -283,7 +283,7 @@ impl StateTables {
                     elapsed: started.elapsed(),
                 });
             }
-            let jitter = Duration::from_millis(u64::from(rand::random::<u8>() % 20));
+            let jitter = Duration::from_millis((uuid::Uuid::new_v4().as_u128() % 20) as u64);
             tokio::time::sleep(pause + jitter).await;
             pause = (pause * 2).min(Duration::from_millis(250));
         }

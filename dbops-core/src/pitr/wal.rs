@@ -275,7 +275,7 @@ pub async fn push(
         validate_segment(&name, &data)?;
     }
     let key = name.key();
-    crate::storage::failpoint("wal::before_upload")?;
+    crate::failpoint::failpoint("wal::before_upload")?;
     let encryption = options.encryption.clone();
     let level = options.compression_level;
     let plain = data.clone();
@@ -286,9 +286,9 @@ pub async fn push(
         })??;
     let stored = encoded.len() as u64;
     let work = async {
-        crate::storage::failpoint("wal::before_put")?;
+        crate::failpoint::failpoint("wal::before_put")?;
         let created = store.put_if_absent(&key, Bytes::from(encoded)).await?;
-        crate::storage::failpoint("wal::after_put")?;
+        crate::failpoint::failpoint("wal::after_put")?;
         if created {
             return Ok("archived".to_string());
         }

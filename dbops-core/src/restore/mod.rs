@@ -392,7 +392,7 @@ async fn restore_streaming(
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .kill_on_drop(true);
-    crate::storage::failpoint("restore::before_pg_restore_start")?;
+    crate::failpoint::failpoint("restore::before_pg_restore_start")?;
     let mut child = command
         .spawn()
         .map_err(|e| spawn_error(&program, action, e))?;

@@ -94,7 +94,7 @@ where
             total += n as u64;
             sink.write_all(&buf[..n])
                 .map_err(|e| Error::io("feeding the restore consumer", "", e))?;
-            crate::storage::failpoint("restore::mid_stream")?;
+            crate::failpoint::failpoint("restore::mid_stream")?;
         }
         if let Some((size, sha)) = expected_plain {
             let actual = hex::encode(hasher.finalize());

@@ -500,7 +500,7 @@ async fn write_all(w: &mut Writer<'_>, g: &Generator) -> Result<()> {
     Ok(())
 }
 
-/// A [`crate::TemplateSetup`] step that seeds the template with a profile, so every test database
+/// A template setup step (`TemplateSetup`, feature `testing`) that seeds the template with a profile, so every test database
 /// cloned from it starts seeded.
 #[derive(Debug, Clone)]
 pub struct SeedStep {
@@ -520,6 +520,7 @@ impl SeedStep {
     }
 }
 
+#[cfg(feature = "testing")]
 #[async_trait::async_trait]
 impl crate::TemplateSetup for SeedStep {
     fn fingerprint(&self) -> String {

@@ -455,20 +455,6 @@ fn validate_key(key: &str) -> Result<()> {
     Ok(())
 }
 
-/// A named failpoint (cargo feature `failpoints`, for the fault tests): configured `return` makes it an
-/// error, `panic` panics (a crash at that point), `sleep(ms)` delays. Without the feature: always `Ok`.
-pub(crate) fn failpoint(_name: &str) -> Result<()> {
-    fail::fail_point!(_name, |message: Option<String>| Err(Error::Io {
-        context: format!(
-            "injected fault at failpoint `{_name}`{}",
-            message.map(|m| format!(" ({m})")).unwrap_or_default()
-        ),
-        path: std::path::PathBuf::new(),
-        source: std::io::Error::other("injected fault"),
-    }));
-    Ok(())
-}
-
 /// A key as it can be shown in a terminal or a log line: control characters (newlines, escape
 /// sequences) are escaped, everything else is kept as it is.
 pub fn printable_key(key: &str) -> std::borrow::Cow<'_, str> {
@@ -507,16 +493,11 @@ pub fn key_component(name: &str) -> String {
     out
 }
 
+#[cfg_attr(
+    not(any(feature = "s3", feature = "gcs", feature = "azure")),
+    allow(unused_variables)
+)]
 fn build(url: &StoreUrl, options: &StoreOptions) -> Result<Arc<dyn ObjectStore>> {
-    use object_store::{ClientOptions, RetryConfig};
-    let client = ClientOptions::new()
-        .with_timeout(options.request_timeout.unwrap_or(Duration::from_secs(60)))
-        .with_connect_timeout(options.connect_timeout.unwrap_or(Duration::from_secs(5)));
-    let retry = RetryConfig {
-        max_retries: options.max_retries.unwrap_or(3),
-        retry_timeout: options.retry_timeout.unwrap_or(Duration::from_secs(30)),
-        ..RetryConfig::default()
-    };
     let build_error = |e: object_store::Error| {
         Error::config(
             format!("store `{}`", url.redacted()),
@@ -535,7 +516,9 @@ fn build(url: &StoreUrl, options: &StoreOptions) -> Result<Arc<dyn ObjectStore>>
             )
         }
         StoreKind::Memory => memory_store(url.bucket()),
+        #[cfg(feature = "s3")]
         StoreKind::S3 => {
+            let (client, retry) = client_settings(options);
             let builder = object_store::aws::AmazonS3Builder::from_env()
                 .with_url(url.as_str())
                 .with_client_options(client)
@@ -543,7 +526,9 @@ fn build(url: &StoreUrl, options: &StoreOptions) -> Result<Arc<dyn ObjectStore>>
             let builder = with_options(builder, &options.options, |b, k, v| b.with_config(k, v))?;
             Arc::new(builder.build().map_err(build_error)?)
         }
+        #[cfg(feature = "gcs")]
         StoreKind::Gcs => {
+            let (client, retry) = client_settings(options);
             let builder = object_store::gcp::GoogleCloudStorageBuilder::from_env()
                 .with_url(url.as_str())
                 .with_client_options(client)
@@ -551,7 +536,9 @@ fn build(url: &StoreUrl, options: &StoreOptions) -> Result<Arc<dyn ObjectStore>>
             let builder = with_options(builder, &options.options, |b, k, v| b.with_config(k, v))?;
             Arc::new(builder.build().map_err(build_error)?)
         }
+        #[cfg(feature = "azure")]
         StoreKind::Azure => {
+            let (client, retry) = client_settings(options);
             let builder = object_store::azure::MicrosoftAzureBuilder::from_env()
                 .with_url(url.as_str())
                 .with_client_options(client)
@@ -559,11 +546,47 @@ fn build(url: &StoreUrl, options: &StoreOptions) -> Result<Arc<dyn ObjectStore>>
             let builder = with_options(builder, &options.options, |b, k, v| b.with_config(k, v))?;
             Arc::new(builder.build().map_err(build_error)?)
         }
+        #[allow(unreachable_patterns)]
+        other => return Err(missing_cloud_feature(url, other)),
     };
     Ok(store)
 }
 
+/// The error for a cloud URL whose backend this build was made without.
+fn missing_cloud_feature(url: &StoreUrl, kind: StoreKind) -> Error {
+    let feature = match kind {
+        StoreKind::S3 => "s3",
+        StoreKind::Gcs => "gcs",
+        StoreKind::Azure => "azure",
+        StoreKind::File | StoreKind::Memory => "backup",
+    };
+    Error::config(
+        format!("store `{}`", url.redacted()),
+        format!(
+            "this build of dbops has no `{feature}` support; enable the cargo feature `{feature}` of \
+             dbops-core (the `dbops` CLI and the Python package have every backend)"
+        ),
+    )
+}
+
+/// Request deadlines and retries of the cloud clients, from the options' documented defaults.
+#[cfg(any(feature = "s3", feature = "gcs", feature = "azure"))]
+fn client_settings(
+    options: &StoreOptions,
+) -> (object_store::ClientOptions, object_store::RetryConfig) {
+    let client = object_store::ClientOptions::new()
+        .with_timeout(options.request_timeout.unwrap_or(Duration::from_secs(60)))
+        .with_connect_timeout(options.connect_timeout.unwrap_or(Duration::from_secs(5)));
+    let retry = object_store::RetryConfig {
+        max_retries: options.max_retries.unwrap_or(3),
+        retry_timeout: options.retry_timeout.unwrap_or(Duration::from_secs(30)),
+        ..object_store::RetryConfig::default()
+    };
+    (client, retry)
+}
+
 /// Applies `--store-option key=value` settings to a cloud store builder (`set` is its `with_config`).
+#[cfg(any(feature = "s3", feature = "gcs", feature = "azure"))]
 fn with_options<B, K>(
     mut builder: B,
     options: &BTreeMap<String, String>,

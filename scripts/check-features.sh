@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# The library's cargo features: each builds alone (clippy, warnings are errors), and the dependency
+# budget holds. `cargo tree -e normal` of the lean service set (migrate + health) must stay at or under
+# 120 crates, and every count the README's "Cargo features" table states must equal the measured one,
+# so a new dependency that breaks the budget (or silently grows a stated footprint) fails the tests.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+BUDGET=120
+
+crates() {
+  cargo tree -q -p dbops-core -e normal --no-default-features --features "$1" --prefix none \
+    | sed 's/ (\*)//; s/ (proc-macro)//' | sort -u | wc -l
+}
+
+for features in migrate health http cluster testing seed backup s3 gcs azure pitr alert failpoints \
+                "migrate,health" "migrate,health,http" "migrate,health,testing" full; do
+  printf 'clippy --features %-24s' "$features"
+  cargo clippy -q -p dbops-core --no-default-features --features "$features" -- -D warnings
+  printf ' ok\n'
+done
+
+status=0
+lean="$(crates migrate,health)"
+echo "crates (cargo tree -e normal): migrate,health = $lean (budget $BUDGET)"
+if [ "$lean" -gt "$BUDGET" ]; then
+  echo "the lean feature set needs $lean crates, over the budget of $BUDGET" >&2
+  status=1
+fi
+# README rows look like: | `migrate,health` | 116 | ... |
+while IFS='|' read -r _ set count _; do
+  set="$(echo "$set" | tr -d ' `')"; count="$(echo "$count" | tr -d ' ')"
+  measured="$(crates "$set")"
+  printf '  %-28s README %4s, measured %4s\n' "$set" "$count" "$measured"
+  if [ "$count" != "$measured" ]; then
+    echo "README states $count crates for \`$set\`, measured $measured: update the table" >&2
+    status=1
+  fi
+done < <(sed -n '/^<!-- crate-counts -->/,/^<!-- \/crate-counts -->/p' README.md | grep -E '^\| `[a-z0-9,]+` \| [0-9]+ \|')
+exit $status
