@@ -11,7 +11,9 @@ use dbops::backup::{
 };
 use dbops::config::DatabaseUrl;
 use dbops::error::{Error, Result};
-use dbops::restore::{PgRestorer, RestoreOptions, RestoreTarget, Restorer, restore_test};
+use dbops::restore::{
+    PgRestorer, RestoreOptions, RestoreTarget, Restorer, ValidateOptions, restore_test,
+};
 use dbops::storage::{ObjectBackupStore, StoreOptions};
 
 /// Where backups live.
@@ -533,14 +535,11 @@ async fn verify(args: VerifyArgs, ctx: &Context) -> Result<()> {
             )
         });
     }
-    let entry = store.find(&database, &which).await?;
-    let report = dbops::restore::validate_entry(
-        &store,
-        &entry,
-        &decryption,
-        ctx.progress("verify").as_ref(),
-    )
-    .await?;
+    let options = ValidateOptions {
+        progress: ctx.progress("verify"),
+        ..ValidateOptions::new(database, which, decryption)
+    };
+    let report = PgRestorer::validator(store).validate(&options).await?;
     ctx.print(&report, || {
         format!(
             "backup {} is valid: {} stored, {} decoded{}{}",
@@ -774,14 +773,11 @@ pub async fn run_restore(args: RestoreArgs, ctx: &Context) -> Result<()> {
             (Some(db), _) => db.clone(),
             _ => database_name(None, ctx)?.unwrap_or_default(),
         };
-        let entry = store.find(&database, &selector).await?;
-        let report = dbops::restore::validate_entry(
-            &store,
-            &entry,
-            &decryption,
-            ctx.progress("validate").as_ref(),
-        )
-        .await?;
+        let options = ValidateOptions {
+            progress: ctx.progress("validate"),
+            ..ValidateOptions::new(database, selector, decryption)
+        };
+        let report = PgRestorer::validator(store).validate(&options).await?;
         return ctx.print(&report, || {
             format!(
                 "backup {} is valid ({} stored, {} decoded); no database was touched",

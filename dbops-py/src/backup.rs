@@ -245,7 +245,7 @@ operation! {
 operation! {
     /// Downloads, decrypts, decompresses and checks a backup of `database` without touching any
     /// database; returns the `ValidationReport`.
-    #[pyo3(signature = (store, database, *, backup_id=None, before=None, key=None, identity=None, identity_file=None, passphrase=None, store_options=None))]
+    #[pyo3(signature = (store, database, *, backup_id=None, before=None, key=None, identity=None, identity_file=None, passphrase=None, store_options=None, progress=None))]
     fn validate_backup / validate_backup_async(
         py,
         store: &str,
@@ -257,13 +257,18 @@ operation! {
         identity_file: Option<std::path::PathBuf>,
         passphrase: Option<String>,
         store_options: Option<BTreeMap<String, String>>,
+        progress: Option<Py<PyAny>>,
     ) -> Py<PyAny> {
         let store = open_store(store, store_options)?;
         let which = selector(backup_id, before, key)?;
         let keys = decryption(identity, identity_file, passphrase)?;
+        let options = dbops::restore::ValidateOptions {
+            progress: crate::convert::progress(progress),
+            ..dbops::restore::ValidateOptions::new(database, which, keys)
+        };
         async move {
-            let entry = store.find(&database, &which).await?;
-            json(&dbops::restore::validate_entry(&store, &entry, &keys, None).await?)
+            use dbops::restore::Restorer;
+            json(&dbops::restore::PgRestorer::validator(store).validate(&options).await?)
         }
     }
 }

@@ -6,7 +6,7 @@ import time
 import _thread
 import uuid
 from pathlib import Path
-from typing import Any, Iterator, List, Tuple
+from typing import Any, Iterator, List, Optional, Tuple
 
 import psycopg
 import pytest
@@ -64,9 +64,13 @@ def test_backup_list_validate_restore_and_retention(seeded: Tuple[str, str], tmp
     assert [b.id for b in catalog.backups] == [manifest.id]
     assert catalog.backups[0].manifest == manifest
 
-    checked = dbops.validate_backup(store, name, identity=keys.identity)
+    validated: List[Tuple[str, int, Optional[int]]] = []
+    checked = dbops.validate_backup(
+        store, name, identity=keys.identity, progress=lambda *event: validated.append(event)
+    )
     assert isinstance(checked, dbops.ValidationReport)
     assert checked.stored_bytes == manifest.data.size and checked.backup_id == manifest.id
+    assert validated and validated[-1][1] == manifest.data.size, validated
     with pytest.raises(dbops.EncryptionError, match="identity"):
         dbops.validate_backup(store, name)
     with pytest.raises(dbops.IntegrityError):

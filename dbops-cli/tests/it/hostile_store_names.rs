@@ -4,6 +4,7 @@
 //! that lists the store still works and names the odd objects as problems, on file, moto and Azurite.
 
 use crate::support;
+use dbops::BackupStore;
 
 use std::process::{Command, Output};
 use std::sync::Arc;

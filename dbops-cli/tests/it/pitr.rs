@@ -3,6 +3,7 @@
 //! at T3; restores to T1, the restore point, T2 and latest are checked by row counts. Plus gaps,
 //! corruption, a dead store, encryption, idempotent pushes and a timeline switch archived again.
 
+use dbops::BackupStore;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;

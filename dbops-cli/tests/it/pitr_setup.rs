@@ -5,6 +5,7 @@
 //! passphrase variable missing from the server's environment is found before anything is written.
 
 use crate::support;
+use dbops::BackupStore;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};

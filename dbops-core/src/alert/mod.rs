@@ -19,7 +19,7 @@ pub use smtp::{EmailConfig, SmtpSecurity};
 
 use crate::backup::{BackupHealthReport, HealthStatus, manifest_folder};
 use crate::error::{Error, Result};
-use crate::storage::ObjectBackupStore;
+use crate::storage::BackupStore;
 
 /// A secret string (webhook URL, password): `Debug` and `Display` never show it.
 #[derive(Clone, Default)]
@@ -131,7 +131,7 @@ fn failing_checks(report: &BackupHealthReport) -> Vec<String> {
 /// through every configured channel, and records the new state in `store`.
 pub async fn notify(
     report: &BackupHealthReport,
-    store: &ObjectBackupStore,
+    store: &dyn BackupStore,
     config: &AlertConfig,
 ) -> Result<AlertOutcome> {
     let key = state_key(&report.database);

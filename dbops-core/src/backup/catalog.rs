@@ -3,14 +3,13 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use serde::Serialize;
 
 use super::manifest::{self, MANIFEST_SUFFIX, Manifest};
 use crate::error::{Error, Result};
-use crate::storage::{ObjectBackupStore, ObjectInfo};
+use crate::storage::{BackupStore, ObjectInfo};
 
 /// Which backup to use.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -96,181 +95,170 @@ impl Catalog {
     }
 }
 
-/// The catalog operations on a backup store.
-#[async_trait]
-pub trait BackupStore: Send + Sync {
-    /// The store's URL for messages, credentials removed.
-    fn describe(&self) -> String;
-    /// Lists the backups of `database` (or of every database).
-    async fn catalog(&self, database: Option<&str>) -> Result<Catalog>;
-    /// Finds one backup of `database`.
-    async fn find(&self, database: &str, selector: &BackupSelector) -> Result<BackupEntry>;
-    /// Deletes a backup: its manifest first, then its data, so a crash never leaves a manifest
-    /// without data.
-    async fn delete_backup(&self, entry: &BackupEntry) -> Result<()>;
-}
-
-#[async_trait]
-impl BackupStore for ObjectBackupStore {
-    fn describe(&self) -> String {
-        ObjectBackupStore::describe(self).to_string()
+/// Lists the backups of `database` (or of every database) in `store` ([`BackupStore::catalog`]).
+pub(crate) async fn read_catalog<S: BackupStore + ?Sized>(
+    store: &S,
+    database: Option<&str>,
+) -> Result<Catalog> {
+    let folder = database.map(manifest::database_folder).unwrap_or_default();
+    let listing = store.list_all(&folder).await?;
+    let objects = listing.objects;
+    let manifest_keys: Vec<String> = objects
+        .iter()
+        .filter(|o| o.key.ends_with(MANIFEST_SUFFIX))
+        .map(|o| o.key.clone())
+        .collect();
+    let fetched: Vec<(String, Result<Manifest>)> = futures::stream::iter(manifest_keys)
+        .map(|key| async move {
+            let parsed = match store.get(&key).await {
+                Ok(bytes) => Manifest::parse(&bytes, &key),
+                Err(e) => Err(e),
+            };
+            (key, parsed)
+        })
+        .buffer_unordered(8)
+        .collect()
+        .await;
+    let mut catalog = Catalog::default();
+    let mut referenced = BTreeSet::new();
+    let sizes: BTreeMap<&str, &ObjectInfo> = objects.iter().map(|o| (o.key.as_str(), o)).collect();
+    let mut claimed_ids = BTreeSet::new();
+    for (key, parsed) in fetched {
+        match parsed {
+            Ok(manifest) if database.is_none_or(|d| d == manifest.database) => {
+                if manifest.key() != key {
+                    catalog.problems.push((
+                        key,
+                        format!(
+                            "the manifest names backup `{}`; it was moved or copied",
+                            manifest.key()
+                        ),
+                    ));
+                    continue;
+                }
+                referenced.insert(manifest.data.key.clone());
+                if let Some(g) = &manifest.globals {
+                    referenced.insert(g.key.clone());
+                }
+                claimed_ids.insert(key.trim_end_matches(MANIFEST_SUFFIX).to_string());
+                if !sizes.contains_key(manifest.data.key.as_str()) {
+                    catalog.problems.push((
+                        key,
+                        format!("its data object `{}` is missing", manifest.data.key),
+                    ));
+                    continue;
+                }
+                catalog.backups.push(BackupEntry {
+                    id: manifest.id.clone(),
+                    database: manifest.database.clone(),
+                    started_at: manifest.started_at,
+                    size: manifest.data.size,
+                    key: manifest.data.key.clone(),
+                    manifest: Some(manifest),
+                });
+            }
+            Ok(_) => {}
+            Err(e) => catalog.problems.push((key, e.to_string())),
+        }
     }
-
-    async fn catalog(&self, database: Option<&str>) -> Result<Catalog> {
-        let folder = database.map(manifest::database_folder).unwrap_or_default();
-        let listing = self.list_all(&folder).await?;
-        let objects = listing.objects;
-        let manifest_keys: Vec<String> = objects
-            .iter()
-            .filter(|o| o.key.ends_with(MANIFEST_SUFFIX))
-            .map(|o| o.key.clone())
-            .collect();
-        let fetched: Vec<(String, Result<Manifest>)> = futures::stream::iter(manifest_keys)
-            .map(|key| async move {
-                let parsed = match self.get(&key).await {
-                    Ok(bytes) => Manifest::parse(&bytes, &key),
-                    Err(e) => Err(e),
-                };
-                (key, parsed)
-            })
-            .buffer_unordered(8)
-            .collect()
-            .await;
-        let mut catalog = Catalog::default();
-        let mut referenced = BTreeSet::new();
-        let sizes: BTreeMap<&str, &ObjectInfo> =
-            objects.iter().map(|o| (o.key.as_str(), o)).collect();
-        let mut claimed_ids = BTreeSet::new();
-        for (key, parsed) in fetched {
-            match parsed {
-                Ok(manifest) if database.is_none_or(|d| d == manifest.database) => {
-                    if manifest.key() != key {
-                        catalog.problems.push((
-                            key,
-                            format!(
-                                "the manifest names backup `{}`; it was moved or copied",
-                                manifest.key()
-                            ),
-                        ));
-                        continue;
-                    }
-                    referenced.insert(manifest.data.key.clone());
-                    if let Some(g) = &manifest.globals {
-                        referenced.insert(g.key.clone());
-                    }
-                    claimed_ids.insert(key.trim_end_matches(MANIFEST_SUFFIX).to_string());
-                    if !sizes.contains_key(manifest.data.key.as_str()) {
-                        catalog.problems.push((
-                            key,
-                            format!("its data object `{}` is missing", manifest.data.key),
-                        ));
-                        continue;
-                    }
+    for name in listing.unaddressable {
+        catalog.problems.push((
+            name,
+            "an object name dbops cannot address (written by another tool with characters \
+                 such as a raw `%`, `~` or `#`); not read, not deleted; rename it if it is a backup"
+                .to_string(),
+        ));
+    }
+    let backup_folders: BTreeSet<&str> = objects
+        .iter()
+        .filter(|o| o.key.ends_with(MANIFEST_SUFFIX))
+        .filter_map(|o| o.key.rsplit_once('/').map(|(folder, _)| folder))
+        .chain((!folder.is_empty()).then_some(folder.as_str()))
+        .collect();
+    for object in &objects {
+        if object.key.ends_with(MANIFEST_SUFFIX) || referenced.contains(&object.key) {
+            continue;
+        }
+        match classify_unreferenced(&object.key, &backup_folders, &claimed_ids) {
+            Unreferenced::Legacy(db, at) => {
+                if database.is_none_or(|d| d == db) {
                     catalog.backups.push(BackupEntry {
-                        id: manifest.id.clone(),
-                        database: manifest.database.clone(),
-                        started_at: manifest.started_at,
-                        size: manifest.data.size,
-                        key: manifest.data.key.clone(),
-                        manifest: Some(manifest),
+                        id: object
+                            .key
+                            .rsplit('/')
+                            .next()
+                            .unwrap_or(&object.key)
+                            .to_string(),
+                        database: db,
+                        started_at: at,
+                        size: object.size,
+                        key: object.key.clone(),
+                        manifest: None,
                     });
                 }
-                Ok(_) => {}
-                Err(e) => catalog.problems.push((key, e.to_string())),
             }
+            Unreferenced::Orphan => catalog.orphans.push(object.clone()),
+            Unreferenced::NotABackup(reason) => catalog
+                .problems
+                .push((object.key.clone(), reason.to_string())),
+            Unreferenced::Foreign => {}
         }
-        for name in listing.unaddressable {
-            catalog.problems.push((
-                name,
-                "an object name dbops cannot address (written by another tool with characters \
-                 such as a raw `%`, `~` or `#`); not read, not deleted; rename it if it is a backup"
-                    .to_string(),
-            ));
-        }
-        let backup_folders: BTreeSet<&str> = objects
-            .iter()
-            .filter(|o| o.key.ends_with(MANIFEST_SUFFIX))
-            .filter_map(|o| o.key.rsplit_once('/').map(|(folder, _)| folder))
-            .chain((!folder.is_empty()).then_some(folder.as_str()))
-            .collect();
-        for object in &objects {
-            if object.key.ends_with(MANIFEST_SUFFIX) || referenced.contains(&object.key) {
-                continue;
-            }
-            match classify_unreferenced(&object.key, &backup_folders, &claimed_ids) {
-                Unreferenced::Legacy(db, at) => {
-                    if database.is_none_or(|d| d == db) {
-                        catalog.backups.push(BackupEntry {
-                            id: object
-                                .key
-                                .rsplit('/')
-                                .next()
-                                .unwrap_or(&object.key)
-                                .to_string(),
-                            database: db,
-                            started_at: at,
-                            size: object.size,
-                            key: object.key.clone(),
-                            manifest: None,
-                        });
-                    }
-                }
-                Unreferenced::Orphan => catalog.orphans.push(object.clone()),
-                Unreferenced::NotABackup(reason) => catalog
-                    .problems
-                    .push((object.key.clone(), reason.to_string())),
-                Unreferenced::Foreign => {}
+    }
+    catalog
+        .backups
+        .sort_by(|a, b| a.started_at.cmp(&b.started_at).then(a.id.cmp(&b.id)));
+    Ok(catalog)
+}
+
+/// Finds one backup of `database` ([`BackupStore::find`]).
+pub(crate) async fn find_backup<S: BackupStore + ?Sized>(
+    store: &S,
+    database: &str,
+    selector: &BackupSelector,
+) -> Result<BackupEntry> {
+    let scope = match selector {
+        BackupSelector::Key(_) => None,
+        _ => Some(database),
+    };
+    let mut catalog = store.catalog(scope).await?;
+    if scope.is_some() {
+        // Legacy files of the replaced script live at the top of the store, not in a folder.
+        let top = store.catalog(None).await?;
+        for entry in top.backups {
+            if entry.is_legacy() && entry.database == database && !catalog.backups.contains(&entry)
+            {
+                catalog.backups.push(entry);
             }
         }
         catalog
             .backups
             .sort_by(|a, b| a.started_at.cmp(&b.started_at).then(a.id.cmp(&b.id)));
-        Ok(catalog)
     }
+    catalog
+        .select(database, selector)
+        .cloned()
+        .ok_or_else(|| Error::BackupNotFound {
+            store: store.describe(),
+            wanted: match selector {
+                BackupSelector::Key(_) => selector.to_string(),
+                _ => format!("{selector} for database `{database}`"),
+            },
+        })
+}
 
-    async fn find(&self, database: &str, selector: &BackupSelector) -> Result<BackupEntry> {
-        let scope = match selector {
-            BackupSelector::Key(_) => None,
-            _ => Some(database),
-        };
-        let mut catalog = self.catalog(scope).await?;
-        if scope.is_some() {
-            // Legacy files of the replaced script live at the top of the store, not in a folder.
-            let top = self.catalog(None).await?;
-            for entry in top.backups {
-                if entry.is_legacy()
-                    && entry.database == database
-                    && !catalog.backups.contains(&entry)
-                {
-                    catalog.backups.push(entry);
-                }
-            }
-            catalog
-                .backups
-                .sort_by(|a, b| a.started_at.cmp(&b.started_at).then(a.id.cmp(&b.id)));
+/// Deletes a backup, manifest first ([`BackupStore::delete_backup`]).
+pub(crate) async fn delete_backup<S: BackupStore + ?Sized>(
+    store: &S,
+    entry: &BackupEntry,
+) -> Result<()> {
+    if let Some(manifest) = &entry.manifest {
+        store.delete(&manifest.key()).await?;
+        crate::failpoint::failpoint("retention::between_manifest_and_data")?;
+        if let Some(globals) = &manifest.globals {
+            store.delete(&globals.key).await?;
         }
-        catalog
-            .select(database, selector)
-            .cloned()
-            .ok_or_else(|| Error::BackupNotFound {
-                store: ObjectBackupStore::describe(self).to_string(),
-                wanted: match selector {
-                    BackupSelector::Key(_) => selector.to_string(),
-                    _ => format!("{selector} for database `{database}`"),
-                },
-            })
     }
-
-    async fn delete_backup(&self, entry: &BackupEntry) -> Result<()> {
-        if let Some(manifest) = &entry.manifest {
-            self.delete(&manifest.key()).await?;
-            crate::failpoint::failpoint("retention::between_manifest_and_data")?;
-            if let Some(globals) = &manifest.globals {
-                self.delete(&globals.key).await?;
-            }
-        }
-        self.delete(&entry.key).await
-    }
+    store.delete(&entry.key).await
 }
 
 /// What an object that no manifest vouches for is.

@@ -9,11 +9,12 @@ use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::catalog::{BackupEntry, BackupStore};
+use super::catalog::BackupEntry;
 use super::lock::failures;
 use crate::config::DatabaseUrl;
 use crate::error::Result;
-use crate::storage::ObjectBackupStore;
+use crate::storage::BackupStore;
+use std::sync::Arc;
 
 /// The state of one check, ordered from best to worst.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -168,7 +169,7 @@ impl BackupHealthReport {
 /// Checks the backups of one database in one store.
 #[derive(Debug, Clone)]
 pub struct BackupHealth {
-    store: ObjectBackupStore,
+    store: Arc<dyn BackupStore>,
     database: String,
     options: BackupHealthOptions,
     server: Option<DatabaseUrl>,
@@ -177,12 +178,12 @@ pub struct BackupHealth {
 impl BackupHealth {
     /// Health of `database`'s backups in `store`.
     pub fn new(
-        store: ObjectBackupStore,
+        store: impl BackupStore + 'static,
         database: impl Into<String>,
         options: BackupHealthOptions,
     ) -> Self {
         Self {
-            store,
+            store: Arc::new(store),
             database: database.into(),
             options,
             server: None,
@@ -626,7 +627,7 @@ fn check(name: &str, status: HealthStatus, reason: String, value: Option<f64>) -
 }
 
 /// Downloads an object and returns its sha256 (hex).
-pub(crate) async fn stored_sha256(store: &ObjectBackupStore, key: &str) -> Result<String> {
+pub(crate) async fn stored_sha256(store: &dyn BackupStore, key: &str) -> Result<String> {
     let (_, mut stream) = store.get_stream(key).await?;
     let mut hasher = Sha256::new();
     while let Some(chunk) = stream.next().await {

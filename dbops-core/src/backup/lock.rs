@@ -7,7 +7,8 @@ use serde::{Deserialize, Serialize};
 
 use super::manifest::database_folder;
 use crate::error::{Error, Result};
-use crate::storage::ObjectBackupStore;
+use crate::storage::BackupStore;
+use std::sync::Arc;
 
 /// What the lock object holds.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -22,7 +23,7 @@ struct LockBody {
 /// A held lock; released by [`StoreLock::release`], or in the background when dropped.
 #[derive(Debug)]
 pub(crate) struct StoreLock {
-    store: ObjectBackupStore,
+    store: Arc<dyn BackupStore>,
     key: String,
     held: bool,
 }
@@ -34,7 +35,7 @@ fn lock_key(database: &str) -> String {
 /// Takes the backup lock of `database`, or explains who holds it. A lock past its expiry (its holder
 /// died) is taken over.
 pub(crate) async fn acquire(
-    store: &ObjectBackupStore,
+    store: &Arc<dyn BackupStore>,
     database: &str,
     backup_id: &str,
     ttl: std::time::Duration,
@@ -119,7 +120,7 @@ impl Drop for StoreLock {
 }
 
 /// Records a failed backup attempt as `<database>/failures/<time>.json` (best effort).
-pub(crate) async fn record_failure(store: &ObjectBackupStore, database: &str, error: &str) {
+pub(crate) async fn record_failure(store: &dyn BackupStore, database: &str, error: &str) {
     let at = Utc::now();
     let key = format!(
         "{}/failures/{}.json",
@@ -133,7 +134,7 @@ pub(crate) async fn record_failure(store: &ObjectBackupStore, database: &str, er
 }
 
 /// Times of the recorded failed attempts of `database`, oldest first.
-pub async fn failures(store: &ObjectBackupStore, database: &str) -> Result<Vec<DateTime<Utc>>> {
+pub async fn failures(store: &dyn BackupStore, database: &str) -> Result<Vec<DateTime<Utc>>> {
     let folder = format!("{}/failures", database_folder(database));
     let mut times: Vec<DateTime<Utc>> = store
         .list(&folder)

@@ -30,9 +30,10 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-pub use catalog::{
-    BackupEntry, BackupSelector, BackupStore, Catalog, parse_legacy_name, parse_time,
-};
+/// The storage seam every backup operation goes through (defined in [`crate::storage`]).
+pub use crate::storage::BackupStore;
+pub use catalog::{BackupEntry, BackupSelector, Catalog, parse_legacy_name, parse_time};
+pub(crate) use catalog::{delete_backup, find_backup, read_catalog};
 pub use codec::Compression;
 pub use crypto::{
     Decryption, Encryption, EncryptionInfo, EncryptionMode, KeyPair, fingerprint, generate_key_pair,
@@ -62,7 +63,7 @@ pub(crate) use pipeline::count_rows;
 use crate::config::DatabaseUrl;
 use crate::error::Result;
 use crate::progress::Progress;
-use crate::storage::ObjectBackupStore;
+use std::sync::Arc;
 
 /// How to take a backup. Every field has a documented default.
 #[derive(Debug, Clone)]
@@ -133,16 +134,21 @@ pub struct BackupReport {
 #[derive(Debug, Clone)]
 pub struct Backup {
     url: DatabaseUrl,
-    store: ObjectBackupStore,
+    store: Arc<dyn BackupStore>,
     options: BackupOptions,
 }
 
 impl Backup {
-    /// Prepares a backup of the database at `url` into `store`.
-    pub fn new(url: DatabaseUrl, store: ObjectBackupStore, options: BackupOptions) -> Self {
+    /// Prepares a backup of the database at `url` into `store` (any [`BackupStore`], e.g. an
+    /// [`ObjectBackupStore`](crate::storage::ObjectBackupStore) or an `Arc<dyn BackupStore>`).
+    pub fn new(
+        url: DatabaseUrl,
+        store: impl BackupStore + 'static,
+        options: BackupOptions,
+    ) -> Self {
         Self {
             url,
-            store,
+            store: Arc::new(store),
             options,
         }
     }

@@ -21,12 +21,12 @@ use crate::cluster::PgBinaries;
 use crate::config::{ChildEnv, DatabaseUrl, collect_stderr, quote_ident};
 use crate::error::{Error, Result};
 use crate::progress::{self, ProgressUnit};
-use crate::storage::ObjectBackupStore;
+use crate::storage::BackupStore;
 
 /// Runs one backup of the database at `url` into `store`.
 pub(super) async fn run(
     url: &DatabaseUrl,
-    store: &ObjectBackupStore,
+    store: &dyn BackupStore,
     options: &BackupOptions,
 ) -> Result<BackupReport> {
     let started = Instant::now();
@@ -167,7 +167,7 @@ pub(super) async fn run(
         }
     };
 
-    let uploading = store.upload_chunks(&data_key, &mut receiver);
+    let uploading = crate::storage::upload_chunks(store, &data_key, &mut receiver);
 
     let (upload_result, counts) = tokio::join!(uploading, counting);
     if upload_result.is_err() || counts.is_err() {
@@ -335,7 +335,7 @@ pub(crate) async fn count_rows(client: &tokio_postgres::Client) -> Result<BTreeM
 #[allow(clippy::too_many_arguments)]
 async fn dump_globals(
     url: &DatabaseUrl,
-    store: &ObjectBackupStore,
+    store: &dyn BackupStore,
     options: &BackupOptions,
     binaries: &PgBinaries,
     database: &str,

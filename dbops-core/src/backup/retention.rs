@@ -6,9 +6,9 @@ use std::collections::BTreeSet;
 use chrono::{DateTime, Datelike, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::catalog::{BackupEntry, BackupStore};
+use super::catalog::BackupEntry;
 use crate::error::{Error, Result};
-use crate::storage::{ObjectBackupStore, ObjectInfo};
+use crate::storage::{BackupStore, ObjectInfo};
 
 /// What to keep. A backup is kept when any rule keeps it. Every field defaults to "rule not used".
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -149,7 +149,7 @@ pub fn plan(
 /// Plans retention for `database` in `store` and, when `apply` is true, deletes what the plan says:
 /// each backup's manifest before its data, then orphaned objects older than the grace period.
 pub async fn apply_retention(
-    store: &ObjectBackupStore,
+    store: &dyn BackupStore,
     database: &str,
     policy: &RetentionPolicy,
     apply: bool,

@@ -17,7 +17,7 @@ use crate::backup::{CHUNK, ChannelSink, Compression, EncryptionInfo, StoredObjec
 use crate::cluster::{PgBinaries, last_lines};
 use crate::config::{ChildEnv, DatabaseUrl, collect_stderr};
 use crate::error::{Error, Result};
-use crate::storage::ObjectBackupStore;
+use crate::storage::BackupStore;
 
 /// The manifest of a base backup (`base/<id>.json`), written after the data.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -136,7 +136,7 @@ fn label_field<'a>(label: &'a str, field: &str) -> Option<&'a str> {
 /// Takes a base backup of the cluster at `url` into `store`.
 pub async fn base_backup(
     url: &DatabaseUrl,
-    store: &ObjectBackupStore,
+    store: &dyn BackupStore,
     options: &PitrOptions,
 ) -> Result<BaseBackup> {
     let started = Instant::now();
@@ -213,7 +213,7 @@ pub async fn base_backup(
         writer.finish_all()?;
         Ok((total, hex::encode(hasher.finalize()), tap))
     });
-    let uploading = store.upload_chunks(&data_key, &mut receiver);
+    let uploading = crate::storage::upload_chunks(store, &data_key, &mut receiver);
     let uploaded = uploading.await;
     if uploaded.is_err() {
         let _ = child.start_kill();
@@ -340,7 +340,7 @@ pub fn parse_lsn(lsn: &str) -> Option<u64> {
 }
 
 /// Every base backup in the store, oldest first (manifests that do not parse are skipped with a warning).
-pub async fn list_base_backups(store: &ObjectBackupStore) -> Result<Vec<BaseBackup>> {
+pub async fn list_base_backups(store: &dyn BackupStore) -> Result<Vec<BaseBackup>> {
     let mut out = Vec::new();
     for object in store.list("base").await? {
         if !object.key.ends_with(".json") {

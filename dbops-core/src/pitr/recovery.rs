@@ -14,7 +14,7 @@ use crate::backup::{ChannelSource, Compression, EncryptionMode};
 use crate::cluster::{PgBinaries, last_lines};
 use crate::config::quote_literal;
 use crate::error::{Error, Result};
-use crate::storage::ObjectBackupStore;
+use crate::storage::BackupStore;
 
 /// Where replay stops.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -120,7 +120,7 @@ pub fn choose_base_backup<'a>(
 /// Unpacks a base backup into `data_dir` (which must be empty or absent) and writes the recovery
 /// settings. On failure the directory is emptied again.
 pub async fn prepare(
-    store: &ObjectBackupStore,
+    store: &dyn BackupStore,
     data_dir: &Path,
     options: &RecoveryOptions,
     pitr: &PitrOptions,
@@ -174,7 +174,7 @@ fn clear_dir(dir: &Path) {
 }
 
 async fn unpack_and_configure(
-    store: &ObjectBackupStore,
+    store: &dyn BackupStore,
     base: &BaseBackup,
     data_dir: &Path,
     options: &RecoveryOptions,
@@ -384,7 +384,7 @@ fn target_text(target: &RecoveryTarget) -> &str {
 }
 
 /// The restored server's `restore_command`, built (and its options checked) before any work starts.
-fn restore_command(store: &ObjectBackupStore, options: &RecoveryOptions) -> Result<String> {
+fn restore_command(store: &dyn BackupStore, options: &RecoveryOptions) -> Result<String> {
     let url = options
         .store_url
         .clone()

@@ -10,7 +10,7 @@ use super::command::WalCommands;
 use super::wal::{WalFileKind, WalName, segment_name};
 use crate::config::{DatabaseUrl, quote_literal};
 use crate::error::{Error, Result};
-use crate::storage::{ObjectBackupStore, ObjectInfo};
+use crate::storage::{BackupStore, ObjectInfo};
 
 /// The archive of one timeline.
 #[derive(Debug, Clone, Serialize)]
@@ -71,7 +71,7 @@ pub struct PitrStatus {
 
 /// Lists `wal/` grouped by timeline.
 async fn archive_by_timeline(
-    store: &ObjectBackupStore,
+    store: &dyn BackupStore,
 ) -> Result<BTreeMap<u32, Vec<(WalName, ObjectInfo)>>> {
     let mut out: BTreeMap<u32, Vec<(WalName, ObjectInfo)>> = BTreeMap::new();
     for object in store.list("wal").await? {
@@ -84,7 +84,7 @@ async fn archive_by_timeline(
 }
 
 /// Reports the archive, its gaps, the base backups and (with `server`) the archiver.
-pub async fn status(store: &ObjectBackupStore, server: Option<&DatabaseUrl>) -> Result<PitrStatus> {
+pub async fn status(store: &dyn BackupStore, server: Option<&DatabaseUrl>) -> Result<PitrStatus> {
     let archive = archive_by_timeline(store).await?;
     let base_backups = list_base_backups(store).await?;
     let segment_size = base_backups.last().map_or(16 << 20, |b| b.wal_segment_size);
@@ -397,7 +397,7 @@ pub struct PitrRetentionPlan {
 /// could need: on each kept backup's timeline everything from its start segment on, and every later
 /// timeline whole. History files are always kept. Deletes base manifests before their data.
 pub async fn retention(
-    store: &ObjectBackupStore,
+    store: &dyn BackupStore,
     keep_base: usize,
     apply: bool,
 ) -> Result<PitrRetentionPlan> {

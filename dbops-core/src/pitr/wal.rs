@@ -16,7 +16,7 @@ use sha2::{Digest, Sha256};
 use super::PitrOptions;
 use crate::backup::{Compression, Decryption, Encryption};
 use crate::error::{Error, Result};
-use crate::storage::ObjectBackupStore;
+use crate::storage::BackupStore;
 
 /// The kinds of files the archiver hands over.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -258,7 +258,7 @@ fn integrity(key: &str, e: std::io::Error) -> Error {
 
 /// Archives the WAL file at `path` (archive_command `%p`).
 pub async fn push(
-    store: &ObjectBackupStore,
+    store: &dyn BackupStore,
     path: &Path,
     options: &PitrOptions,
 ) -> Result<PushReport> {
@@ -351,7 +351,7 @@ pub struct FetchReport {
 /// Downloads, verifies, decrypts and decompresses `name` into `dest` atomically (restore_command
 /// `%f %p`). Returns `found: false` when the archive has no such file.
 pub async fn fetch(
-    store: &ObjectBackupStore,
+    store: &dyn BackupStore,
     name: &str,
     dest: &Path,
     options: &PitrOptions,
@@ -395,7 +395,7 @@ pub fn prefetch_dir(dest: &Path) -> PathBuf {
 }
 
 async fn fetch_one(
-    store: &ObjectBackupStore,
+    store: &dyn BackupStore,
     wal: &WalName,
     dest: &Path,
     options: &PitrOptions,
@@ -462,7 +462,7 @@ async fn install(from: &Path, dest: &Path, copy: bool) -> Result<()> {
 /// Downloads the `count` segments after `after` (same timeline) into the prefetch directory next to
 /// `dest`, `parallel` at a time; missing segments end the run early. Returns how many were fetched.
 pub async fn prefetch(
-    store: &ObjectBackupStore,
+    store: &dyn BackupStore,
     after: &str,
     dest: &Path,
     count: u32,

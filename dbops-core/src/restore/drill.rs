@@ -7,12 +7,11 @@ use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{PgRestorer, RestoreOptions, RestoreTarget, Restorer};
+use super::{RestoreOptions, RestoreTarget};
 use crate::backup::{BackupSelector, BackupStore, Decryption, manifest_folder};
 use crate::cluster::{PgBinaries, TempCluster, last_lines};
 use crate::config::{ChildEnv, DatabaseUrl, quote_ident};
 use crate::error::{Error, Result};
-use crate::storage::ObjectBackupStore;
 
 /// The outcome of a restore test, also stored as `<database>/restore-tests/<time>.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -37,7 +36,7 @@ pub struct RestoreTestReport {
 /// named `dbops_restore_test_<random>` is created and dropped) or else on an embedded cluster, compares
 /// row counts, runs `pg_amcheck` when the server has it, and records the result in the store.
 pub async fn restore_test(
-    store: &ObjectBackupStore,
+    store: &dyn BackupStore,
     database: &str,
     selector: &BackupSelector,
     decryption: &Decryption,
@@ -70,9 +69,7 @@ pub async fn restore_test(
         decryption: decryption.clone(),
         ..RestoreOptions::default()
     };
-    let restored = PgRestorer::new(base.clone(), store.clone())
-        .restore(&options)
-        .await;
+    let restored = super::restore_backup(&base, store, &options).await;
     let outcome = match restored {
         Ok(report) => {
             let amcheck = amcheck(&base.with_database(&scratch)).await;
@@ -114,7 +111,7 @@ pub async fn restore_test(
 
 /// The newest recorded restore test of `database`, if any.
 pub async fn last_restore_test(
-    store: &ObjectBackupStore,
+    store: &dyn BackupStore,
     database: &str,
 ) -> Result<Option<RestoreTestReport>> {
     let folder = format!("{}/restore-tests", manifest_folder(database));

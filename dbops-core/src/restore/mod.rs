@@ -19,7 +19,7 @@ use crate::cluster::{PgBinaries, last_lines};
 use crate::config::{ChildEnv, DatabaseUrl, collect_stderr, quote_ident};
 use crate::error::{Error, Result};
 use crate::progress::Progress;
-use crate::storage::ObjectBackupStore;
+use std::sync::Arc;
 
 /// Where a restore goes.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -120,107 +120,208 @@ pub struct ValidationReport {
     pub elapsed_secs: f64,
 }
 
-/// Restoring and validating backups.
+/// How to validate a backup. Every field has a documented default.
+#[derive(Debug, Clone)]
+pub struct ValidateOptions {
+    /// Which backup. Default: the latest.
+    pub selector: BackupSelector,
+    /// Whose backups. Default: the restorer's database.
+    pub source_database: Option<String>,
+    /// Keys for encrypted backups. Default: none.
+    pub decryption: Decryption,
+    /// Progress callback (stored bytes downloaded). Default: none.
+    pub progress: Option<Progress>,
+}
+
+impl ValidateOptions {
+    /// Validates `selector`'s backup of `database` with the keys in `decryption`.
+    pub fn new(
+        database: impl Into<String>,
+        selector: BackupSelector,
+        decryption: Decryption,
+    ) -> Self {
+        Self {
+            selector,
+            source_database: Some(database.into()),
+            decryption,
+            progress: None,
+        }
+    }
+}
+
+impl Default for ValidateOptions {
+    fn default() -> Self {
+        Self {
+            selector: BackupSelector::Latest,
+            source_database: None,
+            decryption: Decryption::none(),
+            progress: None,
+        }
+    }
+}
+
+/// Restoring and validating backups: [`PgRestorer`] restores from any [`BackupStore`] into
+/// PostgreSQL. Implement it to put policy around restores (an audit trail, refusing targets), and hand
+/// the wrapper to code that takes a `&dyn Restorer`.
+///
+/// ```
+/// use dbops::restore::{RestoreOptions, RestoreReport, Restorer, ValidateOptions, ValidationReport};
+///
+/// /// Refuses restores over the original database; delegates everything else.
+/// struct IntoNewDatabasesOnly<R>(R);
+///
+/// #[async_trait::async_trait]
+/// impl<R: Restorer> Restorer for IntoNewDatabasesOnly<R> {
+///     async fn restore(&self, options: &RestoreOptions) -> dbops::Result<RestoreReport> {
+///         if options.target == dbops::restore::RestoreTarget::Original {
+///             return Err(dbops::Error::Refused {
+///                 action: "restore over the original database".into(),
+///                 reason: "this service restores into new databases only".into(),
+///             });
+///         }
+///         self.0.restore(options).await
+///     }
+///     async fn validate(&self, options: &ValidateOptions) -> dbops::Result<ValidationReport> {
+///         self.0.validate(options).await
+///     }
+/// }
+/// ```
 #[async_trait]
 pub trait Restorer: Send + Sync {
     /// Restores a backup as `options` say.
     async fn restore(&self, options: &RestoreOptions) -> Result<RestoreReport>;
     /// Downloads, decrypts and decompresses a backup, checking every hash and the archive's table of
-    /// contents, without touching any database.
-    async fn validate(
-        &self,
-        database: &str,
-        selector: &BackupSelector,
-        decryption: &Decryption,
-    ) -> Result<ValidationReport>;
+    /// contents, without touching any database; reports download progress.
+    async fn validate(&self, options: &ValidateOptions) -> Result<ValidationReport>;
 }
 
-/// Restores backups from an [`ObjectBackupStore`] into PostgreSQL. A cheap `Clone` handle.
+/// Restores backups from any [`BackupStore`] into PostgreSQL. A cheap `Clone` handle.
 #[derive(Debug, Clone)]
 pub struct PgRestorer {
-    url: DatabaseUrl,
-    store: ObjectBackupStore,
+    url: Option<DatabaseUrl>,
+    store: Arc<dyn BackupStore>,
 }
 
 impl PgRestorer {
     /// A restorer for the server at `url` (its database is the default target and source name).
-    pub fn new(url: DatabaseUrl, store: ObjectBackupStore) -> Self {
-        Self { url, store }
+    pub fn new(url: DatabaseUrl, store: impl BackupStore + 'static) -> Self {
+        Self {
+            url: Some(url),
+            store: Arc::new(store),
+        }
+    }
+
+    /// A restorer that only validates backups in `store` (no server: [`Restorer::restore`] refuses;
+    /// [`Restorer::validate`] needs [`ValidateOptions::source_database`]).
+    pub fn validator(store: impl BackupStore + 'static) -> Self {
+        Self {
+            url: None,
+            store: Arc::new(store),
+        }
+    }
+
+    fn server(&self) -> Result<&DatabaseUrl> {
+        self.url.as_ref().ok_or_else(|| {
+            Error::config(
+                "restore",
+                "this restorer only validates (PgRestorer::validator); give it a database URL to \
+                 restore into (PgRestorer::new)",
+            )
+        })
     }
 }
 
 #[async_trait]
 impl Restorer for PgRestorer {
-    #[tracing::instrument(name = "restore", skip_all, fields(store = %self.store.describe()))]
     async fn restore(&self, options: &RestoreOptions) -> Result<RestoreReport> {
-        let started = Instant::now();
-        let source_db = options
-            .source_database
-            .clone()
-            .unwrap_or_else(|| self.url.database());
-        let entry = self.store.find(&source_db, &options.selector).await?;
-        let (target_name, create) = match &options.target {
-            RestoreTarget::Original => (self.url.database(), false),
-            RestoreTarget::Database { name, create } => (name.clone(), *create),
-        };
-        // A new database is restored under a private staging name and renamed into place at the end:
-        // whatever happens to this process, the target either does not exist or is complete, and of
-        // two restores into the same new name exactly one wins.
-        let staging = if create {
-            refuse_existing(&self.url, &target_name).await?;
-            drop_abandoned_staging(&self.url).await;
-            let staging = staging_name();
-            create_database(&self.url, &staging, &target_name).await?;
-            Some(staging)
-        } else {
-            None
-        };
-        let target = self
-            .url
-            .with_database(staging.as_deref().unwrap_or(&target_name));
-        let mut outcome = restore_into(&self.store, &entry, &target, options, create).await;
-        if let (Some(staging), Ok(_)) = (&staging, &outcome)
-            && let Err(error) = rename_database(&self.url, staging, &target_name).await
-        {
-            outcome = Err(error);
-        }
-        match outcome {
-            Ok((decoded, tables_checked)) => Ok(RestoreReport {
-                backup_id: entry.id.clone(),
-                key: entry.key.clone(),
-                database: target_name,
-                created: create,
-                stored_bytes: decoded.stored_bytes,
-                plaintext_bytes: decoded.plaintext_bytes,
-                tables_checked,
-                elapsed_secs: started.elapsed().as_secs_f64(),
-            }),
-            Err(error) => {
-                if let Some(staging) = &staging
-                    && let Err(drop_error) = drop_database(&self.url, staging).await
-                {
-                    tracing::warn!(%drop_error, database = %staging, "could not drop the staging database of a failed restore");
-                }
-                Err(error)
-            }
-        }
+        restore_backup(self.server()?, self.store.as_ref(), options).await
     }
 
     #[tracing::instrument(name = "backup.validate", skip_all, fields(store = %self.store.describe()))]
-    async fn validate(
-        &self,
-        database: &str,
-        selector: &BackupSelector,
-        decryption: &Decryption,
-    ) -> Result<ValidationReport> {
-        let entry = self.store.find(database, selector).await?;
-        validate_entry(&self.store, &entry, decryption, None).await
+    async fn validate(&self, options: &ValidateOptions) -> Result<ValidationReport> {
+        let database = match (&options.source_database, &self.url) {
+            (Some(database), _) => database.clone(),
+            (None, Some(url)) => url.database(),
+            (None, None) => {
+                return Err(Error::config(
+                    "validate",
+                    "which database's backups? set ValidateOptions::source_database",
+                ));
+            }
+        };
+        let entry = self.store.find(&database, &options.selector).await?;
+        validate_entry(
+            self.store.as_ref(),
+            &entry,
+            &options.decryption,
+            options.progress.as_ref(),
+        )
+        .await
+    }
+}
+
+/// Restores a backup from `store` onto the server of `url` as `options` say ([`Restorer::restore`]
+/// of [`PgRestorer`]).
+#[tracing::instrument(name = "restore", skip_all, fields(store = %store.describe()))]
+pub async fn restore_backup(
+    url: &DatabaseUrl,
+    store: &dyn BackupStore,
+    options: &RestoreOptions,
+) -> Result<RestoreReport> {
+    let started = Instant::now();
+    let source_db = options
+        .source_database
+        .clone()
+        .unwrap_or_else(|| url.database());
+    let entry = store.find(&source_db, &options.selector).await?;
+    let (target_name, create) = match &options.target {
+        RestoreTarget::Original => (url.database(), false),
+        RestoreTarget::Database { name, create } => (name.clone(), *create),
+    };
+    // A new database is restored under a private staging name and renamed into place at the end:
+    // whatever happens to this process, the target either does not exist or is complete, and of
+    // two restores into the same new name exactly one wins.
+    let staging = if create {
+        refuse_existing(url, &target_name).await?;
+        drop_abandoned_staging(url).await;
+        let staging = staging_name();
+        create_database(url, &staging, &target_name).await?;
+        Some(staging)
+    } else {
+        None
+    };
+    let target = url.with_database(staging.as_deref().unwrap_or(&target_name));
+    let mut outcome = restore_into(store, &entry, &target, options, create).await;
+    if let (Some(staging), Ok(_)) = (&staging, &outcome)
+        && let Err(error) = rename_database(url, staging, &target_name).await
+    {
+        outcome = Err(error);
+    }
+    match outcome {
+        Ok((decoded, tables_checked)) => Ok(RestoreReport {
+            backup_id: entry.id.clone(),
+            key: entry.key.clone(),
+            database: target_name,
+            created: create,
+            stored_bytes: decoded.stored_bytes,
+            plaintext_bytes: decoded.plaintext_bytes,
+            tables_checked,
+            elapsed_secs: started.elapsed().as_secs_f64(),
+        }),
+        Err(error) => {
+            if let Some(staging) = &staging
+                && let Err(drop_error) = drop_database(url, staging).await
+            {
+                tracing::warn!(%drop_error, database = %staging, "could not drop the staging database of a failed restore");
+            }
+            Err(error)
+        }
     }
 }
 
 /// Validates one backup entry (see [`Restorer::validate`]).
 pub async fn validate_entry(
-    store: &ObjectBackupStore,
+    store: &dyn BackupStore,
     entry: &BackupEntry,
     decryption: &Decryption,
     progress: Option<&Progress>,
@@ -295,7 +396,7 @@ pub async fn validate_entry(
 }
 
 async fn restore_into(
-    store: &ObjectBackupStore,
+    store: &dyn BackupStore,
     entry: &BackupEntry,
     target: &DatabaseUrl,
     options: &RestoreOptions,
@@ -356,7 +457,7 @@ fn restore_args(options: &RestoreOptions) -> Vec<&'static str> {
 }
 
 async fn restore_streaming(
-    store: &ObjectBackupStore,
+    store: &dyn BackupStore,
     entry: &BackupEntry,
     binaries: &PgBinaries,
     env: &ChildEnv,
@@ -437,7 +538,7 @@ async fn restore_streaming(
 }
 
 async fn restore_parallel(
-    store: &ObjectBackupStore,
+    store: &dyn BackupStore,
     entry: &BackupEntry,
     binaries: &PgBinaries,
     env: &ChildEnv,

@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 use crate::backup::{BackupEntry, CHUNK, ChannelSource, Compression, Decryption, EncryptionMode};
 use crate::error::{Error, Result};
 use crate::progress::{self, Progress, ProgressUnit};
-use crate::storage::ObjectBackupStore;
+use crate::storage::BackupStore;
 
 /// What streaming a backup's data produced.
 #[derive(Debug, Clone, Copy)]
@@ -36,7 +36,7 @@ pub(crate) fn encoding_of(entry: &BackupEntry) -> (Compression, bool) {
 /// thread). Returns after the writer has received every byte and the hashes matched; the writer is
 /// dropped (closing a child's stdin) only on success.
 pub(crate) async fn decode_into<W, F>(
-    store: &ObjectBackupStore,
+    store: &dyn BackupStore,
     entry: &BackupEntry,
     decryption: &Decryption,
     progress: Option<&Progress>,

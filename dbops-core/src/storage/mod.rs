@@ -7,12 +7,14 @@
 //! plain HTTP, `aws_allow_http=true`. Every network call has a deadline and a bounded number of retries,
 //! so nothing hangs.
 
+mod store;
 mod url;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use async_trait::async_trait;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
@@ -21,6 +23,8 @@ use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload, WriteMultipart};
 use serde::Serialize;
 
+pub(crate) use self::store::upload_chunks;
+pub use self::store::{BackupStore, Upload};
 pub use self::url::{StoreKind, StoreUrl};
 use crate::error::{Error, Result};
 
@@ -180,9 +184,16 @@ impl ObjectBackupStore {
             source: Box::new(source),
         }
     }
+}
+
+#[async_trait]
+impl BackupStore for ObjectBackupStore {
+    fn describe(&self) -> String {
+        self.display.clone()
+    }
 
     /// Writes a small object in one request, replacing any existing one.
-    pub async fn put(&self, key: &str, data: Bytes) -> Result<()> {
+    async fn put(&self, key: &str, data: Bytes) -> Result<()> {
         let path = self.path(key)?;
         self.inner
             .put(&path, PutPayload::from(data))
@@ -192,7 +203,7 @@ impl ObjectBackupStore {
     }
 
     /// Writes a small object only if no object has that key. Returns `false` when one already exists.
-    pub async fn put_if_absent(&self, key: &str, data: Bytes) -> Result<bool> {
+    async fn put_if_absent(&self, key: &str, data: Bytes) -> Result<bool> {
         let path = self.path(key)?;
         let options = PutOptions {
             mode: PutMode::Create,
@@ -211,7 +222,7 @@ impl ObjectBackupStore {
     }
 
     /// Reads a whole (small) object.
-    pub async fn get(&self, key: &str) -> Result<Bytes> {
+    async fn get(&self, key: &str) -> Result<Bytes> {
         let path = self.path(key)?;
         let result = self
             .inner
@@ -225,7 +236,7 @@ impl ObjectBackupStore {
     }
 
     /// Streams an object: its size and its bytes in chunks.
-    pub async fn get_stream(&self, key: &str) -> Result<(u64, BoxStream<'static, Result<Bytes>>)> {
+    async fn get_stream(&self, key: &str) -> Result<(u64, BoxStream<'static, Result<Bytes>>)> {
         let path = self.path(key)?;
         let result = self
             .inner
@@ -250,7 +261,7 @@ impl ObjectBackupStore {
     }
 
     /// Size and time of an object, or `None` when it does not exist.
-    pub async fn head(&self, key: &str) -> Result<Option<ObjectInfo>> {
+    async fn head(&self, key: &str) -> Result<Option<ObjectInfo>> {
         let path = self.path(key)?;
         match self.inner.head(&path).await {
             Ok(meta) => Ok(Some(ObjectInfo {
@@ -263,18 +274,8 @@ impl ObjectBackupStore {
         }
     }
 
-    /// Every object under `prefix` (relative to the store's prefix; empty for all), sorted by key.
-    /// Objects whose names cannot be addressed by a key are left out (see [`Self::list_all`]).
-    pub async fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>> {
-        let listing = self.list_all(prefix).await?;
-        for name in &listing.unaddressable {
-            tracing::warn!(store = %self.display, name = %printable_key(name), "object name not addressable by dbops; ignored");
-        }
-        Ok(listing.objects)
-    }
-
     /// Every object under `prefix`, plus the raw names of objects that no key can address.
-    pub async fn list_all(&self, prefix: &str) -> Result<Listing> {
+    async fn list_all(&self, prefix: &str) -> Result<Listing> {
         let path = if prefix.is_empty() {
             self.prefix.clone()
         } else {
@@ -300,7 +301,7 @@ impl ObjectBackupStore {
     }
 
     /// Deletes an object; deleting one that does not exist succeeds.
-    pub async fn delete(&self, key: &str) -> Result<()> {
+    async fn delete(&self, key: &str) -> Result<()> {
         let path = self.path(key)?;
         match self.inner.delete(&path).await {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
@@ -310,62 +311,21 @@ impl ObjectBackupStore {
 
     /// Starts a multipart upload to `key`. Nothing is visible under `key` until [`Upload::finish`];
     /// [`Upload::abort`] (or dropping it unfinished) discards the parts.
-    pub async fn upload(&self, key: &str) -> Result<Upload> {
+    async fn upload(&self, key: &str) -> Result<Box<dyn Upload>> {
         let path = self.path(key)?;
         let multipart = self
             .inner
             .put_multipart(&path)
             .await
             .map_err(|e| self.error("starting the upload of", key, e))?;
-        Ok(Upload {
+        Ok(Box::new(ObjectUpload {
             writer: Some(WriteMultipart::new_with_chunk_size(
                 multipart,
                 UPLOAD_PART_SIZE,
             )),
             store: self.clone(),
             key: key.to_string(),
-        })
-    }
-
-    /// Uploads every chunk `receiver` yields to `key` (multipart) until the sender is dropped, hashing as
-    /// it goes. Returns the unfinished upload (for the caller to finish or abort), the size and the
-    /// sha256 (hex) of what was stored.
-    pub(crate) async fn upload_chunks(
-        &self,
-        key: &str,
-        receiver: &mut tokio::sync::mpsc::Receiver<Bytes>,
-    ) -> Result<(Upload, u64, String)> {
-        use sha2::Digest;
-        let mut upload = self.upload(key).await?;
-        let mut hasher = sha2::Sha256::new();
-        let mut size = 0u64;
-        while let Some(chunk) = receiver.recv().await {
-            hasher.update(&chunk);
-            size += chunk.len() as u64;
-            upload.write(chunk).await?;
-        }
-        Ok((upload, size, hex::encode(hasher.finalize())))
-    }
-
-    /// Checks that the store is reachable and writable: writes, reads back and deletes a probe object.
-    /// Returns how long the round trip took.
-    pub async fn probe(&self) -> Result<Duration> {
-        let started = Instant::now();
-        let key = format!(".dbops-probe-{}", uuid::Uuid::new_v4().simple());
-        let payload = Bytes::from(format!("dbops probe {}", Utc::now().to_rfc3339()));
-        self.put(&key, payload.clone()).await?;
-        let read = self.get(&key).await;
-        self.delete(&key).await?;
-        if read? != payload {
-            return Err(Error::Integrity {
-                key,
-                reason: format!(
-                    "the probe object read back from {} differs from what was written",
-                    self.display
-                ),
-            });
-        }
-        Ok(started.elapsed())
+        }))
     }
 }
 
@@ -374,17 +334,17 @@ pub const UPLOAD_PART_SIZE: usize = 8 * 1024 * 1024;
 /// Parts uploaded at once; with [`UPLOAD_PART_SIZE`] this bounds upload buffers to about 32 MiB.
 pub const UPLOAD_CONCURRENCY: usize = 4;
 
-/// A multipart upload in progress. Dropping it without [`Upload::finish`] aborts it in the background.
+/// A multipart upload to an [`ObjectBackupStore`]. Dropping it unfinished aborts it in the background.
 #[derive(Debug)]
-pub struct Upload {
+pub struct ObjectUpload {
     writer: Option<WriteMultipart>,
     store: ObjectBackupStore,
     key: String,
 }
 
-impl Upload {
-    /// Appends bytes, waiting while too many parts are in flight.
-    pub async fn write(&mut self, data: Bytes) -> Result<()> {
+#[async_trait]
+impl Upload for ObjectUpload {
+    async fn write(&mut self, data: Bytes) -> Result<()> {
         let Some(writer) = self.writer.as_mut() else {
             return Ok(());
         };
@@ -396,8 +356,7 @@ impl Upload {
         Ok(())
     }
 
-    /// Completes the upload: the object becomes visible under its key.
-    pub async fn finish(mut self) -> Result<()> {
+    async fn finish(mut self: Box<Self>) -> Result<()> {
         if let Some(writer) = self.writer.take() {
             writer
                 .finish()
@@ -407,8 +366,7 @@ impl Upload {
         Ok(())
     }
 
-    /// Discards the uploaded parts; nothing becomes visible.
-    pub async fn abort(mut self) -> Result<()> {
+    async fn abort(mut self: Box<Self>) -> Result<()> {
         if let Some(writer) = self.writer.take() {
             writer
                 .abort()
@@ -419,7 +377,7 @@ impl Upload {
     }
 }
 
-impl Drop for Upload {
+impl Drop for ObjectUpload {
     fn drop(&mut self) {
         if let Some(writer) = self.writer.take()
             && let Ok(handle) = tokio::runtime::Handle::try_current()

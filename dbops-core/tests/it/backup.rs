@@ -80,11 +80,11 @@ async fn round_trip(store: ObjectBackupStore, options: BackupOptions, decryption
 
     let restorer = PgRestorer::new(db.url().clone(), store.clone());
     let validation = restorer
-        .validate(
+        .validate(&dbops::restore::ValidateOptions::new(
             db.name(),
-            &BackupSelector::Id(manifest.id.clone()),
-            &decryption,
-        )
+            BackupSelector::Id(manifest.id.clone()),
+            decryption.clone(),
+        ))
         .await
         .unwrap();
     assert_eq!(validation.stored_bytes, manifest.data.size);
@@ -247,7 +247,11 @@ async fn gcs_reads_list_validate_and_restore_from_fake_gcs_server() {
     assert_eq!(catalog.backups.len(), 1, "{catalog:?}");
     let restorer = PgRestorer::new(db.url().clone(), store.clone());
     let validation = restorer
-        .validate(db.name(), &BackupSelector::Latest, &Decryption::none())
+        .validate(&dbops::restore::ValidateOptions::new(
+            db.name(),
+            BackupSelector::Latest,
+            Decryption::none().clone(),
+        ))
         .await
         .unwrap();
     assert_eq!(validation.backup_id, report.manifest.id);
@@ -391,7 +395,11 @@ async fn wrong_key_is_refused_and_the_new_database_is_dropped() {
     assert!(!database_exists(db.url(), &target).await);
     // No key at all says what to give.
     let err = PgRestorer::new(db.url().clone(), store)
-        .validate(db.name(), &BackupSelector::Latest, &Decryption::none())
+        .validate(&dbops::restore::ValidateOptions::new(
+            db.name(),
+            BackupSelector::Latest,
+            Decryption::none().clone(),
+        ))
         .await
         .unwrap_err();
     assert!(err.to_string().contains("--identity"), "{err}");
@@ -427,11 +435,11 @@ async fn bit_flips_and_truncation_are_detected_and_nothing_is_committed() {
             std::fs::write(&path, &bytes).unwrap();
             let restorer = PgRestorer::new(db.url().clone(), store.clone());
             let err = restorer
-                .validate(
+                .validate(&dbops::restore::ValidateOptions::new(
                     db.name(),
-                    &BackupSelector::Id(report.manifest.id.clone()),
-                    &decryption,
-                )
+                    BackupSelector::Id(report.manifest.id.clone()),
+                    decryption.clone(),
+                ))
                 .await
                 .expect_err(&case);
             assert!(
@@ -731,7 +739,11 @@ async fn legacy_sql_gz_files_are_listed_validated_and_restored() {
     let store = ObjectBackupStore::open(&dir.path().display().to_string()).unwrap();
     let restorer = PgRestorer::new(db.url().clone(), store.clone());
     let validation = restorer
-        .validate(db.name(), &BackupSelector::Latest, &Decryption::none())
+        .validate(&dbops::restore::ValidateOptions::new(
+            db.name(),
+            BackupSelector::Latest,
+            Decryption::none().clone(),
+        ))
         .await
         .unwrap();
     assert!(!validation.checksummed && validation.plaintext_bytes > 1000);

@@ -2,6 +2,7 @@
 //! a local HTTP server and a local SMTP sink (aiosmtpd), state-change suppression, metrics parsed back.
 
 use crate::support;
+use dbops::BackupStore;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};

@@ -401,7 +401,11 @@ async fn retention_failpoint_between_manifest_and_data_lists_no_half_backup() {
         let catalog = store.catalog(None).await.unwrap();
         assert!(catalog.orphans.is_empty() && catalog.backups.len() == 1);
         PgRestorer::new(db.url().clone(), store.clone())
-            .validate(db.name(), &BackupSelector::Latest, &Decryption::none())
+            .validate(&dbops::restore::ValidateOptions::new(
+                db.name(),
+                BackupSelector::Latest,
+                Decryption::none().clone(),
+            ))
             .await
             .unwrap();
     }

@@ -117,11 +117,11 @@ async fn a_dropped_connection_during_restore_commits_nothing() {
     assert!(!exists, "the half-restored database was left behind");
     faults.fail_get.store(false, Ordering::SeqCst);
     PgRestorer::new(db.url().clone(), store)
-        .validate(
+        .validate(&dbops::restore::ValidateOptions::new(
             db.name(),
-            &BackupSelector::Latest,
-            &dbops::backup::Decryption::none(),
-        )
+            BackupSelector::Latest,
+            dbops::backup::Decryption::none().clone(),
+        ))
         .await
         .unwrap();
 }

@@ -509,6 +509,7 @@ def validate_backup(
     identity_file: Optional[str] = None,
     passphrase: Optional[str] = None,
     store_options: Optional[Dict[str, str]] = None,
+    progress: Optional[_Progress] = None,
 ) -> ValidationReport:
     """Download, decrypt, decompress and check a backup without touching any database."""
 def validate_backup_async(
@@ -522,6 +523,7 @@ def validate_backup_async(
     identity_file: Optional[str] = None,
     passphrase: Optional[str] = None,
     store_options: Optional[Dict[str, str]] = None,
+    progress: Optional[_Progress] = None,
 ) -> Awaitable[ValidationReport]:
     """Like ``validate_backup``; awaitable."""
 def restore_test(

@@ -2,6 +2,7 @@
 //! SeaweedFS (S3), Azurite (Azure blob), fake-gcs-server (GCS reads). One instance of each per test
 //! binary, killed when the test process exits (parent-death signal) or when dropped.
 
+use dbops::BackupStore;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
