@@ -12,7 +12,7 @@ use std::time::Instant;
 
 use dbops::health::{HealthOptions, HealthProbe, PgHealthProbe};
 use dbops::monitor::{StatusOptions, status};
-use dbops::seed::{PgSeeder, Profile, SeedOptions, Seeder};
+use dbops::seed::{PgSeeder, Profile, SeedOptions};
 use dbops::{DatabaseUrl, MigrationSource, Migrator, PgMigrator, TempCluster, TestDatabases};
 
 #[tokio::main]

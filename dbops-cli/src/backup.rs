@@ -5,9 +5,10 @@ use std::path::PathBuf;
 use clap::{Args, Subcommand};
 
 use super::Context;
+use dbops::alert::{AlertSettings, SmtpSettings};
 use dbops::backup::{
-    Backup, BackupOptions, BackupSelector, BackupStore, Compression, Decryption, DumpFormat,
-    Encryption, RetentionPolicy, apply_retention, generate_key_pair,
+    Backup, BackupHealthLimits, BackupOptions, BackupSelector, BackupStore, Compression,
+    Decryption, DumpFormat, Encryption, RetentionPolicy, apply_retention, generate_key_pair,
 };
 use dbops::config::DatabaseUrl;
 use dbops::error::{Error, Result};
@@ -101,33 +102,11 @@ pub struct HealthArgs {
     /// The database whose backups to check (default: the database of DATABASE_URL).
     #[arg(long)]
     database: Option<String>,
-    /// Warn when the newest backup is older than this many hours.
-    #[arg(long, default_value_t = 26.0)]
-    max_age_hours: f64,
-    /// Critical when the newest backup is older than this many hours (default: twice --max-age-hours).
-    #[arg(long)]
-    critical_age_hours: Option<f64>,
-    /// Critical when the newest dump is smaller than this fraction of the recent median.
-    #[arg(long, default_value_t = 0.5)]
-    size_drop_ratio: f64,
-    /// Warn when the newest dump is larger than this multiple of the recent median.
-    #[arg(long, default_value_t = 2.0)]
-    size_jump_ratio: f64,
-    /// Warn when fewer backups than this are kept.
-    #[arg(long, default_value_t = 1)]
-    min_backups: usize,
-    /// Warn when the last restore test is older than this many days (0 skips the check).
-    #[arg(long, default_value_t = 8.0)]
-    max_restore_test_age_days: f64,
-    /// Download the newest backup and check its sha256 against the manifest.
-    #[arg(long)]
-    full: bool,
+    #[command(flatten)]
+    limits: LimitArgs,
     /// Also check WAL archiving on the server of DATABASE_URL (pg_stat_archiver).
     #[arg(long)]
     check_server: bool,
-    /// Warn when the last archived WAL segment is older than this many minutes.
-    #[arg(long, default_value_t = 60.0)]
-    max_wal_age_minutes: f64,
     /// Write Prometheus metrics to this file (atomically; for node-exporter's textfile collector).
     #[arg(long)]
     metrics_file: Option<PathBuf>,
@@ -143,24 +122,88 @@ pub struct HealthArgs {
     /// SMTP port (default by security: 587, 465, 25).
     #[arg(long, env = "DBOPS_SMTP_PORT")]
     smtp_port: Option<u16>,
-    /// SMTP security: starttls, tls or none (only for a trusted relay).
-    #[arg(long, env = "DBOPS_SMTP_SECURITY", default_value = "starttls", value_parser = ["starttls", "tls", "none"])]
-    smtp_security: String,
+    /// SMTP security: starttls (default), tls or none (only for a trusted relay).
+    #[arg(long, env = "DBOPS_SMTP_SECURITY", value_parser = ["starttls", "tls", "none"])]
+    smtp_security: Option<String>,
     /// SMTP user.
     #[arg(long, env = "DBOPS_SMTP_USER")]
     smtp_user: Option<String>,
     /// File holding the SMTP password (or set DBOPS_SMTP_PASSWORD).
     #[arg(long)]
     smtp_password_file: Option<PathBuf>,
-    /// Sender address.
-    #[arg(long, env = "DBOPS_SMTP_FROM", default_value = "dbops@localhost")]
-    smtp_from: String,
+    /// Sender address [default: dbops@localhost].
+    #[arg(long, env = "DBOPS_SMTP_FROM")]
+    smtp_from: Option<String>,
     /// Recipient; repeatable (or comma-separated in DBOPS_SMTP_TO).
     #[arg(long, env = "DBOPS_SMTP_TO", value_delimiter = ',')]
     smtp_to: Vec<String>,
-    /// Remind every this many hours while the state stays bad (0: never).
-    #[arg(long, default_value_t = 24.0)]
-    remind_hours: f64,
+    /// Remind every this many hours while the state stays bad (0: never) [default: 24].
+    #[arg(long)]
+    remind_hours: Option<f64>,
+}
+
+/// The health thresholds; the defaults are the library's ([`BackupHealthLimits::default`]).
+#[derive(Debug, Clone, Args)]
+struct LimitArgs {
+    /// Warn when the newest backup is older than this many hours.
+    #[arg(long, default_value_t = BackupHealthLimits::default().max_age_hours)]
+    max_age_hours: f64,
+    /// Critical when the newest backup is older than this many hours (default: twice --max-age-hours).
+    #[arg(long)]
+    critical_age_hours: Option<f64>,
+    /// Critical when the newest dump is smaller than this fraction of the recent median.
+    #[arg(long, default_value_t = BackupHealthLimits::default().size_drop_ratio)]
+    size_drop_ratio: f64,
+    /// Warn when the newest dump is larger than this multiple of the recent median.
+    #[arg(long, default_value_t = BackupHealthLimits::default().size_jump_ratio)]
+    size_jump_ratio: f64,
+    /// Warn when fewer backups than this are kept.
+    #[arg(long, default_value_t = BackupHealthLimits::default().min_backups)]
+    min_backups: usize,
+    /// Warn when the last restore test is older than this many days (0 skips the check).
+    #[arg(long, default_value_t = BackupHealthLimits::default().max_restore_test_age_days)]
+    max_restore_test_age_days: f64,
+    /// Download the newest backup and check its sha256 against the manifest.
+    #[arg(long)]
+    full: bool,
+    /// Warn when the last archived WAL segment is older than this many minutes.
+    #[arg(long, default_value_t = BackupHealthLimits::default().max_wal_age_minutes)]
+    max_wal_age_minutes: f64,
+}
+
+impl LimitArgs {
+    fn limits(&self) -> BackupHealthLimits {
+        BackupHealthLimits {
+            max_age_hours: self.max_age_hours,
+            critical_age_hours: self.critical_age_hours,
+            size_drop_ratio: self.size_drop_ratio,
+            size_jump_ratio: self.size_jump_ratio,
+            min_backups: self.min_backups,
+            max_restore_test_age_days: self.max_restore_test_age_days,
+            full: self.full,
+            max_wal_age_minutes: self.max_wal_age_minutes,
+        }
+    }
+}
+
+impl HealthArgs {
+    fn alert_settings(&self) -> AlertSettings {
+        AlertSettings {
+            slack_webhook: self.slack_webhook.clone(),
+            webhook: self.webhook.clone(),
+            smtp: self.smtp_host.clone().map(|host| SmtpSettings {
+                host,
+                port: self.smtp_port,
+                security: self.smtp_security.clone(),
+                username: self.smtp_user.clone(),
+                password: None,
+                password_file: self.smtp_password_file.clone(),
+                from: self.smtp_from.clone(),
+                to: self.smtp_to.clone(),
+            }),
+            remind_hours: self.remind_hours,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Args)]
@@ -604,37 +647,11 @@ async fn prune(args: PruneArgs, ctx: &Context) -> Result<()> {
 }
 
 async fn health(args: HealthArgs, ctx: &Context) -> Result<()> {
-    use dbops::alert::{AlertConfig, EmailConfig, Secret, SmtpSecurity};
-    use dbops::backup::{BackupHealth, BackupHealthOptions};
+    use dbops::backup::BackupHealth;
     let store = args.store.open()?;
     let database = required_database(args.database.clone(), ctx)?;
-    use dbops::config::{TimeUnit, duration_from};
-    let options = BackupHealthOptions {
-        max_age: duration_from("--max-age-hours", args.max_age_hours, TimeUnit::Hours)?,
-        critical_age: args
-            .critical_age_hours
-            .map(|h| duration_from("--critical-age-hours", h, TimeUnit::Hours))
-            .transpose()?,
-        size_drop_ratio: args.size_drop_ratio,
-        size_jump_ratio: args.size_jump_ratio,
-        min_backups: args.min_backups,
-        max_restore_test_age: (args.max_restore_test_age_days > 0.0)
-            .then(|| {
-                duration_from(
-                    "--max-restore-test-age-days",
-                    args.max_restore_test_age_days * 24.0,
-                    TimeUnit::Hours,
-                )
-            })
-            .transpose()?,
-        full_verify: args.full,
-        max_wal_age: duration_from(
-            "--max-wal-age-minutes",
-            args.max_wal_age_minutes,
-            TimeUnit::Minutes,
-        )?,
-        ..BackupHealthOptions::default()
-    };
+    let options = args.limits.limits().options()?;
+    let config = args.alert_settings().config()?;
     let mut checker = BackupHealth::new(store.clone(), database, options);
     if args.check_server {
         checker = checker.with_server(ctx.database_url().await?);
@@ -646,44 +663,6 @@ async fn health(args: HealthArgs, ctx: &Context) -> Result<()> {
             &dbops::alert::metrics::render(std::slice::from_ref(&report)),
         )?;
     }
-    let password = match &args.smtp_password_file {
-        Some(path) => Some(
-            std::fs::read_to_string(path)
-                .map_err(|e| Error::io("reading the SMTP password file", path, e))?
-                .trim_end_matches(['\n', '\r'])
-                .to_string(),
-        ),
-        None => std::env::var("DBOPS_SMTP_PASSWORD").ok(),
-    };
-    let config = AlertConfig {
-        slack_webhook: args
-            .slack_webhook
-            .clone()
-            .filter(|u| !u.is_empty())
-            .map(Secret::new),
-        webhook: args
-            .webhook
-            .clone()
-            .filter(|u| !u.is_empty())
-            .map(Secret::new),
-        email: args.smtp_host.clone().map(|host| EmailConfig {
-            host,
-            port: args.smtp_port,
-            security: match args.smtp_security.as_str() {
-                "tls" => SmtpSecurity::Tls,
-                "none" => SmtpSecurity::None,
-                _ => SmtpSecurity::StartTls,
-            },
-            username: args.smtp_user.clone(),
-            password: password.map(Secret::new),
-            from: args.smtp_from.clone(),
-            to: args.smtp_to.clone(),
-        }),
-        reminder: (args.remind_hours > 0.0)
-            .then(|| duration_from("--remind-hours", args.remind_hours, TimeUnit::Hours))
-            .transpose()?,
-        ..AlertConfig::default()
-    };
     let alerts = if config.has_channels() {
         Some(dbops::alert::notify(&report, &store, &config).await?)
     } else {
@@ -740,31 +719,10 @@ async fn health(args: HealthArgs, ctx: &Context) -> Result<()> {
 /// Runs `dbops restore ...`.
 pub async fn run_restore(args: RestoreArgs, ctx: &Context) -> Result<()> {
     let (store, selector) = match &args.file {
-        Some(file) => {
-            let dir = file
-                .parent()
-                .filter(|d| !d.as_os_str().is_empty())
-                .unwrap_or(std::path::Path::new("."));
-            let name = file
-                .file_name()
-                .ok_or_else(|| {
-                    Error::config("--file", format!("`{}` names no file", file.display()))
-                })?
-                .to_string_lossy()
-                .to_string();
-            let dir = std::path::absolute(dir).map_err(|e| Error::io("resolving", dir, e))?;
-            (
-                ObjectBackupStore::open(&dir.display().to_string())?,
-                BackupSelector::Key(name),
-            )
-        }
+        Some(file) => BackupSelector::for_file(file)?,
         None => (
             args.store.open()?,
-            match (&args.id, &args.before) {
-                (Some(id), _) => BackupSelector::Id(id.clone()),
-                (None, Some(t)) => BackupSelector::Before(dbops::backup::parse_time(t)?),
-                (None, None) => BackupSelector::Latest,
-            },
+            BackupSelector::choose(args.id.clone(), args.before.as_deref(), None)?,
         ),
     };
     let decryption = args.keys.decryption()?;
@@ -788,19 +746,7 @@ pub async fn run_restore(args: RestoreArgs, ctx: &Context) -> Result<()> {
         });
     }
     let url = ctx.database_url().await?;
-    let target = match &args.into {
-        Some(name) => RestoreTarget::Database {
-            name: name.clone(),
-            create: args.create,
-        },
-        None if args.create => {
-            return Err(Error::config(
-                "--create",
-                "needs --into NAME (the database to create)",
-            ));
-        }
-        None => RestoreTarget::Original,
-    };
+    let target = RestoreTarget::choose(args.into.clone(), args.create)?;
     let options = RestoreOptions {
         selector,
         source_database: args.from_database.clone(),

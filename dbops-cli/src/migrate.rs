@@ -8,8 +8,8 @@ use super::Context;
 use dbops::error::{Error, Result};
 use dbops::migrate::lint::{self, Severity};
 use dbops::migrate::{
-    self, ChecksumPolicy, DownSteps, MigrateOptions, MigrateReport, MigrationSource, Migrator,
-    Numbering, PgMigrator, Rollback, RoundTrip, Scratch, Strictness, VerifyOptions,
+    self, DownSteps, MigrateOptions, MigrateReport, MigrateSettings, MigrationSource, Migrator,
+    Numbering, PgMigrator, Rollback, RoundTrip, Scratch, VerifyOptions,
 };
 
 /// `dbops migrate [options] <command>`
@@ -27,9 +27,9 @@ pub struct MigrateArgs {
     /// Schema of the state tables (default: the connection's current schema).
     #[arg(long, global = true)]
     schema: Option<String>,
-    /// golang-migrate's state table.
-    #[arg(long, global = true, default_value = "schema_migrations")]
-    table: String,
+    /// golang-migrate's state table [default: schema_migrations].
+    #[arg(long, global = true)]
+    table: Option<String>,
     /// lock_timeout for migration statements, in seconds (retried with backoff on timeout).
     #[arg(long, global = true)]
     lock_timeout: Option<f64>,
@@ -115,33 +115,22 @@ pub enum MigrateCommand {
 }
 
 impl MigrateArgs {
+    fn settings(&self) -> MigrateSettings {
+        MigrateSettings {
+            schema: self.schema.clone(),
+            table: self.table.clone(),
+            lock_timeout_secs: self.lock_timeout,
+            statement_timeout_secs: self.statement_timeout,
+            strict: self.strict,
+        }
+    }
+
     fn source(&self) -> Result<MigrationSource> {
-        let strictness = if self.strict {
-            Strictness::Strict
-        } else {
-            Strictness::Lenient
-        };
-        MigrationSource::from_dir(&self.source)?.validate(strictness)
+        MigrationSource::from_dir(&self.source)?.validate(self.settings().strictness())
     }
 
     fn options(&self) -> Result<MigrateOptions> {
-        let seconds = |flag: &str, value: Option<f64>| {
-            value
-                .map(|v| dbops::config::duration_from(flag, v, dbops::config::TimeUnit::Seconds))
-                .transpose()
-        };
-        Ok(MigrateOptions {
-            schema: self.schema.clone(),
-            table: self.table.clone(),
-            lock_timeout: seconds("--lock-timeout", self.lock_timeout)?,
-            statement_timeout: seconds("--statement-timeout", self.statement_timeout)?,
-            checksums: if self.strict {
-                ChecksumPolicy::Error
-            } else {
-                ChecksumPolicy::Warn
-            },
-            ..MigrateOptions::default()
-        })
+        self.settings().options()
     }
 
     async fn migrator(&self, ctx: &Context) -> Result<PgMigrator> {

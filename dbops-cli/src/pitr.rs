@@ -1,7 +1,6 @@
 //! `dbops wal push|fetch|prefetch`, `dbops basebackup` and `dbops pitr restore|restore-point|status|setup|prune`.
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use clap::{Args, Subcommand};
 
@@ -71,6 +70,24 @@ impl ArchiveArgs {
         }
         if let Some(program) = program {
             commands = commands.program(program);
+        }
+        Ok(commands)
+    }
+
+    /// The commands that fetch from this archive: this program, the store, its options and the keys
+    /// to decrypt with.
+    fn fetch_commands(&self) -> Result<pitr::WalCommands> {
+        let mut commands = pitr::WalCommands::new(&self.store)
+            .store_options(StoreOptions::from_pairs(&self.store_options)?.options)
+            .passphrase_env(&self.keys.passphrase_env);
+        if let Ok(program) = std::env::current_exe() {
+            commands = commands.program(program);
+        }
+        if let Some(identity) = &self.keys.identity {
+            commands = commands.identity_file(
+                std::path::absolute(identity)
+                    .map_err(|e| Error::io("resolving the identity file", identity, e))?,
+            );
         }
         Ok(commands)
     }
@@ -259,10 +276,12 @@ pub async fn run_wal(cmd: WalCommand, ctx: &Context) -> Result<()> {
                 ctx.set_exit_code(1);
                 return Ok(());
             }
-            if prefetch > 0
-                && pitr::WalName::parse(&name).is_ok_and(|w| w.kind == pitr::WalFileKind::Segment)
+            // Best effort: replay works without it, only slower.
+            if let Err(error) = archive
+                .fetch_commands()
+                .and_then(|c| pitr::start_prefetch(&c, &name, &dest, prefetch))
             {
-                spawn_prefetch(&archive, &name, &dest, prefetch);
+                tracing::warn!(%error, "no background prefetch");
             }
             ctx.print(&report, String::new)
         }
@@ -274,67 +293,12 @@ pub async fn run_wal(cmd: WalCommand, ctx: &Context) -> Result<()> {
             parallel,
         } => {
             let store = archive.store_args().open()?;
-            let size = std::fs::metadata(&dest)
-                .map(|m| m.len())
-                .unwrap_or(16 << 20);
-            let dir = pitr::prefetch_dir(&dest);
-            let lock = dir.join(".lock");
-            let _ = std::fs::create_dir_all(&dir);
-            let stale = std::fs::metadata(&lock)
-                .and_then(|m| m.modified())
-                .is_ok_and(|t| t.elapsed().unwrap_or_default() > Duration::from_secs(120));
-            if stale {
-                let _ = std::fs::remove_file(&lock);
+            let options = archive.options()?;
+            match pitr::prefetch_once(&store, &name, &dest, count, parallel, &options).await? {
+                Some(fetched) => ctx.print(&fetched, || format!("prefetched {fetched} segments")),
+                None => Ok(()),
             }
-            if std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(&lock)
-                .is_err()
-            {
-                return Ok(());
-            }
-            let fetched = pitr::prefetch(
-                &store,
-                &name,
-                &dest,
-                count,
-                parallel,
-                size,
-                &archive.options()?,
-            )
-            .await;
-            let _ = std::fs::remove_file(&lock);
-            let fetched = fetched?;
-            ctx.print(&fetched, || format!("prefetched {fetched} segments"))
         }
-    }
-}
-
-/// Starts `dbops wal prefetch` in the background (not waited for) with the same store and keys.
-fn spawn_prefetch(archive: &ArchiveArgs, name: &str, dest: &std::path::Path, count: u32) {
-    let Ok(exe) = std::env::current_exe() else {
-        return;
-    };
-    let mut command = std::process::Command::new(exe);
-    command.args(["-q", "wal", "prefetch", "--store", &archive.store]);
-    for option in &archive.store_options {
-        command.args(["--store-option", option]);
-    }
-    if let Some(identity) = &archive.keys.identity {
-        command.arg("--identity").arg(identity);
-    }
-    command
-        .args(["--passphrase-env", &archive.keys.passphrase_env])
-        .args(["--count", &count.to_string(), name])
-        .arg(dest)
-        .env_remove("DBOPS_AGE_RECIPIENTS")
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null());
-    if let Ok(child) = command.spawn() {
-        // Reaped by init once this short-lived process exits.
-        std::mem::forget(child);
     }
 }
 
@@ -506,17 +470,12 @@ async fn restore(args: RestoreArgs, ctx: &Context) -> Result<()> {
     let timeout =
         dbops::config::duration_from("--timeout", args.timeout, dbops::config::TimeUnit::Seconds)?;
     let store = args.archive.store_args().open()?;
-    let target = if let Some(t) = &args.target_time {
-        RecoveryTarget::Time(dbops::backup::parse_time(t)?)
-    } else if let Some(n) = &args.restore_point {
-        RecoveryTarget::RestorePoint(n.clone())
-    } else if let Some(x) = &args.xid {
-        RecoveryTarget::Xid(x.clone())
-    } else if let Some(l) = &args.lsn {
-        RecoveryTarget::Lsn(l.clone())
-    } else {
-        RecoveryTarget::Latest
-    };
+    let target = RecoveryTarget::choose(
+        args.target_time.as_deref(),
+        args.restore_point.clone(),
+        args.xid.clone(),
+        args.lsn.clone(),
+    )?;
     let store_options = StoreOptions::from_pairs(&args.archive.store_options)?
         .options
         .into_iter()
@@ -549,13 +508,7 @@ async fn restore(args: RestoreArgs, ctx: &Context) -> Result<()> {
             )
         });
     }
-    let builder = dbops::cluster::TempCluster::builder()
-        .data_dir(&data_dir)
-        .listen(dbops::cluster::Listen::Tcp)
-        .start_timeout(timeout);
-    let info = dbops::cluster::DetachedCluster::start(&args.name, builder).await?;
-    let url = dbops::config::DatabaseUrl::parse(info.tcp_url.as_deref().unwrap_or(&info.url))?;
-    pitr::wait_for_promotion(&url, timeout).await?;
+    let (info, _url) = pitr::start_restored(&data_dir, &args.name, timeout).await?;
     #[derive(serde::Serialize)]
     struct Started<'a> {
         #[serde(flatten)]

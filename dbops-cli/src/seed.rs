@@ -8,7 +8,7 @@ use super::Context;
 use dbops::db::{ResetOptions, reset};
 use dbops::error::Result;
 use dbops::migrate::MigrationSource;
-use dbops::seed::{Existing, PgSeeder, Profile, SeedOptions, Seeder, run_sql_file};
+use dbops::seed::{Existing, Profile, ReferenceSeed, SeedOptions, Seeder, run_sql_file};
 
 /// `dbops seed [light|medium|heavy] [--scale K] [--seed N] | --file F.sql`
 #[derive(Debug, Args)]
@@ -57,22 +57,15 @@ pub async fn run_seed(args: SeedArgs, ctx: &Context) -> Result<()> {
         });
     }
     let profile: Profile = args.profile.as_deref().unwrap_or("light").parse()?;
-    let options = SeedOptions {
-        scale: args.scale,
-        seed: args.seed,
-        existing: if args.append {
-            Existing::Append
-        } else if args.truncate {
-            Existing::Truncate
-        } else {
-            Existing::Refuse
+    let seeder = ReferenceSeed {
+        profile,
+        options: SeedOptions {
+            scale: args.scale,
+            seed: args.seed,
+            existing: Existing::from_switches(args.append, args.truncate)?,
         },
     };
-    let mut seeder = PgSeeder::new(url);
-    if let Some(progress) = ctx.progress("seed") {
-        seeder = seeder.progress(progress);
-    }
-    let report = seeder.seed(profile, &options).await?;
+    let report = seeder.seed(&url, ctx.progress("seed").as_ref()).await?;
     ctx.print(&report, || {
         let mut out = String::new();
         for (table, rows) in &report.tables {

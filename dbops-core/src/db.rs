@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::{DatabaseUrl, quote_ident};
 use crate::error::{Error, Result};
 use crate::migrate::{MigrateReport, MigrationSource, Migrator, PgMigrator};
-use crate::seed::{PgSeeder, Profile, SeedOptions, SeedReport, Seeder};
+use crate::seed::{Profile, ReferenceSeed, SeedOptions, SeedReport, Seeder};
 
 /// What counts as production.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -96,12 +96,33 @@ pub async fn production_reason(
 }
 
 /// Drops and recreates the database of `url` (terminating its sessions), applies `source` and
-/// optionally seeds it. Refuses production-looking targets unless `options.force`.
-#[tracing::instrument(name = "db.reset", skip_all)]
+/// optionally seeds the reference profile `options.seed`. Refuses production-looking targets unless
+/// `options.force`.
 pub async fn reset(
     url: &DatabaseUrl,
     source: MigrationSource,
     options: &ResetOptions,
+) -> Result<ResetReport> {
+    let reference = options.seed.map(|profile| ReferenceSeed {
+        profile,
+        options: options.seed_options.clone(),
+    });
+    reset_with(
+        url,
+        source,
+        options,
+        reference.as_ref().map(|s| s as &dyn Seeder),
+    )
+    .await
+}
+
+/// Like [`reset`], seeding with any [`Seeder`] (`options.seed` is ignored).
+#[tracing::instrument(name = "db.reset", skip_all)]
+pub async fn reset_with(
+    url: &DatabaseUrl,
+    source: MigrationSource,
+    options: &ResetOptions,
+    seeder: Option<&dyn Seeder>,
 ) -> Result<ResetReport> {
     let database = url.database();
     if !options.force
@@ -156,12 +177,8 @@ pub async fn reset(
         .await
         .map_err(|e| Error::postgres(format!("creating `{database}`"), e))?;
     let migrations = PgMigrator::new(url.clone(), source).up(None).await?;
-    let seed = match options.seed {
-        Some(profile) => Some(
-            PgSeeder::new(url.clone())
-                .seed(profile, &options.seed_options)
-                .await?,
-        ),
+    let seed = match seeder {
+        Some(seeder) => Some(seeder.seed(url, None).await?),
         None => None,
     };
     Ok(ResetReport {

@@ -55,7 +55,7 @@ pub use include_dir;
 #[cfg(feature = "migrate")]
 pub use migrate::{
     DownSteps, MigrateOptions, MigrateReport, Migration, MigrationSource, Migrator, PgMigrator,
-    migrate_on_startup,
+    migrate_on_startup, migrate_with,
 };
 pub use progress::{Progress, ProgressEvent, ProgressUnit};
 #[cfg(feature = "backup")]

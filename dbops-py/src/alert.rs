@@ -3,9 +3,8 @@
 use std::collections::BTreeMap;
 
 use dbops::DatabaseUrl;
-use dbops::alert::{AlertConfig, EmailConfig, Secret, SmtpSecurity, metrics, notify};
-use dbops::backup::{BackupHealth, BackupHealthOptions, BackupHealthReport};
-use dbops::config::{TimeUnit, duration_from};
+use dbops::alert::{AlertSettings, SmtpSettings, metrics, notify};
+use dbops::backup::{BackupHealth, BackupHealthLimits, BackupHealthReport};
 use pyo3::prelude::*;
 
 use crate::convert::from_py;
@@ -15,42 +14,37 @@ use crate::runtime::operation;
 
 operation! {
 /// Checks the backups of `database` in `store`; returns the `BackupHealthReport` (`status`: ok, warn
-/// or critical).
-#[pyo3(signature = (store, database, *, max_age_hours=26.0, critical_age_hours=None, size_drop_ratio=0.5, size_jump_ratio=2.0, min_backups=1, max_restore_test_age_days=8.0, full=false, server=None, max_wal_age_minutes=60.0, store_options=None))]
+/// or critical). A threshold left at None is the library's default (`BackupHealthLimits`).
+#[pyo3(signature = (store, database, *, max_age_hours=None, critical_age_hours=None, size_drop_ratio=None, size_jump_ratio=None, min_backups=None, max_restore_test_age_days=None, full=false, server=None, max_wal_age_minutes=None, store_options=None))]
 fn backup_health / backup_health_async(
     py,
     store: &str,
     database: String,
-    max_age_hours: f64,
+    max_age_hours: Option<f64>,
     critical_age_hours: Option<f64>,
-    size_drop_ratio: f64,
-    size_jump_ratio: f64,
-    min_backups: usize,
-    max_restore_test_age_days: f64,
+    size_drop_ratio: Option<f64>,
+    size_jump_ratio: Option<f64>,
+    min_backups: Option<usize>,
+    max_restore_test_age_days: Option<f64>,
     full: bool,
     server: Option<String>,
-    max_wal_age_minutes: f64,
+    max_wal_age_minutes: Option<f64>,
     store_options: Option<BTreeMap<String, String>>,
 ) -> Py<PyAny> {
     let store = crate::backup::open_store(store, store_options)?;
-    let hours = |what: &str, h: f64| duration_from(what, h, TimeUnit::Hours).map_err(err);
-    let options = BackupHealthOptions {
-        max_age: hours("max_age_hours", max_age_hours)?,
-        critical_age: critical_age_hours
-            .map(|h| hours("critical_age_hours", h))
-            .transpose()?,
-        size_drop_ratio,
-        size_jump_ratio,
-        min_backups,
-        max_restore_test_age: (max_restore_test_age_days > 0.0)
-            .then(|| hours("max_restore_test_age_days", max_restore_test_age_days * 24.0))
-            .transpose()?,
-        full_verify: full,
-        max_wal_age: duration_from("max_wal_age_minutes", max_wal_age_minutes, TimeUnit::Minutes)
-            .map_err(err)?,
-        ..BackupHealthOptions::default()
+    let defaults = BackupHealthLimits::default();
+    let limits = BackupHealthLimits {
+        max_age_hours: max_age_hours.unwrap_or(defaults.max_age_hours),
+        critical_age_hours: critical_age_hours.or(defaults.critical_age_hours),
+        size_drop_ratio: size_drop_ratio.unwrap_or(defaults.size_drop_ratio),
+        size_jump_ratio: size_jump_ratio.unwrap_or(defaults.size_jump_ratio),
+        min_backups: min_backups.unwrap_or(defaults.min_backups),
+        max_restore_test_age_days: max_restore_test_age_days
+            .unwrap_or(defaults.max_restore_test_age_days),
+        full,
+        max_wal_age_minutes: max_wal_age_minutes.unwrap_or(defaults.max_wal_age_minutes),
     };
-    let mut checker = BackupHealth::new(store, database, options);
+    let mut checker = BackupHealth::new(store, database, limits.options().map_err(err)?);
     if let Some(url) = server {
         checker = checker.with_server(DatabaseUrl::parse(&url).map_err(err)?);
     }
@@ -60,9 +54,11 @@ fn backup_health / backup_health_async(
 
 operation! {
 /// Sends alerts for a `backup_health` report if its state changed since the last notification (or a
-/// reminder is due). `smtp` keys: host, port, security ('starttls', 'tls', 'none'), username, password,
-/// from, to (list). Returns the `AlertOutcome`: what was sent and each channel's delivery.
-#[pyo3(signature = (report, store, *, slack_webhook=None, webhook=None, smtp=None, remind_hours=24.0, store_options=None))]
+/// reminder is due). `smtp` keys: host, port, security ('starttls', 'tls', 'none'), username, password
+/// (or password_file; else DBOPS_SMTP_PASSWORD), from, to (list). `remind_hours`: None is the
+/// library's default (24), 0 never. Returns the `AlertOutcome`: what was sent and each channel's
+/// delivery.
+#[pyo3(signature = (report, store, *, slack_webhook=None, webhook=None, smtp=None, remind_hours=None, store_options=None))]
 fn send_alerts / send_alerts_async(
     py,
     report: &Bound<'_, PyAny>,
@@ -70,58 +66,47 @@ fn send_alerts / send_alerts_async(
     slack_webhook: Option<String>,
     webhook: Option<String>,
     smtp: Option<BTreeMap<String, Py<PyAny>>>,
-    remind_hours: f64,
+    remind_hours: Option<f64>,
     store_options: Option<BTreeMap<String, String>>,
 ) -> Py<PyAny> {
     let report: BackupHealthReport = from_py(report, "backup health report")?;
     let store = crate::backup::open_store(store, store_options)?;
-    let email = match smtp {
-        None => None,
-        Some(map) => {
-            let get = |k: &str| -> PyResult<Option<String>> {
-                map.get(k)
-                    .map(|v| v.bind(py).str().map(|s| s.to_string()))
-                    .transpose()
-            };
-            let to: Vec<String> = match map.get("to") {
-                Some(v) => v.bind(py).extract()?,
-                None => Vec::new(),
-            };
-            Some(EmailConfig {
-                host: get("host")?
-                    .ok_or_else(|| pyo3::exceptions::PyValueError::new_err("smtp needs 'host'"))?,
-                port: get("port")?.map(|p| p.parse()).transpose().map_err(|e| {
-                    pyo3::exceptions::PyValueError::new_err(format!("smtp port: {e}"))
-                })?,
-                security: match get("security")?.as_deref() {
-                    None | Some("starttls") => SmtpSecurity::StartTls,
-                    Some("tls") => SmtpSecurity::Tls,
-                    Some("none") => SmtpSecurity::None,
-                    Some(other) => {
-                        return Err(pyo3::exceptions::PyValueError::new_err(format!(
-                            "smtp security {other:?}: expected starttls, tls or none"
-                        )));
-                    }
-                },
-                username: get("username")?,
-                password: get("password")?.map(Secret::new),
-                from: get("from")?.unwrap_or_else(|| "dbops@localhost".into()),
-                to,
-            })
-        }
+    let settings = AlertSettings {
+        slack_webhook,
+        webhook,
+        smtp: smtp.map(|map| smtp_settings(py, &map)).transpose()?,
+        remind_hours,
     };
-    let config = AlertConfig {
-        slack_webhook: slack_webhook.map(Secret::new),
-        webhook: webhook.map(Secret::new),
-        email,
-        reminder: (remind_hours > 0.0)
-            .then(|| duration_from("remind_hours", remind_hours, TimeUnit::Hours))
-            .transpose()
-            .map_err(err)?,
-        ..AlertConfig::default()
-    };
+    let config = settings.config().map_err(err)?;
     async move { json(&notify(&report, &store, &config).await?) }
 }
+}
+
+/// The `smtp` dict of `send_alerts` as the library's `SmtpSettings`.
+fn smtp_settings(py: Python<'_>, map: &BTreeMap<String, Py<PyAny>>) -> PyResult<SmtpSettings> {
+    let text = |k: &str| -> PyResult<Option<String>> {
+        map.get(k)
+            .map(|v| v.bind(py).str().map(|s| s.to_string()))
+            .transpose()
+    };
+    let port = match map.get("port") {
+        Some(v) => Some(v.bind(py).extract::<u16>()?),
+        None => None,
+    };
+    let to: Vec<String> = match map.get("to") {
+        Some(v) => v.bind(py).extract()?,
+        None => Vec::new(),
+    };
+    Ok(SmtpSettings {
+        host: text("host")?.unwrap_or_default(),
+        port,
+        security: text("security")?,
+        username: text("username")?,
+        password: text("password")?,
+        password_file: text("password_file")?.map(Into::into),
+        from: text("from")?,
+        to,
+    })
 }
 
 /// Prometheus text exposition of one or more `backup_health` reports.

@@ -51,19 +51,7 @@ fn selector(
     before: Option<String>,
     key: Option<String>,
 ) -> PyResult<BackupSelector> {
-    Ok(match (backup_id, before, key) {
-        (Some(id), None, None) => BackupSelector::Id(id),
-        (None, Some(t), None) => {
-            BackupSelector::Before(dbops::backup::parse_time(&t).map_err(err)?)
-        }
-        (None, None, Some(k)) => BackupSelector::Key(k),
-        (None, None, None) => BackupSelector::Latest,
-        _ => {
-            return Err(pyo3::exceptions::PyValueError::new_err(
-                "give at most one of backup_id, before and key",
-            ));
-        }
-    })
+    BackupSelector::choose(backup_id, before.as_deref(), key).map_err(err)
 }
 
 /// Everything `backup` and `backup_async` take.
@@ -170,15 +158,7 @@ fn restore_job(
 ) -> PyResult<(PgRestorer, RestoreOptions)> {
     let url = DatabaseUrl::parse(url).map_err(err)?;
     let store = open_store(store, store_options)?;
-    let target = match into {
-        Some(name) => RestoreTarget::Database { name, create },
-        None if create => {
-            return Err(pyo3::exceptions::PyValueError::new_err(
-                "create=True needs into='name'",
-            ));
-        }
-        None => RestoreTarget::Original,
-    };
+    let target = RestoreTarget::choose(into, create).map_err(err)?;
     let options = RestoreOptions {
         selector: selector(backup_id, before, key)?,
         source_database: from_database,

@@ -1,9 +1,7 @@
 //! `dbops.Migrator`, `dbops.lint`, `dbops.verify`, `dbops.create_migration`.
 
-use dbops::migrate::{
-    self, ChecksumPolicy, Numbering, Rollback, Scratch, Strictness, VerifyOptions,
-};
-use dbops::{DatabaseUrl, DownSteps, MigrateOptions, MigrationSource, Migrator as _, PgMigrator};
+use dbops::migrate::{self, MigrateSettings, Numbering, Rollback, Scratch, VerifyOptions};
+use dbops::{DatabaseUrl, DownSteps, MigrationSource, Migrator as _, PgMigrator};
 use pyo3::prelude::*;
 
 use crate::convert::{Typed, to_py, to_py_attached};
@@ -15,11 +13,11 @@ use crate::runtime::{block_on, into_awaitable, operation};
 pub struct Migrator(PgMigrator);
 
 fn source(dir: &str, strict: bool) -> PyResult<MigrationSource> {
-    let strictness = if strict {
-        Strictness::Strict
-    } else {
-        Strictness::Lenient
-    };
+    let strictness = MigrateSettings {
+        strict,
+        ..MigrateSettings::default()
+    }
+    .strictness();
     MigrationSource::from_dir(dir)
         .and_then(|s| s.validate(strictness))
         .map_err(err)
@@ -45,24 +43,14 @@ impl Migrator {
         strict: bool,
         progress: Option<Py<PyAny>>,
     ) -> PyResult<Self> {
-        let seconds = |what: &str, value: Option<f64>| {
-            value
-                .map(|v| dbops::config::duration_from(what, v, dbops::config::TimeUnit::Seconds))
-                .transpose()
-                .map_err(err)
-        };
-        let options = MigrateOptions {
+        let settings = MigrateSettings {
             schema,
-            table: table.unwrap_or_else(|| "schema_migrations".into()),
-            lock_timeout: seconds("lock_timeout", lock_timeout)?,
-            statement_timeout: seconds("statement_timeout", statement_timeout)?,
-            checksums: if strict {
-                ChecksumPolicy::Error
-            } else {
-                ChecksumPolicy::Warn
-            },
-            ..MigrateOptions::default()
+            table,
+            lock_timeout_secs: lock_timeout,
+            statement_timeout_secs: statement_timeout,
+            strict,
         };
+        let options = settings.options().map_err(err)?;
         let url = DatabaseUrl::parse(url).map_err(err)?;
         let mut migrator = PgMigrator::new(url, self::source(source, strict)?).options(options);
         if let Some(progress) = crate::convert::progress(progress) {

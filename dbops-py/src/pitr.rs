@@ -113,20 +113,8 @@ operation! {
         passphrase: Option<String>,
         store_options: Option<BTreeMap<String, String>>,
     ) -> Py<PyAny> {
-        let target = match (target_time, restore_point, xid, lsn) {
-            (Some(t), None, None, None) => {
-                RecoveryTarget::Time(dbops::backup::parse_time(&t).map_err(err)?)
-            }
-            (None, Some(n), None, None) => RecoveryTarget::RestorePoint(n),
-            (None, None, Some(x), None) => RecoveryTarget::Xid(x),
-            (None, None, None, Some(l)) => RecoveryTarget::Lsn(l),
-            (None, None, None, None) => RecoveryTarget::Latest,
-            _ => {
-                return Err(pyo3::exceptions::PyValueError::new_err(
-                    "give at most one of target_time, restore_point, xid, lsn",
-                ));
-            }
-        };
+        let target =
+            RecoveryTarget::choose(target_time.as_deref(), restore_point, xid, lsn).map_err(err)?;
         let non_secret: Vec<(String, String)> = store_options
             .clone()
             .unwrap_or_default()
@@ -321,8 +309,54 @@ operation! {
     }
 }
 
+operation! {
+    /// Downloads the `count` segments after `after` into the prefetch directory next to `dest` (what
+    /// `dbops wal fetch` starts in the background), unless another prefetch runs for that directory.
+    /// Returns how many were fetched, or None when another prefetch holds the lock.
+    #[pyo3(signature = (store, after, dest, *, count=8, parallel=4, identity=None, passphrase=None, store_options=None))]
+    fn pitr_prefetch / pitr_prefetch_async(
+        py,
+        store: &str,
+        after: String,
+        dest: PathBuf,
+        count: u32,
+        parallel: usize,
+        identity: Option<String>,
+        passphrase: Option<String>,
+        store_options: Option<BTreeMap<String, String>>,
+    ) -> Option<usize> {
+        let store = open_store(store, store_options)?;
+        let options = options(None, passphrase, identity, 60.0)?;
+        async move { pitr::prefetch_once(&store, &after, &dest, count, parallel, &options).await }
+    }
+}
+
+operation! {
+    /// Starts a restored data directory (from `restore`) as a detached embedded cluster named `name`
+    /// on a free TCP port, waits until it has replayed to its target and promoted, and returns its URL.
+    /// It outlives this process: `dbops cluster stop --name NAME` stops it.
+    #[pyo3(signature = (data_dir, *, name="pitr", timeout=600.0))]
+    fn pitr_start_restored / pitr_start_restored_async(
+        py,
+        data_dir: PathBuf,
+        name: &str,
+        timeout: f64,
+    ) -> String {
+        let timeout = duration_from("timeout", timeout, TimeUnit::Seconds).map_err(err)?;
+        let name = name.to_string();
+        async move {
+            let (_, url) = pitr::start_restored(&data_dir, &name, timeout).await?;
+            Ok(url.expose())
+        }
+    }
+}
+
 /// Adds the functions to the module.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(pitr_prefetch, m)?)?;
+    m.add_function(wrap_pyfunction!(pitr_prefetch_async, m)?)?;
+    m.add_function(wrap_pyfunction!(pitr_start_restored, m)?)?;
+    m.add_function(wrap_pyfunction!(pitr_start_restored_async, m)?)?;
     m.add_function(wrap_pyfunction!(pitr_push, m)?)?;
     m.add_function(wrap_pyfunction!(pitr_push_async, m)?)?;
     m.add_function(wrap_pyfunction!(pitr_fetch, m)?)?;

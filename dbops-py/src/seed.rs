@@ -1,7 +1,7 @@
 //! `dbops.seed`, `dbops.seed_file`, `dbops.reset` (each with an `_async` form).
 
 use dbops::db::{ResetOptions, reset as reset_db};
-use dbops::seed::{Existing, PgSeeder, Profile, SeedOptions, Seeder as _, run_sql_file};
+use dbops::seed::{Existing, Profile, ReferenceSeed, SeedOptions, Seeder as _, run_sql_file};
 use dbops::{DatabaseUrl, MigrationSource};
 use pyo3::prelude::*;
 
@@ -10,20 +10,10 @@ use crate::errors::to_py as err;
 use crate::runtime::operation;
 
 fn options(scale: u64, seed: u64, existing: &str) -> PyResult<SeedOptions> {
-    let existing = match existing {
-        "refuse" => Existing::Refuse,
-        "append" => Existing::Append,
-        "truncate" => Existing::Truncate,
-        other => {
-            return Err(pyo3::exceptions::PyValueError::new_err(format!(
-                "existing={other:?}: expected 'refuse', 'append' or 'truncate'"
-            )));
-        }
-    };
     Ok(SeedOptions {
         scale,
         seed,
-        existing,
+        existing: existing.parse::<Existing>().map_err(err)?,
     })
 }
 
@@ -42,12 +32,12 @@ operation! {
     ) -> Py<PyAny> {
         let url = DatabaseUrl::parse(url).map_err(err)?;
         let profile: Profile = profile.parse().map_err(err)?;
-        let options = options(scale, seed, existing)?;
-        let mut seeder = PgSeeder::new(url);
-        if let Some(p) = crate::convert::progress(progress) {
-            seeder = seeder.progress(p);
-        }
-        async move { json(&seeder.seed(profile, &options).await?) }
+        let seeder = ReferenceSeed {
+            profile,
+            options: options(scale, seed, existing)?,
+        };
+        let progress = crate::convert::progress(progress);
+        async move { json(&seeder.seed(&url, progress.as_ref()).await?) }
     }
 }
 

@@ -39,10 +39,10 @@ fn builder(admin_url: &str, template: Template) -> PyResult<dbops::testing::Test
         builder = builder.setup(dbops::MigrationSource::from_dir(&dir).map_err(err)?);
     }
     if let Some(profile) = template.seed {
-        let mut step = dbops::seed::SeedStep::new(profile.parse().map_err(err)?);
-        step.options.scale = template.seed_scale;
-        step.options.seed = template.seed_seed;
-        builder = builder.setup(step);
+        let mut seed = dbops::seed::ReferenceSeed::new(profile.parse().map_err(err)?);
+        seed.options.scale = template.seed_scale;
+        seed.options.seed = template.seed_seed;
+        builder = builder.setup(dbops::seed::SeedStep::with(seed));
     }
     let mut scripts = dbops::SqlScripts::new();
     for (i, sql) in template.setup_sql.into_iter().enumerate() {

@@ -31,5 +31,5 @@ def test_a_panic_in_an_awaited_operation_raises_internal_error() -> None:
 def test_bad_durations_are_config_errors_not_panics(timeout: float) -> None:
     with pytest.raises(dbops.ConfigError, match="timeout"):
         dbops.HealthProbe("postgres://localhost/x", timeout=timeout)
-    with pytest.raises(dbops.ConfigError, match="lock_timeout"):
+    with pytest.raises(dbops.ConfigError, match="lock timeout"):
         dbops.Migrator("postgres://localhost/x", "migrations", lock_timeout=timeout)

@@ -29,7 +29,7 @@ def test_seed_light_and_refusal(migrated: dbops.TestDatabase) -> None:
         dbops.seed(migrated.url, "light")
     assert "--append" in str(info.value)
     dbops.seed(migrated.url, "light", existing="truncate")
-    with pytest.raises(ValueError):
+    with pytest.raises(dbops.ConfigError, match="sometimes"):
         dbops.seed(migrated.url, "light", existing="sometimes")
 
 

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::Instant;
 
-use dbops::seed::{PgSeeder, Profile, SeedOptions, Seeder};
+use dbops::seed::{PgSeeder, Profile, SeedOptions};
 use dbops::{Durability, MigrationSource, Migrator, PgMigrator, TempCluster};
 use dbops_benches::{dbops_binary, measure, median, migrations_dir, size_of};
 

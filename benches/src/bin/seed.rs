@@ -7,7 +7,7 @@ use std::process::Command;
 use std::time::Instant;
 
 use dbops::config::ChildEnv;
-use dbops::seed::{PgSeeder, Profile, SeedOptions, Seeder};
+use dbops::seed::{PgSeeder, Profile, SeedOptions};
 use dbops::{MigrationSource, TempCluster, TestDatabases};
 use dbops_benches::migrations_dir;
 

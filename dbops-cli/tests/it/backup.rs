@@ -6,7 +6,7 @@ use crate::support;
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
-use dbops::seed::{PgSeeder, Seeder};
+use dbops::seed::PgSeeder;
 use dbops::{Listen, MigrationSource, Migrator, PgMigrator, Profile, SeedOptions, TempCluster};
 
 fn dbops(url: &str, store: &str, args: &[&str]) -> Output {

@@ -6,6 +6,7 @@
 //! and never change the health result. Webhook URLs and SMTP passwords never appear in errors or logs.
 
 pub mod metrics;
+mod settings;
 mod smtp;
 
 use std::sync::Arc;
@@ -15,6 +16,7 @@ use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+pub use settings::{AlertSettings, DEFAULT_SMTP_FROM, SMTP_PASSWORD_ENV, SmtpSettings};
 pub use smtp::{EmailConfig, SmtpSecurity};
 
 use crate::backup::{BackupHealthReport, HealthStatus, manifest_folder};

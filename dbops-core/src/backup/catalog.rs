@@ -35,6 +35,40 @@ impl std::fmt::Display for BackupSelector {
     }
 }
 
+impl BackupSelector {
+    /// The selector from at most one of a backup id, a time (backups taken at or before it; RFC 3339
+    /// or `YYYY-mm-dd HH:MM:SS`, UTC) and a key; none is [`BackupSelector::Latest`].
+    pub fn choose(id: Option<String>, before: Option<&str>, key: Option<String>) -> Result<Self> {
+        match (id, before, key) {
+            (Some(id), None, None) => Ok(BackupSelector::Id(id)),
+            (None, Some(t), None) => Ok(BackupSelector::Before(parse_time(t)?)),
+            (None, None, Some(key)) => Ok(BackupSelector::Key(key)),
+            (None, None, None) => Ok(BackupSelector::Latest),
+            _ => Err(Error::config(
+                "backup selection",
+                "give at most one of a backup id, a time (before) and a key",
+            )),
+        }
+    }
+
+    /// A local file (a dump of the replaced script, or a data object) as the store of its directory
+    /// and the selector of its name, so it restores like any backup (`dbops restore --file`).
+    pub fn for_file(path: &std::path::Path) -> Result<(crate::storage::ObjectBackupStore, Self)> {
+        let name = path
+            .file_name()
+            .ok_or_else(|| Error::config("file", format!("`{}` names no file", path.display())))?
+            .to_string_lossy()
+            .to_string();
+        let dir = path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(std::path::Path::new("."));
+        let dir = std::path::absolute(dir).map_err(|e| Error::io("resolving", dir, e))?;
+        let store = crate::storage::ObjectBackupStore::open(&dir.display().to_string())?;
+        Ok((store, BackupSelector::Key(name)))
+    }
+}
+
 /// One restorable backup.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct BackupEntry {

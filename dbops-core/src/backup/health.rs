@@ -105,6 +105,81 @@ impl Default for BackupHealthOptions {
     }
 }
 
+/// The health thresholds in the units people type (hours, days, minutes), as the CLI's flags and
+/// Python's arguments take them; [`Self::options`] checks and converts them. The defaults are
+/// [`BackupHealthOptions::default`]'s, so every front-end shares them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct BackupHealthLimits {
+    /// Warn when the newest backup is older than this many hours. Default: 26.
+    pub max_age_hours: f64,
+    /// Critical when older than this many hours. Default: none (twice `max_age_hours`).
+    pub critical_age_hours: Option<f64>,
+    /// Critical when the newest backup is smaller than this fraction of the recent median. Default: 0.5.
+    pub size_drop_ratio: f64,
+    /// Warn when it is larger than this multiple of the recent median. Default: 2.0.
+    pub size_jump_ratio: f64,
+    /// Warn when fewer backups than this are kept. Default: 1.
+    pub min_backups: usize,
+    /// Warn when the last restore test is older than this many days; 0 skips the check. Default: 8.
+    pub max_restore_test_age_days: f64,
+    /// Download the newest backup and check its stored sha256. Default: false.
+    pub full: bool,
+    /// Warn when the last archived WAL segment is older than this many minutes. Default: 60.
+    pub max_wal_age_minutes: f64,
+}
+
+impl Default for BackupHealthLimits {
+    fn default() -> Self {
+        let options = BackupHealthOptions::default();
+        Self {
+            max_age_hours: options.max_age.as_secs_f64() / 3600.0,
+            critical_age_hours: options.critical_age.map(|d| d.as_secs_f64() / 3600.0),
+            size_drop_ratio: options.size_drop_ratio,
+            size_jump_ratio: options.size_jump_ratio,
+            min_backups: options.min_backups,
+            max_restore_test_age_days: options
+                .max_restore_test_age
+                .map_or(0.0, |d| d.as_secs_f64() / 86400.0),
+            full: options.full_verify,
+            max_wal_age_minutes: options.max_wal_age.as_secs_f64() / 60.0,
+        }
+    }
+}
+
+impl BackupHealthLimits {
+    /// The checked thresholds; an error names the first value that is not a usable number.
+    pub fn options(&self) -> Result<BackupHealthOptions> {
+        use crate::config::{TimeUnit, duration_from};
+        let hours = |what: &str, value: f64| duration_from(what, value, TimeUnit::Hours);
+        Ok(BackupHealthOptions {
+            max_age: hours("max_age_hours", self.max_age_hours)?,
+            critical_age: self
+                .critical_age_hours
+                .map(|h| hours("critical_age_hours", h))
+                .transpose()?,
+            size_drop_ratio: self.size_drop_ratio,
+            size_jump_ratio: self.size_jump_ratio,
+            min_backups: self.min_backups,
+            max_restore_test_age: (self.max_restore_test_age_days > 0.0)
+                .then(|| {
+                    hours(
+                        "max_restore_test_age_days",
+                        self.max_restore_test_age_days * 24.0,
+                    )
+                })
+                .transpose()?,
+            full_verify: self.full,
+            max_wal_age: duration_from(
+                "max_wal_age_minutes",
+                self.max_wal_age_minutes,
+                TimeUnit::Minutes,
+            )?,
+            ..BackupHealthOptions::default()
+        })
+    }
+}
+
 /// The outcome of a health run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BackupHealthReport {

@@ -39,8 +39,8 @@ pub use crypto::{
     Decryption, Encryption, EncryptionInfo, EncryptionMode, KeyPair, fingerprint, generate_key_pair,
 };
 pub use health::{
-    BackupHealth, BackupHealthOptions, BackupHealthReport, HealthCheck, HealthStatus, LatestBackup,
-    human as human_duration,
+    BackupHealth, BackupHealthLimits, BackupHealthOptions, BackupHealthReport, HealthCheck,
+    HealthStatus, LatestBackup, human as human_duration,
 };
 pub use lock::failures;
 pub use manifest::{

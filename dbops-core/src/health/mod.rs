@@ -56,7 +56,8 @@ pub struct HealthReport {
 }
 
 impl HealthReport {
-    fn from_checks(
+    /// A report of these checks: down if any is down, stamped now.
+    pub fn from_checks(
         checks: Vec<CheckResult>,
         migration: Option<crate::migrate::VersionState>,
     ) -> Self {

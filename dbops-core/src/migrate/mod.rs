@@ -18,8 +18,8 @@ use async_trait::async_trait;
 
 pub use create::{Numbering, create};
 pub use runner::{
-    AppliedMigration, ChecksumPolicy, Direction, MigrateOptions, MigrateReport, MigrationState,
-    MigrationStatus, PlannedStep,
+    AppliedMigration, ChecksumPolicy, Direction, MigrateOptions, MigrateReport, MigrateSettings,
+    MigrationState, MigrationStatus, PlannedStep,
 };
 pub use source::{Migration, MigrationSource, Script, Strictness, parse_file_name};
 pub use state::VersionState;
@@ -478,12 +478,34 @@ impl Migrator for PgMigrator {
 }
 
 /// Migrates a service's database at startup: one call, many replicas at once, a no-op in a few
-/// milliseconds when the database is up to date.
+/// milliseconds when the database is up to date. [`migrate_with`] over a [`PgMigrator`] on the pool.
 pub async fn migrate_on_startup(
     pool: &deadpool_postgres::Pool,
     source: MigrationSource,
 ) -> Result<MigrateReport> {
-    PgMigrator::with_pool(pool.clone(), source).up(None).await
+    migrate_with(&PgMigrator::with_pool(pool.clone(), source)).await
+}
+
+/// The startup path over any [`Migrator`]: applies what is pending and logs what it did (the
+/// migrations applied and how long the lock was waited for, or that the database was up to date).
+#[tracing::instrument(name = "migrate.startup", skip_all)]
+pub async fn migrate_with(migrator: &dyn Migrator) -> Result<MigrateReport> {
+    let report = migrator.up(None).await?;
+    if report.applied.is_empty() {
+        tracing::info!(version = ?report.to, "migrations up to date");
+    } else {
+        tracing::info!(
+            from = ?report.from,
+            to = ?report.to,
+            applied = report.applied.len(),
+            lock_wait_ms = report.lock_wait.as_millis() as u64,
+            "migrations applied"
+        );
+    }
+    for warning in &report.warnings {
+        tracing::warn!(%warning, "migration warning");
+    }
+    Ok(report)
 }
 
 #[cfg(feature = "testing")]

@@ -75,6 +75,59 @@ impl Default for MigrateOptions {
     }
 }
 
+/// Migration options as people give them (the CLI's flags, Python's arguments): timeouts in seconds,
+/// one `strict` switch. [`Self::options`] checks and converts them; unset fields take
+/// [`MigrateOptions::default`]'s values.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MigrateSettings {
+    /// Schema of the state tables. Default: the connection's current schema.
+    pub schema: Option<String>,
+    /// golang-migrate's table. Default: `schema_migrations`.
+    pub table: Option<String>,
+    /// `lock_timeout` of migration statements, in seconds. Default: none.
+    pub lock_timeout_secs: Option<f64>,
+    /// `statement_timeout` of migration statements, in seconds. Default: none.
+    pub statement_timeout_secs: Option<f64>,
+    /// Strict: changed applied files are errors ([`ChecksumPolicy::Error`]) and so are problems
+    /// golang-migrate tolerates in the files ([`super::Strictness::Strict`]). Default: false.
+    pub strict: bool,
+}
+
+impl MigrateSettings {
+    /// The checked options.
+    pub fn options(&self) -> crate::error::Result<MigrateOptions> {
+        use crate::config::{TimeUnit, duration_from};
+        let seconds = |what: &str, value: Option<f64>| {
+            value
+                .map(|v| duration_from(what, v, TimeUnit::Seconds))
+                .transpose()
+        };
+        let defaults = MigrateOptions::default();
+        Ok(MigrateOptions {
+            schema: self.schema.clone(),
+            table: self.table.clone().unwrap_or(defaults.table.clone()),
+            lock_timeout: seconds("lock timeout", self.lock_timeout_secs)?,
+            statement_timeout: seconds("statement timeout", self.statement_timeout_secs)?,
+            checksums: if self.strict {
+                ChecksumPolicy::Error
+            } else {
+                ChecksumPolicy::Warn
+            },
+            ..defaults
+        })
+    }
+
+    /// How strictly the migration files are validated.
+    pub fn strictness(&self) -> super::Strictness {
+        if self.strict {
+            super::Strictness::Strict
+        } else {
+            super::Strictness::Lenient
+        }
+    }
+}
+
 /// One step of a plan.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PlannedStep {

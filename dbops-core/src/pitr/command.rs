@@ -157,24 +157,30 @@ impl WalCommands {
     /// `restore_command`: `dbops wal fetch --store URL ... %f %p`.
     pub fn restore_command(&self) -> Result<String> {
         let mut args = self.common_args("restore_command")?;
-        if let Some(path) = &self.identity_file {
-            args.push("--identity".into());
-            args.push(checked_path(path)?);
-        }
-        if let Some(var) = &self.passphrase_env {
-            args.push("--passphrase-env".into());
-            args.push(var.clone());
-        }
+        args.extend(self.key_arguments()?);
         Ok(render("fetch", &args, &["%f", "%p"]))
     }
 
     /// The program path and the arguments both commands share, validated.
     fn common_args(&self, setting: &str) -> Result<Vec<String>> {
-        let program = self.program.clone().unwrap_or_else(default_program);
-        let mut args = vec![checked_path(&program)?, "--store".into()];
-        args.push(checked_store_url(&self.store_url)?);
+        let mut args = vec![checked_path(&self.program_path())?];
+        args.extend(self.store_arguments(Some(setting))?);
+        Ok(args)
+    }
+
+    /// The program the commands run.
+    pub(crate) fn program_path(&self) -> PathBuf {
+        self.program.clone().unwrap_or_else(default_program)
+    }
+
+    /// `--store URL`, `--store-option K=V`..., `--deadline S`, checked. With `refuse_for` (the setting
+    /// the arguments go into) credential-looking options are refused.
+    pub(crate) fn store_arguments(&self, refuse_for: Option<&str>) -> Result<Vec<String>> {
+        let mut args = vec!["--store".to_string(), checked_store_url(&self.store_url)?];
         for (key, value) in &self.store_options {
-            refuse_credential(key, setting)?;
+            if let Some(setting) = refuse_for {
+                refuse_credential(key, setting)?;
+            }
             args.push("--store-option".into());
             args.push(checked_text("store option", &format!("{key}={value}"))?);
         }
@@ -184,6 +190,20 @@ impl WalCommands {
         if let Some(deadline) = self.deadline {
             args.push("--deadline".into());
             args.push(format!("{}", deadline.as_secs_f64()));
+        }
+        Ok(args)
+    }
+
+    /// `--identity FILE` and `--passphrase-env VAR` for the commands that decrypt.
+    pub(crate) fn key_arguments(&self) -> Result<Vec<String>> {
+        let mut args = Vec::new();
+        if let Some(path) = &self.identity_file {
+            args.push("--identity".into());
+            args.push(checked_path(path)?);
+        }
+        if let Some(var) = &self.passphrase_env {
+            args.push("--passphrase-env".into());
+            args.push(var.clone());
         }
         Ok(args)
     }

@@ -7,6 +7,7 @@
 
 mod basebackup;
 mod command;
+mod prefetch;
 mod recovery;
 mod status;
 mod wal;
@@ -15,8 +16,9 @@ use std::time::Duration;
 
 pub use basebackup::{BaseBackup, base_backup, list_base_backups, lsn_to_segment, parse_lsn};
 pub use command::{WalCommands, shell_quote};
+pub use prefetch::{PREFETCH_LOCK_STALE_AFTER, PrefetchLock, prefetch_once, start_prefetch};
 pub use recovery::{
-    RecoveryOptions, RecoveryReport, RecoveryTarget, choose_base_backup, prepare,
+    RecoveryOptions, RecoveryReport, RecoveryTarget, choose_base_backup, prepare, start_restored,
     wait_for_promotion,
 };
 pub use status::{

@@ -44,6 +44,51 @@ impl std::fmt::Display for RecoveryTarget {
     }
 }
 
+impl RecoveryTarget {
+    /// The target from at most one of a time (RFC 3339 or `YYYY-mm-dd HH:MM:SS`, UTC), a restore
+    /// point, a transaction id or a WAL location; none is [`RecoveryTarget::Latest`].
+    pub fn choose(
+        time: Option<&str>,
+        restore_point: Option<String>,
+        xid: Option<String>,
+        lsn: Option<String>,
+    ) -> Result<Self> {
+        match (time, restore_point, xid, lsn) {
+            (Some(t), None, None, None) => Ok(RecoveryTarget::Time(crate::backup::parse_time(t)?)),
+            (None, Some(n), None, None) => Ok(RecoveryTarget::RestorePoint(n)),
+            (None, None, Some(x), None) => Ok(RecoveryTarget::Xid(x)),
+            (None, None, None, Some(l)) => Ok(RecoveryTarget::Lsn(l)),
+            (None, None, None, None) => Ok(RecoveryTarget::Latest),
+            _ => Err(Error::config(
+                "recovery target",
+                "give at most one of a target time, a restore point, a transaction id and a WAL location",
+            )),
+        }
+    }
+}
+
+/// Starts a prepared data directory (see [`prepare`]) as a detached embedded cluster named `name`,
+/// listening on a free TCP port, and waits until it has replayed to its target and promoted. The
+/// cluster outlives this process: `TempCluster`'s `DetachedCluster::stop(name)` (`dbops cluster stop
+/// --name NAME`) stops it. Returns its description and URL.
+pub async fn start_restored(
+    data_dir: &Path,
+    name: &str,
+    timeout: std::time::Duration,
+) -> Result<(
+    crate::cluster::DetachedClusterInfo,
+    crate::config::DatabaseUrl,
+)> {
+    let builder = crate::cluster::TempCluster::builder()
+        .data_dir(data_dir)
+        .listen(crate::cluster::Listen::Tcp)
+        .start_timeout(timeout);
+    let info = crate::cluster::DetachedCluster::start(name, builder).await?;
+    let url = crate::config::DatabaseUrl::parse(info.tcp_url.as_deref().unwrap_or(&info.url))?;
+    wait_for_promotion(&url, timeout).await?;
+    Ok((info, url))
+}
+
 /// How to set up a restore. Every field has a documented default.
 #[derive(Debug, Clone)]
 pub struct RecoveryOptions {

@@ -36,6 +36,20 @@ pub enum RestoreTarget {
     },
 }
 
+impl RestoreTarget {
+    /// The target from a database name (`into`) and whether to create it; creating needs a name.
+    pub fn choose(into: Option<String>, create: bool) -> Result<Self> {
+        match (into, create) {
+            (Some(name), create) => Ok(RestoreTarget::Database { name, create }),
+            (None, true) => Err(Error::config(
+                "restore target",
+                "creating a database needs its name (--into NAME / into=)",
+            )),
+            (None, false) => Ok(RestoreTarget::Original),
+        }
+    }
+}
+
 /// How to restore. Every field has a documented default.
 #[derive(Debug, Clone)]
 pub struct RestoreOptions {

@@ -18,7 +18,7 @@ use tokio_postgres::Transaction;
 use tokio_postgres::binary_copy::BinaryCopyInWriter;
 use tokio_postgres::types::{ToSql, Type};
 
-pub use file::run_sql_file;
+pub use file::{FileReport, SqlFileSeed, run_sql_file};
 pub use generate::{Bases, Generator, epoch};
 pub use profile::{Counts, Profile};
 
@@ -38,6 +38,38 @@ pub enum Existing {
     Append,
     /// Empty the seeded tables first.
     Truncate,
+}
+
+impl std::str::FromStr for Existing {
+    type Err = Error;
+
+    /// `refuse`, `append` or `truncate`.
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "refuse" => Ok(Existing::Refuse),
+            "append" => Ok(Existing::Append),
+            "truncate" => Ok(Existing::Truncate),
+            other => Err(Error::config(
+                "existing data",
+                format!("`{other}` is not refuse, append or truncate"),
+            )),
+        }
+    }
+}
+
+impl Existing {
+    /// From the CLI's `--append` / `--truncate` switches (neither: refuse; both: an error).
+    pub fn from_switches(append: bool, truncate: bool) -> Result<Self> {
+        match (append, truncate) {
+            (true, true) => Err(Error::config(
+                "--append/--truncate",
+                "give one of them: append adds to the existing rows, truncate replaces them",
+            )),
+            (true, false) => Ok(Existing::Append),
+            (false, true) => Ok(Existing::Truncate),
+            (false, false) => Ok(Existing::Refuse),
+        }
+    }
 }
 
 /// Options of a seed run.
@@ -73,14 +105,79 @@ pub struct SeedReport {
     pub elapsed_ms: f64,
 }
 
-/// A seeder (object-safe).
+/// A data set written into a database: the reference schema's ride-hailing profiles
+/// ([`ReferenceSeed`]), SQL files ([`SqlFileSeed`]), or a generator of your own for your schema.
+/// Template setup ([`SeedStep`], feature `testing`) and [`crate::db::reset_with`] take any seeder.
+///
+/// ```
+/// use dbops::seed::{SeedReport, Seeder};
+/// use dbops::{DatabaseUrl, Progress};
+///
+/// /// A thousand cities for the `cities` table of my schema.
+/// struct Cities;
+///
+/// #[async_trait::async_trait]
+/// impl Seeder for Cities {
+///     fn fingerprint(&self) -> String {
+///         "cities:v1".into()
+///     }
+///     async fn seed(&self, url: &DatabaseUrl, _: Option<&Progress>) -> dbops::Result<SeedReport> {
+///         let client = url.connect().await?;
+///         let rows = client
+///             .execute("INSERT INTO cities SELECT g, 'city ' || g FROM generate_series(1, 1000) g", &[])
+///             .await
+///             .map_err(|e| dbops::Error::postgres("seeding cities", e))?;
+///         Ok(SeedReport { tables: vec![("cities".into(), rows)], rows, elapsed_ms: 0.0 })
+///     }
+/// }
+/// ```
 #[async_trait]
 pub trait Seeder: Send + Sync {
-    /// Writes a profile's data.
-    async fn seed(&self, profile: Profile, options: &SeedOptions) -> Result<SeedReport>;
+    /// What this seeder writes: the same data gives the same string (it names the templates built
+    /// with it, so a changed seed builds a new template).
+    fn fingerprint(&self) -> String;
+    /// Writes the data into the database at `url`, reporting rows per table.
+    async fn seed(&self, url: &DatabaseUrl, progress: Option<&Progress>) -> Result<SeedReport>;
 }
 
-/// The PostgreSQL seeder; a cheap `Clone` handle.
+/// The reference schema's data: one of the guide's profiles, scaled, from a fixed random seed.
+#[derive(Debug, Clone)]
+pub struct ReferenceSeed {
+    /// The profile.
+    pub profile: Profile,
+    /// Scale, random seed and what to do with existing data.
+    pub options: SeedOptions,
+}
+
+impl ReferenceSeed {
+    /// `profile` with default options.
+    pub fn new(profile: Profile) -> Self {
+        Self {
+            profile,
+            options: SeedOptions::default(),
+        }
+    }
+}
+
+#[async_trait]
+impl Seeder for ReferenceSeed {
+    fn fingerprint(&self) -> String {
+        format!(
+            "seed:{:?}:scale={}:seed={}:v{}",
+            self.profile,
+            self.options.scale,
+            self.options.seed,
+            env!("CARGO_PKG_VERSION")
+        )
+    }
+
+    async fn seed(&self, url: &DatabaseUrl, progress: Option<&Progress>) -> Result<SeedReport> {
+        seed_reference(url, self.profile, &self.options, progress).await
+    }
+}
+
+/// Seeds the reference profiles into one database; a cheap `Clone` handle (the short form of
+/// [`ReferenceSeed`] for the CLI's `dbops seed PROFILE`).
 #[derive(Debug, Clone)]
 pub struct PgSeeder {
     url: DatabaseUrl,
@@ -125,58 +222,68 @@ impl PgSeeder {
     }
 }
 
-#[async_trait]
-impl Seeder for PgSeeder {
-    #[tracing::instrument(name = "seed", skip_all, fields(profile = ?profile, scale = options.scale))]
-    async fn seed(&self, profile: Profile, options: &SeedOptions) -> Result<SeedReport> {
-        let started = Instant::now();
-        let mut client = self.url.connect().await?;
-        let tx = client
-            .transaction()
-            .await
-            .map_err(|e| Error::postgres("starting the seed transaction", e))?;
-        let missing: Option<String> = tx
-            .query_one(
-                "SELECT string_agg(t, ', ') FROM unnest($1::text[]) t WHERE to_regclass(t) IS NULL",
-                &[&SEEDED_TABLES],
-            )
-            .await
-            .map_err(|e| Error::postgres("checking the schema", e))?
-            .get(0);
-        if let Some(missing) = missing {
-            return Err(Error::Refused {
-                action: format!("seed the {profile:?} profile"),
-                reason: format!(
-                    "tables {missing} do not exist; apply the reference migrations first (`dbops migrate up`)"
-                ),
-            });
-        }
-        let existing: i64 = tx
-            .query_one("SELECT count(*) FROM users", &[])
-            .await
-            .map_err(|e| Error::postgres("counting users", e))?
-            .get(0);
-        let mut bases = Bases::default();
-        if existing > 0 {
-            match options.existing {
-                Existing::Refuse => {
-                    return Err(Error::Refused {
-                        action: format!("seed the {profile:?} profile"),
-                        reason: format!(
-                            "the database already has {existing} users; pass --append to add to them or --truncate to replace them"
-                        ),
-                    });
-                }
-                Existing::Truncate => {
-                    tx.batch_execute(&format!(
-                        "TRUNCATE {} RESTART IDENTITY CASCADE",
-                        SEEDED_TABLES.join(", ")
-                    ))
-                    .await
-                    .map_err(|e| Error::postgres("truncating the seeded tables", e))?;
-                }
-                Existing::Append => {
-                    let row = tx
+impl PgSeeder {
+    /// Writes `profile`'s data (see [`ReferenceSeed`]).
+    pub async fn seed(&self, profile: Profile, options: &SeedOptions) -> Result<SeedReport> {
+        seed_reference(&self.url, profile, options, self.progress.as_ref()).await
+    }
+}
+
+#[tracing::instrument(name = "seed", skip_all, fields(profile = ?profile, scale = options.scale))]
+async fn seed_reference(
+    url: &DatabaseUrl,
+    profile: Profile,
+    options: &SeedOptions,
+    progress: Option<&Progress>,
+) -> Result<SeedReport> {
+    let started = Instant::now();
+    let mut client = url.connect().await?;
+    let tx = client
+        .transaction()
+        .await
+        .map_err(|e| Error::postgres("starting the seed transaction", e))?;
+    let missing: Option<String> = tx
+        .query_one(
+            "SELECT string_agg(t, ', ') FROM unnest($1::text[]) t WHERE to_regclass(t) IS NULL",
+            &[&SEEDED_TABLES],
+        )
+        .await
+        .map_err(|e| Error::postgres("checking the schema", e))?
+        .get(0);
+    if let Some(missing) = missing {
+        return Err(Error::Refused {
+            action: format!("seed the {profile:?} profile"),
+            reason: format!(
+                "tables {missing} do not exist; apply the reference migrations first (`dbops migrate up`)"
+            ),
+        });
+    }
+    let existing: i64 = tx
+        .query_one("SELECT count(*) FROM users", &[])
+        .await
+        .map_err(|e| Error::postgres("counting users", e))?
+        .get(0);
+    let mut bases = Bases::default();
+    if existing > 0 {
+        match options.existing {
+            Existing::Refuse => {
+                return Err(Error::Refused {
+                    action: format!("seed the {profile:?} profile"),
+                    reason: format!(
+                        "the database already has {existing} users; pass --append to add to them or --truncate to replace them"
+                    ),
+                });
+            }
+            Existing::Truncate => {
+                tx.batch_execute(&format!(
+                    "TRUNCATE {} RESTART IDENTITY CASCADE",
+                    SEEDED_TABLES.join(", ")
+                ))
+                .await
+                .map_err(|e| Error::postgres("truncating the seeded tables", e))?;
+            }
+            Existing::Append => {
+                let row = tx
                         .query_one(
                             "SELECT (SELECT coalesce(max(id), 0) FROM users), (SELECT coalesce(max(id), 0) FROM vehicles),
                                     (SELECT coalesce(max(id), 0) FROM rides), (SELECT coalesce(max(id), 0) FROM promo_codes)",
@@ -184,33 +291,33 @@ impl Seeder for PgSeeder {
                         )
                         .await
                         .map_err(|e| Error::postgres("reading the highest ids", e))?;
-                    bases = Bases {
-                        users: row.get(0),
-                        vehicles: row.get(1),
-                        rides: row.get(2),
-                        promos: row.get(3),
-                    };
-                }
+                bases = Bases {
+                    users: row.get(0),
+                    vehicles: row.get(1),
+                    rides: row.get(2),
+                    promos: row.get(3),
+                };
             }
         }
-        let generator = Generator::new(profile, options.scale, options.seed, bases);
-        // Into empty tables, large loads build indexes and check foreign keys once, after COPY.
-        let bulk = if bases.users == 0 && generator.counts.rides >= BULK_LOAD_MIN_RIDES {
-            bulk::Suspended::suspend(&tx, SEEDED_TABLES).await?
-        } else {
-            None
-        };
-        let mut writer = Writer {
-            tx: &tx,
-            progress: self.progress.as_ref(),
-            report: SeedReport::default(),
-        };
-        write_all(&mut writer, &generator).await?;
-        let mut report = writer.report;
-        if let Some(bulk) = bulk {
-            bulk.resume(&tx, self.progress.as_ref()).await?;
-        }
-        tx.batch_execute(
+    }
+    let generator = Generator::new(profile, options.scale, options.seed, bases);
+    // Into empty tables, large loads build indexes and check foreign keys once, after COPY.
+    let bulk = if bases.users == 0 && generator.counts.rides >= BULK_LOAD_MIN_RIDES {
+        bulk::Suspended::suspend(&tx, SEEDED_TABLES).await?
+    } else {
+        None
+    };
+    let mut writer = Writer {
+        tx: &tx,
+        progress,
+        report: SeedReport::default(),
+    };
+    write_all(&mut writer, &generator).await?;
+    let mut report = writer.report;
+    if let Some(bulk) = bulk {
+        bulk.resume(&tx, progress).await?;
+    }
+    tx.batch_execute(
             "SELECT setval(pg_get_serial_sequence(t, 'id'), greatest((SELECT coalesce(max(id), 0) FROM users), 1))
              FROM (VALUES ('users')) v(t);
              SELECT setval(pg_get_serial_sequence('vehicles', 'id'), greatest((SELECT coalesce(max(id), 0) FROM vehicles), 1));
@@ -219,12 +326,11 @@ impl Seeder for PgSeeder {
         )
         .await
         .map_err(|e| Error::postgres("advancing the id sequences", e))?;
-        tx.commit()
-            .await
-            .map_err(|e| Error::postgres("committing the seed", e))?;
-        report.elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
-        Ok(report)
-    }
+    tx.commit()
+        .await
+        .map_err(|e| Error::postgres("committing the seed", e))?;
+    report.elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+    Ok(report)
 }
 
 struct Writer<'a> {
@@ -500,22 +606,31 @@ async fn write_all(w: &mut Writer<'_>, g: &Generator) -> Result<()> {
     Ok(())
 }
 
-/// A template setup step (`TemplateSetup`, feature `testing`) that seeds the template with a profile, so every test database
-/// cloned from it starts seeded.
-#[derive(Debug, Clone)]
+/// A template setup step (`TemplateSetup`, feature `testing`) that seeds the template with any
+/// [`Seeder`], so every test database cloned from it starts seeded.
+#[derive(Clone)]
 pub struct SeedStep {
-    /// The profile.
-    pub profile: Profile,
-    /// Scale, RNG seed and the rest.
-    pub options: SeedOptions,
+    seeder: std::sync::Arc<dyn Seeder>,
+}
+
+impl std::fmt::Debug for SeedStep {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SeedStep")
+            .field("seeder", &self.seeder.fingerprint())
+            .finish()
+    }
 }
 
 impl SeedStep {
-    /// Seeds `profile` with default options.
+    /// Seeds the reference `profile` with default options.
     pub fn new(profile: Profile) -> Self {
+        Self::with(ReferenceSeed::new(profile))
+    }
+
+    /// Seeds with `seeder`.
+    pub fn with(seeder: impl Seeder + 'static) -> Self {
         Self {
-            profile,
-            options: SeedOptions::default(),
+            seeder: std::sync::Arc::new(seeder),
         }
     }
 }
@@ -524,19 +639,10 @@ impl SeedStep {
 #[async_trait::async_trait]
 impl crate::TemplateSetup for SeedStep {
     fn fingerprint(&self) -> String {
-        format!(
-            "seed:{:?}:scale={}:seed={}:v{}",
-            self.profile,
-            self.options.scale,
-            self.options.seed,
-            env!("CARGO_PKG_VERSION")
-        )
+        self.seeder.fingerprint()
     }
 
     async fn apply(&self, url: &crate::DatabaseUrl) -> crate::Result<()> {
-        PgSeeder::new(url.clone())
-            .seed(self.profile, &self.options)
-            .await
-            .map(|_| ())
+        self.seeder.seed(url, None).await.map(|_| ())
     }
 }

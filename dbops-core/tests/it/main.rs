@@ -12,6 +12,7 @@ mod failpoints;
 mod faults;
 mod health;
 mod migrate;
+mod seams;
 mod secrets;
 mod seed;
 mod sql_split;

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use crate::support::{cluster, scalar_i64};
 use dbops::db::{ResetOptions, reset};
-use dbops::seed::{Existing, PgSeeder, Profile, SeedOptions, Seeder, run_sql_file};
+use dbops::seed::{Existing, PgSeeder, Profile, SeedOptions, run_sql_file};
 use dbops::{MigrationSource, TestDatabase, TestDatabases};
 use tokio::sync::OnceCell;
 

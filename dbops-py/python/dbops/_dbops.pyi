@@ -84,6 +84,10 @@ __all__ = [
     "pitr_restore_point",
     "pitr_restore_point_async",
     "pitr_setup",
+    "pitr_prefetch",
+    "pitr_prefetch_async",
+    "pitr_start_restored",
+    "pitr_start_restored_async",
     "pitr_archive_command",
     "pitr_restore_command",
     "pitr_setup_async",
@@ -588,31 +592,32 @@ def backup_health(
     store: str,
     database: str,
     *,
-    max_age_hours: float = 26.0,
+    max_age_hours: Optional[float] = None,
     critical_age_hours: Optional[float] = None,
-    size_drop_ratio: float = 0.5,
-    size_jump_ratio: float = 2.0,
-    min_backups: int = 1,
-    max_restore_test_age_days: float = 8.0,
+    size_drop_ratio: Optional[float] = None,
+    size_jump_ratio: Optional[float] = None,
+    min_backups: Optional[int] = None,
+    max_restore_test_age_days: Optional[float] = None,
     full: bool = False,
     server: Optional[str] = None,
-    max_wal_age_minutes: float = 60.0,
+    max_wal_age_minutes: Optional[float] = None,
     store_options: Optional[Dict[str, str]] = None,
 ) -> BackupHealthReport:
-    """Check backup health; ``status`` is ok, warn or critical (the worst of ``checks``)."""
+    """Check backup health; ``status`` is ok, warn or critical (the worst of ``checks``). A threshold left
+    at None is the library's default (26 h, 0.5, 2.0, 1, 8 days, 60 min)."""
 def backup_health_async(
     store: str,
     database: str,
     *,
-    max_age_hours: float = 26.0,
+    max_age_hours: Optional[float] = None,
     critical_age_hours: Optional[float] = None,
-    size_drop_ratio: float = 0.5,
-    size_jump_ratio: float = 2.0,
-    min_backups: int = 1,
-    max_restore_test_age_days: float = 8.0,
+    size_drop_ratio: Optional[float] = None,
+    size_jump_ratio: Optional[float] = None,
+    min_backups: Optional[int] = None,
+    max_restore_test_age_days: Optional[float] = None,
     full: bool = False,
     server: Optional[str] = None,
-    max_wal_age_minutes: float = 60.0,
+    max_wal_age_minutes: Optional[float] = None,
     store_options: Optional[Dict[str, str]] = None,
 ) -> Awaitable[BackupHealthReport]:
     """Like ``backup_health``; awaitable."""
@@ -623,12 +628,13 @@ def send_alerts(
     slack_webhook: Optional[str] = None,
     webhook: Optional[str] = None,
     smtp: Optional[Dict[str, Any]] = None,
-    remind_hours: float = 24.0,
+    remind_hours: Optional[float] = None,
     store_options: Optional[Dict[str, str]] = None,
 ) -> AlertOutcome:
     """Alert on a state change of ``report`` (Slack webhook, generic webhook, SMTP); returns the deliveries.
 
-    ``smtp`` keys: host, port, security (starttls, tls, none), username, password, from, to (list)."""
+    ``smtp`` keys: host, port, security (starttls, tls, none), username, password (or password_file;
+    else DBOPS_SMTP_PASSWORD), from, to (list). ``remind_hours``: None is the default (24), 0 never."""
 def send_alerts_async(
     report: BackupHealthReport,
     store: str,
@@ -636,7 +642,7 @@ def send_alerts_async(
     slack_webhook: Optional[str] = None,
     webhook: Optional[str] = None,
     smtp: Optional[Dict[str, Any]] = None,
-    remind_hours: float = 24.0,
+    remind_hours: Optional[float] = None,
     store_options: Optional[Dict[str, str]] = None,
 ) -> Awaitable[AlertOutcome]:
     """Like ``send_alerts``; awaitable."""
@@ -794,6 +800,15 @@ def pitr_prune(store: str, keep: int, *, apply: bool = False, store_options: Opt
     """Keep the newest ``keep`` base backups and the WAL they need; deletes only with ``apply=True``."""
 def pitr_prune_async(store: str, keep: int, *, apply: bool = False, store_options: Optional[Dict[str, str]] = None) -> Awaitable[PitrRetentionPlan]:
     """Like ``pitr_prune``; awaitable."""
+def pitr_prefetch(store: str, after: str, dest: str, *, count: int = 8, parallel: int = 4, identity: Optional[str] = None, passphrase: Optional[str] = None, store_options: Optional[Dict[str, str]] = None) -> Optional[int]:
+    """Download the ``count`` segments after ``after`` into the prefetch directory next to ``dest``; None when
+    another prefetch holds that directory's lock."""
+def pitr_prefetch_async(store: str, after: str, dest: str, *, count: int = 8, parallel: int = 4, identity: Optional[str] = None, passphrase: Optional[str] = None, store_options: Optional[Dict[str, str]] = None) -> Awaitable[Optional[int]]:
+    """Like ``pitr_prefetch``; awaitable."""
+def pitr_start_restored(data_dir: str, *, name: str = "pitr", timeout: float = 600.0) -> str:
+    """Start a restored data directory as a detached embedded cluster, wait for promotion; returns its URL."""
+def pitr_start_restored_async(data_dir: str, *, name: str = "pitr", timeout: float = 600.0) -> Awaitable[str]:
+    """Like ``pitr_start_restored``; awaitable."""
 def pitr_wait_for_promotion(url: str, timeout: float = 600.0) -> None:
     """Wait until a restored server has reached its target and been promoted."""
 def pitr_wait_for_promotion_async(url: str, timeout: float = 600.0) -> Awaitable[None]:
