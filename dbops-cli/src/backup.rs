@@ -74,6 +74,15 @@ pub struct BackupArgs {
     create: CreateArgs,
 }
 
+/// The health thresholds `dbops backup health` was given (for the defaults test).
+#[cfg(test)]
+pub(crate) fn health_limits(args: &BackupArgs) -> Option<BackupHealthLimits> {
+    match &args.command {
+        Some(BackupCommand::Health(health)) => Some(health.limits.limits()),
+        _ => None,
+    }
+}
+
 /// `dbops backup` subcommands.
 #[derive(Debug, Subcommand)]
 enum BackupCommand {

@@ -171,3 +171,41 @@ mod tests {
         super::Cli::command().debug_assert();
     }
 }
+
+/// The CLI's defaults are the library's: parsing a command without options gives the library's
+/// default settings.
+#[cfg(test)]
+mod defaults {
+    use clap::Parser;
+
+    fn parse(args: &[&str]) -> super::Cli {
+        super::Cli::try_parse_from(std::iter::once("dbops").chain(args.iter().copied())).unwrap()
+    }
+
+    #[test]
+    fn backup_health_thresholds_are_the_librarys() {
+        let super::Command::Backup(args) = parse(&["backup", "health"]).command else {
+            panic!("not backup");
+        };
+        assert_eq!(
+            crate::backup::health_limits(&args),
+            Some(dbops::backup::BackupHealthLimits::default())
+        );
+    }
+
+    #[test]
+    fn migrate_settings_are_the_librarys() {
+        let super::Command::Migrate(args) = parse(&["migrate", "up"]).command else {
+            panic!("not migrate");
+        };
+        let settings = args.settings();
+        assert_eq!(
+            serde_json::to_value(&settings).unwrap(),
+            serde_json::to_value(dbops::migrate::MigrateSettings::default()).unwrap()
+        );
+        assert_eq!(
+            serde_json::to_value(settings.options().unwrap()).unwrap(),
+            serde_json::to_value(dbops::MigrateOptions::default()).unwrap()
+        );
+    }
+}

@@ -115,7 +115,7 @@ pub enum MigrateCommand {
 }
 
 impl MigrateArgs {
-    fn settings(&self) -> MigrateSettings {
+    pub(crate) fn settings(&self) -> MigrateSettings {
         MigrateSettings {
             schema: self.schema.clone(),
             table: self.table.clone(),

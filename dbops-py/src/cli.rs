@@ -9,7 +9,26 @@ fn cli_main(py: Python<'_>, argv: Vec<String>) -> i32 {
     py.detach(|| dbops_cli::run_from_args(args))
 }
 
-/// Adds the function to the module.
+/// The library's defaults of the settings Python passes as plain numbers and words, by function:
+/// a keyword left at None takes these; tests compare every keyword's default with them.
+#[pyfunction]
+fn defaults(py: Python<'_>) -> PyResult<Py<PyAny>> {
+    let seed = dbops::SeedOptions::default();
+    let alert = dbops::alert::AlertConfig::default();
+    let value = serde_json::json!({
+        "backup_health": dbops::backup::BackupHealthLimits::default(),
+        "migrate": dbops::migrate::MigrateSettings::default(),
+        "seed": { "scale": seed.scale, "seed": seed.seed, "existing": seed.existing },
+        "send_alerts": {
+            "remind_hours": alert.reminder.map(|d| d.as_secs_f64() / 3600.0),
+            "smtp_from": dbops::alert::DEFAULT_SMTP_FROM,
+        },
+    });
+    crate::convert::json_to_py(py, &value)
+}
+
+/// Adds the functions to the module.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(defaults, m)?)?;
     m.add_function(wrap_pyfunction!(cli_main, m)?)
 }

@@ -95,6 +95,14 @@ pub fn attached_as(value: &impl serde::Serialize, type_expr: &str) -> dbops::Res
         .map_err(|e| dbops::Error::config("result", e.to_string()))
 }
 
+/// Plain JSON data (dicts, lists, numbers, strings) as Python objects, through the `json` module.
+pub fn json_to_py(py: Python<'_>, value: &serde_json::Value) -> PyResult<Py<PyAny>> {
+    Ok(py
+        .import("json")?
+        .call_method1("loads", (value.to_string(),))?
+        .unbind())
+}
+
 /// Reads back a result given to a binding (its `dbops.results` class, or the same data as a dict).
 pub fn from_py<T: serde::de::DeserializeOwned>(
     value: &Bound<'_, PyAny>,

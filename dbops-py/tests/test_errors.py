@@ -33,3 +33,24 @@ def test_bad_durations_are_config_errors_not_panics(timeout: float) -> None:
         dbops.HealthProbe("postgres://localhost/x", timeout=timeout)
     with pytest.raises(dbops.ConfigError, match="lock timeout"):
         dbops.Migrator("postgres://localhost/x", "migrations", lock_timeout=timeout)
+
+
+def test_keyword_defaults_are_the_librarys() -> None:
+    """Every keyword of these functions defaults to None (the library's default) or to exactly the
+    library's value, so Python and the CLI cannot drift from the core."""
+    import inspect
+
+    core = _dbops.defaults()
+    assert core["backup_health"]["max_age_hours"] == 26.0
+    for function, section in [
+        (dbops.backup_health, "backup_health"),
+        (dbops.send_alerts, "send_alerts"),
+        (dbops.seed, "seed"),
+        (dbops.Migrator, "migrate"),
+    ]:
+        for name, parameter in inspect.signature(function).parameters.items():
+            if name not in core[section] or parameter.default is None:
+                continue
+            assert parameter.default == core[section][name], (function, name, parameter.default, core[section][name])
+    migrate = inspect.signature(dbops.Migrator).parameters
+    assert migrate["table"].default is None and migrate["strict"].default is core["migrate"]["strict"]

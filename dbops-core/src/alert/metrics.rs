@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::Path;
 
-use crate::backup::{BackupHealthReport, HealthStatus};
+use crate::backup::{BackupHealthReport, BackupStatus};
 use crate::error::{Error, Result};
 
 /// Escapes a label value (`\`, `"`, newline).
@@ -16,7 +16,7 @@ fn label(value: &str) -> String {
         .replace('\n', "\\n")
 }
 
-fn status_value(status: HealthStatus) -> f64 {
+fn status_value(status: BackupStatus) -> f64 {
     f64::from(status.exit_code())
 }
 

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 pub use settings::{AlertSettings, DEFAULT_SMTP_FROM, SMTP_PASSWORD_ENV, SmtpSettings};
 pub use smtp::{EmailConfig, SmtpSecurity};
 
-use crate::backup::{BackupHealthReport, HealthStatus, manifest_folder};
+use crate::backup::{BackupHealthReport, BackupStatus, manifest_folder};
 use crate::error::{Error, Result};
 use crate::storage::BackupStore;
 
@@ -111,7 +111,7 @@ impl AlertOutcome {
 /// The last notified state.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct AlertState {
-    status: HealthStatus,
+    status: BackupStatus,
     failing: Vec<String>,
     notified_at: DateTime<Utc>,
 }
@@ -124,7 +124,7 @@ fn failing_checks(report: &BackupHealthReport) -> Vec<String> {
     report
         .checks
         .iter()
-        .filter(|c| c.status > HealthStatus::Ok)
+        .filter(|c| c.status > BackupStatus::Ok)
         .map(|c| format!("{}={}", c.name, c.status))
         .collect()
 }
@@ -144,7 +144,7 @@ pub async fn notify(
     let failing = failing_checks(report);
     let now = Utc::now();
     let reason = match &previous {
-        None if report.status == HealthStatus::Ok => None,
+        None if report.status == BackupStatus::Ok => None,
         None => Some(format!("state is {}", report.status)),
         Some(prev) if prev.status != report.status => Some(format!(
             "state changed from {} to {}",
@@ -155,7 +155,7 @@ pub async fn notify(
         }
         Some(prev) => match config.reminder {
             Some(every)
-                if report.status > HealthStatus::Ok
+                if report.status > BackupStatus::Ok
                     && (now - prev.notified_at).to_std().unwrap_or_default() >= every =>
             {
                 Some(format!(

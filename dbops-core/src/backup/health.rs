@@ -19,7 +19,7 @@ use std::sync::Arc;
 /// The state of one check, ordered from best to worst.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum HealthStatus {
+pub enum BackupStatus {
     /// Nothing to do.
     Ok,
     /// Look at it soon.
@@ -28,35 +28,35 @@ pub enum HealthStatus {
     Critical,
 }
 
-impl HealthStatus {
+impl BackupStatus {
     /// 0, 1 or 2: the exit code for cron and Kubernetes.
     pub fn exit_code(self) -> i32 {
         match self {
-            HealthStatus::Ok => 0,
-            HealthStatus::Warn => 1,
-            HealthStatus::Critical => 2,
+            BackupStatus::Ok => 0,
+            BackupStatus::Warn => 1,
+            BackupStatus::Critical => 2,
         }
     }
 }
 
-impl std::fmt::Display for HealthStatus {
+impl std::fmt::Display for BackupStatus {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
-            HealthStatus::Ok => "ok",
-            HealthStatus::Warn => "warn",
-            HealthStatus::Critical => "critical",
+            BackupStatus::Ok => "ok",
+            BackupStatus::Warn => "warn",
+            BackupStatus::Critical => "critical",
         })
     }
 }
 
 /// One check's outcome.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct HealthCheck {
+pub struct BackupCheck {
     /// Stable name: `store_reachable`, `last_backup_age`, `backup_size`, `latest_integrity`,
     /// `backup_count`, `catalog`, `restore_test_age`, `wal_archive`.
     pub name: String,
     /// The state.
-    pub status: HealthStatus,
+    pub status: BackupStatus,
     /// Why, in one sentence, with the numbers.
     pub reason: String,
     /// The measured value (seconds, ratio, count), for metrics.
@@ -188,9 +188,9 @@ pub struct BackupHealthReport {
     /// The store, credentials removed.
     pub store: String,
     /// The worst status of all checks.
-    pub status: HealthStatus,
+    pub status: BackupStatus,
     /// Every check.
-    pub checks: Vec<HealthCheck>,
+    pub checks: Vec<BackupCheck>,
     /// When the checks ran.
     pub checked_at: DateTime<Utc>,
     /// The newest valid backup, if any.
@@ -216,7 +216,7 @@ pub struct LatestBackup {
 
 impl BackupHealthReport {
     /// The check with this name.
-    pub fn check(&self, name: &str) -> Option<&HealthCheck> {
+    pub fn check(&self, name: &str) -> Option<&BackupCheck> {
         self.checks.iter().find(|c| c.name == name)
     }
 
@@ -225,7 +225,7 @@ impl BackupHealthReport {
         let bad: Vec<String> = self
             .checks
             .iter()
-            .filter(|c| c.status > HealthStatus::Ok)
+            .filter(|c| c.status > BackupStatus::Ok)
             .map(|c| format!("{}: {}", c.name, c.reason))
             .collect();
         if bad.is_empty() {
@@ -280,13 +280,13 @@ impl BackupHealth {
         checks.push(match &reachable {
             Ok(took) => check(
                 "store_reachable",
-                HealthStatus::Ok,
+                BackupStatus::Ok,
                 format!("write/read/delete probe took {} ms", took.as_millis()),
                 Some(took.as_secs_f64()),
             ),
             Err(e) => check(
                 "store_reachable",
-                HealthStatus::Critical,
+                BackupStatus::Critical,
                 format!(
                     "the store cannot be written and read back: {}",
                     crate::error::report(e)
@@ -300,7 +300,7 @@ impl BackupHealth {
         match self.store.catalog(Some(&self.database)).await {
             Err(e) => checks.push(check(
                 "last_backup_age",
-                HealthStatus::Critical,
+                BackupStatus::Critical,
                 format!("cannot list backups: {}", crate::error::report(&e)),
                 None,
             )),
@@ -331,7 +331,7 @@ impl BackupHealth {
                 checks.push(if backups < self.options.min_backups {
                     check(
                         "backup_count",
-                        HealthStatus::Warn,
+                        BackupStatus::Warn,
                         format!(
                             "{backups} backups kept, the policy expects at least {}",
                             self.options.min_backups
@@ -341,7 +341,7 @@ impl BackupHealth {
                 } else {
                     check(
                         "backup_count",
-                        HealthStatus::Ok,
+                        BackupStatus::Ok,
                         format!("{backups} backups kept"),
                         Some(backups as f64),
                     )
@@ -357,9 +357,9 @@ impl BackupHealth {
                     if old_orphans > 0 {
                         reasons.push(format!("{old_orphans} orphaned data objects older than a day (run `dbops backup prune`)"));
                     }
-                    check("catalog", HealthStatus::Warn, reasons.join("; "), Some((catalog.problems.len() + old_orphans) as f64))
+                    check("catalog", BackupStatus::Warn, reasons.join("; "), Some((catalog.problems.len() + old_orphans) as f64))
                 } else {
-                    check("catalog", HealthStatus::Ok, "every manifest is readable and has its data".to_string(), Some(0.0))
+                    check("catalog", BackupStatus::Ok, "every manifest is readable and has its data".to_string(), Some(0.0))
                 });
             }
         }
@@ -375,7 +375,7 @@ impl BackupHealth {
             .iter()
             .map(|c| c.status)
             .max()
-            .unwrap_or(HealthStatus::Ok);
+            .unwrap_or(BackupStatus::Ok);
         BackupHealthReport {
             database: self.database.clone(),
             store: self.store.describe().to_string(),
@@ -393,13 +393,13 @@ impl BackupHealth {
         latest: Option<&BackupEntry>,
         failures: &[DateTime<Utc>],
         now: DateTime<Utc>,
-    ) -> HealthCheck {
+    ) -> BackupCheck {
         let warn = self.options.max_age;
         let critical = self.options.critical_age.unwrap_or(warn * 2);
         let Some(latest) = latest else {
             return check(
                 "last_backup_age",
-                HealthStatus::Critical,
+                BackupStatus::Critical,
                 format!(
                     "no backup of `{}` in {}",
                     self.database,
@@ -422,11 +422,11 @@ impl BackupHealth {
             String::new()
         };
         let status = if age > critical {
-            HealthStatus::Critical
+            BackupStatus::Critical
         } else if age > warn || failed_since > 0 {
-            HealthStatus::Warn
+            BackupStatus::Warn
         } else {
-            HealthStatus::Ok
+            BackupStatus::Ok
         };
         check(
             "last_backup_age",
@@ -442,7 +442,7 @@ impl BackupHealth {
         )
     }
 
-    fn size_check(&self, entries: &[&BackupEntry]) -> HealthCheck {
+    fn size_check(&self, entries: &[&BackupEntry]) -> BackupCheck {
         let sized: Vec<u64> = entries
             .iter()
             .map(|e| {
@@ -454,7 +454,7 @@ impl BackupHealth {
         let Some((&latest, earlier)) = sized.split_last() else {
             return check(
                 "backup_size",
-                HealthStatus::Ok,
+                BackupStatus::Ok,
                 "no backup to compare".to_string(),
                 None,
             );
@@ -468,7 +468,7 @@ impl BackupHealth {
         if history.is_empty() {
             return check(
                 "backup_size",
-                HealthStatus::Ok,
+                BackupStatus::Ok,
                 "only one backup: nothing to compare with yet".to_string(),
                 None,
             );
@@ -478,20 +478,20 @@ impl BackupHealth {
         let median = sorted[sorted.len() / 2].max(1);
         let ratio = latest as f64 / median as f64;
         let status = if ratio < self.options.size_drop_ratio {
-            HealthStatus::Critical
+            BackupStatus::Critical
         } else if ratio > self.options.size_jump_ratio {
-            HealthStatus::Warn
+            BackupStatus::Warn
         } else {
-            HealthStatus::Ok
+            BackupStatus::Ok
         };
         let advice = match status {
-            HealthStatus::Critical => {
+            BackupStatus::Critical => {
                 ": a much smaller dump usually means missing data or a dump of the wrong database"
             }
-            HealthStatus::Warn => {
+            BackupStatus::Warn => {
                 ": check for runaway growth (logs, audit tables) or duplicated data"
             }
-            HealthStatus::Ok => "",
+            BackupStatus::Ok => "",
         };
         check(
             "backup_size",
@@ -504,13 +504,13 @@ impl BackupHealth {
         )
     }
 
-    async fn integrity_check(&self, latest: &BackupEntry) -> HealthCheck {
+    async fn integrity_check(&self, latest: &BackupEntry) -> BackupCheck {
         let head = match self.store.head(&latest.key).await {
             Ok(Some(info)) => info,
             Ok(None) => {
                 return check(
                     "latest_integrity",
-                    HealthStatus::Critical,
+                    BackupStatus::Critical,
                     format!(
                         "data object `{}` of backup {} is missing",
                         latest.key, latest.id
@@ -521,7 +521,7 @@ impl BackupHealth {
             Err(e) => {
                 return check(
                     "latest_integrity",
-                    HealthStatus::Critical,
+                    BackupStatus::Critical,
                     crate::error::report(&e),
                     None,
                 );
@@ -530,7 +530,7 @@ impl BackupHealth {
         let Some(manifest) = &latest.manifest else {
             return check(
                 "latest_integrity",
-                HealthStatus::Ok,
+                BackupStatus::Ok,
                 format!(
                     "legacy file `{}` present ({} bytes; no manifest to compare)",
                     latest.key, head.size
@@ -541,7 +541,7 @@ impl BackupHealth {
         if head.size != manifest.data.size {
             return check(
                 "latest_integrity",
-                HealthStatus::Critical,
+                BackupStatus::Critical,
                 format!(
                     "`{}` is {} bytes, its manifest says {}",
                     latest.key, head.size, manifest.data.size
@@ -552,7 +552,7 @@ impl BackupHealth {
         if !self.options.full_verify {
             return check(
                 "latest_integrity",
-                HealthStatus::Ok,
+                BackupStatus::Ok,
                 format!(
                     "backup {} present with the size its manifest records",
                     latest.id
@@ -563,13 +563,13 @@ impl BackupHealth {
         match stored_sha256(&self.store, &latest.key).await {
             Ok(sha) if sha == manifest.data.sha256 => check(
                 "latest_integrity",
-                HealthStatus::Ok,
+                BackupStatus::Ok,
                 format!("backup {}: size and sha256 match the manifest", latest.id),
                 None,
             ),
             Ok(sha) => check(
                 "latest_integrity",
-                HealthStatus::Critical,
+                BackupStatus::Critical,
                 format!(
                     "`{}` has sha256 {sha}, its manifest says {}",
                     latest.key, manifest.data.sha256
@@ -578,21 +578,21 @@ impl BackupHealth {
             ),
             Err(e) => check(
                 "latest_integrity",
-                HealthStatus::Critical,
+                BackupStatus::Critical,
                 crate::error::report(&e),
                 None,
             ),
         }
     }
 
-    async fn restore_test_check(&self, max: Duration, now: DateTime<Utc>) -> HealthCheck {
+    async fn restore_test_check(&self, max: Duration, now: DateTime<Utc>) -> BackupCheck {
         match crate::restore::last_restore_test(&self.store, &self.database).await {
             Ok(Some(test)) => {
                 let age = (now - test.tested_at).to_std().unwrap_or_default();
                 let status = if age > max {
-                    HealthStatus::Warn
+                    BackupStatus::Warn
                 } else {
-                    HealthStatus::Ok
+                    BackupStatus::Ok
                 };
                 check(
                     "restore_test_age",
@@ -608,26 +608,26 @@ impl BackupHealth {
             }
             Ok(None) => check(
                 "restore_test_age",
-                HealthStatus::Warn,
+                BackupStatus::Warn,
                 "no restore test recorded: run `dbops backup verify --restore-test`".to_string(),
                 None,
             ),
             Err(e) => check(
                 "restore_test_age",
-                HealthStatus::Warn,
+                BackupStatus::Warn,
                 crate::error::report(&e),
                 None,
             ),
         }
     }
 
-    async fn wal_check(&self, url: &DatabaseUrl) -> Option<HealthCheck> {
+    async fn wal_check(&self, url: &DatabaseUrl) -> Option<BackupCheck> {
         let client = match url.connect().await {
             Ok(c) => c,
             Err(e) => {
                 return Some(check(
                     "wal_archive",
-                    HealthStatus::Critical,
+                    BackupStatus::Critical,
                     format!("cannot reach the server: {}", crate::error::report(&e)),
                     None,
                 ));
@@ -654,7 +654,7 @@ impl BackupHealth {
         if failing_now {
             return Some(check(
                 "wal_archive",
-                HealthStatus::Critical,
+                BackupStatus::Critical,
                 format!(
                     "archive_command is failing (last failure on {}, {failed} failures in all): WAL piles up in pg_wal; check `dbops wal push` logs and the store",
                     failed_wal.unwrap_or_default()
@@ -665,7 +665,7 @@ impl BackupHealth {
         Some(match (last_wal, age) {
             (Some(wal), Some(age)) if age > self.options.max_wal_age.as_secs_f64() => check(
                 "wal_archive",
-                HealthStatus::Warn,
+                BackupStatus::Warn,
                 format!(
                     "last archived segment {wal} is {} old (warn after {})",
                     human(crate::config::elapsed_secs(age)),
@@ -675,7 +675,7 @@ impl BackupHealth {
             ),
             (Some(wal), Some(age)) => check(
                 "wal_archive",
-                HealthStatus::Ok,
+                BackupStatus::Ok,
                 format!(
                     "last archived segment {wal}, {} ago",
                     human(crate::config::elapsed_secs(age))
@@ -684,7 +684,7 @@ impl BackupHealth {
             ),
             _ => check(
                 "wal_archive",
-                HealthStatus::Warn,
+                BackupStatus::Warn,
                 "archive_mode is on but nothing was archived yet".to_string(),
                 None,
             ),
@@ -692,8 +692,8 @@ impl BackupHealth {
     }
 }
 
-fn check(name: &str, status: HealthStatus, reason: String, value: Option<f64>) -> HealthCheck {
-    HealthCheck {
+fn check(name: &str, status: BackupStatus, reason: String, value: Option<f64>) -> BackupCheck {
+    BackupCheck {
         name: name.into(),
         status,
         reason,

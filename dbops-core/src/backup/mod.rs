@@ -39,8 +39,8 @@ pub use crypto::{
     Decryption, Encryption, EncryptionInfo, EncryptionMode, KeyPair, fingerprint, generate_key_pair,
 };
 pub use health::{
-    BackupHealth, BackupHealthLimits, BackupHealthOptions, BackupHealthReport, HealthCheck,
-    HealthStatus, LatestBackup, human as human_duration,
+    BackupCheck, BackupHealth, BackupHealthLimits, BackupHealthOptions, BackupHealthReport,
+    BackupStatus, LatestBackup, human as human_duration,
 };
 pub use lock::failures;
 pub use manifest::{
@@ -72,7 +72,7 @@ pub struct BackupOptions {
     pub format: DumpFormat,
     /// Compression. Default: zstd.
     pub compression: Compression,
-    /// Compression level. Default: the algorithm's default (zstd 3, gzip 6, lz4 1).
+    /// Compression level. Default: [`Compression::default_level`] (zstd 1, gzip 6, lz4 1).
     pub compression_level: Option<i32>,
     /// zstd worker threads; 0 or 1 compresses on the pipeline's own thread. Default: 0.
     pub compression_threads: u32,

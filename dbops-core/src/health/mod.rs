@@ -89,7 +89,32 @@ pub trait HealthCheck: Send + Sync {
     async fn check(&self, client: &tokio_postgres::Client) -> std::result::Result<String, String>;
 }
 
-/// Liveness and readiness probes (object-safe).
+/// Liveness and readiness probes (object-safe). [`PgHealthProbe`] checks the pool, a round trip and
+/// the migrations; implement it to serve probes of your own through [`router`] (feature `http`).
+///
+/// ```
+/// use dbops::health::{CheckResult, HealthProbe, HealthReport, HealthStatus};
+///
+/// /// Ready while the service's queue consumer runs.
+/// struct ConsumerProbe(std::sync::Arc<std::sync::atomic::AtomicBool>);
+///
+/// #[async_trait::async_trait]
+/// impl HealthProbe for ConsumerProbe {
+///     async fn live(&self) -> HealthReport {
+///         HealthReport::from_checks(Vec::new(), None)
+///     }
+///     async fn ready(&self) -> HealthReport {
+///         let running = self.0.load(std::sync::atomic::Ordering::Relaxed);
+///         let check = CheckResult {
+///             name: "consumer".into(),
+///             status: if running { HealthStatus::Up } else { HealthStatus::Down },
+///             latency_ms: 0.0,
+///             message: if running { "running" } else { "stopped" }.into(),
+///         };
+///         HealthReport::from_checks(vec![check], None)
+///     }
+/// }
+/// ```
 #[async_trait]
 pub trait HealthProbe: Send + Sync {
     /// Whether the process is alive; never touches the database.

@@ -46,7 +46,32 @@ pub enum DownSteps {
     All,
 }
 
-/// A migration engine (object-safe).
+/// A migration engine (object-safe). [`PgMigrator`] runs golang-migrate compatible migrations;
+/// [`migrate_with`], the startup path, takes any migrator, so a service can wrap one (to log, to
+/// take a backup first, to refuse in some environment) or fake one in its tests.
+///
+/// ```
+/// use dbops::migrate::{MigrationStatus, PlannedStep, VersionState};
+/// use dbops::{DownSteps, MigrateReport, Migrator};
+///
+/// /// Refuses to roll back or force in this deployment; migrates up as the inner migrator does.
+/// struct ForwardOnly<M>(M);
+///
+/// #[async_trait::async_trait]
+/// impl<M: Migrator> Migrator for ForwardOnly<M> {
+///     async fn version(&self) -> dbops::Result<Option<VersionState>> { self.0.version().await }
+///     async fn up(&self, target: Option<i64>) -> dbops::Result<MigrateReport> { self.0.up(target).await }
+///     async fn down(&self, _: DownSteps) -> dbops::Result<MigrateReport> { Err(refused("down")) }
+///     async fn goto(&self, version: i64) -> dbops::Result<MigrateReport> { self.0.up(Some(version)).await }
+///     async fn force(&self, _: Option<i64>) -> dbops::Result<()> { Err(refused("force")) }
+///     async fn status(&self) -> dbops::Result<Vec<MigrationStatus>> { self.0.status().await }
+///     async fn plan_up(&self, t: Option<i64>) -> dbops::Result<Vec<PlannedStep>> { self.0.plan_up(t).await }
+/// }
+///
+/// fn refused(what: &str) -> dbops::Error {
+///     dbops::Error::Refused { action: format!("migrate {what}"), reason: "forward only here".into() }
+/// }
+/// ```
 #[async_trait]
 pub trait Migrator: Send + Sync {
     /// The recorded version, `None` when nothing is applied.

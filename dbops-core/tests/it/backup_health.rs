@@ -13,8 +13,8 @@ use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use dbops::alert::{AlertConfig, EmailConfig, Secret, SmtpSecurity, metrics, notify};
 use dbops::backup::{
-    BackupHealth, BackupHealthOptions, BackupHealthReport, Compression, DumpFormat, EncryptionInfo,
-    EncryptionMode, HealthStatus, MANIFEST_VERSION, Manifest, StoredObject,
+    BackupHealth, BackupHealthOptions, BackupHealthReport, BackupStatus, Compression, DumpFormat,
+    EncryptionInfo, EncryptionMode, MANIFEST_VERSION, Manifest, StoredObject,
 };
 use dbops::{ObjectBackupStore, TempCluster};
 use sha2::{Digest, Sha256};
@@ -84,7 +84,7 @@ async fn run(store: &ObjectBackupStore, options: BackupHealthOptions) -> BackupH
     BackupHealth::new(store.clone(), DB, options).run().await
 }
 
-fn status_of(report: &BackupHealthReport, name: &str) -> HealthStatus {
+fn status_of(report: &BackupHealthReport, name: &str) -> BackupStatus {
     report
         .check(name)
         .unwrap_or_else(|| panic!("no check {name}: {report:?}"))
@@ -102,7 +102,7 @@ async fn fresh_backups_are_ok_and_exit_zero() {
         fake_backup(&store, hours_ago(h), 10_000).await;
     }
     let report = run(&store, options()).await;
-    assert_eq!(report.status, HealthStatus::Ok, "{report:#?}");
+    assert_eq!(report.status, BackupStatus::Ok, "{report:#?}");
     assert_eq!(report.status.exit_code(), 0);
     assert_eq!(report.backups, 4);
     assert!(
@@ -119,7 +119,7 @@ async fn no_backup_is_critical() {
     let report = run(&memory(), options()).await;
     assert_eq!(
         status_of(&report, "last_backup_age"),
-        HealthStatus::Critical
+        BackupStatus::Critical
     );
     assert_eq!(report.status.exit_code(), 2);
     assert!(
@@ -136,7 +136,7 @@ async fn an_old_backup_warns_then_turns_critical() {
     let report = run(&store, options()).await;
     assert_eq!(
         status_of(&report, "last_backup_age"),
-        HealthStatus::Warn,
+        BackupStatus::Warn,
         "{report:#?}"
     );
     assert!(
@@ -157,7 +157,7 @@ async fn an_old_backup_warns_then_turns_critical() {
     .await;
     assert_eq!(
         status_of(&report, "last_backup_age"),
-        HealthStatus::Critical
+        BackupStatus::Critical
     );
 }
 
@@ -171,7 +171,7 @@ async fn a_shrunken_backup_is_critical_and_a_jump_warns() {
     let report = run(&store, options()).await;
     assert_eq!(
         status_of(&report, "backup_size"),
-        HealthStatus::Critical,
+        BackupStatus::Critical,
         "{report:#?}"
     );
     assert!(
@@ -185,7 +185,7 @@ async fn a_shrunken_backup_is_critical_and_a_jump_warns() {
     let report = run(&store, options()).await;
     assert_eq!(
         status_of(&report, "backup_size"),
-        HealthStatus::Warn,
+        BackupStatus::Warn,
         "{report:#?}"
     );
 }
@@ -204,7 +204,7 @@ async fn a_corrupted_latest_backup_is_critical() {
         .unwrap();
     assert_eq!(
         status_of(&run(&store, options()).await, "latest_integrity"),
-        HealthStatus::Ok
+        BackupStatus::Ok
     );
     let report = run(
         &store,
@@ -216,7 +216,7 @@ async fn a_corrupted_latest_backup_is_critical() {
     .await;
     assert_eq!(
         status_of(&report, "latest_integrity"),
-        HealthStatus::Critical,
+        BackupStatus::Critical,
         "{report:#?}"
     );
     // Truncated: the cheap size check sees it.
@@ -227,7 +227,7 @@ async fn a_corrupted_latest_backup_is_critical() {
     let report = run(&store, options()).await;
     assert_eq!(
         status_of(&report, "latest_integrity"),
-        HealthStatus::Critical
+        BackupStatus::Critical
     );
     assert!(
         report
@@ -254,10 +254,10 @@ async fn an_unreachable_store_is_critical_quickly() {
     );
     assert_eq!(
         status_of(&report, "store_reachable"),
-        HealthStatus::Critical,
+        BackupStatus::Critical,
         "{report:#?}"
     );
-    assert_eq!(report.status, HealthStatus::Critical);
+    assert_eq!(report.status, BackupStatus::Critical);
     assert!(
         !report
             .check("store_reachable")
@@ -273,7 +273,7 @@ async fn restore_tests_and_recorded_failures_are_checked() {
     fake_backup(&store, hours_ago(2), 10_000).await;
     let with_drills = BackupHealthOptions::default();
     let report = run(&store, with_drills.clone()).await;
-    assert_eq!(status_of(&report, "restore_test_age"), HealthStatus::Warn);
+    assert_eq!(status_of(&report, "restore_test_age"), BackupStatus::Warn);
     assert!(
         report
             .check("restore_test_age")
@@ -297,7 +297,7 @@ async fn restore_tests_and_recorded_failures_are_checked() {
         .unwrap();
     assert_eq!(
         status_of(&run(&store, with_drills).await, "restore_test_age"),
-        HealthStatus::Ok
+        BackupStatus::Ok
     );
     // A failed attempt after the newest backup warns even though that backup is recent.
     store
@@ -313,7 +313,7 @@ async fn restore_tests_and_recorded_failures_are_checked() {
     let report = run(&store, options()).await;
     assert_eq!(
         status_of(&report, "last_backup_age"),
-        HealthStatus::Warn,
+        BackupStatus::Warn,
         "{report:#?}"
     );
     assert_eq!(report.failures, 1);
@@ -324,8 +324,8 @@ async fn wal_archiving_is_checked_when_pitr_is_set_up() {
     let store = memory();
     fake_backup(&store, hours_ago(1), 10_000).await;
     for (command, expected) in [
-        ("false", HealthStatus::Critical),
-        ("true", HealthStatus::Ok),
+        ("false", BackupStatus::Critical),
+        ("true", BackupStatus::Ok),
     ] {
         let cluster = TempCluster::builder()
             .archive_command(command)
@@ -351,7 +351,7 @@ async fn wal_archiving_is_checked_when_pitr_is_set_up() {
         }
         let report =
             report.unwrap_or_else(|| panic!("archive_command={command}: never {expected}"));
-        if expected == HealthStatus::Critical {
+        if expected == BackupStatus::Critical {
             assert!(
                 report
                     .check("wal_archive")
@@ -533,7 +533,7 @@ async fn delivery_failures_are_reported_without_secrets_and_retried() {
     let outcome = notify(&report, &store, &config).await.unwrap();
     assert_ne!(outcome.reason, "unchanged");
     // The health result itself is untouched by delivery.
-    assert_eq!(report.status, HealthStatus::Critical);
+    assert_eq!(report.status, BackupStatus::Critical);
 }
 
 /// Parses Prometheus text into `name{labels}` -> value.

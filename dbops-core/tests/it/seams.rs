@@ -13,8 +13,8 @@ use futures::stream::BoxStream;
 
 use crate::support;
 use dbops::backup::{
-    Backup, BackupHealth, BackupHealthOptions, BackupOptions, BackupSelector, BackupStore,
-    HealthStatus as BackupStatus, RetentionPolicy, apply_retention,
+    Backup, BackupHealth, BackupHealthOptions, BackupOptions, BackupSelector, BackupStatus,
+    BackupStore, RetentionPolicy, apply_retention,
 };
 use dbops::restore::{
     PgRestorer, RestoreOptions, RestoreReport, RestoreTarget, Restorer, ValidateOptions,

@@ -66,6 +66,7 @@ __all__ = [
     "backup_health_async",
     "backup_metrics",
     "cli_main",
+    "defaults",
     "create_migration",
     "generate_key_pair",
     "lint",
@@ -264,6 +265,9 @@ def create_migration(directory: str, name: str, *, timestamp: bool = False) -> T
 def _panic_for_tests(mode: str) -> Any:
     """Panics inside the binding on purpose (``"sync"``, ``"blocking"``, ``"async"``) so tests can
     prove a panic surfaces as :class:`InternalError`. Not part of the public API."""
+
+def defaults() -> Dict[str, Dict[str, Any]]:
+    """The library's defaults of the settings a keyword left at None takes, by function."""
 
 def cli_main(argv: List[str]) -> int:
     """Run the dbops CLI with ``argv`` (without the program name); returns the exit code."""
