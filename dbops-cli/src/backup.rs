@@ -8,7 +8,7 @@ use super::Context;
 use dbops::alert::{AlertSettings, SmtpSettings};
 use dbops::backup::{
     Backup, BackupHealthLimits, BackupOptions, BackupSelector, BackupStore, Compression,
-    Decryption, DumpFormat, Encryption, RetentionPolicy, apply_retention, generate_key_pair,
+    Decryption, Encryption, RetentionPolicy, apply_retention, generate_key_pair,
 };
 use dbops::config::DatabaseUrl;
 use dbops::error::{Error, Result};
@@ -219,9 +219,13 @@ impl HealthArgs {
 struct CreateArgs {
     #[command(flatten)]
     store: StoreArgs,
-    /// Dump format: custom (pg_restore, parallel restore) or plain (SQL for psql).
-    #[arg(long, default_value = "custom", value_parser = ["custom", "plain"])]
-    format: String,
+    /// Dump format: tables (the default: the schema plus one object per table, dumped and restored in
+    /// parallel), custom (one pg_restore archive) or plain (SQL for psql).
+    #[arg(long, value_parser = ["tables", "custom", "plain"])]
+    format: Option<String>,
+    /// Connections dumping tables at once (tables format) [default: the CPU count, at most 4].
+    #[arg(long, short = 'j')]
+    jobs: Option<usize>,
     /// Compression: zstd, gzip, lz4 or none.
     #[arg(long, default_value = "zstd")]
     compression: String,
@@ -371,9 +375,14 @@ pub struct RestoreArgs {
     /// Do not restore privileges.
     #[arg(long)]
     no_acl: bool,
-    /// Parallel pg_restore jobs (spools the verified dump to a private local file first).
-    #[arg(long, short = 'j', default_value_t = 1)]
-    jobs: u32,
+    /// Connections loading tables and building indexes [default: the CPU count (at most 4) into a
+    /// new database, 1 (one transaction) into an existing one]. Above 1 the restore is not one
+    /// transaction; custom-format backups are spooled to a private local file first.
+    #[arg(long, short = 'j')]
+    jobs: Option<u32>,
+    /// Skip the ANALYZE after the restore (planner statistics then come with autovacuum).
+    #[arg(long)]
+    no_analyze: bool,
     /// Skip the row-count comparison with the manifest.
     #[arg(long)]
     no_row_check: bool,
@@ -440,11 +449,13 @@ async fn create(args: CreateArgs, ctx: &Context) -> Result<()> {
         labels.insert(k.to_string(), v.to_string());
     }
     let options = BackupOptions {
-        format: if args.format == "plain" {
-            DumpFormat::Plain
-        } else {
-            DumpFormat::Custom
-        },
+        format: args
+            .format
+            .as_deref()
+            .map(str::parse)
+            .transpose()?
+            .unwrap_or_default(),
+        jobs: args.jobs,
         compression: args.compression.parse::<Compression>()?,
         compression_level: args.level,
         compression_threads: args.threads,
@@ -470,22 +481,27 @@ async fn create(args: CreateArgs, ctx: &Context) -> Result<()> {
     let report = Backup::new(url, store, options).run().await?;
     ctx.print(&report, || {
         let m = &report.manifest;
+        let (plain, stored) = (m.plaintext_size(), m.stored_size());
+        let objects = match m.parts.len() {
+            0 => String::new(),
+            n => format!(" and {n} table objects"),
+        };
         format!(
-            "backup {} of `{}` stored as {} in {}\n{} -> {} ({:.1}x, {}{}) in {:.1}s ({:.0} MB/s)",
+            "backup {} of `{}` stored as {}{objects} in {}\n{} -> {} ({:.1}x, {}{}) in {:.1}s ({:.0} MB/s)",
             m.id,
             m.database,
             m.data.key,
             report.store,
-            human_bytes(m.data.plaintext_size),
-            human_bytes(m.data.size),
-            m.data.plaintext_size as f64 / m.data.size.max(1) as f64,
+            human_bytes(plain),
+            human_bytes(stored),
+            plain as f64 / stored.max(1) as f64,
             m.compression,
             match m.encryption.mode {
                 dbops::backup::EncryptionMode::None => String::new(),
                 mode => format!(", encrypted ({mode:?})").to_lowercase(),
             },
             report.elapsed_secs,
-            m.data.plaintext_size as f64 / 1e6 / report.elapsed_secs.max(1e-9),
+            plain as f64 / 1e6 / report.elapsed_secs.max(1e-9),
         )
     })
 }
@@ -763,7 +779,8 @@ pub async fn run_restore(args: RestoreArgs, ctx: &Context) -> Result<()> {
         clean: args.clean,
         no_owner: args.no_owner,
         no_acl: args.no_acl,
-        jobs: args.jobs.max(1),
+        jobs: args.jobs,
+        analyze: !args.no_analyze,
         decryption,
         check_row_counts: !args.no_row_check,
         progress: ctx.progress("restore"),

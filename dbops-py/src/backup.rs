@@ -59,7 +59,8 @@ fn selector(
 fn backup_job(
     url: &str,
     store: &str,
-    format: &str,
+    format: Option<&str>,
+    jobs: Option<usize>,
     compression: &str,
     level: Option<i32>,
     threads: u32,
@@ -75,15 +76,12 @@ fn backup_job(
     let store = open_store(store, store_options)?;
     let encryption = Encryption::choose(recipients.unwrap_or_default(), passphrase).map_err(err)?;
     let options = BackupOptions {
-        format: match format {
-            "custom" => DumpFormat::Custom,
-            "plain" => DumpFormat::Plain,
-            other => {
-                return Err(pyo3::exceptions::PyValueError::new_err(format!(
-                    "format={other:?}: expected 'custom' or 'plain'"
-                )));
-            }
-        },
+        format: format
+            .map(str::parse::<DumpFormat>)
+            .transpose()
+            .map_err(err)?
+            .unwrap_or_default(),
+        jobs,
         compression: compression.parse::<Compression>().map_err(err)?,
         compression_level: level,
         compression_threads: threads,
@@ -99,12 +97,13 @@ fn backup_job(
 
 operation! {
     /// Backs up the database at `url` into `store`; returns the `BackupReport` with the manifest.
-    #[pyo3(signature = (url, store, *, format="custom", compression="zstd", level=None, threads=0, recipients=None, passphrase=None, globals=false, row_counts=true, labels=None, store_options=None, progress=None))]
+    #[pyo3(signature = (url, store, *, format=None, jobs=None, compression="zstd", level=None, threads=0, recipients=None, passphrase=None, globals=false, row_counts=true, labels=None, store_options=None, progress=None))]
     fn backup / backup_async(
         py,
         url: &str,
         store: &str,
-        format: &str,
+        format: Option<&str>,
+        jobs: Option<usize>,
         compression: &str,
         level: Option<i32>,
         threads: u32,
@@ -120,6 +119,7 @@ operation! {
             url,
             store,
             format,
+            jobs,
             compression,
             level,
             threads,
@@ -148,7 +148,8 @@ fn restore_job(
     clean: bool,
     no_owner: bool,
     no_acl: bool,
-    jobs: u32,
+    jobs: Option<u32>,
+    analyze: bool,
     identity: Option<String>,
     identity_file: Option<std::path::PathBuf>,
     passphrase: Option<String>,
@@ -166,7 +167,8 @@ fn restore_job(
         clean,
         no_owner,
         no_acl,
-        jobs: jobs.max(1),
+        jobs,
+        analyze,
         decryption: decryption(identity, identity_file, passphrase)?,
         check_row_counts,
         progress: crate::convert::progress(progress),
@@ -176,7 +178,7 @@ fn restore_job(
 
 operation! {
     /// Restores a backup from `store` into the server at `url`; returns the `RestoreReport`.
-    #[pyo3(signature = (url, store, *, backup_id=None, before=None, key=None, from_database=None, into=None, create=false, clean=false, no_owner=false, no_acl=false, jobs=1, identity=None, identity_file=None, passphrase=None, check_row_counts=true, store_options=None, progress=None))]
+    #[pyo3(signature = (url, store, *, backup_id=None, before=None, key=None, from_database=None, into=None, create=false, clean=false, no_owner=false, no_acl=false, jobs=None, analyze=true, identity=None, identity_file=None, passphrase=None, check_row_counts=true, store_options=None, progress=None))]
     fn restore / restore_async(
         py,
         url: &str,
@@ -190,7 +192,8 @@ operation! {
         clean: bool,
         no_owner: bool,
         no_acl: bool,
-        jobs: u32,
+        jobs: Option<u32>,
+        analyze: bool,
         identity: Option<String>,
         identity_file: Option<std::path::PathBuf>,
         passphrase: Option<String>,
@@ -211,6 +214,7 @@ operation! {
             no_owner,
             no_acl,
             jobs,
+            analyze,
             identity,
             identity_file,
             passphrase,

@@ -69,8 +69,8 @@ def test_backup_list_validate_restore_and_retention(seeded: Tuple[str, str], tmp
         store, name, identity=keys.identity, progress=lambda *event: validated.append(event)
     )
     assert isinstance(checked, dbops.ValidationReport)
-    assert checked.stored_bytes == manifest.data.size and checked.backup_id == manifest.id
-    assert validated and validated[-1][1] == manifest.data.size, validated
+    assert checked.stored_bytes == manifest.stored_size() and checked.backup_id == manifest.id
+    assert validated and validated[-1][1] == manifest.stored_size(), validated
     with pytest.raises(dbops.EncryptionError, match="identity"):
         dbops.validate_backup(store, name)
     with pytest.raises(dbops.IntegrityError):
@@ -168,7 +168,7 @@ async def test_async_validate_restore_test_and_retention(seeded: Tuple[str, str]
     assert first.manifest.id != second.manifest.id
     checked = await dbops.validate_backup_async(store, name, backup_id=first.manifest.id)
     assert isinstance(checked, dbops.ValidationReport)
-    assert checked.backup_id == first.manifest.id and checked.stored_bytes == first.manifest.data.size
+    assert checked.backup_id == first.manifest.id and checked.stored_bytes == first.manifest.stored_size()
     with pytest.raises(dbops.BackupNotFoundError):
         await dbops.validate_backup_async(store, name, backup_id="no-such-backup")
     drill = await dbops.restore_test_async(store, name)

@@ -3,6 +3,7 @@ whether the call is synchronous, runs with the GIL released, or is awaited; bad 
 ConfigErrors, not panics."""
 
 import asyncio
+from typing import Any, Callable, List, Tuple
 
 import pytest
 
@@ -42,12 +43,13 @@ def test_keyword_defaults_are_the_librarys() -> None:
 
     core = _dbops.defaults()
     assert core["backup_health"]["max_age_hours"] == 26.0
-    for function, section in [
+    functions: List[Tuple[Callable[..., Any], str]] = [
         (dbops.backup_health, "backup_health"),
         (dbops.send_alerts, "send_alerts"),
         (dbops.seed, "seed"),
         (dbops.Migrator, "migrate"),
-    ]:
+    ]
+    for function, section in functions:
         for name, parameter in inspect.signature(function).parameters.items():
             if name not in core[section] or parameter.default is None:
                 continue

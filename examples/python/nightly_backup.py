@@ -21,7 +21,7 @@ def main() -> int:
     try:
         report = dbops.backup(url, store, recipients=recipients or None, labels={"by": "nightly_backup.py"})
         manifest = report.manifest
-        print(f"backup {manifest.id}: {manifest.data.size} bytes in {report.elapsed_secs:.1f}s")
+        print(f"backup {manifest.id}: {manifest.stored_size()} bytes in {report.elapsed_secs:.1f}s")
         plan = dbops.apply_retention(store, database, keep_daily=7, keep_weekly=4, keep_monthly=12, apply=True)
         print(f"retention: kept {len(plan.keep)}, deleted {len(plan.delete)}")
     except dbops.DbopsError as e:

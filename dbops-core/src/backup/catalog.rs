@@ -170,23 +170,24 @@ pub(crate) async fn read_catalog<S: BackupStore + ?Sized>(
                     ));
                     continue;
                 }
-                referenced.insert(manifest.data.key.clone());
-                if let Some(g) = &manifest.globals {
-                    referenced.insert(g.key.clone());
-                }
+                referenced.extend(manifest.object_keys().into_iter().map(str::to_string));
                 claimed_ids.insert(key.trim_end_matches(MANIFEST_SUFFIX).to_string());
-                if !sizes.contains_key(manifest.data.key.as_str()) {
-                    catalog.problems.push((
-                        key,
-                        format!("its data object `{}` is missing", manifest.data.key),
-                    ));
+                let missing = manifest
+                    .object_keys()
+                    .into_iter()
+                    .find(|k| !sizes.contains_key(k))
+                    .map(str::to_string);
+                if let Some(missing) = missing {
+                    catalog
+                        .problems
+                        .push((key, format!("its object `{missing}` is missing")));
                     continue;
                 }
                 catalog.backups.push(BackupEntry {
                     id: manifest.id.clone(),
                     database: manifest.database.clone(),
                     started_at: manifest.started_at,
-                    size: manifest.data.size,
+                    size: manifest.stored_size(),
                     key: manifest.data.key.clone(),
                     manifest: Some(manifest),
                 });
@@ -288,8 +289,10 @@ pub(crate) async fn delete_backup<S: BackupStore + ?Sized>(
     if let Some(manifest) = &entry.manifest {
         store.delete(&manifest.key()).await?;
         crate::failpoint::failpoint("retention::between_manifest_and_data")?;
-        if let Some(globals) = &manifest.globals {
-            store.delete(&globals.key).await?;
+        for key in manifest.object_keys() {
+            if key != entry.key {
+                store.delete(key).await?;
+            }
         }
     }
     store.delete(&entry.key).await

@@ -15,8 +15,9 @@ use super::crypto::EncryptionInfo;
 use crate::error::{Error, Result};
 use crate::storage::key_component;
 
-/// The manifest format version this dbops writes and reads.
-pub const MANIFEST_VERSION: u32 = 1;
+/// The newest manifest format version this dbops reads. Version 1 describes one data object (custom or
+/// plain dumps), version 2 adds the per-table objects of the `tables` format.
+pub const MANIFEST_VERSION: u32 = 2;
 /// Suffix of manifest objects.
 pub const MANIFEST_SUFFIX: &str = ".manifest.json";
 
@@ -24,11 +25,31 @@ pub const MANIFEST_SUFFIX: &str = ".manifest.json";
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum DumpFormat {
-    /// `pg_dump -Fc -Z0`: restored with `pg_restore` (selective and parallel restore possible).
-    #[default]
+    /// `pg_dump -Fc -Z0`: restored with `pg_restore` (selective restore possible).
     Custom,
     /// Plain SQL: restored with `psql`.
     Plain,
+    /// The schema as a small custom archive plus one COPY object per table, dumped and restored in
+    /// parallel (`jobs` connections), straight from and to the store. The default.
+    #[default]
+    Tables,
+}
+
+impl std::str::FromStr for DumpFormat {
+    type Err = Error;
+
+    /// `tables`, `custom` or `plain`.
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "tables" => Ok(DumpFormat::Tables),
+            "custom" => Ok(DumpFormat::Custom),
+            "plain" => Ok(DumpFormat::Plain),
+            other => Err(Error::config(
+                "dump format",
+                format!("`{other}` is not tables, custom or plain"),
+            )),
+        }
+    }
 }
 
 impl DumpFormat {
@@ -36,6 +57,7 @@ impl DumpFormat {
         match self {
             DumpFormat::Custom => "dump",
             DumpFormat::Plain => "sql",
+            DumpFormat::Tables => "schema.dump",
         }
     }
 }
@@ -90,12 +112,38 @@ pub struct Manifest {
     pub tables: BTreeMap<String, i64>,
     /// Free-form labels given at backup time.
     pub labels: BTreeMap<String, String>,
+    /// The `tables` format's per-table objects (empty for the other formats).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub parts: Vec<super::tables::TableObject>,
 }
 
 impl Manifest {
     /// The manifest's own key.
     pub fn key(&self) -> String {
         manifest_key(&self.database, &self.id)
+    }
+
+    /// Every object the backup consists of: data, globals, per-table parts.
+    pub fn object_keys(&self) -> Vec<&str> {
+        let mut keys = vec![self.data.key.as_str()];
+        keys.extend(self.globals.as_ref().map(|g| g.key.as_str()));
+        keys.extend(self.parts.iter().map(|p| p.object.key.as_str()));
+        keys
+    }
+
+    /// Bytes stored, all objects together.
+    pub fn stored_size(&self) -> u64 {
+        self.data.size + self.parts.iter().map(|p| p.object.size).sum::<u64>()
+    }
+
+    /// Plaintext bytes, all data objects together.
+    pub fn plaintext_size(&self) -> u64 {
+        self.data.plaintext_size
+            + self
+                .parts
+                .iter()
+                .map(|p| p.object.plaintext_size)
+                .sum::<u64>()
     }
 
     /// Seconds the backup took.
@@ -121,7 +169,7 @@ impl Manifest {
         }
         let expected_prefix = format!("{}/", key_component(&manifest.database));
         let safe = |k: &str| k.starts_with(&expected_prefix) && !k.split('/').any(|p| p == "..");
-        if !safe(&manifest.data.key) || manifest.globals.as_ref().is_some_and(|g| !safe(&g.key)) {
+        if !manifest.object_keys().into_iter().all(safe) {
             return Err(Error::Integrity {
                 key: key.to_string(),
                 reason: format!(
@@ -170,6 +218,25 @@ pub fn data_key(
     encrypted: bool,
 ) -> String {
     let mut key = format!("{}/{id}.{}", database_folder(database), format.extension());
+    if let Some(ext) = compression.extension() {
+        key.push('.');
+        key.push_str(ext);
+    }
+    if encrypted {
+        key.push_str(".age");
+    }
+    key
+}
+
+/// The key of part `index` (a table's rows) of backup `id`.
+pub fn part_key(
+    database: &str,
+    id: &str,
+    index: usize,
+    compression: Compression,
+    encrypted: bool,
+) -> String {
+    let mut key = format!("{}/{id}.t{index:05}.copy", database_folder(database));
     if let Some(ext) = compression.extension() {
         key.push('.');
         key.push_str(ext);

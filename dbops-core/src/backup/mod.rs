@@ -20,11 +20,13 @@
 mod catalog;
 mod codec;
 mod crypto;
+mod encode;
 mod health;
 mod lock;
 mod manifest;
 mod pipeline;
 mod retention;
+mod tables;
 
 use std::collections::BTreeMap;
 
@@ -50,6 +52,7 @@ pub use manifest::{
 pub use retention::{
     Kept, RetentionPlan, RetentionPolicy, apply_retention, plan as plan_retention,
 };
+pub use tables::TableObject;
 
 #[cfg(feature = "pitr")]
 pub(crate) use codec::ChannelSink;
@@ -68,7 +71,7 @@ use std::sync::Arc;
 /// How to take a backup. Every field has a documented default.
 #[derive(Debug, Clone)]
 pub struct BackupOptions {
-    /// Dump format. Default: custom (`pg_dump -Fc -Z0`).
+    /// Dump format. Default: [`DumpFormat::Tables`] (parallel dump and restore).
     pub format: DumpFormat,
     /// Compression. Default: zstd.
     pub compression: Compression,
@@ -88,6 +91,10 @@ pub struct BackupOptions {
     pub lock_wait_timeout: Option<std::time::Duration>,
     /// Extra `pg_dump` arguments (e.g. `--exclude-table-data=audit_log`). Default: none.
     pub pg_dump_args: Vec<String>,
+    /// Connections dumping tables at once (the `tables` format): each copies one table at a time in
+    /// the same snapshot, so the dump uses that many of the server's cores. Default: this machine's
+    /// CPU count, at most 4.
+    pub jobs: Option<usize>,
     /// Labels recorded in the manifest. Default: none.
     pub labels: BTreeMap<String, String>,
     /// Progress callback (bytes dumped). Default: none.
@@ -102,7 +109,7 @@ pub struct BackupOptions {
 impl Default for BackupOptions {
     fn default() -> Self {
         Self {
-            format: DumpFormat::Custom,
+            format: DumpFormat::Tables,
             compression: Compression::Zstd,
             compression_level: None,
             compression_threads: 0,
@@ -111,12 +118,25 @@ impl Default for BackupOptions {
             row_counts: true,
             lock_wait_timeout: None,
             pg_dump_args: Vec::new(),
+            jobs: None,
             labels: BTreeMap::new(),
             progress: None,
             lock: true,
             lock_ttl: std::time::Duration::from_secs(12 * 3600),
         }
     }
+}
+
+impl BackupOptions {
+    /// The table dump connections: `jobs`, or this machine's CPU count (at most 4).
+    pub fn jobs(&self) -> usize {
+        self.jobs.unwrap_or_else(default_jobs).max(1)
+    }
+}
+
+/// This machine's CPU count, at most 4: the default number of connections a dump or restore uses.
+pub fn default_jobs() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get().min(4))
 }
 
 /// The outcome of a backup.

@@ -1,12 +1,12 @@
 //! The backup pipeline: `pg_dump` -> compression -> encryption -> multipart upload, streaming with
 //! bounded memory, then the manifest as the commit marker.
 //!
-//! Threads: `pg_dump` runs as its own process; one blocking thread reads its output, hashes it and
-//! runs the compression and encryption layers; the async side hashes and uploads the result. On any
-//! failure the upload is aborted and no manifest is written, so nothing is published.
+//! Threads: `pg_dump` (or a `COPY ... TO STDOUT` per table) streams to the async side, which hashes it;
+//! a blocking thread per stream compresses and encrypts; the async side uploads the result. On any
+//! failure the uploads are aborted or removed and no manifest is written, so nothing is published.
 
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::process::Stdio;
 use std::time::Instant;
 
@@ -14,8 +14,10 @@ use bytes::Bytes;
 use chrono::Utc;
 use sha2::{Digest, Sha256};
 
-use super::codec::{CHUNK, ChannelSink};
-use super::manifest::{self, MANIFEST_VERSION, Manifest, StoredObject};
+use super::codec::ChannelSink;
+use super::encode::{Encoded, Encoding, Reporting, encode_stream, read_stream};
+use super::manifest::{self, DumpFormat, MANIFEST_VERSION, Manifest, StoredObject};
+use super::tables;
 use super::{BackupOptions, BackupReport};
 use crate::cluster::PgBinaries;
 use crate::config::{ChildEnv, DatabaseUrl, collect_stderr, quote_ident};
@@ -23,83 +25,355 @@ use crate::error::{Error, Result};
 use crate::progress::{self, ProgressUnit};
 use crate::storage::BackupStore;
 
-/// Runs one backup of the database at `url` into `store`.
+/// Runs one backup of the database at `url` into `store`: plan, snapshot, dump (one archive, or the
+/// schema plus one object per table), globals, manifest. Nothing is published unless every stage
+/// succeeds.
 pub(super) async fn run(
     url: &DatabaseUrl,
     store: &dyn BackupStore,
     options: &BackupOptions,
 ) -> Result<BackupReport> {
     let started = Instant::now();
-    let started_at = Utc::now();
-    let level = options
-        .compression_level
-        .unwrap_or_else(|| options.compression.default_level());
-    options.compression.validate_level(level)?;
-    options.encryption.validate()?;
-    let database = url.database();
-    let id = manifest::new_id(started_at);
-    let encrypted = !matches!(options.encryption, super::Encryption::None);
-    let data_key = manifest::data_key(
-        &database,
-        &id,
-        options.format,
-        options.compression,
-        encrypted,
-    );
-
-    // A repeatable-read snapshot shared with pg_dump, so the row counts describe exactly what is dumped.
-    let client = url.connect().await?;
-    client
-        .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        .await
-        .map_err(|e| Error::postgres("starting the snapshot transaction", e))?;
-    let row = client
-        .query_one(
-            "SELECT pg_export_snapshot(), current_setting('server_version'), \
-             pg_database_size(current_database())",
-            &[],
-        )
-        .await
-        .map_err(|e| Error::postgres("exporting a snapshot for pg_dump", e))?;
-    if let Some(timeout) = options.lock_wait_timeout {
-        client
-            .batch_execute(&format!(
-                "SET LOCAL lock_timeout = '{}ms'",
-                timeout.as_millis()
-            ))
-            .await
-            .map_err(|e| Error::postgres("setting the lock timeout", e))?;
-    }
-    let snapshot: String = row.get(0);
-    let server_version: String = row.get(1);
-    let database_size: i64 = row.get(2);
-
+    let plan = Plan::new(url, options)?;
+    let snapshot = Snapshot::export(url, options).await?;
     let binaries = PgBinaries::discover()?;
-    let pg_dump = binaries.program("pg_dump");
-    let pg_dump_version = tool_version(&pg_dump).await;
-    let env = ChildEnv::for_url(url)?;
-    let mut command = tokio::process::Command::new(&pg_dump);
-    env.apply(&mut command);
-    command
-        .arg("--no-password")
-        .arg(format!("--snapshot={snapshot}"))
-        .args(match options.format {
-            super::DumpFormat::Custom => &["--format=custom", "--compress=0"][..],
-            super::DumpFormat::Plain => &["--format=plain"][..],
+    let dumped = match options.format {
+        DumpFormat::Tables => {
+            dump_tables_format(url, store, options, &plan, &snapshot, &binaries).await
+        }
+        DumpFormat::Custom | DumpFormat::Plain => {
+            dump_archive(url, store, options, &plan, &snapshot, &binaries).await
+        }
+    };
+    let _ = snapshot.client.batch_execute("COMMIT").await;
+    let dumped = dumped?;
+    let globals = match options.globals {
+        true => Some(dump_globals(url, store, options, &binaries, &plan).await),
+        false => None,
+    }
+    .transpose();
+    let globals = match globals {
+        Ok(globals) => globals,
+        Err(error) => {
+            remove_objects(store, &dumped.objects()).await;
+            return Err(error);
+        }
+    };
+    let manifest = plan
+        .manifest(options, &snapshot, dumped, globals, &binaries)
+        .await;
+    publish(store, &manifest).await?;
+    Ok(BackupReport {
+        elapsed_secs: started.elapsed().as_secs_f64(),
+        store: store.describe().to_string(),
+        manifest,
+    })
+}
+
+/// Names and settings fixed before any work starts.
+struct Plan {
+    started_at: chrono::DateTime<Utc>,
+    database: String,
+    id: String,
+    encoding: Encoding,
+}
+
+impl Plan {
+    fn new(url: &DatabaseUrl, options: &BackupOptions) -> Result<Self> {
+        let level = options
+            .compression_level
+            .unwrap_or_else(|| options.compression.default_level());
+        options.compression.validate_level(level)?;
+        options.encryption.validate()?;
+        let started_at = Utc::now();
+        Ok(Self {
+            started_at,
+            database: url.database(),
+            id: manifest::new_id(started_at),
+            encoding: Encoding {
+                compression: options.compression,
+                level,
+                threads: options.compression_threads,
+                encryption: options.encryption.clone(),
+            },
         })
-        .args(
-            options
-                .lock_wait_timeout
-                .map(|t| format!("--lock-wait-timeout={}ms", t.as_millis())),
+    }
+
+    fn encrypted(&self) -> bool {
+        !matches!(self.encoding.encryption, super::Encryption::None)
+    }
+
+    fn data_key(&self, format: DumpFormat) -> String {
+        manifest::data_key(
+            &self.database,
+            &self.id,
+            format,
+            self.encoding.compression,
+            self.encrypted(),
         )
-        .args(&options.pg_dump_args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
+    }
+
+    async fn manifest(
+        self,
+        options: &BackupOptions,
+        snapshot: &Snapshot,
+        dumped: Dumped,
+        globals: Option<StoredObject>,
+        binaries: &PgBinaries,
+    ) -> Manifest {
+        Manifest {
+            manifest_version: if dumped.parts.is_empty() {
+                1
+            } else {
+                MANIFEST_VERSION
+            },
+            id: self.id,
+            database: self.database,
+            server_version: snapshot.server_version.clone(),
+            pg_dump_version: tool_version(&binaries.program("pg_dump")).await,
+            dbops_version: env!("CARGO_PKG_VERSION").to_string(),
+            started_at: self.started_at,
+            finished_at: Utc::now(),
+            format: options.format,
+            compression: options.compression,
+            compression_level: self.encoding.level,
+            encryption: options.encryption.info(),
+            data: dumped.data,
+            globals,
+            tables: dumped.rows,
+            labels: options.labels.clone(),
+            parts: dumped.parts,
+        }
+    }
+}
+
+/// The exporting transaction: a repeatable-read snapshot that `pg_dump` and the table workers share,
+/// so the row counts and the rows describe exactly one moment.
+struct Snapshot {
+    client: tokio_postgres::Client,
+    id: String,
+    server_version: String,
+    database_size: i64,
+}
+
+impl Snapshot {
+    async fn export(url: &DatabaseUrl, options: &BackupOptions) -> Result<Self> {
+        let client = url.connect().await?;
+        client
+            .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            .await
+            .map_err(|e| Error::postgres("starting the snapshot transaction", e))?;
+        let row = client
+            .query_one(
+                "SELECT pg_export_snapshot(), current_setting('server_version'), \
+                 pg_database_size(current_database())",
+                &[],
+            )
+            .await
+            .map_err(|e| Error::postgres("exporting a snapshot for pg_dump", e))?;
+        if let Some(timeout) = options.lock_wait_timeout {
+            client
+                .batch_execute(&format!(
+                    "SET LOCAL lock_timeout = '{}ms'",
+                    timeout.as_millis()
+                ))
+                .await
+                .map_err(|e| Error::postgres("setting the lock timeout", e))?;
+        }
+        Ok(Self {
+            id: row.get(0),
+            server_version: row.get(1),
+            database_size: row.get(2),
+            client,
+        })
+    }
+}
+
+/// The data objects of a dump (all finished) and the row counts.
+struct Dumped {
+    data: StoredObject,
+    parts: Vec<super::tables::TableObject>,
+    rows: BTreeMap<String, i64>,
+}
+
+impl Dumped {
+    fn objects(&self) -> Vec<String> {
+        let mut keys = vec![self.data.key.clone()];
+        keys.extend(self.parts.iter().map(|p| p.object.key.clone()));
+        keys
+    }
+}
+
+/// Removes objects of a backup that will not be published.
+async fn remove_objects(store: &dyn BackupStore, keys: &[String]) {
+    for key in keys {
+        store.delete(key).await.ok();
+    }
+}
+
+/// The manifest is the commit marker: without it the data is not a backup. On failure the data is
+/// removed again, so nothing is left behind.
+async fn publish(store: &dyn BackupStore, manifest: &Manifest) -> Result<()> {
+    let body = serde_json::to_vec_pretty(manifest)
+        .map_err(|e| Error::config("manifest", e.to_string()))?;
+    let published = match crate::failpoint::failpoint("backup::before_manifest") {
+        Ok(()) => store.put(&manifest.key(), Bytes::from(body)).await,
+        Err(e) => Err(e),
+    };
+    if let Err(error) = published {
+        for key in manifest.object_keys() {
+            store.delete(key).await.ok();
+        }
+        return Err(error);
+    }
+    Ok(())
+}
+
+/// `pg_dump` in `format` (custom or plain; or the schema of the `tables` format) into `key`.
+struct ArchiveDump<'a> {
+    key: String,
+    format: DumpFormat,
+    extra_args: Vec<String>,
+    estimate: Option<u64>,
+    progress: Option<&'a crate::progress::Progress>,
+}
+
+/// The `custom` and `plain` formats: one `pg_dump` archive, row counts taken in the snapshot while it
+/// runs.
+async fn dump_archive(
+    url: &DatabaseUrl,
+    store: &dyn BackupStore,
+    options: &BackupOptions,
+    plan: &Plan,
+    snapshot: &Snapshot,
+    binaries: &PgBinaries,
+) -> Result<Dumped> {
+    let dump = ArchiveDump {
+        key: plan.data_key(options.format),
+        format: options.format,
+        extra_args: options.pg_dump_args.clone(),
+        estimate: u64::try_from(snapshot.database_size).ok(),
+        progress: options.progress.as_ref(),
+    };
+    let counting = async {
+        if options.row_counts {
+            count_rows(&snapshot.client).await
+        } else {
+            Ok(BTreeMap::new())
+        }
+    };
+    let dumping = pg_dump_into(url, store, options, plan, snapshot, binaries, &dump);
+    let (dumped, counts) = tokio::join!(dumping, counting);
+    let encoded = dumped?;
+    let rows = match counts {
+        Ok(rows) => rows,
+        Err(error) => {
+            encoded.upload.abort().await.ok();
+            return Err(error);
+        }
+    };
+    crate::failpoint::failpoint("backup::before_upload_finish")?;
+    encoded.upload.finish().await?;
+    report_uploaded(options, encoded.object.plaintext_size);
+    Ok(Dumped {
+        data: encoded.object,
+        parts: Vec::new(),
+        rows,
+    })
+}
+
+/// The `tables` format: the schema archive (without table data), then every table's rows on `jobs`
+/// connections in the same snapshot; row counts come from the copies themselves.
+async fn dump_tables_format(
+    url: &DatabaseUrl,
+    store: &dyn BackupStore,
+    options: &BackupOptions,
+    plan: &Plan,
+    snapshot: &Snapshot,
+    binaries: &PgBinaries,
+) -> Result<Dumped> {
+    let tables = tables::list_tables(&snapshot.client).await?;
+    tables::lock_tables(&snapshot.client, &tables).await?;
+    let mut extra_args: Vec<String> = tables
+        .iter()
+        .map(|t| format!("--exclude-table-data={}", t.exact_pattern()))
+        .collect();
+    extra_args.extend(options.pg_dump_args.iter().cloned());
+    let schema = ArchiveDump {
+        key: plan.data_key(DumpFormat::Tables),
+        format: DumpFormat::Custom,
+        extra_args,
+        estimate: None,
+        progress: None,
+    };
+    let encoded = pg_dump_into(url, store, options, plan, snapshot, binaries, &schema).await?;
+    encoded.upload.finish().await?;
+    let key_of = |index: usize| {
+        manifest::part_key(
+            &plan.database,
+            &plan.id,
+            index,
+            plan.encoding.compression,
+            plan.encrypted(),
+        )
+    };
+    let dump = tables::TableDump {
+        url,
+        snapshot: &snapshot.id,
+        store,
+        encoding: &plan.encoding,
+        key_of: &key_of,
+        lock_timeout: options.lock_wait_timeout,
+        progress: options.progress.as_ref(),
+    };
+    let parts = match tables::dump_tables(&dump, tables, options.jobs()).await {
+        Ok(parts) => parts,
+        Err(error) => {
+            store.delete(&encoded.object.key).await.ok();
+            return Err(error);
+        }
+    };
+    let rows = parts
+        .iter()
+        .map(|p| (p.qualified(), p.rows as i64))
+        .collect();
+    let plaintext: u64 = parts.iter().map(|p| p.object.plaintext_size).sum();
+    report_uploaded(options, encoded.object.plaintext_size + plaintext);
+    Ok(Dumped {
+        data: encoded.object,
+        parts,
+        rows,
+    })
+}
+
+fn report_uploaded(options: &BackupOptions, bytes: u64) {
+    progress::report(
+        options.progress.as_ref(),
+        "uploaded",
+        bytes,
+        Some(bytes),
+        ProgressUnit::Bytes,
+    );
+}
+
+/// Runs `pg_dump` in the snapshot and streams its output through the encoding stage into the dump's
+/// key. Returns the unfinished upload; a failed `pg_dump` aborts it.
+#[allow(clippy::too_many_arguments)]
+async fn pg_dump_into(
+    url: &DatabaseUrl,
+    store: &dyn BackupStore,
+    options: &BackupOptions,
+    plan: &Plan,
+    snapshot: &Snapshot,
+    binaries: &PgBinaries,
+    dump: &ArchiveDump<'_>,
+) -> Result<Encoded> {
+    let pg_dump = binaries.program("pg_dump");
+    // The environment holds the password file: it must outlive pg_dump.
+    let (mut command, _env) = pg_dump_command(url, options, &snapshot.id, &pg_dump, dump)?;
     let mut child = command.spawn().map_err(|e| Error::Command {
         program: pg_dump.display().to_string(),
-        action: format!("dumping `{database}`"),
+        action: format!("dumping `{}`", plan.database),
         status: format!("could not start: {e}"),
         stderr: String::new(),
     })?;
@@ -111,189 +385,70 @@ pub(super) async fn run(
     })?;
     let stderr_task = collect_stderr(&mut child);
     crate::failpoint::failpoint("backup::after_pg_dump_start")?;
-    let stdout = stdout
-        .into_owned_fd()
-        .map_err(|e| Error::io("reading pg_dump's output", &pg_dump, e))?;
-
-    // The encoding thread: read, hash, compress, encrypt, hand chunks to the uploader.
-    let (sender, mut receiver) = tokio::sync::mpsc::channel::<Bytes>(4);
-    let sink = options
-        .encryption
-        .wrap(Box::new(ChannelSink::new(sender)))?;
-    let mut writer = options
-        .compression
-        .wrap(sink, level, options.compression_threads)?;
-    let progress = options.progress.clone();
-    let estimate = u64::try_from(database_size).ok();
-    let encoder = tokio::task::spawn_blocking(move || -> std::io::Result<(u64, String)> {
-        let mut input = std::fs::File::from(stdout);
-        let mut hasher = Sha256::new();
-        let mut total = 0u64;
-        let mut buf = vec![0u8; CHUNK];
-        let mut last_report = Instant::now();
-        loop {
-            let n = match input.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
-            };
-            hasher.update(&buf[..n]);
-            writer.write_all(&buf[..n])?;
-            total += n as u64;
-            crate::failpoint::failpoint("backup::mid_stream")
-                .map_err(|e| std::io::Error::other(e.to_string()))?;
-            if last_report.elapsed().as_millis() >= 200 {
-                last_report = Instant::now();
-                progress::report(
-                    progress.as_ref(),
-                    "dumping",
-                    total,
-                    estimate,
-                    ProgressUnit::Bytes,
-                );
-            }
-        }
-        writer.finish_all()?;
-        Ok((total, hex::encode(hasher.finalize())))
-    });
-
-    // Row counts in the snapshot, while pg_dump runs.
-    let counting = async {
-        if options.row_counts {
-            count_rows(&client).await
-        } else {
-            Ok(BTreeMap::new())
-        }
+    let reporting = Reporting {
+        progress: dump.progress,
+        stage: "dumping",
+        estimate: dump.estimate,
     };
-
-    let uploading = crate::storage::upload_chunks(store, &data_key, &mut receiver);
-
-    let (upload_result, counts) = tokio::join!(uploading, counting);
-    if upload_result.is_err() || counts.is_err() {
+    let source = read_stream(stdout, "reading pg_dump's output");
+    let encoded = encode_stream(store, &dump.key, &plan.encoding, source, reporting).await;
+    if encoded.is_err() {
         // No point dumping further; the error of the failed stage is reported below.
         let _ = child.start_kill();
     }
-    // The uploader stops early only on error; dropping its receiver stops the encoder too.
-    let encoded = encoder.await;
     let status = child.wait().await;
-    let stderr_text = stderr_task.await.unwrap_or_default();
-    let _ = client.batch_execute("COMMIT").await;
-
-    let dump_error = match &status {
+    let stderr = stderr_task.await.unwrap_or_default();
+    let encoded = encoded?;
+    let failed = match &status {
         Ok(s) if s.success() => None,
         Ok(s) => Some(s.to_string()),
         Err(e) => Some(format!("could not be waited for: {e}")),
     };
-    let (upload, stored_size, stored_sha) = match upload_result {
-        Ok(parts) => parts,
-        Err(e) => {
-            return Err(e);
-        }
-    };
-    // A failed encoder is reported before pg_dump's status: pg_dump then only died of the closed pipe.
-    let failure = match (&encoded, dump_error) {
-        (Ok(Err(e)), _) => Some(Error::io(
-            "compressing and encrypting the dump",
-            &data_key,
-            std::io::Error::new(e.kind(), e.to_string()),
-        )),
-        (Err(e), _) => Some(Error::Cancelled {
-            action: format!("the encoding thread ({e})"),
-        }),
-        (Ok(Ok(_)), Some(status)) => Some(Error::Command {
+    if let Some(status) = failed {
+        encoded.upload.abort().await.ok();
+        return Err(Error::Command {
             program: pg_dump.display().to_string(),
             action: format!(
-                "dumping `{database}`; the upload was aborted and nothing was published: fix the \
-                 cause below and run the backup again"
+                "dumping `{}`; the upload was aborted and nothing was published: fix the cause \
+                 below and run the backup again",
+                plan.database
             ),
             status,
-            stderr: crate::cluster::last_lines(&stderr_text, 10),
-        }),
-        (Ok(Ok(_)), None) => None,
-    };
-    if let Some(error) = failure {
-        upload.abort().await.ok();
-        return Err(error);
-    }
-    let tables = match counts {
-        Ok(tables) => tables,
-        Err(e) => {
-            upload.abort().await.ok();
-            return Err(e);
-        }
-    };
-    let Ok(Ok((plain_size, plain_sha))) = encoded else {
-        upload.abort().await.ok();
-        return Err(Error::Cancelled {
-            action: "the backup".into(),
+            stderr: crate::cluster::last_lines(&stderr, 10),
         });
-    };
-    crate::failpoint::failpoint("backup::before_upload_finish")?;
-    upload.finish().await?;
-    progress::report(
-        options.progress.as_ref(),
-        "uploaded",
-        plain_size,
-        Some(plain_size),
-        ProgressUnit::Bytes,
-    );
-
-    let globals = if options.globals {
-        Some(
-            dump_globals(
-                url, store, options, &binaries, &database, &id, level, encrypted,
-            )
-            .await?,
-        )
-    } else {
-        None
-    };
-
-    let manifest = Manifest {
-        manifest_version: MANIFEST_VERSION,
-        id,
-        database: database.clone(),
-        server_version,
-        pg_dump_version,
-        dbops_version: env!("CARGO_PKG_VERSION").to_string(),
-        started_at,
-        finished_at: Utc::now(),
-        format: options.format,
-        compression: options.compression,
-        compression_level: level,
-        encryption: options.encryption.info(),
-        data: StoredObject {
-            key: data_key,
-            size: stored_size,
-            sha256: stored_sha,
-            plaintext_size: plain_size,
-            plaintext_sha256: plain_sha,
-        },
-        globals,
-        tables,
-        labels: options.labels.clone(),
-    };
-    let body = serde_json::to_vec_pretty(&manifest)
-        .map_err(|e| Error::config("manifest", e.to_string()))?;
-    // The manifest is the commit marker: without it the data is not a backup. Remove the data again
-    // so a failed publication leaves nothing behind.
-    let published = match crate::failpoint::failpoint("backup::before_manifest") {
-        Ok(()) => store.put(&manifest.key(), Bytes::from(body)).await,
-        Err(e) => Err(e),
-    };
-    if let Err(error) = published {
-        store.delete(&manifest.data.key).await.ok();
-        if let Some(globals) = &manifest.globals {
-            store.delete(&globals.key).await.ok();
-        }
-        return Err(error);
     }
-    Ok(BackupReport {
-        elapsed_secs: started.elapsed().as_secs_f64(),
-        store: store.describe().to_string(),
-        manifest,
-    })
+    Ok(encoded)
+}
+
+/// The `pg_dump` command of `dump`, and the environment (with its password file) it runs in.
+fn pg_dump_command(
+    url: &DatabaseUrl,
+    options: &BackupOptions,
+    snapshot: &str,
+    pg_dump: &std::path::Path,
+    dump: &ArchiveDump<'_>,
+) -> Result<(tokio::process::Command, ChildEnv)> {
+    let env = ChildEnv::for_url(url)?;
+    let mut command = tokio::process::Command::new(pg_dump);
+    env.apply(&mut command);
+    command
+        .arg("--no-password")
+        .arg(format!("--snapshot={snapshot}"))
+        .args(match dump.format {
+            DumpFormat::Plain => &["--format=plain"][..],
+            DumpFormat::Custom | DumpFormat::Tables => &["--format=custom", "--compress=0"][..],
+        })
+        .args(
+            options
+                .lock_wait_timeout
+                .map(|t| format!("--lock-wait-timeout={}ms", t.as_millis())),
+        )
+        .args(&dump.extra_args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    Ok((command, env))
 }
 
 /// Exact row counts of every ordinary table (partitions counted through their leaves), keyed
@@ -332,16 +487,13 @@ pub(crate) async fn count_rows(client: &tokio_postgres::Client) -> Result<BTreeM
     Ok(counts)
 }
 
-#[allow(clippy::too_many_arguments)]
+/// `pg_dumpall --globals-only --no-role-passwords` (roles and tablespaces) as one small object.
 async fn dump_globals(
     url: &DatabaseUrl,
     store: &dyn BackupStore,
     options: &BackupOptions,
     binaries: &PgBinaries,
-    database: &str,
-    id: &str,
-    level: i32,
-    encrypted: bool,
+    plan: &Plan,
 ) -> Result<StoredObject> {
     let program = binaries.program("pg_dumpall");
     let env = ChildEnv::for_url(url)?;
@@ -365,9 +517,14 @@ async fn dump_globals(
             stderr: crate::cluster::last_lines(&String::from_utf8_lossy(&output.stderr), 10),
         });
     }
-    let key = manifest::globals_key(database, id, options.compression, encrypted);
+    let key = manifest::globals_key(
+        &plan.database,
+        &plan.id,
+        options.compression,
+        plan.encrypted(),
+    );
     let plain = output.stdout;
-    let encoded = encode_in_memory(&plain, options, level).await?;
+    let encoded = encode_in_memory(&plain, options, plan.encoding.level).await?;
     let object = StoredObject {
         key: key.clone(),
         size: encoded.len() as u64,

@@ -2,9 +2,12 @@
 //! `psql` for plain and legacy `.sql.gz` dumps) in one transaction, then compare row counts with the
 //! manifest. `validate` does everything but touch a database.
 
+mod analyze;
 mod drill;
 mod stream;
+mod tables;
 
+pub use analyze::analyze_database;
 pub use drill::{RestoreTestReport, last_restore_test, restore_test};
 
 use std::process::Stdio;
@@ -18,7 +21,7 @@ use crate::backup::{BackupEntry, BackupSelector, BackupStore, Decryption, DumpFo
 use crate::cluster::{PgBinaries, last_lines};
 use crate::config::{ChildEnv, DatabaseUrl, collect_stderr, quote_ident};
 use crate::error::{Error, Result};
-use crate::progress::Progress;
+use crate::progress::{self, Progress, ProgressUnit};
 use std::sync::Arc;
 
 /// Where a restore goes.
@@ -66,9 +69,15 @@ pub struct RestoreOptions {
     pub no_owner: bool,
     /// Skip privileges (`--no-acl`). Default: false.
     pub no_acl: bool,
-    /// Parallel `pg_restore` jobs. Above 1 the verified dump is first spooled to a private local
-    /// file (parallel restore needs a seekable file) and the restore is not one transaction. Default: 1.
-    pub jobs: u32,
+    /// Connections loading tables and building indexes at once. Above 1 the restore is not one
+    /// transaction (a new database still appears only complete: it is built under a staging name).
+    /// `tables` backups stream every table from the store on its own connection; custom-format backups
+    /// are spooled to a private local file for `pg_restore --jobs`. Default (`None`): this machine's
+    /// CPU count (at most 4) into a new database, 1 (one transaction) into an existing one.
+    pub jobs: Option<u32>,
+    /// Run ANALYZE on every table afterwards (on `jobs` connections), so the first queries have
+    /// planner statistics. Default: true.
+    pub analyze: bool,
     /// Keys for encrypted backups. Default: none.
     pub decryption: Decryption,
     /// Compare each table's row count with the manifest afterwards. Default: true.
@@ -86,7 +95,8 @@ impl Default for RestoreOptions {
             clean: false,
             no_owner: false,
             no_acl: false,
-            jobs: 1,
+            jobs: None,
+            analyze: true,
             decryption: Decryption::none(),
             check_row_counts: true,
             progress: None,
@@ -111,8 +121,24 @@ pub struct RestoreReport {
     pub plaintext_bytes: u64,
     /// Tables whose row counts were compared with the manifest (all matched).
     pub tables_checked: usize,
+    /// Connections used.
+    pub jobs: u32,
+    /// Seconds per stage, in order (`schema`, `data`, `post-data`, `restore`, `analyze`).
+    pub stages: Vec<(String, f64)>,
     /// Wall time in seconds.
     pub elapsed_secs: f64,
+}
+
+impl RestoreOptions {
+    /// The connections to use: `jobs`, or the automatic choice for a new (`created`) or existing
+    /// database.
+    pub fn effective_jobs(&self, created: bool) -> u32 {
+        match self.jobs {
+            Some(jobs) => jobs.max(1),
+            None if created => crate::backup::default_jobs() as u32,
+            None => 1,
+        }
+    }
 }
 
 /// What validating a backup found (every check passed, or it is an error).
@@ -305,21 +331,23 @@ pub async fn restore_backup(
         None
     };
     let target = url.with_database(staging.as_deref().unwrap_or(&target_name));
-    let mut outcome = restore_into(store, &entry, &target, options, create).await;
+    let mut outcome = restore_and_analyze(store, &entry, &target, options, create).await;
     if let (Some(staging), Ok(_)) = (&staging, &outcome)
         && let Err(error) = rename_database(url, staging, &target_name).await
     {
         outcome = Err(error);
     }
     match outcome {
-        Ok((decoded, tables_checked)) => Ok(RestoreReport {
+        Ok(restored) => Ok(RestoreReport {
             backup_id: entry.id.clone(),
             key: entry.key.clone(),
             database: target_name,
             created: create,
-            stored_bytes: decoded.stored_bytes,
-            plaintext_bytes: decoded.plaintext_bytes,
-            tables_checked,
+            stored_bytes: restored.stored_bytes,
+            plaintext_bytes: restored.plaintext_bytes,
+            tables_checked: restored.tables_checked,
+            jobs: restored.jobs,
+            stages: restored.stages,
             elapsed_secs: started.elapsed().as_secs_f64(),
         }),
         Err(error) => {
@@ -341,63 +369,40 @@ pub async fn validate_entry(
     progress: Option<&Progress>,
 ) -> Result<ValidationReport> {
     let started = Instant::now();
-    let custom = entry
+    let archive = entry
         .manifest
         .as_ref()
-        .is_some_and(|m| m.format == DumpFormat::Custom);
-    let (decoded, toc_entries) = if custom {
-        let program = PgBinaries::discover()?.program("pg_restore");
-        let mut child = tokio::process::Command::new(&program)
-            .arg("--list")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .map_err(|e| spawn_error(&program, "listing the archive", e))?;
-        let stdin = take_stdin(&mut child, &program)?;
-        let mut stdout = child.stdout.take();
-        let mut stderr = child.stderr.take();
-        let listing = tokio::spawn(async move {
-            let mut out = String::new();
-            let mut err = String::new();
-            if let Some(s) = stdout.as_mut() {
-                let _ = s.read_to_string(&mut out).await;
-            }
-            if let Some(s) = stderr.as_mut() {
-                let _ = s.read_to_string(&mut err).await;
-            }
-            (out, err)
-        });
-        let (decoded, sink) = stream::decode_into(store, entry, decryption, progress, move || {
-            Ok(stream::TolerantPipe::new(stdin))
-        })
-        .await?;
-        drop(sink);
-        let status = child
-            .wait()
-            .await
-            .map_err(|e| spawn_error(&program, "listing the archive", e))?;
-        let (out, err) = listing.await.unwrap_or_default();
-        if !status.success() {
-            return Err(Error::Integrity {
-                key: entry.key.clone(),
-                reason: format!(
-                    "hashes match but `pg_restore --list` cannot read the archive ({status}): {}",
-                    last_lines(&err, 5)
-                ),
-            });
-        }
-        let entries = out
-            .lines()
-            .filter(|l| !l.starts_with(';') && !l.trim().is_empty())
-            .count();
+        .is_some_and(|m| matches!(m.format, DumpFormat::Custom | DumpFormat::Tables));
+    let (mut decoded, toc_entries) = if archive {
+        let (decoded, entries) = list_archive(store, entry, decryption, progress).await?;
         (decoded, Some(entries))
     } else {
         let (decoded, _) =
             stream::decode_into(store, entry, decryption, progress, || Ok(std::io::sink())).await?;
         (decoded, None)
     };
+    if let Some(manifest) = &entry.manifest {
+        for part in &manifest.parts {
+            let source = stream::Source::of_object(&part.object, manifest);
+            let (part_decoded, _) = stream::decode_source_into(
+                store,
+                &source,
+                decryption,
+                None,
+                || Ok(std::io::sink()),
+            )
+            .await?;
+            decoded.stored_bytes += part_decoded.stored_bytes;
+            decoded.plaintext_bytes += part_decoded.plaintext_bytes;
+            progress::report(
+                progress,
+                "validating",
+                decoded.stored_bytes,
+                Some(manifest.stored_size()),
+                ProgressUnit::Bytes,
+            );
+        }
+    }
     Ok(ValidationReport {
         backup_id: entry.id.clone(),
         key: entry.key.clone(),
@@ -409,13 +414,94 @@ pub async fn validate_entry(
     })
 }
 
+/// Streams a custom archive through `pg_restore --list` while verifying it; returns its entries.
+async fn list_archive(
+    store: &dyn BackupStore,
+    entry: &BackupEntry,
+    decryption: &Decryption,
+    progress: Option<&Progress>,
+) -> Result<(stream::Decoded, usize)> {
+    let program = PgBinaries::discover()?.program("pg_restore");
+    let mut child = tokio::process::Command::new(&program)
+        .arg("--list")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| spawn_error(&program, "listing the archive", e))?;
+    let stdin = take_stdin(&mut child, &program)?;
+    let mut stdout = child.stdout.take();
+    let mut stderr = child.stderr.take();
+    let listing = tokio::spawn(async move {
+        let mut out = String::new();
+        let mut err = String::new();
+        if let Some(s) = stdout.as_mut() {
+            let _ = s.read_to_string(&mut out).await;
+        }
+        if let Some(s) = stderr.as_mut() {
+            let _ = s.read_to_string(&mut err).await;
+        }
+        (out, err)
+    });
+    let (decoded, sink) = stream::decode_into(store, entry, decryption, progress, move || {
+        Ok(stream::TolerantPipe::new(stdin))
+    })
+    .await?;
+    drop(sink);
+    let status = child
+        .wait()
+        .await
+        .map_err(|e| spawn_error(&program, "listing the archive", e))?;
+    let (out, err) = listing.await.unwrap_or_default();
+    if !status.success() {
+        return Err(Error::Integrity {
+            key: entry.key.clone(),
+            reason: format!(
+                "hashes match but `pg_restore --list` cannot read the archive ({status}): {}",
+                last_lines(&err, 5)
+            ),
+        });
+    }
+    let entries = out
+        .lines()
+        .filter(|l| !l.starts_with(';') && !l.trim().is_empty())
+        .count();
+    Ok((decoded, entries))
+}
+
+/// What a restore into the target did, before it is named.
+struct Restored {
+    stored_bytes: u64,
+    plaintext_bytes: u64,
+    tables_checked: usize,
+    jobs: u32,
+    stages: Vec<(String, f64)>,
+}
+
+/// The restore proper, then ANALYZE when asked for.
+async fn restore_and_analyze(
+    store: &dyn BackupStore,
+    entry: &BackupEntry,
+    target: &DatabaseUrl,
+    options: &RestoreOptions,
+    created: bool,
+) -> Result<Restored> {
+    let mut restored = restore_into(store, entry, target, options, created).await?;
+    if options.analyze {
+        let seconds = analyze::analyze_database(target, restored.jobs as usize).await?;
+        restored.stages.push(("analyze".into(), seconds));
+    }
+    Ok(restored)
+}
+
 async fn restore_into(
     store: &dyn BackupStore,
     entry: &BackupEntry,
     target: &DatabaseUrl,
     options: &RestoreOptions,
     created: bool,
-) -> Result<(stream::Decoded, usize)> {
+) -> Result<Restored> {
     let database = target.database();
     let plain = entry
         .manifest
@@ -442,10 +528,27 @@ async fn restore_into(
             });
         }
     }
+    let jobs = options.effective_jobs(created);
+    if let Some(manifest) = entry
+        .manifest
+        .as_ref()
+        .filter(|m| m.format == DumpFormat::Tables)
+    {
+        let restored =
+            tables::restore(store, entry, manifest, target, options, jobs as usize).await?;
+        return Ok(Restored {
+            stored_bytes: restored.stored_bytes,
+            plaintext_bytes: restored.plaintext_bytes,
+            tables_checked: restored.tables_checked,
+            jobs,
+            stages: restored.stages,
+        });
+    }
+    let started = Instant::now();
     let binaries = PgBinaries::discover()?;
     let env = ChildEnv::for_url(target)?;
-    let decoded = if options.jobs > 1 && !plain {
-        restore_parallel(store, entry, &binaries, &env, options).await?
+    let decoded = if jobs > 1 && !plain {
+        restore_parallel(store, entry, &binaries, &env, options, jobs).await?
     } else {
         restore_streaming(store, entry, &binaries, &env, options, plain).await?
     };
@@ -453,7 +556,13 @@ async fn restore_into(
         (Some(manifest), true) => compare_row_counts(target, &manifest.tables, &entry.key).await?,
         _ => 0,
     };
-    Ok((decoded, checked))
+    Ok(Restored {
+        stored_bytes: decoded.stored_bytes,
+        plaintext_bytes: decoded.plaintext_bytes,
+        tables_checked: checked,
+        jobs: if plain { 1 } else { jobs },
+        stages: vec![("restore".into(), started.elapsed().as_secs_f64())],
+    })
 }
 
 fn restore_args(options: &RestoreOptions) -> Vec<&'static str> {
@@ -557,6 +666,7 @@ async fn restore_parallel(
     binaries: &PgBinaries,
     env: &ChildEnv,
     options: &RestoreOptions,
+    jobs: u32,
 ) -> Result<stream::Decoded> {
     let spool_dir = tempfile::Builder::new()
         .prefix("dbops-restore-")
@@ -589,7 +699,7 @@ async fn restore_parallel(
     env.apply(&mut command);
     command
         .args(restore_args(options))
-        .arg(format!("--jobs={}", options.jobs))
+        .arg(format!("--jobs={jobs}"))
         .arg(format!("--dbname={}", env_database(env)))
         .arg(&spool)
         .stdin(Stdio::null())
@@ -606,7 +716,7 @@ async fn restore_parallel(
             action: format!(
                 "restoring `{}` with {} jobs (not one transaction: the target may be partly restored; \
                  restore again with --clean)",
-                entry.key, options.jobs
+                entry.key, jobs
             ),
             status: output.status.to_string(),
             stderr: last_lines(&String::from_utf8_lossy(&output.stderr), 10),

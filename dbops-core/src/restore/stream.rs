@@ -32,6 +32,52 @@ pub(crate) fn encoding_of(entry: &BackupEntry) -> (Compression, bool) {
     }
 }
 
+/// One stored object and what its manifest promises about it.
+#[derive(Debug, Clone)]
+pub(crate) struct Source {
+    pub key: String,
+    pub compression: Compression,
+    pub encrypted: bool,
+    /// Stored size and sha256 (none for legacy files).
+    pub stored: Option<(u64, String)>,
+    /// Decoded size and sha256 (none for legacy files).
+    pub plain: Option<(u64, String)>,
+}
+
+impl Source {
+    /// The data object of a backup.
+    pub(crate) fn of_entry(entry: &BackupEntry) -> Self {
+        let (compression, encrypted) = encoding_of(entry);
+        Self {
+            key: entry.key.clone(),
+            compression,
+            encrypted,
+            stored: entry
+                .manifest
+                .as_ref()
+                .map(|m| (m.data.size, m.data.sha256.clone())),
+            plain: entry
+                .manifest
+                .as_ref()
+                .map(|m| (m.data.plaintext_size, m.data.plaintext_sha256.clone())),
+        }
+    }
+
+    /// Another object of a backup encoded like its data (a table's part, the globals).
+    pub(crate) fn of_object(
+        object: &crate::backup::StoredObject,
+        manifest: &crate::backup::Manifest,
+    ) -> Self {
+        Self {
+            key: object.key.clone(),
+            compression: manifest.compression,
+            encrypted: manifest.encryption.mode != EncryptionMode::None,
+            stored: Some((object.size, object.sha256.clone())),
+            plain: Some((object.plaintext_size, object.plaintext_sha256.clone())),
+        }
+    }
+}
+
 /// Streams the decoded data of `entry` into the writer made by `make_sink` (called on the blocking
 /// thread). Returns after the writer has received every byte and the hashes matched; the writer is
 /// dropped (closing a child's stdin) only on success.
@@ -46,17 +92,33 @@ where
     W: Write + Send + 'static,
     F: FnOnce() -> std::io::Result<W> + Send + 'static,
 {
-    let (compression, encrypted) = encoding_of(entry);
-    let expected_stored = entry
-        .manifest
-        .as_ref()
-        .map(|m| (m.data.size, m.data.sha256.clone()));
-    let expected_plain = entry
-        .manifest
-        .as_ref()
-        .map(|m| (m.data.plaintext_size, m.data.plaintext_sha256.clone()));
-    let key = entry.key.clone();
-    let (size, mut stream) = store.get_stream(&entry.key).await?;
+    decode_source_into(
+        store,
+        &Source::of_entry(entry),
+        decryption,
+        progress,
+        make_sink,
+    )
+    .await
+}
+
+/// Like [`decode_into`] for any object of a backup.
+pub(crate) async fn decode_source_into<W, F>(
+    store: &dyn BackupStore,
+    source: &Source,
+    decryption: &Decryption,
+    progress: Option<&Progress>,
+    make_sink: F,
+) -> Result<(Decoded, W)>
+where
+    W: Write + Send + 'static,
+    F: FnOnce() -> std::io::Result<W> + Send + 'static,
+{
+    let (compression, encrypted) = (source.compression, source.encrypted);
+    let expected_stored = source.stored.clone();
+    let expected_plain = source.plain.clone();
+    let key = source.key.clone();
+    let (size, mut stream) = store.get_stream(&key).await?;
     let (sender, receiver) =
         tokio::sync::mpsc::channel::<std::result::Result<bytes::Bytes, String>>(8);
 
@@ -162,7 +224,7 @@ where
     let downloaded = downloading.await;
     drop(sender);
     let decoded = decoder.await.map_err(|e| Error::Cancelled {
-        action: format!("decoding `{}` ({e})", entry.key),
+        action: format!("decoding `{}` ({e})", source.key),
     })?;
     let received = downloaded?;
     let (plain, sink) = decoded?;

@@ -64,7 +64,7 @@ async fn round_trip(store: ObjectBackupStore, options: BackupOptions, decryption
     let manifest = &report.manifest;
     assert_eq!(manifest.database, db.name());
     assert!(manifest.tables.get("public.rides").copied().unwrap_or(0) > 0);
-    assert!(manifest.data.size > 0 && manifest.data.plaintext_size > manifest.data.size / 2);
+    assert!(manifest.stored_size() > 0 && manifest.plaintext_size() > manifest.stored_size() / 2);
 
     let catalog = store.catalog(Some(db.name())).await.unwrap();
     assert_eq!(catalog.backups.len(), 1, "{catalog:?}");
@@ -87,8 +87,8 @@ async fn round_trip(store: ObjectBackupStore, options: BackupOptions, decryption
         ))
         .await
         .unwrap();
-    assert_eq!(validation.stored_bytes, manifest.data.size);
-    if manifest.format == DumpFormat::Custom {
+    assert_eq!(validation.stored_bytes, manifest.stored_size());
+    if manifest.format != DumpFormat::Plain {
         assert!(validation.toc_entries.unwrap() > 10, "{validation:?}");
     }
 
@@ -524,7 +524,7 @@ async fn parallel_restore_spools_and_matches() {
                 name: target.name().to_string(),
                 create: false,
             },
-            jobs: 2,
+            jobs: Some(2),
             ..RestoreOptions::default()
         })
         .await
@@ -543,7 +543,9 @@ async fn a_failing_pg_dump_publishes_nothing() {
         .batch_execute("BEGIN; LOCK TABLE rides IN ACCESS EXCLUSIVE MODE")
         .await
         .unwrap();
+    // The custom format: pg_dump itself fails waiting for the lock.
     let options = BackupOptions {
+        format: DumpFormat::Custom,
         lock_wait_timeout: Some(std::time::Duration::from_millis(300)),
         ..BackupOptions::default()
     };
@@ -560,6 +562,22 @@ async fn a_failing_pg_dump_publishes_nothing() {
         err.to_string().contains("nothing was published")
             && err.to_string().contains("run the backup again"),
         "{err}"
+    );
+    // The tables format locks the tables itself before dumping anything.
+    let options = BackupOptions {
+        lock_wait_timeout: Some(std::time::Duration::from_millis(300)),
+        ..BackupOptions::default()
+    };
+    let err = Backup::new(db.url().clone(), store.clone(), options)
+        .run()
+        .await
+        .unwrap_err();
+    let text = dbops::error::report(&err);
+    assert!(
+        text.contains("locking the tables to dump")
+            && text.contains("lock timeout")
+            && text.contains("nothing was published"),
+        "{text}"
     );
     let catalog = store.catalog(None).await.unwrap();
     assert!(
@@ -657,10 +675,7 @@ async fn concurrent_backups_of_one_database_never_interleave() {
     let a = Backup::new(db.url().clone(), store.clone(), unlocked.clone());
     let b = Backup::new(db.url().clone(), store.clone(), unlocked);
     let (ra, rb) = tokio::join!(a.run(), b.run());
-    assert_eq!(
-        ra.unwrap().manifest.data.plaintext_sha256,
-        rb.unwrap().manifest.data.plaintext_sha256
-    );
+    assert_eq!(ra.unwrap().manifest.tables, rb.unwrap().manifest.tables);
     assert_eq!(
         store.catalog(Some(db.name())).await.unwrap().backups.len(),
         4
@@ -826,10 +841,16 @@ async fn retention_deletes_manifests_first_keeps_the_newest_and_cleans_orphans()
     assert_eq!(left.backups.len(), 1);
     assert_eq!(left.backups[0].id, ids[2].id);
     assert!(left.orphans.is_empty());
+    let kept = left.backups[0]
+        .manifest
+        .as_ref()
+        .unwrap()
+        .object_keys()
+        .len();
     assert_eq!(
         walk(dir.path()).len(),
-        2,
-        "only the newest data and manifest remain"
+        kept + 1,
+        "only the newest backup's objects and manifest remain"
     );
     // A policy with no rule is refused rather than deleting everything.
     assert!(

@@ -58,6 +58,7 @@ async fn fake_backup(store: &ObjectBackupStore, at: DateTime<Utc>, size: usize) 
         globals: None,
         tables: BTreeMap::new(),
         labels: BTreeMap::new(),
+        parts: Vec::new(),
     };
     store
         .put(

@@ -429,7 +429,8 @@ def backup(
     url: str,
     store: str,
     *,
-    format: str = "custom",
+    format: Optional[str] = None,
+    jobs: Optional[int] = None,
     compression: str = "zstd",
     level: Optional[int] = None,
     threads: int = 0,
@@ -443,13 +444,15 @@ def backup(
 ) -> BackupReport:
     """Back up the database at ``url`` into ``store`` (file://, s3://, gs://, az://, memory://).
 
-    ``format``: custom or plain; ``compression``: zstd, gzip, lz4 or none; encrypt to age ``recipients``
+    ``format``: tables (default: dumped and restored in parallel on ``jobs`` connections), custom or plain;
+    ``compression``: zstd, gzip, lz4 or none; encrypt to age ``recipients``
     or with a ``passphrase``. Returns the published manifest; nothing is published on failure."""
 def backup_async(
     url: str,
     store: str,
     *,
-    format: str = "custom",
+    format: Optional[str] = None,
+    jobs: Optional[int] = None,
     compression: str = "zstd",
     level: Optional[int] = None,
     threads: int = 0,
@@ -475,7 +478,8 @@ def restore(
     clean: bool = False,
     no_owner: bool = False,
     no_acl: bool = False,
-    jobs: int = 1,
+    jobs: Optional[int] = None,
+    analyze: bool = True,
     identity: Optional[str] = None,
     identity_file: Optional[str] = None,
     passphrase: Optional[str] = None,
@@ -497,7 +501,8 @@ def restore_async(
     clean: bool = False,
     no_owner: bool = False,
     no_acl: bool = False,
-    jobs: int = 1,
+    jobs: Optional[int] = None,
+    analyze: bool = True,
     identity: Optional[str] = None,
     identity_file: Optional[str] = None,
     passphrase: Optional[str] = None,

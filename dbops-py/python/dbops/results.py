@@ -52,6 +52,7 @@ __all__ = [
     # backups
     "EncryptionInfo",
     "StoredObject",
+    "TableObject",
     "Manifest",
     "BackupReport",
     "ObjectInfo",
@@ -402,8 +403,19 @@ class StoredObject(DbopsResult):
 
 
 @dataclass(frozen=True)
+class TableObject(DbopsResult):
+    """One table's rows in a ``tables``-format backup: its columns in COPY order, rows and object."""
+
+    schema: str
+    name: str
+    columns: List[str]
+    rows: int
+    object: StoredObject
+
+
+@dataclass(frozen=True)
 class Manifest(DbopsResult):
-    """The manifest published with each backup."""
+    """The manifest published with each backup (``parts``: the per-table objects of the ``tables`` format)."""
 
     manifest_version: int
     id: str
@@ -413,7 +425,7 @@ class Manifest(DbopsResult):
     dbops_version: str
     started_at: datetime
     finished_at: datetime
-    format: Literal["custom", "plain"]
+    format: Literal["tables", "custom", "plain"]
     compression: Compression
     compression_level: int
     encryption: EncryptionInfo
@@ -421,6 +433,15 @@ class Manifest(DbopsResult):
     globals: Optional[StoredObject]
     tables: Dict[str, int]
     labels: Dict[str, str]
+    parts: List[TableObject] = field(default_factory=list)
+
+    def stored_size(self) -> int:
+        """Bytes stored, all objects together (the data object and every table's)."""
+        return self.data.size + sum(p.object.size for p in self.parts)
+
+    def plaintext_size(self) -> int:
+        """Plaintext bytes of all data objects together."""
+        return self.data.plaintext_size + sum(p.object.plaintext_size for p in self.parts)
 
 
 @dataclass(frozen=True)
@@ -473,6 +494,8 @@ class RestoreReport(DbopsResult):
     stored_bytes: int
     plaintext_bytes: int
     tables_checked: int
+    jobs: int
+    stages: List[Tuple[str, float]]
     elapsed_secs: float
 
 

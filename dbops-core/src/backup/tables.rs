@@ -1,0 +1,242 @@
+//! The `tables` dump format: the schema (and everything but table data) as one small `pg_dump -Fc`
+//! archive, and every table's rows as its own object of COPY text, dumped on `jobs` connections that
+//! share one exported snapshot. Restores load the tables in parallel straight from the store.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures::StreamExt;
+use serde::{Deserialize, Serialize};
+
+use super::encode::{Encoded, Encoding, Reporting, encode_stream};
+use super::manifest::StoredObject;
+use crate::config::{DatabaseUrl, quote_ident};
+use crate::error::{Error, Result};
+use crate::progress::Progress;
+use crate::storage::BackupStore;
+
+/// One table's rows in a `tables` backup.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TableObject {
+    /// The table's schema.
+    pub schema: String,
+    /// The table's name.
+    pub name: String,
+    /// Its columns in COPY order (every column but generated ones, by position).
+    pub columns: Vec<String>,
+    /// Rows dumped.
+    pub rows: u64,
+    /// The object holding them (COPY text format, compressed and encrypted like the rest).
+    pub object: StoredObject,
+}
+
+impl TableObject {
+    /// `schema.name`, as row counts are keyed.
+    pub fn qualified(&self) -> String {
+        format!("{}.{}", self.schema, self.name)
+    }
+
+    /// The quoted name for SQL.
+    pub fn sql_name(&self) -> String {
+        format!("{}.{}", quote_ident(&self.schema), quote_ident(&self.name))
+    }
+}
+
+/// A table to dump, as listed in the snapshot.
+#[derive(Debug, Clone)]
+pub(crate) struct TableToDump {
+    pub schema: String,
+    pub name: String,
+    pub columns: Vec<String>,
+}
+
+impl TableToDump {
+    /// A `pg_dump` pattern matching exactly this table (for `--exclude-table-data`).
+    pub(crate) fn exact_pattern(&self) -> String {
+        let quote = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+        format!("{}.{}", quote(&self.schema), quote(&self.name))
+    }
+}
+
+/// The user tables whose rows a `tables` backup dumps, largest first (extension members are left to
+/// `pg_dump`, which dumps the configuration tables among them).
+pub(crate) async fn list_tables(client: &tokio_postgres::Client) -> Result<Vec<TableToDump>> {
+    let rows = client
+        .query(
+            "SELECT n.nspname, c.relname, \
+                    coalesce(array_agg(a.attname::text ORDER BY a.attnum) \
+                             FILTER (WHERE a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''), \
+                             '{}') \
+             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+             LEFT JOIN pg_attribute a ON a.attrelid = c.oid \
+             WHERE c.relkind = 'r' AND c.relpersistence <> 't' \
+               AND n.nspname NOT IN ('pg_catalog', 'information_schema') \
+               AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%' \
+               AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass \
+                               AND d.objid = c.oid AND d.deptype = 'e') \
+             GROUP BY c.oid, n.nspname, c.relname \
+             ORDER BY max(c.relpages) DESC, 1, 2",
+            &[],
+        )
+        .await
+        .map_err(|e| Error::postgres("listing the tables to dump", e))?;
+    Ok(rows
+        .iter()
+        .map(|row| TableToDump {
+            schema: row.get(0),
+            name: row.get(1),
+            columns: row.get(2),
+        })
+        .collect())
+}
+
+/// Locks `tables` against DDL for the rest of the exporting transaction (what `pg_dump` does), so the
+/// definitions dumped and the rows copied belong together.
+pub(crate) async fn lock_tables(
+    client: &tokio_postgres::Client,
+    tables: &[TableToDump],
+) -> Result<()> {
+    for chunk in tables.chunks(500) {
+        let names: Vec<String> = chunk
+            .iter()
+            .map(|t| format!("{}.{}", quote_ident(&t.schema), quote_ident(&t.name)))
+            .collect();
+        client
+            .batch_execute(&format!(
+                "LOCK TABLE {} IN ACCESS SHARE MODE",
+                names.join(", ")
+            ))
+            .await
+            .map_err(|e| {
+                Error::postgres(
+                    "locking the tables to dump (another session holds a conflicting lock: nothing \
+                     was published; run the backup again once it is released, or wait longer with \
+                     a larger lock wait timeout)",
+                    e,
+                )
+            })?;
+    }
+    Ok(())
+}
+
+/// What the table workers share.
+pub(crate) struct TableDump<'a> {
+    pub url: &'a DatabaseUrl,
+    pub snapshot: &'a str,
+    pub store: &'a dyn BackupStore,
+    pub encoding: &'a Encoding,
+    pub key_of: &'a (dyn Fn(usize) -> String + Sync),
+    pub lock_timeout: Option<std::time::Duration>,
+    pub progress: Option<&'a Progress>,
+}
+
+/// Dumps every table on `jobs` connections (each takes the next table, largest first). Every
+/// object is finished on success; on error the ones already stored are removed again.
+pub(crate) async fn dump_tables(
+    dump: &TableDump<'_>,
+    tables: Vec<TableToDump>,
+    jobs: usize,
+) -> Result<Vec<TableObject>> {
+    let queue = Arc::new(std::sync::Mutex::new(
+        tables.into_iter().enumerate().collect::<Vec<_>>(),
+    ));
+    let workers = (0..jobs.max(1)).map(|_| worker(dump, queue.clone()));
+    let results = futures::future::join_all(workers).await;
+    let mut done = Vec::new();
+    let mut failure = None;
+    for result in results {
+        match result {
+            Ok(objects) => done.extend(objects),
+            Err(error) => failure = failure.or(Some(error)),
+        }
+    }
+    if let Some(error) = failure {
+        for (_, table) in &done {
+            dump.store.delete(&table.object.key).await.ok();
+        }
+        return Err(error);
+    }
+    done.sort_by_key(|(index, _)| *index);
+    Ok(done.into_iter().map(|(_, table)| table).collect())
+}
+
+type Queue = Arc<std::sync::Mutex<Vec<(usize, TableToDump)>>>;
+
+/// One connection in the dump's snapshot, dumping tables from the queue until it is empty.
+async fn worker(dump: &TableDump<'_>, queue: Queue) -> Result<Vec<(usize, TableObject)>> {
+    let client = dump.url.connect().await?;
+    let mut setup = format!(
+        "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT {}; \
+         SET row_security = off;",
+        crate::config::quote_literal(dump.snapshot)
+    );
+    if let Some(timeout) = dump.lock_timeout {
+        setup.push_str(&format!(" SET lock_timeout = '{}ms';", timeout.as_millis()));
+    }
+    client
+        .batch_execute(&setup)
+        .await
+        .map_err(|e| Error::postgres("joining the dump's snapshot", e))?;
+    let mut done = Vec::new();
+    loop {
+        // Largest first: the list is sorted by size, so take from the front.
+        let next = {
+            let mut queue = queue.lock().map_err(|_| Error::Cancelled {
+                action: "dumping tables (a worker panicked)".into(),
+            })?;
+            (!queue.is_empty()).then(|| queue.remove(0))
+        };
+        let Some((index, table)) = next else { break };
+        match dump_table(dump, &client, &table, &(dump.key_of)(index)).await {
+            Ok(object) => done.push((index, object)),
+            Err(error) => {
+                for (_, table) in &done {
+                    dump.store.delete(&table.object.key).await.ok();
+                }
+                return Err(error);
+            }
+        }
+    }
+    client.batch_execute("COMMIT").await.ok();
+    Ok(done)
+}
+
+/// `COPY table TO STDOUT` through the encoding stage into `key`.
+async fn dump_table(
+    dump: &TableDump<'_>,
+    client: &tokio_postgres::Client,
+    table: &TableToDump,
+    key: &str,
+) -> Result<TableObject> {
+    let qualified = format!(
+        "{}.{}",
+        quote_ident(&table.schema),
+        quote_ident(&table.name)
+    );
+    let what = format!("copying the rows of {}.{}", table.schema, table.name);
+    let stream = client
+        .copy_out(&format!("COPY {qualified} TO STDOUT"))
+        .await
+        .map_err(|e| Error::postgres(what.clone(), e))?;
+    let source = Box::pin(stream.map(move |chunk: std::result::Result<Bytes, _>| {
+        chunk.map_err(|e| Error::postgres(what.clone(), e))
+    }));
+    let reporting = Reporting {
+        progress: dump.progress,
+        stage: "dumping",
+        estimate: None,
+    };
+    let Encoded {
+        upload,
+        object,
+        newlines,
+    } = encode_stream(dump.store, key, dump.encoding, source, reporting).await?;
+    upload.finish().await?;
+    Ok(TableObject {
+        schema: table.schema.clone(),
+        name: table.name.clone(),
+        columns: table.columns.clone(),
+        rows: newlines,
+        object,
+    })
+}

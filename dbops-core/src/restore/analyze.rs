@@ -1,0 +1,54 @@
+//! ANALYZE after a restore or a bulk load: planner statistics for every table, on `jobs` connections,
+//! so the first queries do not run on guesses.
+
+use std::time::Instant;
+
+use crate::config::{DatabaseUrl, quote_ident};
+use crate::error::{Error, Result};
+
+/// ANALYZEs every user table and materialized view of the database at `url` on `jobs` connections
+/// (largest first); returns the seconds it took.
+pub async fn analyze_database(url: &DatabaseUrl, jobs: usize) -> Result<f64> {
+    let started = Instant::now();
+    let client = url.connect().await?;
+    let rows = client
+        .query(
+            "SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE c.relkind IN ('r', 'm', 'p') AND c.relpersistence <> 't' \
+               AND n.nspname NOT IN ('pg_catalog', 'information_schema') \
+               AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%' \
+             ORDER BY pg_total_relation_size(c.oid) DESC",
+            &[],
+        )
+        .await
+        .map_err(|e| Error::postgres("listing the tables to analyze", e))?;
+    let names: Vec<String> = rows
+        .iter()
+        .map(|r| {
+            format!(
+                "{}.{}",
+                quote_ident(r.get::<_, &str>(0)),
+                quote_ident(r.get::<_, &str>(1))
+            )
+        })
+        .collect();
+    let queue = std::sync::Mutex::new(names);
+    let worker = || async {
+        let client = url.connect().await?;
+        loop {
+            let next = queue
+                .lock()
+                .ok()
+                .and_then(|mut q| (!q.is_empty()).then(|| q.remove(0)));
+            let Some(table) = next else { break };
+            client
+                .batch_execute(&format!("ANALYZE {table}"))
+                .await
+                .map_err(|e| Error::postgres(format!("analyzing {table}"), e))?;
+        }
+        Ok::<(), Error>(())
+    };
+    let results = futures::future::join_all((0..jobs.max(1)).map(|_| worker())).await;
+    results.into_iter().collect::<Result<Vec<()>>>()?;
+    Ok(started.elapsed().as_secs_f64())
+}

@@ -1,0 +1,486 @@
+//! Restoring the `tables` format: the schema archive is verified into a private file and turned
+//! into SQL by `pg_restore -f -` (no server access), then either
+//! * in parallel (a new database, or `jobs > 1`): the pre-data SQL, every table's rows streamed from
+//!   the store into `COPY ... FROM STDIN` on `jobs` connections, the data SQL (sequence values, large
+//!   objects), and `pg_restore --jobs` of the post-data section (indexes, constraints) — not one
+//!   transaction: a new database is built under a staging name and renamed into place; or
+//! * in one transaction on one connection (into an existing database), all or nothing.
+//!
+//! Every table's stored bytes, decoded bytes and row count are checked against the manifest.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Instant;
+
+use bytes::Bytes;
+use futures::SinkExt;
+
+use super::stream::{self, Source};
+use super::{RestoreOptions, restore_args};
+use crate::backup::{BackupEntry, Manifest, TableObject};
+use crate::cluster::{PgBinaries, last_lines};
+use crate::config::{ChildEnv, DatabaseUrl};
+use crate::error::{Error, Result};
+use crate::progress::{self, ProgressUnit};
+use crate::storage::BackupStore;
+
+/// What restoring a `tables` backup did.
+pub(crate) struct TablesRestored {
+    pub stored_bytes: u64,
+    pub plaintext_bytes: u64,
+    pub tables_checked: usize,
+    /// Seconds per stage, in order.
+    pub stages: Vec<(String, f64)>,
+}
+
+/// Session settings of the loading and index-building connections: no waiting for WAL flushes,
+/// in-memory index sorts.
+const LOAD_SETTINGS: &str =
+    "SET synchronous_commit = off; SET maintenance_work_mem = '256MB'; SET work_mem = '64MB';";
+
+/// Restores the `tables` backup `entry` into `target`, on `jobs` connections (1: one transaction).
+pub(crate) async fn restore(
+    store: &dyn BackupStore,
+    entry: &BackupEntry,
+    manifest: &Manifest,
+    target: &DatabaseUrl,
+    options: &RestoreOptions,
+    jobs: usize,
+) -> Result<TablesRestored> {
+    let mut stages = Vec::new();
+    let started = Instant::now();
+    let spool = tempfile::Builder::new()
+        .prefix("dbops-restore-")
+        .tempdir()
+        .map_err(|e| Error::io("creating a spool directory", std::env::temp_dir(), e))?;
+    let archive = spool.path().join("schema.dump");
+    let schema = fetch_schema(store, entry, options, &archive).await?;
+    let sql = SchemaSql::render(&archive, options).await?;
+    stages.push(("schema".to_string(), started.elapsed().as_secs_f64()));
+    let loaded = if jobs > 1 {
+        restore_parallel(
+            store,
+            manifest,
+            target,
+            options,
+            &sql,
+            &archive,
+            jobs,
+            &mut stages,
+        )
+        .await?
+    } else {
+        restore_in_one_transaction(store, manifest, target, options, &sql, &mut stages).await?
+    };
+    Ok(TablesRestored {
+        stored_bytes: schema.stored_bytes + loaded.stored_bytes,
+        plaintext_bytes: schema.plaintext_bytes + loaded.plaintext_bytes,
+        tables_checked: manifest.parts.len(),
+        stages,
+    })
+}
+
+/// The schema archive, verified, into a private file.
+async fn fetch_schema(
+    store: &dyn BackupStore,
+    entry: &BackupEntry,
+    options: &RestoreOptions,
+    path: &Path,
+) -> Result<stream::Decoded> {
+    let file_path = path.to_path_buf();
+    let (decoded, file) = stream::decode_into(store, entry, &options.decryption, None, move || {
+        use std::os::unix::fs::OpenOptionsExt;
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&file_path)
+            .map(std::io::BufWriter::new)
+    })
+    .await?;
+    file.into_inner()
+        .map_err(|e| Error::io("writing the schema archive", path, e.into_error()))?;
+    Ok(decoded)
+}
+
+/// The schema archive's sections as SQL, rendered by `pg_restore -f -` without a server.
+struct SchemaSql {
+    pre_data: String,
+    data: String,
+    post_data: String,
+}
+
+impl SchemaSql {
+    async fn render(archive: &Path, options: &RestoreOptions) -> Result<Self> {
+        let mut pre_data = String::new();
+        if options.clean {
+            pre_data = drops_only(&section_sql(archive, None, options, true).await?);
+            pre_data.push('\n');
+        }
+        pre_data.push_str(&section_sql(archive, Some("pre-data"), options, false).await?);
+        Ok(Self {
+            pre_data,
+            data: section_sql(archive, Some("data"), options, false).await?,
+            post_data: section_sql(archive, Some("post-data"), options, false).await?,
+        })
+    }
+}
+
+/// The leading part of a `--clean` script: its settings and the drops of every object (constraints
+/// and indexes first, in the dependency order `pg_restore` chose), up to the first statement that
+/// creates something.
+fn drops_only(script: &str) -> String {
+    let mut kept = Vec::new();
+    for line in script.lines() {
+        let trimmed = line.trim_start();
+        if trimmed.is_empty() || trimmed.starts_with("--") {
+            continue;
+        }
+        let drop = trimmed.starts_with("DROP ")
+            || (trimmed.starts_with("ALTER ") && trimmed.contains(" DROP "))
+            || trimmed.starts_with("SET ")
+            || trimmed.starts_with("SELECT pg_catalog.set_config(");
+        if !drop {
+            break;
+        }
+        kept.push(line);
+    }
+    kept.join("\n")
+}
+
+/// One section of the archive (or all of it) as SQL.
+async fn section_sql(
+    archive: &Path,
+    section: Option<&str>,
+    options: &RestoreOptions,
+    with_clean: bool,
+) -> Result<String> {
+    let name = section.unwrap_or("whole");
+    let program = PgBinaries::discover()?.program("pg_restore");
+    let args: Vec<&str> = restore_args(options)
+        .into_iter()
+        .filter(|a| with_clean || (*a != "--clean" && *a != "--if-exists"))
+        .filter(|a| *a != "--no-password" && *a != "--exit-on-error")
+        .collect();
+    let output = tokio::process::Command::new(&program)
+        .args(args)
+        .args(section.map(|s| format!("--section={s}")))
+        .args(["--file", "-"])
+        .arg(archive)
+        .stdin(Stdio::null())
+        .kill_on_drop(true)
+        .output()
+        .await
+        .map_err(|e| super::spawn_error(&program, "reading the schema archive", e))?;
+    if !output.status.success() {
+        return Err(Error::Command {
+            program: program.display().to_string(),
+            action: format!("rendering the {name} section of the schema archive"),
+            status: output.status.to_string(),
+            stderr: last_lines(&String::from_utf8_lossy(&output.stderr), 10),
+        });
+    }
+    let script = String::from_utf8(output.stdout).map_err(|e| Error::Integrity {
+        key: archive.display().to_string(),
+        reason: format!("the {name} section is not UTF-8 ({e})"),
+    })?;
+    Ok(without_psql_restrict(&script))
+}
+
+/// `pg_restore` brackets scripts with psql's `\restrict KEY` / `\unrestrict KEY` lines (a guard
+/// against a malicious server injecting meta-commands into psql); they are not SQL and no psql reads
+/// this script, so they are left out.
+fn without_psql_restrict(script: &str) -> String {
+    script
+        .lines()
+        .filter(|line| !(line.starts_with("\\restrict ") || line.starts_with("\\unrestrict ")))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Bytes streamed for the tables.
+#[derive(Default)]
+struct Loaded {
+    stored_bytes: u64,
+    plaintext_bytes: u64,
+}
+
+/// Everything on one connection in one transaction: all or nothing.
+async fn restore_in_one_transaction(
+    store: &dyn BackupStore,
+    manifest: &Manifest,
+    target: &DatabaseUrl,
+    options: &RestoreOptions,
+    sql: &SchemaSql,
+    stages: &mut Vec<(String, f64)>,
+) -> Result<Loaded> {
+    let client = target.connect().await?;
+    let started = Instant::now();
+    let execute = |script: &str, what: &'static str| {
+        let client = &client;
+        let script = script.to_string();
+        async move {
+            client
+                .batch_execute(&script)
+                .await
+                .map_err(|e| Error::postgres(what, e))
+        }
+    };
+    execute("BEGIN", "starting the restore transaction").await?;
+    execute(
+        LOAD_SETTINGS.replace("SET ", "SET LOCAL ").as_str(),
+        "setting up the restore",
+    )
+    .await?;
+    execute(&sql.pre_data, "creating the schema (pre-data)").await?;
+    let mut loaded = Loaded::default();
+    for part in &manifest.parts {
+        let decoded = load_part(&client, store, manifest, part, options).await?;
+        loaded.stored_bytes += decoded.stored_bytes;
+        loaded.plaintext_bytes += decoded.plaintext_bytes;
+    }
+    stages.push(("data".to_string(), started.elapsed().as_secs_f64()));
+    let started = Instant::now();
+    execute(&sql.data, "restoring sequence values and large objects").await?;
+    execute(
+        &sql.post_data,
+        "creating indexes and constraints (post-data)",
+    )
+    .await?;
+    execute("COMMIT", "committing the restore").await?;
+    stages.push(("post-data".to_string(), started.elapsed().as_secs_f64()));
+    Ok(loaded)
+}
+
+/// The pre-data SQL, then the tables on `jobs` connections, the data SQL, and the post-data section
+/// with `pg_restore --jobs`.
+#[allow(clippy::too_many_arguments)]
+async fn restore_parallel(
+    store: &dyn BackupStore,
+    manifest: &Manifest,
+    target: &DatabaseUrl,
+    options: &RestoreOptions,
+    sql: &SchemaSql,
+    archive: &Path,
+    jobs: usize,
+    stages: &mut Vec<(String, f64)>,
+) -> Result<Loaded> {
+    let client = target.connect().await?;
+    client
+        .batch_execute(&sql.pre_data)
+        .await
+        .map_err(|e| Error::postgres("creating the schema (pre-data)", e))?;
+    let started = Instant::now();
+    let loaded = load_parts_in_parallel(store, manifest, target, options, jobs).await?;
+    client
+        .batch_execute(&sql.data)
+        .await
+        .map_err(|e| Error::postgres("restoring sequence values and large objects", e))?;
+    stages.push(("data".to_string(), started.elapsed().as_secs_f64()));
+    let started = Instant::now();
+    post_data_in_parallel(target, options, archive, jobs).await?;
+    stages.push(("post-data".to_string(), started.elapsed().as_secs_f64()));
+    Ok(loaded)
+}
+
+/// Every table on `jobs` connections, each taking the next table (largest first).
+async fn load_parts_in_parallel(
+    store: &dyn BackupStore,
+    manifest: &Manifest,
+    target: &DatabaseUrl,
+    options: &RestoreOptions,
+    jobs: usize,
+) -> Result<Loaded> {
+    let mut order: Vec<&TableObject> = manifest.parts.iter().collect();
+    order.sort_by_key(|p| std::cmp::Reverse(p.object.plaintext_size));
+    let queue = std::sync::Mutex::new(order);
+    let total: u64 = manifest.parts.iter().map(|p| p.object.size).sum();
+    let done = std::sync::atomic::AtomicU64::new(0);
+    let worker = || async {
+        let client = target.connect().await?;
+        client
+            .batch_execute(LOAD_SETTINGS)
+            .await
+            .map_err(|e| Error::postgres("setting up a loading connection", e))?;
+        let mut loaded = Loaded::default();
+        loop {
+            let next = queue
+                .lock()
+                .ok()
+                .and_then(|mut q| (!q.is_empty()).then(|| q.remove(0)));
+            let Some(part) = next else { break };
+            let decoded = load_part(&client, store, manifest, part, options).await?;
+            loaded.stored_bytes += decoded.stored_bytes;
+            loaded.plaintext_bytes += decoded.plaintext_bytes;
+            let so_far = done.fetch_add(decoded.stored_bytes, std::sync::atomic::Ordering::Relaxed);
+            progress::report(
+                options.progress.as_ref(),
+                "restoring",
+                so_far + decoded.stored_bytes,
+                Some(total),
+                ProgressUnit::Bytes,
+            );
+        }
+        Ok::<Loaded, Error>(loaded)
+    };
+    let results = futures::future::join_all((0..jobs).map(|_| worker())).await;
+    let mut loaded = Loaded::default();
+    for result in results {
+        let part = result?;
+        loaded.stored_bytes += part.stored_bytes;
+        loaded.plaintext_bytes += part.plaintext_bytes;
+    }
+    Ok(loaded)
+}
+
+/// `pg_restore --section=post-data --jobs` against the target: indexes and constraints built in
+/// parallel, with large in-memory sorts.
+async fn post_data_in_parallel(
+    target: &DatabaseUrl,
+    options: &RestoreOptions,
+    archive: &Path,
+    jobs: usize,
+) -> Result<()> {
+    let program = PgBinaries::discover()?.program("pg_restore");
+    let env = ChildEnv::for_url(target)?;
+    let mut command = tokio::process::Command::new(&program);
+    env.apply(&mut command);
+    let args: Vec<&str> = restore_args(options)
+        .into_iter()
+        .filter(|a| *a != "--clean" && *a != "--if-exists")
+        .collect();
+    command
+        .args(args)
+        .env(
+            "PGOPTIONS",
+            "-c maintenance_work_mem=256MB -c synchronous_commit=off",
+        )
+        .arg("--section=post-data")
+        .arg(format!("--jobs={jobs}"))
+        .arg(format!("--dbname={}", target.database()))
+        .arg(archive)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    let output = command
+        .output()
+        .await
+        .map_err(|e| super::spawn_error(&program, "creating indexes and constraints", e))?;
+    if !output.status.success() {
+        return Err(Error::Command {
+            program: program.display().to_string(),
+            action: "creating indexes and constraints (post-data) in parallel".into(),
+            status: output.status.to_string(),
+            stderr: last_lines(&String::from_utf8_lossy(&output.stderr), 10),
+        });
+    }
+    Ok(())
+}
+
+/// What the decoder hands the COPY: chunks, then `End` once every byte is verified.
+enum Message {
+    Chunk(Bytes),
+    End,
+}
+
+/// The decoder's writer: buffers to about a megabyte and hands chunks to the COPY.
+struct CopyFeed {
+    sender: tokio::sync::mpsc::Sender<Message>,
+    buffer: Vec<u8>,
+}
+
+impl Write for CopyFeed {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.buffer.extend_from_slice(buf);
+        if self.buffer.len() >= crate::backup::CHUNK {
+            self.flush()?;
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if self.buffer.is_empty() {
+            return Ok(());
+        }
+        let chunk = Bytes::from(std::mem::take(&mut self.buffer));
+        self.sender
+            .blocking_send(Message::Chunk(chunk))
+            .map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "the COPY stopped"))
+    }
+}
+
+/// Streams one table's object from the store into `COPY table FROM STDIN`, checking its hashes and its
+/// row count. A failed check aborts the COPY (nothing of the table is committed).
+async fn load_part(
+    client: &tokio_postgres::Client,
+    store: &dyn BackupStore,
+    manifest: &Manifest,
+    part: &TableObject,
+    options: &RestoreOptions,
+) -> Result<stream::Decoded> {
+    let (sender, receiver) = tokio::sync::mpsc::channel::<Message>(4);
+    let end = sender.clone();
+    let source = Source::of_object(&part.object, manifest);
+    let decoding = async move {
+        let (decoded, feed) =
+            stream::decode_source_into(store, &source, &options.decryption, None, move || {
+                Ok(CopyFeed {
+                    sender,
+                    buffer: Vec::with_capacity(crate::backup::CHUNK),
+                })
+            })
+            .await?;
+        drop(feed);
+        end.send(Message::End).await.ok();
+        Ok::<_, Error>(decoded)
+    };
+    let copying = copy_in(client, part, receiver);
+    let (decoded, rows) = tokio::join!(decoding, copying);
+    let decoded = decoded?;
+    let rows = rows?;
+    if rows != part.rows {
+        return Err(Error::Integrity {
+            key: part.object.key.clone(),
+            reason: format!(
+                "{} received {rows} rows, the manifest says {}",
+                part.qualified(),
+                part.rows
+            ),
+        });
+    }
+    Ok(decoded)
+}
+
+/// `COPY table FROM STDIN` of what arrives, committed only after `End`.
+async fn copy_in(
+    client: &tokio_postgres::Client,
+    part: &TableObject,
+    mut receiver: tokio::sync::mpsc::Receiver<Message>,
+) -> Result<u64> {
+    let what = || format!("loading the rows of {}", part.qualified());
+    let sink = client
+        .copy_in::<_, Bytes>(&format!("COPY {} FROM STDIN", part.sql_name()))
+        .await
+        .map_err(|e| Error::postgres(what(), e))?;
+    futures::pin_mut!(sink);
+    loop {
+        match receiver.recv().await {
+            Some(Message::Chunk(chunk)) => {
+                sink.send(chunk)
+                    .await
+                    .map_err(|e| Error::postgres(what(), e))?;
+            }
+            Some(Message::End) => break,
+            // The decoder failed: dropping the sink aborts the COPY; its error is reported.
+            None => {
+                return Err(Error::Cancelled { action: what() });
+            }
+        }
+    }
+    sink.as_mut()
+        .finish()
+        .await
+        .map_err(|e| Error::postgres(what(), e))
+}
