@@ -187,3 +187,56 @@ pub fn write_migrations(files: &[(String, String)], dir: &Path) -> std::io::Resu
     }
     Ok(())
 }
+
+/// Row count and an order-independent checksum (a sum of row hashes) of every user table of the
+/// database at `url`, keyed `schema.table`: two databases with the same data have the same map.
+pub async fn table_fingerprints(
+    url: &DatabaseUrl,
+) -> dbops::Result<std::collections::BTreeMap<String, (i64, String)>> {
+    let client = url.connect().await?;
+    let tables = client
+        .query(
+            "SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) FROM pg_class c \
+             JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'r' \
+             AND n.nspname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1",
+            &[],
+        )
+        .await
+        .map_err(|e| dbops::Error::postgres("listing tables", e))?;
+    let mut out = std::collections::BTreeMap::new();
+    for row in tables {
+        let table: String = row.get(0);
+        let sums = client
+            .query_one(
+                &format!(
+                    "SELECT count(*), coalesce(sum(('x' || substr(md5(t::text), 1, 15))::bit(60)::bigint::numeric), 0)::text \
+                     FROM ONLY {table} t"
+                ),
+                &[],
+            )
+            .await
+            .map_err(|e| dbops::Error::postgres(format!("checksumming {table}"), e))?;
+        out.insert(table, (sums.get(0), sums.get(1)));
+    }
+    Ok(out)
+}
+
+/// Panics, naming the tables that differ, unless `restored` holds the same data as `source`.
+pub async fn assert_same_data(
+    source: &std::collections::BTreeMap<String, (i64, String)>,
+    restored: &DatabaseUrl,
+    what: &str,
+) {
+    let got = table_fingerprints(restored)
+        .await
+        .unwrap_or_else(|e| panic!("{what}: cannot checksum the restored database: {e}"));
+    let differing: Vec<&String> = source
+        .keys()
+        .chain(got.keys())
+        .filter(|t| source.get(*t) != got.get(*t))
+        .collect();
+    assert!(
+        differing.is_empty(),
+        "{what}: the restored database differs from its source in {differing:?}"
+    );
+}

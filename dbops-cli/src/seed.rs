@@ -31,6 +31,9 @@ pub struct SeedArgs {
     /// Run your own seed SQL file instead of a profile (one transaction, errors name the line).
     #[arg(long, conflicts_with = "profile")]
     file: Option<PathBuf>,
+    /// Skip the ANALYZE of the seeded tables.
+    #[arg(long)]
+    no_analyze: bool,
 }
 
 /// `dbops db reset`
@@ -63,6 +66,7 @@ pub async fn run_seed(args: SeedArgs, ctx: &Context) -> Result<()> {
             scale: args.scale,
             seed: args.seed,
             existing: Existing::from_switches(args.append, args.truncate)?,
+            analyze: !args.no_analyze,
         },
     };
     let report = seeder.seed(&url, ctx.progress("seed").as_ref()).await?;

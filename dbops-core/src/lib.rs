@@ -12,6 +12,7 @@
 
 #[cfg(feature = "alert")]
 pub mod alert;
+pub mod analyze;
 #[cfg(feature = "backup")]
 pub mod backup;
 #[cfg(feature = "cluster")]

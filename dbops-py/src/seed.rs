@@ -9,18 +9,19 @@ use crate::convert::{attached_as, to_py_attached as json};
 use crate::errors::to_py as err;
 use crate::runtime::operation;
 
-fn options(scale: u64, seed: u64, existing: &str) -> PyResult<SeedOptions> {
+fn options(scale: u64, seed: u64, existing: &str, analyze: bool) -> PyResult<SeedOptions> {
     Ok(SeedOptions {
         scale,
         seed,
         existing: existing.parse::<Existing>().map_err(err)?,
+        analyze,
     })
 }
 
 operation! {
     /// Seeds `profile` ('light', 'medium', 'heavy') into the migrated database at `url`; returns the
     /// `SeedReport`.
-    #[pyo3(signature = (url, profile, *, scale=1, seed=42, existing="refuse", progress=None))]
+    #[pyo3(signature = (url, profile, *, scale=1, seed=42, existing="refuse", analyze=true, progress=None))]
     fn seed / seed_async(
         py,
         url: &str,
@@ -28,13 +29,14 @@ operation! {
         scale: u64,
         seed: u64,
         existing: &str,
+        analyze: bool,
         progress: Option<Py<PyAny>>,
     ) -> Py<PyAny> {
         let url = DatabaseUrl::parse(url).map_err(err)?;
         let profile: Profile = profile.parse().map_err(err)?;
         let seeder = ReferenceSeed {
             profile,
-            options: options(scale, seed, existing)?,
+            options: options(scale, seed, existing, analyze)?,
         };
         let progress = crate::convert::progress(progress);
         async move { json(&seeder.seed(&url, progress.as_ref()).await?) }

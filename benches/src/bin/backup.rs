@@ -102,9 +102,17 @@ async fn main() -> dbops::Result<()> {
     let raw = url.expose();
     let backups: Vec<(&str, String, PathBuf)> = vec![
         (
-            "dbops backup (default: zstd 1)",
+            "dbops backup (default: tables format, zstd 1, jobs = CPUs)",
             format!("{} -q backup --store file://{d}/dbops", dbops.display()),
             dir.path().join("dbops"),
+        ),
+        (
+            "dbops backup --format custom (the previous default)",
+            format!(
+                "{} -q backup --format custom --store file://{d}/dbopscustom",
+                dbops.display()
+            ),
+            dir.path().join("dbopscustom"),
         ),
         (
             "dbops backup --level 3",
@@ -201,31 +209,57 @@ async fn main() -> dbops::Result<()> {
     }
     println!();
 
-    // Restores into fresh databases, alternating.
+    // Restores into fresh databases, alternating; every restored database is checked against the
+    // source (row counts and a checksum of every table) before it is dropped.
+    let source = dbops_benches::table_fingerprints(&url).await?;
+    let dbops_bin = dbops.display().to_string();
+    let psql = format!("{bin}/psql -q -X -v ON_ERROR_STOP=1");
     let restores: Vec<(&str, String)> = vec![
         (
-            "dbops restore (verify + single transaction + row-count check)",
+            "dbops restore (tables format, default jobs, verified, ANALYZE)",
             format!(
-                "{} -q restore --store file://{d}/dbops --from-database ridehailing --into {{db}} --create",
-                dbops.display()
+                "{dbops_bin} -q restore --store file://{d}/dbops --from-database ridehailing --into {{db}} --create"
             ),
         ),
         (
-            "dbops restore -j2",
+            "dbops restore --no-analyze",
             format!(
-                "{} -q restore -j2 --store file://{d}/dbops --from-database ridehailing --into {{db}} --create",
-                dbops.display()
+                "{dbops_bin} -q restore --no-analyze --store file://{d}/dbops --from-database ridehailing --into {{db}} --create"
+            ),
+        ),
+        (
+            "dbops restore -j1 (one connection, one transaction, ANALYZE)",
+            format!(
+                "{dbops_bin} -q restore -j1 --store file://{d}/dbops --from-database ridehailing --into {{db}} --create"
+            ),
+        ),
+        (
+            "dbops restore of a custom-format backup (the previous default, ANALYZE)",
+            format!(
+                "{dbops_bin} -q restore --store file://{d}/dbopscustom --from-database ridehailing --into {{db}} --create"
             ),
         ),
         (
             "gunzip \\| psql (original script)",
             format!(
-                "{bin}/createdb {{db}} && gunzip < {d}/plain.sql.gz | {bin}/psql -q -X -v ON_ERROR_STOP=1 -d {{db}} > /dev/null"
+                "{bin}/createdb {{db}} && gunzip < {d}/plain.sql.gz | {psql} -d {{db}} > /dev/null"
+            ),
+        ),
+        (
+            "gunzip \\| psql, then ANALYZE",
+            format!(
+                "{bin}/createdb {{db}} && gunzip < {d}/plain.sql.gz | {psql} -d {{db}} > /dev/null && {psql} -d {{db}} -c ANALYZE"
             ),
         ),
         (
             "pg_restore -j2 (from pg_dump -Fc)",
             format!("{bin}/createdb {{db}} && {bin}/pg_restore -j2 -d {{db}} {d}/custom.dump"),
+        ),
+        (
+            "pg_restore -j2, then ANALYZE",
+            format!(
+                "{bin}/createdb {{db}} && {bin}/pg_restore -j2 -d {{db}} {d}/custom.dump && {psql} -d {{db}} -c ANALYZE"
+            ),
         ),
     ];
     let mut rtimes = vec![Vec::new(); restores.len()];
@@ -241,6 +275,7 @@ async fn main() -> dbops::Result<()> {
             eprintln!("round {round}: {name}: {:.2}s", run.secs);
             rtimes[i].push(run.secs);
             rrss[i] = rrss[i].max(run.rss_mb);
+            dbops_benches::assert_same_data(&source, &url.with_database(&db), name).await;
             client
                 .batch_execute(&format!("DROP DATABASE {db}"))
                 .await
@@ -252,12 +287,14 @@ async fn main() -> dbops::Result<()> {
         .position(|(n, _)| n.starts_with("gunzip"))
         .unwrap_or(0);
     let gunzip = median(rtimes[gunzip_at].clone());
-    println!("| restore | median | vs `gunzip \\| psql` | peak RSS |");
-    println!("|---|---|---|---|");
+    println!("| restore | median | rounds | vs `gunzip \\| psql` | peak RSS |");
+    println!("|---|---|---|---|---|");
     for (i, (name, _)) in restores.iter().enumerate() {
         let t = median(rtimes[i].clone());
+        let all: Vec<String> = rtimes[i].iter().map(|s| format!("{s:.1}")).collect();
         println!(
-            "| {name} | {t:.2} s | {:.2}x faster | {:.0} MB |",
+            "| {name} | {t:.2} s | {} | {:.2}x faster | {:.0} MB |",
+            all.join(" / "),
             gunzip / t,
             rrss[i]
         );

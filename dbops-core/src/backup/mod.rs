@@ -134,10 +134,7 @@ impl BackupOptions {
     }
 }
 
-/// This machine's CPU count, at most 4: the default number of connections a dump or restore uses.
-pub fn default_jobs() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get().min(4))
-}
+pub use crate::analyze::default_jobs;
 
 /// The outcome of a backup.
 #[derive(Debug, Clone, Serialize)]

@@ -231,6 +231,10 @@ async fn dump_table(
         object,
         newlines,
     } = encode_stream(dump.store, key, dump.encoding, source, reporting).await?;
+    if let Err(error) = crate::failpoint::failpoint("backup::before_upload_finish") {
+        upload.abort().await.ok();
+        return Err(error);
+    }
     upload.finish().await?;
     Ok(TableObject {
         schema: table.schema.clone(),

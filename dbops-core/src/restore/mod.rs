@@ -2,12 +2,11 @@
 //! `psql` for plain and legacy `.sql.gz` dumps) in one transaction, then compare row counts with the
 //! manifest. `validate` does everything but touch a database.
 
-mod analyze;
 mod drill;
 mod stream;
 mod tables;
 
-pub use analyze::analyze_database;
+pub use crate::analyze::analyze_database;
 pub use drill::{RestoreTestReport, last_restore_test, restore_test};
 
 use std::process::Stdio;
@@ -489,7 +488,7 @@ async fn restore_and_analyze(
 ) -> Result<Restored> {
     let mut restored = restore_into(store, entry, target, options, created).await?;
     if options.analyze {
-        let seconds = analyze::analyze_database(target, restored.jobs as usize).await?;
+        let seconds = crate::analyze::analyze_database(target, restored.jobs as usize).await?;
         restored.stages.push(("analyze".into(), seconds));
     }
     Ok(restored)

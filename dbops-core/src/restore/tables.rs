@@ -157,6 +157,7 @@ async fn section_sql(
     with_clean: bool,
 ) -> Result<String> {
     let name = section.unwrap_or("whole");
+    crate::failpoint::failpoint("restore::before_pg_restore_start")?;
     let program = PgBinaries::discover()?.program("pg_restore");
     let args: Vec<&str> = restore_args(options)
         .into_iter()
@@ -243,6 +244,7 @@ async fn restore_in_one_transaction(
     stages.push(("data".to_string(), started.elapsed().as_secs_f64()));
     let started = Instant::now();
     execute(&sql.data, "restoring sequence values and large objects").await?;
+    crate::failpoint::failpoint("restore::before_post_data")?;
     execute(
         &sql.post_data,
         "creating indexes and constraints (post-data)",
@@ -342,6 +344,7 @@ async fn post_data_in_parallel(
     archive: &Path,
     jobs: usize,
 ) -> Result<()> {
+    crate::failpoint::failpoint("restore::before_post_data")?;
     let program = PgBinaries::discover()?.program("pg_restore");
     let env = ChildEnv::for_url(target)?;
     let mut command = tokio::process::Command::new(&program);

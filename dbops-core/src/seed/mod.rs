@@ -82,6 +82,9 @@ pub struct SeedOptions {
     pub seed: u64,
     /// Behaviour on a non-empty database. Default: refuse.
     pub existing: Existing,
+    /// ANALYZE the seeded tables afterwards, so queries on the new data are planned with statistics.
+    /// Default: true.
+    pub analyze: bool,
 }
 
 impl Default for SeedOptions {
@@ -90,6 +93,7 @@ impl Default for SeedOptions {
             scale: 1,
             seed: 42,
             existing: Existing::Refuse,
+            analyze: true,
         }
     }
 }
@@ -101,8 +105,11 @@ pub struct SeedReport {
     pub tables: Vec<(String, u64)>,
     /// All rows.
     pub rows: u64,
-    /// Wall time in ms.
+    /// Wall time in ms (ANALYZE included).
     pub elapsed_ms: f64,
+    /// Of which ANALYZE took, in ms (none when skipped).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub analyze_ms: Option<f64>,
 }
 
 /// A data set written into a database: the reference schema's ride-hailing profiles
@@ -127,7 +134,7 @@ pub struct SeedReport {
 ///             .execute("INSERT INTO cities SELECT g, 'city ' || g FROM generate_series(1, 1000) g", &[])
 ///             .await
 ///             .map_err(|e| dbops::Error::postgres("seeding cities", e))?;
-///         Ok(SeedReport { tables: vec![("cities".into(), rows)], rows, elapsed_ms: 0.0 })
+///         Ok(SeedReport { tables: vec![("cities".into(), rows)], rows, elapsed_ms: 0.0, analyze_ms: None })
 ///     }
 /// }
 /// ```
@@ -329,6 +336,10 @@ async fn seed_reference(
     tx.commit()
         .await
         .map_err(|e| Error::postgres("committing the seed", e))?;
+    if options.analyze {
+        let seconds = crate::analyze::analyze_database(url, crate::analyze::default_jobs()).await?;
+        report.analyze_ms = Some(seconds * 1000.0);
+    }
     report.elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
     Ok(report)
 }

@@ -422,6 +422,7 @@ impl dbops::Seeder for Cities {
             tables: vec![("cities".into(), rows)],
             rows,
             elapsed_ms: 0.0,
+            analyze_ms: None,
         })
     }
 }

@@ -662,6 +662,7 @@ def seed(
     scale: int = 1,
     seed: int = 42,
     existing: str = "refuse",
+    analyze: bool = True,
     progress: Optional[_Progress] = None,
 ) -> SeedReport:
     """Seed ``profile`` (light, medium, heavy) into the migrated database; ``existing``: refuse, append, truncate."""
@@ -672,6 +673,7 @@ def seed_async(
     scale: int = 1,
     seed: int = 42,
     existing: str = "refuse",
+    analyze: bool = True,
     progress: Optional[_Progress] = None,
 ) -> Awaitable[SeedReport]:
     """Like ``seed``; awaitable."""

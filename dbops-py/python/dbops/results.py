@@ -215,11 +215,13 @@ class VerifyReport(DbopsResult):
 
 @dataclass(frozen=True)
 class SeedReport(DbopsResult):
-    """Rows seeded per table (in load order), the total and the time taken."""
+    """Rows seeded per table (in load order), the total and the time taken (``analyze_ms`` of it, unless
+    ANALYZE was skipped)."""
 
     tables: List[Tuple[str, int]]
     rows: int
     elapsed_ms: float
+    analyze_ms: Optional[float] = None
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,12 @@ use std::time::Instant;
 use crate::config::{DatabaseUrl, quote_ident};
 use crate::error::{Error, Result};
 
+/// This machine's CPU count, at most 4: the default number of connections a dump, a restore or an
+/// ANALYZE uses.
+pub fn default_jobs() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get().min(4))
+}
+
 /// ANALYZEs every user table and materialized view of the database at `url` on `jobs` connections
 /// (largest first); returns the seconds it took.
 pub async fn analyze_database(url: &DatabaseUrl, jobs: usize) -> Result<f64> {
