@@ -216,160 +216,17 @@ pub async fn status_with(client: &Client, options: &StatusOptions) -> Result<DbS
     )
     .await?;
     let head = &head[0];
-    let connections = rows(
-        client,
-        "connections",
-        "SELECT coalesce(state, 'background'), count(*) FROM pg_stat_activity GROUP BY 1 ORDER BY 2 DESC",
-        &[],
-    )
-    .await?
-    .iter()
-    .map(|r| ConnectionCount { state: r.get(0), count: r.get(1) })
-    .collect();
-    let session_sql = "SELECT pid, usename::text, datname::text, state,
-            extract(epoch FROM now() - coalesce(query_start, xact_start, backend_start))::float8,
-            wait_event_type || ':' || wait_event, pg_blocking_pids(pid), left(query, 300)
-         FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND backend_type = 'client backend'";
-    let session = |r: &tokio_postgres::Row| Session {
-        pid: r.get(0),
-        user: r.get(1),
-        database: r.get(2),
-        state: r.get(3),
-        seconds: r.get::<_, Option<f64>>(4).unwrap_or(0.0),
-        wait_event: r.get(5),
-        blocked_by: r.get(6),
-        query: r.get::<_, Option<String>>(7).unwrap_or_default(),
-    };
-    let long_running = rows(
-        client,
-        "long-running queries",
-        &format!("{session_sql} AND state <> 'idle' AND now() - query_start > make_interval(secs => $1) ORDER BY 5 DESC"),
-        &[&options.long_running_secs],
-    )
-    .await?
-    .iter()
-    .map(session)
-    .collect();
-    let blocked = rows(
-        client,
-        "blocked sessions",
-        &format!("{session_sql} AND cardinality(pg_blocking_pids(pid)) > 0 ORDER BY 5 DESC"),
-        &[],
-    )
-    .await?
-    .iter()
-    .map(session)
-    .collect();
+    let connections = connection_counts(client).await?;
+    let long_running = long_running_sessions(client, options.long_running_secs).await?;
+    let blocked = blocked_sessions(client).await?;
     let (largest_tables, sizes_estimated) = table_sizes(client, options.limit).await?;
-    let unused_indexes = rows(
-        client,
-        "unused indexes",
-        "SELECT s.schemaname || '.' || s.indexrelname, s.schemaname || '.' || s.relname, pg_relation_size(s.indexrelid), s.idx_scan
-         FROM pg_stat_user_indexes s JOIN pg_index i ON i.indexrelid = s.indexrelid
-         WHERE s.idx_scan = 0 AND NOT i.indisunique AND NOT i.indisprimary
-         ORDER BY 3 DESC, 1",
-        &[],
-    )
-    .await?
-    .iter()
-    .map(|r| IndexInfo { index: r.get(0), table: r.get(1), bytes: r.get(2), scans: r.get(3), duplicate_of: None })
-    .collect();
-    let duplicate_indexes = rows(
-        client,
-        "duplicate indexes",
-        "SELECT n.nspname || '.' || ci.relname, n.nspname || '.' || ct.relname, pg_relation_size(a.indexrelid),
-                coalesce(s.idx_scan, 0), n.nspname || '.' || cb.relname
-         FROM pg_index a JOIN pg_index b ON a.indrelid = b.indrelid AND a.indexrelid > b.indexrelid
-              AND a.indkey::text = b.indkey::text AND a.indclass::text = b.indclass::text
-              AND coalesce(pg_get_expr(a.indexprs, a.indrelid), '') = coalesce(pg_get_expr(b.indexprs, b.indrelid), '')
-              AND coalesce(pg_get_expr(a.indpred, a.indrelid), '') = coalesce(pg_get_expr(b.indpred, b.indrelid), '')
-         JOIN pg_class ci ON ci.oid = a.indexrelid JOIN pg_class cb ON cb.oid = b.indexrelid
-         JOIN pg_class ct ON ct.oid = a.indrelid JOIN pg_namespace n ON n.oid = ct.relnamespace
-         LEFT JOIN pg_stat_user_indexes s ON s.indexrelid = a.indexrelid
-         WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')",
-        &[],
-    )
-    .await?
-    .iter()
-    .map(|r| IndexInfo { index: r.get(0), table: r.get(1), bytes: r.get(2), scans: r.get(3), duplicate_of: r.get(4) })
-    .collect();
-    let vacuum = rows(
-        client,
-        "vacuum statistics",
-        "SELECT schemaname || '.' || relname, n_live_tup, n_dead_tup, greatest(last_vacuum, last_autovacuum),
-                greatest(last_analyze, last_autoanalyze)
-         FROM pg_stat_user_tables ORDER BY n_dead_tup DESC, 1 LIMIT $1",
-        &[&options.limit],
-    )
-    .await?
-    .iter()
-    .map(|r| VacuumInfo { table: r.get(0), live_tuples: r.get(1), dead_tuples: r.get(2), last_vacuum: r.get(3), last_analyze: r.get(4) })
-    .collect();
-    let cache_hit_ratio = rows(
-        client,
-        "cache hit ratio",
-        "SELECT blks_hit::float8 / nullif(blks_hit + blks_read, 0) FROM pg_stat_database WHERE datname = current_database()",
-        &[],
-    )
-    .await?
-    .first()
-    .and_then(|r| r.get(0));
-    let archiver = rows(
-        client,
-        "archiver statistics",
-        "SELECT archived_count, last_archived_wal, last_archived_time, failed_count, last_failed_wal FROM pg_stat_archiver",
-        &[],
-    )
-    .await?;
-    let archiver = ArchiverInfo {
-        archive_mode: head.get(5),
-        archived_count: archiver[0].get(0),
-        last_archived_wal: archiver[0].get(1),
-        last_archived_time: archiver[0].get(2),
-        failed_count: archiver[0].get(3),
-        last_failed_wal: archiver[0].get(4),
-    };
-    let replication = rows(
-        client,
-        "replication",
-        "SELECT slot_name::text, 'slot', active,
-                (pg_wal_lsn_diff(CASE WHEN pg_is_in_recovery() THEN pg_last_wal_receive_lsn() ELSE pg_current_wal_lsn() END, restart_lsn))::bigint
-         FROM pg_replication_slots
-         UNION ALL
-         SELECT coalesce(application_name, client_addr::text, 'standby'), 'standby', state = 'streaming',
-                (pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn))::bigint
-         FROM pg_stat_replication",
-        &[],
-    )
-    .await?
-    .iter()
-    .map(|r| ReplicationInfo { name: r.get(0), kind: r.get(1), active: r.get(2), lag_bytes: r.get(3) })
-    .collect();
-    let has_statements: bool = rows(
-        client,
-        "extensions",
-        "SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_stat_statements')",
-        &[],
-    )
-    .await?[0]
-        .get(0);
-    let top_queries = if has_statements {
-        Some(
-            rows(
-                client,
-                "pg_stat_statements",
-                "SELECT left(query, 300), calls, total_exec_time, mean_exec_time FROM pg_stat_statements
-                 ORDER BY total_exec_time DESC LIMIT $1",
-                &[&options.limit],
-            )
-            .await?
-            .iter()
-            .map(|r| TopQuery { query: r.get(0), calls: r.get(1), total_ms: r.get(2), mean_ms: r.get(3) })
-            .collect(),
-        )
-    } else {
-        None
-    };
+    let unused_indexes = unused_indexes(client).await?;
+    let duplicate_indexes = duplicate_indexes(client).await?;
+    let vacuum = vacuum_stats(client, options.limit).await?;
+    let cache_hit_ratio = cache_hit_ratio(client).await?;
+    let archiver = archiver_info(client, head).await?;
+    let replication = replication_info(client).await?;
+    let top_queries = top_queries(client, options.limit).await?;
     Ok(DbStatus {
         server_version: head.get(0),
         database: head.get(1),
@@ -389,6 +246,205 @@ pub async fn status_with(client: &Client, options: &StatusOptions) -> Result<DbS
         replication,
         top_queries,
     })
+}
+
+/// Connections of the whole server by state, most first.
+async fn connection_counts(client: &Client) -> Result<Vec<ConnectionCount>> {
+    Ok(rows(
+        client,
+        "connections",
+        "SELECT coalesce(state, 'background'), count(*) FROM pg_stat_activity GROUP BY 1 ORDER BY 2 DESC",
+        &[],
+    )
+    .await?
+    .iter()
+    .map(|r| ConnectionCount { state: r.get(0), count: r.get(1) })
+    .collect())
+}
+
+/// Client sessions other than this one, with [`Session`]'s columns; callers add conditions and order.
+const SESSION_SQL: &str = "SELECT pid, usename::text, datname::text, state,
+            extract(epoch FROM now() - coalesce(query_start, xact_start, backend_start))::float8,
+            wait_event_type || ':' || wait_event, pg_blocking_pids(pid), left(query, 300)
+         FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND backend_type = 'client backend'";
+
+/// A [`Session`] from a row of [`SESSION_SQL`].
+fn session_from_row(r: &tokio_postgres::Row) -> Session {
+    Session {
+        pid: r.get(0),
+        user: r.get(1),
+        database: r.get(2),
+        state: r.get(3),
+        seconds: r.get::<_, Option<f64>>(4).unwrap_or(0.0),
+        wait_event: r.get(5),
+        blocked_by: r.get(6),
+        query: r.get::<_, Option<String>>(7).unwrap_or_default(),
+    }
+}
+
+/// Sessions whose query has run longer than `secs` seconds, longest first.
+async fn long_running_sessions(client: &Client, secs: f64) -> Result<Vec<Session>> {
+    Ok(rows(
+        client,
+        "long-running queries",
+        &format!("{SESSION_SQL} AND state <> 'idle' AND now() - query_start > make_interval(secs => $1) ORDER BY 5 DESC"),
+        &[&secs],
+    )
+    .await?
+    .iter()
+    .map(session_from_row)
+    .collect())
+}
+
+/// Sessions waiting on a lock held by another, longest first.
+async fn blocked_sessions(client: &Client) -> Result<Vec<Session>> {
+    Ok(rows(
+        client,
+        "blocked sessions",
+        &format!("{SESSION_SQL} AND cardinality(pg_blocking_pids(pid)) > 0 ORDER BY 5 DESC"),
+        &[],
+    )
+    .await?
+    .iter()
+    .map(session_from_row)
+    .collect())
+}
+
+/// Indexes never scanned that are neither unique nor primary keys, largest first.
+async fn unused_indexes(client: &Client) -> Result<Vec<IndexInfo>> {
+    Ok(rows(
+        client,
+        "unused indexes",
+        "SELECT s.schemaname || '.' || s.indexrelname, s.schemaname || '.' || s.relname, pg_relation_size(s.indexrelid), s.idx_scan
+         FROM pg_stat_user_indexes s JOIN pg_index i ON i.indexrelid = s.indexrelid
+         WHERE s.idx_scan = 0 AND NOT i.indisunique AND NOT i.indisprimary
+         ORDER BY 3 DESC, 1",
+        &[],
+    )
+    .await?
+    .iter()
+    .map(|r| IndexInfo { index: r.get(0), table: r.get(1), bytes: r.get(2), scans: r.get(3), duplicate_of: None })
+    .collect())
+}
+
+/// Indexes with the same table, columns, operator classes, expressions and predicate as another.
+async fn duplicate_indexes(client: &Client) -> Result<Vec<IndexInfo>> {
+    Ok(rows(
+        client,
+        "duplicate indexes",
+        "SELECT n.nspname || '.' || ci.relname, n.nspname || '.' || ct.relname, pg_relation_size(a.indexrelid),
+                coalesce(s.idx_scan, 0), n.nspname || '.' || cb.relname
+         FROM pg_index a JOIN pg_index b ON a.indrelid = b.indrelid AND a.indexrelid > b.indexrelid
+              AND a.indkey::text = b.indkey::text AND a.indclass::text = b.indclass::text
+              AND coalesce(pg_get_expr(a.indexprs, a.indrelid), '') = coalesce(pg_get_expr(b.indexprs, b.indrelid), '')
+              AND coalesce(pg_get_expr(a.indpred, a.indrelid), '') = coalesce(pg_get_expr(b.indpred, b.indrelid), '')
+         JOIN pg_class ci ON ci.oid = a.indexrelid JOIN pg_class cb ON cb.oid = b.indexrelid
+         JOIN pg_class ct ON ct.oid = a.indrelid JOIN pg_namespace n ON n.oid = ct.relnamespace
+         LEFT JOIN pg_stat_user_indexes s ON s.indexrelid = a.indexrelid
+         WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')",
+        &[],
+    )
+    .await?
+    .iter()
+    .map(|r| IndexInfo { index: r.get(0), table: r.get(1), bytes: r.get(2), scans: r.get(3), duplicate_of: r.get(4) })
+    .collect())
+}
+
+/// The `limit` tables with the most dead tuples, with their last (auto)vacuum and analyze.
+async fn vacuum_stats(client: &Client, limit: i64) -> Result<Vec<VacuumInfo>> {
+    Ok(rows(
+        client,
+        "vacuum statistics",
+        "SELECT schemaname || '.' || relname, n_live_tup, n_dead_tup, greatest(last_vacuum, last_autovacuum),
+                greatest(last_analyze, last_autoanalyze)
+         FROM pg_stat_user_tables ORDER BY n_dead_tup DESC, 1 LIMIT $1",
+        &[&limit],
+    )
+    .await?
+    .iter()
+    .map(|r| VacuumInfo { table: r.get(0), live_tuples: r.get(1), dead_tuples: r.get(2), last_vacuum: r.get(3), last_analyze: r.get(4) })
+    .collect())
+}
+
+/// The buffer cache hit ratio of this database (0..1), if it has read anything.
+async fn cache_hit_ratio(client: &Client) -> Result<Option<f64>> {
+    Ok(rows(
+        client,
+        "cache hit ratio",
+        "SELECT blks_hit::float8 / nullif(blks_hit + blks_read, 0) FROM pg_stat_database WHERE datname = current_database()",
+        &[],
+    )
+    .await?
+    .first()
+    .and_then(|r| r.get(0)))
+}
+
+/// `pg_stat_archiver`, with `archive_mode` from the server information row `head`.
+async fn archiver_info(client: &Client, head: &tokio_postgres::Row) -> Result<ArchiverInfo> {
+    let archiver = rows(
+        client,
+        "archiver statistics",
+        "SELECT archived_count, last_archived_wal, last_archived_time, failed_count, last_failed_wal FROM pg_stat_archiver",
+        &[],
+    )
+    .await?;
+    Ok(ArchiverInfo {
+        archive_mode: head.get(5),
+        archived_count: archiver[0].get(0),
+        last_archived_wal: archiver[0].get(1),
+        last_archived_time: archiver[0].get(2),
+        failed_count: archiver[0].get(3),
+        last_failed_wal: archiver[0].get(4),
+    })
+}
+
+/// Replication slots (WAL retained) and connected standbys (replay lag).
+async fn replication_info(client: &Client) -> Result<Vec<ReplicationInfo>> {
+    Ok(rows(
+        client,
+        "replication",
+        "SELECT slot_name::text, 'slot', active,
+                (pg_wal_lsn_diff(CASE WHEN pg_is_in_recovery() THEN pg_last_wal_receive_lsn() ELSE pg_current_wal_lsn() END, restart_lsn))::bigint
+         FROM pg_replication_slots
+         UNION ALL
+         SELECT coalesce(application_name, client_addr::text, 'standby'), 'standby', state = 'streaming',
+                (pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn))::bigint
+         FROM pg_stat_replication",
+        &[],
+    )
+    .await?
+    .iter()
+    .map(|r| ReplicationInfo { name: r.get(0), kind: r.get(1), active: r.get(2), lag_bytes: r.get(3) })
+    .collect())
+}
+
+/// The `limit` queries with the most total time, when `pg_stat_statements` is installed in this
+/// database (`None` otherwise).
+async fn top_queries(client: &Client, limit: i64) -> Result<Option<Vec<TopQuery>>> {
+    let has_statements: bool = rows(
+        client,
+        "extensions",
+        "SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_stat_statements')",
+        &[],
+    )
+    .await?[0]
+        .get(0);
+    if !has_statements {
+        return Ok(None);
+    }
+    Ok(Some(
+        rows(
+            client,
+            "pg_stat_statements",
+            "SELECT left(query, 300), calls, total_exec_time, mean_exec_time FROM pg_stat_statements
+                 ORDER BY total_exec_time DESC LIMIT $1",
+            &[&limit],
+        )
+        .await?
+        .iter()
+        .map(|r| TopQuery { query: r.get(0), calls: r.get(1), total_ms: r.get(2), mean_ms: r.get(3) })
+        .collect(),
+    ))
 }
 
 const EXACT_SIZES: &str = "SELECT n.nspname || '.' || c.relname, pg_total_relation_size(c.oid), pg_relation_size(c.oid),

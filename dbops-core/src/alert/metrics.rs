@@ -23,26 +23,42 @@ fn status_value(status: BackupStatus) -> f64 {
 /// The metrics of one or more health reports, in Prometheus text format 0.0.4.
 pub fn render(reports: &[BackupHealthReport]) -> String {
     let mut out = String::new();
-    let mut family = |name: &str, kind: &str, help: &str, samples: Vec<(String, f64)>| {
-        if samples.is_empty() {
-            return;
-        }
-        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
-        for (labels, value) in samples {
-            let _ = writeln!(out, "{name}{{{labels}}} {value}");
-        }
-    };
-    let db = |r: &BackupHealthReport| format!("database=\"{}\"", label(&r.database));
-    family(
+    render_status(&mut out, reports);
+    render_latest_backup(&mut out, reports);
+    render_store_counts(&mut out, reports);
+    out
+}
+
+/// Writes one metric family (its help, type and samples) to `out`; nothing when it has no samples.
+fn write_family(out: &mut String, name: &str, kind: &str, help: &str, samples: Vec<(String, f64)>) {
+    if samples.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+    for (labels, value) in samples {
+        let _ = writeln!(out, "{name}{{{labels}}} {value}");
+    }
+}
+
+/// The `database` label of a report's samples.
+fn database_label(r: &BackupHealthReport) -> String {
+    format!("database=\"{}\"", label(&r.database))
+}
+
+/// The overall status and the status of each check.
+fn render_status(out: &mut String, reports: &[BackupHealthReport]) {
+    write_family(
+        out,
         "dbops_backup_health_status",
         "gauge",
         "worst backup health check: 0 ok, 1 warn, 2 critical",
         reports
             .iter()
-            .map(|r| (db(r), status_value(r.status)))
+            .map(|r| (database_label(r), status_value(r.status)))
             .collect(),
     );
-    family(
+    write_family(
+        out,
         "dbops_backup_check_status",
         "gauge",
         "state of each backup health check: 0 ok, 1 warn, 2 critical",
@@ -51,57 +67,88 @@ pub fn render(reports: &[BackupHealthReport]) -> String {
             .flat_map(|r| {
                 r.checks.iter().map(move |c| {
                     (
-                        format!("{},check=\"{}\"", db(r), label(&c.name)),
+                        format!("{},check=\"{}\"", database_label(r), label(&c.name)),
                         status_value(c.status),
                     )
                 })
             })
             .collect(),
     );
-    family(
+}
+
+/// When the newest valid backup finished, its size and how long it took.
+fn render_latest_backup(out: &mut String, reports: &[BackupHealthReport]) {
+    write_family(
+        out,
         "dbops_backup_last_success_timestamp_seconds",
         "gauge",
         "unix time the newest valid backup finished",
         reports
             .iter()
             .filter_map(|r| {
-                r.latest
-                    .as_ref()
-                    .map(|l| (db(r), l.finished_at.timestamp_millis() as f64 / 1000.0))
+                r.latest.as_ref().map(|l| {
+                    (
+                        database_label(r),
+                        l.finished_at.timestamp_millis() as f64 / 1000.0,
+                    )
+                })
             })
             .collect(),
     );
-    family(
+    write_family(
+        out,
         "dbops_backup_last_size_bytes",
         "gauge",
         "stored size of the newest valid backup",
         reports
             .iter()
-            .filter_map(|r| r.latest.as_ref().map(|l| (db(r), l.size as f64)))
+            .filter_map(|r| {
+                r.latest
+                    .as_ref()
+                    .map(|l| (database_label(r), l.size as f64))
+            })
             .collect(),
     );
-    family(
+    write_family(
+        out,
         "dbops_backup_last_duration_seconds",
         "gauge",
         "how long the newest valid backup took",
         reports
             .iter()
-            .filter_map(|r| r.latest.as_ref().map(|l| (db(r), l.duration_secs)))
+            .filter_map(|r| {
+                r.latest
+                    .as_ref()
+                    .map(|l| (database_label(r), l.duration_secs))
+            })
             .collect(),
     );
-    family(
+}
+
+/// Backups kept, failed attempts recorded and the age of the last archived WAL segment.
+fn render_store_counts(out: &mut String, reports: &[BackupHealthReport]) {
+    write_family(
+        out,
         "dbops_backups",
         "gauge",
         "valid backups kept in the store",
-        reports.iter().map(|r| (db(r), r.backups as f64)).collect(),
+        reports
+            .iter()
+            .map(|r| (database_label(r), r.backups as f64))
+            .collect(),
     );
-    family(
+    write_family(
+        out,
         "dbops_backup_failures_total",
         "counter",
         "failed backup attempts recorded in the store",
-        reports.iter().map(|r| (db(r), r.failures as f64)).collect(),
+        reports
+            .iter()
+            .map(|r| (database_label(r), r.failures as f64))
+            .collect(),
     );
-    family(
+    write_family(
+        out,
         "dbops_wal_archive_age_seconds",
         "gauge",
         "seconds since the last WAL segment was archived",
@@ -110,11 +157,10 @@ pub fn render(reports: &[BackupHealthReport]) -> String {
             .filter_map(|r| {
                 r.check("wal_archive")
                     .and_then(|c| c.value)
-                    .map(|v| (db(r), v))
+                    .map(|v| (database_label(r), v))
             })
             .collect(),
     );
-    out
 }
 
 /// Writes `text` to `path` atomically (a temporary file in the same directory, then a rename), as the

@@ -137,12 +137,35 @@ pub(crate) async fn read_catalog<S: BackupStore + ?Sized>(
     let folder = database.map(manifest::database_folder).unwrap_or_default();
     let listing = store.list_all(&folder).await?;
     let objects = listing.objects;
+    let fetched = fetch_manifests(store, &objects).await;
+    let mut catalog = Catalog::default();
+    let vouched = add_manifest_backups(&mut catalog, fetched, &objects, database);
+    for name in listing.unaddressable {
+        catalog.problems.push((
+            name,
+            "an object name dbops cannot address (written by another tool with characters \
+                 such as a raw `%`, `~` or `#`); not read, not deleted; rename it if it is a backup"
+                .to_string(),
+        ));
+    }
+    add_unreferenced(&mut catalog, &objects, &folder, database, &vouched);
+    catalog
+        .backups
+        .sort_by(|a, b| a.started_at.cmp(&b.started_at).then(a.id.cmp(&b.id)));
+    Ok(catalog)
+}
+
+/// Reads and parses every manifest among `objects` (8 at a time), each with its key.
+async fn fetch_manifests<S: BackupStore + ?Sized>(
+    store: &S,
+    objects: &[ObjectInfo],
+) -> Vec<(String, Result<Manifest>)> {
     let manifest_keys: Vec<String> = objects
         .iter()
         .filter(|o| o.key.ends_with(MANIFEST_SUFFIX))
         .map(|o| o.key.clone())
         .collect();
-    let fetched: Vec<(String, Result<Manifest>)> = futures::stream::iter(manifest_keys)
+    futures::stream::iter(manifest_keys)
         .map(|key| async move {
             let parsed = match store.get(&key).await {
                 Ok(bytes) => Manifest::parse(&bytes, &key),
@@ -152,8 +175,25 @@ pub(crate) async fn read_catalog<S: BackupStore + ?Sized>(
         })
         .buffer_unordered(8)
         .collect()
-        .await;
-    let mut catalog = Catalog::default();
+        .await
+}
+
+/// The objects and backup ids the manifests vouch for.
+struct Vouched {
+    /// Keys of the data (and globals) objects named by a manifest.
+    referenced: BTreeSet<String>,
+    /// `<folder>/<id>` of every manifest at its own key.
+    claimed_ids: BTreeSet<String>,
+}
+
+/// Lists the backups of the `fetched` manifests (of `database`, or all) whose data object is among
+/// `objects`; unreadable, moved or incomplete ones are problems.
+fn add_manifest_backups(
+    catalog: &mut Catalog,
+    fetched: Vec<(String, Result<Manifest>)>,
+    objects: &[ObjectInfo],
+    database: Option<&str>,
+) -> Vouched {
     let mut referenced = BTreeSet::new();
     let sizes: BTreeMap<&str, &ObjectInfo> = objects.iter().map(|o| (o.key.as_str(), o)).collect();
     let mut claimed_ids = BTreeSet::new();
@@ -196,25 +236,32 @@ pub(crate) async fn read_catalog<S: BackupStore + ?Sized>(
             Err(e) => catalog.problems.push((key, e.to_string())),
         }
     }
-    for name in listing.unaddressable {
-        catalog.problems.push((
-            name,
-            "an object name dbops cannot address (written by another tool with characters \
-                 such as a raw `%`, `~` or `#`); not read, not deleted; rename it if it is a backup"
-                .to_string(),
-        ));
+    Vouched {
+        referenced,
+        claimed_ids,
     }
+}
+
+/// Sorts the objects no manifest vouches for into legacy backups (of `database`, or all), orphans
+/// and problems; other tools' objects are left out. `folder`: the listed folder (empty: the top).
+fn add_unreferenced(
+    catalog: &mut Catalog,
+    objects: &[ObjectInfo],
+    folder: &str,
+    database: Option<&str>,
+    vouched: &Vouched,
+) {
     let backup_folders: BTreeSet<&str> = objects
         .iter()
         .filter(|o| o.key.ends_with(MANIFEST_SUFFIX))
         .filter_map(|o| o.key.rsplit_once('/').map(|(folder, _)| folder))
-        .chain((!folder.is_empty()).then_some(folder.as_str()))
+        .chain((!folder.is_empty()).then_some(folder))
         .collect();
-    for object in &objects {
-        if object.key.ends_with(MANIFEST_SUFFIX) || referenced.contains(&object.key) {
+    for object in objects {
+        if object.key.ends_with(MANIFEST_SUFFIX) || vouched.referenced.contains(&object.key) {
             continue;
         }
-        match classify_unreferenced(&object.key, &backup_folders, &claimed_ids) {
+        match classify_unreferenced(&object.key, &backup_folders, &vouched.claimed_ids) {
             Unreferenced::Legacy(db, at) => {
                 if database.is_none_or(|d| d == db) {
                     catalog.backups.push(BackupEntry {
@@ -239,10 +286,6 @@ pub(crate) async fn read_catalog<S: BackupStore + ?Sized>(
             Unreferenced::Foreign => {}
         }
     }
-    catalog
-        .backups
-        .sort_by(|a, b| a.started_at.cmp(&b.started_at).then(a.id.cmp(&b.id)));
-    Ok(catalog)
 }
 
 /// Finds one backup of `database` ([`BackupStore::find`]).

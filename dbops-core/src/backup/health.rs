@@ -9,8 +9,9 @@ use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::catalog::BackupEntry;
+use super::catalog::{BackupEntry, Catalog};
 use super::lock::failures;
+use super::manifest::StoredObject;
 use crate::config::DatabaseUrl;
 use crate::error::Result;
 use crate::storage::BackupStore;
@@ -275,94 +276,8 @@ impl BackupHealth {
     #[tracing::instrument(name = "backup.health", skip_all, fields(database = %self.database))]
     pub async fn run(&self) -> BackupHealthReport {
         let now = Utc::now();
-        let mut checks = Vec::new();
-        let reachable = self.store.probe().await;
-        checks.push(match &reachable {
-            Ok(took) => check(
-                "store_reachable",
-                BackupStatus::Ok,
-                format!("write/read/delete probe took {} ms", took.as_millis()),
-                Some(took.as_secs_f64()),
-            ),
-            Err(e) => check(
-                "store_reachable",
-                BackupStatus::Critical,
-                format!(
-                    "the store cannot be written and read back: {}",
-                    crate::error::report(e)
-                ),
-                None,
-            ),
-        });
-        let mut latest_info = None;
-        let mut backups = 0;
-        let mut failure_count = 0;
-        match self.store.catalog(Some(&self.database)).await {
-            Err(e) => checks.push(check(
-                "last_backup_age",
-                BackupStatus::Critical,
-                format!("cannot list backups: {}", crate::error::report(&e)),
-                None,
-            )),
-            Ok(catalog) => {
-                let entries: Vec<&BackupEntry> = catalog.of_database(&self.database).collect();
-                backups = entries.len();
-                let recorded_failures = failures(&self.store, &self.database)
-                    .await
-                    .unwrap_or_default();
-                failure_count = recorded_failures.len();
-                checks.push(self.age_check(entries.last().copied(), &recorded_failures, now));
-                checks.push(self.size_check(&entries));
-                if let Some(latest) = entries.last() {
-                    checks.push(self.integrity_check(latest).await);
-                    latest_info = Some(LatestBackup {
-                        id: latest.id.clone(),
-                        finished_at: latest
-                            .manifest
-                            .as_ref()
-                            .map_or(latest.started_at, |m| m.finished_at),
-                        size: latest.size,
-                        duration_secs: latest
-                            .manifest
-                            .as_ref()
-                            .map_or(0.0, super::Manifest::duration_secs),
-                    });
-                }
-                checks.push(if backups < self.options.min_backups {
-                    check(
-                        "backup_count",
-                        BackupStatus::Warn,
-                        format!(
-                            "{backups} backups kept, the policy expects at least {}",
-                            self.options.min_backups
-                        ),
-                        Some(backups as f64),
-                    )
-                } else {
-                    check(
-                        "backup_count",
-                        BackupStatus::Ok,
-                        format!("{backups} backups kept"),
-                        Some(backups as f64),
-                    )
-                });
-                let grace = chrono::Duration::hours(24);
-                let old_orphans = catalog
-                    .orphans
-                    .iter()
-                    .filter(|o| now - o.last_modified > grace)
-                    .count();
-                checks.push(if !catalog.problems.is_empty() || old_orphans > 0 {
-                    let mut reasons: Vec<String> = catalog.problems.iter().map(|(k, p)| format!("{}: {p}", crate::storage::printable_key(k))).collect();
-                    if old_orphans > 0 {
-                        reasons.push(format!("{old_orphans} orphaned data objects older than a day (run `dbops backup prune`)"));
-                    }
-                    check("catalog", BackupStatus::Warn, reasons.join("; "), Some((catalog.problems.len() + old_orphans) as f64))
-                } else {
-                    check("catalog", BackupStatus::Ok, "every manifest is readable and has its data".to_string(), Some(0.0))
-                });
-            }
-        }
+        let mut checks = vec![self.reachable_check().await];
+        let found = self.catalog_checks(now, &mut checks).await;
         if let Some(max) = self.options.max_restore_test_age {
             checks.push(self.restore_test_check(max, now).await);
         }
@@ -382,9 +297,92 @@ impl BackupHealth {
             status,
             checks,
             checked_at: now,
-            latest: latest_info,
+            latest: found.latest,
+            backups: found.backups,
+            failures: found.failures,
+        }
+    }
+
+    /// `store_reachable`: a write/read/delete probe of the store.
+    async fn reachable_check(&self) -> BackupCheck {
+        match self.store.probe().await {
+            Ok(took) => check(
+                "store_reachable",
+                BackupStatus::Ok,
+                format!("write/read/delete probe took {} ms", took.as_millis()),
+                Some(took.as_secs_f64()),
+            ),
+            Err(e) => check(
+                "store_reachable",
+                BackupStatus::Critical,
+                format!(
+                    "the store cannot be written and read back: {}",
+                    crate::error::report(&e)
+                ),
+                None,
+            ),
+        }
+    }
+
+    /// The checks of the store's catalog (`last_backup_age`, `backup_size`, `latest_integrity`,
+    /// `backup_count`, `catalog`), added to `checks`; what it holds, for the report.
+    async fn catalog_checks(
+        &self,
+        now: DateTime<Utc>,
+        checks: &mut Vec<BackupCheck>,
+    ) -> CatalogSummary {
+        let catalog = match self.store.catalog(Some(&self.database)).await {
+            Err(e) => {
+                checks.push(check(
+                    "last_backup_age",
+                    BackupStatus::Critical,
+                    format!("cannot list backups: {}", crate::error::report(&e)),
+                    None,
+                ));
+                return CatalogSummary::default();
+            }
+            Ok(catalog) => catalog,
+        };
+        let entries: Vec<&BackupEntry> = catalog.of_database(&self.database).collect();
+        let backups = entries.len();
+        let recorded_failures = failures(&self.store, &self.database)
+            .await
+            .unwrap_or_default();
+        checks.push(self.age_check(entries.last().copied(), &recorded_failures, now));
+        checks.push(self.size_check(&entries));
+        let mut latest = None;
+        if let Some(entry) = entries.last() {
+            checks.push(self.integrity_check(entry).await);
+            latest = Some(latest_backup_facts(entry));
+        }
+        checks.push(self.count_check(backups));
+        checks.push(catalog_check(&catalog, now));
+        CatalogSummary {
+            latest,
             backups,
-            failures: failure_count,
+            failures: recorded_failures.len(),
+        }
+    }
+
+    /// `backup_count`: at least the policy's minimum of backups kept.
+    fn count_check(&self, backups: usize) -> BackupCheck {
+        if backups < self.options.min_backups {
+            check(
+                "backup_count",
+                BackupStatus::Warn,
+                format!(
+                    "{backups} backups kept, the policy expects at least {}",
+                    self.options.min_backups
+                ),
+                Some(backups as f64),
+            )
+        } else {
+            check(
+                "backup_count",
+                BackupStatus::Ok,
+                format!("{backups} backups kept"),
+                Some(backups as f64),
+            )
         }
     }
 
@@ -445,11 +443,7 @@ impl BackupHealth {
     fn size_check(&self, entries: &[&BackupEntry]) -> BackupCheck {
         let sized: Vec<u64> = entries
             .iter()
-            .map(|e| {
-                e.manifest
-                    .as_ref()
-                    .map_or(e.size, |m| m.data.plaintext_size)
-            })
+            .map(|e| e.manifest.as_ref().map_or(e.size, |m| m.plaintext_size()))
             .collect();
         let Some((&latest, earlier)) = sized.split_last() else {
             return check(
@@ -505,30 +499,37 @@ impl BackupHealth {
     }
 
     async fn integrity_check(&self, latest: &BackupEntry) -> BackupCheck {
-        let head = match self.store.head(&latest.key).await {
-            Ok(Some(info)) => info,
-            Ok(None) => {
-                return check(
-                    "latest_integrity",
-                    BackupStatus::Critical,
-                    format!(
-                        "data object `{}` of backup {} is missing",
-                        latest.key, latest.id
-                    ),
-                    None,
-                );
-            }
-            Err(e) => {
-                return check(
-                    "latest_integrity",
-                    BackupStatus::Critical,
-                    crate::error::report(&e),
-                    None,
-                );
-            }
-        };
         let Some(manifest) = &latest.manifest else {
-            return check(
+            return self.legacy_integrity_check(latest).await;
+        };
+        let objects = manifest.objects();
+        for object in &objects {
+            if let Err(problem) = self.object_problem(object).await {
+                return check(
+                    "latest_integrity",
+                    BackupStatus::Critical,
+                    format!("backup {}: {problem}", latest.id),
+                    None,
+                );
+            }
+        }
+        let what = if self.options.full_verify {
+            "size and sha256 match the manifest"
+        } else {
+            "present with the size the manifest records"
+        };
+        check(
+            "latest_integrity",
+            BackupStatus::Ok,
+            format!("backup {}: {} object(s) {what}", latest.id, objects.len()),
+            None,
+        )
+    }
+
+    /// A file without a manifest: present, nothing to compare.
+    async fn legacy_integrity_check(&self, latest: &BackupEntry) -> BackupCheck {
+        match self.store.head(&latest.key).await {
+            Ok(Some(head)) => check(
                 "latest_integrity",
                 BackupStatus::Ok,
                 format!(
@@ -536,43 +537,13 @@ impl BackupHealth {
                     latest.key, head.size
                 ),
                 None,
-            );
-        };
-        if head.size != manifest.data.size {
-            return check(
-                "latest_integrity",
-                BackupStatus::Critical,
-                format!(
-                    "`{}` is {} bytes, its manifest says {}",
-                    latest.key, head.size, manifest.data.size
-                ),
-                None,
-            );
-        }
-        if !self.options.full_verify {
-            return check(
-                "latest_integrity",
-                BackupStatus::Ok,
-                format!(
-                    "backup {} present with the size its manifest records",
-                    latest.id
-                ),
-                None,
-            );
-        }
-        match stored_sha256(&self.store, &latest.key).await {
-            Ok(sha) if sha == manifest.data.sha256 => check(
-                "latest_integrity",
-                BackupStatus::Ok,
-                format!("backup {}: size and sha256 match the manifest", latest.id),
-                None,
             ),
-            Ok(sha) => check(
+            Ok(None) => check(
                 "latest_integrity",
                 BackupStatus::Critical,
                 format!(
-                    "`{}` has sha256 {sha}, its manifest says {}",
-                    latest.key, manifest.data.sha256
+                    "legacy file `{}` of backup {} is missing",
+                    latest.key, latest.id
                 ),
                 None,
             ),
@@ -582,6 +553,32 @@ impl BackupHealth {
                 crate::error::report(&e),
                 None,
             ),
+        }
+    }
+
+    /// What is wrong with one stored object: missing, another size, or (full verify) another hash.
+    async fn object_problem(&self, object: &StoredObject) -> std::result::Result<(), String> {
+        let head = match self.store.head(&object.key).await {
+            Ok(Some(head)) => head,
+            Ok(None) => return Err(format!("object `{}` is missing", object.key)),
+            Err(e) => return Err(crate::error::report(&e)),
+        };
+        if head.size != object.size {
+            return Err(format!(
+                "`{}` is {} bytes, its manifest says {}",
+                object.key, head.size, object.size
+            ));
+        }
+        if !self.options.full_verify {
+            return Ok(());
+        }
+        match stored_sha256(&self.store, &object.key).await {
+            Ok(sha) if sha == object.sha256 => Ok(()),
+            Ok(sha) => Err(format!(
+                "`{}` has sha256 {sha}, its manifest says {}",
+                object.key, object.sha256
+            )),
+            Err(e) => Err(crate::error::report(&e)),
         }
     }
 
@@ -689,6 +686,66 @@ impl BackupHealth {
                 None,
             ),
         })
+    }
+}
+
+/// What a store's catalog holds for the report: the newest valid backup, backups kept and failed
+/// attempts recorded (all empty when the catalog cannot be read).
+#[derive(Default)]
+struct CatalogSummary {
+    latest: Option<LatestBackup>,
+    backups: usize,
+    failures: usize,
+}
+
+/// The facts of the newest backup, for metrics.
+fn latest_backup_facts(latest: &BackupEntry) -> LatestBackup {
+    LatestBackup {
+        id: latest.id.clone(),
+        finished_at: latest
+            .manifest
+            .as_ref()
+            .map_or(latest.started_at, |m| m.finished_at),
+        size: latest.size,
+        duration_secs: latest
+            .manifest
+            .as_ref()
+            .map_or(0.0, super::Manifest::duration_secs),
+    }
+}
+
+/// `catalog`: every manifest readable with its data, and no orphaned data objects older than a day.
+fn catalog_check(catalog: &Catalog, now: DateTime<Utc>) -> BackupCheck {
+    let grace = chrono::Duration::hours(24);
+    let old_orphans = catalog
+        .orphans
+        .iter()
+        .filter(|o| now - o.last_modified > grace)
+        .count();
+    if !catalog.problems.is_empty() || old_orphans > 0 {
+        let mut reasons: Vec<String> = catalog
+            .problems
+            .iter()
+            .map(|(k, p)| format!("{}: {p}", crate::storage::printable_key(k)))
+            .collect();
+        if old_orphans > 0 {
+            reasons.push(format!(
+                "{old_orphans} orphaned data objects older than a day (run `dbops backup prune`)"
+            ));
+        }
+        check(
+            "catalog",
+            BackupStatus::Warn,
+            reasons.join("; "),
+            Some((catalog.problems.len() + old_orphans) as f64),
+        )
+    } else {
+        check(
+            "catalog",
+            BackupStatus::Ok,
+            "every manifest is readable and has its data".to_string(),
+            Some(0.0),
+        )
     }
 }
 

@@ -124,16 +124,21 @@ impl Manifest {
     }
 
     /// Every object the backup consists of: data, globals, per-table parts.
+    pub fn objects(&self) -> Vec<&StoredObject> {
+        let mut objects = vec![&self.data];
+        objects.extend(self.globals.as_ref());
+        objects.extend(self.parts.iter().map(|p| &p.object));
+        objects
+    }
+
+    /// The keys of [`Manifest::objects`].
     pub fn object_keys(&self) -> Vec<&str> {
-        let mut keys = vec![self.data.key.as_str()];
-        keys.extend(self.globals.as_ref().map(|g| g.key.as_str()));
-        keys.extend(self.parts.iter().map(|p| p.object.key.as_str()));
-        keys
+        self.objects().into_iter().map(|o| o.key.as_str()).collect()
     }
 
     /// Bytes stored, all objects together.
     pub fn stored_size(&self) -> u64 {
-        self.data.size + self.parts.iter().map(|p| p.object.size).sum::<u64>()
+        self.objects().iter().map(|o| o.size).sum()
     }
 
     /// Plaintext bytes, all data objects together.

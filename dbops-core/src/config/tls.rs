@@ -44,23 +44,31 @@ pub(crate) fn connector(url: &DatabaseUrl) -> Result<(SslMode, PgTls)> {
         let default = home()?.join(".postgresql/root.crt");
         (mode != "prefer" && mode != "allow" && default.exists()).then_some(default)
     });
-    let (ssl_mode, check) = match mode {
+    let (ssl_mode, check) = ssl_mode_and_check(mode, root.is_some())?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| Error::config("sslmode", format!("cannot set up TLS: {e}")))?;
+    let verifier = server_verifier(check, mode, root.as_deref(), &provider)?;
+    let builder = builder
+        .dangerous()
+        .with_custom_certificate_verifier(verifier);
+    let config = with_client_cert(builder, url)?;
+    Ok((ssl_mode, PgTls(MakeRustlsConnect::new(config))))
+}
+
+/// The driver's TLS mode and the certificate check of libpq's `sslmode` (`has_root`: whether a root
+/// certificate is given or found).
+fn ssl_mode_and_check(mode: &str, has_root: bool) -> Result<(SslMode, Check)> {
+    Ok(match mode {
         "disable" => (SslMode::Disable, Check::None),
         "allow" | "prefer" => (
             SslMode::Prefer,
-            if root.is_some() {
-                Check::Chain
-            } else {
-                Check::None
-            },
+            if has_root { Check::Chain } else { Check::None },
         ),
         "require" => (
             SslMode::Require,
-            if root.is_some() {
-                Check::Chain
-            } else {
-                Check::None
-            },
+            if has_root { Check::Chain } else { Check::None },
         ),
         "verify-ca" => (SslMode::Require, Check::Chain),
         "verify-full" => (SslMode::Require, Check::ChainAndHost),
@@ -72,15 +80,21 @@ pub(crate) fn connector(url: &DatabaseUrl) -> Result<(SslMode, PgTls)> {
                 ),
             ));
         }
-    };
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let builder = ClientConfig::builder_with_provider(provider.clone())
-        .with_safe_default_protocol_versions()
-        .map_err(|e| Error::config("sslmode", format!("cannot set up TLS: {e}")))?;
-    let verifier: Arc<dyn ServerCertVerifier> = match check {
+    })
+}
+
+/// The server certificate verifier for `check`: none, the chain against the root certificates
+/// `root` (or the system's), or the chain and the host name.
+fn server_verifier(
+    check: Check,
+    mode: &str,
+    root: Option<&Path>,
+    provider: &Arc<CryptoProvider>,
+) -> Result<Arc<dyn ServerCertVerifier>> {
+    Ok(match check {
         Check::None => Arc::new(NoCheck(provider.clone())),
         Check::Chain | Check::ChainAndHost => {
-            let roots = load_roots(mode, root.as_deref())?;
+            let roots = load_roots(mode, root)?;
             let webpki =
                 WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
                     .build()
@@ -96,11 +110,16 @@ pub(crate) fn connector(url: &DatabaseUrl) -> Result<(SslMode, PgTls)> {
                 webpki
             }
         }
-    };
-    let builder = builder
-        .dangerous()
-        .with_custom_certificate_verifier(verifier);
-    let config = match (url.param("sslcert"), url.param("sslkey")) {
+    })
+}
+
+/// The client configuration with `url`'s client certificate (`sslcert` and `sslkey`, both or
+/// neither).
+fn with_client_cert(
+    builder: rustls::ConfigBuilder<ClientConfig, rustls::client::WantsClientCert>,
+    url: &DatabaseUrl,
+) -> Result<ClientConfig> {
+    Ok(match (url.param("sslcert"), url.param("sslkey")) {
         (Some(cert), Some(key)) => {
             let (cert, key) = (expand_home(cert), expand_home(key));
             let chain = read_certs(&cert, "sslcert")?;
@@ -124,8 +143,7 @@ pub(crate) fn connector(url: &DatabaseUrl) -> Result<(SslMode, PgTls)> {
                 "sslcert and sslkey must be given together",
             ));
         }
-    };
-    Ok((ssl_mode, PgTls(MakeRustlsConnect::new(config))))
+    })
 }
 
 /// The rustls connector, tolerant of unix-socket "host names" (TLS is never used over a socket, but

@@ -236,11 +236,28 @@ impl PgHealthProbe {
     }
 
     async fn run_checks(&self) -> (Vec<CheckResult>, Option<crate::migrate::VersionState>) {
-        let inner = &self.inner;
         let mut checks = Vec::new();
+        let Some(client) = self.pool_check(&mut checks).await else {
+            return (checks, None);
+        };
+        let Some(client) = self.round_trip_check(client, &mut checks).await else {
+            return (checks, None);
+        };
         let mut migration = None;
+        if let Some(expect) = &self.inner.options.migrations {
+            let (check, state) = migrations_check(&client, expect).await;
+            checks.push(check);
+            migration = state;
+        }
+        self.extra_checks(&client, &mut checks).await;
+        (checks, migration)
+    }
+
+    /// The `pool` check: a connection from the pool within the timeout (`None`: none came).
+    async fn pool_check(&self, checks: &mut Vec<CheckResult>) -> Option<deadpool_postgres::Object> {
+        let inner = &self.inner;
         let started = Instant::now();
-        let client = match tokio::time::timeout(inner.options.timeout, inner.pool.get()).await {
+        match tokio::time::timeout(inner.options.timeout, inner.pool.get()).await {
             Ok(Ok(client)) => {
                 checks.push(up(
                     "pool",
@@ -250,7 +267,7 @@ impl PgHealthProbe {
                         inner.pool.status().available
                     ),
                 ));
-                client
+                Some(client)
             }
             Ok(Err(e)) => {
                 checks.push(down(
@@ -258,7 +275,7 @@ impl PgHealthProbe {
                     started,
                     format!("no connection: {}", crate::error::report(&e)),
                 ));
-                return (checks, None);
+                None
             }
             Err(_) => {
                 checks.push(down(
@@ -266,18 +283,30 @@ impl PgHealthProbe {
                     started,
                     format!("no connection within {:?}", inner.options.timeout),
                 ));
-                return (checks, None);
+                None
             }
-        };
+        }
+    }
+
+    /// The `round_trip` check: `SELECT 1` answered in time. Gives the connection back when it
+    /// answered; otherwise takes it out of the pool (`None`).
+    async fn round_trip_check(
+        &self,
+        client: deadpool_postgres::Object,
+        checks: &mut Vec<CheckResult>,
+    ) -> Option<deadpool_postgres::Object> {
         let started = Instant::now();
-        let remaining = inner.options.timeout.saturating_sub(started.elapsed());
+        let remaining = self.inner.options.timeout.saturating_sub(started.elapsed());
         match tokio::time::timeout(remaining, client.simple_query("SELECT 1")).await {
-            Ok(Ok(_)) => checks.push(up("round_trip", started, "SELECT 1 answered".into())),
+            Ok(Ok(_)) => {
+                checks.push(up("round_trip", started, "SELECT 1 answered".into()));
+                Some(client)
+            }
             Ok(Err(e)) => {
                 checks.push(down("round_trip", started, format!("query failed: {e}")));
                 // A broken connection must not go back to the pool.
                 drop(deadpool_postgres::Object::take(client));
-                return (checks, None);
+                None
             }
             Err(_) => {
                 checks.push(down(
@@ -286,53 +315,64 @@ impl PgHealthProbe {
                     format!("no answer within {remaining:?}"),
                 ));
                 drop(deadpool_postgres::Object::take(client));
-                return (checks, None);
+                None
             }
         }
-        if let Some(expect) = &inner.options.migrations {
+    }
+
+    /// The extra checks, in the order they were given.
+    async fn extra_checks(&self, client: &tokio_postgres::Client, checks: &mut Vec<CheckResult>) {
+        for check in &self.inner.extra {
             let started = Instant::now();
-            let sql = format!(
-                "SELECT version, dirty FROM {}.{} LIMIT 1",
-                quote_ident(&expect.schema),
-                quote_ident(&expect.table)
-            );
-            let result = match client.query_opt(&sql, &[]).await {
-                Ok(Some(row)) => {
-                    let (version, dirty): (i64, bool) = (row.get(0), row.get(1));
-                    migration = Some(crate::migrate::VersionState { version, dirty });
-                    if dirty {
-                        Err(format!(
-                            "database is dirty at migration {version}: a migration failed part-way; see `dbops migrate status`"
-                        ))
-                    } else if expect.min_version.is_some_and(|min| version < min) {
-                        Err(format!(
-                            "migration version {version} is below the required {:?}",
-                            expect.min_version
-                        ))
-                    } else {
-                        Ok(format!("migration version {version}"))
-                    }
-                }
-                Ok(None) => Err("no migration applied yet".into()),
-                Err(e) => Err(format!(
-                    "cannot read {}.{}: {e}",
-                    expect.schema, expect.table
-                )),
-            };
-            checks.push(match result {
-                Ok(message) => up("migrations", started, message),
-                Err(message) => down("migrations", started, message),
-            });
-        }
-        for check in &inner.extra {
-            let started = Instant::now();
-            checks.push(match check.check(&client).await {
+            checks.push(match check.check(client).await {
                 Ok(message) => up(check.name(), started, message),
                 Err(message) => down(check.name(), started, message),
             });
         }
-        (checks, migration)
     }
+}
+
+/// The `migrations` check: golang-migrate's table holds a clean version, at least the expected one;
+/// with the state read, if any.
+async fn migrations_check(
+    client: &tokio_postgres::Client,
+    expect: &MigrationExpectation,
+) -> (CheckResult, Option<crate::migrate::VersionState>) {
+    let mut migration = None;
+    let started = Instant::now();
+    let sql = format!(
+        "SELECT version, dirty FROM {}.{} LIMIT 1",
+        quote_ident(&expect.schema),
+        quote_ident(&expect.table)
+    );
+    let result = match client.query_opt(&sql, &[]).await {
+        Ok(Some(row)) => {
+            let (version, dirty): (i64, bool) = (row.get(0), row.get(1));
+            migration = Some(crate::migrate::VersionState { version, dirty });
+            if dirty {
+                Err(format!(
+                    "database is dirty at migration {version}: a migration failed part-way; see `dbops migrate status`"
+                ))
+            } else if expect.min_version.is_some_and(|min| version < min) {
+                Err(format!(
+                    "migration version {version} is below the required {:?}",
+                    expect.min_version
+                ))
+            } else {
+                Ok(format!("migration version {version}"))
+            }
+        }
+        Ok(None) => Err("no migration applied yet".into()),
+        Err(e) => Err(format!(
+            "cannot read {}.{}: {e}",
+            expect.schema, expect.table
+        )),
+    };
+    let check = match result {
+        Ok(message) => up("migrations", started, message),
+        Err(message) => down("migrations", started, message),
+    };
+    (check, migration)
 }
 
 fn up(name: &str, started: Instant, message: String) -> CheckResult {

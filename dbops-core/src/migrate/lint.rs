@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use super::source::{Migration, MigrationSource};
+use super::source::{Migration, MigrationSource, Script};
 use super::sql::{self, Statement, head_words};
 
 /// How serious a finding is.
@@ -147,142 +147,210 @@ fn name_after(statement: &str, keyword: &str, skip: &[&str]) -> Option<String> {
 fn check_migration(m: &Migration, out: &mut Vec<LintFinding>) {
     let up = &m.up;
     let statements = sql::split(&up.sql);
-    let created: Vec<String> = statements
-        .iter()
-        .filter(|s| head_words(&s.sql, 2) == ["CREATE", "TABLE"])
-        .filter_map(|s| name_after(&s.sql, "TABLE", &["IF", "NOT", "EXISTS"]))
-        .collect();
-    let explicit_tx = statements
-        .iter()
-        .any(|s| sql::tx_requirement(&s.sql) == sql::TxRequirement::TransactionControl);
-    let other_ddl = statements.iter().any(|s| {
-        let w = head_words(&s.sql, 8);
-        !w.iter().any(|x| x == "CONCURRENTLY")
-            && matches!(
-                w.first().map(String::as_str),
-                Some("CREATE" | "ALTER" | "DROP")
-            )
-    });
-    let mut push =
-        |statement: &Statement, script: &str, file: &str, id: &'static str, message: String| {
-            if !allowed(script, statement, id) {
-                out.push(LintFinding {
-                    rule: id,
-                    severity: rule(id).severity,
-                    file: file.to_string(),
-                    line: statement.line,
-                    message: format!("{message} (silence with `-- dbops:allow {id}`)"),
-                });
-            }
-        };
+    let facts = UpFacts::gather(&statements);
+    let mut findings = UpFindings {
+        script: &up.sql,
+        file: &up.file,
+        out,
+    };
     if m.down.is_none()
         && let Some(first) = statements.first()
     {
-        push(
+        findings.flag(
             first,
-            &up.sql,
-            &up.file,
             "missing-down",
             format!("no {}", up.file.replace(".up.sql", ".down.sql")),
         );
     }
     for s in &statements {
-        let words = head_words(&s.sql, 12);
-        let w = |i: usize| words.get(i).map(String::as_str).unwrap_or("");
-        let has = |x: &str| words.iter().any(|y| y == x);
-        let is_index =
-            w(0) == "CREATE" && (w(1) == "INDEX" || (w(1) == "UNIQUE" && w(2) == "INDEX"));
-        if is_index && !has("CONCURRENTLY") {
-            let table = name_after(&s.sql, "ON", &["ONLY"]);
-            if table.as_ref().is_none_or(|t| !created.contains(t)) {
-                push(
-                    s,
-                    &up.sql,
-                    &up.file,
-                    "index-not-concurrent",
-                    format!(
-                        "index on existing table `{}` built without CONCURRENTLY blocks writes; use CREATE INDEX CONCURRENTLY",
-                        table.unwrap_or_default()
-                    ),
-                );
-            }
-        }
-        if has("CONCURRENTLY") && explicit_tx {
-            push(s, &up.sql, &up.file, "concurrently-in-transaction", "CONCURRENTLY inside this file's own BEGIN ... COMMIT fails; remove the transaction block".into());
-        }
-        if has("CONCURRENTLY") && other_ddl && !explicit_tx {
-            push(s, &up.sql, &up.file, "mixed-transaction-modes", "this file runs outside a transaction because of CONCURRENTLY; move the other DDL to its own migration".into());
-        }
+        let head = HeadWords(head_words(&s.sql, 12));
         let upper = s.sql.to_ascii_uppercase();
-        if w(0) == "ALTER"
-            && w(1) == "TABLE"
-            && upper.contains("ADD COLUMN")
-            && upper.contains("NOT NULL")
-            && !upper.contains("DEFAULT")
-        {
-            push(s, &up.sql, &up.file, "not-null-without-default", "adding a NOT NULL column without DEFAULT fails on a non-empty table; add a DEFAULT or backfill first".into());
+        check_concurrency(s, &head, &facts, &mut findings);
+        check_alter_table(s, &head, &upper, m.down.is_some(), &mut findings);
+        check_creates_and_data(s, &head, &mut findings);
+    }
+    if let Some(down) = &m.down {
+        check_down_file(down, out);
+    }
+}
+
+/// What the rules need to know about an up file as a whole.
+struct UpFacts {
+    /// Tables the file creates (lower-cased, schema stripped).
+    created: Vec<String>,
+    /// Whether the file has its own BEGIN ... COMMIT.
+    explicit_tx: bool,
+    /// Whether it has DDL without CONCURRENTLY.
+    other_ddl: bool,
+}
+
+impl UpFacts {
+    /// The facts of an up file's statements.
+    fn gather(statements: &[Statement]) -> Self {
+        let created: Vec<String> = statements
+            .iter()
+            .filter(|s| head_words(&s.sql, 2) == ["CREATE", "TABLE"])
+            .filter_map(|s| name_after(&s.sql, "TABLE", &["IF", "NOT", "EXISTS"]))
+            .collect();
+        let explicit_tx = statements
+            .iter()
+            .any(|s| sql::tx_requirement(&s.sql) == sql::TxRequirement::TransactionControl);
+        let other_ddl = statements.iter().any(|s| {
+            let w = head_words(&s.sql, 8);
+            !w.iter().any(|x| x == "CONCURRENTLY")
+                && matches!(
+                    w.first().map(String::as_str),
+                    Some("CREATE" | "ALTER" | "DROP")
+                )
+        });
+        Self {
+            created,
+            explicit_tx,
+            other_ddl,
         }
-        if w(0) == "ALTER" && w(1) == "TABLE" && upper.contains("ALTER COLUMN") && has("TYPE") {
-            push(
-                s,
-                &up.sql,
-                &up.file,
-                "column-type-change",
-                "changing a column type rewrites the table under an ACCESS EXCLUSIVE lock".into(),
-            );
+    }
+}
+
+/// The findings of one up file: where they are reported and which are silenced.
+struct UpFindings<'a> {
+    script: &'a str,
+    file: &'a str,
+    out: &'a mut Vec<LintFinding>,
+}
+
+impl UpFindings<'_> {
+    /// Reports rule `id` on `statement`, unless silenced with `-- dbops:allow <id>`.
+    fn flag(&mut self, statement: &Statement, id: &'static str, message: String) {
+        if !allowed(self.script, statement, id) {
+            self.out.push(LintFinding {
+                rule: id,
+                severity: rule(id).severity,
+                file: self.file.to_string(),
+                line: statement.line,
+                message: format!("{message} (silence with `-- dbops:allow {id}`)"),
+            });
         }
-        let drops = (w(0) == "DROP" && w(1) == "TABLE")
-            || (w(0) == "ALTER" && w(1) == "TABLE" && upper.contains("DROP COLUMN"));
-        if drops && m.down.is_none() {
-            push(
+    }
+}
+
+/// The first words of a statement, upper-cased.
+struct HeadWords(Vec<String>);
+
+impl HeadWords {
+    /// Word `i`, or `""` past the end.
+    fn word(&self, i: usize) -> &str {
+        self.0.get(i).map(String::as_str).unwrap_or("")
+    }
+
+    /// Whether `x` is among the words.
+    fn has(&self, x: &str) -> bool {
+        self.0.iter().any(|y| y == x)
+    }
+}
+
+/// `index-not-concurrent`, `concurrently-in-transaction` and `mixed-transaction-modes`.
+fn check_concurrency(
+    s: &Statement,
+    head: &HeadWords,
+    facts: &UpFacts,
+    findings: &mut UpFindings<'_>,
+) {
+    let w = |i: usize| head.word(i);
+    let is_index = w(0) == "CREATE" && (w(1) == "INDEX" || (w(1) == "UNIQUE" && w(2) == "INDEX"));
+    if is_index && !head.has("CONCURRENTLY") {
+        let table = name_after(&s.sql, "ON", &["ONLY"]);
+        if table.as_ref().is_none_or(|t| !facts.created.contains(t)) {
+            findings.flag(
                 s,
-                &up.sql,
-                &up.file,
-                "drop-without-down",
-                "drops data and the migration has no down file to restore the structure".into(),
-            );
-        }
-        let creates = w(0) == "CREATE"
-            && matches!(
-                w(1),
-                "TABLE" | "INDEX" | "SCHEMA" | "SEQUENCE" | "UNIQUE" | "EXTENSION"
-            );
-        if creates && !(has("IF") && has("NOT") && has("EXISTS")) {
-            push(
-                s,
-                &up.sql,
-                &up.file,
-                "missing-if-exists",
-                "add IF NOT EXISTS so the statement can be re-run after a partial failure".into(),
-            );
-        }
-        if matches!(w(0), "INSERT" | "UPDATE" | "DELETE" | "TRUNCATE") {
-            push(
-                s,
-                &up.sql,
-                &up.file,
-                "data-change",
-                format!("{} in a schema migration", w(0)),
+                "index-not-concurrent",
+                format!(
+                    "index on existing table `{}` built without CONCURRENTLY blocks writes; use CREATE INDEX CONCURRENTLY",
+                    table.unwrap_or_default()
+                ),
             );
         }
     }
-    if let Some(down) = &m.down {
-        for s in sql::split(&down.sql) {
-            let words = head_words(&s.sql, 6);
-            let drop_kind = words.first().is_some_and(|w| w == "DROP")
-                && matches!(
-                    words.get(1).map(String::as_str),
-                    Some("TABLE" | "INDEX" | "TYPE" | "VIEW" | "FUNCTION" | "TRIGGER" | "SEQUENCE")
-                );
-            if drop_kind && !words.iter().any(|w| w == "EXISTS") {
-                out.push(LintFinding {
-                    rule: "missing-if-exists",
-                    severity: Severity::Warning,
-                    file: down.file.clone(),
-                    line: s.line,
-                    message: "add IF EXISTS so the rollback can be re-run after a partial failure (silence with `-- dbops:allow missing-if-exists`)".into(),
-                });
-            }
+    if head.has("CONCURRENTLY") && facts.explicit_tx {
+        findings.flag(s, "concurrently-in-transaction", "CONCURRENTLY inside this file's own BEGIN ... COMMIT fails; remove the transaction block".into());
+    }
+    if head.has("CONCURRENTLY") && facts.other_ddl && !facts.explicit_tx {
+        findings.flag(s, "mixed-transaction-modes", "this file runs outside a transaction because of CONCURRENTLY; move the other DDL to its own migration".into());
+    }
+}
+
+/// `not-null-without-default`, `column-type-change` and `drop-without-down` (`upper`: the statement
+/// upper-cased).
+fn check_alter_table(
+    s: &Statement,
+    head: &HeadWords,
+    upper: &str,
+    has_down: bool,
+    findings: &mut UpFindings<'_>,
+) {
+    let w = |i: usize| head.word(i);
+    if w(0) == "ALTER"
+        && w(1) == "TABLE"
+        && upper.contains("ADD COLUMN")
+        && upper.contains("NOT NULL")
+        && !upper.contains("DEFAULT")
+    {
+        findings.flag(s, "not-null-without-default", "adding a NOT NULL column without DEFAULT fails on a non-empty table; add a DEFAULT or backfill first".into());
+    }
+    if w(0) == "ALTER" && w(1) == "TABLE" && upper.contains("ALTER COLUMN") && head.has("TYPE") {
+        findings.flag(
+            s,
+            "column-type-change",
+            "changing a column type rewrites the table under an ACCESS EXCLUSIVE lock".into(),
+        );
+    }
+    let drops = (w(0) == "DROP" && w(1) == "TABLE")
+        || (w(0) == "ALTER" && w(1) == "TABLE" && upper.contains("DROP COLUMN"));
+    if drops && !has_down {
+        findings.flag(
+            s,
+            "drop-without-down",
+            "drops data and the migration has no down file to restore the structure".into(),
+        );
+    }
+}
+
+/// `missing-if-exists` on CREATE and `data-change`.
+fn check_creates_and_data(s: &Statement, head: &HeadWords, findings: &mut UpFindings<'_>) {
+    let w = |i: usize| head.word(i);
+    let creates = w(0) == "CREATE"
+        && matches!(
+            w(1),
+            "TABLE" | "INDEX" | "SCHEMA" | "SEQUENCE" | "UNIQUE" | "EXTENSION"
+        );
+    if creates && !(head.has("IF") && head.has("NOT") && head.has("EXISTS")) {
+        findings.flag(
+            s,
+            "missing-if-exists",
+            "add IF NOT EXISTS so the statement can be re-run after a partial failure".into(),
+        );
+    }
+    if matches!(w(0), "INSERT" | "UPDATE" | "DELETE" | "TRUNCATE") {
+        findings.flag(s, "data-change", format!("{} in a schema migration", w(0)));
+    }
+}
+
+/// `missing-if-exists` on the DROPs of a down file.
+fn check_down_file(down: &Script, out: &mut Vec<LintFinding>) {
+    for s in sql::split(&down.sql) {
+        let words = head_words(&s.sql, 6);
+        let drop_kind = words.first().is_some_and(|w| w == "DROP")
+            && matches!(
+                words.get(1).map(String::as_str),
+                Some("TABLE" | "INDEX" | "TYPE" | "VIEW" | "FUNCTION" | "TRIGGER" | "SEQUENCE")
+            );
+        if drop_kind && !words.iter().any(|w| w == "EXISTS") {
+            out.push(LintFinding {
+                rule: "missing-if-exists",
+                severity: Severity::Warning,
+                file: down.file.clone(),
+                line: s.line,
+                message: "add IF EXISTS so the rollback can be re-run after a partial failure (silence with `-- dbops:allow missing-if-exists`)".into(),
+            });
         }
     }
 }

@@ -32,104 +32,34 @@ pub fn split(script: &str) -> Vec<Statement> {
     let mut start = 0;
     let mut i = 0;
     let mut has_code = false;
-    let push = |out: &mut Vec<Statement>, from: usize, to: usize, has_code: bool| {
-        if !has_code {
-            return;
-        }
-        let raw = &script[from..to];
-        let lead = code_start(raw);
-        let line = 1 + script[..from + lead]
-            .bytes()
-            .filter(|&b| b == b'\n')
-            .count();
-        out.push(Statement {
-            sql: raw[lead..].trim_end_matches(is_pg_space).to_string(),
-            line,
-        });
-    };
     while i < bytes.len() {
         let b = bytes[i];
         match b {
             b'-' if bytes.get(i + 1) == Some(&b'-') => {
-                while i < bytes.len() && bytes[i] != b'\n' {
-                    i += 1;
-                }
+                i = skip_line_comment(bytes, i);
                 continue;
             }
             b'/' if bytes.get(i + 1) == Some(&b'*') => {
-                let mut depth = 0usize;
-                while i < bytes.len() {
-                    if bytes[i] == b'/' && bytes.get(i + 1) == Some(&b'*') {
-                        depth += 1;
-                        i += 2;
-                    } else if bytes[i] == b'*' && bytes.get(i + 1) == Some(&b'/') {
-                        depth -= 1;
-                        i += 2;
-                        if depth == 0 {
-                            break;
-                        }
-                    } else {
-                        i += 1;
-                    }
-                }
+                i = skip_block_comment(bytes, i);
                 continue;
             }
             b'\'' => {
                 has_code = true;
-                let escapes = i > 0
-                    && matches!(bytes[i - 1], b'e' | b'E')
-                    && (i < 2 || !is_ident_byte(bytes[i - 2]));
-                i += 1;
-                while i < bytes.len() {
-                    if escapes && bytes[i] == b'\\' {
-                        i += 2;
-                        continue;
-                    }
-                    if bytes[i] == b'\'' {
-                        if bytes.get(i + 1) == Some(&b'\'') {
-                            i += 2;
-                            continue;
-                        }
-                        break;
-                    }
-                    i += 1;
-                }
-                i += 1;
+                i = skip_string_literal(bytes, i);
                 continue;
             }
             b'"' => {
                 has_code = true;
-                i += 1;
-                while i < bytes.len() {
-                    if bytes[i] == b'"' {
-                        if bytes.get(i + 1) == Some(&b'"') {
-                            i += 2;
-                            continue;
-                        }
-                        break;
-                    }
-                    i += 1;
-                }
-                i += 1;
+                i = skip_quoted_identifier(bytes, i);
                 continue;
             }
             b'$' if i == 0 || !is_ident_byte(bytes[i - 1]) => {
-                if let Some(tag_len) = dollar_tag(&bytes[i..]) {
-                    has_code = true;
-                    let tag = &script[i..i + tag_len];
-                    i += tag_len;
-                    match script[i..].find(tag) {
-                        Some(end) => i += end + tag_len,
-                        None => i = bytes.len(),
-                    }
-                    continue;
-                }
                 has_code = true;
-                i += 1;
+                i = skip_dollar_quote(script, i);
                 continue;
             }
             b';' => {
-                push(&mut out, start, i, has_code);
+                push_statement(&mut out, script, start, i, has_code);
                 has_code = false;
                 i += 1;
                 start = i;
@@ -144,8 +74,110 @@ pub fn split(script: &str) -> Vec<Statement> {
         }
         i += 1;
     }
-    push(&mut out, start, bytes.len(), has_code);
+    push_statement(&mut out, script, start, bytes.len(), has_code);
     out
+}
+
+/// Adds `script[from..to]` to `out` as a statement (leading whitespace and comments skipped, its
+/// line counted from the first code character), unless it has no code.
+fn push_statement(out: &mut Vec<Statement>, script: &str, from: usize, to: usize, has_code: bool) {
+    if !has_code {
+        return;
+    }
+    let raw = &script[from..to];
+    let lead = code_start(raw);
+    let line = 1 + script[..from + lead]
+        .bytes()
+        .filter(|&b| b == b'\n')
+        .count();
+    out.push(Statement {
+        sql: raw[lead..].trim_end_matches(is_pg_space).to_string(),
+        line,
+    });
+}
+
+/// Index of the newline ending the line comment (`--`) at `i`, or the end of the script.
+fn skip_line_comment(bytes: &[u8], mut i: usize) -> usize {
+    while i < bytes.len() && bytes[i] != b'\n' {
+        i += 1;
+    }
+    i
+}
+
+/// Index just past the block comment (`/* ... */`, nested) opening at `i`, or the end of the script
+/// when it is not closed.
+fn skip_block_comment(bytes: &[u8], mut i: usize) -> usize {
+    let mut depth = 0usize;
+    while i < bytes.len() {
+        if bytes[i] == b'/' && bytes.get(i + 1) == Some(&b'*') {
+            depth += 1;
+            i += 2;
+        } else if bytes[i] == b'*' && bytes.get(i + 1) == Some(&b'/') {
+            depth -= 1;
+            i += 2;
+            if depth == 0 {
+                break;
+            }
+        } else {
+            i += 1;
+        }
+    }
+    i
+}
+
+/// Index just past the string literal opening at `i`: `'...'` with doubled quotes, or `E'...'` with
+/// backslash escapes too. Unterminated, the index is past the end of the script.
+fn skip_string_literal(bytes: &[u8], mut i: usize) -> usize {
+    let escapes =
+        i > 0 && matches!(bytes[i - 1], b'e' | b'E') && (i < 2 || !is_ident_byte(bytes[i - 2]));
+    i += 1;
+    while i < bytes.len() {
+        if escapes && bytes[i] == b'\\' {
+            i += 2;
+            continue;
+        }
+        if bytes[i] == b'\'' {
+            if bytes.get(i + 1) == Some(&b'\'') {
+                i += 2;
+                continue;
+            }
+            break;
+        }
+        i += 1;
+    }
+    i + 1
+}
+
+/// Index just past the quoted identifier (`"..."` with doubled quotes) opening at `i`. Unterminated,
+/// the index is past the end of the script.
+fn skip_quoted_identifier(bytes: &[u8], mut i: usize) -> usize {
+    i += 1;
+    while i < bytes.len() {
+        if bytes[i] == b'"' {
+            if bytes.get(i + 1) == Some(&b'"') {
+                i += 2;
+                continue;
+            }
+            break;
+        }
+        i += 1;
+    }
+    i + 1
+}
+
+/// Index just past the dollar-quoted string (`$tag$ ... $tag$`) opening at the `$` at `i`, or the end
+/// of the script when it is not closed; just past the `$` when it opens no dollar quote (`$1`).
+fn skip_dollar_quote(script: &str, i: usize) -> usize {
+    let bytes = script.as_bytes();
+    let Some(tag_len) = dollar_tag(&bytes[i..]) else {
+        return i + 1;
+    };
+    let tag = &script[i..i + tag_len];
+    let body = i + tag_len;
+    match script[body..].find(tag) {
+        Some(end) => body + end + tag_len,
+        None => bytes.len(),
+    }
 }
 
 /// PostgreSQL's whitespace (other Unicode spaces are identifier characters to its scanner).

@@ -4,6 +4,7 @@
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
+use tokio_postgres::Client;
 
 use super::{DownSteps, MigrationSource, Migrator, PgMigrator};
 use crate::config::DatabaseUrl;
@@ -119,71 +120,15 @@ pub async fn verify(
         .await
         .map_err(|e| Error::postgres("reading the scratch database's schema", e))?
         .get(0);
-    let total = source.migrations().len() as u64;
-    let mut results = Vec::new();
-    for (i, m) in source.migrations().iter().enumerate() {
-        report(
-            progress,
-            &format!("verify {} {}", m.version, m.name),
-            i as u64,
-            Some(total),
-            ProgressUnit::Steps,
-        );
-        let before = SchemaSnapshot::capture(&client, &schema, STATE_TABLES).await?;
-        let started = Instant::now();
-        migrator.up(Some(m.version)).await?;
-        let up_ms = ms(started.elapsed());
-        let (round_trip, down_ms) = match (options.rollback, &m.down) {
-            (Rollback::Skip, _) => (RoundTrip::Skipped, 0.0),
-            (Rollback::Check, None) => (RoundTrip::NoDown, 0.0),
-            (Rollback::Check, Some(_)) => {
-                let started = Instant::now();
-                migrator.down(DownSteps::Count(1)).await?;
-                let down_ms = ms(started.elapsed());
-                let after = SchemaSnapshot::capture(&client, &schema, STATE_TABLES).await?;
-                let changes = before.diff(&after);
-                let reapplied = migrator.up(Some(m.version)).await;
-                match (changes.is_empty(), reapplied) {
-                    (true, Ok(_)) => (RoundTrip::Identical, down_ms),
-                    (true, Err(error)) => return Err(error),
-                    (false, Ok(_)) => (
-                        RoundTrip::Differs {
-                            changes,
-                            reapply_error: None,
-                        },
-                        down_ms,
-                    ),
-                    (false, Err(error)) => {
-                        results.push(VerifiedMigration {
-                            version: m.version,
-                            name: m.name.clone(),
-                            up_ms,
-                            down_ms,
-                            round_trip: RoundTrip::Differs {
-                                changes,
-                                reapply_error: Some(crate::error::report(&error)),
-                            },
-                        });
-                        break;
-                    }
-                }
-            }
-        };
-        results.push(VerifiedMigration {
-            version: m.version,
-            name: m.name.clone(),
-            up_ms,
-            down_ms,
-            round_trip,
-        });
-    }
-    report(
+    let results = verify_each(
+        &migrator,
+        &client,
+        &schema,
+        source,
+        options.rollback,
         progress,
-        "verified",
-        total,
-        Some(total),
-        ProgressUnit::Steps,
-    );
+    )
+    .await?;
     drop(client);
     let kept_database = match options.scratch {
         Scratch::Keep => Some(scratch.keep().redacted()),
@@ -196,6 +141,95 @@ pub async fn verify(
         migrations: results,
         kept_database,
     })
+}
+
+/// Applies the migrations of `source` one by one in the scratch database (`client`, `schema`), each
+/// with its round trip under `rollback`; stops after a migration whose up cannot be re-applied.
+async fn verify_each(
+    migrator: &PgMigrator,
+    client: &Client,
+    schema: &str,
+    source: &MigrationSource,
+    rollback: Rollback,
+    progress: Option<&Progress>,
+) -> Result<Vec<VerifiedMigration>> {
+    let total = source.migrations().len() as u64;
+    let mut results = Vec::new();
+    for (i, m) in source.migrations().iter().enumerate() {
+        report(
+            progress,
+            &format!("verify {} {}", m.version, m.name),
+            i as u64,
+            Some(total),
+            ProgressUnit::Steps,
+        );
+        let before = SchemaSnapshot::capture(client, schema, STATE_TABLES).await?;
+        let started = Instant::now();
+        migrator.up(Some(m.version)).await?;
+        let up_ms = ms(started.elapsed());
+        let (round_trip, down_ms) = match (rollback, &m.down) {
+            (Rollback::Skip, _) => (RoundTrip::Skipped, 0.0),
+            (Rollback::Check, None) => (RoundTrip::NoDown, 0.0),
+            (Rollback::Check, Some(_)) => {
+                roll_back_and_compare(migrator, client, schema, m.version, &before).await?
+            }
+        };
+        let stop = matches!(
+            round_trip,
+            RoundTrip::Differs {
+                reapply_error: Some(_),
+                ..
+            }
+        );
+        results.push(VerifiedMigration {
+            version: m.version,
+            name: m.name.clone(),
+            up_ms,
+            down_ms,
+            round_trip,
+        });
+        if stop {
+            break;
+        }
+    }
+    report(
+        progress,
+        "verified",
+        total,
+        Some(total),
+        ProgressUnit::Steps,
+    );
+    Ok(results)
+}
+
+/// Rolls back migration `version` (just applied over the catalog `before`), compares the catalog with
+/// `before` and re-applies the up: the round trip and the down's duration in ms.
+async fn roll_back_and_compare(
+    migrator: &PgMigrator,
+    client: &Client,
+    schema: &str,
+    version: i64,
+    before: &SchemaSnapshot,
+) -> Result<(RoundTrip, f64)> {
+    let started = Instant::now();
+    migrator.down(DownSteps::Count(1)).await?;
+    let down_ms = ms(started.elapsed());
+    let after = SchemaSnapshot::capture(client, schema, STATE_TABLES).await?;
+    let changes = before.diff(&after);
+    let reapplied = migrator.up(Some(version)).await;
+    let round_trip = match (changes.is_empty(), reapplied) {
+        (true, Ok(_)) => RoundTrip::Identical,
+        (true, Err(error)) => return Err(error),
+        (false, Ok(_)) => RoundTrip::Differs {
+            changes,
+            reapply_error: None,
+        },
+        (false, Err(error)) => RoundTrip::Differs {
+            changes,
+            reapply_error: Some(crate::error::report(&error)),
+        },
+    };
+    Ok((round_trip, down_ms))
 }
 
 fn ms(d: Duration) -> f64 {

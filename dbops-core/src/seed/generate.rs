@@ -139,6 +139,23 @@ pub struct Ride {
     pub stars: i16,
 }
 
+/// The timestamps of a ride (see [`Generator::ride_times`]).
+struct RideTimes {
+    requested_at: DateTime<Utc>,
+    accepted_at: Option<DateTime<Utc>>,
+    started_at: Option<DateTime<Utc>>,
+    completed_at: Option<DateTime<Utc>>,
+    cancelled_at: Option<DateTime<Utc>>,
+}
+
+/// A random point in San Francisco: latitude, then longitude.
+fn city_point(rng: &mut StdRng) -> (f64, f64) {
+    (
+        rng.random_range(LAT.0..LAT.1),
+        rng.random_range(LNG.0..LNG.1),
+    )
+}
+
 fn pick<T: Copy>(rng: &mut StdRng, items: &[T]) -> T {
     items[rng.random_range(0..items.len())]
 }
@@ -248,7 +265,58 @@ impl Generator {
     pub fn ride(&self, i: u64) -> Ride {
         let mut rng = self.rng(3, i);
         let c = &self.counts;
-        let status = if self.profile == Profile::Light {
+        let status = self.ride_status(&mut rng, i);
+        let rider_id = self.rider_id(rng.random_range(0..c.riders));
+        let driver_index = rng.random_range(0..c.drivers);
+        let has_driver = !matches!(status, "requested" | "cancelled");
+        let pickup = city_point(&mut rng);
+        let dropoff = city_point(&mut rng);
+        let km = haversine_km(pickup, dropoff) * 1.3 + 0.5;
+        let duration_secs = (km / 24.0 * 3600.0) as i64 + rng.random_range(60..420);
+        let times = self.ride_times(&mut rng, i, status, has_driver, duration_secs);
+        let fare_cents = (status == "completed")
+            .then(|| (250.0 + 120.0 * km + 30.0 * duration_secs as f64 / 60.0).round() as i32);
+        Ride {
+            id: self.bases.rides + i as i64 + 1,
+            public_id: uuid(&mut rng),
+            rider_id,
+            driver_id: has_driver.then(|| self.driver_id(driver_index)),
+            vehicle_id: has_driver.then_some(self.bases.vehicles + driver_index as i64 + 1),
+            status,
+            pickup,
+            dropoff,
+            distance_hundredths: (km * 100.0).round() as i64,
+            duration_secs,
+            fare_cents,
+            requested_at: times.requested_at,
+            accepted_at: times.accepted_at,
+            started_at: times.started_at,
+            completed_at: times.completed_at,
+            cancelled_at: times.cancelled_at,
+            cancel_reason: (status == "cancelled").then(|| {
+                pick(
+                    &mut rng,
+                    &[
+                        "rider changed plans",
+                        "driver too far",
+                        "wrong pickup location",
+                        "no driver found",
+                    ],
+                )
+            }),
+            payment_method: match rng.random_range(0..100) {
+                0..60 => "card",
+                60..85 => "wallet",
+                _ => "cash",
+            },
+            stars: pick(&mut rng, &[5, 5, 5, 4, 4, 3, 5, 2, 5, 1]),
+        }
+    }
+
+    /// The status of ride `i`: the light profile cycles through a fixed list (no draw), the others
+    /// draw it.
+    fn ride_status(&self, rng: &mut StdRng, i: u64) -> &'static str {
+        if self.profile == Profile::Light {
             // The guide's light seed: completed, in-progress, requested and cancelled rides.
             [
                 "completed",
@@ -270,23 +338,25 @@ impl Generator {
                 90..92 => "driver_arriving",
                 _ => "requested",
             }
-        };
-        let rider_id = self.rider_id(rng.random_range(0..c.riders));
-        let driver_index = rng.random_range(0..c.drivers);
-        let has_driver = !matches!(status, "requested" | "cancelled");
-        let pickup = (
-            rng.random_range(LAT.0..LAT.1),
-            rng.random_range(LNG.0..LNG.1),
-        );
-        let dropoff = (
-            rng.random_range(LAT.0..LAT.1),
-            rng.random_range(LNG.0..LNG.1),
-        );
-        let km = haversine_km(pickup, dropoff) * 1.3 + 0.5;
-        let duration_secs = (km / 24.0 * 3600.0) as i64 + rng.random_range(60..420);
+        }
+    }
+
+    /// The timestamps of ride `i`, in the order their random offsets are drawn: requested (spread
+    /// over the 180 days before the epoch), accepted, started, completed and cancelled as `status`
+    /// and `has_driver` call for.
+    fn ride_times(
+        &self,
+        rng: &mut StdRng,
+        i: u64,
+        status: &str,
+        has_driver: bool,
+        duration_secs: i64,
+    ) -> RideTimes {
         let span = Duration::days(180).num_seconds();
         let requested_at = epoch() - Duration::days(180)
-            + Duration::seconds(span * i as i64 / c.rides.max(1) as i64 + rng.random_range(0..600));
+            + Duration::seconds(
+                span * i as i64 / self.counts.rides.max(1) as i64 + rng.random_range(0..600),
+            );
         let accepted_at =
             has_driver.then(|| requested_at + Duration::seconds(rng.random_range(20..300)));
         let started_at = matches!(status, "in_progress" | "completed").then(|| {
@@ -296,42 +366,12 @@ impl Generator {
             .then(|| started_at.unwrap_or(requested_at) + Duration::seconds(duration_secs));
         let cancelled_at = (status == "cancelled")
             .then(|| requested_at + Duration::seconds(rng.random_range(30..900)));
-        let fare_cents = (status == "completed")
-            .then(|| (250.0 + 120.0 * km + 30.0 * duration_secs as f64 / 60.0).round() as i32);
-        Ride {
-            id: self.bases.rides + i as i64 + 1,
-            public_id: uuid(&mut rng),
-            rider_id,
-            driver_id: has_driver.then(|| self.driver_id(driver_index)),
-            vehicle_id: has_driver.then_some(self.bases.vehicles + driver_index as i64 + 1),
-            status,
-            pickup,
-            dropoff,
-            distance_hundredths: (km * 100.0).round() as i64,
-            duration_secs,
-            fare_cents,
+        RideTimes {
             requested_at,
             accepted_at,
             started_at,
             completed_at,
             cancelled_at,
-            cancel_reason: (status == "cancelled").then(|| {
-                pick(
-                    &mut rng,
-                    &[
-                        "rider changed plans",
-                        "driver too far",
-                        "wrong pickup location",
-                        "no driver found",
-                    ],
-                )
-            }),
-            payment_method: match rng.random_range(0..100) {
-                0..60 => "card",
-                60..85 => "wallet",
-                _ => "cash",
-            },
-            stars: pick(&mut rng, &[5, 5, 5, 4, 4, 3, 5, 2, 5, 1]),
         }
     }
 

@@ -249,6 +249,39 @@ async fn seed_reference(
         .transaction()
         .await
         .map_err(|e| Error::postgres("starting the seed transaction", e))?;
+    check_seed_schema(&tx, profile).await?;
+    let bases = existing_bases(&tx, profile, options.existing).await?;
+    let generator = Generator::new(profile, options.scale, options.seed, bases);
+    // Into empty tables, large loads build indexes and check foreign keys once, after COPY.
+    let bulk = if bases.users == 0 && generator.counts.rides >= BULK_LOAD_MIN_RIDES {
+        bulk::Suspended::suspend(&tx, SEEDED_TABLES).await?
+    } else {
+        None
+    };
+    let mut writer = Writer {
+        tx: &tx,
+        progress,
+        report: SeedReport::default(),
+    };
+    write_all(&mut writer, &generator).await?;
+    let mut report = writer.report;
+    if let Some(bulk) = bulk {
+        bulk.resume(&tx, progress).await?;
+    }
+    advance_id_sequences(&tx).await?;
+    tx.commit()
+        .await
+        .map_err(|e| Error::postgres("committing the seed", e))?;
+    if options.analyze {
+        let seconds = crate::analyze::analyze_database(url, crate::analyze::default_jobs()).await?;
+        report.analyze_ms = Some(seconds * 1000.0);
+    }
+    report.elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+    Ok(report)
+}
+
+/// Refuses to seed `profile` unless every seeded table exists.
+async fn check_seed_schema(tx: &Transaction<'_>, profile: Profile) -> Result<()> {
     let missing: Option<String> = tx
         .query_one(
             "SELECT string_agg(t, ', ') FROM unnest($1::text[]) t WHERE to_regclass(t) IS NULL",
@@ -265,19 +298,29 @@ async fn seed_reference(
             ),
         });
     }
-    let existing: i64 = tx
+    Ok(())
+}
+
+/// What to do with existing users (`existing`): refuse, truncate the seeded tables, or return the
+/// highest ids to append after (all zero on an empty database).
+async fn existing_bases(
+    tx: &Transaction<'_>,
+    profile: Profile,
+    existing: Existing,
+) -> Result<Bases> {
+    let users: i64 = tx
         .query_one("SELECT count(*) FROM users", &[])
         .await
         .map_err(|e| Error::postgres("counting users", e))?
         .get(0);
     let mut bases = Bases::default();
-    if existing > 0 {
-        match options.existing {
+    if users > 0 {
+        match existing {
             Existing::Refuse => {
                 return Err(Error::Refused {
                     action: format!("seed the {profile:?} profile"),
                     reason: format!(
-                        "the database already has {existing} users; pass --append to add to them or --truncate to replace them"
+                        "the database already has {users} users; pass --append to add to them or --truncate to replace them"
                     ),
                 });
             }
@@ -307,23 +350,11 @@ async fn seed_reference(
             }
         }
     }
-    let generator = Generator::new(profile, options.scale, options.seed, bases);
-    // Into empty tables, large loads build indexes and check foreign keys once, after COPY.
-    let bulk = if bases.users == 0 && generator.counts.rides >= BULK_LOAD_MIN_RIDES {
-        bulk::Suspended::suspend(&tx, SEEDED_TABLES).await?
-    } else {
-        None
-    };
-    let mut writer = Writer {
-        tx: &tx,
-        progress,
-        report: SeedReport::default(),
-    };
-    write_all(&mut writer, &generator).await?;
-    let mut report = writer.report;
-    if let Some(bulk) = bulk {
-        bulk.resume(&tx, progress).await?;
-    }
+    Ok(bases)
+}
+
+/// Moves the id sequences past the highest ids written.
+async fn advance_id_sequences(tx: &Transaction<'_>) -> Result<()> {
     tx.batch_execute(
             "SELECT setval(pg_get_serial_sequence(t, 'id'), greatest((SELECT coalesce(max(id), 0) FROM users), 1))
              FROM (VALUES ('users')) v(t);
@@ -333,15 +364,7 @@ async fn seed_reference(
         )
         .await
         .map_err(|e| Error::postgres("advancing the id sequences", e))?;
-    tx.commit()
-        .await
-        .map_err(|e| Error::postgres("committing the seed", e))?;
-    if options.analyze {
-        let seconds = crate::analyze::analyze_database(url, crate::analyze::default_jobs()).await?;
-        report.analyze_ms = Some(seconds * 1000.0);
-    }
-    report.elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
-    Ok(report)
+    Ok(())
 }
 
 struct Writer<'a> {
@@ -407,18 +430,47 @@ macro_rules! row {
     ($out:expr; $($v:expr),* $(,)?) => {{ $( $out.push(Box::new($v)); )* }};
 }
 
+/// Writes every seeded table, parents before children.
 async fn write_all(w: &mut Writer<'_>, g: &Generator) -> Result<()> {
-    let c = g.counts;
-    let users = g.users();
+    let hash = password_hash(g)?;
+    write_people(w, g, &hash).await?;
+    // Wallet balances are the sums of their transactions: one pass over the rides computes them.
+    // The same pass records which rides are completed, wallet-paid, tracked and predicted (one bit
+    // each per ride; the tables below walk these sets in order).
+    let pass = RidePass::over(g);
+    write_wallets(w, g, &pass).await?;
+    write_promo_codes(w, g).await?;
+    write_rides(w, g).await?;
+    write_ratings_and_payments(w, g, &pass).await?;
+    let referred: Vec<u64> = (0..g.counts.riders)
+        .filter(|r| g.referrer(*r).is_some())
+        .collect();
+    write_wallet_transactions(w, g, &pass, &referred).await?;
+    write_referrals(w, g, &referred).await?;
+    write_promo_redemptions(w, g).await?;
+    write_locations(w, g, &pass).await?;
+    write_notifications(w, g).await?;
+    write_eta_predictions(w, g, &pass).await?;
+    Ok(())
+}
+
+/// The users' password hash.
+fn password_hash(g: &Generator) -> Result<String> {
     // One bcrypt hash of "password123" (cost 10), salted from the seed so runs are identical.
     let salt: [u8; 16] = g.rng(99, 0).random();
     let hash = bcrypt::hash_with_salt("password123", 10, salt)
         .map_err(|e| Error::config("password hash", e.to_string()))?
         .format_for_version(bcrypt::Version::TwoB);
+    Ok(hash)
+}
 
+/// Users, their preferences, drivers and their vehicles.
+async fn write_people(w: &mut Writer<'_>, g: &Generator, hash: &str) -> Result<()> {
+    let c = g.counts;
+    let users = g.users();
     w.copy("users", &["id", "public_id", "email", "phone", "full_name", "role", "status", "created_at", "updated_at", "password_hash"], users, |i, out| {
         let u = g.user(i);
-        row!(out; u.id, u.public_id, u.email, u.phone, u.full_name, Label(u.role), Label("active"), u.created_at, u.created_at, hash.clone());
+        row!(out; u.id, u.public_id, u.email, u.phone, u.full_name, Label(u.role), Label("active"), u.created_at, u.created_at, hash.to_string());
     })
     .await?;
     w.copy("user_preferences", &["user_id", "language", "currency", "updated_at"], users, |i, out| {
@@ -440,37 +492,72 @@ async fn write_all(w: &mut Writer<'_>, g: &Generator) -> Result<()> {
         row!(out; g.bases.vehicles + i as i64 + 1, u.id, make.to_string(), model.to_string(), year, plate, color.to_string(), Label(class), u.created_at);
     })
     .await?;
+    Ok(())
+}
 
-    // Wallet balances are the sums of their transactions: one pass over the rides computes them.
-    // The same pass records which rides are completed, wallet-paid, tracked and predicted (one bit
-    // each per ride; the tables below walk these sets in order).
-    let mut rider_spend = vec![0i64; c.riders as usize];
-    let mut driver_earn = vec![0i64; c.drivers as usize];
-    let set = || FixedBitSet::with_capacity(c.rides as usize);
-    let (mut completed, mut wallet_paid, mut tracked, mut predicted) = (set(), set(), set(), set());
-    for i in 0..c.rides {
-        let r = g.ride(i);
-        if r.status == "completed" {
-            completed.insert(i as usize);
-            if r.payment_method == "wallet" {
-                wallet_paid.insert(i as usize);
+/// What one pass over the rides learns: wallet spending and driver earnings, and the sets of rides
+/// that get payments, ratings, location points and predictions.
+struct RidePass {
+    /// Per rider: fares paid from the wallet.
+    rider_spend: Vec<i64>,
+    /// Per driver: shares of fares earned.
+    driver_earn: Vec<i64>,
+    /// Completed rides.
+    completed: FixedBitSet,
+    /// Completed rides paid from the wallet.
+    wallet_paid: FixedBitSet,
+    /// Rides with location points.
+    tracked: FixedBitSet,
+    /// Rides with an ETA prediction.
+    predicted: FixedBitSet,
+}
+
+impl RidePass {
+    /// Generates every ride once and records what the later tables need.
+    fn over(g: &Generator) -> Self {
+        let c = g.counts;
+        let mut rider_spend = vec![0i64; c.riders as usize];
+        let mut driver_earn = vec![0i64; c.drivers as usize];
+        let set = || FixedBitSet::with_capacity(c.rides as usize);
+        let (mut completed, mut wallet_paid, mut tracked, mut predicted) =
+            (set(), set(), set(), set());
+        for i in 0..c.rides {
+            let r = g.ride(i);
+            if r.status == "completed" {
+                completed.insert(i as usize);
+                if r.payment_method == "wallet" {
+                    wallet_paid.insert(i as usize);
+                }
+            }
+            if c.locations_per_ride > 0 && matches!(r.status, "completed" | "in_progress") {
+                tracked.insert(i as usize);
+            }
+            if c.eta_predictions && r.status != "requested" {
+                predicted.insert(i as usize);
+            }
+            if let Some(fare) = r.fare_cents {
+                if r.payment_method == "wallet" {
+                    rider_spend[(r.rider_id - g.rider_id(0)) as usize] += i64::from(fare);
+                }
+                if let Some(d) = r.driver_id {
+                    driver_earn[(d - g.driver_id(0)) as usize] += Generator::driver_share(fare);
+                }
             }
         }
-        if c.locations_per_ride > 0 && matches!(r.status, "completed" | "in_progress") {
-            tracked.insert(i as usize);
-        }
-        if c.eta_predictions && r.status != "requested" {
-            predicted.insert(i as usize);
-        }
-        if let Some(fare) = r.fare_cents {
-            if r.payment_method == "wallet" {
-                rider_spend[(r.rider_id - g.rider_id(0)) as usize] += i64::from(fare);
-            }
-            if let Some(d) = r.driver_id {
-                driver_earn[(d - g.driver_id(0)) as usize] += Generator::driver_share(fare);
-            }
+        Self {
+            rider_spend,
+            driver_earn,
+            completed,
+            wallet_paid,
+            tracked,
+            predicted,
         }
     }
+}
+
+/// Wallets of riders and drivers, their balances the sums of their transactions.
+async fn write_wallets(w: &mut Writer<'_>, g: &Generator, pass: &RidePass) -> Result<()> {
+    let c = g.counts;
     let mut referral_bonus = vec![0i64; c.riders as usize];
     for r in 0..c.riders {
         if let Some(referrer) = g.referrer(r) {
@@ -480,9 +567,9 @@ async fn write_all(w: &mut Writer<'_>, g: &Generator) -> Result<()> {
     let balance = |user_index: u64| -> i64 {
         if user_index < c.riders {
             let r = user_index as usize;
-            g.top_up(user_index, rider_spend[r]) - rider_spend[r] + referral_bonus[r]
+            g.top_up(user_index, pass.rider_spend[r]) - pass.rider_spend[r] + referral_bonus[r]
         } else {
-            driver_earn[(user_index - c.riders) as usize]
+            pass.driver_earn[(user_index - c.riders) as usize]
         }
     };
     let wallet_owners = c.riders + c.drivers;
@@ -495,6 +582,12 @@ async fn write_all(w: &mut Writer<'_>, g: &Generator) -> Result<()> {
         },
     )
     .await?;
+    Ok(())
+}
+
+/// Promo codes (profiles with any).
+async fn write_promo_codes(w: &mut Writer<'_>, g: &Generator) -> Result<()> {
+    let c = g.counts;
     if c.promo_codes > 0 {
         w.copy("promo_codes", &["id", "code", "description", "discount_percent", "discount_cents", "max_redemptions", "valid_from", "valid_until", "created_at"], c.promo_codes, |i, out| {
             let id = g.bases.promos + i as i64 + 1;
@@ -505,6 +598,12 @@ async fn write_all(w: &mut Writer<'_>, g: &Generator) -> Result<()> {
         })
         .await?;
     }
+    Ok(())
+}
+
+/// The rides.
+async fn write_rides(w: &mut Writer<'_>, g: &Generator) -> Result<()> {
+    let c = g.counts;
     w.copy("rides", &["id", "public_id", "rider_id", "driver_id", "vehicle_id", "status", "pickup_lat", "pickup_lng", "dropoff_lat", "dropoff_lng",
         "distance_km", "fare_cents", "currency", "requested_at", "accepted_at", "started_at", "completed_at", "cancelled_at", "cancel_reason"], c.rides, |i, out| {
         let r = g.ride(i);
@@ -513,18 +612,24 @@ async fn write_all(w: &mut Writer<'_>, g: &Generator) -> Result<()> {
             r.cancel_reason.map(str::to_string));
     })
     .await?;
-    let (completed_count, wallet_paid_count) = (
-        completed.count_ones(..) as u64,
-        wallet_paid.count_ones(..) as u64,
-    );
-    let mut rides = completed.ones();
+    Ok(())
+}
+
+/// A rating and a payment per completed ride.
+async fn write_ratings_and_payments(
+    w: &mut Writer<'_>,
+    g: &Generator,
+    pass: &RidePass,
+) -> Result<()> {
+    let completed_count = pass.completed.count_ones(..) as u64;
+    let mut rides = pass.completed.ones();
     w.copy("ratings", &["ride_id", "rater_id", "ratee_id", "stars", "created_at"], completed_count, |_, out| {
         let r = g.ride(rides.next().unwrap_or_default() as u64);
         let done = r.completed_at.unwrap_or(r.requested_at);
         row!(out; r.id, r.rider_id, r.driver_id.unwrap_or(r.rider_id), r.stars, done + chrono::Duration::minutes(3));
     })
     .await?;
-    let mut rides = completed.ones();
+    let mut rides = pass.completed.ones();
     w.copy("payments", &["ride_id", "payer_id", "method", "status", "amount_cents", "currency", "provider_ref", "created_at", "captured_at"], completed_count, |_, out| {
         let r = g.ride(rides.next().unwrap_or_default() as u64);
         let done = r.completed_at.unwrap_or(r.requested_at);
@@ -532,15 +637,29 @@ async fn write_all(w: &mut Writer<'_>, g: &Generator) -> Result<()> {
         row!(out; r.id, r.rider_id, Label(r.payment_method), Label("captured"), r.fare_cents.unwrap_or(0), "USD".to_string(), reference, done, Some(done));
     })
     .await?;
+    Ok(())
+}
+
+/// Wallet transactions. `referred`: the riders referred by another rider.
+async fn write_wallet_transactions(
+    w: &mut Writer<'_>,
+    g: &Generator,
+    pass: &RidePass,
+    referred: &[u64],
+) -> Result<()> {
+    let c = g.counts;
+    let (completed_count, wallet_paid_count) = (
+        pass.completed.count_ones(..) as u64,
+        pass.wallet_paid.count_ones(..) as u64,
+    );
     // Transactions: rider top-ups, then per completed ride the rider's wallet payment and the
     // driver's share, then referral bonuses.
-    let referred: Vec<u64> = (0..c.riders).filter(|r| g.referrer(*r).is_some()).collect();
     let tx_count = c.riders + wallet_paid_count + completed_count + referred.len() as u64;
-    let (mut paid_rides, mut done_rides) = (wallet_paid.ones(), completed.ones());
+    let (mut paid_rides, mut done_rides) = (pass.wallet_paid.ones(), pass.completed.ones());
     w.copy("wallet_transactions", &["wallet_id", "kind", "amount_cents", "ride_id", "created_at"], tx_count, |k, out| {
         let (riders, paid, done) = (c.riders, wallet_paid_count, completed_count);
         if k < riders {
-            row!(out; g.rider_id(k), Label("top_up"), g.top_up(k, rider_spend[k as usize]), None::<i64>, epoch() - chrono::Duration::days(181));
+            row!(out; g.rider_id(k), Label("top_up"), g.top_up(k, pass.rider_spend[k as usize]), None::<i64>, epoch() - chrono::Duration::days(181));
         } else if k < riders + paid {
             let r = g.ride(paid_rides.next().unwrap_or_default() as u64);
             row!(out; r.rider_id, Label("ride_payment"), -i64::from(r.fare_cents.unwrap_or(0)), Some(r.id), r.completed_at.unwrap_or(r.requested_at));
@@ -554,6 +673,12 @@ async fn write_all(w: &mut Writer<'_>, g: &Generator) -> Result<()> {
         }
     })
     .await?;
+    Ok(())
+}
+
+/// Referrals of the `referred` riders (profiles with referrals).
+async fn write_referrals(w: &mut Writer<'_>, g: &Generator, referred: &[u64]) -> Result<()> {
+    let c = g.counts;
     if c.referral_percent > 0 {
         w.copy("referrals", &["referrer_id", "referred_id", "bonus_cents", "rewarded_at", "created_at"], referred.len() as u64, |k, out| {
             let rider = referred[k as usize];
@@ -561,6 +686,12 @@ async fn write_all(w: &mut Writer<'_>, g: &Generator) -> Result<()> {
         })
         .await?;
     }
+    Ok(())
+}
+
+/// Promo code redemptions by every fourth rider (profiles with promo codes).
+async fn write_promo_redemptions(w: &mut Writer<'_>, g: &Generator) -> Result<()> {
+    let c = g.counts;
     if c.promo_codes > 0 {
         let redeeming: Vec<u64> = (0..c.riders).filter(|r| r % 4 == 0).collect();
         w.copy("promo_redemptions", &["promo_code_id", "user_id", "redeemed_at"], redeeming.len() as u64, |k, out| {
@@ -569,10 +700,16 @@ async fn write_all(w: &mut Writer<'_>, g: &Generator) -> Result<()> {
         })
         .await?;
     }
+    Ok(())
+}
+
+/// Driver location history: points outside rides, then points along the tracked rides.
+async fn write_locations(w: &mut Writer<'_>, g: &Generator, pass: &RidePass) -> Result<()> {
+    let c = g.counts;
     let driver_points = c.drivers * c.locations_per_driver;
-    let ride_points = tracked.count_ones(..) as u64 * c.locations_per_ride;
+    let ride_points = pass.tracked.count_ones(..) as u64 * c.locations_per_ride;
     if driver_points + ride_points > 0 {
-        let mut tracked_rides = tracked.ones();
+        let mut tracked_rides = pass.tracked.ones();
         let mut ride = None;
         w.copy("driver_location_history", &["driver_id", "ride_id", "lat", "lng", "speed_kmh", "heading", "recorded_at"], driver_points + ride_points, |k, out| {
             if k < driver_points {
@@ -594,6 +731,13 @@ async fn write_all(w: &mut Writer<'_>, g: &Generator) -> Result<()> {
         })
         .await?;
     }
+    Ok(())
+}
+
+/// Notifications to every user (profiles with notifications).
+async fn write_notifications(w: &mut Writer<'_>, g: &Generator) -> Result<()> {
+    let c = g.counts;
+    let users = g.users();
     if c.notifications_per_user > 0 {
         w.copy("notifications", &["user_id", "channel", "title", "body", "sent_at", "created_at"], users * c.notifications_per_user, |k, out| {
             let u = g.user(k / c.notifications_per_user);
@@ -603,9 +747,15 @@ async fn write_all(w: &mut Writer<'_>, g: &Generator) -> Result<()> {
         })
         .await?;
     }
+    Ok(())
+}
+
+/// ETA predictions of the predicted rides (profiles with predictions).
+async fn write_eta_predictions(w: &mut Writer<'_>, g: &Generator, pass: &RidePass) -> Result<()> {
+    let c = g.counts;
     if c.eta_predictions {
-        let mut rides = predicted.ones();
-        w.copy("eta_predictions", &["ride_id", "model_version", "predicted_seconds", "actual_seconds", "features", "created_at"], predicted.count_ones(..) as u64, |k, out| {
+        let mut rides = pass.predicted.ones();
+        w.copy("eta_predictions", &["ride_id", "model_version", "predicted_seconds", "actual_seconds", "features", "created_at"], pass.predicted.count_ones(..) as u64, |k, out| {
             let r = g.ride(rides.next().unwrap_or_default() as u64);
             let mut rng = g.rng(9, k);
             let predicted_secs = (r.duration_secs as f64 * rng.random_range(0.8..1.25)) as i32;

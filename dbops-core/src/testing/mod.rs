@@ -62,18 +62,7 @@ impl TestDatabasesBuilder {
     /// Builds (or finds) the template database.
     #[tracing::instrument(name = "testing.build", skip_all)]
     pub async fn build(self) -> Result<TestDatabases> {
-        if self.prefix.is_empty()
-            || self.prefix.len() > 20
-            || !self
-                .prefix
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_')
-        {
-            return Err(Error::config(
-                "test database prefix",
-                format!("`{}` must be 1-20 letters, digits or `_`", self.prefix),
-            ));
-        }
+        self.check_prefix()?;
         let mut client = self.admin.connect().await?;
         let version: i32 = query_one(
             &client,
@@ -83,14 +72,7 @@ impl TestDatabasesBuilder {
         .await?
         .parse()
         .unwrap_or(0);
-        let mut hash = Sha256::new();
-        hash.update(b"dbops-template-v1\0");
-        hash.update(version.to_string().as_bytes());
-        for step in &self.setups {
-            hash.update([0]);
-            hash.update(step.fingerprint().as_bytes());
-        }
-        let key = hex::encode(hash.finalize());
+        let key = self.template_key(version);
         let template = format!("{}_tpl_{}", self.prefix, &key[..16]);
         let lock_id = i64::from_be_bytes(
             hex::decode(&key[..16])
@@ -104,6 +86,52 @@ impl TestDatabasesBuilder {
             .await
             .map_err(|e| Error::postgres("waiting for the template build lock", e))?;
         let marker = format!("dbops template {key}");
+        self.ensure_template(&mut client, &template, &marker)
+            .await?;
+        client
+            .execute("SELECT pg_advisory_unlock($1)", &[&lock_id])
+            .await
+            .map_err(|e| Error::postgres("releasing the template build lock", e))?;
+        Ok(self.into_databases(version, &key, template))
+    }
+
+    /// Refuses a prefix that is not 1-20 letters, digits or `_`.
+    fn check_prefix(&self) -> Result<()> {
+        if self.prefix.is_empty()
+            || self.prefix.len() > 20
+            || !self
+                .prefix
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_')
+        {
+            return Err(Error::config(
+                "test database prefix",
+                format!("`{}` must be 1-20 letters, digits or `_`", self.prefix),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The template's key (hex SHA-256): the server version and every setup step's fingerprint.
+    fn template_key(&self, version: i32) -> String {
+        let mut hash = Sha256::new();
+        hash.update(b"dbops-template-v1\0");
+        hash.update(version.to_string().as_bytes());
+        for step in &self.setups {
+            hash.update([0]);
+            hash.update(step.fingerprint().as_bytes());
+        }
+        hex::encode(hash.finalize())
+    }
+
+    /// Keeps the template if it is sealed with `marker`; otherwise (re)builds it, dropping what a
+    /// failed build leaves. Runs under the template build lock.
+    async fn ensure_template(
+        &self,
+        client: &mut Client,
+        template: &str,
+        marker: &str,
+    ) -> Result<()> {
         let sealed: Option<(bool, Option<String>)> = client
             .query_opt(
                 "SELECT datistemplate, shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = $1",
@@ -117,18 +145,20 @@ impl TestDatabasesBuilder {
             existing => {
                 if existing.is_some() {
                     // A build interrupted by a crash: start over.
-                    drop_database(&client, &template).await?;
+                    drop_database(client, template).await?;
                 }
-                if let Err(error) = self.build_template(&mut client, &template, &marker).await {
-                    let _ = drop_database(&client, &template).await;
+                if let Err(error) = self.build_template(client, template, marker).await {
+                    let _ = drop_database(client, template).await;
                     return Err(error);
                 }
             }
         }
-        client
-            .execute("SELECT pg_advisory_unlock($1)", &[&lock_id])
-            .await
-            .map_err(|e| Error::postgres("releasing the template build lock", e))?;
+        Ok(())
+    }
+
+    /// The clone factory of `template` (built on a server of `version`, with key `key`), its spares
+    /// filling in the background.
+    fn into_databases(self, version: i32, key: &str, template: String) -> TestDatabases {
         let file_copy = version >= 150000;
         let counter = Arc::new(AtomicU64::new(0));
         let name_prefix = format!("{}_t_{}_{}", self.prefix, &key[..8], std::process::id());
@@ -141,7 +171,7 @@ impl TestDatabasesBuilder {
             self.spares,
         );
         spares.refill();
-        Ok(TestDatabases {
+        TestDatabases {
             inner: Arc::new(Inner {
                 admin: self.admin,
                 template,
@@ -152,7 +182,7 @@ impl TestDatabasesBuilder {
                 client: Mutex::new(None),
                 _cluster: self.cluster,
             }),
-        })
+        }
     }
 
     async fn build_template(
