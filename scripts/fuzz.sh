@@ -28,15 +28,20 @@ fi
 command -v cargo-fuzz >/dev/null 2>&1 || cargo install cargo-fuzz --locked
 TARGETS="${FUZZ_TARGETS:-sql_split migration_name manifest archive database_url}"
 if [ "$MODE" = check ]; then
+  # The test command's build: unoptimised with overflow checks and debug assertions, no sanitizer
+  # (the targets' code is safe Rust: a panic, an overflow or a failed assertion is the finding). It
+  # builds in half the time of the optimised ASan build and still replays 100000 inputs in seconds.
+  BUILD=(--dev -s none)
   LIMITS=(-seed="${FUZZ_SEED:-1}" -runs="${FUZZ_RUNS:-100000}")
 else
+  BUILD=()
   LIMITS=(-max_total_time="${FUZZ_SECONDS:-300}")
 fi
 run() {
   local target="$1" work log
   work="$(mktemp -d)"; log="$(mktemp)"
   cp "corpus/$target/"* "$work/"
-  if cargo +nightly fuzz run "$target" "$work" -- -rss_limit_mb=2048 "${LIMITS[@]}" >"$log" 2>&1; then
+  if cargo +nightly fuzz run "${BUILD[@]}" "$target" "$work" -- -rss_limit_mb=2048 "${LIMITS[@]}" >"$log" 2>&1; then
     echo "$target: $(grep -E '^Done' "$log" || echo 'corpus replayed') (${LIMITS[*]})"
     rm -rf "$work" "$log"
   else
