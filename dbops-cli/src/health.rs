@@ -169,6 +169,23 @@ fn bytes(n: i64) -> String {
 }
 
 fn status_text(s: &DbStatus) -> String {
+    [
+        overview_text(s),
+        sessions_text("long-running queries", &s.long_running),
+        sessions_text(
+            "blocked sessions (terminate with `dbops db kill PID --yes`)",
+            &s.blocked,
+        ),
+        tables_text(s),
+        indexes_text(s),
+        maintenance_text(s),
+        top_queries_text(s),
+    ]
+    .concat()
+}
+
+/// Server, size, connections and cache hit ratio.
+fn overview_text(s: &DbStatus) -> String {
     let mut out = format!(
         "PostgreSQL {}  database {}  size {}  up {:.0} s  max_connections {}\n",
         s.server_version,
@@ -190,33 +207,33 @@ fn status_text(s: &DbStatus) -> String {
         s.cache_hit_ratio
             .map_or("n/a".into(), |r| format!("{:.2}%", r * 100.0))
     ));
-    let sessions = |title: &str, list: &[monitor::Session]| {
-        let mut t = format!("\n{title}: {}\n", list.len());
-        for x in list {
-            t.push_str(&format!(
-                "  pid {:<7} {:>7.1} s  {:<8} blocked by {:?}  {}\n",
-                x.pid,
-                x.seconds,
-                x.state.as_deref().unwrap_or("-"),
-                x.blocked_by,
-                x.query.split_whitespace().collect::<Vec<_>>().join(" ")
-            ));
-        }
-        t
-    };
-    out.push_str(&sessions("long-running queries", &s.long_running));
-    out.push_str(&sessions(
-        "blocked sessions (terminate with `dbops db kill PID --yes`)",
-        &s.blocked,
-    ));
-    out.push_str(&format!(
+    out
+}
+
+fn sessions_text(title: &str, list: &[monitor::Session]) -> String {
+    let mut t = format!("\n{title}: {}\n", list.len());
+    for x in list {
+        t.push_str(&format!(
+            "  pid {:<7} {:>7.1} s  {:<8} blocked by {:?}  {}\n",
+            x.pid,
+            x.seconds,
+            x.state.as_deref().unwrap_or("-"),
+            x.blocked_by,
+            x.query.split_whitespace().collect::<Vec<_>>().join(" ")
+        ));
+    }
+    t
+}
+
+fn tables_text(s: &DbStatus) -> String {
+    let mut out = format!(
         "\nlargest tables{}:\n",
         if s.sizes_estimated {
             " (estimated: a table is locked)"
         } else {
             ""
         }
-    ));
+    );
     out.push_str(&format!(
         "  {:<40} {:>10} {:>10} {:>10} {:>10}\n",
         "TABLE", "TOTAL", "TABLE", "INDEXES", "ROWS"
@@ -231,7 +248,11 @@ fn status_text(s: &DbStatus) -> String {
             t.rows
         ));
     }
-    out.push_str(&format!("\nunused indexes: {}\n", s.unused_indexes.len()));
+    out
+}
+
+fn indexes_text(s: &DbStatus) -> String {
+    let mut out = format!("\nunused indexes: {}\n", s.unused_indexes.len());
     for i in &s.unused_indexes {
         out.push_str(&format!(
             "  {:<50} {:>10} on {}\n",
@@ -251,7 +272,12 @@ fn status_text(s: &DbStatus) -> String {
             i.duplicate_of.as_deref().unwrap_or("?")
         ));
     }
-    out.push_str("\ndead tuples:\n");
+    out
+}
+
+/// Dead tuples, archiving and replication.
+fn maintenance_text(s: &DbStatus) -> String {
+    let mut out = String::from("\ndead tuples:\n");
     for v in s.vacuum.iter().filter(|v| v.dead_tuples > 0) {
         out.push_str(&format!(
             "  {:<40} dead {:>10} live {:>10} last vacuum {}\n",
@@ -280,19 +306,21 @@ fn status_text(s: &DbStatus) -> String {
             r.lag_bytes.map_or("-".into(), bytes)
         ));
     }
-    match &s.top_queries {
-        None => out.push_str("top queries: pg_stat_statements is not installed in this database\n"),
-        Some(list) => {
-            out.push_str("top queries by total time:\n");
-            for q in list {
-                out.push_str(&format!(
-                    "  {:>10.1} ms {:>8} calls  {}\n",
-                    q.total_ms,
-                    q.calls,
-                    q.query.split_whitespace().collect::<Vec<_>>().join(" ")
-                ));
-            }
-        }
+    out
+}
+
+fn top_queries_text(s: &DbStatus) -> String {
+    let Some(list) = &s.top_queries else {
+        return "top queries: pg_stat_statements is not installed in this database\n".into();
+    };
+    let mut out = String::from("top queries by total time:\n");
+    for q in list {
+        out.push_str(&format!(
+            "  {:>10.1} ms {:>8} calls  {}\n",
+            q.total_ms,
+            q.calls,
+            q.query.split_whitespace().collect::<Vec<_>>().join(" ")
+        ));
     }
     out
 }

@@ -229,19 +229,7 @@ pub async fn run(args: MigrateArgs, ctx: &Context) -> Result<()> {
         }
         MigrateCommand::Status => {
             let status = args.migrator(ctx).await?.status().await?;
-            ctx.print(&status, || {
-                let mut out = format!("{:>14}  {:<40} {:<8} DOWN\n", "VERSION", "NAME", "STATE");
-                for s in &status {
-                    out.push_str(&format!(
-                        "{:>14}  {:<40} {:<8} {}\n",
-                        s.version,
-                        s.name,
-                        format!("{:?}", s.state).to_lowercase(),
-                        if s.has_down { "yes" } else { "no" }
-                    ));
-                }
-                out
-            })
+            ctx.print(&status, || status_text(&status))
         }
         MigrateCommand::Create {
             name, timestamp, ..
@@ -264,89 +252,123 @@ pub async fn run(args: MigrateArgs, ctx: &Context) -> Result<()> {
             skip_rollback,
             keep,
             timings,
-        } => {
-            let options = VerifyOptions {
-                rollback: if *skip_rollback {
-                    Rollback::Skip
-                } else {
-                    Rollback::Check
-                },
-                scratch: if *keep { Scratch::Keep } else { Scratch::Drop },
-            };
-            let url = ctx.database_url().await?;
-            let progress = ctx.progress("verify");
-            let report =
-                migrate::verify(&url, &args.source()?, &options, progress.as_ref()).await?;
-            ctx.print(&report, || {
-                let mut out = String::new();
-                for m in &report.migrations {
-                    let result = match &m.round_trip {
-                        RoundTrip::Identical => "ok: down restores the schema exactly".to_string(),
-                        RoundTrip::Skipped => "ok: up applied (rollback skipped)".to_string(),
-                        RoundTrip::NoDown => "ok: up applied (no down file)".to_string(),
-                        RoundTrip::Differs {
-                            changes,
-                            reapply_error,
-                        } => {
-                            let mut text = "FAILED: down does not restore the schema:".to_string();
-                            for c in changes {
-                                text.push_str(&format!("\n      {c}"));
-                            }
-                            if let Some(e) = reapply_error {
-                                text.push_str(&format!(
-                                    "\n      re-applying the up then failed: {e}"
-                                ));
-                            }
-                            text
-                        }
-                    };
-                    out.push_str(&format!("{:>14} {:<40} {result}", m.version, m.name));
-                    if *timings {
-                        out.push_str(&format!(
-                            " (up {:.1} ms, down {:.1} ms)",
-                            m.up_ms, m.down_ms
-                        ));
-                    }
-                    out.push('\n');
-                }
-                if let Some(db) = &report.kept_database {
-                    out.push_str(&format!("scratch database kept: {db}\n"));
-                }
-                out
-            })?;
-            if report.passed() {
-                Ok(())
-            } else {
-                Err(Error::Refused {
-                    action: "verify migrations".into(),
-                    reason:
-                        "a down migration does not restore the schema its up changed (see above)"
-                            .into(),
-                })
-            }
+        } => verify(&args, ctx, *skip_rollback, *keep, *timings).await,
+        MigrateCommand::Lint => lint(&args, ctx),
+    }
+}
+
+/// The table of `migrate status`.
+fn status_text(status: &[migrate::MigrationStatus]) -> String {
+    let mut out = format!("{:>14}  {:<40} {:<8} DOWN\n", "VERSION", "NAME", "STATE");
+    for s in status {
+        out.push_str(&format!(
+            "{:>14}  {:<40} {:<8} {}\n",
+            s.version,
+            s.name,
+            format!("{:?}", s.state).to_lowercase(),
+            if s.has_down { "yes" } else { "no" }
+        ));
+    }
+    out
+}
+
+/// `migrate verify`: every migration up, down and up again on a scratch database.
+async fn verify(
+    args: &MigrateArgs,
+    ctx: &Context,
+    skip_rollback: bool,
+    keep: bool,
+    timings: bool,
+) -> Result<()> {
+    let options = VerifyOptions {
+        rollback: if skip_rollback {
+            Rollback::Skip
+        } else {
+            Rollback::Check
+        },
+        scratch: if keep { Scratch::Keep } else { Scratch::Drop },
+    };
+    let url = ctx.database_url().await?;
+    let progress = ctx.progress("verify");
+    let report = migrate::verify(&url, &args.source()?, &options, progress.as_ref()).await?;
+    ctx.print(&report, || verify_text(&report, timings))?;
+    if report.passed() {
+        Ok(())
+    } else {
+        Err(Error::Refused {
+            action: "verify migrations".into(),
+            reason: "a down migration does not restore the schema its up changed (see above)"
+                .into(),
+        })
+    }
+}
+
+/// One line per migration of a verify report.
+fn verify_text(report: &migrate::VerifyReport, timings: bool) -> String {
+    let mut out = String::new();
+    for m in &report.migrations {
+        out.push_str(&format!(
+            "{:>14} {:<40} {}",
+            m.version,
+            m.name,
+            round_trip_text(&m.round_trip)
+        ));
+        if timings {
+            out.push_str(&format!(
+                " (up {:.1} ms, down {:.1} ms)",
+                m.up_ms, m.down_ms
+            ));
         }
-        MigrateCommand::Lint => {
-            let source = args.source()?;
-            let findings = lint::check(&source);
-            ctx.print(&findings, || {
-                if findings.is_empty() {
-                    return format!("{} migrations, no findings", source.migrations().len());
-                }
-                findings.iter().map(|f| format!("{f}\n")).collect()
-            })?;
-            let errors = findings
-                .iter()
-                .filter(|f| f.severity == Severity::Error || args.strict)
-                .count();
-            if errors > 0 {
-                return Err(Error::Refused {
-                    action: "lint migrations".into(),
-                    reason: format!(
-                        "{errors} finding(s) must be fixed or silenced with `-- dbops:allow <rule>`"
-                    ),
-                });
+        out.push('\n');
+    }
+    if let Some(db) = &report.kept_database {
+        out.push_str(&format!("scratch database kept: {db}\n"));
+    }
+    out
+}
+
+fn round_trip_text(round_trip: &RoundTrip) -> String {
+    match round_trip {
+        RoundTrip::Identical => "ok: down restores the schema exactly".to_string(),
+        RoundTrip::Skipped => "ok: up applied (rollback skipped)".to_string(),
+        RoundTrip::NoDown => "ok: up applied (no down file)".to_string(),
+        RoundTrip::Differs {
+            changes,
+            reapply_error,
+        } => {
+            let mut text = "FAILED: down does not restore the schema:".to_string();
+            for c in changes {
+                text.push_str(&format!("\n      {c}"));
             }
-            Ok(())
+            if let Some(e) = reapply_error {
+                text.push_str(&format!("\n      re-applying the up then failed: {e}"));
+            }
+            text
         }
     }
+}
+
+/// `migrate lint`: findings printed; errors (every finding with `--strict`) fail the command.
+fn lint(args: &MigrateArgs, ctx: &Context) -> Result<()> {
+    let source = args.source()?;
+    let findings = lint::check(&source);
+    ctx.print(&findings, || {
+        if findings.is_empty() {
+            return format!("{} migrations, no findings", source.migrations().len());
+        }
+        findings.iter().map(|f| format!("{f}\n")).collect()
+    })?;
+    let errors = findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error || args.strict)
+        .count();
+    if errors > 0 {
+        return Err(Error::Refused {
+            action: "lint migrations".into(),
+            reason: format!(
+                "{errors} finding(s) must be fixed or silenced with `-- dbops:allow <rule>`"
+            ),
+        });
+    }
+    Ok(())
 }

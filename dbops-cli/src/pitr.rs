@@ -364,30 +364,7 @@ pub async fn run_pitr(cmd: PitrCommand, ctx: &Context) -> Result<()> {
                 apply,
             )
             .await?;
-            ctx.print(&items, || {
-                let mut out = String::new();
-                for i in &items {
-                    let state = if i.current == i.wanted {
-                        "ok"
-                    } else if apply {
-                        if i.needs_restart {
-                            "set (restart needed)"
-                        } else {
-                            "set"
-                        }
-                    } else {
-                        "change"
-                    };
-                    out.push_str(&format!(
-                        "{:<16} {:<14} {} = '{}'\n",
-                        i.name, state, i.name, i.wanted
-                    ));
-                }
-                if !apply {
-                    out.push_str("dry run: pass --apply to set these with ALTER SYSTEM\n");
-                }
-                out
-            })
+            ctx.print(&items, || setup_text(&items, apply))
         }
         PitrCommand::Prune {
             archive,
@@ -413,6 +390,32 @@ pub async fn run_pitr(cmd: PitrCommand, ctx: &Context) -> Result<()> {
             })
         }
     }
+}
+
+/// One line per server setting of `pitr setup`.
+fn setup_text(items: &[pitr::SetupItem], apply: bool) -> String {
+    let mut out = String::new();
+    for i in items {
+        let state = if i.current == i.wanted {
+            "ok"
+        } else if apply {
+            if i.needs_restart {
+                "set (restart needed)"
+            } else {
+                "set"
+            }
+        } else {
+            "change"
+        };
+        out.push_str(&format!(
+            "{:<16} {:<14} {} = '{}'\n",
+            i.name, state, i.name, i.wanted
+        ));
+    }
+    if !apply {
+        out.push_str("dry run: pass --apply to set these with ALTER SYSTEM\n");
+    }
+    out
 }
 
 fn status_text(s: &pitr::PitrStatus) -> String {

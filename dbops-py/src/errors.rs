@@ -114,48 +114,7 @@ create_exception!(
 pub fn to_py(err: dbops::Error) -> PyErr {
     use dbops::Error as E;
     let message = dbops::error::report(&err);
-    let mut fields: Vec<(&str, Field)> = vec![
-        ("retryable", Field::Bool(err.is_retryable())),
-        (
-            "sqlstate",
-            Field::Text(err.code().map(|c| c.code().to_string())),
-        ),
-    ];
-    let text = |s: &str| Field::Text(Some(s.to_string()));
-    match &err {
-        E::MigrationFailed {
-            version,
-            file,
-            line,
-            statement,
-            ..
-        } => {
-            fields.push(("version", Field::Int(*version)));
-            fields.push(("file", text(file)));
-            fields.push(("line", Field::Int(*line as i64)));
-            fields.push(("statement", text(statement)));
-        }
-        E::Dirty { version, .. } => fields.push(("version", Field::Int(*version))),
-        E::ChecksumMismatch { version, file, .. } => {
-            fields.push(("version", Field::Int(*version)));
-            fields.push(("file", text(file)));
-        }
-        E::MigrationSource { path, .. } => fields.push(("path", text(path))),
-        E::Storage { store, key, .. } => {
-            fields.push(("store", text(store)));
-            fields.push(("key", text(key)));
-        }
-        E::BackupNotFound { store, .. } => fields.push(("store", text(store))),
-        E::Integrity { key, .. } => fields.push(("key", text(key))),
-        E::Command {
-            program, status, ..
-        } => {
-            fields.push(("program", text(program)));
-            fields.push(("status", text(status)));
-        }
-        E::Io { path, .. } => fields.push(("path", text(&path.display().to_string()))),
-        _ => {}
-    }
+    let fields = error_fields(&err);
     let exception = match err {
         E::InvalidUrl { .. } | E::Config { .. } => ConfigError::new_err(message),
         E::Postgres { .. } | E::Pool { .. } => DatabaseError::new_err(message),
@@ -191,6 +150,54 @@ pub fn to_py(err: dbops::Error) -> PyErr {
         }
     });
     exception
+}
+
+/// The exception's attributes: `retryable` and `sqlstate` on all, the error's context fields on each.
+fn error_fields(err: &dbops::Error) -> Vec<(&'static str, Field)> {
+    use dbops::Error as E;
+    let mut fields: Vec<(&str, Field)> = vec![
+        ("retryable", Field::Bool(err.is_retryable())),
+        (
+            "sqlstate",
+            Field::Text(err.code().map(|c| c.code().to_string())),
+        ),
+    ];
+    let text = |s: &str| Field::Text(Some(s.to_string()));
+    match err {
+        E::MigrationFailed {
+            version,
+            file,
+            line,
+            statement,
+            ..
+        } => {
+            fields.push(("version", Field::Int(*version)));
+            fields.push(("file", text(file)));
+            fields.push(("line", Field::Int(*line as i64)));
+            fields.push(("statement", text(statement)));
+        }
+        E::Dirty { version, .. } => fields.push(("version", Field::Int(*version))),
+        E::ChecksumMismatch { version, file, .. } => {
+            fields.push(("version", Field::Int(*version)));
+            fields.push(("file", text(file)));
+        }
+        E::MigrationSource { path, .. } => fields.push(("path", text(path))),
+        E::Storage { store, key, .. } => {
+            fields.push(("store", text(store)));
+            fields.push(("key", text(key)));
+        }
+        E::BackupNotFound { store, .. } => fields.push(("store", text(store))),
+        E::Integrity { key, .. } => fields.push(("key", text(key))),
+        E::Command {
+            program, status, ..
+        } => {
+            fields.push(("program", text(program)));
+            fields.push(("status", text(status)));
+        }
+        E::Io { path, .. } => fields.push(("path", text(&path.display().to_string()))),
+        _ => {}
+    }
+    fields
 }
 
 /// The `InternalError` for a panic payload: what was being done and the panic's message.

@@ -218,9 +218,11 @@ async fn dump_table(
         .copy_out(&format!("COPY {qualified} TO STDOUT"))
         .await
         .map_err(|e| Error::postgres(what.clone(), e))?;
-    let source = Box::pin(stream.map(move |chunk: std::result::Result<Bytes, _>| {
-        chunk.map_err(|e| Error::postgres(what.clone(), e))
-    }));
+    let source = super::encode::coalesce(Box::pin(stream.map(
+        move |chunk: std::result::Result<Bytes, _>| {
+            chunk.map_err(|e| Error::postgres(what.clone(), e))
+        },
+    )));
     let reporting = Reporting {
         progress: dump.progress,
         stage: "dumping",

@@ -141,23 +141,143 @@ pub async fn base_backup(
 ) -> Result<BaseBackup> {
     let started = Instant::now();
     let started_at = Utc::now();
-    let client = url.connect().await?;
-    let row = client
-        .query_one(
-            "SELECT (SELECT system_identifier::text FROM pg_control_system()), current_setting('server_version'), \
-             (SELECT setting::bigint * CASE unit WHEN 'B' THEN 1 WHEN 'kB' THEN 1024 WHEN 'MB' THEN 1048576 ELSE 1 END \
-              FROM pg_settings WHERE name = 'wal_segment_size')",
-            &[],
-        )
-        .await
-        .map_err(|e| Error::postgres("reading the cluster's identity", e))?;
-    let system_identifier: String = row.get(0);
-    let server_version: String = row.get(1);
-    let wal_segment_size = u64::try_from(row.get::<_, i64>(2)).unwrap_or(16 << 20);
+    let identity = ClusterIdentity::read(url).await?;
     let id = new_id(started_at);
     let encrypted = options.encryption_is_set();
     let data_key = format!("base/{id}.tar.zst{}", if encrypted { ".age" } else { "" });
 
+    let (program, mut child, stdout) = spawn_pg_basebackup(url)?;
+    let stderr_task = collect_stderr(&mut child);
+    let (sender, mut receiver) = tokio::sync::mpsc::channel::<Bytes>(4);
+    let sink = options
+        .encryption
+        .wrap(Box::new(ChannelSink::new(sender)))?;
+    let writer = Compression::Zstd.wrap(sink, options.compression_level, 0)?;
+    let encoder = tokio::task::spawn_blocking(move || encode_tar(stdout, writer));
+    let uploaded = crate::storage::upload_chunks(store, &data_key, &mut receiver).await;
+    if uploaded.is_err() {
+        let _ = child.start_kill();
+    }
+    let encoded = encoder.await;
+    let status = child.wait().await;
+    let stderr_text = stderr_task.await.unwrap_or_default();
+    let (upload, stored_size, stored_sha) = uploaded?;
+    let (plain_size, plain_sha, tap) =
+        match encoding_outcome(&program, status, encoded, &stderr_text, &data_key) {
+            Ok(outcome) => outcome,
+            Err(error) => {
+                upload.abort().await.ok();
+                return Err(error);
+            }
+        };
+    let range = match WalRange::from_tap(&tap, identity.wal_segment_size) {
+        Some(range) => range,
+        None => {
+            upload.abort().await.ok();
+            return Err(Error::Integrity {
+                key: data_key,
+                reason:
+                    "the base backup stream has no backup_label; is this pg_basebackup's tar output?"
+                        .into(),
+            });
+        }
+    };
+    upload.finish().await?;
+    let base = BaseBackup {
+        id,
+        system_identifier: identity.system_identifier,
+        server_version: identity.server_version,
+        timeline: range.timeline,
+        start_lsn: range.start_lsn,
+        stop_lsn: range.stop_lsn,
+        start_wal: range.start_wal,
+        stop_wal: range.stop_wal,
+        wal_segment_size: identity.wal_segment_size,
+        started_at,
+        finished_at: Utc::now(),
+        compression: Compression::Zstd,
+        encryption: options.encryption.info(),
+        data: StoredObject {
+            key: data_key,
+            size: stored_size,
+            sha256: stored_sha,
+            plaintext_size: plain_size,
+            plaintext_sha256: plain_sha,
+        },
+        has_backup_manifest: range.has_backup_manifest,
+    };
+    let body = serde_json::to_vec_pretty(&base)
+        .map_err(|e| Error::config("base backup manifest", e.to_string()))?;
+    store.put(&base.key(), Bytes::from(body)).await?;
+    tracing::info!(elapsed = ?started.elapsed(), id = %base.id, "base backup stored");
+    Ok(base)
+}
+
+/// What the encoding thread produced, when both `pg_basebackup` and the thread succeeded.
+fn encoding_outcome(
+    program: &std::path::Path,
+    status: std::io::Result<std::process::ExitStatus>,
+    encoded: std::result::Result<std::io::Result<(u64, String, TarTap)>, tokio::task::JoinError>,
+    stderr_text: &str,
+    data_key: &str,
+) -> Result<(u64, String, TarTap)> {
+    let dump_ok = matches!(&status, Ok(s) if s.success());
+    match (dump_ok, encoded) {
+        (true, Ok(Ok(parts))) => Ok(parts),
+        (false, _) => Err(Error::Command {
+            program: program.display().to_string(),
+            action: "taking a base backup (nothing was published)".into(),
+            status: status
+                .map(|s| s.to_string())
+                .unwrap_or_else(|e| e.to_string()),
+            stderr: last_lines(stderr_text, 10),
+        }),
+        (true, Ok(Err(e))) => Err(Error::io(
+            "compressing and encrypting the base backup",
+            data_key,
+            e,
+        )),
+        (true, Err(e)) => Err(Error::Cancelled {
+            action: format!("the base backup ({e})"),
+        }),
+    }
+}
+
+/// What a base backup records of the cluster it copies.
+struct ClusterIdentity {
+    system_identifier: String,
+    server_version: String,
+    wal_segment_size: u64,
+}
+
+impl ClusterIdentity {
+    async fn read(url: &DatabaseUrl) -> Result<Self> {
+        let client = url.connect().await?;
+        let row = client
+            .query_one(
+                "SELECT (SELECT system_identifier::text FROM pg_control_system()), current_setting('server_version'), \
+                 (SELECT setting::bigint * CASE unit WHEN 'B' THEN 1 WHEN 'kB' THEN 1024 WHEN 'MB' THEN 1048576 ELSE 1 END \
+                  FROM pg_settings WHERE name = 'wal_segment_size')",
+                &[],
+            )
+            .await
+            .map_err(|e| Error::postgres("reading the cluster's identity", e))?;
+        Ok(Self {
+            system_identifier: row.get(0),
+            server_version: row.get(1),
+            wal_segment_size: u64::try_from(row.get::<_, i64>(2)).unwrap_or(16 << 20),
+        })
+    }
+}
+
+/// `pg_basebackup` writing the cluster as a tar stream to its stdout (returned as a file).
+fn spawn_pg_basebackup(
+    url: &DatabaseUrl,
+) -> Result<(
+    std::path::PathBuf,
+    tokio::process::Child,
+    std::os::fd::OwnedFd,
+)> {
     let program = PgBinaries::discover()?.program("pg_basebackup");
     let env = ChildEnv::for_url(url)?;
     let mut command = tokio::process::Command::new(&program);
@@ -186,142 +306,88 @@ pub async fn base_backup(
         .ok_or_else(|| Error::config("pg_basebackup", "no stdout pipe"))?
         .into_owned_fd()
         .map_err(|e| Error::io("reading pg_basebackup's output", &program, e))?;
-    let stderr_task = collect_stderr(&mut child);
-    let (sender, mut receiver) = tokio::sync::mpsc::channel::<Bytes>(4);
-    let sink = options
-        .encryption
-        .wrap(Box::new(ChannelSink::new(sender)))?;
-    let mut writer = Compression::Zstd.wrap(sink, options.compression_level, 0)?;
-    let encoder = tokio::task::spawn_blocking(move || -> std::io::Result<(u64, String, TarTap)> {
-        let mut input = std::fs::File::from(stdout);
-        let mut hasher = Sha256::new();
-        let mut tap = TarTap::default();
-        let mut total = 0u64;
-        let mut buf = vec![0u8; CHUNK];
-        loop {
-            let n = match input.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
-            };
-            hasher.update(&buf[..n]);
-            tap.feed(&buf[..n]);
-            writer.write_all(&buf[..n])?;
-            total += n as u64;
-        }
-        writer.finish_all()?;
-        Ok((total, hex::encode(hasher.finalize()), tap))
-    });
-    let uploading = crate::storage::upload_chunks(store, &data_key, &mut receiver);
-    let uploaded = uploading.await;
-    if uploaded.is_err() {
-        let _ = child.start_kill();
+    Ok((program, child, stdout))
+}
+
+/// The encoding thread: the tar stream hashed, tapped for backup_label and backup_manifest, and
+/// written through compression and encryption. Returns its size, sha256 and the tap.
+fn encode_tar(
+    stdout: std::os::fd::OwnedFd,
+    mut writer: Box<dyn crate::backup::FinishWrite>,
+) -> std::io::Result<(u64, String, TarTap)> {
+    let mut input = std::fs::File::from(stdout);
+    let mut hasher = Sha256::new();
+    let mut tap = TarTap::default();
+    let mut total = 0u64;
+    let mut buf = vec![0u8; CHUNK];
+    loop {
+        let n = match input.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        hasher.update(&buf[..n]);
+        tap.feed(&buf[..n]);
+        writer.write_all(&buf[..n])?;
+        total += n as u64;
     }
-    let encoded = encoder.await;
-    let status = child.wait().await;
-    let stderr_text = stderr_task.await.unwrap_or_default();
-    let (upload, stored_size, stored_sha) = uploaded?;
-    let dump_ok = matches!(&status, Ok(s) if s.success());
-    let (plain_size, plain_sha, tap) = match (dump_ok, encoded) {
-        (true, Ok(Ok(parts))) => parts,
-        (false, _) => {
-            upload.abort().await.ok();
-            return Err(Error::Command {
-                program: program.display().to_string(),
-                action: "taking a base backup (nothing was published)".into(),
-                status: status
-                    .map(|s| s.to_string())
-                    .unwrap_or_else(|e| e.to_string()),
-                stderr: last_lines(&stderr_text, 10),
-            });
-        }
-        (true, Ok(Err(e))) => {
-            upload.abort().await.ok();
-            return Err(Error::io(
-                "compressing and encrypting the base backup",
-                &data_key,
-                e,
-            ));
-        }
-        (true, Err(e)) => {
-            upload.abort().await.ok();
-            return Err(Error::Cancelled {
-                action: format!("the base backup ({e})"),
-            });
-        }
-    };
-    let label = tap
-        .captured
-        .get("backup_label")
-        .map(|b| String::from_utf8_lossy(b).to_string());
-    let Some(label) = label else {
-        upload.abort().await.ok();
-        return Err(Error::Integrity {
-            key: data_key,
-            reason:
-                "the base backup stream has no backup_label; is this pg_basebackup's tar output?"
-                    .into(),
-        });
-    };
-    // "START WAL LOCATION: 0/2000028 (file 000000010000000000000002)"
-    let start_field = label_field(&label, "START WAL LOCATION:").unwrap_or_default();
-    let start_lsn = start_field
-        .split_whitespace()
-        .next()
-        .unwrap_or_default()
-        .to_string();
-    let start_wal = start_field
-        .split("(file ")
-        .nth(1)
-        .map(|s| s.trim_end_matches(')').to_string())
-        .unwrap_or_default();
-    let timeline: u32 = label_field(&label, "START TIMELINE:")
-        .and_then(|t| t.parse().ok())
-        .unwrap_or(1);
-    let manifest_json: Option<serde_json::Value> = tap
-        .captured
-        .get("backup_manifest")
-        .and_then(|b| serde_json::from_slice(b).ok());
-    let stop_lsn = manifest_json
-        .as_ref()
-        .and_then(|m| {
-            m["WAL-Ranges"].as_array()?.last()?["End-LSN"]
-                .as_str()
-                .map(str::to_string)
+    writer.finish_all()?;
+    Ok((total, hex::encode(hasher.finalize()), tap))
+}
+
+/// The WAL a base backup needs, read from the backup_label and backup_manifest in its tar stream.
+struct WalRange {
+    timeline: u32,
+    start_lsn: String,
+    stop_lsn: String,
+    start_wal: String,
+    stop_wal: String,
+    has_backup_manifest: bool,
+}
+
+impl WalRange {
+    /// `None` when the stream has no backup_label.
+    fn from_tap(tap: &TarTap, wal_segment_size: u64) -> Option<Self> {
+        let label = String::from_utf8_lossy(tap.captured.get("backup_label")?).to_string();
+        // "START WAL LOCATION: 0/2000028 (file 000000010000000000000002)"
+        let start_field = label_field(&label, "START WAL LOCATION:").unwrap_or_default();
+        let start_lsn = start_field
+            .split_whitespace()
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        let start_wal = start_field
+            .split("(file ")
+            .nth(1)
+            .map(|s| s.trim_end_matches(')').to_string())
+            .unwrap_or_default();
+        let timeline: u32 = label_field(&label, "START TIMELINE:")
+            .and_then(|t| t.parse().ok())
+            .unwrap_or(1);
+        let manifest_json: Option<serde_json::Value> = tap
+            .captured
+            .get("backup_manifest")
+            .and_then(|b| serde_json::from_slice(b).ok());
+        let stop_lsn = manifest_json
+            .as_ref()
+            .and_then(|m| {
+                m["WAL-Ranges"].as_array()?.last()?["End-LSN"]
+                    .as_str()
+                    .map(str::to_string)
+            })
+            .unwrap_or_else(|| start_lsn.clone());
+        let stop_wal = lsn_to_segment(&stop_lsn, timeline, wal_segment_size)
+            .unwrap_or_else(|| start_wal.clone());
+        Some(Self {
+            timeline,
+            start_lsn,
+            stop_lsn,
+            start_wal,
+            stop_wal,
+            has_backup_manifest: manifest_json.is_some(),
         })
-        .unwrap_or_else(|| start_lsn.clone());
-    let stop_wal =
-        lsn_to_segment(&stop_lsn, timeline, wal_segment_size).unwrap_or_else(|| start_wal.clone());
-    upload.finish().await?;
-    let base = BaseBackup {
-        id,
-        system_identifier,
-        server_version,
-        timeline,
-        start_lsn,
-        stop_lsn,
-        start_wal,
-        stop_wal,
-        wal_segment_size,
-        started_at,
-        finished_at: Utc::now(),
-        compression: Compression::Zstd,
-        encryption: options.encryption.info(),
-        data: StoredObject {
-            key: data_key,
-            size: stored_size,
-            sha256: stored_sha,
-            plaintext_size: plain_size,
-            plaintext_sha256: plain_sha,
-        },
-        has_backup_manifest: manifest_json.is_some(),
-    };
-    let body = serde_json::to_vec_pretty(&base)
-        .map_err(|e| Error::config("base backup manifest", e.to_string()))?;
-    store.put(&base.key(), Bytes::from(body)).await?;
-    tracing::info!(elapsed = ?started.elapsed(), id = %base.id, "base backup stored");
-    Ok(base)
+    }
 }
 
 /// `0/2000100` -> the name of the segment holding that LSN.

@@ -225,6 +225,45 @@ async fn unpack_and_configure(
     options: &RecoveryOptions,
     pitr: &PitrOptions,
 ) -> Result<RecoveryReport> {
+    unpack(store, base, data_dir, pitr).await?;
+    // pg_basebackup leaves these out or they must not survive into a restore.
+    for stale in [
+        "postmaster.pid",
+        "postmaster.opts",
+        "recovery.signal",
+        "standby.signal",
+    ] {
+        let _ = std::fs::remove_file(data_dir.join(stale));
+    }
+    for dir in ["pg_wal", "pg_wal/archive_status"] {
+        std::fs::create_dir_all(data_dir.join(dir))
+            .map_err(|e| Error::io("creating", data_dir.join(dir), e))?;
+    }
+    let verified = if options.verify && base.has_backup_manifest {
+        verify(data_dir).await?
+    } else {
+        "skipped: the backup has no backup_manifest".into()
+    };
+    let restore_command = restore_command(store, options)?;
+    write_recovery_settings(data_dir, base, options, &restore_command)?;
+    secure_and_hand_over(data_dir)?;
+    Ok(RecoveryReport {
+        base_backup: base.id.clone(),
+        data_dir: data_dir.to_path_buf(),
+        target: options.target.clone(),
+        verified,
+        restore_command,
+    })
+}
+
+/// Downloads the base backup into `data_dir`: the stored bytes hashed as they arrive, decrypted,
+/// decompressed and unpacked on a blocking thread that checks the plaintext's hash.
+async fn unpack(
+    store: &dyn BackupStore,
+    base: &BaseBackup,
+    data_dir: &Path,
+    pitr: &PitrOptions,
+) -> Result<()> {
     use futures::StreamExt;
     use sha2::{Digest, Sha256};
     let (_, mut stream) = store.get_stream(&base.data.key).await?;
@@ -232,8 +271,7 @@ async fn unpack_and_configure(
         tokio::sync::mpsc::channel::<std::result::Result<bytes::Bytes, String>>(8);
     let decryption = pitr.decryption.clone();
     let encrypted = base.encryption.mode != EncryptionMode::None;
-    let key = base.data.key.clone();
-    let dir = data_dir.to_path_buf();
+    let (key, dir) = (base.data.key.clone(), data_dir.to_path_buf());
     let expected_plain = (base.data.plaintext_size, base.data.plaintext_sha256.clone());
     let unpacker = tokio::task::spawn_blocking(move || -> Result<()> {
         let source: Box<dyn Read + Send> = Box::new(ChannelSource::new(receiver));
@@ -243,30 +281,7 @@ async fn unpack_and_configure(
             source
         };
         let reader = Compression::Zstd.unwrap_reader(source)?;
-        let mut hashing = HashingReader {
-            inner: reader,
-            hasher: Sha256::new(),
-            size: 0,
-        };
-        let mut archive = tar::Archive::new(&mut hashing);
-        archive.set_preserve_permissions(true);
-        archive.unpack(&dir).map_err(|e| Error::Integrity {
-            key: key.clone(),
-            reason: format!("unpacking the base backup failed: {e}; the object is corrupt, truncated or the key is wrong"),
-        })?;
-        std::io::copy(&mut hashing, &mut std::io::sink())
-            .map_err(|e| Error::io("reading the base backup", &dir, e))?;
-        let sha = hex::encode(hashing.hasher.finalize());
-        if hashing.size != expected_plain.0 || sha != expected_plain.1 {
-            return Err(Error::Integrity {
-                key,
-                reason: format!(
-                    "unpacked {} bytes with sha256 {sha}; the manifest says {} bytes with {}",
-                    hashing.size, expected_plain.0, expected_plain.1
-                ),
-            });
-        }
-        Ok(())
+        unpack_tar(reader, &dir, &key, expected_plain)
     });
     let mut hasher = Sha256::new();
     let mut received = 0u64;
@@ -311,30 +326,48 @@ async fn unpack_and_configure(
     if let Some(e) = download_error {
         return Err(e);
     }
-    unpacked?;
+    unpacked
+}
 
-    // pg_basebackup leaves these out or they must not survive into a restore.
-    for stale in [
-        "postmaster.pid",
-        "postmaster.opts",
-        "recovery.signal",
-        "standby.signal",
-    ] {
-        let _ = std::fs::remove_file(data_dir.join(stale));
-    }
-    for dir in ["pg_wal", "pg_wal/archive_status"] {
-        std::fs::create_dir_all(data_dir.join(dir))
-            .map_err(|e| Error::io("creating", data_dir.join(dir), e))?;
-    }
-    let verified = if options.verify && base.has_backup_manifest {
-        verify(data_dir).await?
-    } else {
-        "skipped: the backup has no backup_manifest".into()
+/// Unpacks the tar stream `reader` into `dir` and checks its size and sha256 (`expected`).
+fn unpack_tar(reader: impl Read, dir: &Path, key: &str, expected: (u64, String)) -> Result<()> {
+    use sha2::{Digest, Sha256};
+    let mut hashing = HashingReader {
+        inner: reader,
+        hasher: Sha256::new(),
+        size: 0,
     };
+    let mut archive = tar::Archive::new(&mut hashing);
+    archive.set_preserve_permissions(true);
+    archive.unpack(dir).map_err(|e| Error::Integrity {
+        key: key.to_string(),
+        reason: format!("unpacking the base backup failed: {e}; the object is corrupt, truncated or the key is wrong"),
+    })?;
+    std::io::copy(&mut hashing, &mut std::io::sink())
+        .map_err(|e| Error::io("reading the base backup", dir, e))?;
+    let sha = hex::encode(hashing.hasher.finalize());
+    if hashing.size != expected.0 || sha != expected.1 {
+        return Err(Error::Integrity {
+            key: key.to_string(),
+            reason: format!(
+                "unpacked {} bytes with sha256 {sha}; the manifest says {} bytes with {}",
+                hashing.size, expected.0, expected.1
+            ),
+        });
+    }
+    Ok(())
+}
 
-    let restore_command = restore_command(store, options)?;
+/// Appends the recovery settings (restore_command, target, promote) to postgresql.auto.conf and
+/// writes recovery.signal.
+fn write_recovery_settings(
+    data_dir: &Path,
+    base: &BaseBackup,
+    options: &RecoveryOptions,
+    restore_command: &str,
+) -> Result<()> {
     let mut settings = vec![
-        ("restore_command".to_string(), restore_command.clone()),
+        ("restore_command".to_string(), restore_command.to_string()),
         ("recovery_target_action".to_string(), "promote".to_string()),
         ("recovery_target_timeline".to_string(), "latest".to_string()),
     ];
@@ -364,15 +397,7 @@ async fn unpack_and_configure(
     }
     std::fs::write(&auto, text).map_err(|e| Error::io("writing recovery settings", &auto, e))?;
     std::fs::write(data_dir.join("recovery.signal"), "")
-        .map_err(|e| Error::io("writing recovery.signal in", data_dir, e))?;
-    secure_and_hand_over(data_dir)?;
-    Ok(RecoveryReport {
-        base_backup: base.id.clone(),
-        data_dir: data_dir.to_path_buf(),
-        target: options.target.clone(),
-        verified,
-        restore_command,
-    })
+        .map_err(|e| Error::io("writing recovery.signal in", data_dir, e))
 }
 
 struct HashingReader<R> {

@@ -70,9 +70,10 @@ pub struct PitrStatus {
 }
 
 /// Lists `wal/` grouped by timeline.
-async fn archive_by_timeline(
-    store: &dyn BackupStore,
-) -> Result<BTreeMap<u32, Vec<(WalName, ObjectInfo)>>> {
+/// The archive's WAL files by timeline.
+type Archive = BTreeMap<u32, Vec<(WalName, ObjectInfo)>>;
+
+async fn archive_by_timeline(store: &dyn BackupStore) -> Result<Archive> {
     let mut out: BTreeMap<u32, Vec<(WalName, ObjectInfo)>> = BTreeMap::new();
     for object in store.list("wal").await? {
         let name = object.key.rsplit('/').next().unwrap_or_default();
@@ -133,27 +134,7 @@ pub async fn status(store: &dyn BackupStore, server: Option<&DatabaseUrl>) -> Re
         });
     }
     for base in &base_backups {
-        let have: BTreeSet<&str> = archive
-            .get(&base.timeline)
-            .map(|files| files.iter().map(|(w, _)| w.name.as_str()).collect())
-            .unwrap_or_default();
-        let start = WalName::parse(&base.start_wal)
-            .ok()
-            .and_then(|w| w.segno(base.wal_segment_size));
-        let stop = WalName::parse(&base.stop_wal)
-            .ok()
-            .and_then(|w| w.segno(base.wal_segment_size));
-        if let (Some(start), Some(stop)) = (start, stop) {
-            for n in start..=stop {
-                let name = segment_name(base.timeline, n, base.wal_segment_size);
-                if !have.contains(name.as_str()) {
-                    problems.push(format!(
-                        "base backup {} needs {name}, which is not archived (yet)",
-                        base.id
-                    ));
-                }
-            }
-        }
+        problems.extend(missing_for_base(&archive, base));
     }
     let newest_segment = timelines.iter().filter_map(|t| t.last_archived_at).max();
     let recovery_window = match (base_backups.first(), newest_segment) {
@@ -172,6 +153,32 @@ pub async fn status(store: &dyn BackupStore, server: Option<&DatabaseUrl>) -> Re
         recovery_window,
         problems,
     })
+}
+
+/// The segments base backup `base` needs (start to stop WAL) that the archive lacks.
+fn missing_for_base(archive: &Archive, base: &BaseBackup) -> Vec<String> {
+    let have: BTreeSet<&str> = archive
+        .get(&base.timeline)
+        .map(|files| files.iter().map(|(w, _)| w.name.as_str()).collect())
+        .unwrap_or_default();
+    let segno = |name: &str| {
+        WalName::parse(name)
+            .ok()
+            .and_then(|w| w.segno(base.wal_segment_size))
+    };
+    let (Some(start), Some(stop)) = (segno(&base.start_wal), segno(&base.stop_wal)) else {
+        return Vec::new();
+    };
+    (start..=stop)
+        .map(|n| segment_name(base.timeline, n, base.wal_segment_size))
+        .filter(|name| !have.contains(name.as_str()))
+        .map(|name| {
+            format!(
+                "base backup {} needs {name}, which is not archived (yet)",
+                base.id
+            )
+        })
+        .collect()
 }
 
 async fn archiver_status(url: &DatabaseUrl) -> Result<ArchiverStatus> {

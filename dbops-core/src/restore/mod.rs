@@ -381,8 +381,13 @@ pub async fn validate_entry(
         (decoded, None)
     };
     if let Some(manifest) = &entry.manifest {
-        for part in &manifest.parts {
-            let source = stream::Source::of_object(&part.object, manifest);
+        // Every object besides the main one: the globals and each table's rows.
+        let others = manifest
+            .globals
+            .iter()
+            .chain(manifest.parts.iter().map(|p| &p.object));
+        for object in others {
+            let source = stream::Source::of_object(object, manifest);
             let (part_decoded, _) = stream::decode_source_into(
                 store,
                 &source,

@@ -115,113 +115,25 @@ where
     F: FnOnce() -> std::io::Result<W> + Send + 'static,
 {
     let (compression, encrypted) = (source.compression, source.encrypted);
-    let expected_stored = source.stored.clone();
     let expected_plain = source.plain.clone();
-    let key = source.key.clone();
-    let (size, mut stream) = store.get_stream(&key).await?;
+    let (size, stream) = store.get_stream(&source.key).await?;
     let (sender, receiver) =
         tokio::sync::mpsc::channel::<std::result::Result<bytes::Bytes, String>>(8);
-
     let decryption = decryption.clone();
-    let thread_key = key.clone();
+    let thread_key = source.key.clone();
     let decoder = tokio::task::spawn_blocking(move || -> Result<(u64, W)> {
-        let source: Box<dyn Read + Send> = Box::new(ChannelSource::new(receiver));
-        let source = if encrypted {
-            decryption.wrap(source, &thread_key)?
+        let input: Box<dyn Read + Send> = Box::new(ChannelSource::new(receiver));
+        let input = if encrypted {
+            decryption.wrap(input, &thread_key)?
         } else {
-            source
+            input
         };
-        let mut reader = compression.unwrap_reader(source)?;
-        let mut sink =
-            make_sink().map_err(|e| Error::io("starting the restore consumer", "", e))?;
-        let mut hasher = Sha256::new();
-        let mut total = 0u64;
-        let mut buf = vec![0u8; CHUNK];
-        loop {
-            let n = match reader.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    return Err(Error::Integrity {
-                        key: thread_key,
-                        reason: format!(
-                            "reading failed after {total} decoded bytes: {e}; the object is corrupt, \
-                             truncated or not decryptable with the given key; nothing was committed"
-                        ),
-                    });
-                }
-            };
-            hasher.update(&buf[..n]);
-            total += n as u64;
-            sink.write_all(&buf[..n])
-                .map_err(|e| Error::io("feeding the restore consumer", "", e))?;
-            crate::failpoint::failpoint("restore::mid_stream")?;
-        }
-        if let Some((size, sha)) = expected_plain {
-            let actual = hex::encode(hasher.finalize());
-            if total != size || actual != sha {
-                return Err(Error::Integrity {
-                    key: thread_key,
-                    reason: format!(
-                        "decoded data has {total} bytes with sha256 {actual}, the manifest says {size} \
-                         bytes with sha256 {sha}; nothing was committed"
-                    ),
-                });
-            }
-        }
-        sink.flush()
-            .map_err(|e| Error::io("feeding the restore consumer", "", e))?;
-        Ok((total, sink))
+        let reader = compression.unwrap_reader(input)?;
+        let sink = make_sink().map_err(|e| Error::io("starting the restore consumer", "", e))?;
+        decode_blocking(reader, sink, &thread_key, expected_plain)
     });
-
     let started = Instant::now();
-    let downloading = async {
-        let mut hasher = Sha256::new();
-        let mut received = 0u64;
-        let mut last = Instant::now();
-        while let Some(chunk) = stream.next().await {
-            let chunk = match chunk {
-                Ok(chunk) => chunk,
-                Err(e) => {
-                    let _ = sender.send(Err(format!("download failed: {e}"))).await;
-                    return Err(e);
-                }
-            };
-            hasher.update(&chunk);
-            received += chunk.len() as u64;
-            if last.elapsed().as_millis() >= 200 {
-                last = Instant::now();
-                progress::report(
-                    progress,
-                    "restoring",
-                    received,
-                    Some(size),
-                    ProgressUnit::Bytes,
-                );
-            }
-            if sender.send(Ok(chunk)).await.is_err() {
-                // The decoder stopped; its error explains why.
-                return Ok(received);
-            }
-        }
-        if let Some((size, sha)) = &expected_stored {
-            let actual = hex::encode(hasher.finalize());
-            if received != *size || &actual != sha {
-                let reason = format!(
-                    "the stored object has {received} bytes with sha256 {actual}, the manifest says \
-                     {size} bytes with sha256 {sha}; the object was altered or truncated"
-                );
-                let _ = sender.send(Err(reason.clone())).await;
-                return Err(Error::Integrity {
-                    key: key.clone(),
-                    reason,
-                });
-            }
-        }
-        Ok(received)
-    };
-    let downloaded = downloading.await;
+    let downloaded = download(source, stream, &sender, size, progress).await;
     drop(sender);
     let decoded = decoder.await.map_err(|e| Error::Cancelled {
         action: format!("decoding `{}` ({e})", source.key),
@@ -243,6 +155,109 @@ where
         },
         sink,
     ))
+}
+
+/// The decoding thread's loop: reads the decrypted, decompressed plaintext into `sink`, hashing it,
+/// and checks it against the manifest's size and sha256 (`expected`).
+fn decode_blocking<W: Write>(
+    mut reader: impl Read,
+    mut sink: W,
+    key: &str,
+    expected: Option<(u64, String)>,
+) -> Result<(u64, W)> {
+    let mut hasher = Sha256::new();
+    let mut total = 0u64;
+    let mut buf = vec![0u8; CHUNK];
+    loop {
+        let n = match reader.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                return Err(Error::Integrity {
+                    key: key.to_string(),
+                    reason: format!(
+                        "reading failed after {total} decoded bytes: {e}; the object is corrupt, \
+                         truncated or not decryptable with the given key; nothing was committed"
+                    ),
+                });
+            }
+        };
+        hasher.update(&buf[..n]);
+        total += n as u64;
+        sink.write_all(&buf[..n])
+            .map_err(|e| Error::io("feeding the restore consumer", "", e))?;
+        crate::failpoint::failpoint("restore::mid_stream")?;
+    }
+    if let Some((size, sha)) = expected {
+        let actual = hex::encode(hasher.finalize());
+        if total != size || actual != sha {
+            return Err(Error::Integrity {
+                key: key.to_string(),
+                reason: format!(
+                    "decoded data has {total} bytes with sha256 {actual}, the manifest says {size} \
+                     bytes with sha256 {sha}; nothing was committed"
+                ),
+            });
+        }
+    }
+    sink.flush()
+        .map_err(|e| Error::io("feeding the restore consumer", "", e))?;
+    Ok((total, sink))
+}
+
+/// Hands the stored object's chunks to the decoder, hashing them; a download error or a stored
+/// size or sha256 other than the manifest's reaches the decoder as an error (so nothing commits).
+async fn download(
+    source: &Source,
+    mut stream: futures::stream::BoxStream<'static, Result<bytes::Bytes>>,
+    sender: &tokio::sync::mpsc::Sender<std::result::Result<bytes::Bytes, String>>,
+    size: u64,
+    progress: Option<&Progress>,
+) -> Result<u64> {
+    let mut hasher = Sha256::new();
+    let mut received = 0u64;
+    let mut last = Instant::now();
+    while let Some(chunk) = stream.next().await {
+        let chunk = match chunk {
+            Ok(chunk) => chunk,
+            Err(e) => {
+                let _ = sender.send(Err(format!("download failed: {e}"))).await;
+                return Err(e);
+            }
+        };
+        hasher.update(&chunk);
+        received += chunk.len() as u64;
+        if last.elapsed().as_millis() >= 200 {
+            last = Instant::now();
+            progress::report(
+                progress,
+                "restoring",
+                received,
+                Some(size),
+                ProgressUnit::Bytes,
+            );
+        }
+        if sender.send(Ok(chunk)).await.is_err() {
+            // The decoder stopped; its error explains why.
+            return Ok(received);
+        }
+    }
+    if let Some((size, sha)) = &source.stored {
+        let actual = hex::encode(hasher.finalize());
+        if received != *size || &actual != sha {
+            let reason = format!(
+                "the stored object has {received} bytes with sha256 {actual}, the manifest says \
+                 {size} bytes with sha256 {sha}; the object was altered or truncated"
+            );
+            let _ = sender.send(Err(reason.clone())).await;
+            return Err(Error::Integrity {
+                key: source.key.clone(),
+                reason,
+            });
+        }
+    }
+    Ok(received)
 }
 
 /// A writer into a child's stdin that, once the child closes it (`pg_restore --list` reads only the

@@ -237,7 +237,7 @@ async fn restore_in_one_transaction(
     execute(&sql.pre_data, "creating the schema (pre-data)").await?;
     let mut loaded = Loaded::default();
     for part in &manifest.parts {
-        let decoded = load_part(&client, store, manifest, part, options).await?;
+        let decoded = load_table(&client, store, manifest, part, options, false).await?;
         loaded.stored_bytes += decoded.stored_bytes;
         loaded.plaintext_bytes += decoded.plaintext_bytes;
     }
@@ -312,7 +312,7 @@ async fn load_parts_in_parallel(
                 .ok()
                 .and_then(|mut q| (!q.is_empty()).then(|| q.remove(0)));
             let Some(part) = next else { break };
-            let decoded = load_part(&client, store, manifest, part, options).await?;
+            let decoded = load_table(&client, store, manifest, part, options, true).await?;
             loaded.stored_bytes += decoded.stored_bytes;
             loaded.plaintext_bytes += decoded.plaintext_bytes;
             let so_far = done.fetch_add(decoded.stored_bytes, std::sync::atomic::Ordering::Relaxed);
@@ -414,6 +414,52 @@ impl Write for CopyFeed {
     }
 }
 
+/// Loads one table. An ordinary table is emptied in the loading transaction first (it is empty
+/// anyway: just created) so that `COPY ... (FREEZE)` may write its rows frozen and all-visible: no
+/// hint bits to set and no visibility map to build by the index builds, ANALYZE and the first
+/// queries that read them afterwards (and no WAL at `wal_level = minimal`). With `own_transaction`
+/// the table is committed on its own, only after its hashes and row count matched.
+async fn load_table(
+    client: &tokio_postgres::Client,
+    store: &dyn BackupStore,
+    manifest: &Manifest,
+    part: &TableObject,
+    options: &RestoreOptions,
+    own_transaction: bool,
+) -> Result<stream::Decoded> {
+    let what = || format!("preparing {} for loading", part.qualified());
+    let relkind: Option<String> = client
+        .query_one(
+            "SELECT relkind::text FROM pg_class WHERE oid = to_regclass($1)",
+            &[&part.sql_name()],
+        )
+        .await
+        .map_err(|e| Error::postgres(what(), e))?
+        .get(0);
+    let freeze = relkind.as_deref() == Some("r");
+    let mut prepare = String::new();
+    if own_transaction {
+        prepare.push_str("BEGIN;");
+    }
+    if freeze {
+        prepare.push_str(&format!("TRUNCATE ONLY {};", part.sql_name()));
+    }
+    if !prepare.is_empty() {
+        client
+            .batch_execute(&prepare)
+            .await
+            .map_err(|e| Error::postgres(what(), e))?;
+    }
+    let decoded = load_part(client, store, manifest, part, options, freeze).await?;
+    if own_transaction {
+        client
+            .batch_execute("COMMIT")
+            .await
+            .map_err(|e| Error::postgres(format!("committing {}", part.qualified()), e))?;
+    }
+    Ok(decoded)
+}
+
 /// Streams one table's object from the store into `COPY table FROM STDIN`, checking its hashes and its
 /// row count. A failed check aborts the COPY (nothing of the table is committed).
 async fn load_part(
@@ -422,6 +468,7 @@ async fn load_part(
     manifest: &Manifest,
     part: &TableObject,
     options: &RestoreOptions,
+    freeze: bool,
 ) -> Result<stream::Decoded> {
     let (sender, receiver) = tokio::sync::mpsc::channel::<Message>(4);
     let end = sender.clone();
@@ -439,7 +486,7 @@ async fn load_part(
         end.send(Message::End).await.ok();
         Ok::<_, Error>(decoded)
     };
-    let copying = copy_in(client, part, receiver);
+    let copying = copy_in(client, part, receiver, freeze);
     let (decoded, rows) = tokio::join!(decoding, copying);
     let decoded = decoded?;
     let rows = rows?;
@@ -461,10 +508,12 @@ async fn copy_in(
     client: &tokio_postgres::Client,
     part: &TableObject,
     mut receiver: tokio::sync::mpsc::Receiver<Message>,
+    freeze: bool,
 ) -> Result<u64> {
     let what = || format!("loading the rows of {}", part.qualified());
+    let options = if freeze { " (FREEZE)" } else { "" };
     let sink = client
-        .copy_in::<_, Bytes>(&format!("COPY {} FROM STDIN", part.sql_name()))
+        .copy_in::<_, Bytes>(&format!("COPY {} FROM STDIN{options}", part.sql_name()))
         .await
         .map_err(|e| Error::postgres(what(), e))?;
     futures::pin_mut!(sink);
