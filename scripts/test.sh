@@ -7,8 +7,8 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
-RUST_TESTS_FLOOR=168
-PYTHON_TESTS_FLOOR=62
+RUST_TESTS_FLOOR=183
+PYTHON_TESTS_FLOOR=63
 
 LOGS="$(mktemp -d)"
 trap 'rm -rf "$LOGS"' EXIT
