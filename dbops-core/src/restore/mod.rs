@@ -677,26 +677,16 @@ async fn restore_parallel(
         .tempdir()
         .map_err(|e| Error::io("creating a spool directory", std::env::temp_dir(), e))?;
     let spool = spool_dir.path().join("backup.dump");
-    let path = spool.clone();
-    let (decoded, file) = stream::decode_into(
+    let (decoded, file) = stream::decode_into_private_file(
         store,
         entry,
         &options.decryption,
         options.progress.as_ref(),
-        move || {
-            use std::os::unix::fs::OpenOptionsExt;
-            std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(&path)
-                .map(std::io::BufWriter::new)
-        },
+        &spool,
+        "the spool file",
     )
     .await?;
-    file.into_inner()
-        .map_err(|e| Error::io("writing the spool file", &spool, e.into_error()))?
-        .sync_all()
+    file.sync_all()
         .map_err(|e| Error::io("writing the spool file", &spool, e))?;
     let program = binaries.program("pg_restore");
     let mut command = tokio::process::Command::new(&program);

@@ -102,6 +102,33 @@ where
     .await
 }
 
+/// [`decode_into`] a new private (0600) file at `path`, which must not exist; `what` names the file
+/// in errors. Returns the file, every byte written.
+pub(crate) async fn decode_into_private_file(
+    store: &dyn BackupStore,
+    entry: &BackupEntry,
+    decryption: &Decryption,
+    progress: Option<&Progress>,
+    path: &std::path::Path,
+    what: &str,
+) -> Result<(Decoded, std::fs::File)> {
+    let file_path = path.to_path_buf();
+    let (decoded, file) = decode_into(store, entry, decryption, progress, move || {
+        use std::os::unix::fs::OpenOptionsExt;
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&file_path)
+            .map(std::io::BufWriter::new)
+    })
+    .await?;
+    let file = file
+        .into_inner()
+        .map_err(|e| Error::io(format!("writing {what}"), path, e.into_error()))?;
+    Ok((decoded, file))
+}
+
 /// Like [`decode_into`] for any object of a backup.
 pub(crate) async fn decode_source_into<W, F>(
     store: &dyn BackupStore,

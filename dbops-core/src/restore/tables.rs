@@ -88,19 +88,15 @@ async fn fetch_schema(
     options: &RestoreOptions,
     path: &Path,
 ) -> Result<stream::Decoded> {
-    let file_path = path.to_path_buf();
-    let (decoded, file) = stream::decode_into(store, entry, &options.decryption, None, move || {
-        use std::os::unix::fs::OpenOptionsExt;
-        std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&file_path)
-            .map(std::io::BufWriter::new)
-    })
+    let (decoded, _) = stream::decode_into_private_file(
+        store,
+        entry,
+        &options.decryption,
+        None,
+        path,
+        "the schema archive",
+    )
     .await?;
-    file.into_inner()
-        .map_err(|e| Error::io("writing the schema archive", path, e.into_error()))?;
     Ok(decoded)
 }
 
