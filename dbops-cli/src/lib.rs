@@ -5,6 +5,7 @@
 mod backup;
 mod cluster;
 mod context;
+mod golang_migrate;
 mod health;
 mod logging;
 mod migrate;
@@ -106,6 +107,10 @@ where
     T: Into<std::ffi::OsString> + Clone,
 {
     use clap::{CommandFactory, FromArgMatches};
+    let args: Vec<std::ffi::OsString> = args.into_iter().map(Into::into).collect();
+    if let Some(golang_args) = golang_migrate_args(&args) {
+        return panic_guard::run("migrate", move || golang_migrate::run(golang_args));
+    }
     let parsed = Cli::command()
         .try_get_matches_from(args)
         .and_then(|matches| Ok((command_path(&matches), Cli::from_arg_matches(&matches)?)));
@@ -121,6 +126,18 @@ where
     panic_guard::run(&command, move || run_parsed(cli))
 }
 
+/// The arguments of golang-migrate's command line, when these are: the program is called `migrate`
+/// (a link to dbops), or `dbops migrate` is followed by golang-migrate's flags.
+fn golang_migrate_args(args: &[std::ffi::OsString]) -> Option<Vec<std::ffi::OsString>> {
+    let program = args.first().map(std::path::Path::new)?;
+    let stem = program.file_stem()?.to_string_lossy();
+    if stem == "migrate" {
+        return Some(args[1..].to_vec());
+    }
+    let rest = args.get(2..)?;
+    (args[1] == "migrate" && golang_migrate::wants(rest)).then(|| rest.to_vec())
+}
+
 /// `dbops backup list` for messages: the program and its subcommands, without arguments.
 fn command_path(matches: &clap::ArgMatches) -> String {
     let mut path = String::from("dbops");
@@ -133,19 +150,23 @@ fn command_path(matches: &clap::ArgMatches) -> String {
     path
 }
 
-fn run_parsed(cli: Cli) -> i32 {
-    logging::init(&cli.global);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
+/// Runs `future` on a new multi-threaded runtime; `Err(1)` when the runtime cannot start.
+fn block_on<F: std::future::Future>(future: F) -> std::result::Result<F::Output, i32> {
+    match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
     {
-        Ok(runtime) => runtime,
+        Ok(runtime) => Ok(runtime.block_on(future)),
         Err(err) => {
             eprintln!("error: could not start the async runtime: {err}");
-            return 1;
+            Err(1)
         }
-    };
-    let outcome = runtime.block_on(async move {
+    }
+}
+
+fn run_parsed(cli: Cli) -> i32 {
+    logging::init(&cli.global);
+    let outcome = block_on(async move {
         let ctx = Context::new(cli.global);
         let outcome = tokio::select! {
             outcome = cli.command.run(&ctx) => outcome,
@@ -154,6 +175,7 @@ fn run_parsed(cli: Cli) -> i32 {
         ctx.finish().await;
         outcome.map(|()| ctx.exit_code())
     });
+    let Ok(outcome) = outcome else { return 1 };
     match outcome {
         Ok(code) => code,
         Err(err) => {

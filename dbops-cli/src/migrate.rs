@@ -47,8 +47,11 @@ pub struct MigrateArgs {
 /// The migrate subcommands.
 #[derive(Debug, Subcommand)]
 pub enum MigrateCommand {
-    /// Apply pending migrations (all, or up to --to).
+    /// Apply pending migrations (all, the next N, or up to --to).
     Up {
+        /// Apply only the next N pending migrations.
+        #[arg(value_name = "N", conflicts_with = "to")]
+        count: Option<usize>,
         /// Stop at this version.
         #[arg(long)]
         to: Option<i64>,
@@ -186,8 +189,27 @@ fn print_report(ctx: &Context, report: &MigrateReport) -> Result<()> {
 /// Runs `dbops migrate ...`.
 pub async fn run(args: MigrateArgs, ctx: &Context) -> Result<()> {
     match &args.command {
-        MigrateCommand::Up { to, dry_run: true } => {
-            let steps = args.migrator(ctx).await?.plan_up(*to).await?;
+        MigrateCommand::Up {
+            count: Some(count),
+            dry_run: false,
+            ..
+        } => {
+            let steps = migrate::up_steps(&args.migrator(ctx).await?, *count).await?;
+            if steps.short > 0 {
+                ctx.notice(&format!(
+                    "{} fewer migrations were pending than the {count} asked for",
+                    steps.short
+                ));
+            }
+            print_report(ctx, &steps.report)
+        }
+        MigrateCommand::Up {
+            count,
+            to,
+            dry_run: true,
+        } => {
+            let mut steps = args.migrator(ctx).await?.plan_up(*to).await?;
+            steps.truncate(count.unwrap_or(usize::MAX));
             ctx.print(&steps, || {
                 if steps.is_empty() {
                     return "nothing to apply".into();
@@ -198,9 +220,9 @@ pub async fn run(args: MigrateArgs, ctx: &Context) -> Result<()> {
                     .collect()
             })
         }
-        MigrateCommand::Up { to, dry_run: false } => {
-            print_report(ctx, &args.migrator(ctx).await?.up(*to).await?)
-        }
+        MigrateCommand::Up {
+            to, dry_run: false, ..
+        } => print_report(ctx, &args.migrator(ctx).await?.up(*to).await?),
         MigrateCommand::Down { count, all } => {
             let steps = if *all {
                 DownSteps::All

@@ -9,6 +9,7 @@ mod support;
 
 mod backup;
 mod cluster;
+mod golang_migrate;
 mod hostile_store_names;
 mod migrate;
 mod panic;

@@ -161,6 +161,12 @@ impl DatabaseUrl {
         self.params.get(key).map(String::as_str)
     }
 
+    /// Removes one extra parameter and returns its value (for parameters meant for dbops, not the
+    /// server, such as golang-migrate's `x-migrations-table`).
+    pub fn take_param(&mut self, key: &str) -> Option<String> {
+        self.params.remove(key)
+    }
+
     /// The same server and credentials, another database.
     pub fn with_database(&self, dbname: &str) -> Self {
         let mut out = self.clone();

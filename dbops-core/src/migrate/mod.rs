@@ -16,7 +16,7 @@ use std::time::Instant;
 
 use async_trait::async_trait;
 
-pub use create::{Numbering, create};
+pub use create::{CreateOptions, Numbering, create, create_with};
 pub use runner::{
     AppliedMigration, ChecksumPolicy, Direction, MigrateOptions, MigrateReport, MigrateSettings,
     MigrationState, MigrationStatus, PlannedStep,
@@ -500,6 +500,44 @@ impl Migrator for PgMigrator {
                 .max(current.map(|s| s.version)),
         )
     }
+}
+
+/// What [`up_steps`] did: the report, and how many of the asked-for migrations were not there.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct StepsReport {
+    /// The migrations applied.
+    pub report: MigrateReport,
+    /// How many fewer migrations were pending than asked for (golang-migrate's "limit N short").
+    pub short: usize,
+}
+
+/// Applies the next `count` pending migrations (golang-migrate's `up N`): all of them when fewer
+/// are pending, with [`StepsReport::short`] saying how many were missing.
+pub async fn up_steps(migrator: &dyn Migrator, count: usize) -> Result<StepsReport> {
+    if count == 0 {
+        return Err(Error::config("count", "apply at least one migration"));
+    }
+    let pending = migrator.plan_up(None).await?;
+    // Nothing pending: `up` is then a no-op that reports the current version.
+    let target = pending.get(count.min(pending.len()).wrapping_sub(1));
+    let report = migrator.up(target.map(|step| step.version)).await?;
+    Ok(StepsReport {
+        short: count.saturating_sub(report.applied.len()),
+        report,
+    })
+}
+
+/// Rolls back the last `count` applied migrations (golang-migrate's `down N`), with
+/// [`StepsReport::short`] saying how many fewer were applied than asked for.
+pub async fn down_steps(migrator: &dyn Migrator, count: usize) -> Result<StepsReport> {
+    if count == 0 {
+        return Err(Error::config("count", "roll back at least one migration"));
+    }
+    let report = migrator.down(DownSteps::Count(count)).await?;
+    Ok(StepsReport {
+        short: count.saturating_sub(report.applied.len()),
+        report,
+    })
 }
 
 /// Migrates a service's database at startup: one call, many replicas at once, a no-op in a few
