@@ -44,13 +44,74 @@ pub struct MigrateArgs {
     command: MigrateCommand,
 }
 
+/// `migrate up --backup-to STORE`: the guide's "create a backup first", built in.
+#[derive(Debug, Args)]
+pub struct BackupFirstArgs {
+    /// Back up into this store (file:///dir, s3://..., gs://..., az://...) before the first pending
+    /// migration runs, read the backup back to verify it, and name it in the report and in the error
+    /// of a failed migration. Nothing is backed up when nothing is pending.
+    #[arg(long, value_name = "STORE")]
+    backup_to: Option<String>,
+    /// Option KEY=VALUE of that store; repeatable.
+    #[arg(long, value_name = "KEY=VALUE", requires = "backup_to")]
+    backup_store_option: Vec<String>,
+    /// Encrypt that backup to this age public key; repeatable.
+    #[arg(long, value_name = "AGE_PUBLIC_KEY", requires = "backup_to")]
+    backup_recipient: Vec<String>,
+    /// Encrypt that backup with the passphrase in this environment variable.
+    #[arg(
+        long,
+        value_name = "VAR",
+        requires = "backup_to",
+        conflicts_with = "backup_recipient"
+    )]
+    backup_passphrase_env: Option<String>,
+    /// age identity file to read back a backup encrypted to recipients when verifying it.
+    #[arg(long, value_name = "FILE", requires = "backup_to")]
+    backup_identity: Option<PathBuf>,
+}
+
+impl BackupFirstArgs {
+    /// The backup to take, with the keys to verify it, or `None` without `--backup-to`.
+    fn backup(
+        &self,
+        url: &dbops::DatabaseUrl,
+        ctx: &Context,
+    ) -> Result<Option<(dbops::Backup, dbops::backup::Decryption)>> {
+        use dbops::backup::{Decryption, Encryption};
+        let Some(store) = &self.backup_to else {
+            return Ok(None);
+        };
+        let options = dbops::StoreOptions::from_pairs(&self.backup_store_option)?;
+        let store = dbops::ObjectBackupStore::open_with(store, &options)?;
+        let passphrase = self
+            .backup_passphrase_env
+            .as_deref()
+            .map(|var| Encryption::passphrase_from_env("--backup-passphrase-env", var))
+            .transpose()?;
+        let backup_options = dbops::BackupOptions {
+            encryption: Encryption::choose(self.backup_recipient.clone(), passphrase)?,
+            progress: ctx.progress("backup before migrating"),
+            ..dbops::BackupOptions::default()
+        };
+        let mut decryption = Decryption::none();
+        if let Some(path) = &self.backup_identity {
+            decryption = decryption.with_identity_file(path)?;
+        }
+        Ok(Some((
+            dbops::Backup::new(url.clone(), store, backup_options),
+            decryption,
+        )))
+    }
+}
+
 /// The migrate subcommands.
 #[derive(Debug, Subcommand)]
 pub enum MigrateCommand {
     /// Apply pending migrations (all, the next N, or up to --to).
     Up {
         /// Apply only the next N pending migrations.
-        #[arg(value_name = "N", conflicts_with = "to")]
+        #[arg(value_name = "N", conflicts_with_all = ["to", "backup_to"])]
         count: Option<usize>,
         /// Stop at this version.
         #[arg(long)]
@@ -58,6 +119,9 @@ pub enum MigrateCommand {
         /// Print the plan without applying it.
         #[arg(long)]
         dry_run: bool,
+        /// Take a verified backup into this store first, when (and only when) migrations are pending.
+        #[command(flatten)]
+        backup: BackupFirstArgs,
     },
     /// Roll back the last N migrations (default 1) or all of them.
     Down {
@@ -207,6 +271,7 @@ pub async fn run(args: MigrateArgs, ctx: &Context) -> Result<()> {
             count,
             to,
             dry_run: true,
+            ..
         } => {
             let mut steps = args.migrator(ctx).await?.plan_up(*to).await?;
             steps.truncate(count.unwrap_or(usize::MAX));
@@ -221,8 +286,11 @@ pub async fn run(args: MigrateArgs, ctx: &Context) -> Result<()> {
             })
         }
         MigrateCommand::Up {
-            to, dry_run: false, ..
-        } => print_report(ctx, &args.migrator(ctx).await?.up(*to).await?),
+            to,
+            dry_run: false,
+            backup,
+            ..
+        } => up(&args, ctx, *to, backup).await,
         MigrateCommand::Down { count, all } => {
             let steps = if *all {
                 DownSteps::All
@@ -277,6 +345,32 @@ pub async fn run(args: MigrateArgs, ctx: &Context) -> Result<()> {
         } => verify(&args, ctx, *skip_rollback, *keep, *timings).await,
         MigrateCommand::Lint => lint(&args, ctx),
     }
+}
+
+/// `migrate up [--to V] [--backup-to STORE]`.
+async fn up(
+    args: &MigrateArgs,
+    ctx: &Context,
+    to: Option<i64>,
+    backup: &BackupFirstArgs,
+) -> Result<()> {
+    let url = ctx.database_url().await?;
+    let migrator = args.migrator(ctx).await?;
+    let Some((backup, decryption)) = backup.backup(&url, ctx)? else {
+        return print_report(ctx, &migrator.up(to).await?);
+    };
+    let guarded = dbops::backup::up_with_backup(&migrator, &backup, &decryption, to).await?;
+    if ctx.json {
+        return ctx.print(&guarded, String::new);
+    }
+    match &guarded.backup {
+        Some(taken) => ctx.notice(&format!(
+            "backup {} of `{}` taken and verified in {} before migrating; to get that state back: {}",
+            taken.id, taken.database, taken.store, taken.restore_command
+        )),
+        None => ctx.notice("nothing pending: no backup taken"),
+    }
+    print_report(ctx, &guarded.migrate)
 }
 
 /// The table of `migrate status`.

@@ -152,6 +152,21 @@ pub enum Error {
         source: tokio_postgres::Error,
     },
 
+    /// A migration failed after the backup taken before migrating: the backup and how to restore it.
+    #[error(
+        "{source}\n  a backup was taken before migrating: {backup_id} in {store}\n  to get that state back: {restore_command}"
+    )]
+    MigrationAfterBackup {
+        /// The backup taken first.
+        backup_id: String,
+        /// Its store, credentials removed.
+        store: String,
+        /// The `dbops restore` command that restores it into a new database.
+        restore_command: String,
+        /// The migration's error.
+        source: Box<Error>,
+    },
+
     /// The database is marked dirty: a migration failed half-way outside a transaction.
     #[error("database is dirty at migration version {version}: {reason}")]
     Dirty {

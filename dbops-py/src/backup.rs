@@ -28,7 +28,7 @@ pub(crate) fn open_store(
     ObjectBackupStore::open_with(url, &options).map_err(err)
 }
 
-fn decryption(
+pub(crate) fn decryption(
     identity: Option<String>,
     identity_file: Option<std::path::PathBuf>,
     passphrase: Option<String>,

@@ -112,10 +112,32 @@ create_exception!(
 /// per kind `version`/`file`/`line`/`statement` (migrations), `store`/`key` (storage, integrity),
 /// `program`/`status` (external tools), `path` (files).
 pub fn to_py(err: dbops::Error) -> PyErr {
-    use dbops::Error as E;
     let message = dbops::error::report(&err);
-    let fields = error_fields(&err);
-    let exception = match err {
+    let mut fields = error_fields(&err);
+    let exception = exception_of(&err, message);
+    Python::attach(|py| {
+        let value = exception.value(py);
+        for (name, field) in fields.drain(..) {
+            let set = match field {
+                Field::Bool(b) => value.setattr(name, b),
+                Field::Int(i) => value.setattr(name, i),
+                Field::Text(t) => value.setattr(name, t),
+            };
+            // Attributes are extras: a failure to set one must not replace the error itself.
+            if let Err(e) = set {
+                e.print(py);
+            }
+        }
+    });
+    exception
+}
+
+/// The exception class of `err` with `message`; a migration that failed after the backup taken
+/// first raises the migration's own class.
+fn exception_of(err: &dbops::Error, message: String) -> PyErr {
+    use dbops::Error as E;
+    match err {
+        E::MigrationAfterBackup { source, .. } => exception_of(source, message),
         E::InvalidUrl { .. } | E::Config { .. } => ConfigError::new_err(message),
         E::Postgres { .. } | E::Pool { .. } => DatabaseError::new_err(message),
         E::BinariesNotFound { .. } | E::Command { .. } | E::Cluster { .. } => {
@@ -134,22 +156,7 @@ pub fn to_py(err: dbops::Error) -> PyErr {
         E::Integrity { .. } => IntegrityError::new_err(message),
         E::Crypto { .. } => EncryptionError::new_err(message),
         _ => DbopsError::new_err(message),
-    };
-    Python::attach(|py| {
-        let value = exception.value(py);
-        for (name, field) in fields {
-            let set = match field {
-                Field::Bool(b) => value.setattr(name, b),
-                Field::Int(i) => value.setattr(name, i),
-                Field::Text(t) => value.setattr(name, t),
-            };
-            // Attributes are extras: a failure to set one must not replace the error itself.
-            if let Err(e) = set {
-                e.print(py);
-            }
-        }
-    });
-    exception
+    }
 }
 
 /// The exception's attributes: `retryable` and `sqlstate` on all, the error's context fields on each.
@@ -163,6 +170,18 @@ fn error_fields(err: &dbops::Error) -> Vec<(&'static str, Field)> {
         ),
     ];
     let text = |s: &str| Field::Text(Some(s.to_string()));
+    if let E::MigrationAfterBackup {
+        backup_id,
+        restore_command,
+        source,
+        ..
+    } = err
+    {
+        fields.push(("backup_id", text(backup_id)));
+        fields.push(("restore_command", text(restore_command)));
+        fields.extend(error_fields(source).into_iter().skip(2));
+        return fields;
+    }
     match err {
         E::MigrationFailed {
             version,
@@ -268,7 +287,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
         (&py.get_type::<DbopsError>(), &["sqlstate"]),
         (
             &py.get_type::<MigrationError>(),
-            &["version", "file", "line", "statement", "path"],
+            &["version", "file", "line", "statement", "path", "backup_id", "restore_command"],
         ),
         (&py.get_type::<StorageError>(), &["store", "key"]),
         (&py.get_type::<BackupNotFoundError>(), &["store"]),

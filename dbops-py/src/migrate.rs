@@ -1,6 +1,9 @@
 //! `dbops.Migrator`, `dbops.lint`, `dbops.verify`, `dbops.create_migration`.
 
 use dbops::migrate::{self, MigrateSettings, Numbering, Rollback, Scratch, VerifyOptions};
+use std::collections::BTreeMap;
+
+use dbops::backup::{Backup, BackupOptions, Decryption, Encryption};
 use dbops::{DatabaseUrl, DownSteps, MigrationSource, Migrator as _, PgMigrator};
 use pyo3::prelude::*;
 
@@ -10,7 +13,7 @@ use crate::runtime::{block_on, into_awaitable, operation};
 
 /// golang-migrate compatible migrations of one database.
 #[pyclass(module = "dbops", frozen)]
-pub struct Migrator(PgMigrator);
+pub struct Migrator(PgMigrator, DatabaseUrl);
 
 fn source(dir: &str, strict: bool) -> PyResult<MigrationSource> {
     let strictness = MigrateSettings {
@@ -52,11 +55,12 @@ impl Migrator {
         };
         let options = settings.options().map_err(err)?;
         let url = DatabaseUrl::parse(url).map_err(err)?;
-        let mut migrator = PgMigrator::new(url, self::source(source, strict)?).options(options);
+        let mut migrator =
+            PgMigrator::new(url.clone(), self::source(source, strict)?).options(options);
         if let Some(progress) = crate::convert::progress(progress) {
             migrator = migrator.progress(progress);
         }
-        Ok(Self(migrator))
+        Ok(Self(migrator, url))
     }
 
     /// Applies pending migrations (up to `to`); returns the `MigrateReport`.
@@ -71,6 +75,59 @@ impl Migrator {
     fn up_async<'py>(&self, py: Python<'py>, to: Option<i64>) -> PyResult<Bound<'py, PyAny>> {
         let m = self.0.clone();
         into_awaitable(py, async move { json(m.up(to).await) })
+    }
+
+    /// Applies pending migrations (up to `to`) after a verified backup of the database into
+    /// `store`, taken only when something is pending; returns the `GuardedMigrateReport` (the backup,
+    /// with its `restore_command`, and the `MigrateReport`). A failed migration's error names the
+    /// backup and the restore command.
+    #[pyo3(signature = (store, *, to=None, store_options=None, recipients=None, passphrase=None, identity=None, identity_file=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn up_with_backup(
+        &self,
+        py: Python<'_>,
+        store: &str,
+        to: Option<i64>,
+        store_options: Option<BTreeMap<String, String>>,
+        recipients: Option<Vec<String>>,
+        passphrase: Option<String>,
+        identity: Option<String>,
+        identity_file: Option<std::path::PathBuf>,
+    ) -> PyResult<Py<PyAny>> {
+        let job = self.backup_first(
+            store,
+            store_options,
+            recipients,
+            passphrase,
+            identity,
+            identity_file,
+        )?;
+        block_on(py, async move { json(job.run(to).await) })
+    }
+
+    /// Like `up_with_backup`; awaitable.
+    #[pyo3(signature = (store, *, to=None, store_options=None, recipients=None, passphrase=None, identity=None, identity_file=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn up_with_backup_async<'py>(
+        &self,
+        py: Python<'py>,
+        store: &str,
+        to: Option<i64>,
+        store_options: Option<BTreeMap<String, String>>,
+        recipients: Option<Vec<String>>,
+        passphrase: Option<String>,
+        identity: Option<String>,
+        identity_file: Option<std::path::PathBuf>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let job = self.backup_first(
+            store,
+            store_options,
+            recipients,
+            passphrase,
+            identity,
+            identity_file,
+        )?;
+        into_awaitable(py, async move { json(job.run(to).await) })
     }
 
     /// Rolls back `count` migrations, or all with `all=True`; returns the `MigrateReport`.
@@ -175,6 +232,44 @@ impl Migrator {
     fn plan_async<'py>(&self, py: Python<'py>, to: Option<i64>) -> PyResult<Bound<'py, PyAny>> {
         let m = self.0.clone();
         into_awaitable(py, async move { json(m.plan_up(to).await) })
+    }
+}
+
+/// A migrator with the backup to take before it migrates.
+struct BackupFirst {
+    migrator: PgMigrator,
+    backup: Backup,
+    decryption: Decryption,
+}
+
+impl BackupFirst {
+    async fn run(self, to: Option<i64>) -> dbops::Result<dbops::backup::GuardedMigrateReport> {
+        dbops::backup::up_with_backup(&self.migrator, &self.backup, &self.decryption, to).await
+    }
+}
+
+impl Migrator {
+    fn backup_first(
+        &self,
+        store: &str,
+        store_options: Option<BTreeMap<String, String>>,
+        recipients: Option<Vec<String>>,
+        passphrase: Option<String>,
+        identity: Option<String>,
+        identity_file: Option<std::path::PathBuf>,
+    ) -> PyResult<BackupFirst> {
+        let store = crate::backup::open_store(store, store_options)?;
+        let encryption =
+            Encryption::choose(recipients.unwrap_or_default(), passphrase).map_err(err)?;
+        let options = BackupOptions {
+            encryption,
+            ..BackupOptions::default()
+        };
+        Ok(BackupFirst {
+            backup: Backup::new(self.1.clone(), store, options),
+            decryption: crate::backup::decryption(identity, identity_file, None)?,
+            migrator: self.0.clone(),
+        })
     }
 }
 

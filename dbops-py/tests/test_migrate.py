@@ -137,3 +137,27 @@ async def test_async_verify(dbops_admin_url: str, tmp_path: pathlib.Path) -> Non
     assert changed.migrations[1].round_trip.changes == [
         dbops.SchemaChange(change="changed", object=f"column {name}.id", definition=None, before="integer", after="bigint")
     ]
+
+
+def test_up_with_backup_backs_up_only_when_pending(dbops_test_databases: dbops.TestDatabases, tmp_path: pathlib.Path) -> None:
+    db = dbops_test_databases.create()
+    store = f"file://{tmp_path / 'store'}"
+    migrations = tmp_path / "migrations"
+    migrations.mkdir()
+    (migrations / "1_riders.up.sql").write_text("CREATE TABLE riders (id int); INSERT INTO riders VALUES (7);")
+    (migrations / "1_riders.down.sql").write_text("DROP TABLE riders;")
+    guarded = dbops.Migrator(db.url, str(migrations)).up_with_backup(store)
+    assert isinstance(guarded, dbops.GuardedMigrateReport)
+    assert guarded.backup is not None and guarded.backup.version is None and guarded.migrate.to == 1
+    assert f"--id {guarded.backup.id}" in guarded.backup.restore_command
+    assert dbops.Migrator(db.url, str(migrations)).up_with_backup(store).backup is None
+    (migrations / "2_broken.up.sql").write_text("ALTER TABLE nope ADD COLUMN x int;")
+    with pytest.raises(dbops.MigrationError) as info:
+        dbops.Migrator(db.url, str(migrations)).up_with_backup(store)
+    failed = info.value
+    assert failed.version == 2 and failed.file == "2_broken.up.sql"
+    assert failed.backup_id is not None and failed.restore_command is not None
+    assert failed.backup_id != guarded.backup.id and f"--id {failed.backup_id}" in failed.restore_command
+    assert failed.restore_command in str(failed)
+    assert len(dbops.list_backups(store, db.name).backups) == 2
+    db.drop()

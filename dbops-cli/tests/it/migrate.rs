@@ -97,3 +97,128 @@ fn a_missing_source_directory_is_a_clear_error() {
         text(&out)
     );
 }
+
+/// `migrate up --backup-to STORE`: a verified backup only when something is pending, named with the
+/// exact restore command in the report and in the error of a failed migration; that command works.
+#[tokio::test]
+async fn up_takes_a_verified_backup_first_only_when_migrations_are_pending() {
+    let db = empty_databases().await.create().await.unwrap();
+    let url = db.url().expose();
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("migrations");
+    std::fs::create_dir_all(&src).unwrap();
+    let src = src.to_str().unwrap();
+    let store = format!("file://{}", dir.path().join("store").display());
+    let write = |file: &str, sql: &str| {
+        std::fs::write(dir.path().join("migrations").join(file), sql).unwrap()
+    };
+    write(
+        "000001_riders.up.sql",
+        "CREATE TABLE riders (id int PRIMARY KEY, name text); INSERT INTO riders VALUES (1, 'Ada');",
+    );
+    write("000001_riders.down.sql", "DROP TABLE riders;");
+    let out = dbops(&url, &["migrate", "-s", src, "up"]);
+    assert!(out.status.success(), "{}", text(&out));
+
+    write(
+        "000002_ratings.up.sql",
+        "CREATE TABLE ratings (ride_id int, stars int);",
+    );
+    write("000002_ratings.down.sql", "DROP TABLE ratings;");
+    let up_with_backup = |url: &str| {
+        dbops(
+            url,
+            &["--json", "migrate", "-s", src, "up", "--backup-to", &store],
+        )
+    };
+    let out = up_with_backup(&url);
+    assert!(out.status.success(), "{}", text(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let backup = &report["backup"];
+    assert_eq!(
+        backup["version"], 1,
+        "the backup holds the state before: {report}"
+    );
+    assert_eq!(backup["database"], db.name());
+    assert_eq!(report["migrate"]["to"], 2);
+    let id = backup["id"].as_str().unwrap().to_string();
+    assert!(
+        backup["restore_command"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("--id {id}")),
+        "{report}"
+    );
+
+    // Nothing pending: no backup.
+    let out = up_with_backup(&url);
+    assert!(out.status.success(), "{}", text(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(report["backup"].is_null(), "{report}");
+    let out = dbops(&url, &["--json", "backup", "list", "--store", &store]);
+    let catalog: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(catalog["backups"].as_array().unwrap().len(), 1, "{catalog}");
+
+    // A failing migration: the error names the new backup and the command that restores it.
+    write(
+        "000003_broken.up.sql",
+        "ALTER TABLE no_such_table ADD COLUMN x int;",
+    );
+    write("000003_broken.down.sql", "SELECT 1;");
+    let out = dbops(&url, &["migrate", "-s", src, "up", "--backup-to", &store]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(
+        err.contains("migration 3 (000003_broken.up.sql) failed"),
+        "{err}"
+    );
+    assert!(
+        err.contains("a backup was taken before migrating: "),
+        "{err}"
+    );
+    let command = err
+        .lines()
+        .find_map(|l| {
+            l.split_once("to get that state back: ")
+                .map(|(_, c)| c.to_string())
+        })
+        .unwrap_or_else(|| panic!("no restore command in: {err}"));
+    assert!(command.starts_with("dbops restore --store "), "{command}");
+
+    // The printed command, run as printed, restores the state before migration 3 beside the database.
+    let bin_dir = std::path::Path::new(env!("CARGO_BIN_EXE_dbops"))
+        .parent()
+        .unwrap();
+    let out = Command::new("sh")
+        .args(["-c", &command])
+        .env(
+            "PATH",
+            format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap()),
+        )
+        .env("DATABASE_URL", &url)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let restored = db
+        .url()
+        .with_database(&format!("{}_before_migration", db.name()));
+    let client = restored.connect().await.unwrap();
+    let version: i64 = client
+        .query_one("SELECT version FROM schema_migrations", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(version, 2);
+    let name: String = client
+        .query_one("SELECT name FROM riders WHERE id = 1", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(name, "Ada");
+    drop(client);
+    let admin = db.connect().await.unwrap();
+    admin
+        .batch_execute(&format!("DROP DATABASE \"{}_before_migration\"", db.name()))
+        .await
+        .unwrap();
+}

@@ -221,6 +221,12 @@ impl Decryption {
         self.with_identity_text(&text)
     }
 
+    /// Adds a passphrase that is already held as a secret.
+    pub(crate) fn with_passphrase_secret(mut self, passphrase: Arc<SecretString>) -> Self {
+        self.passphrase = Some(passphrase);
+        self
+    }
+
     /// Adds a passphrase.
     pub fn with_passphrase(mut self, passphrase: impl Into<String>) -> Self {
         self.passphrase = Some(Arc::new(SecretString::from(passphrase.into())));

@@ -17,6 +17,8 @@
 //! # Ok(()) }
 //! ```
 
+#[cfg(feature = "migrate")]
+mod before_migrate;
 mod catalog;
 mod codec;
 mod crypto;
@@ -34,6 +36,8 @@ use serde::Serialize;
 
 /// The storage seam every backup operation goes through (defined in [`crate::storage`]).
 pub use crate::storage::BackupStore;
+#[cfg(feature = "migrate")]
+pub use before_migrate::{GuardedMigrateReport, PreMigrationBackup, up_with_backup};
 pub use catalog::{BackupEntry, BackupSelector, Catalog, parse_legacy_name, parse_time};
 pub(crate) use catalog::{delete_backup, find_backup, read_catalog};
 pub use codec::Compression;

@@ -12,6 +12,7 @@ from .results import (
     Catalog,
     DbStatus,
     FetchReport,
+    GuardedMigrateReport,
     HealthReport,
     KeyPair,
     LintFinding,
@@ -172,6 +173,10 @@ class MigrationError(DbopsError):
     """The failing statement (shortened)."""
     path: Optional[str]
     """The invalid file or directory (MigrationSourceError)."""
+    backup_id: Optional[str]
+    """The backup ``Migrator.up_with_backup`` took before this migration failed."""
+    restore_command: Optional[str]
+    """The ``dbops restore`` command that brings that backup back into a new database."""
 
 class MigrationSourceError(MigrationError):
     """The migrations directory is invalid (naming, duplicates, missing files)."""
@@ -231,6 +236,31 @@ class Migrator:
         """Apply pending migrations (up to ``to``)."""
     def up_async(self, to: Optional[int] = None) -> Awaitable[MigrateReport]:
         """Like ``up``; awaitable."""
+    def up_with_backup(
+        self,
+        store: str,
+        *,
+        to: Optional[int] = None,
+        store_options: Optional[Dict[str, str]] = None,
+        recipients: Optional[List[str]] = None,
+        passphrase: Optional[str] = None,
+        identity: Optional[str] = None,
+        identity_file: Optional[str] = None,
+    ) -> GuardedMigrateReport:
+        """Apply pending migrations after a verified backup into ``store``, taken only when something
+        is pending. A failed migration raises with ``backup_id`` and ``restore_command`` set."""
+    def up_with_backup_async(
+        self,
+        store: str,
+        *,
+        to: Optional[int] = None,
+        store_options: Optional[Dict[str, str]] = None,
+        recipients: Optional[List[str]] = None,
+        passphrase: Optional[str] = None,
+        identity: Optional[str] = None,
+        identity_file: Optional[str] = None,
+    ) -> Awaitable[GuardedMigrateReport]:
+        """Like ``up_with_backup``; awaitable."""
     def down(self, count: int = 1, *, all: bool = False) -> MigrateReport:
         """Roll back ``count`` migrations, or all with ``all=True``."""
     def down_async(self, count: int = 1, *, all: bool = False) -> Awaitable[MigrateReport]:

@@ -25,6 +25,8 @@ __all__ = [
     # migrations
     "AppliedMigration",
     "MigrateReport",
+    "PreMigrationBackup",
+    "GuardedMigrateReport",
     "VersionState",
     "MigrationStatus",
     "PlannedStep",
@@ -128,6 +130,28 @@ class MigrateReport(DbopsResult):
     applied: List[AppliedMigration]
     warnings: List[str]
     lock_wait: float
+
+
+@dataclass(frozen=True)
+class PreMigrationBackup(DbopsResult):
+    """The verified backup ``Migrator.up_with_backup`` took before migrating: its id, key, store,
+    database, the version it holds and the ``dbops restore`` command that brings it back."""
+
+    id: str
+    key: str
+    store: str
+    database: str
+    version: Optional[int]
+    restore_command: str
+
+
+@dataclass(frozen=True)
+class GuardedMigrateReport(DbopsResult):
+    """``Migrator.up_with_backup``: the backup taken first (None when nothing was pending) and the
+    ``MigrateReport``."""
+
+    backup: Optional[PreMigrationBackup]
+    migrate: MigrateReport
 
 
 @dataclass(frozen=True)
