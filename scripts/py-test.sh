@@ -6,7 +6,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$ROOT/scripts/env.sh"
 cd "$ROOT/dbops-py"
-if [ ! -x "$ROOT/.venv/bin/maturin" ] || ! "$ROOT/.venv/bin/pip" show -q types-PyYAML >/dev/null 2>&1; then
+if [ ! -x "$ROOT/.venv/bin/maturin" ] || ! "$ROOT/.venv/bin/pip" show -q types-PyYAML pre-commit >/dev/null 2>&1; then
   bash "$ROOT/scripts/install-deps.sh"
 fi
 VIRTUAL_ENV="$ROOT/.venv" maturin develop --quiet

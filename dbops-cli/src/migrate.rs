@@ -177,8 +177,16 @@ pub enum MigrateCommand {
         #[arg(long)]
         timings: bool,
     },
-    /// Check the migration files for risky statements (no database needed).
-    Lint,
+    /// Check the migration files for risky statements (no database needed). With FILES (a
+    /// pre-commit hook's changed files), only those: their names, their directories as a whole and
+    /// the findings in them.
+    Lint {
+        /// Migration files to check instead of the whole --source directory.
+        files: Vec<PathBuf>,
+        /// Only check the files' names and their directories (the naming hook).
+        #[arg(long, requires = "files")]
+        names_only: bool,
+    },
 }
 
 impl MigrateArgs {
@@ -343,7 +351,7 @@ pub async fn run(args: MigrateArgs, ctx: &Context) -> Result<()> {
             keep,
             timings,
         } => verify(&args, ctx, *skip_rollback, *keep, *timings).await,
-        MigrateCommand::Lint => lint(&args, ctx),
+        MigrateCommand::Lint { files, names_only } => lint(&args, ctx, files, *names_only),
     }
 }
 
@@ -465,12 +473,18 @@ fn round_trip_text(round_trip: &RoundTrip) -> String {
 }
 
 /// `migrate lint`: findings printed; errors (every finding with `--strict`) fail the command.
-fn lint(args: &MigrateArgs, ctx: &Context) -> Result<()> {
-    let source = args.source()?;
-    let findings = lint::check(&source);
+fn lint(args: &MigrateArgs, ctx: &Context, files: &[PathBuf], names_only: bool) -> Result<()> {
+    let (findings, checked) = if files.is_empty() {
+        let source = args.source()?;
+        let checked = format!("{} migrations", source.migrations().len());
+        (lint::check(&source), checked)
+    } else {
+        let checked = format!("{} files", files.len());
+        (lint::check_files(files, names_only), checked)
+    };
     ctx.print(&findings, || {
         if findings.is_empty() {
-            return format!("{} migrations, no findings", source.migrations().len());
+            return format!("{checked}, no findings");
         }
         findings.iter().map(|f| format!("{f}\n")).collect()
     })?;

@@ -287,7 +287,15 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
         (&py.get_type::<DbopsError>(), &["sqlstate"]),
         (
             &py.get_type::<MigrationError>(),
-            &["version", "file", "line", "statement", "path", "backup_id", "restore_command"],
+            &[
+                "version",
+                "file",
+                "line",
+                "statement",
+                "path",
+                "backup_id",
+                "restore_command",
+            ],
         ),
         (&py.get_type::<StorageError>(), &["store", "key"]),
         (&py.get_type::<BackupNotFoundError>(), &["store"]),

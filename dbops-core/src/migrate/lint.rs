@@ -71,6 +71,16 @@ pub const RULES: &[Rule] = &[
         summary: "CREATE without IF NOT EXISTS / DROP without IF EXISTS is not safe to re-run by hand after a failure",
     },
     Rule {
+        id: "file-name",
+        severity: Severity::Error,
+        summary: "a migration file not named NNNNNN_description.up.sql / .down.sql with a lower_snake_case description (as `migrate create` writes it) is not run, or not in the order meant",
+    },
+    Rule {
+        id: "invalid-source",
+        severity: Severity::Error,
+        summary: "the migrations directory cannot be read as a whole (a version used twice, a down file without its up, an empty file): nothing in it would run",
+    },
+    Rule {
         id: "data-change",
         severity: Severity::Warning,
         summary: "INSERT/UPDATE/DELETE/TRUNCATE in a schema migration: keep data changes in seeds or separate, reviewed migrations",
@@ -122,6 +132,86 @@ pub fn check(source: &MigrationSource) -> Vec<LintFinding> {
         check_migration(m, &mut out);
     }
     out
+}
+
+/// Lints the given files (a pre-commit hook's changed files): each `.sql` file's name, the
+/// directory it is in as a whole, and the rules' findings in these files only (older migrations,
+/// already applied, are not reported again). Other files are ignored. With `names_only`, only names
+/// and the directory are checked.
+pub fn check_files(files: &[std::path::PathBuf], names_only: bool) -> Vec<LintFinding> {
+    let mut out = Vec::new();
+    let mut by_dir: std::collections::BTreeMap<std::path::PathBuf, Vec<String>> =
+        std::collections::BTreeMap::new();
+    for path in files {
+        let Some(file) = path.file_name().and_then(|f| f.to_str()) else {
+            continue;
+        };
+        if !file.ends_with(".sql") {
+            continue;
+        }
+        let dir = path
+            .parent()
+            .map(std::path::Path::to_path_buf)
+            .unwrap_or_default();
+        let display = path.display().to_string();
+        match file_name_problem(file) {
+            Some(problem) => out.push(finding_at(&display, "file-name", problem)),
+            None => by_dir.entry(dir).or_default().push(file.to_string()),
+        }
+    }
+    for (dir, names) in by_dir {
+        let dir = if dir.as_os_str().is_empty() {
+            std::path::PathBuf::from(".")
+        } else {
+            dir
+        };
+        match MigrationSource::from_dir(&dir) {
+            Err(error) => out.push(finding_at(
+                &dir.display().to_string(),
+                "invalid-source",
+                crate::error::report(&error),
+            )),
+            Ok(_) if names_only => {}
+            Ok(source) => out.extend(
+                check(&source)
+                    .into_iter()
+                    .filter(|f| names.contains(&f.file))
+                    .map(|mut f| {
+                        f.file = dir.join(&f.file).display().to_string();
+                        f
+                    }),
+            ),
+        }
+    }
+    out
+}
+
+/// Why `file` is not a well-named migration, if it is not.
+fn file_name_problem(file: &str) -> Option<String> {
+    let (_, name, _) = match super::parse_file_name(file) {
+        Ok(parsed) => parsed,
+        Err(reason) => return Some(reason),
+    };
+    let snake = !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    (!snake).then(|| {
+        format!(
+            "`{file}`: the description `{name}` is not lower_snake_case; rename it as `dbops migrate create` would write it"
+        )
+    })
+}
+
+fn finding_at(file: &str, id: &str, message: String) -> LintFinding {
+    let rule = rule(id);
+    LintFinding {
+        rule: rule.id,
+        severity: rule.severity,
+        file: file.to_string(),
+        line: 1,
+        message,
+    }
 }
 
 fn allowed(script: &str, statement: &Statement, id: &str) -> bool {
@@ -352,5 +442,68 @@ fn check_down_file(down: &Script, out: &mut Vec<LintFinding>) {
                 message: "add IF EXISTS so the rollback can be re-run after a partial failure (silence with `-- dbops:allow missing-if-exists`)".into(),
             });
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_names_follow_the_convention() {
+        assert_eq!(file_name_problem("000001_add_riders.up.sql"), None);
+        assert_eq!(
+            file_name_problem("20261202101500_add_riders.down.sql"),
+            None
+        );
+        for bad in [
+            "000001_AddRiders.up.sql",
+            "000001_add riders.up.sql",
+            "add_riders.up.sql",
+            "000001_add.sql",
+            "000001.up.sql",
+        ] {
+            assert!(file_name_problem(bad).is_some(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn given_files_report_only_their_own_findings() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |f: &str, sql: &str| std::fs::write(dir.path().join(f), sql).unwrap();
+        write(
+            "000001_old.up.sql",
+            "ALTER TABLE t ADD COLUMN a int NOT NULL;",
+        );
+        write(
+            "000002_new.up.sql",
+            "ALTER TABLE t ADD COLUMN b int NOT NULL;",
+        );
+        write("notes.txt", "not a migration");
+        let given = [
+            dir.path().join("000002_new.up.sql"),
+            dir.path().join("notes.txt"),
+        ];
+        let findings = check_files(&given, false);
+        assert!(
+            findings
+                .iter()
+                .all(|f| f.file.ends_with("000002_new.up.sql")),
+            "{findings:?}"
+        );
+        assert!(
+            findings
+                .iter()
+                .any(|f| f.rule == "not-null-without-default")
+        );
+        assert!(check_files(&given, true).is_empty());
+        write("000002_other.up.sql", "SELECT 1;");
+        let findings = check_files(&given, true);
+        assert_eq!(findings.len(), 1, "{findings:?}");
+        assert_eq!(findings[0].rule, "invalid-source");
+        assert!(
+            findings[0].message.contains("version 2 is also used by"),
+            "{findings:?}"
+        );
     }
 }
