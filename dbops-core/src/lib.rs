@@ -47,6 +47,8 @@ pub use backup::{Backup, BackupOptions, BackupReport, BackupStore};
 #[cfg(feature = "cluster")]
 pub use cluster::{Durability, Listen, PgBinaries, Shutdown, TempCluster, TempClusterBuilder};
 pub use config::{DatabaseUrl, PoolOptions};
+#[cfg(feature = "macros")]
+pub use dbops_macros::{migrations, test};
 pub use deadpool_postgres;
 pub use error::{Error, Result};
 #[cfg(feature = "health")]

@@ -6,6 +6,8 @@
 //! `CREATE DATABASE ... TEMPLATE ... STRATEGY FILE_COPY`. Clones are dropped `WITH (FORCE)` when their
 //! [`TestDatabase`] is dropped; clones left by killed processes on this host are swept at the next build.
 
+#[cfg(feature = "macros")]
+mod harness;
 mod janitor;
 mod setup;
 mod spares;
@@ -18,6 +20,8 @@ use spares::Spares;
 use tokio::sync::Mutex;
 use tokio_postgres::Client;
 
+#[cfg(feature = "macros")]
+pub use harness::{EmbeddedFiles, TestArg, TestOutcome, TestSetup, run_test};
 pub use setup::{SqlScripts, TemplateSetup};
 
 use crate::cluster::TempCluster;
@@ -374,6 +378,17 @@ impl TestDatabase {
         self.state = CloneState::Dropped;
         let client = self.admin.connect().await?;
         drop_database(&client, &self.name).await
+    }
+
+    /// A second handle to the same database that never drops it (the owner's handle decides).
+    #[cfg(feature = "macros")]
+    pub(crate) fn handle_without_ownership(&self) -> TestDatabase {
+        TestDatabase {
+            url: self.url.clone(),
+            admin: self.admin.clone(),
+            name: self.name.clone(),
+            state: CloneState::Kept,
+        }
     }
 
     /// Keeps the database after this value is dropped (to inspect a failed test). Returns its URL.

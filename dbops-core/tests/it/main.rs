@@ -11,6 +11,7 @@ mod cluster;
 mod failpoints;
 mod faults;
 mod health;
+mod macros;
 mod migrate;
 mod seams;
 mod secrets;

@@ -1,0 +1,158 @@
+//! `#[dbops::test]` and `dbops::migrations!` as a user writes them: a fresh database per test from a
+//! template built once per setup, the argument by its type, dropped afterwards and kept on failure
+//! with `DBOPS_KEEP_TEST_DBS=1`.
+
+use std::process::Stdio;
+
+use dbops::deadpool_postgres::Pool;
+use dbops::{DatabaseUrl, TestDatabase};
+use tokio_postgres::Client;
+
+use crate::support::{self, helper, is_helper, scalar_i64};
+
+#[dbops::test(migrations = "../migrations")]
+async fn a_client_on_a_migrated_database(client: Client) {
+    let version = scalar_i64(&client, "SELECT version FROM schema_migrations").await;
+    assert_eq!(version, 8);
+    assert_eq!(scalar_i64(&client, "SELECT count(*) FROM users").await, 0);
+}
+
+#[dbops::test(
+    migrations = "../migrations",
+    seed = "light",
+    fixtures("tests/it/fixtures/extra_rider.sql")
+)]
+async fn seeded_with_fixtures(db: TestDatabase) -> Result<(), dbops::Error> {
+    let client = db.connect().await?;
+    assert!(scalar_i64(&client, "SELECT count(*) FROM users").await > 10);
+    let fixture = "SELECT count(*) FROM users WHERE email = 'fixture.rider@dbops.invalid'";
+    assert_eq!(scalar_i64(&client, fixture).await, 1);
+    Ok(())
+}
+
+// Two tests of the same setup each get their own database: both insert the same unique row.
+#[dbops::test(
+    migrations = "../migrations",
+    fixtures("tests/it/fixtures/extra_rider.sql")
+)]
+async fn isolated_one(pool: Pool) {
+    let client = pool.get().await.unwrap();
+    client
+        .execute(
+            "INSERT INTO users (email, full_name, role) VALUES ('same@dbops.invalid', 'One', 'rider')",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(scalar_i64(&client, "SELECT count(*) FROM users").await, 2);
+}
+
+#[dbops::test(
+    migrations = "../migrations",
+    fixtures("tests/it/fixtures/extra_rider.sql")
+)]
+async fn isolated_two(url: DatabaseUrl) {
+    let client = url.connect().await.unwrap();
+    client
+        .execute(
+            "INSERT INTO users (email, full_name, role) VALUES ('same@dbops.invalid', 'Two', 'rider')",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(scalar_i64(&client, "SELECT count(*) FROM users").await, 2);
+}
+
+#[dbops::test]
+async fn an_empty_database_without_a_setup(client: Client) {
+    let tables = scalar_i64(
+        &client,
+        "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'",
+    )
+    .await;
+    assert_eq!(tables, 0);
+}
+
+#[test]
+fn embedded_migrations_are_the_directorys() {
+    let embedded = dbops::migrations!("../migrations").unwrap();
+    let on_disk = support::reference_migrations();
+    assert_eq!(embedded.fingerprint(), on_disk.fingerprint());
+    assert_eq!(embedded.latest(), Some(8));
+}
+
+/// The test the helper processes run: it records its database's name, then fails or passes as
+/// told.
+#[dbops::test(migrations = "../migrations")]
+async fn helper_records_its_database_then_fails_or_passes(db: TestDatabase) {
+    if let Ok(path) = std::env::var("DBOPS_TEST_DB_NAME_FILE") {
+        std::fs::write(path, db.name()).unwrap();
+    }
+    assert!(!is_helper("fail"), "failing on purpose (helper process)");
+}
+
+/// Runs the helper test in a child process on the shared cluster; returns (passed, database name,
+/// stderr).
+async fn run_helper(role: &str, keep: bool) -> (bool, String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("name");
+    let mut envs = vec![
+        ("DATABASE_URL", support::cluster().await.url().expose()),
+        ("DBOPS_TEST_DB_NAME_FILE", file.display().to_string()),
+    ];
+    if keep {
+        envs.push(("DBOPS_KEEP_TEST_DBS", "1".into()));
+    }
+    let mut command = helper(
+        "macros::helper_records_its_database_then_fails_or_passes",
+        role,
+        &envs,
+    );
+    if !keep {
+        command.env_remove("DBOPS_KEEP_TEST_DBS");
+    }
+    let out = command.stderr(Stdio::piped()).output().unwrap();
+    let name = std::fs::read_to_string(&file).unwrap();
+    (
+        out.status.success(),
+        name,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn a_failing_tests_database_is_kept_with_dbops_keep_test_dbs() {
+    if std::env::var_os("DBOPS_TEST_HELPER").is_some() {
+        return;
+    }
+    let admin = support::cluster().await.url();
+    let (passed, kept, stderr) = run_helper("fail", true).await;
+    assert!(!passed, "{stderr}");
+    assert!(
+        stderr.contains(&format!("its database `{kept}` is kept: ")),
+        "{stderr}"
+    );
+    assert!(stderr.contains("failing on purpose"), "{stderr}");
+    assert!(support::database_exists(&admin, &kept).await);
+    let client = admin.with_database(&kept).connect().await.unwrap();
+    assert_eq!(
+        scalar_i64(&client, "SELECT version FROM schema_migrations").await,
+        8
+    );
+    drop(client);
+    admin
+        .connect()
+        .await
+        .unwrap()
+        .batch_execute(&format!("DROP DATABASE \"{kept}\" WITH (FORCE)"))
+        .await
+        .unwrap();
+
+    // Without the variable a failing test's database is dropped; with it a passing test's is too.
+    let (passed, dropped, _) = run_helper("fail", false).await;
+    assert!(!passed);
+    assert!(!support::database_exists(&admin, &dropped).await);
+    let (passed, dropped, stderr) = run_helper("pass", true).await;
+    assert!(passed, "{stderr}");
+    assert!(!support::database_exists(&admin, &dropped).await);
+}
