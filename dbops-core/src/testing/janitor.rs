@@ -1,6 +1,7 @@
 //! The background thread of test databases, with its own runtime: drops clones whose
 //! [`super::TestDatabase`] was dropped (`Drop` cannot await), prepares spare clones, and at process exit
-//! drops whatever is still queued or waiting.
+//! drops whatever is still queued or waiting. Drops run on a connection of their own, beside the
+//! spares' clones, so the next test's clone never waits behind the last test's drop.
 
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -21,13 +22,27 @@ enum Request {
     Flush(mpsc::Sender<()>),
 }
 
+/// Work of the drop task.
+enum DropJob {
+    /// Drop one clone; answer on `done` when finished.
+    Drop {
+        admin: DatabaseUrl,
+        name: String,
+        done: Option<mpsc::Sender<()>>,
+    },
+    /// Answer: every drop queued before is done.
+    Flush(mpsc::Sender<()>),
+}
+
 type Clients = Vec<(DatabaseUrl, tokio_postgres::Client)>;
 
-fn sender() -> Option<mpsc::Sender<Request>> {
-    static JANITOR: OnceLock<Option<Mutex<mpsc::Sender<Request>>>> = OnceLock::new();
+type Sender = tokio::sync::mpsc::UnboundedSender<Request>;
+
+fn sender() -> Option<Sender> {
+    static JANITOR: OnceLock<Option<Mutex<Sender>>> = OnceLock::new();
     JANITOR
         .get_or_init(|| {
-            let (tx, rx) = mpsc::channel::<Request>();
+            let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Request>();
             let started = std::thread::Builder::new()
                 .name("dbops-test-db-janitor".into())
                 .spawn(move || {
@@ -38,9 +53,11 @@ fn sender() -> Option<mpsc::Sender<Request>> {
                         return;
                     };
                     runtime.block_on(async move {
+                        let (drops, drop_rx) = tokio::sync::mpsc::unbounded_channel();
+                        tokio::spawn(run_drops(drop_rx));
                         let mut clients: Clients = Vec::new();
-                        while let Ok(request) = rx.recv() {
-                            handle(&mut clients, request).await;
+                        while let Some(request) = rx.recv().await {
+                            handle(&mut clients, &drops, request).await;
                         }
                     });
                 });
@@ -57,14 +74,13 @@ fn sender() -> Option<mpsc::Sender<Request>> {
         .and_then(|m| m.lock().ok().map(|s| s.clone()))
 }
 
-async fn handle(clients: &mut Clients, request: Request) {
+/// Handles one request; drops (and a flush's wait for them) go to the drop task, in order.
+async fn handle(
+    clients: &mut Clients,
+    drops: &tokio::sync::mpsc::UnboundedSender<DropJob>,
+    request: Request,
+) {
     match request {
-        Request::Drop { admin, name, done } => {
-            drop_database(clients, &admin, &name).await;
-            if let Some(done) = done {
-                let _ = done.send(());
-            }
-        }
         Request::Refill(pool) => match client_for(clients, &pool.admin).await {
             Some(client) => pool.fill(client).await,
             None => {
@@ -73,9 +89,35 @@ async fn handle(clients: &mut Clients, request: Request) {
         },
         Request::Flush(done) => {
             for (admin, name) in spares::close_all() {
-                drop_database(clients, &admin, &name).await;
+                let _ = drops.send(DropJob::Drop {
+                    admin,
+                    name,
+                    done: None,
+                });
             }
-            let _ = done.send(());
+            let _ = drops.send(DropJob::Flush(done));
+        }
+        Request::Drop { admin, name, done } => {
+            let _ = drops.send(DropJob::Drop { admin, name, done });
+        }
+    }
+}
+
+/// The drop task: drops clones in the order queued on its own connection; answers a flush once
+/// every drop queued before it is done.
+async fn run_drops(mut jobs: tokio::sync::mpsc::UnboundedReceiver<DropJob>) {
+    let mut clients: Clients = Vec::new();
+    while let Some(job) = jobs.recv().await {
+        match job {
+            DropJob::Drop { admin, name, done } => {
+                drop_database(&mut clients, &admin, &name).await;
+                if let Some(done) = done {
+                    let _ = done.send(());
+                }
+            }
+            DropJob::Flush(done) => {
+                let _ = done.send(());
+            }
         }
     }
 }

@@ -391,6 +391,14 @@ impl TestDatabase {
         }
     }
 
+    /// Drops the database in the background (at process exit at the latest), whatever
+    /// `DBOPS_KEEP_TEST_DBS` says.
+    #[cfg(feature = "macros")]
+    pub(crate) fn drop_in_background(mut self) {
+        self.state = CloneState::Dropped;
+        janitor::drop_later(self.admin.clone(), self.name.clone());
+    }
+
     /// Keeps the database after this value is dropped (to inspect a failed test). Returns its URL.
     pub fn keep(mut self) -> DatabaseUrl {
         self.state = CloneState::Kept;
