@@ -8,12 +8,14 @@ cd "$ROOT"
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
-# PostgreSQL server binaries (initdb, postgres, pg_dump, pg_basebackup, ...) and the CLI tools peers use.
+# PostgreSQL server binaries (initdb, postgres, pg_dump, pg_basebackup, ...) and the command-line tools
+# the tests and peers use.
 if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null 2>&1; then
   as_root apt-get update -qq
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql postgresql-contrib >/dev/null
 fi
-for tool in zstd gzip; do
+# make and git: the golang-migrate Makefile test and the pre-commit test.
+for tool in zstd gzip make git; do
   command -v "$tool" >/dev/null 2>&1 || { as_root apt-get update -qq; as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$tool" >/dev/null; }
 done
 
