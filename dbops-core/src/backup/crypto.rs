@@ -222,6 +222,7 @@ impl Decryption {
     }
 
     /// Adds a passphrase that is already held as a secret.
+    #[cfg(feature = "migrate")]
     pub(crate) fn with_passphrase_secret(mut self, passphrase: Arc<SecretString>) -> Self {
         self.passphrase = Some(passphrase);
         self
