@@ -4,6 +4,7 @@
 use serde::Serialize;
 
 use super::{Backup, BackupSelector, Decryption, Encryption};
+use crate::config::shell_quote;
 use crate::error::{Error, Result};
 use crate::migrate::{MigrateReport, Migrator};
 
@@ -121,19 +122,6 @@ fn restore_command(store: &str, id: &str, database: &str) -> String {
         shell_quote(database),
         shell_quote(&format!("{database}_before_migration"))
     )
-}
-
-/// Single-quoted for /bin/sh when it holds anything but plain characters.
-fn shell_quote(text: &str) -> String {
-    if !text.is_empty()
-        && text
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./:=@%+,".contains(c))
-    {
-        text.to_string()
-    } else {
-        format!("'{}'", text.replace('\'', r"'\''"))
-    }
 }
 
 #[cfg(test)]

@@ -1,4 +1,5 @@
-//! The environment for libpq programs (pg_dump, psql, pg_basebackup, ...) started by dbops.
+//! The environment for libpq programs (pg_dump, psql, pg_basebackup, ...) started by dbops, and the
+//! quoting of words for the shell commands dbops writes (archive_command, restore commands).
 //!
 //! Connection details travel as `PG*` environment variables and the password as a private passfile
 //! (mode 0600, deleted when the [`ChildEnv`] is dropped), so nothing secret appears on a command line
@@ -128,4 +129,17 @@ fn write_passfile(password: &str) -> Result<PathBuf> {
     file.write_all(format!("*:*:*:*:{escaped}\n").as_bytes())
         .map_err(|e| Error::io("writing a private passfile", &path, e))?;
     Ok(path)
+}
+
+/// Quotes `s` as one `/bin/sh` word: unchanged when it holds only safe characters, else in single
+/// quotes (a `'` inside becomes `'\''`).
+pub fn shell_quote(s: &str) -> String {
+    if !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/._-=:@+,".contains(&b))
+    {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
 }

@@ -8,9 +8,9 @@ mod duration;
 mod tls;
 mod url;
 
-pub use child_env::ChildEnv;
 #[cfg(feature = "backup")]
 pub(crate) use child_env::collect_stderr;
+pub use child_env::{ChildEnv, shell_quote};
 pub use connect::{PoolOptions, quote_ident, quote_literal};
 pub use core_dumps::disable_core_dumps;
 pub use duration::{TimeUnit, duration_from, elapsed_secs};

@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::config::shell_quote;
 use crate::error::{Error, Result};
 use crate::storage::StoreUrl;
 
@@ -306,19 +307,6 @@ pub(crate) fn default_program() -> PathBuf {
         .ok()
         .filter(|p| p.file_name().is_some_and(|n| n == "dbops"))
         .unwrap_or_else(|| PathBuf::from("dbops"))
-}
-
-/// Quotes `s` as one `/bin/sh` word: unchanged when it holds only safe characters, else in single
-/// quotes (a `'` inside becomes `'\''`).
-pub fn shell_quote(s: &str) -> String {
-    if !s.is_empty()
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"/._-=:@+,".contains(&b))
-    {
-        s.to_string()
-    } else {
-        format!("'{}'", s.replace('\'', "'\\''"))
-    }
 }
 
 /// PostgreSQL expands `%p`, `%f`, `%r` and `%%` in archive and restore commands: a literal `%` is `%%`.

@@ -14,8 +14,9 @@ mod wal;
 
 use std::time::Duration;
 
+pub use crate::config::shell_quote;
 pub use basebackup::{BaseBackup, base_backup, list_base_backups, lsn_to_segment, parse_lsn};
-pub use command::{WalCommands, shell_quote};
+pub use command::WalCommands;
 pub use prefetch::{PREFETCH_LOCK_STALE_AFTER, PrefetchLock, prefetch_once, start_prefetch};
 pub use recovery::{
     RecoveryOptions, RecoveryReport, RecoveryTarget, choose_base_backup, prepare, start_restored,
