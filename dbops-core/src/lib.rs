@@ -24,6 +24,8 @@ pub mod error;
 mod failpoint;
 #[cfg(feature = "health")]
 pub mod health;
+#[cfg(feature = "mask")]
+pub mod mask;
 #[cfg(feature = "migrate")]
 pub mod migrate;
 #[cfg(feature = "health")]

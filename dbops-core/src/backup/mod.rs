@@ -108,6 +108,10 @@ pub struct BackupOptions {
     pub lock: bool,
     /// A lock older than this is considered abandoned (its holder died) and taken over. Default: 12 h.
     pub lock_ttl: std::time::Duration,
+    /// Mask personal data while the rows stream into the store (the `tables` format only; large
+    /// objects are left out): a backup to share with staging. Default: none.
+    #[cfg(feature = "mask")]
+    pub mask: Option<std::sync::Arc<crate::mask::Masking>>,
 }
 
 impl Default for BackupOptions {
@@ -127,6 +131,8 @@ impl Default for BackupOptions {
             progress: None,
             lock: true,
             lock_ttl: std::time::Duration::from_secs(12 * 3600),
+            #[cfg(feature = "mask")]
+            mask: None,
         }
     }
 }

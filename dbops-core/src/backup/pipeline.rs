@@ -34,6 +34,15 @@ pub(super) async fn run(
     options: &BackupOptions,
 ) -> Result<BackupReport> {
     let started = Instant::now();
+    #[cfg(feature = "mask")]
+    if options.mask.is_some() && options.format != DumpFormat::Tables {
+        return Err(Error::Refused {
+            action: format!("masked backup in the {:?} format", options.format).to_lowercase(),
+            reason: "masking streams each table's rows, which only the `tables` format (the \
+                     default) stores apart; use --format tables"
+                .into(),
+        });
+    }
     let plan = Plan::new(url, options)?;
     let snapshot = Snapshot::export(url, options).await?;
     let binaries = PgBinaries::discover()?;
@@ -282,6 +291,31 @@ async fn dump_archive(
     })
 }
 
+/// The masking of a masked backup: the rules checked against the snapshot's schema before anything
+/// is written.
+#[cfg(feature = "mask")]
+async fn mask_plan(
+    options: &BackupOptions,
+    plan: &Plan,
+    snapshot: &Snapshot,
+    tables: &[tables::TableToDump],
+) -> Result<Option<crate::mask::MaskPlan>> {
+    let Some(masking) = &options.mask else {
+        return Ok(None);
+    };
+    let shape = crate::mask::DatabaseShape::read(&snapshot.client).await?;
+    let names: std::collections::BTreeSet<String> = tables
+        .iter()
+        .map(|t| format!("{}.{}", t.schema, t.name))
+        .collect();
+    let action = format!("masked backup of `{}`", plan.database);
+    Ok(Some(
+        masking
+            .plan(&snapshot.client, &shape, Some(&names), &action)
+            .await?,
+    ))
+}
+
 /// The `tables` format: the schema archive (without table data), then every table's rows on `jobs`
 /// connections in the same snapshot; row counts come from the copies themselves.
 async fn dump_tables_format(
@@ -294,10 +328,17 @@ async fn dump_tables_format(
 ) -> Result<Dumped> {
     let tables = tables::list_tables(&snapshot.client).await?;
     tables::lock_tables(&snapshot.client, &tables).await?;
+    #[cfg(feature = "mask")]
+    let masking = mask_plan(options, plan, snapshot, &tables).await?;
     let mut extra_args: Vec<String> = tables
         .iter()
         .map(|t| format!("--exclude-table-data={}", t.exact_pattern()))
         .collect();
+    #[cfg(feature = "mask")]
+    if masking.is_some() {
+        // Large objects are beyond the rules' reach: a masked backup leaves them out.
+        extra_args.push("-B".into()); // --no-blobs (--no-large-objects from 16 on)
+    }
     extra_args.extend(options.pg_dump_args.iter().cloned());
     let schema = ArchiveDump {
         key: plan.data_key(DumpFormat::Tables),
@@ -325,6 +366,8 @@ async fn dump_tables_format(
         key_of: &key_of,
         lock_timeout: options.lock_wait_timeout,
         progress: options.progress.as_ref(),
+        #[cfg(feature = "mask")]
+        masking: masking.as_ref(),
     };
     let parts = match tables::dump_tables(&dump, tables, options.jobs()).await {
         Ok(parts) => parts,

@@ -128,6 +128,9 @@ pub(crate) struct TableDump<'a> {
     pub key_of: &'a (dyn Fn(usize) -> String + Sync),
     pub lock_timeout: Option<std::time::Duration>,
     pub progress: Option<&'a Progress>,
+    /// Each table's masker, for a masked backup.
+    #[cfg(feature = "mask")]
+    pub masking: Option<&'a crate::mask::MaskPlan>,
 }
 
 /// Dumps every table on `jobs` connections (each takes the next table, largest first). Every
@@ -218,11 +221,19 @@ async fn dump_table(
         .copy_out(&format!("COPY {qualified} TO STDOUT"))
         .await
         .map_err(|e| Error::postgres(what.clone(), e))?;
-    let source = super::encode::coalesce(Box::pin(stream.map(
-        move |chunk: std::result::Result<Bytes, _>| {
+    let rows: futures::stream::BoxStream<'static, Result<Bytes>> =
+        Box::pin(stream.map(move |chunk: std::result::Result<Bytes, _>| {
             chunk.map_err(|e| Error::postgres(what.clone(), e))
-        },
-    )));
+        }));
+    #[cfg(feature = "mask")]
+    let rows = match dump
+        .masking
+        .and_then(|plan| plan.masker(&format!("{}.{}", table.schema, table.name)))
+    {
+        Some(masker) => crate::mask::mask_stream(masker, rows),
+        None => rows,
+    };
+    let source = super::encode::coalesce(rows);
     let reporting = Reporting {
         progress: dump.progress,
         stage: "dumping",

@@ -3,11 +3,13 @@
 //! manifest. `validate` does everything but touch a database.
 
 mod drill;
+mod masking;
 mod stream;
 mod tables;
 
 pub use crate::analyze::analyze_database;
 pub use drill::{RestoreTestReport, last_restore_test, restore_test};
+pub use masking::MaskingSummary;
 
 use std::process::Stdio;
 use std::time::Instant;
@@ -83,6 +85,13 @@ pub struct RestoreOptions {
     pub check_row_counts: bool,
     /// Progress callback (stored bytes downloaded). Default: none.
     pub progress: Option<Progress>,
+    /// Mask personal data while the rows stream into the target (`tables` backups only): unmasked
+    /// values never reach the target's tables or WAL. Default: none.
+    #[cfg(feature = "mask")]
+    pub mask: Option<std::sync::Arc<crate::mask::Masking>>,
+    /// Keep only these rows and their referential closure (`tables` backups only). Default: all rows.
+    #[cfg(feature = "mask")]
+    pub subset: Vec<crate::mask::SubsetRule>,
 }
 
 impl Default for RestoreOptions {
@@ -99,6 +108,10 @@ impl Default for RestoreOptions {
             decryption: Decryption::none(),
             check_row_counts: true,
             progress: None,
+            #[cfg(feature = "mask")]
+            mask: None,
+            #[cfg(feature = "mask")]
+            subset: Vec::new(),
         }
     }
 }
@@ -124,6 +137,8 @@ pub struct RestoreReport {
     pub jobs: u32,
     /// Seconds per stage, in order (`schema`, `data`, `post-data`, `restore`, `analyze`).
     pub stages: Vec<(String, f64)>,
+    /// What masking and subsetting did, when the restore was masked or a subset.
+    pub masking: Option<MaskingSummary>,
     /// Wall time in seconds.
     pub elapsed_secs: f64,
 }
@@ -242,6 +257,20 @@ pub struct PgRestorer {
 }
 
 impl PgRestorer {
+    /// Checks `options.mask`'s rules against the schema of the backup `options` select (the same
+    /// check a masked restore makes before any row), restoring only its schema into a scratch
+    /// database that is dropped again.
+    #[cfg(feature = "mask")]
+    pub async fn check_mask(&self, options: &RestoreOptions) -> Result<crate::mask::MaskCheck> {
+        let url = self.server()?;
+        let source_db = options
+            .source_database
+            .clone()
+            .unwrap_or_else(|| url.database());
+        let entry = self.store.find(&source_db, &options.selector).await?;
+        masking::check_backup(url, self.store.as_ref(), &entry, options).await
+    }
+
     /// A restorer for the server at `url` (its database is the default target and source name).
     pub fn new(url: DatabaseUrl, store: impl BackupStore + 'static) -> Self {
         Self {
@@ -347,6 +376,7 @@ pub async fn restore_backup(
             tables_checked: restored.tables_checked,
             jobs: restored.jobs,
             stages: restored.stages,
+            masking: restored.masking,
             elapsed_secs: started.elapsed().as_secs_f64(),
         }),
         Err(error) => {
@@ -481,6 +511,7 @@ struct Restored {
     tables_checked: usize,
     jobs: u32,
     stages: Vec<(String, f64)>,
+    masking: Option<MaskingSummary>,
 }
 
 /// The restore proper, then ANALYZE when asked for.
@@ -546,6 +577,16 @@ async fn restore_into(
             tables_checked: restored.tables_checked,
             jobs,
             stages: restored.stages,
+            masking: restored.masking,
+        });
+    }
+    if masking::RestoreMasking::wanted(options) {
+        return Err(Error::Refused {
+            action: format!("masked or subset restore of `{}`", entry.key),
+            reason:
+                "masking and subsets stream each table's rows, which only backups in the `tables` \
+                     format (the default) store apart; take a new backup with --format tables"
+                    .into(),
         });
     }
     let started = Instant::now();
@@ -566,6 +607,7 @@ async fn restore_into(
         tables_checked: checked,
         jobs: if plain { 1 } else { jobs },
         stages: vec![("restore".into(), started.elapsed().as_secs_f64())],
+        masking: None,
     })
 }
 

@@ -16,6 +16,7 @@ use std::time::Instant;
 use bytes::Bytes;
 use futures::SinkExt;
 
+use super::masking::{MaskingSummary, RestoreMasking};
 use super::stream::{self, Source};
 use super::{RestoreOptions, restore_args};
 use crate::backup::{BackupEntry, Manifest, TableObject};
@@ -32,6 +33,8 @@ pub(crate) struct TablesRestored {
     pub tables_checked: usize,
     /// Seconds per stage, in order.
     pub stages: Vec<(String, f64)>,
+    /// What masking and subsetting did, when asked for.
+    pub masking: Option<MaskingSummary>,
 }
 
 /// Session settings of the loading and index-building connections: no waiting for WAL flushes,
@@ -78,11 +81,12 @@ pub(crate) async fn restore(
         plaintext_bytes: schema.plaintext_bytes + loaded.plaintext_bytes,
         tables_checked: manifest.parts.len(),
         stages,
+        masking: loaded.masking,
     })
 }
 
 /// The schema archive, verified, into a private file.
-async fn fetch_schema(
+pub(super) async fn fetch_schema(
     store: &dyn BackupStore,
     entry: &BackupEntry,
     options: &RestoreOptions,
@@ -101,14 +105,14 @@ async fn fetch_schema(
 }
 
 /// The schema archive's sections as SQL, rendered by `pg_restore -f -` without a server.
-struct SchemaSql {
-    pre_data: String,
-    data: String,
-    post_data: String,
+pub(super) struct SchemaSql {
+    pub(super) pre_data: String,
+    pub(super) data: String,
+    pub(super) post_data: String,
 }
 
 impl SchemaSql {
-    async fn render(archive: &Path, options: &RestoreOptions) -> Result<Self> {
+    pub(super) async fn render(archive: &Path, options: &RestoreOptions) -> Result<Self> {
         let mut pre_data = String::new();
         if options.clean {
             pre_data = drops_only(&section_sql(archive, None, options, true).await?);
@@ -201,6 +205,7 @@ fn without_psql_restrict(script: &str) -> String {
 struct Loaded {
     stored_bytes: u64,
     plaintext_bytes: u64,
+    masking: Option<MaskingSummary>,
 }
 
 /// Everything on one connection in one transaction: all or nothing.
@@ -231,11 +236,23 @@ async fn restore_in_one_transaction(
     )
     .await?;
     execute(&sql.pre_data, "creating the schema (pre-data)").await?;
+    let masking = RestoreMasking::prepare(
+        &client,
+        options,
+        manifest,
+        &sql.data,
+        &sql.post_data,
+        &target.database(),
+    )
+    .await?;
     let mut loaded = Loaded::default();
     for part in &manifest.parts {
-        let decoded = load_table(&client, store, manifest, part, options, false).await?;
+        let decoded = load_table(&client, store, manifest, part, options, &masking, false).await?;
         loaded.stored_bytes += decoded.stored_bytes;
         loaded.plaintext_bytes += decoded.plaintext_bytes;
+    }
+    if RestoreMasking::wanted(options) {
+        loaded.masking = Some(masking.cut_subset(&client, options).await?);
     }
     stages.push(("data".to_string(), started.elapsed().as_secs_f64()));
     let started = Instant::now();
@@ -269,8 +286,21 @@ async fn restore_parallel(
         .batch_execute(&sql.pre_data)
         .await
         .map_err(|e| Error::postgres("creating the schema (pre-data)", e))?;
+    let masking = RestoreMasking::prepare(
+        &client,
+        options,
+        manifest,
+        &sql.data,
+        &sql.post_data,
+        &target.database(),
+    )
+    .await?;
     let started = Instant::now();
-    let loaded = load_parts_in_parallel(store, manifest, target, options, jobs).await?;
+    let mut loaded =
+        load_parts_in_parallel(store, manifest, target, options, &masking, jobs).await?;
+    if RestoreMasking::wanted(options) {
+        loaded.masking = Some(masking.cut_subset(&client, options).await?);
+    }
     client
         .batch_execute(&sql.data)
         .await
@@ -288,6 +318,7 @@ async fn load_parts_in_parallel(
     manifest: &Manifest,
     target: &DatabaseUrl,
     options: &RestoreOptions,
+    masking: &RestoreMasking,
     jobs: usize,
 ) -> Result<Loaded> {
     let mut order: Vec<&TableObject> = manifest.parts.iter().collect();
@@ -308,7 +339,8 @@ async fn load_parts_in_parallel(
                 .ok()
                 .and_then(|mut q| (!q.is_empty()).then(|| q.remove(0)));
             let Some(part) = next else { break };
-            let decoded = load_table(&client, store, manifest, part, options, true).await?;
+            let decoded =
+                load_table(&client, store, manifest, part, options, masking, true).await?;
             loaded.stored_bytes += decoded.stored_bytes;
             loaded.plaintext_bytes += decoded.plaintext_bytes;
             let so_far = done.fetch_add(decoded.stored_bytes, std::sync::atomic::Ordering::Relaxed);
@@ -421,6 +453,7 @@ async fn load_table(
     manifest: &Manifest,
     part: &TableObject,
     options: &RestoreOptions,
+    masking: &RestoreMasking,
     own_transaction: bool,
 ) -> Result<stream::Decoded> {
     let what = || format!("preparing {} for loading", part.qualified());
@@ -446,7 +479,7 @@ async fn load_table(
             .await
             .map_err(|e| Error::postgres(what(), e))?;
     }
-    let decoded = load_part(client, store, manifest, part, options, freeze).await?;
+    let decoded = load_part(client, store, manifest, part, options, masking, freeze).await?;
     if own_transaction {
         client
             .batch_execute("COMMIT")
@@ -464,20 +497,23 @@ async fn load_part(
     manifest: &Manifest,
     part: &TableObject,
     options: &RestoreOptions,
+    masking: &RestoreMasking,
     freeze: bool,
 ) -> Result<stream::Decoded> {
     let (sender, receiver) = tokio::sync::mpsc::channel::<Message>(4);
     let end = sender.clone();
     let source = Source::of_object(&part.object, manifest);
+    let feed = masking.feed(
+        part,
+        CopyFeed {
+            sender,
+            buffer: Vec::with_capacity(crate::backup::CHUNK),
+        },
+    );
     let decoding = async move {
         let (decoded, feed) =
-            stream::decode_source_into(store, &source, &options.decryption, None, move || {
-                Ok(CopyFeed {
-                    sender,
-                    buffer: Vec::with_capacity(crate::backup::CHUNK),
-                })
-            })
-            .await?;
+            stream::decode_source_into(store, &source, &options.decryption, None, move || Ok(feed))
+                .await?;
         drop(feed);
         end.send(Message::End).await.ok();
         Ok::<_, Error>(decoded)

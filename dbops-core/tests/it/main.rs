@@ -12,6 +12,7 @@ mod failpoints;
 mod faults;
 mod health;
 mod macros;
+mod mask;
 mod migrate;
 mod seams;
 mod secrets;

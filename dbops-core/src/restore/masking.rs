@@ -1,0 +1,189 @@
+//! The masking and subset steps of a `tables` restore: the rules are checked against the target's
+//! schema right after its pre-data section (before any row), each table's rows pass through its
+//! masker on their way into COPY, and the subset is cut before the constraints are created.
+
+use std::io::Write;
+
+use crate::backup::{Manifest, TableObject};
+use crate::error::Result;
+
+/// What masking and subsetting did, for the report.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct MaskingSummary {
+    /// Tables whose rows were masked.
+    pub masked_tables: usize,
+    /// Columns masked.
+    pub masked_columns: usize,
+    /// What the rules check noticed without refusing.
+    pub notes: Vec<String>,
+    /// Rows the subset removed per table.
+    #[cfg(feature = "mask")]
+    pub subset: Option<crate::mask::SubsetReport>,
+}
+
+/// The masking of one restore (nothing without the `mask` feature or without rules).
+#[derive(Default)]
+pub(super) struct RestoreMasking {
+    #[cfg(feature = "mask")]
+    plan: Option<crate::mask::MaskPlan>,
+    #[cfg(feature = "mask")]
+    shape: Option<crate::mask::DatabaseShape>,
+}
+
+impl RestoreMasking {
+    /// Whether the options ask for masking or a subset.
+    pub(super) fn wanted(options: &super::RestoreOptions) -> bool {
+        #[cfg(feature = "mask")]
+        {
+            options.mask.is_some() || !options.subset.is_empty()
+        }
+        #[cfg(not(feature = "mask"))]
+        {
+            let _ = options;
+            false
+        }
+    }
+
+    /// Checks the rules against the target (its tables created, no rows yet) and builds the maskers.
+    #[cfg_attr(not(feature = "mask"), allow(unused_variables))]
+    pub(super) async fn prepare(
+        client: &tokio_postgres::Client,
+        options: &super::RestoreOptions,
+        manifest: &Manifest,
+        data_sql: &str,
+        post_data: &str,
+        target: &str,
+    ) -> Result<Self> {
+        #[cfg(feature = "mask")]
+        {
+            if !Self::wanted(options) {
+                return Ok(Self::default());
+            }
+            if options.mask.is_some() && data_sql.contains("lowrite(") {
+                return Err(crate::Error::Refused {
+                    action: format!("masked restore into `{target}`"),
+                    reason: "the backup holds large objects, which masking rules cannot reach; \
+                             take a masked backup (dbops backup --mask, which leaves them out) \
+                             and restore that"
+                        .into(),
+                });
+            }
+            let shape = crate::mask::DatabaseShape::read_with_post_data(client, post_data).await?;
+            let tables: std::collections::BTreeSet<String> =
+                manifest.parts.iter().map(TableObject::qualified).collect();
+            let plan = match &options.mask {
+                Some(masking) => Some(
+                    masking
+                        .plan(
+                            client,
+                            &shape,
+                            Some(&tables),
+                            &format!("masked restore into `{target}`"),
+                        )
+                        .await?,
+                ),
+                None => None,
+            };
+            Ok(Self {
+                plan,
+                shape: Some(shape),
+            })
+        }
+        #[cfg(not(feature = "mask"))]
+        Ok(Self::default())
+    }
+
+    /// The writer a table's decoded rows go to: `feed`, behind the table's masker when it has one.
+    pub(super) fn feed<W: Write + Send + 'static>(
+        &self,
+        part: &TableObject,
+        feed: W,
+    ) -> Box<dyn Write + Send> {
+        #[cfg(feature = "mask")]
+        if let Some(masker) = self.plan.as_ref().and_then(|p| p.masker(&part.qualified())) {
+            return Box::new(crate::mask::MaskingWriter::new(masker, feed));
+        }
+        let _ = part;
+        Box::new(feed)
+    }
+
+    /// Cuts the subset (when asked for) on the loaded rows, before constraints exist.
+    #[cfg_attr(not(feature = "mask"), allow(unused_variables))]
+    pub(super) async fn cut_subset(
+        &self,
+        client: &tokio_postgres::Client,
+        options: &super::RestoreOptions,
+    ) -> Result<MaskingSummary> {
+        #[allow(unused_mut)]
+        let mut summary = MaskingSummary::default();
+        #[cfg(feature = "mask")]
+        {
+            if let Some(plan) = &self.plan {
+                summary.masked_tables = plan.maskers.len();
+                summary.masked_columns = plan.maskers.values().map(|m| m.columns.len()).sum();
+                summary.notes = plan.notes.clone();
+            }
+            if let (Some(shape), false) = (&self.shape, options.subset.is_empty()) {
+                summary.subset =
+                    Some(crate::mask::apply_subset(client, shape, &options.subset).await?);
+            }
+        }
+        Ok(summary)
+    }
+}
+
+/// Checks `options.mask`'s rules against the schema of the backup `entry` without restoring its rows:
+/// the schema goes into a scratch database on the server of `url` (dropped again afterwards).
+#[cfg(feature = "mask")]
+pub(super) async fn check_backup(
+    url: &crate::config::DatabaseUrl,
+    store: &dyn crate::storage::BackupStore,
+    entry: &crate::backup::BackupEntry,
+    options: &super::RestoreOptions,
+) -> Result<crate::mask::MaskCheck> {
+    use crate::error::Error;
+    let masking = options
+        .mask
+        .as_ref()
+        .ok_or_else(|| Error::config("mask check", "which rules? set RestoreOptions::mask"))?;
+    let manifest = entry
+        .manifest
+        .as_ref()
+        .filter(|m| m.format == crate::backup::DumpFormat::Tables)
+        .ok_or_else(|| Error::Refused {
+            action: format!("checking masking rules against `{}`", entry.key),
+            reason: "only backups in the `tables` format (the default) can be masked".into(),
+        })?;
+    let scratch = super::staging_name();
+    super::create_database(url, &scratch, "a masking rules check").await?;
+    let checked = async {
+        let spool = tempfile::Builder::new()
+            .prefix("dbops-mask-check-")
+            .tempdir()
+            .map_err(|e| Error::io("creating a spool directory", std::env::temp_dir(), e))?;
+        let archive = spool.path().join("schema.dump");
+        let schema_options = super::RestoreOptions {
+            decryption: options.decryption.clone(),
+            no_owner: true,
+            no_acl: true,
+            ..Default::default()
+        };
+        super::tables::fetch_schema(store, entry, &schema_options, &archive).await?;
+        let sql = super::tables::SchemaSql::render(&archive, &schema_options).await?;
+        let client = url.with_database(&scratch).connect().await?;
+        client
+            .batch_execute(&sql.pre_data)
+            .await
+            .map_err(|e| Error::postgres("creating the backup's schema to check the rules", e))?;
+        let shape =
+            crate::mask::DatabaseShape::read_with_post_data(&client, &sql.post_data).await?;
+        let tables: std::collections::BTreeSet<String> =
+            manifest.parts.iter().map(TableObject::qualified).collect();
+        Ok::<_, Error>(masking.check(&shape, Some(&tables)))
+    }
+    .await;
+    if let Err(error) = super::drop_database(url, &scratch).await {
+        tracing::warn!(%error, database = %scratch, "could not drop the scratch database of a rules check");
+    }
+    checked
+}

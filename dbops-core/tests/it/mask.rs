@@ -1,0 +1,550 @@
+//! Masked and subset restores and masked backups on the reference schema seeded with the heavy
+//! profile, against a real cluster and a file store: no original value of a masked column survives
+//! (in the tables or in a `pg_dump` of them), constraints hold, masking is deterministic for a key,
+//! bad rules are refused before any row is written, and subsets keep their referential closure.
+
+use crate::support;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use dbops::backup::{Backup, BackupOptions, BackupSelector};
+use dbops::mask::{MaskKey, MaskRules, Masking, ProblemKind, SubsetRule, Transformer};
+use dbops::restore::{PgRestorer, RestoreOptions, RestoreTarget, Restorer};
+use dbops::{DatabaseUrl, Error, ObjectBackupStore, Profile, TestDatabase};
+
+const KEY: &[u8] = b"staging-key-0123456789abcdef";
+
+fn rules_path() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/masking/rides.toml")
+}
+
+fn masking(key: &[u8]) -> Arc<Masking> {
+    let rules = MaskRules::from_file(rules_path()).unwrap();
+    Arc::new(Masking::new(rules, MaskKey::new(key).unwrap()))
+}
+
+fn unique(prefix: &str) -> String {
+    format!(
+        "{prefix}_{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..10]
+    )
+}
+
+async fn heavy() -> TestDatabase {
+    support::seeded_database("mask", Profile::Heavy).await
+}
+
+/// A backup of `db` in a fresh file store.
+async fn backed_up(db: &TestDatabase) -> (tempfile::TempDir, ObjectBackupStore) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = ObjectBackupStore::open(&format!("file://{}", dir.path().display())).unwrap();
+    Backup::new(db.url().clone(), store.clone(), BackupOptions::default())
+        .run()
+        .await
+        .unwrap();
+    (dir, store)
+}
+
+fn into_new(name: &str) -> RestoreTarget {
+    RestoreTarget::Database {
+        name: name.to_string(),
+        create: true,
+    }
+}
+
+async fn drop_db(url: &DatabaseUrl, name: &str) {
+    let admin = url.with_database("postgres").connect().await.unwrap();
+    admin
+        .batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+        .await
+        .unwrap();
+}
+
+/// Every value of `table.column` as text, keyed by the row's `key` column.
+async fn column_values(
+    url: &DatabaseUrl,
+    table: &str,
+    key: &str,
+    column: &str,
+) -> BTreeMap<String, Option<String>> {
+    let client = url.connect().await.unwrap();
+    client
+        .query(
+            &format!("SELECT {key}::text, {column}::text FROM {table}"),
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| (row.get(0), row.get(1)))
+        .collect()
+}
+
+/// md5 of every table's rows, by table.
+async fn checksums(url: &DatabaseUrl) -> BTreeMap<String, String> {
+    let client = url.connect().await.unwrap();
+    let mut out = BTreeMap::new();
+    for table in support::user_tables(&client).await {
+        let sum: Option<String> = client
+            .query_one(
+                &format!("SELECT md5(string_agg(t::text, '|' ORDER BY t::text)) FROM {table} t"),
+                &[],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        out.insert(table, sum.unwrap_or_default());
+    }
+    out
+}
+
+/// Every field of every COPY row in a plain `pg_dump` of the database.
+fn dumped_fields(url: &DatabaseUrl) -> (String, BTreeSet<String>) {
+    let pg_dump = dbops::PgBinaries::discover().unwrap().program("pg_dump");
+    let mut command = std::process::Command::new(pg_dump);
+    dbops::config::ChildEnv::for_url(url)
+        .unwrap()
+        .apply_std(&mut command);
+    let output = command.output().unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let text = String::from_utf8(output.stdout).unwrap();
+    let mut fields = BTreeSet::new();
+    let mut in_copy = false;
+    for line in text.lines() {
+        if line.starts_with("COPY ") {
+            in_copy = true;
+        } else if line == "\\." {
+            in_copy = false;
+        } else if in_copy {
+            fields.extend(line.split('\t').map(str::to_string));
+        }
+    }
+    (text, fields)
+}
+
+/// (table, key column, column, transformer) of every masked column of the rules.
+fn masked_columns() -> Vec<(String, &'static str, String, Transformer)> {
+    let rules = MaskRules::from_file(rules_path()).unwrap();
+    let mut out = Vec::new();
+    for table in rules.tables.values() {
+        for (column, rule) in &table.columns {
+            if rule.transformer == Transformer::Keep {
+                continue;
+            }
+            let key = match table.name.as_str() {
+                "drivers" => "user_id",
+                _ => "id",
+            };
+            out.push((
+                table.name.clone(),
+                key,
+                column.clone(),
+                rule.transformer.clone(),
+            ));
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn masked_restore_leaves_no_original_value_and_keeps_every_constraint() {
+    let db = heavy().await;
+    let (_dir, store) = backed_up(&db).await;
+    let restorer = PgRestorer::new(db.url().clone(), store.clone());
+    let target = unique("masked");
+    let report = restorer
+        .restore(&RestoreOptions {
+            target: into_new(&target),
+            mask: Some(masking(KEY)),
+            ..RestoreOptions::default()
+        })
+        .await
+        .unwrap();
+    let summary = report.masking.clone().unwrap();
+    assert_eq!(summary.masked_tables, 8, "{summary:?}");
+    assert_eq!(summary.masked_columns, 25, "{summary:?}");
+    let masked = db.url().with_database(&target);
+
+    // Row for row: every masked value differs from the original (NULLs stay NULL).
+    let (dump, fields) = dumped_fields(&masked);
+    let mut compared = 0;
+    let mut long_originals = BTreeSet::new();
+    for (table, key, column, transformer) in masked_columns() {
+        let before = column_values(db.url(), &table, key, &column).await;
+        let after = column_values(&masked, &table, key, &column).await;
+        assert_eq!(before.len(), after.len(), "{table}");
+        for (row, original) in &before {
+            let Some(original) = original else { continue };
+            let now = &after[row];
+            match &transformer {
+                Transformer::Null => assert_eq!(now, &None, "{table}.{column}"),
+                Transformer::Truncate { chars: 0 } => {
+                    assert_eq!(now.as_deref(), Some(""), "{table}.{column}")
+                }
+                _ => assert_ne!(now.as_ref(), Some(original), "{table}.{column} row {row}"),
+            }
+            compared += 1;
+            // No original value of a free-standing column appears as any field of the dump (shifted
+            // times and jittered points may meet another row's original by chance; they are
+            // compared row for row above).
+            let standalone = !matches!(
+                transformer,
+                Transformer::Shift { .. } | Transformer::Jitter { .. }
+            );
+            if standalone && !original.is_empty() && original != "Notification" {
+                assert!(
+                    !fields.contains(original.as_str()),
+                    "{table}.{column}: an original value is in the dump"
+                );
+            }
+            if standalone && original.len() >= 8 {
+                long_originals.insert(original.clone());
+            }
+        }
+    }
+    assert!(compared > 40_000, "{compared}");
+    // Nor inside any other text (a name in a notification's body): one pass over the whole dump.
+    let finder = aho_corasick::AhoCorasick::new(&long_originals).unwrap();
+    let found: Vec<&String> = finder
+        .find_iter(&dump)
+        .map(|m| long_originals.iter().nth(m.pattern().as_usize()).unwrap())
+        .take(3)
+        .collect();
+    assert!(
+        found.is_empty(),
+        "original values in the dump: {}",
+        found.len()
+    );
+    assert!(long_originals.len() > 2000, "{}", long_originals.len());
+
+    // Emails and phones are realistic and unique; constraints were all created and hold.
+    let client = masked.connect().await.unwrap();
+    let emails = support::scalar_i64(
+        &client,
+        "SELECT count(DISTINCT email) FROM users WHERE email LIKE '%.%.%@example.com'",
+    )
+    .await;
+    let users = support::scalar_i64(&client, "SELECT count(*) FROM users").await;
+    assert_eq!(emails, users);
+    let phones = support::scalar_i64(
+        &client,
+        "SELECT count(DISTINCT phone) FROM users WHERE phone ~ '^\\+1[0-9]{10}$'",
+    )
+    .await;
+    assert_eq!(phones, users);
+    let constraints = "SELECT count(*) FROM pg_constraint WHERE contype IN ('f', 'u', 'p') \
+                       AND convalidated AND connamespace = 'public'::regnamespace";
+    let source = db.connect().await.unwrap();
+    assert_eq!(
+        support::scalar_i64(&client, constraints).await,
+        support::scalar_i64(&source, constraints).await
+    );
+    // The shift kept every user's created_at <= updated_at and moved both by the same amount.
+    let spread = support::scalar_i64(
+        &client,
+        "SELECT count(DISTINCT (updated_at - created_at)) FROM users",
+    )
+    .await;
+    assert_eq!(
+        spread,
+        support::scalar_i64(
+            &source,
+            "SELECT count(DISTINCT (updated_at - created_at)) FROM users"
+        )
+        .await
+    );
+
+    // The same key twice: identical databases. Another key: other values.
+    let again = unique("masked_again");
+    restorer
+        .restore(&RestoreOptions {
+            target: into_new(&again),
+            mask: Some(masking(KEY)),
+            jobs: Some(1),
+            ..RestoreOptions::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        checksums(&masked).await,
+        checksums(&db.url().with_database(&again)).await
+    );
+    let other = unique("masked_other");
+    restorer
+        .restore(&RestoreOptions {
+            target: into_new(&other),
+            mask: Some(masking(b"another-key-0123456789abcdef")),
+            ..RestoreOptions::default()
+        })
+        .await
+        .unwrap();
+    let theirs = column_values(&db.url().with_database(&other), "users", "id", "email").await;
+    let ours = column_values(&masked, "users", "id", "email").await;
+    assert!(theirs.iter().all(|(id, email)| &ours[id] != email));
+    for name in [&target, &again, &other] {
+        drop_db(db.url(), name).await;
+    }
+}
+
+#[tokio::test]
+async fn rules_that_do_not_fit_are_refused_before_any_row_is_written() {
+    let db = heavy().await;
+    let (_dir, store) = backed_up(&db).await;
+    let restorer = PgRestorer::new(db.url().clone(), store.clone());
+    let text = std::fs::read_to_string(rules_path()).unwrap();
+    let key = || MaskKey::new(KEY).unwrap();
+
+    // No rule for users.email (it looks personal); a rule for a column that is gone; NULL for a
+    // NOT NULL column; a constant its type rejects comes from the server's own input function.
+    let broken = text
+        .replace("email = \"fake_email\"", "mail_address = \"fake_email\"")
+        .replace("comment = \"null\"", "comment = \"null\"\nstars = \"null\"");
+    let masking = Masking::new(MaskRules::parse(&broken, "broken.toml").unwrap(), key());
+    let target = unique("refused");
+    let options = RestoreOptions {
+        target: into_new(&target),
+        mask: Some(Arc::new(masking)),
+        ..RestoreOptions::default()
+    };
+    let check = restorer.check_mask(&options).await.unwrap();
+    let problems: Vec<(ProblemKind, &str)> = check
+        .problems
+        .iter()
+        .map(|p| (p.kind, p.location.as_str()))
+        .collect();
+    assert_eq!(
+        problems,
+        vec![
+            (ProblemKind::SchemaChanged, "public.users.mail_address"),
+            (ProblemKind::Invalid, "public.ratings.stars"),
+            (ProblemKind::Unmasked, "public.users.email"),
+        ],
+        "{check:?}"
+    );
+    let error = restorer.restore(&options).await.unwrap_err();
+    let text_of = error.to_string();
+    assert!(matches!(error, Error::Refused { .. }), "{error}");
+    assert!(
+        text_of.contains("broken.toml:")
+            && text_of.contains("--allow-unmasked users.email")
+            && text_of.contains("renamed or dropped"),
+        "{text_of}"
+    );
+    assert!(!support::database_exists(db.url(), &target).await);
+
+    // Allowed through: the restore goes ahead once the other problems are fixed.
+    let fixed = text.replace("email = \"fake_email\"", "");
+    let allowed = Masking::new(MaskRules::parse(&fixed, "fixed.toml").unwrap(), key())
+        .allow_unmasked(["users.email"]);
+    let check = restorer
+        .check_mask(&RestoreOptions {
+            mask: Some(Arc::new(allowed)),
+            ..RestoreOptions::default()
+        })
+        .await
+        .unwrap();
+    assert!(check.ok(), "{check:?}");
+
+    let bad_constant = text
+        .replace("value = \"Notification\"", "value = \"x\"")
+        .replace(
+            "comment = \"null\"",
+            "comment = \"null\"\nstars = { transform = \"constant\", value = \"five\" }",
+        );
+    let masking = Masking::new(MaskRules::parse(&bad_constant, "c.toml").unwrap(), key());
+    let error = restorer
+        .restore(&RestoreOptions {
+            target: into_new(&target),
+            mask: Some(Arc::new(masking)),
+            ..RestoreOptions::default()
+        })
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("c.toml, line") && error.contains("not a valid smallint"),
+        "{error}"
+    );
+    assert!(!support::database_exists(db.url(), &target).await);
+}
+
+#[tokio::test]
+async fn subsets_keep_their_referential_closure() {
+    let db = heavy().await;
+    let (_dir, store) = backed_up(&db).await;
+    let restorer = PgRestorer::new(db.url().clone(), store.clone());
+    let target = unique("subset");
+    let report = restorer
+        .restore(&RestoreOptions {
+            target: into_new(&target),
+            mask: Some(masking(KEY)),
+            subset: vec!["rides: id % 10 = 0".parse::<SubsetRule>().unwrap()],
+            ..RestoreOptions::default()
+        })
+        .await
+        .unwrap();
+    let subset = report.masking.unwrap().subset.unwrap();
+    assert!(subset.removed["public.rides"] > 4000, "{subset:?}");
+    let source = db.connect().await.unwrap();
+    let kept = db.url().with_database(&target).connect().await.unwrap();
+    let both = |sql: &'static str| {
+        let (source, kept) = (&source, &kept);
+        async move {
+            (
+                support::scalar_i64(source, sql).await,
+                support::scalar_i64(kept, sql).await,
+            )
+        }
+    };
+    // The selected rides, and all of their payments, ratings and predictions.
+    let (all, subset_rides) = both("SELECT count(*) FROM rides").await;
+    let (selected, _) = both("SELECT count(*) FROM rides WHERE id % 10 = 0").await;
+    assert_eq!(subset_rides, selected);
+    assert!(subset_rides < all);
+    for sql in [
+        "SELECT count(*) FROM payments WHERE ride_id % 10 = 0",
+        "SELECT count(*) FROM ratings WHERE ride_id % 10 = 0",
+        "SELECT count(*) FROM eta_predictions WHERE ride_id % 10 = 0",
+    ] {
+        let (expected, got) = both(sql).await;
+        assert!(expected > 0, "{sql}");
+        assert_eq!(got, expected, "{sql}");
+    }
+    // Nothing else of the subset's tables, and only users something kept refers to.
+    let (_, other_payments) = both("SELECT count(*) FROM payments WHERE ride_id % 10 <> 0").await;
+    assert_eq!(other_payments, 0);
+    let (all_users, users) = both("SELECT count(*) FROM users").await;
+    assert!(users < all_users, "{users} of {all_users}");
+    let (_, riders_missing) = both(
+        "SELECT count(*) FROM rides r WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.id = r.rider_id)",
+    )
+    .await;
+    assert_eq!(riders_missing, 0);
+    let (_, unreferenced) = both(
+        "SELECT count(*) FROM users u WHERE NOT EXISTS (SELECT 1 FROM rides r WHERE u.id IN (r.rider_id, r.driver_id)) \
+         AND NOT EXISTS (SELECT 1 FROM drivers d WHERE d.user_id = u.id) \
+         AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.payer_id = u.id) \
+         AND NOT EXISTS (SELECT 1 FROM ratings g WHERE u.id IN (g.rater_id, g.ratee_id)) \
+         AND NOT EXISTS (SELECT 1 FROM wallets w WHERE w.user_id = u.id) \
+         AND NOT EXISTS (SELECT 1 FROM promo_redemptions x WHERE x.user_id = u.id)",
+    )
+    .await;
+    assert_eq!(unreferenced, 0);
+    // Every foreign key was created (validated) on the subset.
+    let (fks, subset_fks) = both(
+        "SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND convalidated \
+         AND connamespace = 'public'::regnamespace",
+    )
+    .await;
+    assert_eq!(fks, subset_fks);
+    drop_db(db.url(), &target).await;
+}
+
+#[tokio::test]
+async fn masked_backups_hold_no_original_value_and_restore_plainly() {
+    let db = heavy().await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = ObjectBackupStore::open(&format!("file://{}", dir.path().display())).unwrap();
+    let report = Backup::new(
+        db.url().clone(),
+        store.clone(),
+        BackupOptions {
+            mask: Some(masking(KEY)),
+            ..BackupOptions::default()
+        },
+    )
+    .run()
+    .await
+    .unwrap();
+    assert!(report.manifest.tables["public.users"] > 0);
+    // The stored objects (zstd) hold no original email once decompressed: restore and look.
+    let target = unique("from_masked_backup");
+    PgRestorer::new(db.url().clone(), store.clone())
+        .restore(&RestoreOptions {
+            selector: BackupSelector::Id(report.manifest.id.clone()),
+            target: into_new(&target),
+            ..RestoreOptions::default()
+        })
+        .await
+        .unwrap();
+    let restored = db.url().with_database(&target);
+    let (dump, _) = dumped_fields(&restored);
+    let emails = column_values(db.url(), "users", "id", "email").await;
+    assert!(emails.len() > 500);
+    for email in emails.values().flatten() {
+        assert!(
+            !dump.contains(email.as_str()),
+            "an original email is in the backup"
+        );
+    }
+    // A masked backup equals a masked restore of a plain backup with the same key.
+    let (_plain_dir, plain_store) = backed_up(&db).await;
+    let masked_restore = unique("masked_restore");
+    PgRestorer::new(db.url().clone(), plain_store)
+        .restore(&RestoreOptions {
+            target: into_new(&masked_restore),
+            mask: Some(masking(KEY)),
+            ..RestoreOptions::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        checksums(&restored).await,
+        checksums(&db.url().with_database(&masked_restore)).await
+    );
+    for name in [&target, &masked_restore] {
+        drop_db(db.url(), name).await;
+    }
+}
+
+#[tokio::test]
+async fn drafted_rules_fit_their_schema_and_report_its_later_changes() {
+    let db = heavy().await;
+    let draft = dbops::mask::draft_for_database(db.url()).await.unwrap();
+    assert!(
+        draft.contains("email = \"fake_email\"  # looks personal"),
+        "{draft}"
+    );
+    assert!(
+        draft.contains("[tables.rides]") && draft.contains("complete = true"),
+        "{draft}"
+    );
+    let masking = Masking::new(
+        MaskRules::parse(&draft, "draft.toml").unwrap(),
+        MaskKey::new(KEY).unwrap(),
+    );
+    let check = dbops::mask::check_database(db.url(), &masking)
+        .await
+        .unwrap();
+    assert!(check.ok(), "{check:?}");
+    assert!(check.masked_columns >= 15, "{check:?}");
+
+    // The schema moves on: a column added, a table renamed. Both are reported before anything runs.
+    let client = db.connect().await.unwrap();
+    client
+        .batch_execute(
+            "ALTER TABLE rides ADD COLUMN surge_multiplier numeric; \
+             ALTER TABLE promo_codes RENAME TO promotions",
+        )
+        .await
+        .unwrap();
+    let check = dbops::mask::check_database(db.url(), &masking)
+        .await
+        .unwrap();
+    let problems: Vec<(ProblemKind, &str)> = check
+        .problems
+        .iter()
+        .map(|p| (p.kind, p.location.as_str()))
+        .collect();
+    assert_eq!(
+        problems,
+        vec![
+            (ProblemKind::SchemaChanged, "public.promo_codes"),
+            (ProblemKind::SchemaChanged, "public.promotions"),
+            (ProblemKind::SchemaChanged, "public.rides.surge_multiplier"),
+        ],
+        "{check:?}"
+    );
+}
