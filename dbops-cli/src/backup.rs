@@ -63,6 +63,34 @@ impl KeyArgs {
     }
 }
 
+/// Masking personal data while rows stream (README: "Staging copies without personal data").
+#[derive(Debug, Clone, Args)]
+pub struct MaskArgs {
+    /// Mask personal data with the rules in this TOML file while the rows stream (tables format).
+    #[arg(long, value_name = "RULES")]
+    pub mask: Option<PathBuf>,
+    /// Environment variable holding the masking key [default: the rules' key_env, else
+    /// DBOPS_MASK_KEY].
+    #[arg(long, value_name = "VAR", requires = "mask")]
+    pub mask_key_env: Option<String>,
+    /// Let a column that looks personal through unmasked (TABLE.COLUMN or SCHEMA.TABLE.COLUMN);
+    /// repeatable.
+    #[arg(long, value_name = "TABLE.COLUMN", requires = "mask")]
+    pub allow_unmasked: Vec<String>,
+}
+
+impl MaskArgs {
+    /// The masking asked for, with its key.
+    pub fn masking(&self) -> Result<Option<std::sync::Arc<dbops::mask::Masking>>> {
+        let Some(path) = &self.mask else {
+            return Ok(None);
+        };
+        let masking = dbops::mask::Masking::from_file(path, self.mask_key_env.as_deref())?
+            .allow_unmasked(self.allow_unmasked.iter().cloned());
+        Ok(Some(std::sync::Arc::new(masking)))
+    }
+}
+
 /// `dbops backup [create] ...`
 #[derive(Debug, Args)]
 #[command(args_conflicts_with_subcommands = true)]
@@ -260,6 +288,8 @@ struct CreateArgs {
     /// Label KEY=VALUE recorded in the manifest; repeatable.
     #[arg(long = "label", value_name = "KEY=VALUE")]
     labels: Vec<String>,
+    #[command(flatten)]
+    mask: MaskArgs,
     /// Extra pg_dump arguments after `--`.
     #[arg(last = true)]
     pg_dump_args: Vec<String>,
@@ -389,6 +419,13 @@ pub struct RestoreArgs {
     /// Only download, decrypt, decompress and verify; touch no database.
     #[arg(long)]
     validate_only: bool,
+    #[command(flatten)]
+    mask: MaskArgs,
+    /// Keep only the rows of TABLE for which the SQL CONDITION holds, and everything they reference
+    /// and that belongs to them (tables format); repeatable. E.g. "rides: requested_at > now() -
+    /// interval '30 days'".
+    #[arg(long, value_name = "TABLE: CONDITION")]
+    subset: Vec<String>,
 }
 
 /// Runs `dbops backup ...`.
@@ -475,6 +512,7 @@ async fn create(args: CreateArgs, ctx: &Context) -> Result<()> {
         pg_dump_args: args.pg_dump_args,
         labels,
         progress: ctx.progress("backup"),
+        mask: args.mask.masking()?,
         ..BackupOptions::default()
     };
     let url = ctx.database_url().await?;
@@ -784,10 +822,16 @@ pub async fn run_restore(args: RestoreArgs, ctx: &Context) -> Result<()> {
         decryption,
         check_row_counts: !args.no_row_check,
         progress: ctx.progress("restore"),
+        mask: args.mask.masking()?,
+        subset: args
+            .subset
+            .iter()
+            .map(|s| s.parse())
+            .collect::<Result<_>>()?,
     };
     let report = PgRestorer::new(url, store).restore(&options).await?;
     ctx.print(&report, || {
-        format!(
+        let mut text = format!(
             "restored backup {} into `{}`{}: {} downloaded, {} replayed, {} tables match the manifest ({:.1}s)",
             report.backup_id,
             report.database,
@@ -796,8 +840,39 @@ pub async fn run_restore(args: RestoreArgs, ctx: &Context) -> Result<()> {
             human_bytes(report.plaintext_bytes),
             report.tables_checked,
             report.elapsed_secs
-        )
+        );
+        if let Some(masking) = &report.masking {
+            text.push_str(&masking_text(masking));
+        }
+        text
     })
+}
+
+/// What masking and subsetting did, as lines for the terminal.
+fn masking_text(masking: &dbops::restore::MaskingSummary) -> String {
+    let mut text = String::new();
+    if masking.masked_columns > 0 {
+        text.push_str(&format!(
+            "\nmasked {} columns in {} tables while loading",
+            masking.masked_columns, masking.masked_tables
+        ));
+    }
+    for note in &masking.notes {
+        text.push_str(&format!("\nnote: {note}"));
+    }
+    if let Some(subset) = &masking.subset {
+        let removed: u64 = subset.removed.values().sum();
+        text.push_str(&format!(
+            "\nsubset: removed {removed} rows outside the selection and its closure ({})",
+            subset
+                .removed
+                .iter()
+                .map(|(table, rows)| format!("{table} {rows}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    text
 }
 
 /// `1.5 MB`-style sizes.

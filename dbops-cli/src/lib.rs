@@ -8,6 +8,7 @@ mod context;
 mod golang_migrate;
 mod health;
 mod logging;
+mod mask;
 mod migrate;
 mod panic_guard;
 mod pitr;
@@ -51,6 +52,9 @@ enum Command {
     Backup(Box<backup::BackupArgs>),
     /// Restore a backup (latest, by id, before a time, or a file), verified while streaming.
     Restore(Box<backup::RestoreArgs>),
+    /// Masking rules for staging copies without personal data: check them, draft them.
+    #[command(subcommand)]
+    Mask(mask::MaskCommand),
     /// WAL archiving for point-in-time recovery: archive_command and restore_command.
     #[command(subcommand)]
     Wal(Box<pitr::WalCommand>),
@@ -82,6 +86,7 @@ impl Command {
             Command::Seed(args) => seed::run_seed(args, ctx).await,
             Command::Backup(args) => backup::run_backup(*args, ctx).await,
             Command::Restore(args) => backup::run_restore(*args, ctx).await,
+            Command::Mask(cmd) => mask::run(cmd, ctx).await,
             Command::Wal(cmd) => pitr::run_wal(*cmd, ctx).await,
             Command::Basebackup(args) => pitr::run_basebackup(*args, ctx).await,
             Command::Pitr(cmd) => pitr::run_pitr(*cmd, ctx).await,

@@ -71,6 +71,7 @@ fn backup_job(
     labels: Option<BTreeMap<String, String>>,
     store_options: Option<BTreeMap<String, String>>,
     progress: Option<Py<PyAny>>,
+    mask: crate::mask::MaskArgs,
 ) -> PyResult<Backup> {
     let url = DatabaseUrl::parse(url).map_err(err)?;
     let store = open_store(store, store_options)?;
@@ -90,6 +91,7 @@ fn backup_job(
         row_counts,
         labels: labels.unwrap_or_default(),
         progress: crate::convert::progress(progress),
+        mask: mask.masking()?,
         ..BackupOptions::default()
     };
     Ok(Backup::new(url, store, options))
@@ -97,7 +99,7 @@ fn backup_job(
 
 operation! {
     /// Backs up the database at `url` into `store`; returns the `BackupReport` with the manifest.
-    #[pyo3(signature = (url, store, *, format=None, jobs=None, compression="zstd", level=None, threads=0, recipients=None, passphrase=None, globals=false, row_counts=true, labels=None, store_options=None, progress=None))]
+    #[pyo3(signature = (url, store, *, format=None, jobs=None, compression="zstd", level=None, threads=0, recipients=None, passphrase=None, globals=false, row_counts=true, labels=None, store_options=None, progress=None, mask=None, mask_key_env=None, mask_key=None, allow_unmasked=None))]
     fn backup / backup_async(
         py,
         url: &str,
@@ -114,6 +116,10 @@ operation! {
         labels: Option<BTreeMap<String, String>>,
         store_options: Option<BTreeMap<String, String>>,
         progress: Option<Py<PyAny>>,
+        mask: Option<std::path::PathBuf>,
+        mask_key_env: Option<String>,
+        mask_key: Option<String>,
+        allow_unmasked: Option<Vec<String>>,
     ) -> Py<PyAny> {
         let job = backup_job(
             url,
@@ -130,6 +136,12 @@ operation! {
             labels,
             store_options,
             progress,
+            crate::mask::MaskArgs {
+                rules: mask,
+                key_env: mask_key_env,
+                key: mask_key,
+                allow_unmasked,
+            },
         )?;
         async move { json(&job.run().await?) }
     }
@@ -156,6 +168,8 @@ fn restore_job(
     check_row_counts: bool,
     store_options: Option<BTreeMap<String, String>>,
     progress: Option<Py<PyAny>>,
+    mask: crate::mask::MaskArgs,
+    subset: Option<Vec<String>>,
 ) -> PyResult<(PgRestorer, RestoreOptions)> {
     let url = DatabaseUrl::parse(url).map_err(err)?;
     let store = open_store(store, store_options)?;
@@ -172,13 +186,15 @@ fn restore_job(
         decryption: decryption(identity, identity_file, passphrase)?,
         check_row_counts,
         progress: crate::convert::progress(progress),
+        mask: mask.masking()?,
+        subset: crate::mask::subset_rules(subset)?,
     };
     Ok((PgRestorer::new(url, store), options))
 }
 
 operation! {
     /// Restores a backup from `store` into the server at `url`; returns the `RestoreReport`.
-    #[pyo3(signature = (url, store, *, backup_id=None, before=None, key=None, from_database=None, into=None, create=false, clean=false, no_owner=false, no_acl=false, jobs=None, analyze=true, identity=None, identity_file=None, passphrase=None, check_row_counts=true, store_options=None, progress=None))]
+    #[pyo3(signature = (url, store, *, backup_id=None, before=None, key=None, from_database=None, into=None, create=false, clean=false, no_owner=false, no_acl=false, jobs=None, analyze=true, identity=None, identity_file=None, passphrase=None, check_row_counts=true, store_options=None, progress=None, mask=None, mask_key_env=None, mask_key=None, allow_unmasked=None, subset=None))]
     fn restore / restore_async(
         py,
         url: &str,
@@ -200,6 +216,11 @@ operation! {
         check_row_counts: bool,
         store_options: Option<BTreeMap<String, String>>,
         progress: Option<Py<PyAny>>,
+        mask: Option<std::path::PathBuf>,
+        mask_key_env: Option<String>,
+        mask_key: Option<String>,
+        allow_unmasked: Option<Vec<String>>,
+        subset: Option<Vec<String>>,
     ) -> Py<PyAny> {
         let (restorer, options) = restore_job(
             url,
@@ -221,6 +242,13 @@ operation! {
             check_row_counts,
             store_options,
             progress,
+            crate::mask::MaskArgs {
+                rules: mask,
+                key_env: mask_key_env,
+                key: mask_key,
+                allow_unmasked,
+            },
+            subset,
         )?;
         async move { json(&restorer.restore(&options).await?) }
     }

@@ -9,6 +9,7 @@ mod cluster;
 mod convert;
 mod errors;
 mod health;
+mod mask;
 mod migrate;
 mod pitr;
 mod runtime;
@@ -26,6 +27,7 @@ fn _dbops(m: &Bound<'_, PyModule>) -> PyResult<()> {
     migrate::register(m)?;
     pitr::register(m)?;
     health::register(m)?;
+    mask::register(m)?;
     seed::register(m)?;
     testing::register(m)?;
     Ok(())

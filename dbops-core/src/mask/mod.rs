@@ -43,7 +43,8 @@ pub const DEFAULT_KEY_ENV: &str = "DBOPS_MASK_KEY";
 pub struct Masking {
     /// The rules.
     pub rules: MaskRules,
-    key: Arc<MaskKey>,
+    /// `None` for rules loaded only to be checked ([`Masking::check_only`]).
+    key: Option<Arc<MaskKey>>,
     /// Columns (`table.column` or `schema.table.column`) that look personal but may stay unmasked.
     pub allow_unmasked: BTreeSet<String>,
 }
@@ -53,7 +54,17 @@ impl Masking {
     pub fn new(rules: MaskRules, key: MaskKey) -> Self {
         Self {
             rules,
-            key: Arc::new(key),
+            key: Some(Arc::new(key)),
+            allow_unmasked: BTreeSet::new(),
+        }
+    }
+
+    /// Rules to check against a schema without masking anything: no key needed (checks do not depend
+    /// on it); [`Masking::plan`]s of it are refused.
+    pub fn check_only(rules: MaskRules) -> Self {
+        Self {
+            rules,
+            key: None,
             allow_unmasked: BTreeSet::new(),
         }
     }
@@ -68,6 +79,11 @@ impl Masking {
             .unwrap_or_else(|| DEFAULT_KEY_ENV.to_string());
         let key = MaskKey::from_env(&var)?;
         Ok(Self::new(rules, key))
+    }
+
+    /// The rules file at `path` applied with `key` (a caller that holds the key itself).
+    pub fn from_file_with_key(path: impl AsRef<Path>, key: MaskKey) -> Result<Self> {
+        Ok(Self::new(MaskRules::from_file(path)?, key))
     }
 
     /// Lets `columns` (`table.column` or `schema.table.column`) through unmasked although they look
@@ -187,7 +203,14 @@ impl Masking {
         let invalid = |check: &mut MaskCheck, reason: String| {
             check.problem(ProblemKind::Invalid, location, Some(rule.line), reason)
         };
-        if let Err(reason) = transform::compile(&rule.transformer, column, &self.key) {
+        let key = match &self.key {
+            Some(key) => key.clone(),
+            None => match MaskKey::new(b"dbops-type-check-only") {
+                Ok(key) => Arc::new(key),
+                Err(_) => return,
+            },
+        };
+        if let Err(reason) = transform::compile(&rule.transformer, column, &key) {
             invalid(check, format!("{location}: {reason}"));
             return;
         }
@@ -239,6 +262,13 @@ impl Masking {
         tables: Option<&BTreeSet<String>>,
         action: &str,
     ) -> Result<MaskPlan> {
+        let key = self.key.clone().ok_or_else(|| {
+            Error::config(
+                "masking key",
+                "these rules were loaded to be checked only (Masking::check_only); load them with \
+                 a key to mask",
+            )
+        })?;
         let check = self.check(shape, tables);
         check.into_result(action, &self.rules.source)?;
         let mut maskers = BTreeMap::new();
@@ -251,7 +281,7 @@ impl Masking {
                 let Some(rule) = self.rules.rule(&table.schema, &table.name, &column.name) else {
                     continue;
                 };
-                let op = transform::compile(&rule.transformer, column, &self.key)
+                let op = transform::compile(&rule.transformer, column, &key)
                     .map_err(|reason| self.rules.error_at(rule.line, reason))?;
                 if let Some(op) = op {
                     if let Transformer::Constant(value) = &rule.transformer {
@@ -268,7 +298,7 @@ impl Masking {
                     Arc::new(TableMasker {
                         table: qualified.clone(),
                         columns,
-                        key: self.key.clone(),
+                        key: key.clone(),
                     }),
                 );
             }

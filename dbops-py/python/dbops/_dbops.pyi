@@ -25,6 +25,7 @@ from .results import (
     RecoveryReport,
     ResetReport,
     RestoreReport,
+    MaskCheck,
     RestoreTestReport,
     RetentionPlan,
     SeedFileReport,
@@ -71,6 +72,10 @@ __all__ = [
     "create_migration",
     "generate_key_pair",
     "lint",
+    "mask_check",
+    "mask_check_async",
+    "mask_init",
+    "mask_init_async",
     "list_backups",
     "list_backups_async",
     "pitr_base_backup",
@@ -471,6 +476,10 @@ def backup(
     labels: Optional[Dict[str, str]] = None,
     store_options: Optional[Dict[str, str]] = None,
     progress: Optional[_Progress] = None,
+    mask: Optional[str] = None,
+    mask_key_env: Optional[str] = None,
+    mask_key: Optional[str] = None,
+    allow_unmasked: Optional[List[str]] = None,
 ) -> BackupReport:
     """Back up the database at ``url`` into ``store`` (file://, s3://, gs://, az://, memory://).
 
@@ -493,6 +502,10 @@ def backup_async(
     labels: Optional[Dict[str, str]] = None,
     store_options: Optional[Dict[str, str]] = None,
     progress: Optional[_Progress] = None,
+    mask: Optional[str] = None,
+    mask_key_env: Optional[str] = None,
+    mask_key: Optional[str] = None,
+    allow_unmasked: Optional[List[str]] = None,
 ) -> Awaitable[BackupReport]:
     """Like ``backup``; awaitable."""
 def restore(
@@ -516,8 +529,50 @@ def restore(
     check_row_counts: bool = True,
     store_options: Optional[Dict[str, str]] = None,
     progress: Optional[_Progress] = None,
+    mask: Optional[str] = None,
+    mask_key_env: Optional[str] = None,
+    mask_key: Optional[str] = None,
+    allow_unmasked: Optional[List[str]] = None,
+    subset: Optional[List[str]] = None,
 ) -> RestoreReport:
-    """Restore a backup (latest, ``backup_id``, newest ``before`` a time, or by ``key``), verified while streaming."""
+    """Restore a backup (latest, ``backup_id``, newest ``before`` a time, or by ``key``), verified while streaming.
+
+    ``mask``: a rules file (TOML) applied while the rows stream, with the key from ``mask_key`` or the
+    environment variable ``mask_key_env`` (else the rules' ``key_env``, else ``DBOPS_MASK_KEY``);
+    ``allow_unmasked``: personal-looking ``table.column``s let through; ``subset``: ``"table: condition"``
+    rules whose rows and referential closure are kept."""
+def mask_check(
+    rules: str,
+    url: str,
+    *,
+    store: Optional[str] = None,
+    backup_id: Optional[str] = None,
+    from_database: Optional[str] = None,
+    allow_unmasked: Optional[List[str]] = None,
+    identity: Optional[str] = None,
+    identity_file: Optional[str] = None,
+    passphrase: Optional[str] = None,
+    store_options: Optional[Dict[str, str]] = None,
+) -> MaskCheck:
+    """Check masking rules against the database at ``url`` or (with ``store``) a backup's schema; no key needed."""
+def mask_check_async(
+    rules: str,
+    url: str,
+    *,
+    store: Optional[str] = None,
+    backup_id: Optional[str] = None,
+    from_database: Optional[str] = None,
+    allow_unmasked: Optional[List[str]] = None,
+    identity: Optional[str] = None,
+    identity_file: Optional[str] = None,
+    passphrase: Optional[str] = None,
+    store_options: Optional[Dict[str, str]] = None,
+) -> Awaitable[MaskCheck]:
+    """Like ``mask_check``; awaitable."""
+def mask_init(url: str) -> str:
+    """Draft complete masking rules (TOML) for the database at ``url``, to review before use."""
+def mask_init_async(url: str) -> Awaitable[str]:
+    """Like ``mask_init``; awaitable."""
 def restore_async(
     url: str,
     store: str,
@@ -539,6 +594,11 @@ def restore_async(
     check_row_counts: bool = True,
     store_options: Optional[Dict[str, str]] = None,
     progress: Optional[_Progress] = None,
+    mask: Optional[str] = None,
+    mask_key_env: Optional[str] = None,
+    mask_key: Optional[str] = None,
+    allow_unmasked: Optional[List[str]] = None,
+    subset: Optional[List[str]] = None,
 ) -> Awaitable[RestoreReport]:
     """Like ``restore``; awaitable."""
 def validate_backup(

@@ -61,6 +61,10 @@ __all__ = [
     "BackupEntry",
     "Catalog",
     "RestoreReport",
+    "MaskingSummary",
+    "SubsetReport",
+    "MaskProblem",
+    "MaskCheck",
     "ValidationReport",
     "RestoreTestReport",
     "KeptBackup",
@@ -510,8 +514,27 @@ class Catalog(DbopsResult):
 
 
 @dataclass(frozen=True)
+class SubsetReport(DbopsResult):
+    """What a subset removed: rows per table (``schema.name``), and the closure's passes."""
+
+    removed: Dict[str, int]
+    passes: int
+
+
+@dataclass(frozen=True)
+class MaskingSummary(DbopsResult):
+    """What masking and subsetting did during a restore."""
+
+    masked_tables: int
+    masked_columns: int
+    notes: List[str]
+    subset: Optional[SubsetReport]
+
+
+@dataclass(frozen=True)
 class RestoreReport(DbopsResult):
-    """``dbops.restore``: what was restored where, bytes read and row counts checked."""
+    """``dbops.restore``: what was restored where, bytes read and row counts checked (and what
+    masking did, for a masked or subset restore)."""
 
     backup_id: str
     key: str
@@ -522,7 +545,36 @@ class RestoreReport(DbopsResult):
     tables_checked: int
     jobs: int
     stages: List[Tuple[str, float]]
+    masking: Optional[MaskingSummary]
     elapsed_secs: float
+
+
+MaskProblemKind = Literal["schema_changed", "unmasked", "invalid"]
+
+
+@dataclass(frozen=True)
+class MaskProblem(DbopsResult):
+    """One problem of masking rules: its kind, ``schema.table[.column]``, the rule's line, what to do."""
+
+    kind: MaskProblemKind
+    location: str
+    line: Optional[int]
+    message: str
+
+
+@dataclass(frozen=True)
+class MaskCheck(DbopsResult):
+    """``dbops.mask_check``: the rules' problems (none: they fit), notes, tables checked, columns masked."""
+
+    problems: List[MaskProblem]
+    notes: List[str]
+    tables: int
+    masked_columns: int
+
+    @property
+    def ok(self) -> bool:
+        """Whether the rules fit the schema."""
+        return not self.problems
 
 
 @dataclass(frozen=True)
