@@ -98,6 +98,12 @@ pub async fn apply_subset(
     rules: &[SubsetRule],
 ) -> Result<SubsetReport> {
     let mut report = SubsetReport::default();
+    execute(
+        client,
+        "SET work_mem = '128MB'",
+        "setting work_mem for the subset",
+    )
+    .await?;
     let roots: BTreeSet<String> = rules.iter().map(|r| r.table.clone()).collect();
     for rule in rules {
         if !shape.tables.contains_key(&rule.table) {
@@ -126,30 +132,22 @@ pub async fn apply_subset(
         .collect();
     let descendants = descendants(&roots, &keys);
     for table in &descendants {
-        let inward: Vec<&&ForeignKey> = keys
+        let kept_by: Vec<String> = keys
             .iter()
             .filter(|k| &k.child == table && k.parent != k.child)
             .filter(|k| roots.contains(&k.parent) || descendants.contains(&k.parent))
-            .collect();
-        let kept_by_any: Vec<String> = inward
-            .iter()
             .map(|k| {
                 format!(
-                    "({} AND EXISTS (SELECT 1 FROM {} p WHERE {}))",
-                    key_present(k, "c"),
+                    "EXISTS (SELECT 1 FROM {} p WHERE {})",
                     sql_table(&k.parent),
-                    join_condition(k, "c", "p")
+                    join_condition(k, "x", "p")
                 )
             })
             .collect();
-        let sql = format!(
-            "DELETE FROM {} c WHERE NOT ({})",
-            sql_table(table),
-            kept_by_any.join(" OR ")
-        );
-        let removed = execute(
+        let removed = keep_only(
             client,
-            &sql,
+            table,
+            &kept_by,
             &format!("keeping the rows of {table} that belong to the subset"),
         )
         .await?;
@@ -162,28 +160,24 @@ pub async fn apply_subset(
         report.passes += 1;
         let mut changed = 0;
         for parent in &ancestors {
-            let referencing: Vec<String> = keys
+            let referenced_by: Vec<String> = keys
                 .iter()
                 .filter(|k| &k.parent == parent && members.contains(&k.child))
                 .map(|k| {
                     format!(
                         "EXISTS (SELECT 1 FROM {} c WHERE {})",
                         sql_table(&k.child),
-                        join_condition(k, "c", "p")
+                        join_condition(k, "c", "x")
                     )
                 })
                 .collect();
-            if referencing.is_empty() {
+            if referenced_by.is_empty() {
                 continue;
             }
-            let sql = format!(
-                "DELETE FROM {} p WHERE NOT ({})",
-                sql_table(parent),
-                referencing.join(" OR ")
-            );
-            let removed = execute(
+            let removed = keep_only(
                 client,
-                &sql,
+                parent,
+                &referenced_by,
                 &format!("keeping the rows of {parent} the subset references"),
             )
             .await?;
@@ -198,22 +192,45 @@ pub async fn apply_subset(
                 sql_table(&key.parent),
                 join_condition(key, "c", "p")
             );
-            let removed = execute(
-                client,
-                &sql,
-                &format!(
-                    "removing rows of {} whose {} row left the subset",
-                    key.child, key.parent
-                ),
-            )
-            .await?;
+            let what = format!(
+                "removing rows of {} whose {} row left the subset",
+                key.child, key.parent
+            );
+            let removed = execute(client, &sql, &what).await?;
             report.add(&key.child, removed);
             changed += removed;
         }
         if changed == 0 {
+            execute(client, "RESET work_mem", "resetting work_mem").await?;
             return Ok(report);
         }
     }
+}
+
+/// Deletes the rows of `table` (aliased `x` in the conditions) for which none of `conditions`
+/// holds. Each condition is a semi-join and the rows kept are matched by `ctid` in a hash anti-join,
+/// so no condition is evaluated row by row (an `OR` of `EXISTS` would be).
+async fn keep_only(
+    client: &tokio_postgres::Client,
+    table: &str,
+    conditions: &[String],
+    what: &str,
+) -> Result<u64> {
+    let kept: Vec<String> = conditions
+        .iter()
+        .map(|condition| {
+            format!(
+                "SELECT x.ctid AS row FROM {} x WHERE {condition}",
+                sql_table(table)
+            )
+        })
+        .collect();
+    let sql = format!(
+        "DELETE FROM {} t WHERE NOT EXISTS (SELECT 1 FROM ({}) kept WHERE kept.row = t.ctid)",
+        sql_table(table),
+        kept.join(" UNION ALL ")
+    );
+    execute(client, &sql, what).await
 }
 
 impl SubsetReport {
