@@ -125,24 +125,24 @@ async fn main() -> dbops::Result<()> {
         ),
         (
             "dbops restore --mask (25 columns of 8 tables, verified, ANALYZE)",
-            format!("{restore} --mask {rules}"),
+            format!("{restore} --mask {rules} > /dev/null"),
             true,
         ),
         (
             "dbops restore, then UPDATE the same columns",
-            format!("{restore} && {psql} -d {{db}} -f {d}/updates.sql"),
+            format!("{restore} > /dev/null && {psql} -d {{db}} -f {d}/updates.sql"),
             true,
         ),
         (
             "dbops restore, then UPDATE, then VACUUM FULL ANALYZE (originals gone from the table files)",
             format!(
-                "{restore} && {psql} -d {{db}} -f {d}/updates.sql && {psql} -d {{db}} -c 'VACUUM FULL ANALYZE'"
+                "{restore} > /dev/null && {psql} -d {{db}} -f {d}/updates.sql && {psql} -d {{db}} -c 'VACUUM FULL ANALYZE'"
             ),
             true,
         ),
         (
             "dbops restore --mask --subset 'rides: id % 10 = 0' (10% of the rides and their closure)",
-            format!("{restore} --mask {rules} --subset 'rides: id % 10 = 0'"),
+            format!("{restore} --mask {rules} --subset 'rides: id % 10 = 0' > /dev/null"),
             false,
         ),
     ];
