@@ -303,15 +303,32 @@ async fn mask_plan(
     let Some(masking) = &options.mask else {
         return Ok(None);
     };
-    let shape = crate::mask::DatabaseShape::read(&snapshot.client).await?;
-    let names: std::collections::BTreeSet<String> = tables
-        .iter()
-        .map(|t| format!("{}.{}", t.schema, t.name))
-        .collect();
     let action = format!("masked backup of `{}`", plan.database);
+    let configured: i64 = snapshot
+        .client
+        .query_one(
+            "SELECT count(*) FROM pg_extension WHERE extconfig IS NOT NULL",
+            &[],
+        )
+        .await
+        .map_err(|e| Error::postgres("looking for extension configuration tables", e))?
+        .get(0);
+    if configured > 0 {
+        return Err(Error::Refused {
+            action,
+            reason: "an extension of the database keeps configuration tables, whose rows pg_dump \
+                     writes with the schema, beyond the masking rules' reach; nothing was written"
+                .into(),
+        });
+    }
+    let shape = crate::mask::DatabaseShape::read(&snapshot.client).await?;
+    let streams: std::collections::BTreeMap<String, Vec<String>> = tables
+        .iter()
+        .map(|t| (format!("{}.{}", t.schema, t.name), t.columns.clone()))
+        .collect();
     Ok(Some(
         masking
-            .plan(&snapshot.client, &shape, Some(&names), &action)
+            .plan(&snapshot.client, &shape, &streams, &action)
             .await?,
     ))
 }

@@ -170,7 +170,7 @@ async fn worker(dump: &TableDump<'_>, queue: Queue) -> Result<Vec<(usize, TableO
     let client = dump.url.connect().await?;
     let mut setup = format!(
         "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT {}; \
-         SET row_security = off;",
+         SET row_security = off; SET datestyle = ISO;",
         crate::config::quote_literal(dump.snapshot)
     );
     if let Some(timeout) = dump.lock_timeout {

@@ -109,8 +109,15 @@ impl Masking {
     pub fn check(&self, shape: &DatabaseShape, tables: Option<&BTreeSet<String>>) -> MaskCheck {
         let mut check = MaskCheck::default();
         let in_scope = |t: &str| tables.is_none_or(|set| set.contains(t));
+        // A partitioned table is in scope when one of its partitions is (its rows are theirs).
+        let covered = |t: &str| {
+            in_scope(t)
+                || shape.tables.iter().any(|(name, table)| {
+                    table.partition_root.as_deref() == Some(t) && in_scope(name)
+                })
+        };
         for (qualified, table_rules) in &self.rules.tables {
-            let Some(table) = shape.tables.get(qualified).filter(|_| in_scope(qualified)) else {
+            let Some(table) = shape.tables.get(qualified).filter(|_| covered(qualified)) else {
                 check.problem(
                     ProblemKind::SchemaChanged,
                     qualified,
@@ -144,7 +151,7 @@ impl Masking {
             if is_bookkeeping(&table.name) {
                 continue;
             }
-            let table_rules = self.rules.tables.get(qualified);
+            let table_rules = self.rules_of(shape, table);
             if table_rules.is_none() && self.rules.complete {
                 check.problem(
                     ProblemKind::SchemaChanged,
@@ -259,7 +266,7 @@ impl Masking {
         &self,
         client: &tokio_postgres::Client,
         shape: &DatabaseShape,
-        tables: Option<&BTreeSet<String>>,
+        streams: &BTreeMap<String, Vec<String>>,
         action: &str,
     ) -> Result<MaskPlan> {
         let key = self.key.clone().ok_or_else(|| {
@@ -269,18 +276,35 @@ impl Masking {
                  a key to mask",
             )
         })?;
-        let check = self.check(shape, tables);
+        let tables: BTreeSet<String> = streams.keys().cloned().collect();
+        let check = self.check(shape, Some(&tables));
         check.into_result(action, &self.rules.source)?;
         let mut maskers = BTreeMap::new();
-        for (qualified, table) in &shape.tables {
-            if tables.is_some_and(|set| !set.contains(qualified)) {
+        for (qualified, order) in streams {
+            let Some(table) = shape.tables.get(qualified) else {
                 continue;
-            }
+            };
+            let Some(table_rules) = self.rules_of(shape, table) else {
+                continue;
+            };
             let mut columns = Vec::new();
-            for (index, column) in table.columns.iter().enumerate() {
-                let Some(rule) = self.rules.rule(&table.schema, &table.name, &column.name) else {
+            // Positions are those of the rows as they stream (the backup's COPY column list), never
+            // assumed to be the catalog's.
+            for (index, name) in order.iter().enumerate() {
+                let Some(rule) = table_rules.columns.get(name) else {
                     continue;
                 };
+                let column = table
+                    .columns
+                    .iter()
+                    .find(|c| &c.name == name)
+                    .ok_or_else(|| Error::Refused {
+                        action: action.to_string(),
+                        reason: format!(
+                            "the rows of {qualified} carry column {name}, which its table does not \
+                             have; nothing was written"
+                        ),
+                    })?;
                 let op = transform::compile(&rule.transformer, column, &key)
                     .map_err(|reason| self.rules.error_at(rule.line, reason))?;
                 if let Some(op) = op {
@@ -290,6 +314,26 @@ impl Masking {
                             .map_err(|reason| self.rules.error_at(rule.line, reason))?;
                     }
                     columns.push((index, column.name.clone(), op));
+                }
+            }
+            if columns.len() < table_rules.columns.len() {
+                let missing = table_rules
+                    .columns
+                    .iter()
+                    .filter(|(name, rule)| {
+                        rule.transformer != Transformer::Keep && !order.contains(name)
+                    })
+                    .map(|(name, _)| name.as_str())
+                    .collect::<Vec<_>>();
+                if !missing.is_empty() {
+                    return Err(Error::Refused {
+                        action: action.to_string(),
+                        reason: format!(
+                            "the rows of {qualified} do not carry the masked column(s) {}; \
+                             nothing was written",
+                            missing.join(", ")
+                        ),
+                    });
                 }
             }
             if !columns.is_empty() {
@@ -306,6 +350,16 @@ impl Masking {
         Ok(MaskPlan {
             maskers,
             notes: check.notes,
+        })
+    }
+
+    /// The rules of `table`: its own, or else those of its partitioned table (a partition is masked
+    /// like the table it belongs to).
+    fn rules_of<'a>(&'a self, shape: &DatabaseShape, table: &TableShape) -> Option<&'a TableRules> {
+        self.rules.tables.get(&table.qualified()).or_else(|| {
+            let root = table.partition_root.as_ref()?;
+            shape.tables.get(root)?;
+            self.rules.tables.get(root)
         })
     }
 }
@@ -541,6 +595,7 @@ mod tests {
                     column("nickname", "text", false, false),
                     column("last_ip", "inet", false, false),
                 ],
+                partition_root: None,
             },
         );
         shape

@@ -35,6 +35,9 @@ pub struct TableShape {
     pub name: String,
     /// Its columns, generated ones left out (as COPY does).
     pub columns: Vec<ColumnShape>,
+    /// For a partition: the partitioned table at the top of its tree (`schema.name`), whose rules it
+    /// follows when it has none of its own.
+    pub partition_root: Option<String>,
 }
 
 impl TableShape {
@@ -70,7 +73,10 @@ const COLUMNS_SQL: &str = "\
 SELECT n.nspname, c.relname, a.attname, format_type(a.atttypid, a.atttypmod),
        COALESCE(bt.typname, t.typname)::text,
        CASE WHEN t.typtype = 'd' THEN t.typtypmod ELSE a.atttypmod END,
-       a.attnotnull OR (t.typtype = 'd' AND t.typnotnull)
+       a.attnotnull OR (t.typtype = 'd' AND t.typnotnull),
+       (SELECT rn.nspname || '.' || r.relname FROM pg_class r
+        JOIN pg_namespace rn ON rn.oid = r.relnamespace
+        WHERE c.relispartition AND r.oid = pg_partition_root(c.oid))
 FROM pg_attribute a
 JOIN pg_class c ON c.oid = a.attrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -172,6 +178,7 @@ impl DatabaseShape {
                     schema,
                     name,
                     columns: Vec::new(),
+                    partition_root: row.get(7),
                 })
                 .columns
                 .push(column);

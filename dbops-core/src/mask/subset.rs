@@ -1,12 +1,13 @@
-//! Subsets that keep their referential closure. Run on the loaded rows before constraints exist:
-//! 1. each root table keeps the rows its predicate selects;
-//! 2. tables that reference a root (directly or through other such tables: the ride's payments,
-//!    ratings, events) keep the rows that reference kept rows;
-//! 3. then, until nothing changes: tables the kept rows reference (the ride's rider, driver,
-//!    vehicle) keep only rows something kept references, and every row whose foreign key points at a
-//!    removed row is removed (the removed users' notifications).
+//! Subsets that keep their referential closure, run on the loaded rows before constraints exist.
+//! Rows are marked as kept (by `(tableoid, ctid)`, in temporary tables) until nothing changes:
+//! 1. the rows of each root table its conditions select (several conditions on one table: any);
+//! 2. rows of tables that reference the roots, directly or through each other (a ride's payments,
+//!    ratings, location pings), that reference a kept row;
+//! 3. every row a kept row references (the ride's rider, driver, vehicle; a selected employee's
+//!    manager), in any of these tables.
 //!
-//! Every foreign key holds at the end, and every kept row keeps every row it references.
+//! Then every unmarked row of these tables is removed, and rows of other tables whose foreign key
+//! points at a removed row go too (the removed users' notifications), until every foreign key holds.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
@@ -61,7 +62,7 @@ impl std::str::FromStr for SubsetRule {
 pub struct SubsetReport {
     /// Rows removed per table (`schema.name`), for tables that lost any.
     pub removed: BTreeMap<String, u64>,
-    /// Passes of step 3 until nothing changed.
+    /// Marking passes until nothing more was kept.
     pub passes: usize,
 }
 
@@ -97,14 +98,6 @@ pub async fn apply_subset(
     shape: &DatabaseShape,
     rules: &[SubsetRule],
 ) -> Result<SubsetReport> {
-    let mut report = SubsetReport::default();
-    execute(
-        client,
-        "SET work_mem = '128MB'",
-        "setting work_mem for the subset",
-    )
-    .await?;
-    let roots: BTreeSet<String> = rules.iter().map(|r| r.table.clone()).collect();
     for rule in rules {
         if !shape.tables.contains_key(&rule.table) {
             return Err(Error::config(
@@ -112,78 +105,109 @@ pub async fn apply_subset(
                 format!("the backup has no table {}", rule.table),
             ));
         }
-        let sql = format!(
-            "DELETE FROM {} WHERE NOT COALESCE(({}), false)",
-            sql_table(&rule.table),
-            rule.predicate
-        );
-        let removed = execute(
-            client,
-            &sql,
-            &format!("selecting the subset of {}", rule.table),
-        )
-        .await?;
-        report.add(&rule.table, removed);
     }
     let keys: Vec<&ForeignKey> = shape
         .foreign_keys
         .iter()
         .filter(|k| shape.tables.contains_key(&k.child) && shape.tables.contains_key(&k.parent))
         .collect();
+    let roots: BTreeSet<String> = rules.iter().map(|r| r.table.clone()).collect();
     let descendants = descendants(&roots, &keys);
-    for table in &descendants {
-        let kept_by: Vec<String> = keys
-            .iter()
-            .filter(|k| &k.child == table && k.parent != k.child)
-            .filter(|k| roots.contains(&k.parent) || descendants.contains(&k.parent))
-            .map(|k| {
-                format!(
-                    "EXISTS (SELECT 1 FROM {} p WHERE {})",
-                    sql_table(&k.parent),
-                    join_condition(k, "x", "p")
-                )
-            })
-            .collect();
-        let removed = keep_only(
+    let closure: BTreeSet<String> = roots.iter().chain(&descendants).cloned().collect();
+    let members: Vec<String> = closure
+        .iter()
+        .cloned()
+        .chain(ancestors(&closure, &keys))
+        .collect();
+    let marks: BTreeMap<&String, String> = members
+        .iter()
+        .enumerate()
+        .map(|(i, table)| (table, format!("dbops_subset_keep_{i}")))
+        .collect();
+    execute(
+        client,
+        "SET work_mem = '128MB'",
+        "setting work_mem for the subset",
+    )
+    .await?;
+    for mark in marks.values() {
+        let sql = format!("CREATE TEMPORARY TABLE {mark} (o oid, t tid, PRIMARY KEY (o, t))");
+        execute(client, &sql, "creating the subset's marks").await?;
+    }
+    let mut report = SubsetReport::default();
+    for rule in rules {
+        let sql = format!(
+            "INSERT INTO {} SELECT x.tableoid, x.ctid FROM {} x WHERE COALESCE(({}), false) \
+             ON CONFLICT DO NOTHING",
+            marks[&rule.table],
+            sql_table(&rule.table),
+            rule.predicate
+        );
+        execute(
             client,
-            table,
-            &kept_by,
-            &format!("keeping the rows of {table} that belong to the subset"),
+            &sql,
+            &format!("selecting the subset of {}", rule.table),
+        )
+        .await?;
+    }
+    loop {
+        report.passes += 1;
+        let mut marked = 0;
+        for key in &keys {
+            let (Some(child_mark), Some(parent_mark)) =
+                (marks.get(&key.child), marks.get(&key.parent))
+            else {
+                continue;
+            };
+            // Down: rows of a table that belongs to the roots, referencing a kept row.
+            if descendants.contains(&key.child) && closure.contains(&key.parent) {
+                let sql = format!(
+                    "INSERT INTO {child_mark} SELECT c.tableoid, c.ctid FROM {} c JOIN {} p ON {} \
+                     JOIN {parent_mark} k ON k.o = p.tableoid AND k.t = p.ctid ON CONFLICT DO NOTHING",
+                    sql_table(&key.child),
+                    sql_table(&key.parent),
+                    join_condition(key, "c", "p")
+                );
+                let what = format!(
+                    "keeping the rows of {} of kept {} rows",
+                    key.child, key.parent
+                );
+                marked += execute(client, &sql, &what).await?;
+            }
+            // Up: every row a kept row references.
+            let sql = format!(
+                "INSERT INTO {parent_mark} SELECT p.tableoid, p.ctid FROM {} c \
+                 JOIN {child_mark} k ON k.o = c.tableoid AND k.t = c.ctid JOIN {} p ON {} \
+                 ON CONFLICT DO NOTHING",
+                sql_table(&key.child),
+                sql_table(&key.parent),
+                join_condition(key, "c", "p")
+            );
+            let what = format!(
+                "keeping the rows of {} kept {} rows reference",
+                key.parent, key.child
+            );
+            marked += execute(client, &sql, &what).await?;
+        }
+        if marked == 0 {
+            break;
+        }
+    }
+    for (table, mark) in &marks {
+        let sql = format!(
+            "DELETE FROM {} t WHERE NOT EXISTS (SELECT 1 FROM {mark} k WHERE k.o = t.tableoid AND k.t = t.ctid)",
+            sql_table(table)
+        );
+        let removed = execute(
+            client,
+            &sql,
+            &format!("removing the rows of {table} outside the subset"),
         )
         .await?;
         report.add(table, removed);
     }
-    let closure: BTreeSet<String> = roots.iter().chain(&descendants).cloned().collect();
-    let ancestors = ancestors(&closure, &keys);
-    let members: BTreeSet<&String> = closure.iter().chain(ancestors.iter()).collect();
     loop {
-        report.passes += 1;
-        let mut changed = 0;
-        for parent in &ancestors {
-            let referenced_by: Vec<String> = keys
-                .iter()
-                .filter(|k| &k.parent == parent && members.contains(&k.child))
-                .map(|k| {
-                    format!(
-                        "EXISTS (SELECT 1 FROM {} c WHERE {})",
-                        sql_table(&k.child),
-                        join_condition(k, "c", "x")
-                    )
-                })
-                .collect();
-            if referenced_by.is_empty() {
-                continue;
-            }
-            let removed = keep_only(
-                client,
-                parent,
-                &referenced_by,
-                &format!("keeping the rows of {parent} the subset references"),
-            )
-            .await?;
-            report.add(parent, removed);
-            changed += removed;
-        }
+        let mut removed_now = 0;
         for key in &keys {
             let sql = format!(
                 "DELETE FROM {} c WHERE {} AND NOT EXISTS (SELECT 1 FROM {} p WHERE {})",
@@ -198,39 +222,22 @@ pub async fn apply_subset(
             );
             let removed = execute(client, &sql, &what).await?;
             report.add(&key.child, removed);
-            changed += removed;
+            removed_now += removed;
         }
-        if changed == 0 {
-            execute(client, "RESET work_mem", "resetting work_mem").await?;
-            return Ok(report);
+        if removed_now == 0 {
+            break;
         }
     }
-}
-
-/// Deletes the rows of `table` (aliased `x` in the conditions) for which none of `conditions`
-/// holds. Each condition is a semi-join and the rows kept are matched by `ctid` in a hash anti-join,
-/// so no condition is evaluated row by row (an `OR` of `EXISTS` would be).
-async fn keep_only(
-    client: &tokio_postgres::Client,
-    table: &str,
-    conditions: &[String],
-    what: &str,
-) -> Result<u64> {
-    let kept: Vec<String> = conditions
-        .iter()
-        .map(|condition| {
-            format!(
-                "SELECT x.ctid AS row FROM {} x WHERE {condition}",
-                sql_table(table)
-            )
-        })
-        .collect();
-    let sql = format!(
-        "DELETE FROM {} t WHERE NOT EXISTS (SELECT 1 FROM ({}) kept WHERE kept.row = t.ctid)",
-        sql_table(table),
-        kept.join(" UNION ALL ")
-    );
-    execute(client, &sql, what).await
+    for mark in marks.values() {
+        execute(
+            client,
+            &format!("DROP TABLE IF EXISTS {mark}"),
+            "dropping the subset's marks",
+        )
+        .await?;
+    }
+    execute(client, "RESET work_mem", "resetting work_mem").await?;
+    Ok(report)
 }
 
 impl SubsetReport {

@@ -1,7 +1,7 @@
 //! Transformers bound to a column's type: each turns one value's text form (as COPY writes it,
 //! unescaped) into the masked value's text form, which the server parses with the column's type.
 
-use chrono::{Duration, NaiveDate, NaiveDateTime};
+use chrono::{Datelike, Duration, NaiveDate, NaiveTime};
 
 use super::key::MaskKey;
 use super::rules::Transformer;
@@ -240,13 +240,14 @@ impl ColumnOp {
                     last.to_lowercase().replace([' ', '-'], "")
                 );
                 let domain = "@example.com";
-                match max_chars {
+                let email = match max_chars {
                     Some(max) if local.len() + domain.len() > *max => {
                         let keep = max.saturating_sub(domain.len()).max(1);
                         format!("{}{domain}", &tag[..keep.min(tag.len())])
                     }
                     _ => format!("{local}{domain}"),
-                }
+                };
+                cut(email, *max_chars)
             }
             ColumnOp::FakePhone { keep_prefix } => fake_phone(key, value, *keep_prefix),
             ColumnOp::Shift { kind, seconds } => shift(value, *kind, *seconds)?,
@@ -301,7 +302,12 @@ fn fake_phone(key: &MaskKey, value: &str, keep_prefix: usize) -> String {
         .collect();
     let masked: Vec<usize> = digits.iter().skip(keep_prefix).copied().collect();
     if masked.is_empty() {
-        return value.to_string();
+        // As few digits as the kept prefix: permute them all rather than keep the number.
+        return if keep_prefix > 0 && !digits.is_empty() {
+            fake_phone(key, value, 0)
+        } else {
+            value.to_string()
+        };
     }
     let number: String = masked
         .iter()
@@ -326,7 +332,8 @@ fn fake_phone(key: &MaskKey, value: &str, keep_prefix: usize) -> String {
     String::from_utf8(out).unwrap_or_default()
 }
 
-/// `value` moved by `seconds`, written back in the form it came in (ISO, with its offset).
+/// `value` moved by `seconds`, written back in the form it came in (ISO, with its offset; years
+/// before 1 AD as PostgreSQL writes them, with ` BC`).
 fn shift(value: &str, kind: TimeKind, seconds: i64) -> std::result::Result<String, String> {
     if value == "infinity" || value == "-infinity" {
         return Ok(value.to_string());
@@ -340,26 +347,55 @@ fn shift(value: &str, kind: TimeKind, seconds: i64) -> std::result::Result<Strin
             }
         )
     };
-    if kind == TimeKind::Date {
-        let date = NaiveDate::parse_from_str(value, "%Y-%m-%d").map_err(|_| unparseable())?;
-        let moved = date + Duration::days(seconds / 86_400);
-        return Ok(moved.format("%Y-%m-%d").to_string());
-    }
-    let (main, offset) = if kind == TimeKind::TimestampTz {
-        let at = value
-            .char_indices()
-            .skip(19)
-            .find(|(_, c)| *c == '+' || *c == '-')
-            .map(|(i, _)| i)
-            .ok_or_else(unparseable)?;
-        value.split_at(at)
-    } else {
-        (value, "")
+    let (body, bc) = match value.strip_suffix(" BC") {
+        Some(body) => (body, true),
+        None => (value, false),
     };
-    let time =
-        NaiveDateTime::parse_from_str(main, "%Y-%m-%d %H:%M:%S%.f").map_err(|_| unparseable())?;
-    let moved = time + Duration::seconds(seconds);
-    Ok(format!("{}{offset}", moved.format("%Y-%m-%d %H:%M:%S%.f")))
+    let (date_text, rest) = body.split_once(' ').unwrap_or((body, ""));
+    let date = iso_date(date_text, bc).ok_or_else(unparseable)?;
+    if kind == TimeKind::Date {
+        if !rest.is_empty() {
+            return Err(unparseable());
+        }
+        let moved = date + Duration::days(seconds / 86_400);
+        let (text, era) = iso_date_text(moved);
+        return Ok(format!("{text}{era}"));
+    }
+    let (time_text, offset) = if kind == TimeKind::TimestampTz {
+        let at = rest.find(['+', '-']).ok_or_else(unparseable)?;
+        rest.split_at(at)
+    } else {
+        (rest, "")
+    };
+    let time = NaiveTime::parse_from_str(time_text, "%H:%M:%S%.f").map_err(|_| unparseable())?;
+    let moved = date.and_time(time) + Duration::seconds(seconds);
+    let (text, era) = iso_date_text(moved.date());
+    Ok(format!(
+        "{text} {}{offset}{era}",
+        moved.time().format("%H:%M:%S%.f")
+    ))
+}
+
+/// `YYYY-MM-DD` (at least four year digits) as a date; `bc`: the year is before 1 AD (year 1 BC is
+/// the astronomical year 0).
+fn iso_date(text: &str, bc: bool) -> Option<NaiveDate> {
+    let mut parts = text.splitn(3, '-');
+    let year: i32 = parts.next()?.parse().ok()?;
+    let month: u32 = parts.next()?.parse().ok()?;
+    let day: u32 = parts.next()?.parse().ok()?;
+    NaiveDate::from_ymd_opt(if bc { 1 - year } else { year }, month, day)
+}
+
+/// A date as PostgreSQL writes it in ISO style, and its era suffix (` BC` or nothing).
+fn iso_date_text(date: NaiveDate) -> (String, &'static str) {
+    let (year, era) = match date.year() {
+        year if year <= 0 => (1 - year, " BC"),
+        year => (year, ""),
+    };
+    (
+        format!("{year:04}-{:02}-{:02}", date.month(), date.day()),
+        era,
+    )
 }
 
 /// `value` moved by a keyed amount of at most `degrees`, kept within ±`limit`.
@@ -439,6 +475,26 @@ mod tests {
         assert!(phone.starts_with("+1 415-") && phone.len() == 15, "{phone}");
         assert_ne!(phone, "+1 415-000-0001");
 
+        let short = run(
+            Transformer::FakePhone { keep_prefix: 4 },
+            &column("phone", "text"),
+            "+1 415",
+        )
+        .unwrap();
+        assert!(
+            short.starts_with("+1 ") && short.len() == 6 && short != "+1 415",
+            "{short}"
+        );
+        let mut tiny = column("email", "varchar");
+        tiny.max_chars = Some(8);
+        assert_eq!(
+            run(Transformer::FakeEmail, &tiny, "a@b.c")
+                .unwrap()
+                .chars()
+                .count(),
+            8
+        );
+
         let id = run(Transformer::Hash, &column("id", "int4"), "42").unwrap();
         assert!(id.parse::<i32>().unwrap() >= 0);
         let negative = run(Transformer::Hash, &column("id", "int4"), "-42").unwrap();
@@ -473,13 +529,35 @@ mod tests {
             a.ends_with("+00") && b.ends_with(".500+05:30") || b.ends_with(".5+05:30"),
             "{a} {b}"
         );
-        let parse = |s: &str| NaiveDateTime::parse_from_str(&s[..19], "%Y-%m-%d %H:%M:%S").unwrap();
+        let parse =
+            |s: &str| chrono::NaiveDateTime::parse_from_str(&s[..19], "%Y-%m-%d %H:%M:%S").unwrap();
         assert_eq!((parse(&b) - parse(&a)).num_seconds(), 1);
         let moved = (parse(&a) - parse("2025-03-01 10:00:00"))
             .num_seconds()
             .abs();
         assert!(moved > 0 && moved <= 86_400 * 30);
         assert!(op.apply(&key, "March 1").is_err());
+        // Negative offsets, and years before 1 AD as PostgreSQL writes them.
+        assert_eq!(
+            shift("2025-03-01 10:00:00-03:30", TimeKind::TimestampTz, 60).unwrap(),
+            "2025-03-01 10:01:00-03:30"
+        );
+        assert_eq!(
+            shift("0001-01-01 00:00:10+00", TimeKind::TimestampTz, -20).unwrap(),
+            "0001-12-31 23:59:50+00 BC"
+        );
+        assert_eq!(
+            shift("0005-02-29 BC", TimeKind::Date, 86_400).unwrap(),
+            "0005-03-01 BC"
+        );
+        assert_eq!(
+            shift("0001-12-31 BC", TimeKind::Date, 86_400).unwrap(),
+            "0001-01-01"
+        );
+        assert_eq!(
+            shift("12345-06-01 08:00:00", TimeKind::Timestamp, 3600).unwrap(),
+            "12345-06-01 09:00:00"
+        );
 
         let op = compile(
             &Transformer::Jitter { metres: 500.0 },

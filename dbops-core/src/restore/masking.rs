@@ -69,19 +69,26 @@ impl RestoreMasking {
                 });
             }
             let shape = crate::mask::DatabaseShape::read_with_post_data(client, post_data).await?;
-            let tables: std::collections::BTreeSet<String> =
-                manifest.parts.iter().map(TableObject::qualified).collect();
+            let action = format!("masked restore into `{target}`");
+            if options.mask.is_some()
+                && let Some(tables) = copied_tables(data_sql)
+            {
+                return Err(crate::Error::Refused {
+                    action,
+                    reason: format!(
+                        "the backup's schema archive holds rows of {tables} (tables of an \
+                         extension, dumped with the schema), which masking rules cannot reach; \
+                         nothing was written"
+                    ),
+                });
+            }
+            let streams: std::collections::BTreeMap<String, Vec<String>> = manifest
+                .parts
+                .iter()
+                .map(|p| (p.qualified(), p.columns.clone()))
+                .collect();
             let plan = match &options.mask {
-                Some(masking) => Some(
-                    masking
-                        .plan(
-                            client,
-                            &shape,
-                            Some(&tables),
-                            &format!("masked restore into `{target}`"),
-                        )
-                        .await?,
-                ),
+                Some(masking) => Some(masking.plan(client, &shape, &streams, &action).await?),
                 None => None,
             };
             Ok(Self {
@@ -130,6 +137,17 @@ impl RestoreMasking {
         }
         Ok(summary)
     }
+}
+
+/// The tables whose rows a rendered data section copies (`COPY t (...) FROM stdin;`), if any.
+#[cfg(feature = "mask")]
+fn copied_tables(data_sql: &str) -> Option<String> {
+    let tables: Vec<&str> = data_sql
+        .lines()
+        .filter_map(|line| line.strip_prefix("COPY "))
+        .filter_map(|rest| rest.split([' ', '(']).next())
+        .collect();
+    (!tables.is_empty()).then(|| tables.join(", "))
 }
 
 /// Checks `options.mask`'s rules against the schema of the backup `entry` without restoring its rows:

@@ -535,6 +535,21 @@ async fn load_part(
     Ok(decoded)
 }
 
+/// ` (a, b, c)`: the columns in the order the backup copied them (empty for a table without any).
+/// Named, so rows land in their columns even where the new table orders them otherwise (a child
+/// table's inherited columns), and a masker's positions are those of the stream.
+fn column_list(part: &TableObject) -> String {
+    if part.columns.is_empty() {
+        return String::new();
+    }
+    let names: Vec<String> = part
+        .columns
+        .iter()
+        .map(|c| crate::config::quote_ident(c))
+        .collect();
+    format!(" ({})", names.join(", "))
+}
+
 /// `COPY table FROM STDIN` of what arrives, committed only after `End`.
 async fn copy_in(
     client: &tokio_postgres::Client,
@@ -545,7 +560,11 @@ async fn copy_in(
     let what = || format!("loading the rows of {}", part.qualified());
     let options = if freeze { " (FREEZE)" } else { "" };
     let sink = client
-        .copy_in::<_, Bytes>(&format!("COPY {} FROM STDIN{options}", part.sql_name()))
+        .copy_in::<_, Bytes>(&format!(
+            "COPY {}{} FROM STDIN{options}",
+            part.sql_name(),
+            column_list(part)
+        ))
         .await
         .map_err(|e| Error::postgres(what(), e))?;
     futures::pin_mut!(sink);

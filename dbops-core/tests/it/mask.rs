@@ -548,3 +548,130 @@ async fn drafted_rules_fit_their_schema_and_report_its_later_changes() {
         "{check:?}"
     );
 }
+
+/// A database of its own with `sql` applied.
+async fn database_with(sql: &str) -> TestDatabase {
+    let db = support::empty_databases().await.create().await.unwrap();
+    db.connect()
+        .await
+        .unwrap()
+        .batch_execute(sql)
+        .await
+        .unwrap();
+    db
+}
+
+#[tokio::test]
+async fn subsets_follow_self_references_and_cycles_between_tables() {
+    let db = database_with(
+        "CREATE TABLE employees (id int PRIMARY KEY, manager_id int REFERENCES employees, name text);
+         INSERT INTO employees VALUES (1, NULL, 'a'), (2, 1, 'b'), (3, 2, 'c'), (4, NULL, 'd'), (5, 4, 'e');
+         CREATE TABLE customers (id int PRIMARY KEY, first_order_id int);
+         CREATE TABLE orders (id int PRIMARY KEY, customer_id int NOT NULL REFERENCES customers,
+                              handled_by int REFERENCES employees);
+         INSERT INTO customers SELECT i, NULL FROM generate_series(1, 6) i;
+         INSERT INTO orders SELECT i, (i - 1) % 6 + 1, CASE WHEN i = 8 THEN 5 END FROM generate_series(1, 12) i;
+         UPDATE customers SET first_order_id = id;
+         ALTER TABLE customers ADD FOREIGN KEY (first_order_id) REFERENCES orders;",
+    )
+    .await;
+    let (_dir, store) = backed_up(&db).await;
+    let target = unique("cycles");
+    PgRestorer::new(db.url().clone(), store)
+        .restore(&RestoreOptions {
+            target: into_new(&target),
+            subset: vec![
+                "employees: id = 3".parse().unwrap(),
+                "orders: id IN (8, 10)".parse().unwrap(),
+            ],
+            ..RestoreOptions::default()
+        })
+        .await
+        .unwrap();
+    let client = db.url().with_database(&target).connect().await.unwrap();
+    let ids = |sql: &'static str| {
+        let client = &client;
+        async move {
+            client
+                .query(sql, &[])
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| r.get::<_, i32>(0))
+                .collect::<Vec<_>>()
+        }
+    };
+    // The selected employee with the managers above it, and the handler of a kept order.
+    assert_eq!(
+        ids("SELECT id FROM employees ORDER BY id").await,
+        [1, 2, 3, 4, 5]
+    );
+    // Orders 8 and 10, their customers (2 and 4), and those customers' first orders (2 and 4).
+    assert_eq!(
+        ids("SELECT id FROM orders ORDER BY id").await,
+        [2, 4, 8, 10]
+    );
+    assert_eq!(ids("SELECT id FROM customers ORDER BY id").await, [2, 4]);
+    drop_db(db.url(), &target).await;
+}
+
+#[tokio::test]
+async fn rows_land_in_their_columns_when_the_new_table_orders_them_otherwise() {
+    // A column added to a parent after its child: the child has it last, a restored child (created
+    // with INHERITS) has it among the inherited columns, before the child's own.
+    let db = database_with(
+        "CREATE TABLE people (id int PRIMARY KEY, nickname text);
+         CREATE TABLE riders (note text) INHERITS (people);
+         ALTER TABLE people ADD COLUMN email text;
+         INSERT INTO riders (id, nickname, note, email)
+           SELECT i, 'nick' || i, 'note ' || i, 'rider' || i || '@mail.test' FROM generate_series(1, 50) i;",
+    )
+    .await;
+    let (_dir, store) = backed_up(&db).await;
+    let restorer = PgRestorer::new(db.url().clone(), store);
+    let plain = unique("inherit_plain");
+    restorer
+        .restore(&RestoreOptions {
+            target: into_new(&plain),
+            ..RestoreOptions::default()
+        })
+        .await
+        .unwrap();
+    let source = column_values(db.url(), "ONLY riders", "id", "note").await;
+    let restored =
+        column_values(&db.url().with_database(&plain), "ONLY riders", "id", "note").await;
+    assert_eq!(source, restored);
+    let rules = MaskRules::parse(
+        "[tables.riders]\nemail = \"fake_email\"\n[tables.people]\nemail = \"fake_email\"\n",
+        "inherit.toml",
+    )
+    .unwrap();
+    let masked = unique("inherit_masked");
+    restorer
+        .restore(&RestoreOptions {
+            target: into_new(&masked),
+            mask: Some(Arc::new(
+                Masking::new(rules, MaskKey::new(KEY).unwrap())
+                    .allow_unmasked(["riders.nickname", "people.nickname"]),
+            )),
+            ..RestoreOptions::default()
+        })
+        .await
+        .unwrap();
+    let masked_url = db.url().with_database(&masked);
+    assert_eq!(
+        column_values(&masked_url, "ONLY riders", "id", "note").await,
+        source
+    );
+    let emails = column_values(&masked_url, "ONLY riders", "id", "email").await;
+    assert!(
+        emails
+            .values()
+            .flatten()
+            .all(|e| e.ends_with("@example.com")),
+        "{emails:?}"
+    );
+    for name in [&plain, &masked] {
+        drop_db(db.url(), name).await;
+    }
+}
