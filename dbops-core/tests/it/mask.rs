@@ -675,3 +675,39 @@ async fn rows_land_in_their_columns_when_the_new_table_orders_them_otherwise() {
         drop_db(db.url(), name).await;
     }
 }
+
+#[tokio::test]
+async fn partitions_follow_their_partitioned_tables_rules() {
+    let db = database_with(
+        "CREATE TABLE signups (id int, email text, at date) PARTITION BY RANGE (at);
+         CREATE TABLE signups_2024 PARTITION OF signups FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+         CREATE TABLE signups_2025 PARTITION OF signups FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
+         INSERT INTO signups SELECT i, 'person' || i || '@mail.test', date '2024-06-01' + i * 2
+           FROM generate_series(1, 200) i;",
+    )
+    .await;
+    let (_dir, store) = backed_up(&db).await;
+    let restorer = PgRestorer::new(db.url().clone(), store);
+    let rules = MaskRules::parse("[tables.signups]\nemail = \"fake_email\"\n", "p.toml").unwrap();
+    let masking = Arc::new(Masking::new(rules, MaskKey::new(KEY).unwrap()));
+    let target = unique("partitions");
+    let report = restorer
+        .restore(&RestoreOptions {
+            target: into_new(&target),
+            mask: Some(masking.clone()),
+            subset: vec!["signups: id % 2 = 0".parse().unwrap()],
+            ..RestoreOptions::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(report.masking.unwrap().masked_tables, 2);
+    let emails = column_values(&db.url().with_database(&target), "signups", "id", "email").await;
+    assert_eq!(emails.len(), 100);
+    assert!(
+        emails
+            .values()
+            .flatten()
+            .all(|e| e.ends_with("@example.com"))
+    );
+    drop_db(db.url(), &target).await;
+}
