@@ -6,7 +6,8 @@
 //! plain one equals its source, the masked ones have the source's row counts and none of its emails.
 //!
 //! Run: `cargo build --release -p dbops-cli --bin dbops && cargo run --release -p dbops-benches --bin mask [SCALE] [ROUNDS]`
-//! (defaults: scale 20, 3 rounds)
+//! (defaults: scale 20, 3 rounds). With `DBOPS_BASELINE_BIN=/path/to/an/older/dbops` a plain restore
+//! by that binary runs alongside (is a plain restore any slower than before masking existed?).
 
 use std::collections::BTreeSet;
 
@@ -146,6 +147,18 @@ async fn main() -> dbops::Result<()> {
             false,
         ),
     ];
+    let baseline = std::env::var("DBOPS_BASELINE_BIN").ok();
+    let mut runs = runs;
+    if let Some(bin) = &baseline {
+        runs.insert(
+            1,
+            (
+                "dbops restore (plain) by the baseline binary (DBOPS_BASELINE_BIN)",
+                format!("{bin} -q restore --store file://{d}/store --from-database ridehailing --into {{db}} --create > /dev/null"),
+                false,
+            ),
+        );
+    }
     let mut times = vec![Vec::new(); runs.len()];
     for round in 0..rounds {
         for (i, (name, script, masked)) in runs.iter().enumerate() {
@@ -154,7 +167,7 @@ async fn main() -> dbops::Result<()> {
             eprintln!("round {round}: {name}: {:.2}s", run.secs);
             times[i].push(run.secs);
             let restored = url.with_database(&db);
-            if i == 0 {
+            if i == 0 || name.contains("baseline") {
                 dbops_benches::assert_same_data(&source, &restored, name).await;
             } else if *masked {
                 let got = dbops_benches::table_fingerprints(&restored).await?;

@@ -131,63 +131,46 @@ pub async fn apply_subset(
     )
     .await?;
     for mark in marks.values() {
-        let sql = format!("CREATE TEMPORARY TABLE {mark} (o oid, t tid, PRIMARY KEY (o, t))");
+        let sql =
+            format!("CREATE TEMPORARY TABLE {mark} (o oid, t tid, g bigint, PRIMARY KEY (o, t))");
         execute(client, &sql, "creating the subset's marks").await?;
     }
     let mut report = SubsetReport::default();
+    // The step at which each table last got new marks (rows carry theirs in `g`).
+    let mut newest: BTreeMap<&String, i64> = BTreeMap::new();
     for rule in rules {
         let sql = format!(
-            "INSERT INTO {} SELECT x.tableoid, x.ctid FROM {} x WHERE COALESCE(({}), false) \
+            "INSERT INTO {} SELECT x.tableoid, x.ctid, 0 FROM {} x WHERE COALESCE(({}), false) \
              ON CONFLICT DO NOTHING",
             marks[&rule.table],
             sql_table(&rule.table),
             rule.predicate
         );
-        execute(
-            client,
-            &sql,
-            &format!("selecting the subset of {}", rule.table),
-        )
-        .await?;
+        let what = format!("selecting the subset of {}", rule.table);
+        if execute(client, &sql, &what).await? > 0 {
+            newest.insert(&rule.table, 0);
+        }
     }
+    let mut edges = edges(&roots, &descendants, &members, &keys);
+    let mut step = 0i64;
     loop {
         report.passes += 1;
         let mut marked = 0;
-        for key in &keys {
-            let (Some(child_mark), Some(parent_mark)) =
-                (marks.get(&key.child), marks.get(&key.parent))
-            else {
+        for edge in &mut edges {
+            let (from, to) = edge.tables();
+            // Semi-naive: only rows marked since this edge last ran can mark anything new.
+            if newest.get(from).is_none_or(|n| *n <= edge.seen) {
                 continue;
-            };
-            // Down: rows of a table that belongs to the roots, referencing a kept row.
-            if descendants.contains(&key.child) && closure.contains(&key.parent) {
-                let sql = format!(
-                    "INSERT INTO {child_mark} SELECT c.tableoid, c.ctid FROM {} c JOIN {} p ON {} \
-                     JOIN {parent_mark} k ON k.o = p.tableoid AND k.t = p.ctid ON CONFLICT DO NOTHING",
-                    sql_table(&key.child),
-                    sql_table(&key.parent),
-                    join_condition(key, "c", "p")
-                );
-                let what = format!(
-                    "keeping the rows of {} of kept {} rows",
-                    key.child, key.parent
-                );
-                marked += execute(client, &sql, &what).await?;
             }
-            // Up: every row a kept row references.
-            let sql = format!(
-                "INSERT INTO {parent_mark} SELECT p.tableoid, p.ctid FROM {} c \
-                 JOIN {child_mark} k ON k.o = c.tableoid AND k.t = c.ctid JOIN {} p ON {} \
-                 ON CONFLICT DO NOTHING",
-                sql_table(&key.child),
-                sql_table(&key.parent),
-                join_condition(key, "c", "p")
-            );
-            let what = format!(
-                "keeping the rows of {} kept {} rows reference",
-                key.parent, key.child
-            );
-            marked += execute(client, &sql, &what).await?;
+            step += 1;
+            let sql = edge.sql(&marks[from], &marks[to], step);
+            let what = format!("keeping the rows of {to} that kept {from} rows need");
+            let inserted = execute(client, &sql, &what).await?;
+            edge.seen = step - 1;
+            if inserted > 0 {
+                newest.insert(to, step);
+                marked += inserted;
+            }
         }
         if marked == 0 {
             break;
@@ -238,6 +221,90 @@ pub async fn apply_subset(
     }
     execute(client, "RESET work_mem", "resetting work_mem").await?;
     Ok(report)
+}
+
+/// A direction in which kept rows make other rows kept.
+struct Edge<'a> {
+    key: &'a ForeignKey,
+    /// Down: child rows referencing kept parent rows (the child belongs to the roots). Up: parent
+    /// rows kept child rows reference.
+    down: bool,
+    /// Marks of the source table up to this step have been followed.
+    seen: i64,
+}
+
+impl<'a> Edge<'a> {
+    /// (source table, target table).
+    fn tables(&self) -> (&'a String, &'a String) {
+        if self.down {
+            (&self.key.parent, &self.key.child)
+        } else {
+            (&self.key.child, &self.key.parent)
+        }
+    }
+
+    /// Marks in `to_mark` every row the new marks of `from_mark` reach, as step `step`.
+    fn sql(&self, from_mark: &str, to_mark: &str, step: i64) -> String {
+        let key = self.key;
+        let (source, target, alias) = if self.down {
+            (&key.parent, &key.child, "c")
+        } else {
+            (&key.child, &key.parent, "p")
+        };
+        let source_alias = if self.down { "p" } else { "c" };
+        format!(
+            "INSERT INTO {to_mark} SELECT {alias}.tableoid, {alias}.ctid, {step} FROM {from_mark} k \
+             JOIN {} {source_alias} ON {source_alias}.tableoid = k.o AND {source_alias}.ctid = k.t \
+             JOIN {} {alias} ON {} WHERE k.g > {} ON CONFLICT DO NOTHING",
+            sql_table(source),
+            sql_table(target),
+            join_condition(key, "c", "p"),
+            self.seen
+        )
+    }
+}
+
+/// The edges in an order that lets one pass do most of the work: down from the roots (nearest
+/// tables first), then up from the deepest tables towards the ones they reference.
+fn edges<'a>(
+    roots: &BTreeSet<String>,
+    descendants: &[String],
+    members: &[String],
+    keys: &[&'a ForeignKey],
+) -> Vec<Edge<'a>> {
+    let member = |t: &String| members.contains(t);
+    let in_closure = |t: &String| roots.contains(t) || descendants.contains(t);
+    let mut out = Vec::new();
+    for table in descendants {
+        for key in keys
+            .iter()
+            .filter(|k| &k.child == table && in_closure(&k.parent))
+        {
+            out.push(Edge {
+                key,
+                down: true,
+                seen: -1,
+            });
+        }
+    }
+    let upward = descendants
+        .iter()
+        .rev()
+        .chain(roots.iter())
+        .chain(members.iter().filter(|t| !in_closure(t)));
+    for table in upward {
+        for key in keys
+            .iter()
+            .filter(|k| &k.child == table && member(&k.parent))
+        {
+            out.push(Edge {
+                key,
+                down: false,
+                seen: -1,
+            });
+        }
+    }
+    out
 }
 
 impl SubsetReport {
