@@ -6,6 +6,7 @@ use crate::support;
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
+use crate::support::output_text as text;
 use dbops::seed::PgSeeder;
 use dbops::{Listen, MigrationSource, Migrator, PgMigrator, Profile, SeedOptions, TempCluster};
 
@@ -17,14 +18,6 @@ fn dbops(url: &str, store: &str, args: &[&str]) -> Output {
         .args(args)
         .output()
         .unwrap()
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 /// Every process's argv, joined.

@@ -9,6 +9,7 @@ use dbops::BackupStore;
 use std::process::{Command, Output};
 use std::sync::Arc;
 
+use crate::support::output_text as text;
 use crate::support::servers;
 use bytes::Bytes;
 use dbops::ObjectBackupStore;
@@ -109,14 +110,6 @@ fn dbops(database_url: &str, args: &[&str], store: &Store) -> Output {
         .args(&all)
         .output()
         .unwrap()
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 fn ok(out: Output, what: &str) -> String {

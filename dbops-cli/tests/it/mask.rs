@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
+use crate::support::output_text as text;
 use dbops::seed::PgSeeder;
 use dbops::{Listen, MigrationSource, Migrator, PgMigrator, Profile, SeedOptions, TempCluster};
 
@@ -18,14 +19,6 @@ fn dbops(url: &str, store: &str, args: &[&str]) -> Output {
         .args(args)
         .output()
         .unwrap()
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 fn example_rules() -> String {

@@ -3,6 +3,7 @@
 use std::process::{Command, Output};
 
 use crate::support::empty_databases;
+use crate::support::output_text as text;
 
 fn dbops(url: &str, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_dbops"))
@@ -11,14 +12,6 @@ fn dbops(url: &str, args: &[&str]) -> Output {
         .args(args)
         .output()
         .unwrap()
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 #[tokio::test]

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
 
+use crate::support::output_text as text;
 use dbops::backup::{Decryption, generate_key_pair};
 use dbops::pitr::{self, PitrOptions, WalCommands};
 use dbops::{ObjectBackupStore, TempCluster};
@@ -72,14 +73,6 @@ fn sh(command: &str, cwd: &Path) -> Output {
         .current_dir(cwd)
         .output()
         .unwrap()
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 #[tokio::test]

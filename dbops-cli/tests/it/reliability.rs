@@ -12,6 +12,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use crate::support::faults::{FaultStore, Faults};
+use crate::support::output_text as text;
 use dbops::backup::{Backup, BackupOptions, BackupStore, Decryption, RetentionPolicy};
 use dbops::pitr::PitrOptions;
 use dbops::{DatabaseUrl, ObjectBackupStore, Profile, TempCluster, TestDatabase};
@@ -39,14 +40,6 @@ fn cli(url: &DatabaseUrl, store: &str, args: &[&str]) -> Command {
 
 fn run(url: &DatabaseUrl, store: &str, args: &[&str]) -> Output {
     cli(url, store, args).output().unwrap()
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 fn ok(out: Output, what: &str) -> String {

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::support::servers;
+use crate::support::{database_exists, drop_database as drop_db, unique_name as unique};
 use dbops::backup::{
     Backup, BackupOptions, BackupSelector, BackupStore, Compression, Decryption, DumpFormat,
     Encryption, RetentionPolicy, apply_retention, generate_key_pair,
@@ -26,30 +27,11 @@ async fn empty() -> TestDatabase {
     support::empty_databases().await.create().await.unwrap()
 }
 
-/// md5 of every row of every user table, keyed by table: equal maps mean equal data.
+/// Every table's checksum ([`support::table_checksums`]) of a database with the reference schema.
 async fn checksums(url: &DatabaseUrl) -> BTreeMap<String, String> {
-    let client = url.connect().await.unwrap();
-    let mut out = BTreeMap::new();
-    for table in support::user_tables(&client).await {
-        let sum: Option<String> = client
-            .query_one(
-                &format!("SELECT md5(string_agg(t::text, '|' ORDER BY t::text)) FROM {table} t"),
-                &[],
-            )
-            .await
-            .unwrap()
-            .get(0);
-        out.insert(table, sum.unwrap_or_default());
-    }
+    let out = support::table_checksums(url).await;
     assert!(out.len() > 5, "expected the reference schema, got {out:?}");
     out
-}
-
-fn unique(prefix: &str) -> String {
-    format!(
-        "{prefix}_{}",
-        &uuid::Uuid::new_v4().simple().to_string()[..10]
-    )
 }
 
 /// Backs up a seeded database into `store`, restores it into a new database, compares every table,
@@ -109,26 +91,6 @@ async fn round_trip(store: ObjectBackupStore, options: BackupOptions, decryption
     let after = checksums(&db.url().with_database(&target)).await;
     assert_eq!(before, after);
     drop_db(db.url(), &target).await;
-}
-
-async fn drop_db(url: &DatabaseUrl, name: &str) {
-    let admin = url.with_database("postgres").connect().await.unwrap();
-    admin
-        .batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-        .await
-        .unwrap();
-}
-
-async fn database_exists(url: &DatabaseUrl, name: &str) -> bool {
-    let admin = url.with_database("postgres").connect().await.unwrap();
-    admin
-        .query_one(
-            "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)",
-            &[&name],
-        )
-        .await
-        .unwrap()
-        .get(0)
 }
 
 fn file_store() -> (tempfile::TempDir, ObjectBackupStore) {

@@ -13,6 +13,7 @@ use dbops::backup::{Backup, BackupOptions, BackupSelector};
 use dbops::mask::{MaskKey, MaskRules, Masking, ProblemKind, SubsetRule, Transformer};
 use dbops::restore::{PgRestorer, RestoreOptions, RestoreTarget, Restorer};
 use dbops::{DatabaseUrl, Error, ObjectBackupStore, Profile, TestDatabase};
+use support::{drop_database as drop_db, table_checksums as checksums, unique_name as unique};
 
 const KEY: &[u8] = b"staging-key-0123456789abcdef";
 
@@ -23,13 +24,6 @@ fn rules_path() -> PathBuf {
 fn masking(key: &[u8]) -> Arc<Masking> {
     let rules = MaskRules::from_file(rules_path()).unwrap();
     Arc::new(Masking::new(rules, MaskKey::new(key).unwrap()))
-}
-
-fn unique(prefix: &str) -> String {
-    format!(
-        "{prefix}_{}",
-        &uuid::Uuid::new_v4().simple().to_string()[..10]
-    )
 }
 
 async fn heavy() -> TestDatabase {
@@ -54,14 +48,6 @@ fn into_new(name: &str) -> RestoreTarget {
     }
 }
 
-async fn drop_db(url: &DatabaseUrl, name: &str) {
-    let admin = url.with_database("postgres").connect().await.unwrap();
-    admin
-        .batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-        .await
-        .unwrap();
-}
-
 /// Every value of `table.column` as text, keyed by the row's `key` column.
 async fn column_values(
     url: &DatabaseUrl,
@@ -80,24 +66,6 @@ async fn column_values(
         .iter()
         .map(|row| (row.get(0), row.get(1)))
         .collect()
-}
-
-/// md5 of every table's rows, by table.
-async fn checksums(url: &DatabaseUrl) -> BTreeMap<String, String> {
-    let client = url.connect().await.unwrap();
-    let mut out = BTreeMap::new();
-    for table in support::user_tables(&client).await {
-        let sum: Option<String> = client
-            .query_one(
-                &format!("SELECT md5(string_agg(t::text, '|' ORDER BY t::text)) FROM {table} t"),
-                &[],
-            )
-            .await
-            .unwrap()
-            .get(0);
-        out.insert(table, sum.unwrap_or_default());
-    }
-    out
 }
 
 /// Every field of every COPY row in a plain `pg_dump` of the database.

@@ -147,7 +147,6 @@ pub async fn scalar_i64(client: &tokio_postgres::Client, sql: &str) -> i64 {
 }
 
 /// Whether the cluster of `url` has a database called `name`.
-#[cfg_attr(not(feature = "failpoints"), allow(dead_code))] // failpoints and the CLI tests
 pub async fn database_exists(url: &dbops::DatabaseUrl, name: &str) -> bool {
     let admin = url.with_database("postgres").connect().await.unwrap();
     admin
@@ -170,4 +169,51 @@ pub async fn row_counts(url: &dbops::DatabaseUrl) -> String {
         out.push_str(&format!("{table}={count} "));
     }
     out
+}
+
+/// `prefix_` and ten random hex digits: a database name no other test uses.
+pub fn unique_name(prefix: &str) -> String {
+    format!(
+        "{prefix}_{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..10]
+    )
+}
+
+/// Drops database `name` of the cluster of `url` (if it exists), ending its sessions.
+pub async fn drop_database(url: &dbops::DatabaseUrl, name: &str) {
+    let admin = url.with_database("postgres").connect().await.unwrap();
+    admin
+        .batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+        .await
+        .unwrap();
+}
+
+/// md5 of every row of every user table, keyed by table: equal maps mean equal data.
+pub async fn table_checksums(
+    url: &dbops::DatabaseUrl,
+) -> std::collections::BTreeMap<String, String> {
+    let client = url.connect().await.unwrap();
+    let mut out = std::collections::BTreeMap::new();
+    for table in user_tables(&client).await {
+        let sum: Option<String> = client
+            .query_one(
+                &format!("SELECT md5(string_agg(t::text, '|' ORDER BY t::text)) FROM {table} t"),
+                &[],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        out.insert(table, sum.unwrap_or_default());
+    }
+    out
+}
+
+/// A finished command's stdout and stderr, one after the other.
+#[allow(dead_code)] // the CLI tests
+pub fn output_text(out: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
 }
