@@ -7,7 +7,7 @@ use std::fmt::Write;
 use super::key::MaskKey;
 use super::rules::Transformer;
 use super::shape::{ColumnShape, DatabaseShape};
-use super::{DEFAULT_KEY_ENV, is_bookkeeping, looks_personal, transform};
+use super::{DEFAULT_KEY_ENV, is_bookkeeping, looks_personal, misfits, transform};
 
 /// The rules file text for `shape`, every table and column listed.
 pub fn draft_rules(shape: &DatabaseShape) -> String {
@@ -103,12 +103,9 @@ fn suggestion(column: &ColumnShape) -> (String, &'static str) {
         candidates.push((Transformer::Null, "\"null\""));
     }
     candidates.push((Transformer::Hash, "\"hash\""));
-    let key = MaskKey::new(b"draft-only-key-checks-types").ok();
     let fits = |t: &Transformer| {
-        key.as_ref()
-            .is_some_and(|key| transform::compile(t, column, key).is_ok())
-            && !(*t == Transformer::Null && column.not_null)
-            && (!column.unique || t.keeps_unique())
+        MaskKey::for_checks().is_some_and(|key| transform::compile(t, column, key).is_ok())
+            && misfits(t, column, "").is_empty()
     };
     match candidates.into_iter().find(|(t, _)| fits(t)) {
         Some((_, rule)) => (rule.to_string(), "  # looks personal"),

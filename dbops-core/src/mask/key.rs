@@ -53,6 +53,14 @@ impl MaskKey {
         Ok(key)
     }
 
+    /// A fixed key for checking whether transformers fit their columns, where what they would write
+    /// does not matter (rules checked without their key, drafts).
+    pub(crate) fn for_checks() -> Option<&'static MaskKey> {
+        static KEY: std::sync::OnceLock<Option<MaskKey>> = std::sync::OnceLock::new();
+        KEY.get_or_init(|| MaskKey::new(b"dbops-type-check-only-key").ok())
+            .as_ref()
+    }
+
     /// The key held by environment variable `var`.
     pub fn from_env(var: &str) -> Result<Self> {
         let value = std::env::var(var).map_err(|_| {

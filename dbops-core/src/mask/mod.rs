@@ -207,56 +207,19 @@ impl Masking {
         rule: &ColumnRule,
         location: &str,
     ) {
-        let invalid = |check: &mut MaskCheck, reason: String| {
-            check.problem(ProblemKind::Invalid, location, Some(rule.line), reason)
+        let Some(key) = self.key.as_deref().or(MaskKey::for_checks()) else {
+            return;
         };
-        let key = match &self.key {
-            Some(key) => key.clone(),
-            None => match MaskKey::new(b"dbops-type-check-only") {
-                Ok(key) => Arc::new(key),
-                Err(_) => return,
-            },
-        };
-        if let Err(reason) = transform::compile(&rule.transformer, column, &key) {
-            invalid(check, format!("{location}: {reason}"));
+        if let Err(reason) = transform::compile(&rule.transformer, column, key) {
+            let reason = format!("{location}: {reason}");
+            check.problem(ProblemKind::Invalid, location, Some(rule.line), reason);
             return;
         }
         if rule.transformer != Transformer::Keep {
             check.masked_columns += 1;
         }
-        if rule.transformer == Transformer::Null && column.not_null {
-            invalid(
-                check,
-                format!(
-                    "{location} is NOT NULL: `null` cannot apply; use hash, constant or a fake"
-                ),
-            );
-        }
-        if column.unique && !rule.transformer.keeps_unique() {
-            invalid(
-                check,
-                format!(
-                    "{location} is unique and `{}` can give two rows the same value; use hash, \
-                     fake_email, fake_phone or shift",
-                    rule.transformer.name()
-                ),
-            );
-        }
-        let short_for_unique = match (&rule.transformer, column.max_chars) {
-            (Transformer::Hash, Some(max)) => max < 16,
-            (Transformer::FakeEmail, Some(max)) => max < 28,
-            _ => false,
-        };
-        if column.unique && short_for_unique {
-            invalid(
-                check,
-                format!(
-                    "{location} is unique and holds at most {} characters, too few for `{}` to \
-                     stay unique",
-                    column.max_chars.unwrap_or(0),
-                    rule.transformer.name()
-                ),
-            );
+        for reason in misfits(&rule.transformer, column, location) {
+            check.problem(ProblemKind::Invalid, location, Some(rule.line), reason);
         }
     }
 
@@ -362,6 +325,42 @@ impl Masking {
             self.rules.tables.get(root)
         })
     }
+}
+
+/// Why `transformer`, which can write `column`'s type, still cannot apply to it (at `location`, for
+/// the messages): NULL on a NOT NULL column, duplicates possible on a unique column, a unique column
+/// too short. Empty when it fits.
+pub(crate) fn misfits(
+    transformer: &Transformer,
+    column: &ColumnShape,
+    location: &str,
+) -> Vec<String> {
+    let mut reasons = Vec::new();
+    if *transformer == Transformer::Null && column.not_null {
+        reasons.push(format!(
+            "{location} is NOT NULL: `null` cannot apply; use hash, constant or a fake"
+        ));
+    }
+    if column.unique && !transformer.keeps_unique() {
+        reasons.push(format!(
+            "{location} is unique and `{}` can give two rows the same value; use hash, \
+             fake_email, fake_phone or shift",
+            transformer.name()
+        ));
+    }
+    let short_for_unique = match (transformer, column.max_chars) {
+        (Transformer::Hash, Some(max)) => max < 16,
+        (Transformer::FakeEmail, Some(max)) => max < 28,
+        _ => false,
+    };
+    if column.unique && short_for_unique {
+        reasons.push(format!(
+            "{location} is unique and holds at most {} characters, too few for `{}` to stay unique",
+            column.max_chars.unwrap_or(0),
+            transformer.name()
+        ));
+    }
+    reasons
 }
 
 /// Casts the constant to the column's type on the server: a value its type rejects is an error
