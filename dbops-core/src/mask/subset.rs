@@ -119,7 +119,7 @@ pub async fn apply_subset(
         .cloned()
         .chain(ancestors(&closure, &keys))
         .collect();
-    let marks: BTreeMap<&String, String> = members
+    let marks: Marks = members
         .iter()
         .enumerate()
         .map(|(i, table)| (table, format!("dbops_subset_keep_{i}")))
@@ -135,9 +135,37 @@ pub async fn apply_subset(
             format!("CREATE TEMPORARY TABLE {mark} (o oid, t tid, g bigint, PRIMARY KEY (o, t))");
         execute(client, &sql, "creating the subset's marks").await?;
     }
-    let mut report = SubsetReport::default();
-    // The step at which each table last got new marks (rows carry theirs in `g`).
-    let mut newest: BTreeMap<&String, i64> = BTreeMap::new();
+    let newest = mark_selected(client, rules, &marks).await?;
+    let edges = edges(&roots, &descendants, &members, &keys);
+    let mut report = SubsetReport {
+        passes: mark_closure(client, edges, &marks, newest).await?,
+        ..SubsetReport::default()
+    };
+    remove_unmarked(client, &marks, &mut report).await?;
+    remove_dangling(client, &keys, &mut report).await?;
+    for mark in marks.values() {
+        execute(
+            client,
+            &format!("DROP TABLE IF EXISTS {mark}"),
+            "dropping the subset's marks",
+        )
+        .await?;
+    }
+    execute(client, "RESET work_mem", "resetting work_mem").await?;
+    Ok(report)
+}
+
+/// The temporary table holding each member table's kept rows (`tableoid`, `ctid`, and in `g` the
+/// step that marked them).
+type Marks<'a> = BTreeMap<&'a String, String>;
+
+/// Marks the rows the rules select (step 0); the tables that got any, with their newest step.
+async fn mark_selected<'a>(
+    client: &tokio_postgres::Client,
+    rules: &'a [SubsetRule],
+    marks: &Marks<'_>,
+) -> Result<BTreeMap<&'a String, i64>> {
+    let mut newest = BTreeMap::new();
     for rule in rules {
         let sql = format!(
             "INSERT INTO {} SELECT x.tableoid, x.ctid, 0 FROM {} x WHERE COALESCE(({}), false) \
@@ -151,10 +179,21 @@ pub async fn apply_subset(
             newest.insert(&rule.table, 0);
         }
     }
-    let mut edges = edges(&roots, &descendants, &members, &keys);
+    Ok(newest)
+}
+
+/// Follows the edges until a pass marks nothing new; returns the passes. `newest` holds the step
+/// at which each table last got new marks.
+async fn mark_closure<'a>(
+    client: &tokio_postgres::Client,
+    mut edges: Vec<Edge<'a>>,
+    marks: &Marks<'_>,
+    mut newest: BTreeMap<&'a String, i64>,
+) -> Result<usize> {
     let mut step = 0i64;
+    let mut passes = 0;
     loop {
-        report.passes += 1;
+        passes += 1;
         let mut marked = 0;
         for edge in &mut edges {
             let (from, to) = edge.tables();
@@ -173,25 +212,38 @@ pub async fn apply_subset(
             }
         }
         if marked == 0 {
-            break;
+            return Ok(passes);
         }
     }
-    for (table, mark) in &marks {
+}
+
+/// Removes every unmarked row of the member tables.
+async fn remove_unmarked(
+    client: &tokio_postgres::Client,
+    marks: &Marks<'_>,
+    report: &mut SubsetReport,
+) -> Result<()> {
+    for (table, mark) in marks {
         let sql = format!(
             "DELETE FROM {} t WHERE NOT EXISTS (SELECT 1 FROM {mark} k WHERE k.o = t.tableoid AND k.t = t.ctid)",
             sql_table(table)
         );
-        let removed = execute(
-            client,
-            &sql,
-            &format!("removing the rows of {table} outside the subset"),
-        )
-        .await?;
+        let what = format!("removing the rows of {table} outside the subset");
+        let removed = execute(client, &sql, &what).await?;
         report.add(table, removed);
     }
+    Ok(())
+}
+
+/// Removes rows whose foreign key points at a removed row, until every key holds.
+async fn remove_dangling(
+    client: &tokio_postgres::Client,
+    keys: &[&ForeignKey],
+    report: &mut SubsetReport,
+) -> Result<()> {
     loop {
         let mut removed_now = 0;
-        for key in &keys {
+        for key in keys {
             let sql = format!(
                 "DELETE FROM {} c WHERE {} AND NOT EXISTS (SELECT 1 FROM {} p WHERE {})",
                 sql_table(&key.child),
@@ -208,19 +260,9 @@ pub async fn apply_subset(
             removed_now += removed;
         }
         if removed_now == 0 {
-            break;
+            return Ok(());
         }
     }
-    for mark in marks.values() {
-        execute(
-            client,
-            &format!("DROP TABLE IF EXISTS {mark}"),
-            "dropping the subset's marks",
-        )
-        .await?;
-    }
-    execute(client, "RESET work_mem", "resetting work_mem").await?;
-    Ok(report)
 }
 
 /// A direction in which kept rows make other rows kept.
