@@ -240,3 +240,67 @@ pub async fn assert_same_data(
         "{what}: the restored database differs from its source in {differing:?}"
     );
 }
+
+/// The ride-hailing database most benchmarks run on: database `ridehailing` of a fast embedded
+/// cluster, the reference schema seeded with the heavy profile at some scale, vacuumed and analyzed.
+pub struct HeavyDatabase {
+    /// The cluster (stop it at the end).
+    pub cluster: dbops::TempCluster,
+    /// The database's URL.
+    pub url: DatabaseUrl,
+    /// Rows seeded.
+    pub rows: u64,
+    /// `pg_database_size` after VACUUM ANALYZE.
+    pub bytes: i64,
+}
+
+/// Starts a cluster and seeds [`HeavyDatabase`] at `scale`, saying how long it took on stderr.
+pub async fn heavy_database(scale: u64) -> dbops::Result<HeavyDatabase> {
+    use dbops::seed::{PgSeeder, Profile, SeedOptions};
+    use dbops::{MigrationSource, Migrator, PgMigrator};
+    let cluster = dbops::TempCluster::builder()
+        .durability(dbops::Durability::Fast)
+        .start()
+        .await?;
+    let url = cluster.url().with_database("ridehailing");
+    cluster
+        .url()
+        .connect()
+        .await?
+        .batch_execute("CREATE DATABASE ridehailing")
+        .await
+        .map_err(|e| dbops::Error::postgres("create", e))?;
+    PgMigrator::new(url.clone(), MigrationSource::from_dir(migrations_dir())?)
+        .up(None)
+        .await?;
+    let seeded = Instant::now();
+    let options = SeedOptions {
+        scale,
+        ..SeedOptions::default()
+    };
+    let report = PgSeeder::new(url.clone())
+        .seed(Profile::Heavy, &options)
+        .await?;
+    let client = url.connect().await?;
+    client
+        .batch_execute("VACUUM ANALYZE")
+        .await
+        .map_err(|e| dbops::Error::postgres("vacuum", e))?;
+    let bytes: i64 = client
+        .query_one("SELECT pg_database_size('ridehailing')", &[])
+        .await
+        .map_err(|e| dbops::Error::postgres("size", e))?
+        .get(0);
+    eprintln!(
+        "seeded {} rows in {:.0}s; database is {:.0} MB",
+        report.rows,
+        seeded.elapsed().as_secs_f64(),
+        bytes as f64 / 1e6
+    );
+    Ok(HeavyDatabase {
+        cluster,
+        url,
+        rows: report.rows,
+        bytes,
+    })
+}

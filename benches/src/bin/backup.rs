@@ -9,11 +9,8 @@
 
 use std::path::PathBuf;
 use std::process::Command;
-use std::time::Instant;
 
-use dbops::seed::{PgSeeder, Profile, SeedOptions};
-use dbops::{Durability, MigrationSource, Migrator, PgMigrator, TempCluster};
-use dbops_benches::{dbops_binary, measure, median, migrations_dir, size_of};
+use dbops_benches::{HeavyDatabase, dbops_binary, heavy_database, measure, median, size_of};
 
 #[tokio::main]
 async fn main() -> dbops::Result<()> {
@@ -24,47 +21,13 @@ async fn main() -> dbops::Result<()> {
     let scale = args.first().copied().unwrap_or(100);
     let rounds = args.get(1).copied().unwrap_or(3) as usize;
     let dbops = dbops_binary();
-    let cluster = TempCluster::builder()
-        .durability(Durability::Fast)
-        .start()
-        .await?;
-    let url = cluster.url().with_database("ridehailing");
-    cluster
-        .url()
-        .connect()
-        .await?
-        .batch_execute("CREATE DATABASE ridehailing")
-        .await
-        .map_err(|e| dbops::Error::postgres("create", e))?;
-    PgMigrator::new(url.clone(), MigrationSource::from_dir(migrations_dir())?)
-        .up(None)
-        .await?;
-    let seeded = Instant::now();
-    let report = PgSeeder::new(url.clone())
-        .seed(
-            Profile::Heavy,
-            &SeedOptions {
-                scale,
-                ..SeedOptions::default()
-            },
-        )
-        .await?;
+    let HeavyDatabase {
+        cluster,
+        url,
+        rows,
+        bytes: db_bytes,
+    } = heavy_database(scale).await?;
     let client = url.connect().await?;
-    client
-        .batch_execute("VACUUM ANALYZE")
-        .await
-        .map_err(|e| dbops::Error::postgres("vacuum", e))?;
-    let db_bytes: i64 = client
-        .query_one("SELECT pg_database_size('ridehailing')", &[])
-        .await
-        .map_err(|e| dbops::Error::postgres("size", e))?
-        .get(0);
-    eprintln!(
-        "seeded {} rows in {:.0}s; database is {:.0} MB",
-        report.rows,
-        seeded.elapsed().as_secs_f64(),
-        db_bytes as f64 / 1e6
-    );
 
     // moto on loopback, for the S3 row (killed when this process exits).
     let moto_port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -186,7 +149,7 @@ async fn main() -> dbops::Result<()> {
     let mb = db_bytes as f64 / 1e6;
     println!(
         "Database: heavy profile at scale {scale}: {} rows, {mb:.0} MB on disk (`pg_database_size`). {rounds} rounds.",
-        report.rows
+        rows
     );
     println!();
     println!(

@@ -11,9 +11,8 @@
 
 use std::collections::BTreeSet;
 
-use dbops::seed::{PgSeeder, Profile, SeedOptions};
-use dbops::{DatabaseUrl, Durability, MigrationSource, Migrator, PgMigrator, TempCluster};
-use dbops_benches::{dbops_binary, measure, median, migrations_dir};
+use dbops::DatabaseUrl;
+use dbops_benches::{HeavyDatabase, dbops_binary, heavy_database, measure, median, migrations_dir};
 
 /// The reference rules as UPDATE statements (the same columns, comparable transformations).
 const UPDATES: &str = "\
@@ -56,38 +55,13 @@ async fn main() -> dbops::Result<()> {
     let scale = args.first().copied().unwrap_or(20);
     let rounds = args.get(1).copied().unwrap_or(3) as usize;
     let dbops = dbops_binary().display().to_string();
-    let cluster = TempCluster::builder()
-        .durability(Durability::Fast)
-        .start()
-        .await?;
-    let url = cluster.url().with_database("ridehailing");
+    let HeavyDatabase {
+        cluster,
+        url,
+        rows,
+        bytes: db_bytes,
+    } = heavy_database(scale).await?;
     let admin = cluster.url().connect().await?;
-    admin
-        .batch_execute("CREATE DATABASE ridehailing")
-        .await
-        .map_err(|e| dbops::Error::postgres("create", e))?;
-    PgMigrator::new(url.clone(), MigrationSource::from_dir(migrations_dir())?)
-        .up(None)
-        .await?;
-    let report = PgSeeder::new(url.clone())
-        .seed(
-            Profile::Heavy,
-            &SeedOptions {
-                scale,
-                ..SeedOptions::default()
-            },
-        )
-        .await?;
-    let client = url.connect().await?;
-    client
-        .batch_execute("VACUUM ANALYZE")
-        .await
-        .map_err(|e| dbops::Error::postgres("vacuum", e))?;
-    let db_bytes: i64 = client
-        .query_one("SELECT pg_database_size('ridehailing')", &[])
-        .await
-        .map_err(|e| dbops::Error::postgres("size", e))?
-        .get(0);
     let dir = tempfile::tempdir().map_err(|e| dbops::Error::io("tempdir", "/tmp", e))?;
     let d = dir.path().display().to_string();
     let raw = url.expose();
@@ -99,7 +73,7 @@ async fn main() -> dbops::Result<()> {
         ),
     ];
     measure(
-        &format!("{dbops} -q backup --store file://{d}/store"),
+        &format!("{dbops} -q backup --store file://{d}/store > /dev/null"),
         &url,
         &env,
     );
@@ -193,7 +167,7 @@ async fn main() -> dbops::Result<()> {
     let plain = median(times[0].clone());
     println!(
         "Database: heavy profile at scale {scale}: {} rows, {:.0} MB on disk. {rounds} rounds, tools alternating.",
-        report.rows,
+        rows,
         db_bytes as f64 / 1e6
     );
     println!();
