@@ -2,6 +2,7 @@
 //! `psql` for plain and legacy `.sql.gz` dumps) in one transaction, then compare row counts with the
 //! manifest. `validate` does everything but touch a database.
 
+pub(crate) mod ddl;
 mod drill;
 mod masking;
 mod stream;
