@@ -15,6 +15,15 @@ pub fn default_jobs() -> usize {
 /// ANALYZEs every user table and materialized view of the database at `url` on `jobs` connections
 /// (largest first); returns the seconds it took.
 pub async fn analyze_database(url: &DatabaseUrl, jobs: usize) -> Result<f64> {
+    analyze_database_except(url, jobs, &[]).await
+}
+
+/// [`analyze_database`] but for the tables in `done` (`schema.name`, unquoted), analyzed already.
+pub(crate) async fn analyze_database_except(
+    url: &DatabaseUrl,
+    jobs: usize,
+    done: &[String],
+) -> Result<f64> {
     let started = Instant::now();
     let client = url.connect().await?;
     let rows = client
@@ -30,6 +39,10 @@ pub async fn analyze_database(url: &DatabaseUrl, jobs: usize) -> Result<f64> {
         .map_err(|e| Error::postgres("listing the tables to analyze", e))?;
     let names: Vec<String> = rows
         .iter()
+        .filter(|r| {
+            let qualified = format!("{}.{}", r.get::<_, &str>(0), r.get::<_, &str>(1));
+            !done.contains(&qualified)
+        })
         .map(|r| {
             format!(
                 "{}.{}",

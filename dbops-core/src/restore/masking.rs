@@ -44,6 +44,19 @@ impl RestoreMasking {
         }
     }
 
+    /// Whether the options ask for a subset (rows are removed after every table is loaded).
+    pub(super) fn subset_wanted(options: &super::RestoreOptions) -> bool {
+        #[cfg(feature = "mask")]
+        {
+            !options.subset.is_empty()
+        }
+        #[cfg(not(feature = "mask"))]
+        {
+            let _ = options;
+            false
+        }
+    }
+
     /// Checks the rules against the target (its tables created, no rows yet) and builds the maskers.
     #[cfg_attr(not(feature = "mask"), allow(unused_variables))]
     pub(super) async fn prepare(

@@ -5,6 +5,7 @@
 pub(crate) mod ddl;
 mod drill;
 mod masking;
+mod post_data;
 mod stream;
 mod tables;
 
@@ -513,9 +514,11 @@ struct Restored {
     jobs: u32,
     stages: Vec<(String, f64)>,
     masking: Option<MaskingSummary>,
+    /// Tables the restore analyzed already (`schema.name`).
+    analyzed: Vec<String>,
 }
 
-/// The restore proper, then ANALYZE when asked for.
+/// The restore proper, then ANALYZE when asked for (of what the restore did not analyze yet).
 async fn restore_and_analyze(
     store: &dyn BackupStore,
     entry: &BackupEntry,
@@ -525,7 +528,12 @@ async fn restore_and_analyze(
 ) -> Result<Restored> {
     let mut restored = restore_into(store, entry, target, options, created).await?;
     if options.analyze {
-        let seconds = crate::analyze::analyze_database(target, restored.jobs as usize).await?;
+        let seconds = crate::analyze::analyze_database_except(
+            target,
+            restored.jobs as usize,
+            &restored.analyzed,
+        )
+        .await?;
         restored.stages.push(("analyze".into(), seconds));
     }
     Ok(restored)
@@ -579,6 +587,7 @@ async fn restore_into(
             jobs,
             stages: restored.stages,
             masking: restored.masking,
+            analyzed: restored.analyzed,
         });
     }
     if masking::RestoreMasking::wanted(options) {
@@ -609,6 +618,7 @@ async fn restore_into(
         jobs: if plain { 1 } else { jobs },
         stages: vec![("restore".into(), started.elapsed().as_secs_f64())],
         masking: None,
+        analyzed: Vec::new(),
     })
 }
 

@@ -1,22 +1,27 @@
 //! Restoring the `tables` format: the schema archive is verified into a private file and turned
 //! into SQL by `pg_restore -f -` (no server access), then either
-//! * in parallel (a new database, or `jobs > 1`): the pre-data SQL, every table's rows streamed from
-//!   the store into `COPY ... FROM STDIN` on `jobs` connections, the data SQL (sequence values, large
-//!   objects), and `pg_restore --jobs` of the post-data section (indexes, constraints) — not one
-//!   transaction: a new database is built under a staging name and renamed into place; or
+//! * in parallel (a new database, or `jobs > 1`): the pre-data SQL, then on `jobs` connections every
+//!   table's rows streamed from the store into `COPY ... FROM STDIN`, each table's own indexes and
+//!   constraints built as soon as its rows are in (while other tables still load) and the table
+//!   analyzed, then the data SQL (sequence values, large objects) and `pg_restore --jobs` of the rest
+//!   of the post-data section (foreign keys, triggers, ...) — not one transaction: a new database is
+//!   built under a staging name and renamed into place; or
 //! * in one transaction on one connection (into an existing database), all or nothing.
 //!
 //! Every table's stored bytes, decoded bytes and row count are checked against the manifest.
 
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::io::Write;
 use std::path::Path;
 use std::process::Stdio;
+use std::sync::Mutex;
 use std::time::Instant;
 
 use bytes::Bytes;
 use futures::SinkExt;
 
 use super::masking::{MaskingSummary, RestoreMasking};
+use super::post_data::PostDataSplit;
 use super::stream::{self, Source};
 use super::{RestoreOptions, restore_args};
 use crate::backup::{BackupEntry, Manifest, TableObject};
@@ -35,6 +40,8 @@ pub(crate) struct TablesRestored {
     pub stages: Vec<(String, f64)>,
     /// What masking and subsetting did, when asked for.
     pub masking: Option<MaskingSummary>,
+    /// Tables already analyzed (`schema.name`), as they were completed.
+    pub analyzed: Vec<String>,
 }
 
 /// Session settings of the loading and index-building connections: no waiting for WAL flushes,
@@ -82,6 +89,7 @@ pub(crate) async fn restore(
         tables_checked: manifest.parts.len(),
         stages,
         masking: loaded.masking,
+        analyzed: loaded.analyzed,
     })
 }
 
@@ -157,6 +165,26 @@ async fn section_sql(
     with_clean: bool,
 ) -> Result<String> {
     let name = section.unwrap_or("whole");
+    let mut args = vec!["--file".to_string(), "-".to_string()];
+    args.extend(section.map(|s| format!("--section={s}")));
+    let script = pg_restore_output(archive, &args, options, with_clean, name).await?;
+    Ok(without_psql_restrict(&script))
+}
+
+/// The post-data section's table of contents (`pg_restore -l`), in the form `-L` reads back.
+async fn post_data_list(archive: &Path, options: &RestoreOptions) -> Result<String> {
+    let args = ["--list".to_string(), "--section=post-data".to_string()];
+    pg_restore_output(archive, &args, options, false, "post-data").await
+}
+
+/// What `pg_restore ARGS ARCHIVE` prints, reading the archive only (no server).
+async fn pg_restore_output(
+    archive: &Path,
+    extra: &[String],
+    options: &RestoreOptions,
+    with_clean: bool,
+    name: &str,
+) -> Result<String> {
     crate::failpoint::failpoint("restore::before_pg_restore_start")?;
     let program = PgBinaries::discover()?.program("pg_restore");
     let args: Vec<&str> = restore_args(options)
@@ -166,8 +194,7 @@ async fn section_sql(
         .collect();
     let output = tokio::process::Command::new(&program)
         .args(args)
-        .args(section.map(|s| format!("--section={s}")))
-        .args(["--file", "-"])
+        .args(extra)
         .arg(archive)
         .stdin(Stdio::null())
         .kill_on_drop(true)
@@ -182,11 +209,10 @@ async fn section_sql(
             stderr: last_lines(&String::from_utf8_lossy(&output.stderr), 10),
         });
     }
-    let script = String::from_utf8(output.stdout).map_err(|e| Error::Integrity {
+    String::from_utf8(output.stdout).map_err(|e| Error::Integrity {
         key: archive.display().to_string(),
         reason: format!("the {name} section is not UTF-8 ({e})"),
-    })?;
-    Ok(without_psql_restrict(&script))
+    })
 }
 
 /// `pg_restore` brackets scripts with psql's `\restrict KEY` / `\unrestrict KEY` lines (a guard
@@ -206,6 +232,7 @@ struct Loaded {
     stored_bytes: u64,
     plaintext_bytes: u64,
     masking: Option<MaskingSummary>,
+    analyzed: Vec<String>,
 }
 
 /// Everything on one connection in one transaction: all or nothing.
@@ -268,8 +295,9 @@ async fn restore_in_one_transaction(
     Ok(loaded)
 }
 
-/// The pre-data SQL, then the tables on `jobs` connections, the data SQL, and the post-data section
-/// with `pg_restore --jobs`.
+/// The pre-data SQL, then the tables on `jobs` connections (each table's own indexes and constraints
+/// built, and the table analyzed, as soon as its rows are in), the data SQL, and the rest of the
+/// post-data section with `pg_restore --jobs`.
 #[allow(clippy::too_many_arguments)]
 async fn restore_parallel(
     store: &dyn BackupStore,
@@ -295,9 +323,26 @@ async fn restore_parallel(
         &target.database(),
     )
     .await?;
+    // A subset removes rows once every table is in: indexes and statistics wait for it.
+    let split = if RestoreMasking::subset_wanted(options) {
+        None
+    } else {
+        Some(split_post_data(&client, manifest, archive, options, &sql.post_data).await?)
+    };
+    let rest_list = match &split {
+        Some(split) => {
+            let path = archive.with_file_name("post-data.list");
+            std::fs::write(&path, &split.rest_list)
+                .map_err(|e| Error::io("writing the post-data list", &path, e))?;
+            Some(path)
+        }
+        None => None,
+    };
     let started = Instant::now();
-    let mut loaded =
-        load_parts_in_parallel(store, manifest, target, options, &masking, jobs).await?;
+    let pipeline = Pipeline::new(manifest, split, options.analyze);
+    let mut loaded = pipeline
+        .run(store, manifest, target, options, &masking, jobs)
+        .await?;
     if RestoreMasking::wanted(options) {
         loaded.masking = Some(masking.cut_subset(&client, options).await?);
     }
@@ -307,69 +352,188 @@ async fn restore_parallel(
         .map_err(|e| Error::postgres("restoring sequence values and large objects", e))?;
     stages.push(("data".to_string(), started.elapsed().as_secs_f64()));
     let started = Instant::now();
-    post_data_in_parallel(target, options, archive, jobs).await?;
+    post_data_in_parallel(target, options, archive, rest_list.as_deref(), jobs).await?;
     stages.push(("post-data".to_string(), started.elapsed().as_secs_f64()));
     Ok(loaded)
 }
 
-/// Every table on `jobs` connections, each taking the next table (largest first).
-async fn load_parts_in_parallel(
-    store: &dyn BackupStore,
+/// Splits the post-data section: the loaded plain tables' own indexes and constraints, and the rest.
+async fn split_post_data(
+    client: &tokio_postgres::Client,
     manifest: &Manifest,
-    target: &DatabaseUrl,
+    archive: &Path,
     options: &RestoreOptions,
-    masking: &RestoreMasking,
-    jobs: usize,
-) -> Result<Loaded> {
-    let mut order: Vec<&TableObject> = manifest.parts.iter().collect();
-    order.sort_by_key(|p| std::cmp::Reverse(p.object.plaintext_size));
-    let queue = std::sync::Mutex::new(order);
-    let total: u64 = manifest.parts.iter().map(|p| p.object.size).sum();
-    let done = std::sync::atomic::AtomicU64::new(0);
-    let worker = || async {
-        let client = target.connect().await?;
-        client
-            .batch_execute(LOAD_SETTINGS)
-            .await
-            .map_err(|e| Error::postgres("setting up a loading connection", e))?;
-        let mut loaded = Loaded::default();
-        loop {
-            let next = queue
-                .lock()
-                .ok()
-                .and_then(|mut q| (!q.is_empty()).then(|| q.remove(0)));
-            let Some(part) = next else { break };
-            let decoded =
-                load_table(&client, store, manifest, part, options, masking, true).await?;
-            loaded.stored_bytes += decoded.stored_bytes;
-            loaded.plaintext_bytes += decoded.plaintext_bytes;
-            let so_far = done.fetch_add(decoded.stored_bytes, std::sync::atomic::Ordering::Relaxed);
-            progress::report(
-                options.progress.as_ref(),
-                "restoring",
-                so_far + decoded.stored_bytes,
-                Some(total),
-                ProgressUnit::Bytes,
-            );
+    post_data: &str,
+) -> Result<PostDataSplit> {
+    let names: Vec<String> = manifest.parts.iter().map(TableObject::sql_name).collect();
+    let rows = client
+        .query(
+            "SELECT n.nspname || '.' || c.relname FROM unnest($1::text[]) AS t(name) \
+             JOIN pg_class c ON c.oid = to_regclass(t.name) \
+             JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'r'",
+            &[&names],
+        )
+        .await
+        .map_err(|e| Error::postgres("listing the tables to load", e))?;
+    let plain: HashSet<String> = rows.iter().map(|r| r.get(0)).collect();
+    let list = post_data_list(archive, options).await?;
+    let split = PostDataSplit::new(post_data, &list, &plain);
+    tracing::debug!(
+        early = split.early(),
+        "post-data entries built as their tables complete"
+    );
+    Ok(split)
+}
+
+/// Work for a loading connection.
+enum Task<'a> {
+    /// Stream a table's rows in.
+    Load(&'a TableObject),
+    /// Build one of a loaded table's indexes or constraints.
+    Build(&'a TableObject, String),
+}
+
+/// What the loading connections share: the queue of tasks (the tables, largest first; a loaded
+/// table's builds go to the front), and how many builds each table still waits for.
+struct Pipeline<'a> {
+    queue: Mutex<VecDeque<Task<'a>>>,
+    split: Option<Mutex<PostDataSplit>>,
+    pending: Mutex<HashMap<String, usize>>,
+    analyze: bool,
+}
+
+impl<'a> Pipeline<'a> {
+    fn new(manifest: &'a Manifest, split: Option<PostDataSplit>, analyze: bool) -> Self {
+        let mut order: Vec<&TableObject> = manifest.parts.iter().collect();
+        order.sort_by_key(|p| std::cmp::Reverse(p.object.plaintext_size));
+        Self {
+            queue: Mutex::new(order.into_iter().map(Task::Load).collect()),
+            // Analyzed here only when the table is complete here (its indexes built).
+            analyze: analyze && split.is_some(),
+            split: split.map(Mutex::new),
+            pending: Mutex::new(HashMap::new()),
         }
-        Ok::<Loaded, Error>(loaded)
-    };
-    let results = futures::future::join_all((0..jobs).map(|_| worker())).await;
-    let mut loaded = Loaded::default();
-    for result in results {
-        let part = result?;
-        loaded.stored_bytes += part.stored_bytes;
-        loaded.plaintext_bytes += part.plaintext_bytes;
     }
-    Ok(loaded)
+
+    fn next(&self) -> Option<Task<'a>> {
+        lock(&self.queue).pop_front()
+    }
+
+    /// After `part` is loaded: queues its builds first; whether it is complete (none to build).
+    fn loaded(&self, part: &'a TableObject) -> bool {
+        let Some(split) = &self.split else {
+            return false;
+        };
+        let builds = lock(split).take(&part.qualified());
+        if builds.is_empty() {
+            return true;
+        }
+        lock(&self.pending).insert(part.qualified(), builds.len());
+        let mut queue = lock(&self.queue);
+        for sql in builds.into_iter().rev() {
+            queue.push_front(Task::Build(part, sql));
+        }
+        false
+    }
+
+    /// After one of `part`'s builds: whether it was the last.
+    fn built(&self, part: &TableObject) -> bool {
+        let mut pending = lock(&self.pending);
+        let left = pending.entry(part.qualified()).or_insert(1);
+        *left = left.saturating_sub(1);
+        *left == 0
+    }
+
+    /// Runs the queue on `jobs` connections.
+    async fn run(
+        &self,
+        store: &dyn BackupStore,
+        manifest: &Manifest,
+        target: &DatabaseUrl,
+        options: &RestoreOptions,
+        masking: &RestoreMasking,
+        jobs: usize,
+    ) -> Result<Loaded> {
+        let total: u64 = manifest.parts.iter().map(|p| p.object.size).sum();
+        let done = std::sync::atomic::AtomicU64::new(0);
+        let worker = || async {
+            let client = target.connect().await?;
+            client
+                .batch_execute(LOAD_SETTINGS)
+                .await
+                .map_err(|e| Error::postgres("setting up a loading connection", e))?;
+            let mut loaded = Loaded::default();
+            while let Some(task) = self.next() {
+                let (part, complete) = match task {
+                    Task::Load(part) => {
+                        let decoded =
+                            load_table(&client, store, manifest, part, options, masking, true)
+                                .await?;
+                        loaded.stored_bytes += decoded.stored_bytes;
+                        loaded.plaintext_bytes += decoded.plaintext_bytes;
+                        let so_far = done
+                            .fetch_add(decoded.stored_bytes, std::sync::atomic::Ordering::Relaxed);
+                        progress::report(
+                            options.progress.as_ref(),
+                            "restoring",
+                            so_far + decoded.stored_bytes,
+                            Some(total),
+                            ProgressUnit::Bytes,
+                        );
+                        (part, self.loaded(part))
+                    }
+                    Task::Build(part, sql) => {
+                        client.batch_execute(&sql).await.map_err(|e| {
+                            Error::postgres(
+                                format!(
+                                    "creating an index or constraint of {} (post-data)",
+                                    part.qualified()
+                                ),
+                                e,
+                            )
+                        })?;
+                        (part, self.built(part))
+                    }
+                };
+                if complete && self.analyze {
+                    client
+                        .batch_execute(&format!("ANALYZE {}", part.sql_name()))
+                        .await
+                        .map_err(|e| {
+                            Error::postgres(format!("analyzing {}", part.qualified()), e)
+                        })?;
+                    loaded.analyzed.push(part.qualified());
+                }
+            }
+            Ok::<Loaded, Error>(loaded)
+        };
+        let results = futures::future::join_all((0..jobs).map(|_| worker())).await;
+        let mut loaded = Loaded::default();
+        for result in results {
+            let part = result?;
+            loaded.stored_bytes += part.stored_bytes;
+            loaded.plaintext_bytes += part.plaintext_bytes;
+            loaded.analyzed.extend(part.analyzed);
+        }
+        Ok(loaded)
+    }
+}
+
+/// The guarded value, also after a panic elsewhere (the queue stays consistent: every change is one
+/// push or pop).
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// `pg_restore --section=post-data --jobs` against the target: indexes and constraints built in
-/// parallel, with large in-memory sorts.
+/// parallel, with large in-memory sorts; only the entries of `list` when given (`-L`).
 async fn post_data_in_parallel(
     target: &DatabaseUrl,
     options: &RestoreOptions,
     archive: &Path,
+    list: Option<&Path>,
     jobs: usize,
 ) -> Result<()> {
     crate::failpoint::failpoint("restore::before_post_data")?;
@@ -388,6 +552,7 @@ async fn post_data_in_parallel(
             "-c maintenance_work_mem=256MB -c synchronous_commit=off",
         )
         .arg("--section=post-data")
+        .args(list.map(|l| format!("--use-list={}", l.display())))
         .arg(format!("--jobs={jobs}"))
         .arg(format!("--dbname={}", target.database()))
         .arg(archive)
