@@ -137,7 +137,8 @@ pub struct RestoreReport {
     pub tables_checked: usize,
     /// Connections used.
     pub jobs: u32,
-    /// Seconds per stage, in order (`schema`, `data`, `post-data`, `restore`, `analyze`).
+    /// Seconds per stage, in order (`schema`, `data` — for the `tables` format with each table's own
+    /// indexes and ANALYZE —, `post-data`, `restore` for other formats, `analyze`).
     pub stages: Vec<(String, f64)>,
     /// What masking and subsetting did, when the restore was masked or a subset.
     pub masking: Option<MaskingSummary>,
