@@ -64,6 +64,7 @@ fn backup_job(
     compression: &str,
     level: Option<i32>,
     threads: u32,
+    copy_format: &str,
     recipients: Option<Vec<String>>,
     passphrase: Option<String>,
     globals: bool,
@@ -86,6 +87,7 @@ fn backup_job(
         compression: compression.parse::<Compression>().map_err(err)?,
         compression_level: level,
         compression_threads: threads,
+        copy_format: copy_format.parse().map_err(err)?,
         encryption,
         globals,
         row_counts,
@@ -99,7 +101,7 @@ fn backup_job(
 
 operation! {
     /// Backs up the database at `url` into `store`; returns the `BackupReport` with the manifest.
-    #[pyo3(signature = (url, store, *, format=None, jobs=None, compression="zstd", level=None, threads=0, recipients=None, passphrase=None, globals=false, row_counts=true, labels=None, store_options=None, progress=None, mask=None, mask_key_env=None, mask_key=None, allow_unmasked=None))]
+    #[pyo3(signature = (url, store, *, format=None, jobs=None, compression="zstd", level=None, threads=0, copy_format="text", recipients=None, passphrase=None, globals=false, row_counts=true, labels=None, store_options=None, progress=None, mask=None, mask_key_env=None, mask_key=None, allow_unmasked=None))]
     fn backup / backup_async(
         py,
         url: &str,
@@ -109,6 +111,7 @@ operation! {
         compression: &str,
         level: Option<i32>,
         threads: u32,
+        copy_format: &str,
         recipients: Option<Vec<String>>,
         passphrase: Option<String>,
         globals: bool,
@@ -129,6 +132,7 @@ operation! {
             compression,
             level,
             threads,
+            copy_format,
             recipients,
             passphrase,
             globals,

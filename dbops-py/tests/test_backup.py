@@ -116,6 +116,19 @@ def test_async_backup_and_restore(seeded: Tuple[str, str]) -> None:
     assert _count(_with_database(url, f"{name}_a"), "SELECT count(*) FROM users") == 11
 
 
+def test_binary_copy_format_round_trip(seeded: Tuple[str, str]) -> None:
+    name, url = seeded
+    store = f"memory://{uuid.uuid4().hex}"
+    report = dbops.backup(url, store, copy_format="binary")
+    formats = {part.name: part.format for part in report.manifest.parts}
+    assert formats["users"] == "binary" and report.manifest.manifest_version == 3
+    dbops.restore(url, store, into=f"{name}_bin", create=True)
+    query = "SELECT count(*) FROM users"
+    assert _count(_with_database(url, f"{name}_bin"), query) == _count(url, query)
+    with pytest.raises(dbops.ConfigError, match="binary"):
+        dbops.backup(url, store, copy_format="hex")
+
+
 def test_restore_test_runs_on_an_embedded_cluster(seeded: Tuple[str, str], tmp_path: Path) -> None:
     name, url = seeded
     store = f"file://{tmp_path}"

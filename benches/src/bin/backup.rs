@@ -70,6 +70,14 @@ async fn main() -> dbops::Result<()> {
             dir.path().join("dbops"),
         ),
         (
+            "dbops backup --copy-format binary",
+            format!(
+                "{} -q backup --copy-format binary --store file://{d}/dbopsbin",
+                dbops.display()
+            ),
+            dir.path().join("dbopsbin"),
+        ),
+        (
             "dbops backup --format custom (the previous default)",
             format!(
                 "{} -q backup --format custom --store file://{d}/dbopscustom",
@@ -182,6 +190,12 @@ async fn main() -> dbops::Result<()> {
             "dbops restore (tables format, default jobs, verified, ANALYZE)",
             format!(
                 "{dbops_bin} -q restore --store file://{d}/dbops --from-database ridehailing --into {{db}} --create"
+            ),
+        ),
+        (
+            "dbops restore of a --copy-format binary backup (verified, ANALYZE)",
+            format!(
+                "{dbops_bin} -q restore --store file://{d}/dbopsbin --from-database ridehailing --into {{db}} --create"
             ),
         ),
         (

@@ -21,6 +21,7 @@
 mod before_migrate;
 mod catalog;
 mod codec;
+mod copy_binary;
 mod crypto;
 mod encode;
 mod health;
@@ -56,7 +57,7 @@ pub use manifest::{
 pub use retention::{
     Kept, RetentionPlan, RetentionPolicy, apply_retention, plan as plan_retention,
 };
-pub use tables::TableObject;
+pub use tables::{CopyFormat, TableObject};
 
 #[cfg(feature = "pitr")]
 pub(crate) use codec::ChannelSink;
@@ -112,6 +113,8 @@ pub struct BackupOptions {
     /// objects are left out): a backup to share with staging. Default: none.
     #[cfg(feature = "mask")]
     pub mask: Option<std::sync::Arc<crate::mask::Masking>>,
+    /// How the `tables` format stores rows. Default: [`CopyFormat::Text`].
+    pub copy_format: CopyFormat,
 }
 
 impl Default for BackupOptions {
@@ -133,6 +136,7 @@ impl Default for BackupOptions {
             lock_ttl: std::time::Duration::from_secs(12 * 3600),
             #[cfg(feature = "mask")]
             mask: None,
+            copy_format: CopyFormat::Text,
         }
     }
 }

@@ -133,8 +133,14 @@ impl Plan {
         Manifest {
             manifest_version: if dumped.parts.is_empty() {
                 1
-            } else {
+            } else if dumped
+                .parts
+                .iter()
+                .any(|p| p.format == super::CopyFormat::Binary)
+            {
                 MANIFEST_VERSION
+            } else {
+                2
             },
             id: self.id,
             database: self.database,
@@ -383,6 +389,7 @@ async fn dump_tables_format(
         key_of: &key_of,
         lock_timeout: options.lock_wait_timeout,
         progress: options.progress.as_ref(),
+        format: options.copy_format,
         #[cfg(feature = "mask")]
         masking: masking.as_ref(),
     };

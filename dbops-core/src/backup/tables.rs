@@ -1,6 +1,7 @@
 //! The `tables` dump format: the schema (and everything but table data) as one small `pg_dump -Fc`
-//! archive, and every table's rows as its own object of COPY text, dumped on `jobs` connections that
-//! share one exported snapshot. Restores load the tables in parallel straight from the store.
+//! archive, and every table's rows as its own object of COPY text (or, when asked for, COPY binary),
+//! dumped on `jobs` connections that share one exported snapshot. Restores load the tables in
+//! parallel straight from the store.
 
 use std::sync::Arc;
 
@@ -15,6 +16,49 @@ use crate::error::{Error, Result};
 use crate::progress::Progress;
 use crate::storage::BackupStore;
 
+/// How a `tables` backup stores each table's rows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CopyFormat {
+    /// COPY text: readable by every PostgreSQL version and by masking. The default.
+    #[default]
+    Text,
+    /// COPY binary, for the tables whose column types all have binary input and output (the others
+    /// stay text): about twice as fast to load, but for the same PostgreSQL major version (binary
+    /// forms may change between versions and extension releases), and a masked restore cannot read
+    /// it (mask such tables when backing up: `backup --mask`).
+    Binary,
+}
+
+impl CopyFormat {
+    fn is_text(&self) -> bool {
+        *self == CopyFormat::Text
+    }
+
+    /// The `COPY` option naming it (empty for text).
+    pub(crate) fn copy_option(&self) -> &'static str {
+        match self {
+            CopyFormat::Text => "",
+            CopyFormat::Binary => "FORMAT binary",
+        }
+    }
+}
+
+impl std::str::FromStr for CopyFormat {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "text" => Ok(Self::Text),
+            "binary" => Ok(Self::Binary),
+            other => Err(Error::config(
+                "copy format",
+                format!("`{other}` is not a COPY format; use text or binary"),
+            )),
+        }
+    }
+}
+
 /// One table's rows in a `tables` backup.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TableObject {
@@ -26,8 +70,11 @@ pub struct TableObject {
     pub columns: Vec<String>,
     /// Rows dumped.
     pub rows: u64,
-    /// The object holding them (COPY text format, compressed and encrypted like the rest).
+    /// The object holding them (COPY text or binary, compressed and encrypted like the rest).
     pub object: StoredObject,
+    /// The COPY format of the object (absent in manifests: text).
+    #[serde(default, skip_serializing_if = "CopyFormat::is_text")]
+    pub format: CopyFormat,
 }
 
 impl TableObject {
@@ -48,6 +95,8 @@ pub(crate) struct TableToDump {
     pub schema: String,
     pub name: String,
     pub columns: Vec<String>,
+    /// Whether every column's type has binary input and output.
+    pub binary_ok: bool,
 }
 
 impl TableToDump {
@@ -66,9 +115,18 @@ pub(crate) async fn list_tables(client: &tokio_postgres::Client) -> Result<Vec<T
             "SELECT n.nspname, c.relname, \
                     coalesce(array_agg(a.attname::text ORDER BY a.attnum) \
                              FILTER (WHERE a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''), \
-                             '{}') \
+                             '{}'), \
+                    coalesce(bool_and(b.typtype IN ('b', 'e') AND b.typsend::oid <> 0 \
+                                      AND b.typreceive::oid <> 0 \
+                                      AND (b.typcategory <> 'A' OR (e.typtype IN ('b', 'e') \
+                                           AND e.typsend::oid <> 0 AND e.typreceive::oid <> 0))) \
+                             FILTER (WHERE a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''), \
+                             true) \
              FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
              LEFT JOIN pg_attribute a ON a.attrelid = c.oid \
+             LEFT JOIN pg_type t ON t.oid = a.atttypid \
+             LEFT JOIN pg_type b ON b.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END \
+             LEFT JOIN pg_type e ON e.oid = b.typelem \
              WHERE c.relkind = 'r' AND c.relpersistence <> 't' \
                AND n.nspname NOT IN ('pg_catalog', 'information_schema') \
                AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%' \
@@ -86,6 +144,7 @@ pub(crate) async fn list_tables(client: &tokio_postgres::Client) -> Result<Vec<T
             schema: row.get(0),
             name: row.get(1),
             columns: row.get(2),
+            binary_ok: row.get(3),
         })
         .collect())
 }
@@ -128,6 +187,8 @@ pub(crate) struct TableDump<'a> {
     pub key_of: &'a (dyn Fn(usize) -> String + Sync),
     pub lock_timeout: Option<std::time::Duration>,
     pub progress: Option<&'a Progress>,
+    /// The format asked for (binary only where every column allows it).
+    pub format: CopyFormat,
     /// Each table's masker, for a masked backup.
     #[cfg(feature = "mask")]
     pub masking: Option<&'a crate::mask::MaskPlan>,
@@ -217,8 +278,24 @@ async fn dump_table(
         quote_ident(&table.name)
     );
     let what = format!("copying the rows of {}.{}", table.schema, table.name);
+    #[cfg(feature = "mask")]
+    let masker = dump
+        .masking
+        .and_then(|plan| plan.masker(&format!("{}.{}", table.schema, table.name)));
+    #[cfg(not(feature = "mask"))]
+    let masker: Option<()> = None;
+    // Masking reads and writes COPY text.
+    let format = if dump.format == CopyFormat::Binary && table.binary_ok && masker.is_none() {
+        CopyFormat::Binary
+    } else {
+        CopyFormat::Text
+    };
+    let options = match format {
+        CopyFormat::Text => String::new(),
+        binary => format!(" ({})", binary.copy_option()),
+    };
     let stream = client
-        .copy_out(&format!("COPY {qualified} TO STDOUT"))
+        .copy_out(&format!("COPY {qualified} TO STDOUT{options}"))
         .await
         .map_err(|e| Error::postgres(what.clone(), e))?;
     let rows: futures::stream::BoxStream<'static, Result<Bytes>> =
@@ -226,14 +303,18 @@ async fn dump_table(
             chunk.map_err(|e| Error::postgres(what.clone(), e))
         }));
     #[cfg(feature = "mask")]
-    let rows = match dump
-        .masking
-        .and_then(|plan| plan.masker(&format!("{}.{}", table.schema, table.name)))
-    {
+    let rows = match masker {
         Some(masker) => crate::mask::mask_stream(masker, rows),
         None => rows,
     };
-    let source = super::encode::coalesce(rows);
+
+    let source: futures::stream::BoxStream<'static, Result<Bytes>> =
+        Box::pin(super::encode::coalesce(rows));
+    let tuples = super::copy_binary::TupleCount::default();
+    let source = match format {
+        CopyFormat::Binary => tuples.count(source, format!("{}.{}", table.schema, table.name)),
+        CopyFormat::Text => source,
+    };
     let reporting = Reporting {
         progress: dump.progress,
         stage: "dumping",
@@ -253,7 +334,11 @@ async fn dump_table(
         schema: table.schema.clone(),
         name: table.name.clone(),
         columns: table.columns.clone(),
-        rows: newlines,
+        rows: match format {
+            CopyFormat::Binary => tuples.get(),
+            CopyFormat::Text => newlines,
+        },
         object,
+        format,
     })
 }

@@ -104,6 +104,28 @@ impl RestoreMasking {
                 Some(masking) => Some(masking.plan(client, &shape, &streams, &action).await?),
                 None => None,
             };
+            let binary: Vec<String> = manifest
+                .parts
+                .iter()
+                .filter(|p| p.format == crate::backup::CopyFormat::Binary)
+                .filter(|p| {
+                    plan.as_ref()
+                        .is_some_and(|m| m.masker(&p.qualified()).is_some())
+                })
+                .map(TableObject::qualified)
+                .collect();
+            if !binary.is_empty() {
+                return Err(crate::Error::Refused {
+                    action,
+                    reason: format!(
+                        "the backup stores {} in COPY binary (--copy-format binary), which masking \
+                         cannot read; mask them when backing up (dbops backup --mask, which keeps \
+                         masked tables in text) or take a backup with --copy-format text; nothing \
+                         was written",
+                        binary.join(", ")
+                    ),
+                });
+            }
             Ok(Self {
                 plan,
                 shape: Some(shape),

@@ -715,7 +715,7 @@ fn column_list(part: &TableObject) -> String {
     format!(" ({})", names.join(", "))
 }
 
-/// `COPY table FROM STDIN` of what arrives, committed only after `End`.
+/// `COPY table FROM STDIN` (in the part's format) of what arrives, committed only after `End`.
 async fn copy_in(
     client: &tokio_postgres::Client,
     part: &TableObject,
@@ -723,7 +723,18 @@ async fn copy_in(
     freeze: bool,
 ) -> Result<u64> {
     let what = || format!("loading the rows of {}", part.qualified());
-    let options = if freeze { " (FREEZE)" } else { "" };
+    let with: Vec<&str> = [
+        part.format.copy_option(),
+        if freeze { "FREEZE" } else { "" },
+    ]
+    .into_iter()
+    .filter(|o| !o.is_empty())
+    .collect();
+    let options = if with.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", with.join(", "))
+    };
     let sink = client
         .copy_in::<_, Bytes>(&format!(
             "COPY {}{} FROM STDIN{options}",

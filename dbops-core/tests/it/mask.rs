@@ -467,6 +467,96 @@ async fn masked_backups_hold_no_original_value_and_restore_plainly() {
     }
 }
 
+/// A binary backup keeps the tables it masks in text (and the others binary) and restores to what a
+/// masked restore of a text backup gives; a masked restore of binary rows is refused before any row.
+#[tokio::test]
+async fn binary_backups_mask_in_text_and_masked_restores_refuse_binary_rows() {
+    use dbops::backup::CopyFormat;
+    let db = heavy().await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = ObjectBackupStore::open(&format!("file://{}", dir.path().display())).unwrap();
+    let masked = Backup::new(
+        db.url().clone(),
+        store.clone(),
+        BackupOptions {
+            mask: Some(masking(KEY)),
+            copy_format: CopyFormat::Binary,
+            ..BackupOptions::default()
+        },
+    )
+    .run()
+    .await
+    .unwrap();
+    let format_of = |table: &str| {
+        masked
+            .manifest
+            .parts
+            .iter()
+            .find(|p| p.qualified() == table)
+            .map(|p| p.format)
+    };
+    assert_eq!(format_of("public.users"), Some(CopyFormat::Text));
+    assert_eq!(format_of("public.rides"), Some(CopyFormat::Text));
+    assert_eq!(
+        format_of("public.eta_predictions"),
+        Some(CopyFormat::Binary)
+    );
+    assert_eq!(masked.manifest.manifest_version, 3);
+    let from_binary = unique("masked_binary");
+    PgRestorer::new(db.url().clone(), store.clone())
+        .restore(&RestoreOptions {
+            selector: BackupSelector::Id(masked.manifest.id.clone()),
+            target: into_new(&from_binary),
+            ..RestoreOptions::default()
+        })
+        .await
+        .unwrap();
+    let (_text_dir, text_store) = backed_up(&db).await;
+    let from_text = unique("masked_text");
+    PgRestorer::new(db.url().clone(), text_store)
+        .restore(&RestoreOptions {
+            target: into_new(&from_text),
+            mask: Some(masking(KEY)),
+            ..RestoreOptions::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        checksums(&db.url().with_database(&from_binary)).await,
+        checksums(&db.url().with_database(&from_text)).await
+    );
+    // Binary rows of a table with rules cannot be masked on restore.
+    let binary = Backup::new(
+        db.url().clone(),
+        store.clone(),
+        BackupOptions {
+            copy_format: CopyFormat::Binary,
+            ..BackupOptions::default()
+        },
+    )
+    .run()
+    .await
+    .unwrap();
+    let refused = unique("refused");
+    let err = PgRestorer::new(db.url().clone(), store)
+        .restore(&RestoreOptions {
+            selector: BackupSelector::Id(binary.manifest.id.clone()),
+            target: into_new(&refused),
+            mask: Some(masking(KEY)),
+            ..RestoreOptions::default()
+        })
+        .await
+        .unwrap_err();
+    let message = err.to_string();
+    assert!(matches!(err, Error::Refused { .. }), "{err:?}");
+    assert!(message.contains("public.users"), "{message}");
+    assert!(message.contains("--copy-format text"), "{message}");
+    assert!(!support::database_exists(db.url(), &refused).await);
+    for name in [&from_binary, &from_text] {
+        drop_db(db.url(), name).await;
+    }
+}
+
 #[tokio::test]
 async fn drafted_rules_fit_their_schema_and_report_its_later_changes() {
     let db = heavy().await;

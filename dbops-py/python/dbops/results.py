@@ -434,13 +434,15 @@ class StoredObject(DbopsResult):
 
 @dataclass(frozen=True)
 class TableObject(DbopsResult):
-    """One table's rows in a ``tables``-format backup: its columns in COPY order, rows and object."""
+    """One table's rows in a ``tables``-format backup: its columns in COPY order, rows, object and
+    COPY format (``text``, or ``binary`` for ``backup(copy_format="binary")``)."""
 
     schema: str
     name: str
     columns: List[str]
     rows: int
     object: StoredObject
+    format: Literal["text", "binary"] = "text"
 
 
 @dataclass(frozen=True)
@@ -933,6 +935,7 @@ def _build(tp: Any, value: Any, where: str) -> Any:
 def _build_class(cls: type, data: Mapping[str, Any], where: str) -> Any:
     hints = _hints(cls)
     known = {_field_key(f.name): f.name for f in dataclasses.fields(cls)}
+    defaults = {f.name for f in dataclasses.fields(cls) if f.default is not dataclasses.MISSING}
     unknown = sorted(set(data) - set(known))
     if unknown:
         raise TypeError(f"{where}: unknown field(s) {', '.join(unknown)} for {cls.__name__}")
@@ -943,6 +946,8 @@ def _build_class(cls: type, data: Mapping[str, Any], where: str) -> Any:
             kwargs[name] = _build(tp, data[key], f"{where}.{key}")
             continue
         origin = typing.get_origin(tp)
+        if name in defaults:
+            continue  # left out by the library when it is the default (e.g. a text table object)
         if origin is typing.Union and type(None) in typing.get_args(tp):
             kwargs[name] = None
         elif origin is list:
