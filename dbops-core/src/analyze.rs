@@ -37,11 +37,12 @@ pub(crate) async fn analyze_database_except(
         )
         .await
         .map_err(|e| Error::postgres("listing the tables to analyze", e))?;
+    let done: std::collections::HashSet<&str> = done.iter().map(String::as_str).collect();
     let names: Vec<String> = rows
         .iter()
         .filter(|r| {
             let qualified = format!("{}.{}", r.get::<_, &str>(0), r.get::<_, &str>(1));
-            !done.contains(&qualified)
+            !done.contains(qualified.as_str())
         })
         .map(|r| {
             format!(
