@@ -150,6 +150,7 @@ impl Cursor {
     }
 
     /// `( a, b )`: the names of a plain column list.
+    #[cfg_attr(not(feature = "mask"), allow(dead_code))] // used by masking only
     pub(crate) fn column_list(&mut self) -> Option<Vec<String>> {
         if !self.punct('(') {
             return None;
@@ -167,6 +168,7 @@ impl Cursor {
     }
 
     /// Every word inside the next parenthesised group (an index's expressions).
+    #[cfg_attr(not(feature = "mask"), allow(dead_code))] // used by masking only
     pub(crate) fn words_in_group(&mut self) -> BTreeSet<String> {
         let mut words = BTreeSet::new();
         let mut depth = 0;
