@@ -17,6 +17,12 @@ use crate::progress::Progress;
 use crate::storage::BackupStore;
 
 /// How a `tables` backup stores each table's rows.
+///
+/// Binary is used for a table only when every column's type sends values that mean the same in the
+/// restored database: base types and enums (sent as their labels) with binary input and output,
+/// domains over them, and arrays of built-in base types (an array's binary form names its element
+/// type's OID, which differs in the restored database for enums and extension types) — not the `reg*`
+/// types (sent as OIDs), composites or ranges.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum CopyFormat {
@@ -117,9 +123,11 @@ pub(crate) async fn list_tables(client: &tokio_postgres::Client) -> Result<Vec<T
                              FILTER (WHERE a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''), \
                              '{}'), \
                     coalesce(bool_and(b.typtype IN ('b', 'e') AND b.typsend::oid <> 0 \
-                                      AND b.typreceive::oid <> 0 \
-                                      AND (b.typcategory <> 'A' OR (e.typtype IN ('b', 'e') \
-                                           AND e.typsend::oid <> 0 AND e.typreceive::oid <> 0))) \
+                                      AND b.typreceive::oid <> 0 AND NOT (b.typname::text LIKE 'reg%' \
+                                          AND b.typnamespace = 'pg_catalog'::regnamespace) \
+                                      AND (b.typcategory <> 'A' OR (e.oid < 16384 AND e.typtype = 'b' \
+                                           AND e.typsend::oid <> 0 AND e.typreceive::oid <> 0 \
+                                           AND e.typname::text NOT LIKE 'reg%'))) \
                              FILTER (WHERE a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''), \
                              true) \
              FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
@@ -231,7 +239,8 @@ async fn worker(dump: &TableDump<'_>, queue: Queue) -> Result<Vec<(usize, TableO
     let client = dump.url.connect().await?;
     let mut setup = format!(
         "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT {}; \
-         SET row_security = off; SET datestyle = ISO;",
+         SET row_security = off; SET datestyle = ISO; \
+         SELECT pg_catalog.set_config('search_path', '', false);",
         crate::config::quote_literal(dump.snapshot)
     );
     if let Some(timeout) = dump.lock_timeout {

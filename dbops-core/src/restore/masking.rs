@@ -120,8 +120,8 @@ impl RestoreMasking {
                     reason: format!(
                         "the backup stores {} in COPY binary (--copy-format binary), which masking \
                          cannot read; mask them when backing up (dbops backup --mask, which keeps \
-                         masked tables in text) or take a backup with --copy-format text; nothing \
-                         was written",
+                         masked tables in text) or take a backup with --copy-format text; no row \
+                         was loaded",
                         binary.join(", ")
                     ),
                 });

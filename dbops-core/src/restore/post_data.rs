@@ -1,8 +1,9 @@
 //! The post-data section of a `tables` backup, split for a pipelined restore: each loaded table's own
-//! indexes and constraints (primary key, unique, exclusion, check) are built by a loading connection as
-//! soon as the table's rows are in — while other tables still load — and the rest (foreign keys,
-//! partitioned indexes and their attachments, triggers, rules, policies, comments, ...) follows with
-//! `pg_restore --jobs -L`, whose list file leaves out what was already built.
+//! indexes and constraints (primary key, unique, exclusion) are built by a loading connection as soon
+//! as the table's rows are in — while other tables still load — and the rest (foreign keys, check
+//! constraints added later, partitioned indexes and their attachments, triggers, rules, policies,
+//! extended statistics, comments, ...) follows with `pg_restore --jobs -L`, whose list file leaves out
+//! what was already built.
 //!
 //! An entry is built early only when its table is one of the loaded plain tables and exactly one line
 //! of the archive's list names it; anything else stays with `pg_restore`, so nothing is built twice or
@@ -11,13 +12,16 @@
 use std::collections::{HashMap, HashSet};
 
 use super::ddl::{Cursor, statements};
+use crate::config::quote_ident;
 
-/// One entry of a `pg_restore` script: the type, schema and name of its header, and its SQL.
+/// One entry of a `pg_restore` script: the type, schema, name and tablespace of its header, and its
+/// SQL.
 #[derive(Debug, PartialEq)]
 struct Entry {
     kind: String,
     schema: String,
     name: String,
+    tablespace: Option<String>,
     sql: String,
 }
 
@@ -25,6 +29,9 @@ struct Entry {
 #[derive(Debug, Default)]
 pub(super) struct PostDataSplit {
     by_table: HashMap<String, Vec<String>>,
+    /// Tables whose statistics need more than their own rows and indexes: inheritance parents
+    /// (ANALYZE samples the children too) and tables with extended statistics (created later).
+    analyze_later: HashSet<String>,
     /// `pg_restore -L` list of the section with the early entries commented out.
     pub(super) rest_list: String,
 }
@@ -32,19 +39,20 @@ pub(super) struct PostDataSplit {
 impl PostDataSplit {
     /// Splits the post-data `script` (`pg_restore --section=post-data -f -`) and its `list`
     /// (`pg_restore --section=post-data -l`): entries of the tables in `loaded` (`schema.name`) go
-    /// early.
-    pub(super) fn new(script: &str, list: &str, loaded: &HashSet<String>) -> Self {
+    /// early; `parents` are the loaded tables with inheritance children.
+    pub(super) fn new(
+        script: &str,
+        list: &str,
+        loaded: &HashSet<String>,
+        parents: &HashSet<String>,
+    ) -> Self {
         let mut lines: Vec<String> = list.lines().map(str::to_string).collect();
         let mut by_table: HashMap<String, Vec<String>> = HashMap::new();
-        let mut tablespace = "SET default_tablespace = '';".to_string();
+        let mut analyze_later = parents.clone();
         for entry in entries(script) {
-            if let Some(set) = entry
-                .sql
-                .lines()
-                .rev()
-                .find(|l| l.starts_with("SET default_tablespace = "))
-            {
-                tablespace = set.to_string();
+            if entry.kind == "STATISTICS" {
+                analyze_later.extend(statistics_table(&entry));
+                continue;
             }
             let Some(table) = table_of(&entry).filter(|t| loaded.contains(t)) else {
                 continue;
@@ -55,16 +63,26 @@ impl PostDataSplit {
                 .collect();
             if let [only] = matching[..] {
                 lines[only].insert(0, ';');
-                by_table
-                    .entry(table)
-                    .or_default()
-                    .push(format!("{tablespace}\n{}", entry.sql));
+                let tablespace = entry
+                    .tablespace
+                    .as_deref()
+                    .map_or_else(|| "''".to_string(), quote_ident);
+                by_table.entry(table).or_default().push(format!(
+                    "SET default_tablespace = {tablespace};\n{}",
+                    entry.sql
+                ));
             }
         }
         Self {
             by_table,
+            analyze_later,
             rest_list: lines.join("\n") + "\n",
         }
+    }
+
+    /// Whether `table` (`schema.name`) may be analyzed as soon as its own entries are built.
+    pub(super) fn analyze_now(&self, table: &str) -> bool {
+        !self.analyze_later.contains(table)
     }
 
     /// Takes the SQL of `table`'s early entries (`schema.name`), in the archive's order.
@@ -91,8 +109,10 @@ fn list_entry(line: &str) -> Option<&str> {
     parts.next()
 }
 
-/// The entries of a script: the text after each `-- Name: N; Type: T; Schema: S; Owner: O` header up
-/// to the next, without comment lines.
+/// The entries of a script: the text after each `-- Name: N; Type: T; Schema: S; Owner: O[;
+/// Tablespace: X]` header up to the next, without comment lines and without the `SET
+/// default_tablespace` lines `pg_restore` writes before a header (each entry's tablespace is in its
+/// header).
 fn entries(script: &str) -> Vec<Entry> {
     let mut out: Vec<Entry> = Vec::new();
     for line in script.lines() {
@@ -102,7 +122,7 @@ fn entries(script: &str) -> Vec<Entry> {
             }
             continue;
         }
-        if line.starts_with("--") {
+        if line.starts_with("--") || line.starts_with("SET default_tablespace = ") {
             continue;
         }
         if let Some(entry) = out.last_mut()
@@ -119,6 +139,10 @@ fn entries(script: &str) -> Vec<Entry> {
 }
 
 fn header_entry(header: &str) -> Option<Entry> {
+    let (header, tablespace) = match header.rsplit_once("; Tablespace: ") {
+        Some((head, tablespace)) if head.contains("; Owner: ") => (head, Some(tablespace)),
+        _ => (header, None),
+    };
     let (rest, _owner) = header.rsplit_once("; Owner: ")?;
     let (rest, schema) = rest.rsplit_once("; Schema: ")?;
     let (name, kind) = rest.rsplit_once("; Type: ")?;
@@ -126,8 +150,18 @@ fn header_entry(header: &str) -> Option<Entry> {
         kind: kind.to_string(),
         schema: schema.to_string(),
         name: name.to_string(),
+        tablespace: tablespace.map(str::to_string),
         sql: String::new(),
     })
+}
+
+/// The table (`schema.name`) of `CREATE STATISTICS ... FROM table`.
+fn statistics_table(entry: &Entry) -> Option<String> {
+    let statement = statements(&entry.sql)
+        .into_iter()
+        .find(|s| s.starts_with("CREATE STATISTICS"))?;
+    let (_, from) = statement.rsplit_once(" FROM ")?;
+    Cursor::new(from).qualified()
 }
 
 /// The table (`schema.name`) an index of a plain table or a table constraint is on.
@@ -195,20 +229,29 @@ CREATE INDEX \"Odd Name\" ON public.\"Mixed Table\" USING btree (a);
 CREATE INDEX events_at_idx ON ONLY public.events USING btree (at);
 
 
---
--- Name: rides_fast_idx; Type: INDEX; Schema: public; Owner: -
---
-
 SET default_tablespace = fast;
+
+--
+-- Name: rides_fast_idx; Type: INDEX; Schema: public; Owner: -; Tablespace: fast
+--
 
 CREATE INDEX rides_fast_idx ON public.rides USING btree (driver_id);
 
+
+SET default_tablespace = '';
 
 --
 -- Name: rides_driver_idx; Type: INDEX; Schema: public; Owner: -
 --
 
 CREATE INDEX rides_driver_idx ON public.rides USING btree (driver_id, requested_at DESC);
+
+
+--
+-- Name: rides_stats; Type: STATISTICS; Schema: public; Owner: -
+--
+
+CREATE STATISTICS public.rides_stats ON driver_id, rider_id FROM public.rides;
 
 
 --
@@ -228,6 +271,7 @@ ALTER TABLE ONLY public.rides
 3404; 1259 16423 INDEX public rides_fast_idx postgres
 3405; 1259 16424 INDEX public rides_driver_idx postgres
 3406; 2606 16425 FK CONSTRAINT public rides rides_driver_fkey postgres
+3407; 3381 16426 STATISTICS public rides_stats postgres
 ";
 
     fn loaded(tables: &[&str]) -> HashSet<String> {
@@ -236,20 +280,21 @@ ALTER TABLE ONLY public.rides
 
     #[test]
     fn a_loaded_tables_indexes_and_constraints_go_early_the_rest_stays_listed() {
-        let mut split = PostDataSplit::new(SCRIPT, LIST, &loaded(&["public.rides"]));
+        let mut split = PostDataSplit::new(SCRIPT, LIST, &loaded(&["public.rides"]), &loaded(&[]));
         assert_eq!(split.early(), 3);
         let rides = split.take("public.rides");
-        assert_eq!(rides.len(), 3);
-        assert!(
-            rides[0].starts_with("SET default_tablespace = '';\nALTER TABLE ONLY public.rides")
-        );
-        assert!(rides[1].starts_with("SET default_tablespace = fast;\n"));
-        assert!(rides[1].contains("CREATE INDEX rides_fast_idx"));
-        // The tablespace set by an earlier entry carries over, as it does in one script.
-        assert!(
-            rides[2].starts_with("SET default_tablespace = fast;\nCREATE INDEX rides_driver_idx")
+        assert_eq!(
+            rides,
+            [
+                "SET default_tablespace = '';\nALTER TABLE ONLY public.rides\n    ADD CONSTRAINT rides_pkey PRIMARY KEY (id);",
+                "SET default_tablespace = \"fast\";\nCREATE INDEX rides_fast_idx ON public.rides USING btree (driver_id);",
+                "SET default_tablespace = '';\nCREATE INDEX rides_driver_idx ON public.rides USING btree (driver_id, requested_at DESC);",
+            ]
         );
         assert!(split.take("public.rides").is_empty());
+        // Its extended statistics are created later: its ANALYZE waits for them.
+        assert!(!split.analyze_now("public.rides"));
+        assert!(split.analyze_now("public.users"));
         let commented: Vec<&str> = split
             .rest_list
             .lines()
@@ -264,6 +309,7 @@ ALTER TABLE ONLY public.rides
             ]
         );
         assert!(split.rest_list.contains("\n3406; 2606 16425 FK CONSTRAINT"));
+        assert!(split.rest_list.contains("\n3407; 3381 16426 STATISTICS"));
         assert!(
             split
                 .rest_list
@@ -277,7 +323,10 @@ ALTER TABLE ONLY public.rides
             SCRIPT,
             LIST,
             &loaded(&["public.Mixed Table", "public.events"]),
+            &loaded(&["public.Mixed Table"]),
         );
+        // An inheritance parent is analyzed with its children, at the end.
+        assert!(!split.analyze_now("public.Mixed Table"));
         assert_eq!(split.take("public.Mixed Table").len(), 1);
         // `ON ONLY` (partitioned) stays with pg_restore, as does everything of public.rides.
         assert!(split.take("public.events").is_empty());
@@ -297,7 +346,8 @@ ALTER TABLE ONLY public.rides
             "3405; 1259 16424 INDEX public rides_driver_idx postgres",
             "3405; 1259 16424 INDEX public rides_driver_idx postgres\n3407; 1259 16426 INDEX public rides_driver_idx x postgres",
         );
-        let mut split = PostDataSplit::new(SCRIPT, &doubled, &loaded(&["public.rides"]));
+        let mut split =
+            PostDataSplit::new(SCRIPT, &doubled, &loaded(&["public.rides"]), &loaded(&[]));
         let rides = split.take("public.rides");
         assert_eq!(rides.len(), 2);
         assert!(!rides.iter().any(|s| s.contains("rides_driver_idx")));
@@ -305,7 +355,8 @@ ALTER TABLE ONLY public.rides
             "3401; 2606 16420 CONSTRAINT public rides rides_pkey postgres\n",
             "",
         );
-        let mut split = PostDataSplit::new(SCRIPT, &missing, &loaded(&["public.rides"]));
+        let mut split =
+            PostDataSplit::new(SCRIPT, &missing, &loaded(&["public.rides"]), &loaded(&[]));
         assert!(
             !split
                 .take("public.rides")

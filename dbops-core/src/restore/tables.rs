@@ -376,8 +376,18 @@ async fn split_post_data(
         .await
         .map_err(|e| Error::postgres("listing the tables to load", e))?;
     let plain: HashSet<String> = rows.iter().map(|r| r.get(0)).collect();
+    let rows = client
+        .query(
+            "SELECT DISTINCT n.nspname || '.' || c.relname FROM pg_inherits i \
+             JOIN pg_class c ON c.oid = i.inhparent \
+             JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'r'",
+            &[],
+        )
+        .await
+        .map_err(|e| Error::postgres("listing the tables with inheritance children", e))?;
+    let parents: HashSet<String> = rows.iter().map(|r| r.get(0)).collect();
     let list = post_data_list(archive, options).await?;
-    let split = PostDataSplit::new(post_data, &list, &plain);
+    let split = PostDataSplit::new(post_data, &list, &plain, &parents);
     tracing::debug!(
         early = split.early(),
         "post-data entries built as their tables complete"
@@ -394,9 +404,11 @@ enum Task<'a> {
 }
 
 /// What the loading connections share: the queue of tasks (the tables, largest first; a loaded
-/// table's builds go to the front), and how many builds each table still waits for.
+/// table's builds go to the front), how many builds each table still waits for, and whether a
+/// connection failed (the others then stop taking tasks).
 struct Pipeline<'a> {
     queue: Mutex<VecDeque<Task<'a>>>,
+    failed: std::sync::atomic::AtomicBool,
     split: Option<Mutex<PostDataSplit>>,
     pending: Mutex<HashMap<String, usize>>,
     analyze: bool,
@@ -408,6 +420,7 @@ impl<'a> Pipeline<'a> {
         order.sort_by_key(|p| std::cmp::Reverse(p.object.plaintext_size));
         Self {
             queue: Mutex::new(order.into_iter().map(Task::Load).collect()),
+            failed: std::sync::atomic::AtomicBool::new(false),
             // Analyzed here only when the table is complete here (its indexes built).
             analyze: analyze && split.is_some(),
             split: split.map(Mutex::new),
@@ -416,7 +429,19 @@ impl<'a> Pipeline<'a> {
     }
 
     fn next(&self) -> Option<Task<'a>> {
+        if self.failed.load(std::sync::atomic::Ordering::Relaxed) {
+            return None;
+        }
         lock(&self.queue).pop_front()
+    }
+
+    /// Whether `part` is analyzed here once complete (not when its statistics need more).
+    fn analyze_now(&self, part: &TableObject) -> bool {
+        self.analyze
+            && self
+                .split
+                .as_ref()
+                .is_some_and(|split| lock(split).analyze_now(&part.qualified()))
     }
 
     /// After `part` is loaded: queues its builds first; whether it is complete (none to build).
@@ -456,7 +481,7 @@ impl<'a> Pipeline<'a> {
     ) -> Result<Loaded> {
         let total: u64 = manifest.parts.iter().map(|p| p.object.size).sum();
         let done = std::sync::atomic::AtomicU64::new(0);
-        let worker = || async {
+        let work = || async {
             let client = target.connect().await?;
             client
                 .batch_execute(LOAD_SETTINGS)
@@ -495,7 +520,7 @@ impl<'a> Pipeline<'a> {
                         (part, self.built(part))
                     }
                 };
-                if complete && self.analyze {
+                if complete && self.analyze_now(part) {
                     client
                         .batch_execute(&format!("ANALYZE {}", part.sql_name()))
                         .await
@@ -506,6 +531,14 @@ impl<'a> Pipeline<'a> {
                 }
             }
             Ok::<Loaded, Error>(loaded)
+        };
+        let worker = || async {
+            let outcome = work().await;
+            if outcome.is_err() {
+                self.failed
+                    .store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+            outcome
         };
         let results = futures::future::join_all((0..jobs).map(|_| worker())).await;
         let mut loaded = Loaded::default();

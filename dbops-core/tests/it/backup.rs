@@ -520,7 +520,8 @@ fn schema_dump(url: &DatabaseUrl) -> String {
 
 /// Objects whose post-data entries a pipelined restore must split right: quoted names, an expression
 /// index with a comment, a partitioned table (its index `ON ONLY`, attached to the partitions'),
-/// an exclusion constraint, a CHECK NOT VALID, a unique constraint a foreign key needs, CLUSTER ON.
+/// an exclusion constraint, a CHECK NOT VALID, a unique constraint a foreign key needs, CLUSTER ON,
+/// an inheritance parent with extended statistics (both analyzed only once complete).
 const POST_DATA_EDGES: &str = r#"
 CREATE TABLE "Mixed Table" (id int PRIMARY KEY, "Odd Col" text);
 CREATE INDEX "Odd Name" ON "Mixed Table" (lower("Odd Col"));
@@ -539,6 +540,11 @@ INSERT INTO codes SELECT 'c' || i FROM generate_series(1, 100) i;
 ALTER TABLE codes CLUSTER ON codes_code_key;
 CREATE TABLE code_uses (code text REFERENCES codes (code));
 INSERT INTO code_uses SELECT 'c' || (i % 100 + 1) FROM generate_series(1, 400) i;
+CREATE TABLE parent_rows (id int, v text);
+CREATE TABLE child_rows () INHERITS (parent_rows);
+INSERT INTO parent_rows SELECT i, 'p' FROM generate_series(1, 100) i;
+INSERT INTO child_rows SELECT i, 'c' FROM generate_series(101, 5000) i;
+CREATE STATISTICS public.parent_stats ON id, v FROM parent_rows;
 "#;
 
 /// A restore on two connections builds each table's indexes and constraints as the table completes
@@ -589,6 +595,29 @@ async fn a_pipelined_restore_rebuilds_the_whole_schema_and_analyzes_every_table(
     )
     .await;
     assert_eq!(expression_stats, 1);
+    let extended_stats = support::scalar_i64(
+        &client,
+        "SELECT count(*) FROM pg_statistic_ext s JOIN pg_statistic_ext_data d ON d.stxoid = s.oid \
+         WHERE s.stxname = 'parent_stats'",
+    )
+    .await;
+    assert!(
+        extended_stats > 0,
+        "extended statistics were never computed"
+    );
+    let inherited: String = client
+        .query_one(
+            "SELECT most_common_vals::text FROM pg_stats \
+             WHERE tablename = 'parent_rows' AND attname = 'v' AND inherited",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(
+        inherited, "{c,p}",
+        "the parent's statistics must include its children"
+    );
     let stages: Vec<&str> = report.stages.iter().map(|(s, _)| s.as_str()).collect();
     assert_eq!(stages, ["schema", "data", "post-data", "analyze"]);
     drop(client);
@@ -596,8 +625,8 @@ async fn a_pipelined_restore_rebuilds_the_whole_schema_and_analyzes_every_table(
 }
 
 /// Column types for the binary COPY round trip: special values of each, arrays, a domain and an enum
-/// (binary), and a composite, a range and `aclitem` (stored as text: `aclitem` has no binary
-/// input/output, and composites and ranges have it only as far as their members do).
+/// (binary), and a composite, a range, an enum array, `regclass`/`regtype` and `aclitem` (stored as
+/// text: their binary forms name OIDs, or `aclitem` has none).
 const MANY_TYPES: &str = r#"
 CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy');
 CREATE DOMAIN positive AS int CHECK (VALUE > 0);
@@ -621,6 +650,10 @@ CREATE TABLE composite_rows (id int, p pair);
 INSERT INTO composite_rows VALUES (1, ROW(1, 'one')), (2, NULL);
 CREATE TABLE range_rows (r int4range);
 INSERT INTO range_rows VALUES ('[1,10)'), ('empty'), (NULL);
+CREATE TABLE enum_arrays (m mood[]);
+INSERT INTO enum_arrays VALUES ('{sad,happy}'), (NULL);
+CREATE TABLE reg_rows (r regclass, t regtype);
+INSERT INTO reg_rows VALUES ('every_type', 'mood'), ('pair', 'pair');
 CREATE TABLE acl_rows (a aclitem);
 INSERT INTO acl_rows VALUES ('postgres=r/postgres');
 "#;
@@ -669,6 +702,10 @@ async fn binary_copy_round_trips_every_column_type() {
     );
     assert_eq!(format_of("public.range_rows"), Some((CopyFormat::Text, 3)));
     assert_eq!(format_of("public.acl_rows"), Some((CopyFormat::Text, 1)));
+    // An enum array's binary form names the enum's OID, a regclass is sent as an OID: both would
+    // mean something else in the restored database.
+    assert_eq!(format_of("public.enum_arrays"), Some((CopyFormat::Text, 2)));
+    assert_eq!(format_of("public.reg_rows"), Some((CopyFormat::Text, 2)));
     assert_eq!(
         format_of("public.users").map(|f| f.0),
         Some(CopyFormat::Binary)
