@@ -1,6 +1,7 @@
 """Backups and restores from Python: sync and async, encryption, errors, retention, cancellation."""
 
 import asyncio
+import signal
 import threading
 import time
 import _thread
@@ -153,11 +154,17 @@ def test_ctrl_c_cancels_a_backup_and_publishes_nothing(seeded: Tuple[str, str], 
     # pg_dump waits on this lock, so the backup is in flight when Ctrl-C arrives.
     blocker = psycopg.connect(url)
     blocker.execute("LOCK TABLE rides IN ACCESS EXCLUSIVE MODE")
+    # interrupt_main does nothing while SIGINT is ignored, as it is for a test run started in the
+    # background by a shell without job control: Ctrl-C's handler is installed for the test.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     timer = threading.Timer(1.0, _thread.interrupt_main)
     timer.start()
     started = time.monotonic()
-    with pytest.raises(KeyboardInterrupt):
-        dbops.backup(url, store)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            dbops.backup(url, store)
+    finally:
+        signal.signal(signal.SIGINT, previous)
     assert time.monotonic() - started < 10
     blocker.rollback()
     blocker.close()
