@@ -3,8 +3,7 @@
 //! the trailer (a field count of -1). Counts the tuples of a binary table dump, whose rows cannot be
 //! counted by newlines.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use futures::StreamExt;
@@ -142,7 +141,7 @@ impl BinaryWalker {
 
 /// The number of tuples of a binary COPY stream, counted as it passes (see [`TupleCount::count`]).
 #[derive(Debug, Default, Clone)]
-pub(crate) struct TupleCount(Arc<AtomicU64>);
+pub(crate) struct TupleCount(Arc<Mutex<BinaryWalker>>);
 
 impl TupleCount {
     /// `rows` unchanged, counting its tuples; a stream that is not binary COPY, or ends before its
@@ -152,9 +151,8 @@ impl TupleCount {
         rows: BoxStream<'static, Result<Bytes>>,
         table: String,
     ) -> BoxStream<'static, Result<Bytes>> {
-        let counter = self.0.clone();
-        let walker = Arc::new(std::sync::Mutex::new(BinaryWalker::default()));
-        let at_end = walker.clone();
+        let walker = self.0.clone();
+        let at_end = self.0.clone();
         let invalid = move |table: &str, reason: String| Error::Integrity {
             key: table.to_string(),
             reason: format!("the binary COPY stream of {table}: {reason}"),
@@ -162,20 +160,13 @@ impl TupleCount {
         let name = table.clone();
         let counted = rows.map(move |chunk| {
             let chunk = chunk?;
-            let mut walker = walker
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            walker
+            lock(&walker)
                 .feed(&chunk)
                 .map_err(|reason| invalid(&name, reason))?;
-            counter.store(walker.tuples, Ordering::Relaxed);
             Ok(chunk)
         });
         let trailer = futures::stream::once(async move {
-            let walker = at_end
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            if walker.complete() {
+            if lock(&at_end).complete() {
                 Ok(Bytes::new())
             } else {
                 Err(invalid(&table, "it ends before its trailer".into()))
@@ -186,8 +177,14 @@ impl TupleCount {
 
     /// The tuples counted so far.
     pub(crate) fn get(&self) -> u64 {
-        self.0.load(Ordering::Relaxed)
+        lock(&self.0).tuples
     }
+}
+
+fn lock(walker: &Mutex<BinaryWalker>) -> std::sync::MutexGuard<'_, BinaryWalker> {
+    walker
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 #[cfg(test)]

@@ -47,6 +47,7 @@ impl PostDataSplit {
         parents: &HashSet<String>,
     ) -> Self {
         let mut lines: Vec<String> = list.lines().map(str::to_string).collect();
+        let listed = listed_by_prefix(&lines);
         let mut by_table: HashMap<String, Vec<String>> = HashMap::new();
         let mut analyze_later = parents.clone();
         for entry in entries(script) {
@@ -58,10 +59,7 @@ impl PostDataSplit {
                 continue;
             };
             let key = format!("{} {} {} ", entry.kind, entry.schema, entry.name);
-            let matching: Vec<usize> = (0..lines.len())
-                .filter(|&i| list_entry(&lines[i]).is_some_and(|rest| rest.starts_with(&key)))
-                .collect();
-            if let [only] = matching[..] {
+            if let Some(&[only]) = listed.get(&key).map(Vec::as_slice) {
                 lines[only].insert(0, ';');
                 let tablespace = entry
                     .tablespace
@@ -94,6 +92,21 @@ impl PostDataSplit {
     pub(super) fn early(&self) -> usize {
         self.by_table.values().map(Vec::len).sum()
     }
+}
+
+/// The list's entry lines by every prefix of their `TYPE SCHEMA NAME OWNER` part that ends in a
+/// space: a key `TYPE SCHEMA NAME ` finds the lines that start with it, built once for all entries.
+fn listed_by_prefix(lines: &[String]) -> HashMap<String, Vec<usize>> {
+    let mut listed: HashMap<String, Vec<usize>> = HashMap::new();
+    for (i, line) in lines.iter().enumerate() {
+        let Some(rest) = list_entry(line) else {
+            continue;
+        };
+        for (at, _) in rest.match_indices(' ') {
+            listed.entry(rest[..=at].to_string()).or_default().push(i);
+        }
+    }
+    listed
 }
 
 /// What follows `ID; TABLEOID OID ` in a list line (`TYPE SCHEMA NAME OWNER`); `None` for comments.

@@ -421,8 +421,7 @@ impl<'a> Pipeline<'a> {
         Self {
             queue: Mutex::new(order.into_iter().map(Task::Load).collect()),
             failed: std::sync::atomic::AtomicBool::new(false),
-            // Analyzed here only when the table is complete here (its indexes built).
-            analyze: analyze && split.is_some(),
+            analyze,
             split: split.map(Mutex::new),
             pending: Mutex::new(HashMap::new()),
         }
