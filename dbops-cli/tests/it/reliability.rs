@@ -48,9 +48,13 @@ fn ok(out: Output, what: &str) -> String {
 }
 
 /// Starts the command, SIGKILLs it after `delay` unless it has finished, reaps it. Returns whether it
-/// was killed.
+/// was killed. Its temporary files (a killed restore's spool) go to a directory removed afterwards.
 fn kill_after(mut command: Command, delay: Duration) -> bool {
-    command.stdout(Stdio::null()).stderr(Stdio::null());
+    let scratch = tempfile::tempdir().unwrap();
+    command
+        .env("TMPDIR", scratch.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
     let mut child = command.spawn().unwrap();
     let started = Instant::now();
     while started.elapsed() < delay {
