@@ -17,8 +17,9 @@ fn builder(
     durable: bool,
     settings: Option<HashMap<String, String>>,
     data_dir: Option<std::path::PathBuf>,
+    in_memory: bool,
 ) -> dbops::TempClusterBuilder {
-    let mut builder = dbops::TempCluster::builder();
+    let mut builder = dbops::TempCluster::builder().in_memory(in_memory);
     if let Some(dir) = data_dir {
         builder = builder.data_dir(dir);
     }
@@ -38,29 +39,34 @@ fn builder(
 impl TempCluster {
     /// Starts a cluster (blocking; the GIL is released).
     #[staticmethod]
-    #[pyo3(signature = (*, tcp=false, durable=false, settings=None, data_dir=None))]
+    #[pyo3(signature = (*, tcp=false, durable=false, settings=None, data_dir=None, in_memory=false))]
     fn start(
         py: Python<'_>,
         tcp: bool,
         durable: bool,
         settings: Option<HashMap<String, String>>,
         data_dir: Option<std::path::PathBuf>,
+        in_memory: bool,
     ) -> PyResult<Self> {
-        let cluster = block_on(py, builder(tcp, durable, settings, data_dir).start())?;
+        let cluster = block_on(
+            py,
+            builder(tcp, durable, settings, data_dir, in_memory).start(),
+        )?;
         Ok(Self(Arc::new(cluster)))
     }
 
     /// Starts a cluster; awaitable.
     #[staticmethod]
-    #[pyo3(signature = (*, tcp=false, durable=false, settings=None, data_dir=None))]
+    #[pyo3(signature = (*, tcp=false, durable=false, settings=None, data_dir=None, in_memory=false))]
     fn start_async(
         py: Python<'_>,
         tcp: bool,
         durable: bool,
         settings: Option<HashMap<String, String>>,
         data_dir: Option<std::path::PathBuf>,
+        in_memory: bool,
     ) -> PyResult<Bound<'_, PyAny>> {
-        let start = builder(tcp, durable, settings, data_dir).start();
+        let start = builder(tcp, durable, settings, data_dir, in_memory).start();
         into_awaitable(py, async move { Ok(Self(Arc::new(start.await?))) })
     }
 

@@ -1,6 +1,7 @@
 import os
 import subprocess
 import sys
+from typing import Optional
 
 import psycopg
 import pytest
@@ -28,6 +29,32 @@ def test_context_manager_removes_the_cluster() -> None:
         data_dir = cluster.data_dir
         assert os.path.isdir(data_dir)
     assert not os.path.exists(data_dir)
+
+
+def _in_memory_base() -> str:
+    """Where an in-memory cluster lands: DBOPS_TMPDIR, else /dev/shm with 1 GiB free, else /tmp."""
+    if os.environ.get("DBOPS_TMPDIR"):
+        return os.environ["DBOPS_TMPDIR"]
+    try:
+        stats = os.statvfs("/dev/shm")
+    except OSError:
+        return "/tmp"
+    room = stats.f_bavail * stats.f_frsize >= 1 << 30 and os.access("/dev/shm", os.W_OK)
+    return "/dev/shm" if room else "/tmp"
+
+
+def test_in_memory_cluster_lives_on_dev_shm() -> None:
+    with dbops.TempCluster.start(in_memory=True) as cluster:
+        data_dir = cluster.data_dir
+        assert os.path.dirname(os.path.dirname(data_dir)) == _in_memory_base()
+        with psycopg.connect(cluster.url) as conn:
+            assert conn.execute("SHOW data_directory").fetchone() == (data_dir,)
+    assert not os.path.exists(data_dir)
+
+
+def test_the_plugins_cluster_is_in_memory(dbops_cluster: Optional[dbops.TempCluster]) -> None:
+    assert dbops_cluster is not None, "this suite runs on the plugin's own cluster"
+    assert dbops_cluster.data_dir.startswith(_in_memory_base() + "/dbops-")
 
 
 async def test_async_start_and_stop() -> None:

@@ -1,5 +1,7 @@
 //! Fresh test database: cold start of the embedded cluster, clone-from-template + connect, versus
 //! creating a database and re-running the migrations in it (what harnesses without templates do).
+//! Measured on an in-memory cluster (what `#[dbops::test]` and the pytest plugin start), with the
+//! on-demand clone also on a cluster on disk (`/tmp`, the default of `TempCluster::start`).
 //!
 //! Run: `cargo run --release -p dbops-benches --bin fresh_db`
 
@@ -31,6 +33,19 @@ async fn clone_loop(dbs: &TestDatabases, body: Duration) -> dbops::Result<Vec<Du
     Ok(samples)
 }
 
+/// On-demand clones (`spares(0)`) of the migrations' template on `cluster`.
+async fn on_demand_clones(
+    cluster: &TempCluster,
+    migrations: &MigrationSource,
+) -> dbops::Result<dbops_benches::Stats> {
+    let on_demand = TestDatabases::on_cluster(cluster)
+        .setup(migrations.clone())
+        .spares(0)
+        .build()
+        .await?;
+    Ok(stats(&mut clone_loop(&on_demand, Duration::ZERO).await?))
+}
+
 #[tokio::main]
 async fn main() -> dbops::Result<()> {
     // Cold start: initdb (cached after the first run) + postgres start + ready, then stop.
@@ -38,7 +53,7 @@ async fn main() -> dbops::Result<()> {
     let mut first = None;
     for i in 0..=COLD_STARTS {
         let started = Instant::now();
-        let cluster = TempCluster::start().await?;
+        let cluster = TempCluster::builder().in_memory(true).start().await?;
         let elapsed = started.elapsed();
         if i == 0 {
             first = Some(elapsed);
@@ -49,14 +64,12 @@ async fn main() -> dbops::Result<()> {
     }
     let cold = stats(&mut cold);
 
-    let cluster = TempCluster::start().await?;
     let migrations = MigrationSource::from_dir(migrations_dir())?;
-    let on_demand = TestDatabases::on_cluster(&cluster)
-        .setup(migrations.clone())
-        .spares(0)
-        .build()
-        .await?;
-    let clone = stats(&mut clone_loop(&on_demand, Duration::ZERO).await?);
+    let on_disk = TempCluster::start().await?;
+    let disk_clone = on_demand_clones(&on_disk, &migrations).await?;
+    on_disk.stop().await?;
+    let cluster = TempCluster::builder().in_memory(true).start().await?;
+    let clone = on_demand_clones(&cluster, &migrations).await?;
     // With spares, a clone is prepared in the background while the test runs; a test body of
     // TEST_BODY (typical of a small integration test) leaves time for the refill.
     let with_spares = TestDatabases::on_cluster(&cluster)
@@ -104,6 +117,12 @@ async fn main() -> dbops::Result<()> {
         ms(clone.median),
         ms(clone.p90),
         ms(clone.min)
+    );
+    println!(
+        "| the same, cluster on disk (/tmp) | {} | {} | {} |",
+        ms(disk_clone.median),
+        ms(disk_clone.p90),
+        ms(disk_clone.min)
     );
     println!(
         "| dbops fresh database + connect (default spares(2), {} ms test body between) | {} | {} | {} |",

@@ -112,3 +112,46 @@ fn bad_setting_names_the_flag() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--set"));
 }
+
+#[test]
+fn start_in_memory_keeps_the_cluster_on_dev_shm() {
+    let cache = tempfile::tempdir().unwrap();
+    let out = dbops(cache.path())
+        .env_remove("DBOPS_TMPDIR")
+        .args([
+            "cluster",
+            "start",
+            "--in-memory",
+            "--print-url",
+            "--name",
+            "cli-mem",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let url = String::from_utf8(out.stdout).unwrap();
+    let dir = url
+        .split("host=")
+        .nth(1)
+        .and_then(|rest| rest.split('&').next())
+        .unwrap()
+        .to_string();
+    let room = nix::sys::statvfs::statvfs("/dev/shm")
+        .is_ok_and(|s| s.blocks_available() * s.fragment_size() >= 1 << 30);
+    let base = if room {
+        "/dev/shm/dbops-"
+    } else {
+        "/tmp/dbops-"
+    };
+    let stop = dbops(cache.path())
+        .args(["cluster", "stop", "--name", "cli-mem"])
+        .output()
+        .unwrap();
+    assert!(dir.starts_with(base), "{url}");
+    assert!(stop.status.success());
+    assert!(!std::path::Path::new(&dir).exists(), "{dir} left behind");
+}

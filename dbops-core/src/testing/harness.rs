@@ -223,5 +223,7 @@ async fn fresh_database(setup: &TestSetup) -> Result<TestDatabase> {
 /// when the process exits.
 async fn embedded_cluster() -> Result<&'static TempCluster> {
     static CLUSTER: OnceCell<TempCluster> = OnceCell::const_new();
-    CLUSTER.get_or_try_init(TempCluster::start).await
+    CLUSTER
+        .get_or_try_init(|| TempCluster::builder().in_memory(true).start())
+        .await
 }

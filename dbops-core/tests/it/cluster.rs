@@ -1,6 +1,7 @@
 //! TempCluster against the real local PostgreSQL binaries.
 
 use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use crate::support::{helper, is_helper, process_alive};
@@ -253,4 +254,46 @@ async fn process_exit_stops_clusters_held_in_statics() {
         "directory {} survived process exit",
         dir.display()
     );
+}
+
+/// Where an in-memory cluster should land here: `DBOPS_TMPDIR` when set, else `/dev/shm` when it is
+/// a writable directory with 1 GiB free, else `/tmp`.
+fn expected_in_memory_base() -> PathBuf {
+    if let Some(dir) = std::env::var_os("DBOPS_TMPDIR").filter(|d| !d.is_empty()) {
+        return dir.into();
+    }
+    let shm = std::path::Path::new("/dev/shm");
+    let room = nix::sys::statvfs::statvfs(shm)
+        .is_ok_and(|s| s.blocks_available() * s.fragment_size() >= 1 << 30);
+    let writable = nix::unistd::access(shm, nix::unistd::AccessFlags::W_OK).is_ok();
+    if shm.is_dir() && room && writable {
+        shm.into()
+    } else {
+        "/tmp".into()
+    }
+}
+
+#[tokio::test]
+async fn an_in_memory_cluster_keeps_its_files_on_dev_shm_and_removes_them() {
+    let cluster = TempCluster::builder()
+        .in_memory(true)
+        .start()
+        .await
+        .unwrap();
+    let dir = cluster.dir().to_path_buf();
+    assert_eq!(dir.parent(), Some(expected_in_memory_base().as_path()));
+    let client = cluster.url().connect().await.unwrap();
+    let data: String = client
+        .query_one("SHOW data_directory", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert!(data.starts_with(&*dir.to_string_lossy()), "{data}");
+    client
+        .batch_execute("CREATE DATABASE cloned TEMPLATE template1 STRATEGY FILE_COPY")
+        .await
+        .unwrap();
+    drop(client);
+    cluster.stop().await.unwrap();
+    assert!(!dir.exists(), "{} left behind", dir.display());
 }

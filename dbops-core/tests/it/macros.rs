@@ -17,6 +17,31 @@ async fn a_client_on_a_migrated_database(client: Client) {
     assert_eq!(scalar_i64(&client, "SELECT count(*) FROM users").await, 0);
 }
 
+// The harness's own embedded cluster keeps its files in memory (when /dev/shm has room), so clones
+// do not wait for the disk.
+#[dbops::test(migrations = "../migrations")]
+async fn the_embedded_cluster_of_the_harness_is_in_memory(client: Client) {
+    if let Some(given) = DatabaseUrl::from_env().unwrap() {
+        // A given server is used as it is: the test database lives there.
+        let port: String = client.query_one("SHOW port", &[]).await.unwrap().get(0);
+        assert_eq!(port, given.port().to_string());
+        return;
+    }
+    let data: String = client
+        .query_one("SHOW data_directory", &[])
+        .await
+        .unwrap()
+        .get(0);
+    let shm = nix::sys::statvfs::statvfs("/dev/shm")
+        .is_ok_and(|s| s.blocks_available() * s.fragment_size() >= 1 << 30);
+    let expected = match std::env::var("DBOPS_TMPDIR") {
+        Ok(dir) if !dir.is_empty() => dir,
+        _ if shm => "/dev/shm".into(),
+        _ => "/tmp".into(),
+    };
+    assert!(data.starts_with(&format!("{expected}/dbops-")), "{data}");
+}
+
 #[dbops::test(
     migrations = "../migrations",
     seed = "light",

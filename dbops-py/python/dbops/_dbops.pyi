@@ -313,13 +313,24 @@ class TempCluster:
 
     @staticmethod
     def start(
-        *, tcp: bool = False, durable: bool = False, settings: Optional[Dict[str, str]] = None, data_dir: Optional[str] = None
+        *,
+        tcp: bool = False,
+        durable: bool = False,
+        settings: Optional[Dict[str, str]] = None,
+        data_dir: Optional[str] = None,
+        in_memory: bool = False,
     ) -> TempCluster:
         """Start a cluster; with ``data_dir``, on that directory (created by initdb unless it holds one,
-        e.g. one prepared by ``dbops.pitr.restore``) and kept afterwards."""
+        e.g. one prepared by ``dbops.pitr.restore``) and kept afterwards. ``in_memory``: keep its files
+        on ``/dev/shm`` when that has 1 GiB free (fast clones for tests; ``DBOPS_TMPDIR`` wins)."""
     @staticmethod
     def start_async(
-        *, tcp: bool = False, durable: bool = False, settings: Optional[Dict[str, str]] = None, data_dir: Optional[str] = None
+        *,
+        tcp: bool = False,
+        durable: bool = False,
+        settings: Optional[Dict[str, str]] = None,
+        data_dir: Optional[str] = None,
+        in_memory: bool = False,
     ) -> Awaitable[TempCluster]:
         """Like ``start``; awaitable."""
     @property

@@ -46,7 +46,7 @@ def dbops_cluster() -> Iterator[Optional[TempCluster]]:
     if os.environ.get("DBOPS_DATABASE_URL"):
         yield None
         return
-    cluster = TempCluster.start()
+    cluster = TempCluster.start(in_memory=True)
     try:
         yield cluster
     finally:
