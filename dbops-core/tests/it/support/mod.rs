@@ -11,12 +11,15 @@ use std::sync::{Arc, OnceLock};
 use dbops::{TempCluster, TestDatabases};
 use tokio::sync::OnceCell;
 
-/// The embedded cluster shared by the tests of one test binary (stopped at process exit).
+/// The embedded cluster shared by the tests of one test binary (stopped at process exit), in memory
+/// as the test harnesses start theirs.
 pub async fn cluster() -> &'static TempCluster {
     static CLUSTER: OnceCell<TempCluster> = OnceCell::const_new();
     CLUSTER
         .get_or_init(|| async {
-            TempCluster::start()
+            TempCluster::builder()
+                .in_memory(true)
+                .start()
                 .await
                 .expect("start the shared embedded cluster")
         })
