@@ -850,6 +850,12 @@ pub async fn run_restore(args: RestoreArgs, ctx: &Context) -> Result<()> {
         if let Some(masking) = &report.masking {
             text.push_str(&masking_text(masking));
         }
+        if !report.decoded_as_text.is_empty() {
+            text.push_str(&format!(
+                "\nloaded the binary rows of {} as text (masked, or another PostgreSQL major version)",
+                report.decoded_as_text.join(", ")
+            ));
+        }
         text
     })
 }

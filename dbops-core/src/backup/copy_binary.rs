@@ -1,7 +1,7 @@
 //! Walking a `COPY ... (FORMAT binary)` stream as it passes: the 19-byte header and its extension,
 //! then tuples (a 16-bit field count, each field a 32-bit length, -1 for NULL, and its bytes) up to
 //! the trailer (a field count of -1). Counts the tuples of a binary table dump, whose rows cannot be
-//! counted by newlines.
+//! counted by newlines. And the types a backup stores in binary.
 
 use std::sync::{Arc, Mutex};
 
@@ -10,6 +10,96 @@ use futures::StreamExt;
 use futures::stream::BoxStream;
 
 use crate::error::{Error, Result};
+
+/// How a column's binary values are read, by the base type's OID (built-in OIDs are fixed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// `bool`.
+    Bool,
+    /// `int2`.
+    Int2,
+    /// `int4`.
+    Int4,
+    /// `int8`.
+    Int8,
+    /// `oid`.
+    Oid,
+    /// `float4`.
+    Float4,
+    /// `float8`.
+    Float8,
+    /// `numeric`.
+    Numeric,
+    /// Bytes that are their own text: `text`, `varchar`, `bpchar`, `name`, `json`, enum labels.
+    Text,
+    /// `"char"`: one byte.
+    Char,
+    /// `jsonb`: a version byte, then its text.
+    Jsonb,
+    /// `bytea`.
+    Bytea,
+    /// `uuid`.
+    Uuid,
+    /// `date`.
+    Date,
+    /// `time`.
+    Time,
+    /// `timetz`.
+    TimeTz,
+    /// `timestamp`.
+    Timestamp,
+    /// `timestamptz`.
+    TimestampTz,
+    /// `interval`.
+    Interval,
+    /// `inet` and `cidr`.
+    Inet,
+    /// `macaddr`.
+    MacAddr,
+    /// `macaddr8`.
+    MacAddr8,
+}
+
+/// The built-in types a backup may store in binary (restores can read each back as text), by OID.
+pub(crate) const KINDS: &[(u32, Kind)] = &[
+    (16, Kind::Bool),
+    (17, Kind::Bytea),
+    (18, Kind::Char),
+    (19, Kind::Text),
+    (20, Kind::Int8),
+    (21, Kind::Int2),
+    (23, Kind::Int4),
+    (25, Kind::Text),
+    (26, Kind::Oid),
+    (114, Kind::Text),
+    (650, Kind::Inet),
+    (700, Kind::Float4),
+    (701, Kind::Float8),
+    (774, Kind::MacAddr8),
+    (829, Kind::MacAddr),
+    (869, Kind::Inet),
+    (1042, Kind::Text),
+    (1043, Kind::Text),
+    (1082, Kind::Date),
+    (1083, Kind::Time),
+    (1114, Kind::Timestamp),
+    (1184, Kind::TimestampTz),
+    (1186, Kind::Interval),
+    (1266, Kind::TimeTz),
+    (1700, Kind::Numeric),
+    (2950, Kind::Uuid),
+    (3802, Kind::Jsonb),
+];
+
+/// The kind of a built-in base type.
+pub(crate) fn kind_of(oid: u32) -> Option<Kind> {
+    KINDS.iter().find(|(o, _)| *o == oid).map(|(_, k)| *k)
+}
+
+/// The OIDs of [`KINDS`].
+pub(crate) fn kind_oids() -> Vec<u32> {
+    KINDS.iter().map(|(oid, _)| *oid).collect()
+}
 
 /// The signature a binary COPY stream starts with.
 const SIGNATURE: &[u8; 11] = b"PGCOPY\n\xff\r\n\0";

@@ -119,6 +119,13 @@ pub struct Manifest {
 }
 
 impl Manifest {
+    /// The tables whose rows are stored as COPY binary.
+    pub(crate) fn binary_parts(&self) -> impl Iterator<Item = &super::TableObject> {
+        self.parts
+            .iter()
+            .filter(|p| p.format == super::CopyFormat::Binary)
+    }
+
     /// The manifest's own key.
     pub fn key(&self) -> String {
         manifest_key(&self.database, &self.id)

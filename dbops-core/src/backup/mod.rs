@@ -21,7 +21,7 @@
 mod before_migrate;
 mod catalog;
 mod codec;
-mod copy_binary;
+pub(crate) mod copy_binary;
 mod crypto;
 mod encode;
 mod health;

@@ -101,7 +101,8 @@ pub(crate) struct TableToDump {
     pub schema: String,
     pub name: String,
     pub columns: Vec<String>,
-    /// Whether every column's type has binary input and output.
+    /// Whether every column's type is one a restore can read back from binary as text: a type of
+    /// `copy_binary::KINDS`, an enum, a domain over one of them, or an array of one of the built-ins.
     pub binary_ok: bool,
 }
 
@@ -122,12 +123,8 @@ pub(crate) async fn list_tables(client: &tokio_postgres::Client) -> Result<Vec<T
                     coalesce(array_agg(a.attname::text ORDER BY a.attnum) \
                              FILTER (WHERE a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''), \
                              '{}'), \
-                    coalesce(bool_and(b.typtype IN ('b', 'e') AND b.typsend::oid <> 0 \
-                                      AND b.typreceive::oid <> 0 AND NOT (b.typname::text LIKE 'reg%' \
-                                          AND b.typnamespace = 'pg_catalog'::regnamespace) \
-                                      AND (b.typcategory <> 'A' OR (e.oid < 16384 AND e.typtype = 'b' \
-                                           AND e.typsend::oid <> 0 AND e.typreceive::oid <> 0 \
-                                           AND e.typname::text NOT LIKE 'reg%'))) \
+                    coalesce(bool_and(coalesce(b.typtype = 'e' OR b.oid = ANY($1) \
+                                               OR (e.typarray = b.oid AND e.oid = ANY($1)), false)) \
                              FILTER (WHERE a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''), \
                              true) \
              FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
@@ -142,7 +139,7 @@ pub(crate) async fn list_tables(client: &tokio_postgres::Client) -> Result<Vec<T
                                AND d.objid = c.oid AND d.deptype = 'e') \
              GROUP BY c.oid, n.nspname, c.relname \
              ORDER BY max(c.relpages) DESC, 1, 2",
-            &[],
+            &[&super::copy_binary::kind_oids()],
         )
         .await
         .map_err(|e| Error::postgres("listing the tables to dump", e))?;

@@ -24,6 +24,8 @@ pub struct MaskingSummary {
 /// The masking of one restore (nothing without the `mask` feature or without rules).
 #[derive(Default)]
 pub(super) struct RestoreMasking {
+    /// Binary parts whose rows are decoded to COPY text on the way (for their maskers), by table.
+    as_text: std::collections::BTreeMap<String, Vec<super::binary_text::Column>>,
     #[cfg(feature = "mask")]
     plan: Option<crate::mask::MaskPlan>,
     #[cfg(feature = "mask")]
@@ -57,7 +59,10 @@ impl RestoreMasking {
         }
     }
 
-    /// Checks the rules against the target (its tables created, no rows yet) and builds the maskers.
+    /// Checks the rules against the target (its tables created, no rows yet) and builds the maskers;
+    /// picks the binary parts to decode to text: all of them when the target runs another major
+    /// version than the backup's server (binary forms are only guaranteed within one), else those of
+    /// masked tables.
     #[cfg_attr(not(feature = "mask"), allow(unused_variables))]
     pub(super) async fn prepare(
         client: &tokio_postgres::Client,
@@ -67,10 +72,21 @@ impl RestoreMasking {
         post_data: &str,
         target: &str,
     ) -> Result<Self> {
+        let mut as_text = std::collections::BTreeMap::new();
+        if other_major_version(client, manifest).await? {
+            for part in manifest.binary_parts() {
+                let columns =
+                    super::binary_text::columns_of(client, &part.sql_name(), &part.columns).await?;
+                as_text.insert(part.qualified(), columns);
+            }
+        }
         #[cfg(feature = "mask")]
         {
             if !Self::wanted(options) {
-                return Ok(Self::default());
+                return Ok(Self {
+                    as_text,
+                    ..Self::default()
+                });
             }
             if options.mask.is_some() && data_sql.contains("lowrite(") {
                 return Err(crate::Error::Refused {
@@ -104,39 +120,46 @@ impl RestoreMasking {
                 Some(masking) => Some(masking.plan(client, &shape, &streams, &action).await?),
                 None => None,
             };
-            let binary: Vec<String> = manifest
-                .parts
-                .iter()
-                .filter(|p| p.format == crate::backup::CopyFormat::Binary)
+            // Masking reads values: binary rows of masked tables are decoded to text first.
+            let masked: Vec<&TableObject> = manifest
+                .binary_parts()
                 .filter(|p| {
-                    plan.as_ref()
-                        .is_some_and(|m| m.masker(&p.qualified()).is_some())
+                    !as_text.contains_key(&p.qualified())
+                        && plan
+                            .as_ref()
+                            .is_some_and(|m| m.masker(&p.qualified()).is_some())
                 })
-                .map(TableObject::qualified)
                 .collect();
-            if !binary.is_empty() {
-                return Err(crate::Error::Refused {
-                    action,
-                    reason: format!(
-                        "the backup stores {} in COPY binary (--copy-format binary), which masking \
-                         cannot read; mask them when backing up (dbops backup --mask, which keeps \
-                         masked tables in text) or take a backup with --copy-format text; no row \
-                         was loaded",
-                        binary.join(", ")
-                    ),
-                });
+            for part in masked {
+                let columns =
+                    super::binary_text::columns_of(client, &part.sql_name(), &part.columns).await?;
+                as_text.insert(part.qualified(), columns);
             }
             Ok(Self {
+                as_text,
                 plan,
                 shape: Some(shape),
             })
         }
         #[cfg(not(feature = "mask"))]
-        Ok(Self::default())
+        Ok(Self { as_text })
     }
 
-    /// The writer a table's decoded rows go to: `feed`, behind the table's masker when it has one.
+    /// The writer a table's decoded rows go to: `feed`, behind the table's masker when it has one,
+    /// behind a binary-to-text decoder when its binary rows are loaded as text.
     pub(super) fn feed<W: Write + Send + 'static>(
+        &self,
+        part: &TableObject,
+        feed: W,
+    ) -> Box<dyn Write + Send> {
+        let rows = self.masked(part, feed);
+        match self.as_text.get(&part.qualified()) {
+            Some(columns) => Box::new(super::binary_text::BinaryToText::new(columns.clone(), rows)),
+            None => rows,
+        }
+    }
+
+    fn masked<W: Write + Send + 'static>(
         &self,
         part: &TableObject,
         feed: W,
@@ -147,6 +170,20 @@ impl RestoreMasking {
         }
         let _ = part;
         Box::new(feed)
+    }
+
+    /// The tables whose binary rows are loaded as text (`schema.name`).
+    pub(super) fn decoded_as_text(&self) -> Vec<String> {
+        self.as_text.keys().cloned().collect()
+    }
+
+    /// The COPY format a table's rows are loaded in: text where binary rows are decoded.
+    pub(super) fn load_format(&self, part: &TableObject) -> crate::backup::CopyFormat {
+        if self.as_text.contains_key(&part.qualified()) {
+            crate::backup::CopyFormat::Text
+        } else {
+            part.format
+        }
     }
 
     /// Cuts the subset (when asked for) on the loaded rows, before constraints exist.
@@ -172,6 +209,30 @@ impl RestoreMasking {
         }
         Ok(summary)
     }
+}
+
+/// Whether the backup has binary rows and the server of `client` runs another major version than the
+/// backup's.
+async fn other_major_version(client: &tokio_postgres::Client, manifest: &Manifest) -> Result<bool> {
+    if manifest.binary_parts().next().is_none() {
+        return Ok(false);
+    }
+    let target: String = client
+        .query_one("SHOW server_version_num", &[])
+        .await
+        .map_err(|e| crate::Error::postgres("reading the target's server version", e))?
+        .get(0);
+    let target_major = target.parse::<u32>().map_or(0, |n| n / 10_000);
+    Ok(Some(target_major) != major_of(&manifest.server_version))
+}
+
+/// The major version of a `server_version` string (`15.4 (Debian ...)` -> 15).
+fn major_of(server_version: &str) -> Option<u32> {
+    let digits: String = server_version
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse().ok()
 }
 
 /// The tables whose rows a rendered data section copies (`COPY t (...) FROM stdin;`), if any.

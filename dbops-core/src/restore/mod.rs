@@ -2,6 +2,7 @@
 //! `psql` for plain and legacy `.sql.gz` dumps) in one transaction, then compare row counts with the
 //! manifest. `validate` does everything but touch a database.
 
+mod binary_text;
 pub(crate) mod ddl;
 mod drill;
 mod masking;
@@ -142,6 +143,10 @@ pub struct RestoreReport {
     pub stages: Vec<(String, f64)>,
     /// What masking and subsetting did, when the restore was masked or a subset.
     pub masking: Option<MaskingSummary>,
+    /// Tables stored as COPY binary whose rows were decoded and loaded as text (`schema.name`): those
+    /// a masked restore masks, or all of them when the target runs another major version of
+    /// PostgreSQL than the backup's server.
+    pub decoded_as_text: Vec<String>,
     /// Wall time in seconds.
     pub elapsed_secs: f64,
 }
@@ -380,6 +385,7 @@ pub async fn restore_backup(
             jobs: restored.jobs,
             stages: restored.stages,
             masking: restored.masking,
+            decoded_as_text: restored.decoded_as_text,
             elapsed_secs: started.elapsed().as_secs_f64(),
         }),
         Err(error) => {
@@ -517,6 +523,8 @@ struct Restored {
     masking: Option<MaskingSummary>,
     /// Tables the restore analyzed already (`schema.name`).
     analyzed: Vec<String>,
+    /// Binary tables loaded as text (`schema.name`).
+    decoded_as_text: Vec<String>,
 }
 
 /// The restore proper, then ANALYZE when asked for (of what the restore did not analyze yet).
@@ -589,6 +597,7 @@ async fn restore_into(
             stages: restored.stages,
             masking: restored.masking,
             analyzed: restored.analyzed,
+            decoded_as_text: restored.decoded_as_text,
         });
     }
     if masking::RestoreMasking::wanted(options) {
@@ -620,6 +629,7 @@ async fn restore_into(
         stages: vec![("restore".into(), started.elapsed().as_secs_f64())],
         masking: None,
         analyzed: Vec::new(),
+        decoded_as_text: Vec::new(),
     })
 }
 

@@ -42,6 +42,8 @@ pub(crate) struct TablesRestored {
     pub masking: Option<MaskingSummary>,
     /// Tables already analyzed (`schema.name`), as they were completed.
     pub analyzed: Vec<String>,
+    /// Tables whose binary rows were loaded as text (`schema.name`).
+    pub decoded_as_text: Vec<String>,
 }
 
 /// Session settings of the loading and index-building connections: no waiting for WAL flushes,
@@ -90,6 +92,7 @@ pub(crate) async fn restore(
         stages,
         masking: loaded.masking,
         analyzed: loaded.analyzed,
+        decoded_as_text: loaded.decoded_as_text,
     })
 }
 
@@ -233,6 +236,7 @@ struct Loaded {
     plaintext_bytes: u64,
     masking: Option<MaskingSummary>,
     analyzed: Vec<String>,
+    decoded_as_text: Vec<String>,
 }
 
 /// Everything on one connection in one transaction: all or nothing.
@@ -272,7 +276,10 @@ async fn restore_in_one_transaction(
         &target.database(),
     )
     .await?;
-    let mut loaded = Loaded::default();
+    let mut loaded = Loaded {
+        decoded_as_text: masking.decoded_as_text(),
+        ..Loaded::default()
+    };
     for part in &manifest.parts {
         let decoded = load_table(&client, store, manifest, part, options, &masking, false).await?;
         loaded.stored_bytes += decoded.stored_bytes;
@@ -343,6 +350,7 @@ async fn restore_parallel(
     let mut loaded = pipeline
         .run(store, manifest, target, options, &masking, jobs)
         .await?;
+    loaded.decoded_as_text = masking.decoded_as_text();
     if RestoreMasking::wanted(options) {
         loaded.masking = Some(masking.cut_subset(&client, options).await?);
     }
@@ -715,7 +723,7 @@ async fn load_part(
         end.send(Message::End).await.ok();
         Ok::<_, Error>(decoded)
     };
-    let copying = copy_in(client, part, receiver, freeze);
+    let copying = copy_in(client, part, masking.load_format(part), receiver, freeze);
     let (decoded, rows) = tokio::join!(decoding, copying);
     let decoded = decoded?;
     let rows = rows?;
@@ -747,21 +755,19 @@ fn column_list(part: &TableObject) -> String {
     format!(" ({})", names.join(", "))
 }
 
-/// `COPY table FROM STDIN` (in the part's format) of what arrives, committed only after `End`.
+/// `COPY table FROM STDIN` (in `format`) of what arrives, committed only after `End`.
 async fn copy_in(
     client: &tokio_postgres::Client,
     part: &TableObject,
+    format: crate::backup::CopyFormat,
     mut receiver: tokio::sync::mpsc::Receiver<Message>,
     freeze: bool,
 ) -> Result<u64> {
     let what = || format!("loading the rows of {}", part.qualified());
-    let with: Vec<&str> = [
-        part.format.copy_option(),
-        if freeze { "FREEZE" } else { "" },
-    ]
-    .into_iter()
-    .filter(|o| !o.is_empty())
-    .collect();
+    let with: Vec<&str> = [format.copy_option(), if freeze { "FREEZE" } else { "" }]
+        .into_iter()
+        .filter(|o| !o.is_empty())
+        .collect();
     let options = if with.is_empty() {
         String::new()
     } else {

@@ -548,6 +548,7 @@ class RestoreReport(DbopsResult):
     jobs: int
     stages: List[Tuple[str, float]]
     masking: Optional[MaskingSummary]
+    decoded_as_text: List[str]
     elapsed_secs: float
 
 
