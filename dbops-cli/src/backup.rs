@@ -263,10 +263,10 @@ struct CreateArgs {
     /// zstd worker threads (0: compress on the pipeline thread).
     #[arg(long, default_value_t = 0)]
     threads: u32,
-    /// How the tables format stores rows: text (portable to any PostgreSQL version, maskable on
-    /// restore) or binary (about twice as fast to restore; same major version; tables with types
-    /// without binary I/O, and masked tables, stay text).
-    #[arg(long, value_parser = ["text", "binary"], default_value = "text")]
+    /// How the tables format stores rows: binary (faster restores; tables with other column types,
+    /// and masked tables, stay text; decoded to text on restore into another PostgreSQL major
+    /// version or for masking) or text.
+    #[arg(long, value_parser = ["text", "binary"], default_value = "binary")]
     copy_format: String,
     /// Encrypt to this age public key (age1...); repeatable.
     #[arg(

@@ -101,7 +101,7 @@ fn backup_job(
 
 operation! {
     /// Backs up the database at `url` into `store`; returns the `BackupReport` with the manifest.
-    #[pyo3(signature = (url, store, *, format=None, jobs=None, compression="zstd", level=None, threads=0, copy_format="text", recipients=None, passphrase=None, globals=false, row_counts=true, labels=None, store_options=None, progress=None, mask=None, mask_key_env=None, mask_key=None, allow_unmasked=None))]
+    #[pyo3(signature = (url, store, *, format=None, jobs=None, compression="zstd", level=None, threads=0, copy_format="binary", recipients=None, passphrase=None, globals=false, row_counts=true, labels=None, store_options=None, progress=None, mask=None, mask_key_env=None, mask_key=None, allow_unmasked=None))]
     fn backup / backup_async(
         py,
         url: &str,

@@ -113,7 +113,8 @@ pub struct BackupOptions {
     /// objects are left out): a backup to share with staging. Default: none.
     #[cfg(feature = "mask")]
     pub mask: Option<std::sync::Arc<crate::mask::Masking>>,
-    /// How the `tables` format stores rows. Default: [`CopyFormat::Text`].
+    /// How the `tables` format stores rows. Default: [`CopyFormat::Binary`] (tables with other column
+    /// types, and masked tables, stay text).
     pub copy_format: CopyFormat,
 }
 
@@ -136,7 +137,7 @@ impl Default for BackupOptions {
             lock_ttl: std::time::Duration::from_secs(12 * 3600),
             #[cfg(feature = "mask")]
             mask: None,
-            copy_format: CopyFormat::Text,
+            copy_format: CopyFormat::Binary,
         }
     }
 }

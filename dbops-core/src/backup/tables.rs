@@ -18,21 +18,18 @@ use crate::storage::BackupStore;
 
 /// How a `tables` backup stores each table's rows.
 ///
-/// Binary is used for a table only when every column's type sends values that mean the same in the
-/// restored database: base types and enums (sent as their labels) with binary input and output,
-/// domains over them, and arrays of built-in base types (an array's binary form names its element
-/// type's OID, which differs in the restored database for enums and extension types) — not the `reg*`
-/// types (sent as OIDs), composites or ranges.
+/// Binary is used for a table only when every column is of a type a restore can read back as text
+/// (`copy_binary::KINDS`: the common built-in types, plus enums, domains over them and arrays of the
+/// built-ins); other tables stay text. A restore loads binary rows as they are into the same
+/// PostgreSQL major version, and decodes them to text for another major version or for masking.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum CopyFormat {
-    /// COPY text: readable by every PostgreSQL version and by masking. The default.
+    /// COPY text: what a manifest without a format means (backups before binary rows existed).
     #[default]
     Text,
-    /// COPY binary, for the tables whose column types all have binary input and output (the others
-    /// stay text): about twice as fast to load, but for the same PostgreSQL major version (binary
-    /// forms may change between versions and extension releases), and a masked restore cannot read
-    /// it (mask such tables when backing up: `backup --mask`).
+    /// COPY binary where the column types allow it: the server neither prints nor parses values, so
+    /// tables load faster. What [`super::BackupOptions`] uses by default.
     Binary,
 }
 

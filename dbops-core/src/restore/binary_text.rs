@@ -67,14 +67,24 @@ pub(crate) fn value_text(kind: Kind, bytes: &[u8], out: &mut String) -> Result<(
     let mut r = Reader(bytes);
     match kind {
         Kind::Bool => out.push(if r.u8()? != 0 { 't' } else { 'f' }),
-        Kind::Int2 => write_display(out, r.i16()?),
-        Kind::Int4 => write_display(out, r.i32()?),
-        Kind::Int8 => write_display(out, r.i64()?),
-        Kind::Oid => write_display(out, r.i32()? as u32),
-        Kind::Float4 => float_text(f64::from(f32::from_bits(r.i32()? as u32)), out, |v| {
-            format!("{}", v as f32)
-        }),
-        Kind::Float8 => float_text(f64::from_bits(r.i64()? as u64), out, |v| format!("{v}")),
+        Kind::Int2 => out.push_str(itoa::Buffer::new().format(r.i16()?)),
+        Kind::Int4 => out.push_str(itoa::Buffer::new().format(r.i32()?)),
+        Kind::Int8 => out.push_str(itoa::Buffer::new().format(r.i64()?)),
+        Kind::Oid => out.push_str(itoa::Buffer::new().format(r.i32()? as u32)),
+        Kind::Float4 => {
+            let value = f32::from_bits(r.i32()? as u32);
+            match special_float(f64::from(value)) {
+                Some(name) => out.push_str(name),
+                None => out.push_str(ryu::Buffer::new().format_finite(value)),
+            }
+        }
+        Kind::Float8 => {
+            let value = f64::from_bits(r.i64()? as u64);
+            match special_float(value) {
+                Some(name) => out.push_str(name),
+                None => out.push_str(ryu::Buffer::new().format_finite(value)),
+            }
+        }
         Kind::Numeric => return numeric_text(bytes, out),
         Kind::Text => {
             out.push_str(utf8(bytes)?);
@@ -148,15 +158,26 @@ fn utf8(bytes: &[u8]) -> Result<&str, Invalid> {
     std::str::from_utf8(bytes).map_err(|e| format!("text that is not UTF-8 ({e})"))
 }
 
-/// A float as PostgreSQL reads it back exactly: the shortest round-trip digits, or its special names.
-fn float_text(value: f64, out: &mut String, shortest: impl Fn(f64) -> String) {
+/// PostgreSQL's name of a float that has no digits; finite values are written as their shortest
+/// round-trip digits, which PostgreSQL reads back exactly.
+fn special_float(value: f64) -> Option<&'static str> {
     if value.is_nan() {
-        out.push_str("NaN");
+        Some("NaN")
     } else if value.is_infinite() {
-        out.push_str(if value > 0.0 { "Infinity" } else { "-Infinity" });
+        Some(if value > 0.0 { "Infinity" } else { "-Infinity" })
     } else {
-        out.push_str(&shortest(value));
+        None
     }
+}
+
+/// `value` zero-padded to `width` digits (values with more digits are written whole).
+fn push_padded(out: &mut String, value: u64, width: usize) {
+    let mut buffer = itoa::Buffer::new();
+    let digits = buffer.format(value);
+    for _ in digits.len()..width {
+        out.push('0');
+    }
+    out.push_str(digits);
 }
 
 /// `numeric`: digit count, weight (of the first base-10000 digit), sign, display scale, digits.
@@ -166,9 +187,8 @@ fn numeric_text(bytes: &[u8], out: &mut String) -> Result<(), Invalid> {
     let weight = i32::from(r.i16()?);
     let sign = r.i16()? as u16;
     let scale = r.i16()?;
-    let digits: Vec<i16> = (0..count.max(0))
-        .map(|_| r.i16())
-        .collect::<Result<_, _>>()?;
+    let count = usize::try_from(count).map_err(|_| format!("numeric digit count {count}"))?;
+    let digits = r.take(2 * count)?;
     r.done()?;
     match sign {
         0xC000 => {
@@ -191,15 +211,15 @@ fn numeric_text(bytes: &[u8], out: &mut String) -> Result<(), Invalid> {
     let digit = |k: i32| {
         usize::try_from(weight - k)
             .ok()
-            .and_then(|i| digits.get(i))
-            .map_or(0, |d| i32::from(*d))
+            .and_then(|i| digits.get(2 * i..2 * i + 2))
+            .map_or(0, |d| u64::from(u16::from_be_bytes([d[0], d[1]])))
     };
     if weight < 0 {
         out.push('0');
     } else {
-        write_display(out, digit(weight));
+        push_padded(out, digit(weight), 1);
         for k in (0..weight).rev() {
-            write_display(out, format_args!("{:04}", digit(k)));
+            push_padded(out, digit(k), 4);
         }
     }
     let scale = usize::try_from(scale).map_err(|_| format!("numeric scale {scale}"))?;
@@ -208,7 +228,7 @@ fn numeric_text(bytes: &[u8], out: &mut String) -> Result<(), Invalid> {
         let mut fraction = String::with_capacity(scale + 4);
         let mut k = -1;
         while fraction.len() < scale {
-            write_display(&mut fraction, format_args!("{:04}", digit(k)));
+            push_padded(&mut fraction, digit(k), 4);
             k -= 1;
         }
         fraction.truncate(scale);
@@ -240,7 +260,11 @@ fn ymd_text(days: i64, out: &mut String) -> bool {
     } else {
         (year, false)
     };
-    write_display(out, format_args!("{shown:04}-{month:02}-{day:02}"));
+    push_padded(out, shown as u64, 4);
+    out.push('-');
+    push_padded(out, u64::from(month), 2);
+    out.push('-');
+    push_padded(out, u64::from(day), 2);
     bc
 }
 
@@ -258,19 +282,16 @@ fn date_text(days: i32, out: &mut String) {
 
 /// `HH:MM:SS[.ffffff]` of microseconds since midnight (24:00:00 included).
 fn time_text(micros: i64, out: &mut String) {
-    let seconds = micros.div_euclid(1_000_000);
-    let fraction = micros.rem_euclid(1_000_000);
-    write_display(
-        out,
-        format_args!(
-            "{:02}:{:02}:{:02}",
-            seconds / 3600,
-            seconds / 60 % 60,
-            seconds % 60
-        ),
-    );
+    let seconds = micros.div_euclid(1_000_000) as u64;
+    let fraction = micros.rem_euclid(1_000_000) as u64;
+    push_padded(out, seconds / 3600, 2);
+    out.push(':');
+    push_padded(out, seconds / 60 % 60, 2);
+    out.push(':');
+    push_padded(out, seconds % 60, 2);
     if fraction != 0 {
-        write_display(out, format_args!(".{fraction:06}"));
+        out.push('.');
+        push_padded(out, fraction, 6);
     }
 }
 
@@ -423,6 +444,11 @@ fn quote_element(text: &str, out: &mut String) {
 
 /// Appends `text` to a COPY text line, escaping what COPY would read as structure.
 fn copy_escape(text: &str, line: &mut Vec<u8>) {
+    let special = |b: &u8| matches!(b, b'\\' | b'\n' | b'\r' | b'\t');
+    if !text.as_bytes().iter().any(special) {
+        line.extend_from_slice(text.as_bytes());
+        return;
+    }
     for &b in text.as_bytes() {
         match b {
             b'\\' => line.extend_from_slice(b"\\\\"),

@@ -480,7 +480,7 @@ def backup(
     compression: str = "zstd",
     level: Optional[int] = None,
     threads: int = 0,
-    copy_format: str = "text",
+    copy_format: str = "binary",
     recipients: Optional[List[str]] = None,
     passphrase: Optional[str] = None,
     globals: bool = False,
@@ -496,8 +496,8 @@ def backup(
     """Back up the database at ``url`` into ``store`` (file://, s3://, gs://, az://, memory://).
 
     ``format``: tables (default: dumped and restored in parallel on ``jobs`` connections), custom or plain;
-    ``compression``: zstd, gzip, lz4 or none; ``copy_format``: text (portable, maskable) or binary
-    (faster restores, same PostgreSQL major version); encrypt to age ``recipients``
+    ``compression``: zstd, gzip, lz4 or none; ``copy_format``: binary (the default: faster restores;
+    tables of other column types stay text) or text; encrypt to age ``recipients``
     or with a ``passphrase``. Returns the published manifest; nothing is published on failure."""
 def backup_async(
     url: str,
@@ -508,7 +508,7 @@ def backup_async(
     compression: str = "zstd",
     level: Optional[int] = None,
     threads: int = 0,
-    copy_format: str = "text",
+    copy_format: str = "binary",
     recipients: Optional[List[str]] = None,
     passphrase: Optional[str] = None,
     globals: bool = False,

@@ -435,7 +435,8 @@ class StoredObject(DbopsResult):
 @dataclass(frozen=True)
 class TableObject(DbopsResult):
     """One table's rows in a ``tables``-format backup: its columns in COPY order, rows, object and
-    COPY format (``text``, or ``binary`` for ``backup(copy_format="binary")``)."""
+    COPY format (``binary``, or ``text`` for tables of other column types, masked tables
+    and ``backup(copy_format="text")``)."""
 
     schema: str
     name: str
