@@ -65,17 +65,17 @@ async fn main() -> dbops::Result<()> {
     let raw = url.expose();
     let backups: Vec<(&str, String, PathBuf)> = vec![
         (
-            "dbops backup (default: tables format, zstd 1, jobs = CPUs)",
+            "dbops backup (default: tables format, binary rows, zstd 1, jobs = CPUs)",
             format!("{} -q backup --store file://{d}/dbops", dbops.display()),
             dir.path().join("dbops"),
         ),
         (
-            "dbops backup --copy-format binary",
+            "dbops backup --copy-format text",
             format!(
-                "{} -q backup --copy-format binary --store file://{d}/dbopsbin",
+                "{} -q backup --copy-format text --store file://{d}/dbopstext",
                 dbops.display()
             ),
-            dir.path().join("dbopsbin"),
+            dir.path().join("dbopstext"),
         ),
         (
             "dbops backup --format custom (the previous default)",
@@ -187,15 +187,15 @@ async fn main() -> dbops::Result<()> {
     let psql = format!("{bin}/psql -q -X -v ON_ERROR_STOP=1");
     let restores: Vec<(&str, String)> = vec![
         (
-            "dbops restore (tables format, default jobs, verified, ANALYZE)",
+            "dbops restore (tables format, binary rows, default jobs, verified, ANALYZE)",
             format!(
                 "{dbops_bin} -q restore --store file://{d}/dbops --from-database ridehailing --into {{db}} --create"
             ),
         ),
         (
-            "dbops restore of a --copy-format binary backup (verified, ANALYZE)",
+            "dbops restore of a --copy-format text backup (verified, ANALYZE)",
             format!(
-                "{dbops_bin} -q restore --store file://{d}/dbopsbin --from-database ridehailing --into {{db}} --create"
+                "{dbops_bin} -q restore --store file://{d}/dbopstext --from-database ridehailing --into {{db}} --create"
             ),
         ),
         (
