@@ -7,8 +7,8 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
-RUST_TESTS_FLOOR=236
-PYTHON_TESTS_FLOOR=68
+RUST_TESTS_FLOOR=248
+PYTHON_TESTS_FLOOR=70
 
 LOGS="$(mktemp -d)"
 trap 'rm -rf "$LOGS"' EXIT
