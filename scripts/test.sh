@@ -7,7 +7,7 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
-RUST_TESTS_FLOOR=248
+RUST_TESTS_FLOOR=249
 PYTHON_TESTS_FLOOR=70
 
 LOGS="$(mktemp -d)"

@@ -102,6 +102,31 @@ pub(crate) fn write_owner(dir: &Path) -> std::io::Result<()> {
     std::fs::write(dir.join(OWNER_FILE), format!("{pid} {started}\n"))
 }
 
+/// A private directory `<prefix>XXXXXX` in the system's temporary directory, owned by this process
+/// (an owner file, so a later run, or a cluster start's sweep, removes it if this process is
+/// killed), created after removing the directories of the same prefix whose owner is gone.
+#[cfg(feature = "backup")]
+pub(crate) fn owned_temp_dir(prefix: &str) -> std::io::Result<tempfile::TempDir> {
+    let base = std::env::temp_dir();
+    if let Ok(entries) = std::fs::read_dir(&base) {
+        for entry in entries.flatten() {
+            let dir = entry.path();
+            if !entry.file_name().to_string_lossy().starts_with(prefix) {
+                continue;
+            }
+            let Ok(owner) = std::fs::read_to_string(dir.join(OWNER_FILE)) else {
+                continue; // not ours, or still being created
+            };
+            if !owner_alive(&owner) && std::fs::remove_dir_all(&dir).is_ok() {
+                tracing::info!(dir = %dir.display(), "removed a directory left behind by a killed process");
+            }
+        }
+    }
+    let dir = tempfile::Builder::new().prefix(prefix).tempdir_in(&base)?;
+    write_owner(dir.path())?;
+    Ok(dir)
+}
+
 /// Whether the process named in an owner file is still the one that wrote it.
 fn owner_alive(text: &str) -> bool {
     let mut parts = text.split_whitespace();

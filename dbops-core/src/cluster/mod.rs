@@ -32,6 +32,8 @@ pub(crate) use process::start_time as process_start_time;
 
 use crate::config::{DatabaseUrl, quote_literal};
 use crate::error::{Error, Result};
+#[cfg(feature = "backup")]
+pub(crate) use cleanup::owned_temp_dir;
 pub(crate) use initdb::last_lines;
 use initdb::{INCLUDE_LINE, InitOptions};
 

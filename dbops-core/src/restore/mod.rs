@@ -2,6 +2,9 @@
 //! `psql` for plain and legacy `.sql.gz` dumps) in one transaction, then compare row counts with the
 //! manifest. `validate` does everything but touch a database.
 
+/// Prefix of a restore's private spool directory (in the system's temporary directory).
+const SPOOL_PREFIX: &str = "dbops-restore-";
+
 mod binary_text;
 pub(crate) mod ddl;
 mod drill;
@@ -736,9 +739,7 @@ async fn restore_parallel(
     options: &RestoreOptions,
     jobs: u32,
 ) -> Result<stream::Decoded> {
-    let spool_dir = tempfile::Builder::new()
-        .prefix("dbops-restore-")
-        .tempdir()
+    let spool_dir = crate::cluster::owned_temp_dir(SPOOL_PREFIX)
         .map_err(|e| Error::io("creating a spool directory", std::env::temp_dir(), e))?;
     let spool = spool_dir.path().join("backup.dump");
     let (decoded, file) = stream::decode_into_private_file(

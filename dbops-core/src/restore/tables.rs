@@ -62,9 +62,7 @@ pub(crate) async fn restore(
 ) -> Result<TablesRestored> {
     let mut stages = Vec::new();
     let started = Instant::now();
-    let spool = tempfile::Builder::new()
-        .prefix("dbops-restore-")
-        .tempdir()
+    let spool = crate::cluster::owned_temp_dir(super::SPOOL_PREFIX)
         .map_err(|e| Error::io("creating a spool directory", std::env::temp_dir(), e))?;
     let archive = spool.path().join("schema.dump");
     let schema = fetch_schema(store, entry, options, &archive).await?;

@@ -1253,3 +1253,51 @@ async fn a_wrong_secret_is_refused_with_what_to_check_and_no_secret_in_the_messa
     assert!(text.contains("refused the credentials"), "{text}");
     assert!(!text.contains(secret), "{text}");
 }
+
+/// A restore's spool directory names its owner; the next restore removes the spools of owners that
+/// are gone (a killed restore's), not those of running processes.
+#[tokio::test]
+async fn a_restore_removes_the_spools_that_killed_restores_left() {
+    let db = empty().await;
+    db.connect()
+        .await
+        .unwrap()
+        .batch_execute("CREATE TABLE t (id int); INSERT INTO t VALUES (1)")
+        .await
+        .unwrap();
+    let (_dir, store) = file_store();
+    Backup::new(db.url().clone(), store.clone(), BackupOptions::default())
+        .run()
+        .await
+        .unwrap();
+    let spool = |owner: &str| {
+        let dir = std::env::temp_dir().join(format!("dbops-restore-test{}", unique("s")));
+        std::fs::create_dir(&dir).unwrap();
+        std::fs::write(dir.join("schema.dump"), b"left behind").unwrap();
+        std::fs::write(dir.join("dbops-owner"), owner).unwrap();
+        dir
+    };
+    // A pid above the kernel's maximum is never alive; this process is (start time 0: not checked).
+    let killed = spool("4194305 1\n");
+    let running = spool(&format!("{} 0\n", std::process::id()));
+    let target = unique("spools");
+    PgRestorer::new(db.url().clone(), store)
+        .restore(&RestoreOptions {
+            source_database: Some(db.name().to_string()),
+            target: RestoreTarget::Database {
+                name: target.clone(),
+                create: true,
+            },
+            ..RestoreOptions::default()
+        })
+        .await
+        .unwrap();
+    assert!(!killed.exists(), "{} was left", killed.display());
+    assert!(
+        running.exists(),
+        "{} of a running process was removed",
+        running.display()
+    );
+    std::fs::remove_dir_all(&running).unwrap();
+    drop_db(db.url(), &target).await;
+}
