@@ -102,7 +102,7 @@ pub(crate) fn kind_oids() -> Vec<u32> {
 }
 
 /// The signature a binary COPY stream starts with.
-const SIGNATURE: &[u8; 11] = b"PGCOPY\n\xff\r\n\0";
+pub(crate) const SIGNATURE: &[u8; 11] = b"PGCOPY\n\xff\r\n\0";
 
 /// Where the walker is in the stream.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -108,23 +108,30 @@ pub(crate) fn write_owner(dir: &Path) -> std::io::Result<()> {
 #[cfg(feature = "backup")]
 pub(crate) fn owned_temp_dir(prefix: &str) -> std::io::Result<tempfile::TempDir> {
     let base = std::env::temp_dir();
-    if let Ok(entries) = std::fs::read_dir(&base) {
-        for entry in entries.flatten() {
-            let dir = entry.path();
-            if !entry.file_name().to_string_lossy().starts_with(prefix) {
-                continue;
-            }
-            let Ok(owner) = std::fs::read_to_string(dir.join(OWNER_FILE)) else {
-                continue; // not ours, or still being created
-            };
-            if !owner_alive(&owner) && std::fs::remove_dir_all(&dir).is_ok() {
-                tracing::info!(dir = %dir.display(), "removed a directory left behind by a killed process");
-            }
+    for dir in orphaned_dirs(&base, prefix) {
+        if std::fs::remove_dir_all(&dir).is_ok() {
+            tracing::info!(dir = %dir.display(), "removed a directory left behind by a killed process");
         }
     }
     let dir = tempfile::Builder::new().prefix(prefix).tempdir_in(&base)?;
     write_owner(dir.path())?;
     Ok(dir)
+}
+
+/// The directories `<prefix>...` under `base` whose owner file names a process that is gone.
+/// Directories without an owner file are not ours, detached, or still being created.
+fn orphaned_dirs(base: &Path, prefix: &str) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(base) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter(|entry| entry.file_name().to_string_lossy().starts_with(prefix))
+        .map(|entry| entry.path())
+        .filter(|dir| {
+            std::fs::read_to_string(dir.join(OWNER_FILE)).is_ok_and(|owner| !owner_alive(&owner))
+        })
+        .collect()
 }
 
 /// Whether the process named in an owner file is still the one that wrote it.
@@ -154,21 +161,7 @@ pub(crate) fn postmaster_pid(data_dir: &Path) -> Option<u32> {
 /// Returns the directories removed. Errors are skipped: a sweep never fails a start.
 pub(crate) fn sweep_stale(base: &Path) -> Vec<PathBuf> {
     let mut removed = Vec::new();
-    let Ok(entries) = std::fs::read_dir(base) else {
-        return removed;
-    };
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        if !name.to_string_lossy().starts_with(DIR_PREFIX) {
-            continue;
-        }
-        let dir = entry.path();
-        let Ok(owner) = std::fs::read_to_string(dir.join(OWNER_FILE)) else {
-            continue; // not ours, a detached cluster, or still being created
-        };
-        if owner_alive(&owner) {
-            continue;
-        }
+    for dir in orphaned_dirs(base, DIR_PREFIX) {
         let data_dir = std::fs::read_to_string(dir.join(DATA_DIR_FILE))
             .map(|p| PathBuf::from(p.trim()))
             .unwrap_or_else(|_| dir.join("data"));

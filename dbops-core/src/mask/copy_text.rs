@@ -134,15 +134,7 @@ fn escape(value: Option<&str>) -> Vec<u8> {
         return b"\\N".to_vec();
     };
     let mut out = Vec::with_capacity(value.len());
-    for b in value.bytes() {
-        match b {
-            b'\\' => out.extend_from_slice(b"\\\\"),
-            b'\n' => out.extend_from_slice(b"\\n"),
-            b'\r' => out.extend_from_slice(b"\\r"),
-            b'\t' => out.extend_from_slice(b"\\t"),
-            _ => out.push(b),
-        }
-    }
+    crate::backup::escape_copy_text(value, &mut out);
     out
 }
 

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use std::io::Write;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use crate::backup::copy_binary::{Kind, kind_of};
+use crate::backup::copy_binary::{Kind, SIGNATURE, kind_of};
 
 /// A column of a binary stream: a value, or an array of values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,19 +109,12 @@ pub(crate) fn value_text(kind: Kind, bytes: &[u8], out: &mut String) -> Result<(
         }
         Kind::Bytea => {
             out.push_str("\\x");
-            for b in bytes {
-                write_display(out, format_args!("{b:02x}"));
-            }
+            out.push_str(&hex::encode(bytes));
             return Ok(());
         }
         Kind::Uuid => {
-            let b = r.take(16)?;
-            for (i, byte) in b.iter().enumerate() {
-                if matches!(i, 4 | 6 | 8 | 10) {
-                    out.push('-');
-                }
-                write_display(out, format_args!("{byte:02x}"));
-            }
+            let id = uuid::Uuid::from_slice(r.take(16)?).map_err(|e| format!("a uuid: {e}"))?;
+            write_display(out, id.hyphenated());
         }
         Kind::Date => date_text(r.i32()?, out),
         Kind::Time => time_text(r.i64()?, out),
@@ -442,24 +435,6 @@ fn quote_element(text: &str, out: &mut String) {
     out.push('"');
 }
 
-/// Appends `text` to a COPY text line, escaping what COPY would read as structure.
-fn copy_escape(text: &str, line: &mut Vec<u8>) {
-    let special = |b: &u8| matches!(b, b'\\' | b'\n' | b'\r' | b'\t');
-    if !text.as_bytes().iter().any(special) {
-        line.extend_from_slice(text.as_bytes());
-        return;
-    }
-    for &b in text.as_bytes() {
-        match b {
-            b'\\' => line.extend_from_slice(b"\\\\"),
-            b'\n' => line.extend_from_slice(b"\\n"),
-            b'\r' => line.extend_from_slice(b"\\r"),
-            b'\t' => line.extend_from_slice(b"\\t"),
-            b => line.push(b),
-        }
-    }
-}
-
 /// A writer taking a binary COPY stream and writing the same rows as COPY text to `inner`.
 pub(crate) struct BinaryToText<W: Write> {
     columns: Vec<Column>,
@@ -493,7 +468,7 @@ impl<W: Write> BinaryToText<W> {
             let Some(header) = bytes.get(..19) else {
                 return Ok(0);
             };
-            if &header[..11] != b"PGCOPY\n\xff\r\n\0" {
+            if &header[..11] != SIGNATURE {
                 return Err("not a binary COPY stream (wrong signature)".into());
             }
             let extension = i32::from_be_bytes([header[15], header[16], header[17], header[18]]);
@@ -550,7 +525,7 @@ impl<W: Write> BinaryToText<W> {
                 Column::Scalar(kind) => value_text(kind, value, &mut self.value)?,
                 Column::Array(kind) => array_text(kind, value, &mut self.value)?,
             }
-            copy_escape(&self.value, &mut self.line);
+            crate::backup::escape_copy_text(&self.value, &mut self.line);
         }
         self.line.push(b'\n');
         self.inner
@@ -560,45 +535,30 @@ impl<W: Write> BinaryToText<W> {
     }
 }
 
-impl<W: Write> BinaryToText<W> {
-    /// `Ok(written)` unless bytes follow the trailer.
-    fn checked(&self, written: usize) -> std::io::Result<usize> {
-        if self.finished && !self.pending.is_empty() {
-            return Err(std::io::Error::other("bytes after the binary COPY trailer"));
-        }
-        Ok(written)
-    }
-}
-
 impl<W: Write> Write for BinaryToText<W> {
     fn write(&mut self, chunk: &[u8]) -> std::io::Result<usize> {
         if self.finished && !chunk.is_empty() {
             return Err(std::io::Error::other("bytes after the binary COPY trailer"));
         }
-        let used = if self.pending.is_empty() {
+        if self.pending.is_empty() {
             // The usual case: decode straight from the chunk, keep only its unfinished tail.
             let used = self.decode(chunk).map_err(std::io::Error::other)?;
             self.pending.extend_from_slice(&chunk[used..]);
-            return self.checked(chunk.len());
         } else {
             self.pending.extend_from_slice(chunk);
             let pending = std::mem::take(&mut self.pending);
             let used = self.decode(&pending);
             self.pending = pending;
-            used.map_err(std::io::Error::other)?
-        };
-        self.pending.drain(..used);
-        self.checked(chunk.len())
+            self.pending.drain(..used.map_err(std::io::Error::other)?);
+        }
+        if self.finished && !self.pending.is_empty() {
+            return Err(std::io::Error::other("bytes after the binary COPY trailer"));
+        }
+        Ok(chunk.len())
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
         self.inner.flush()
-    }
-}
-
-impl<W: Write> Drop for BinaryToText<W> {
-    fn drop(&mut self) {
-        let _ = self.inner.flush();
     }
 }
 

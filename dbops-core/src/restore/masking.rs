@@ -74,11 +74,7 @@ impl RestoreMasking {
     ) -> Result<Self> {
         let mut as_text = std::collections::BTreeMap::new();
         if other_major_version(client, manifest).await? {
-            for part in manifest.binary_parts() {
-                let columns =
-                    super::binary_text::columns_of(client, &part.sql_name(), &part.columns).await?;
-                as_text.insert(part.qualified(), columns);
-            }
+            decode_as_text(client, manifest.binary_parts(), &mut as_text).await?;
         }
         #[cfg(feature = "mask")]
         {
@@ -121,20 +117,11 @@ impl RestoreMasking {
                 None => None,
             };
             // Masking reads values: binary rows of masked tables are decoded to text first.
-            let masked: Vec<&TableObject> = manifest
-                .binary_parts()
-                .filter(|p| {
-                    !as_text.contains_key(&p.qualified())
-                        && plan
-                            .as_ref()
-                            .is_some_and(|m| m.masker(&p.qualified()).is_some())
-                })
-                .collect();
-            for part in masked {
-                let columns =
-                    super::binary_text::columns_of(client, &part.sql_name(), &part.columns).await?;
-                as_text.insert(part.qualified(), columns);
-            }
+            let masked = manifest.binary_parts().filter(|p| {
+                plan.as_ref()
+                    .is_some_and(|m| m.masker(&p.qualified()).is_some())
+            });
+            decode_as_text(client, masked, &mut as_text).await?;
             Ok(Self {
                 as_text,
                 plan,
@@ -209,6 +196,23 @@ impl RestoreMasking {
         }
         Ok(summary)
     }
+}
+
+/// Adds `parts` to the tables whose binary rows are decoded to text, with their columns as the
+/// target's catalog types them (a table already there is read once).
+async fn decode_as_text(
+    client: &tokio_postgres::Client,
+    parts: impl Iterator<Item = &TableObject>,
+    as_text: &mut std::collections::BTreeMap<String, Vec<super::binary_text::Column>>,
+) -> Result<()> {
+    for part in parts {
+        if let std::collections::btree_map::Entry::Vacant(entry) = as_text.entry(part.qualified()) {
+            entry.insert(
+                super::binary_text::columns_of(client, &part.sql_name(), &part.columns).await?,
+            );
+        }
+    }
+    Ok(())
 }
 
 /// Whether the backup has binary rows and the server of `client` runs another major version than the

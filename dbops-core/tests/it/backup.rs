@@ -754,25 +754,7 @@ async fn binary_copy_round_trips_every_column_type() {
 #[tokio::test]
 async fn binary_rows_load_as_text_into_another_major_version() {
     use dbops::backup::CopyFormat;
-    let db = empty().await;
-    db.connect()
-        .await
-        .unwrap()
-        .batch_execute(include_str!("fixtures/every_binary_type.sql"))
-        .await
-        .unwrap();
-    let (dir, store) = file_store();
-    let backup = Backup::new(
-        db.url().clone(),
-        store.clone(),
-        BackupOptions {
-            copy_format: CopyFormat::Binary,
-            ..BackupOptions::default()
-        },
-    )
-    .run()
-    .await
-    .unwrap();
+    let (db, dir, store, backup) = support::every_binary_type_backup().await;
     let manifest = &backup.manifest;
     assert_eq!(manifest.parts[0].format, CopyFormat::Binary);
     let path = dir.path().join(manifest.key());

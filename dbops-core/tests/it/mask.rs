@@ -596,25 +596,7 @@ async fn every_type_rows(url: &DatabaseUrl) -> Vec<String> {
 #[tokio::test]
 async fn masked_restores_decode_binary_rows_of_every_type_exactly() {
     use dbops::backup::CopyFormat;
-    let db = support::empty_databases().await.create().await.unwrap();
-    let client = db.connect().await.unwrap();
-    client
-        .batch_execute(include_str!("fixtures/every_binary_type.sql"))
-        .await
-        .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let store = ObjectBackupStore::open(&format!("file://{}", dir.path().display())).unwrap();
-    let backup = Backup::new(
-        db.url().clone(),
-        store.clone(),
-        BackupOptions {
-            copy_format: CopyFormat::Binary,
-            ..BackupOptions::default()
-        },
-    )
-    .run()
-    .await
-    .unwrap();
+    let (db, _dir, store, backup) = support::every_binary_type_backup().await;
     let part = backup
         .manifest
         .parts

@@ -220,3 +220,34 @@ pub fn output_text(out: &std::process::Output) -> String {
         String::from_utf8_lossy(&out.stderr)
     )
 }
+
+/// A fresh database holding `every_type` (every column type a backup stores in COPY binary, with edge
+/// values: `fixtures/every_binary_type.sql`), and a `--copy-format binary` backup of it in a file store
+/// (kept while the returned directory lives).
+pub async fn every_binary_type_backup() -> (
+    dbops::TestDatabase,
+    tempfile::TempDir,
+    dbops::ObjectBackupStore,
+    dbops::backup::BackupReport,
+) {
+    use dbops::backup::{Backup, BackupOptions, CopyFormat};
+    let db = empty_databases().await.create().await.unwrap();
+    db.connect()
+        .await
+        .unwrap()
+        .batch_execute(include_str!("../fixtures/every_binary_type.sql"))
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let store =
+        dbops::ObjectBackupStore::open(&format!("file://{}", dir.path().display())).unwrap();
+    let options = BackupOptions {
+        copy_format: CopyFormat::Binary,
+        ..BackupOptions::default()
+    };
+    let report = Backup::new(db.url().clone(), store.clone(), options)
+        .run()
+        .await
+        .unwrap();
+    (db, dir, store, report)
+}
