@@ -150,7 +150,6 @@ impl Cursor {
     }
 
     /// `( a, b )`: the names of a plain column list.
-    #[cfg_attr(not(feature = "mask"), allow(dead_code))] // used by masking only
     pub(crate) fn column_list(&mut self) -> Option<Vec<String>> {
         if !self.punct('(') {
             return None;

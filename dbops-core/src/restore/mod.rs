@@ -9,6 +9,7 @@ mod binary_text;
 pub(crate) mod ddl;
 mod drill;
 mod masking;
+mod pipeline;
 mod post_data;
 mod stream;
 mod tables;

@@ -1,13 +1,14 @@
 //! The post-data section of a `tables` backup, split for a pipelined restore: each loaded table's own
 //! indexes and constraints (primary key, unique, exclusion) are built by a loading connection as soon
-//! as the table's rows are in — while other tables still load — and the rest (foreign keys, check
-//! constraints added later, partitioned indexes and their attachments, triggers, rules, policies,
-//! extended statistics, comments, ...) follows with `pg_restore --jobs -L`, whose list file leaves out
-//! what was already built.
+//! as the table's rows are in — while other tables still load —, each foreign key between two loaded
+//! tables as soon as both are complete, and the rest (partitioned indexes and their attachments,
+//! triggers, rules, policies, extended statistics, comments, ...) follows with `pg_restore --jobs -L`,
+//! whose list file leaves out what was already built.
 //!
 //! An entry is built early only when its table is one of the loaded plain tables and exactly one line
 //! of the archive's list names it; anything else stays with `pg_restore`, so nothing is built twice or
-//! left out.
+//! left out. A foreign key goes early only when the table it references builds all its indexes and
+//! constraints early (the unique index the key needs is then there once that table is complete).
 
 use std::collections::{HashMap, HashSet};
 
@@ -25,10 +26,25 @@ struct Entry {
     sql: String,
 }
 
-/// The post-data section split in two: SQL per loaded table, and the list file for the rest.
+/// A foreign key built early: its table, the table it references (`schema.name`) and its SQL.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct ForeignKey {
+    /// The constrained table.
+    pub(super) table: String,
+    /// The referenced table.
+    pub(super) referenced: String,
+    /// The constraint's name.
+    pub(super) name: String,
+    /// `ALTER TABLE ... ADD CONSTRAINT ... FOREIGN KEY ...`.
+    pub(super) sql: String,
+}
+
+/// The post-data section split in two: SQL per loaded table and the foreign keys between loaded
+/// tables, and the list file for the rest.
 #[derive(Debug, Default)]
 pub(super) struct PostDataSplit {
     by_table: HashMap<String, Vec<String>>,
+    foreign_keys: Vec<ForeignKey>,
     /// Tables whose statistics need more than their own rows and indexes: inheritance parents
     /// (ANALYZE samples the children too) and tables with extended statistics (created later).
     analyze_later: HashSet<String>,
@@ -50,29 +66,51 @@ impl PostDataSplit {
         let listed = listed_by_prefix(&lines);
         let mut by_table: HashMap<String, Vec<String>> = HashMap::new();
         let mut analyze_later = parents.clone();
+        let mut keys = Vec::new();
+        // Loaded tables with an index or constraint left to pg_restore; `None` in it: one whose table
+        // is unknown.
+        let mut built_late: HashSet<Option<String>> = HashSet::new();
         for entry in entries(script) {
-            if entry.kind == "STATISTICS" {
-                analyze_later.extend(statistics_table(&entry));
-                continue;
+            let only_line = listed
+                .get(&format!("{} {} {} ", entry.kind, entry.schema, entry.name))
+                .and_then(|at| (at.len() == 1).then_some(at[0]));
+            match entry.kind.as_str() {
+                "STATISTICS" => analyze_later.extend(statistics_table(&entry)),
+                "FK CONSTRAINT" => keys.extend(only_line.zip(foreign_key(&entry))),
+                "INDEX" | "CONSTRAINT" => match (table_of(&entry), only_line) {
+                    (Some((table, true)), Some(line)) if loaded.contains(&table) => {
+                        lines[line].insert(0, ';');
+                        let tablespace = entry
+                            .tablespace
+                            .as_deref()
+                            .map_or_else(|| "''".to_string(), quote_ident);
+                        by_table.entry(table).or_default().push(format!(
+                            "SET default_tablespace = {tablespace};\n{}",
+                            entry.sql
+                        ));
+                    }
+                    (table, _) => {
+                        built_late.insert(table.map(|(table, _)| table));
+                    }
+                },
+                _ => {}
             }
-            let Some(table) = table_of(&entry).filter(|t| loaded.contains(t)) else {
-                continue;
-            };
-            let key = format!("{} {} {} ", entry.kind, entry.schema, entry.name);
-            if let Some(&[only]) = listed.get(&key).map(Vec::as_slice) {
-                lines[only].insert(0, ';');
-                let tablespace = entry
-                    .tablespace
-                    .as_deref()
-                    .map_or_else(|| "''".to_string(), quote_ident);
-                by_table.entry(table).or_default().push(format!(
-                    "SET default_tablespace = {tablespace};\n{}",
-                    entry.sql
-                ));
+        }
+        let mut foreign_keys = Vec::new();
+        if !built_late.contains(&None) {
+            for (line, key) in keys {
+                let early = loaded.contains(&key.table)
+                    && loaded.contains(&key.referenced)
+                    && !built_late.contains(&Some(key.referenced.clone()));
+                if early {
+                    lines[line].insert(0, ';');
+                    foreign_keys.push(key);
+                }
             }
         }
         Self {
             by_table,
+            foreign_keys,
             analyze_later,
             rest_list: lines.join("\n") + "\n",
         }
@@ -88,9 +126,14 @@ impl PostDataSplit {
         self.by_table.remove(table).unwrap_or_default()
     }
 
+    /// Takes the foreign keys built early, in the archive's order.
+    pub(super) fn take_foreign_keys(&mut self) -> Vec<ForeignKey> {
+        std::mem::take(&mut self.foreign_keys)
+    }
+
     /// How many entries are built early.
     pub(super) fn early(&self) -> usize {
-        self.by_table.values().map(Vec::len).sum()
+        self.by_table.values().map(Vec::len).sum::<usize>() + self.foreign_keys.len()
     }
 }
 
@@ -177,8 +220,40 @@ fn statistics_table(entry: &Entry) -> Option<String> {
     Cursor::new(from).qualified()
 }
 
-/// The table (`schema.name`) an index of a plain table or a table constraint is on.
-fn table_of(entry: &Entry) -> Option<String> {
+/// The tables of `ALTER TABLE [ONLY] t ADD CONSTRAINT c FOREIGN KEY (...) REFERENCES r(...)`.
+fn foreign_key(entry: &Entry) -> Option<ForeignKey> {
+    let statement = statements(&entry.sql)
+        .into_iter()
+        .find(|s| !s.starts_with("SET "))?;
+    let mut c = Cursor::new(&statement);
+    if !c.keywords(&["ALTER", "TABLE"]) {
+        return None;
+    }
+    c.keyword("ONLY");
+    let table = c.qualified()?;
+    if !c.keywords(&["ADD", "CONSTRAINT"]) {
+        return None;
+    }
+    let name = c.name()?;
+    if !c.keywords(&["FOREIGN", "KEY"]) {
+        return None;
+    }
+    c.column_list()?;
+    if !c.keyword("REFERENCES") {
+        return None;
+    }
+    Some(ForeignKey {
+        table,
+        referenced: c.qualified()?,
+        name,
+        sql: entry.sql.clone(),
+    })
+}
+
+/// The table (`schema.name`) an index or a table constraint is on, and whether it may be built as
+/// soon as that table's rows are in (not an `ON ONLY` index: one of a partitioned table, attached to
+/// its partitions' later).
+fn table_of(entry: &Entry) -> Option<(String, bool)> {
     let statement = statements(&entry.sql)
         .into_iter()
         .find(|s| !s.starts_with("SET "))?;
@@ -191,11 +266,11 @@ fn table_of(entry: &Entry) -> Option<String> {
                 return None;
             }
             c.name()?;
-            // `ON ONLY`: an index of a partitioned table, attached to its partitions' later.
-            if !c.keyword("ON") || c.keyword("ONLY") {
+            if !c.keyword("ON") {
                 return None;
             }
-            c.qualified()
+            let only = c.keyword("ONLY");
+            Some((c.qualified()?, !only))
         }
         "CONSTRAINT" => {
             if !c.keywords(&["ALTER", "TABLE"]) {
@@ -203,7 +278,7 @@ fn table_of(entry: &Entry) -> Option<String> {
             }
             c.keyword("ONLY");
             let table = c.qualified()?;
-            c.keywords(&["ADD", "CONSTRAINT"]).then_some(table)
+            c.keywords(&["ADD", "CONSTRAINT"]).then_some((table, true))
         }
         _ => None,
     }
@@ -351,6 +426,61 @@ ALTER TABLE ONLY public.rides
                 .count(),
             1
         );
+    }
+
+    #[test]
+    fn a_foreign_key_between_loaded_tables_goes_early_when_its_referenced_table_builds_early() {
+        let mut split = PostDataSplit::new(
+            SCRIPT,
+            LIST,
+            &loaded(&["public.rides", "public.drivers"]),
+            &loaded(&[]),
+        );
+        assert_eq!(
+            split.take_foreign_keys(),
+            [ForeignKey {
+                table: "public.rides".into(),
+                referenced: "public.drivers".into(),
+                name: "rides_driver_fkey".into(),
+                sql: "ALTER TABLE ONLY public.rides\n    ADD CONSTRAINT rides_driver_fkey FOREIGN KEY (driver_id) REFERENCES public.drivers(id);".into(),
+            }]
+        );
+        assert!(
+            split
+                .rest_list
+                .contains("\n;3406; 2606 16425 FK CONSTRAINT public rides rides_driver_fkey")
+        );
+        // The partitioned table's `ON ONLY` index stays with pg_restore without holding keys back.
+        assert!(split.rest_list.contains("\n3403; 1259 16422 INDEX"));
+    }
+
+    #[test]
+    fn a_foreign_key_stays_with_pg_restore_when_its_referenced_tables_unique_index_might() {
+        let drivers_pkey = "\n--\n-- Name: drivers drivers_pkey; Type: CONSTRAINT; Schema: public; Owner: -\n--\n\nALTER TABLE ONLY public.drivers\n    ADD CONSTRAINT drivers_pkey PRIMARY KEY (id);\n";
+        let script = format!("{SCRIPT}{drivers_pkey}");
+        let both = loaded(&["public.rides", "public.drivers"]);
+        // The list names drivers_pkey twice: it stays with pg_restore, and so does the key.
+        let doubled = format!(
+            "{LIST}3408; 2606 16427 CONSTRAINT public drivers drivers_pkey postgres\n3409; 2606 16428 CONSTRAINT public drivers drivers_pkey x postgres\n"
+        );
+        let mut split = PostDataSplit::new(&script, &doubled, &both, &loaded(&[]));
+        assert!(split.take_foreign_keys().is_empty());
+        assert!(split.rest_list.contains("\n3406; 2606 16425 FK CONSTRAINT"));
+        // Listed once, it goes early, and the key with it.
+        let once =
+            format!("{LIST}3408; 2606 16427 CONSTRAINT public drivers drivers_pkey postgres\n");
+        let mut split = PostDataSplit::new(&script, &once, &both, &loaded(&[]));
+        assert_eq!(split.take("public.drivers").len(), 1);
+        assert_eq!(split.take_foreign_keys().len(), 1);
+        // An index whose table cannot be read could be the one the key needs.
+        let odd =
+            "\n--\n-- Name: odd; Type: INDEX; Schema: public; Owner: -\n--\n\nCREATE INDEX odd;\n";
+        let mut split = PostDataSplit::new(&format!("{script}{odd}"), &once, &both, &loaded(&[]));
+        assert!(split.take_foreign_keys().is_empty());
+        // Only the referencing table loaded: the key waits for pg_restore.
+        let mut split =
+            PostDataSplit::new(&script, &once, &loaded(&["public.rides"]), &loaded(&[]));
+        assert!(split.take_foreign_keys().is_empty());
     }
 
     #[test]

@@ -3,24 +3,25 @@
 //! * in parallel (a new database, or `jobs > 1`): the pre-data SQL, then on `jobs` connections every
 //!   table's rows streamed from the store into `COPY ... FROM STDIN`, each table's own indexes and
 //!   constraints built as soon as its rows are in (while other tables still load) and the table
-//!   analyzed, then the data SQL (sequence values, large objects) and `pg_restore --jobs` of the rest
-//!   of the post-data section (foreign keys, triggers, ...) — not one transaction: a new database is
-//!   built under a staging name and renamed into place; or
+//!   analyzed, each foreign key between loaded tables added once both are complete (see
+//!   [`super::pipeline`]), then the data SQL (sequence values, large objects) and `pg_restore --jobs`
+//!   of the rest of the post-data section (triggers, partitioned indexes, ...) — not one
+//!   transaction: a new database is built under a staging name and renamed into place; or
 //! * in one transaction on one connection (into an existing database), all or nothing.
 //!
 //! Every table's stored bytes, decoded bytes and row count are checked against the manifest.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::HashSet;
 use std::io::Write;
 use std::path::Path;
 use std::process::Stdio;
-use std::sync::Mutex;
 use std::time::Instant;
 
 use bytes::Bytes;
 use futures::SinkExt;
 
 use super::masking::{MaskingSummary, RestoreMasking};
+use super::pipeline::Pipeline;
 use super::post_data::PostDataSplit;
 use super::stream::{self, Source};
 use super::{RestoreOptions, restore_args};
@@ -28,7 +29,6 @@ use crate::backup::{BackupEntry, Manifest, TableObject};
 use crate::cluster::{PgBinaries, last_lines};
 use crate::config::{ChildEnv, DatabaseUrl};
 use crate::error::{Error, Result};
-use crate::progress::{self, ProgressUnit};
 use crate::storage::BackupStore;
 
 /// What restoring a `tables` backup did.
@@ -48,7 +48,7 @@ pub(crate) struct TablesRestored {
 
 /// Session settings of the loading and index-building connections: no waiting for WAL flushes,
 /// in-memory index sorts.
-const LOAD_SETTINGS: &str =
+pub(super) const LOAD_SETTINGS: &str =
     "SET synchronous_commit = off; SET maintenance_work_mem = '256MB'; SET work_mem = '64MB';";
 
 /// Restores the `tables` backup `entry` into `target`, on `jobs` connections (1: one transaction).
@@ -229,12 +229,12 @@ fn without_psql_restrict(script: &str) -> String {
 
 /// Bytes streamed for the tables.
 #[derive(Default)]
-struct Loaded {
-    stored_bytes: u64,
-    plaintext_bytes: u64,
-    masking: Option<MaskingSummary>,
-    analyzed: Vec<String>,
-    decoded_as_text: Vec<String>,
+pub(super) struct Loaded {
+    pub(super) stored_bytes: u64,
+    pub(super) plaintext_bytes: u64,
+    pub(super) masking: Option<MaskingSummary>,
+    pub(super) analyzed: Vec<String>,
+    pub(super) decoded_as_text: Vec<String>,
 }
 
 /// Everything on one connection in one transaction: all or nothing.
@@ -401,170 +401,6 @@ async fn split_post_data(
     Ok(split)
 }
 
-/// Work for a loading connection.
-enum Task<'a> {
-    /// Stream a table's rows in.
-    Load(&'a TableObject),
-    /// Build one of a loaded table's indexes or constraints.
-    Build(&'a TableObject, String),
-}
-
-/// What the loading connections share: the queue of tasks (the tables, largest first; a loaded
-/// table's builds go to the front), how many builds each table still waits for, and whether a
-/// connection failed (the others then stop taking tasks).
-struct Pipeline<'a> {
-    queue: Mutex<VecDeque<Task<'a>>>,
-    failed: std::sync::atomic::AtomicBool,
-    split: Option<Mutex<PostDataSplit>>,
-    pending: Mutex<HashMap<String, usize>>,
-    analyze: bool,
-}
-
-impl<'a> Pipeline<'a> {
-    fn new(manifest: &'a Manifest, split: Option<PostDataSplit>, analyze: bool) -> Self {
-        let mut order: Vec<&TableObject> = manifest.parts.iter().collect();
-        order.sort_by_key(|p| std::cmp::Reverse(p.object.plaintext_size));
-        Self {
-            queue: Mutex::new(order.into_iter().map(Task::Load).collect()),
-            failed: std::sync::atomic::AtomicBool::new(false),
-            analyze,
-            split: split.map(Mutex::new),
-            pending: Mutex::new(HashMap::new()),
-        }
-    }
-
-    fn next(&self) -> Option<Task<'a>> {
-        if self.failed.load(std::sync::atomic::Ordering::Relaxed) {
-            return None;
-        }
-        lock(&self.queue).pop_front()
-    }
-
-    /// Whether `part` is analyzed here once complete (not when its statistics need more).
-    fn analyze_now(&self, part: &TableObject) -> bool {
-        self.analyze
-            && self
-                .split
-                .as_ref()
-                .is_some_and(|split| lock(split).analyze_now(&part.qualified()))
-    }
-
-    /// After `part` is loaded: queues its builds first; whether it is complete (none to build).
-    fn loaded(&self, part: &'a TableObject) -> bool {
-        let Some(split) = &self.split else {
-            return false;
-        };
-        let builds = lock(split).take(&part.qualified());
-        if builds.is_empty() {
-            return true;
-        }
-        lock(&self.pending).insert(part.qualified(), builds.len());
-        let mut queue = lock(&self.queue);
-        for sql in builds.into_iter().rev() {
-            queue.push_front(Task::Build(part, sql));
-        }
-        false
-    }
-
-    /// After one of `part`'s builds: whether it was the last.
-    fn built(&self, part: &TableObject) -> bool {
-        let mut pending = lock(&self.pending);
-        let left = pending.entry(part.qualified()).or_insert(1);
-        *left = left.saturating_sub(1);
-        *left == 0
-    }
-
-    /// Runs the queue on `jobs` connections.
-    async fn run(
-        &self,
-        store: &dyn BackupStore,
-        manifest: &Manifest,
-        target: &DatabaseUrl,
-        options: &RestoreOptions,
-        masking: &RestoreMasking,
-        jobs: usize,
-    ) -> Result<Loaded> {
-        let total: u64 = manifest.parts.iter().map(|p| p.object.size).sum();
-        let done = std::sync::atomic::AtomicU64::new(0);
-        let work = || async {
-            let client = target.connect().await?;
-            client
-                .batch_execute(LOAD_SETTINGS)
-                .await
-                .map_err(|e| Error::postgres("setting up a loading connection", e))?;
-            let mut loaded = Loaded::default();
-            while let Some(task) = self.next() {
-                let (part, complete) = match task {
-                    Task::Load(part) => {
-                        let decoded =
-                            load_table(&client, store, manifest, part, options, masking, true)
-                                .await?;
-                        loaded.stored_bytes += decoded.stored_bytes;
-                        loaded.plaintext_bytes += decoded.plaintext_bytes;
-                        let so_far = done
-                            .fetch_add(decoded.stored_bytes, std::sync::atomic::Ordering::Relaxed);
-                        progress::report(
-                            options.progress.as_ref(),
-                            "restoring",
-                            so_far + decoded.stored_bytes,
-                            Some(total),
-                            ProgressUnit::Bytes,
-                        );
-                        (part, self.loaded(part))
-                    }
-                    Task::Build(part, sql) => {
-                        client.batch_execute(&sql).await.map_err(|e| {
-                            Error::postgres(
-                                format!(
-                                    "creating an index or constraint of {} (post-data)",
-                                    part.qualified()
-                                ),
-                                e,
-                            )
-                        })?;
-                        (part, self.built(part))
-                    }
-                };
-                if complete && self.analyze_now(part) {
-                    client
-                        .batch_execute(&format!("ANALYZE {}", part.sql_name()))
-                        .await
-                        .map_err(|e| {
-                            Error::postgres(format!("analyzing {}", part.qualified()), e)
-                        })?;
-                    loaded.analyzed.push(part.qualified());
-                }
-            }
-            Ok::<Loaded, Error>(loaded)
-        };
-        let worker = || async {
-            let outcome = work().await;
-            if outcome.is_err() {
-                self.failed
-                    .store(true, std::sync::atomic::Ordering::Relaxed);
-            }
-            outcome
-        };
-        let results = futures::future::join_all((0..jobs).map(|_| worker())).await;
-        let mut loaded = Loaded::default();
-        for result in results {
-            let part = result?;
-            loaded.stored_bytes += part.stored_bytes;
-            loaded.plaintext_bytes += part.plaintext_bytes;
-            loaded.analyzed.extend(part.analyzed);
-        }
-        Ok(loaded)
-    }
-}
-
-/// The guarded value, also after a panic elsewhere (the queue stays consistent: every change is one
-/// push or pop).
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
 /// `pg_restore --section=post-data --jobs` against the target: indexes and constraints built in
 /// parallel, with large in-memory sorts; only the entries of `list` when given (`-L`).
 async fn post_data_in_parallel(
@@ -650,7 +486,7 @@ impl Write for CopyFeed {
 /// hint bits to set and no visibility map to build by the index builds, ANALYZE and the first
 /// queries that read them afterwards (and no WAL at `wal_level = minimal`). With `own_transaction`
 /// the table is committed on its own, only after its hashes and row count matched.
-async fn load_table(
+pub(super) async fn load_table(
     client: &tokio_postgres::Client,
     store: &dyn BackupStore,
     manifest: &Manifest,

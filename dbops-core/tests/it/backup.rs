@@ -521,7 +521,9 @@ fn schema_dump(url: &DatabaseUrl) -> String {
 /// Objects whose post-data entries a pipelined restore must split right: quoted names, an expression
 /// index with a comment, a partitioned table (its index `ON ONLY`, attached to the partitions'),
 /// an exclusion constraint, a CHECK NOT VALID, a unique constraint a foreign key needs, CLUSTER ON,
-/// an inheritance parent with extended statistics (both analyzed only once complete).
+/// an inheritance parent with extended statistics (both analyzed only once complete), foreign keys
+/// both ways between two tables and to their own table (added early, never two on one table at once),
+/// and a foreign key NOT VALID.
 const POST_DATA_EDGES: &str = r#"
 CREATE TABLE "Mixed Table" (id int PRIMARY KEY, "Odd Col" text);
 CREATE INDEX "Odd Name" ON "Mixed Table" (lower("Odd Col"));
@@ -545,10 +547,18 @@ CREATE TABLE child_rows () INHERITS (parent_rows);
 INSERT INTO parent_rows SELECT i, 'p' FROM generate_series(1, 100) i;
 INSERT INTO child_rows SELECT i, 'c' FROM generate_series(101, 5000) i;
 CREATE STATISTICS public.parent_stats ON id, v FROM parent_rows;
+CREATE TABLE teams (id int PRIMARY KEY, captain int);
+CREATE TABLE players (id int PRIMARY KEY, team int REFERENCES teams, mentor int REFERENCES players);
+ALTER TABLE teams ADD CONSTRAINT teams_captain_fkey FOREIGN KEY (captain) REFERENCES players;
+INSERT INTO teams SELECT i, NULL FROM generate_series(1, 50) i;
+INSERT INTO players SELECT i, i % 50 + 1, NULLIF(i - 1, 0) FROM generate_series(1, 3000) i;
+UPDATE teams SET captain = id;
+ALTER TABLE code_uses ADD CONSTRAINT code_uses_unchecked FOREIGN KEY (code) REFERENCES codes (code) NOT VALID;
 "#;
 
-/// A restore on two connections builds each table's indexes and constraints as the table completes
-/// and the rest (foreign keys, partitioned indexes, comments) at the end: the restored schema is the
+/// A restore on two connections builds each table's indexes and constraints as the table completes,
+/// each foreign key once both its tables are complete, and the rest (partitioned indexes, comments)
+/// at the end: the restored schema is the
 /// source's, entry for entry, the data is equal, and every table has statistics (the expression
 /// index's too: it existed when its table was analyzed).
 #[tokio::test]

@@ -1,0 +1,301 @@
+//! The loading connections of a parallel `tables` restore and the work they share: every table's rows
+//! (largest first), each loaded table's own indexes and constraints as soon as its rows are in (ahead
+//! of further loads), its ANALYZE once those are built, and each foreign key between loaded tables as
+//! soon as both of its tables are complete — while other tables still load, instead of after all of
+//! them. Two foreign keys that lock a common table never run at once (like `pg_restore --jobs`, which
+//! keeps such entries apart): each locks both of its tables, so two could deadlock.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use tokio::sync::Notify;
+
+use super::RestoreOptions;
+use super::masking::RestoreMasking;
+use super::post_data::{ForeignKey, PostDataSplit};
+use super::tables::{LOAD_SETTINGS, Loaded, load_table};
+use crate::backup::{Manifest, TableObject};
+use crate::config::DatabaseUrl;
+use crate::error::{Error, Result};
+use crate::progress::{self, ProgressUnit};
+use crate::storage::BackupStore;
+
+/// Work for a loading connection.
+enum Task<'a> {
+    /// Stream a table's rows in.
+    Load(&'a TableObject),
+    /// Build one of a loaded table's indexes or constraints.
+    Build(&'a TableObject, String),
+    /// Add a foreign key whose tables are both complete.
+    ForeignKey(ForeignKey),
+}
+
+/// What the loading connections share, under one lock.
+#[derive(Default)]
+struct Schedule<'a> {
+    /// The tasks to take: the tables, largest first; a loaded table's builds and the foreign keys a
+    /// completed table made ready go to the front.
+    queue: VecDeque<Task<'a>>,
+    /// How many builds each loaded table still waits for.
+    pending: HashMap<String, usize>,
+    /// Foreign keys waiting for their tables to complete.
+    waiting_keys: Vec<ForeignKey>,
+    /// Tables whose rows, indexes, constraints (and statistics, when analyzed here) are in.
+    complete: HashSet<String>,
+    /// The tables of the foreign keys being added.
+    locked: HashSet<String>,
+    /// Tasks taken and not yet finished: each may still queue more.
+    running: usize,
+}
+
+impl<'a> Schedule<'a> {
+    /// Takes the first task that may run now: anything but a foreign key on a locked table.
+    fn take(&mut self) -> Option<Task<'a>> {
+        let at = self.queue.iter().position(|task| match task {
+            Task::ForeignKey(key) => {
+                !self.locked.contains(&key.table) && !self.locked.contains(&key.referenced)
+            }
+            _ => true,
+        })?;
+        let task = self.queue.remove(at)?;
+        if let Task::ForeignKey(key) = &task {
+            self.locked.insert(key.table.clone());
+            self.locked.insert(key.referenced.clone());
+        }
+        self.running += 1;
+        Some(task)
+    }
+}
+
+/// The shared work of the loading connections, and whether one of them failed (the others then stop
+/// taking tasks).
+pub(super) struct Pipeline<'a> {
+    schedule: Mutex<Schedule<'a>>,
+    /// Signalled when a task finishes or a connection fails: waiting connections look again.
+    changed: Notify,
+    failed: AtomicBool,
+    split: Option<Mutex<PostDataSplit>>,
+    analyze: bool,
+}
+
+impl<'a> Pipeline<'a> {
+    /// The tables of `manifest`, with the early post-data entries of `split` (none without one).
+    pub(super) fn new(
+        manifest: &'a Manifest,
+        mut split: Option<PostDataSplit>,
+        analyze: bool,
+    ) -> Self {
+        let waiting_keys = split
+            .as_mut()
+            .map(PostDataSplit::take_foreign_keys)
+            .unwrap_or_default();
+        let mut order: Vec<&TableObject> = manifest.parts.iter().collect();
+        order.sort_by_key(|p| std::cmp::Reverse(p.object.plaintext_size));
+        let schedule = Schedule {
+            queue: order.into_iter().map(Task::Load).collect(),
+            waiting_keys,
+            ..Schedule::default()
+        };
+        Self {
+            schedule: Mutex::new(schedule),
+            changed: Notify::new(),
+            failed: AtomicBool::new(false),
+            split: split.map(Mutex::new),
+            analyze,
+        }
+    }
+
+    /// The next task; waits while only locked foreign keys are queued or the queue is empty but
+    /// tasks still running may queue more. `None` once all is done or a connection failed.
+    async fn next(&self) -> Option<Task<'a>> {
+        loop {
+            let changed = self.changed.notified();
+            {
+                if self.failed.load(Ordering::Relaxed) {
+                    return None;
+                }
+                let mut schedule = lock(&self.schedule);
+                if let Some(task) = schedule.take() {
+                    return Some(task);
+                }
+                if schedule.running == 0 {
+                    return None;
+                }
+            }
+            changed.await;
+        }
+    }
+
+    /// A task taken by [`Pipeline::next`] is finished, with what it queued.
+    fn finished(&self) {
+        let mut schedule = lock(&self.schedule);
+        schedule.running = schedule.running.saturating_sub(1);
+        drop(schedule);
+        self.changed.notify_waiters();
+    }
+
+    /// Whether `part` is analyzed here once complete (not when its statistics need more).
+    fn analyze_now(&self, part: &TableObject) -> bool {
+        self.analyze
+            && self
+                .split
+                .as_ref()
+                .is_some_and(|split| lock(split).analyze_now(&part.qualified()))
+    }
+
+    /// After `part` is loaded: queues its builds first; whether it is complete (none to build).
+    fn loaded(&self, part: &'a TableObject) -> bool {
+        let Some(split) = &self.split else {
+            return false;
+        };
+        let builds = lock(split).take(&part.qualified());
+        if builds.is_empty() {
+            return true;
+        }
+        let mut schedule = lock(&self.schedule);
+        schedule.pending.insert(part.qualified(), builds.len());
+        for sql in builds.into_iter().rev() {
+            schedule.queue.push_front(Task::Build(part, sql));
+        }
+        false
+    }
+
+    /// After one of `part`'s builds: whether it was the last.
+    fn built(&self, part: &TableObject) -> bool {
+        let mut schedule = lock(&self.schedule);
+        let left = schedule.pending.entry(part.qualified()).or_insert(1);
+        *left = left.saturating_sub(1);
+        *left == 0
+    }
+
+    /// `part` is complete: queues (first) the foreign keys whose tables now all are.
+    fn completed(&self, part: &TableObject) {
+        let mut schedule = lock(&self.schedule);
+        schedule.complete.insert(part.qualified());
+        let (ready, waiting): (Vec<ForeignKey>, Vec<ForeignKey>) =
+            std::mem::take(&mut schedule.waiting_keys)
+                .into_iter()
+                .partition(|key| {
+                    schedule.complete.contains(&key.table)
+                        && schedule.complete.contains(&key.referenced)
+                });
+        schedule.waiting_keys = waiting;
+        for key in ready.into_iter().rev() {
+            schedule.queue.push_front(Task::ForeignKey(key));
+        }
+    }
+
+    /// `key` is added: its tables are free for the next foreign key.
+    fn key_added(&self, key: &ForeignKey) {
+        let mut schedule = lock(&self.schedule);
+        schedule.locked.remove(&key.table);
+        schedule.locked.remove(&key.referenced);
+    }
+
+    /// Runs the queue on `jobs` connections.
+    pub(super) async fn run(
+        &self,
+        store: &dyn BackupStore,
+        manifest: &Manifest,
+        target: &DatabaseUrl,
+        options: &RestoreOptions,
+        masking: &RestoreMasking,
+        jobs: usize,
+    ) -> Result<Loaded> {
+        let total: u64 = manifest.parts.iter().map(|p| p.object.size).sum();
+        let done = AtomicU64::new(0);
+        let work = || async {
+            let client = target.connect().await?;
+            client
+                .batch_execute(LOAD_SETTINGS)
+                .await
+                .map_err(|e| Error::postgres("setting up a loading connection", e))?;
+            let mut loaded = Loaded::default();
+            while let Some(task) = self.next().await {
+                let complete = match task {
+                    Task::Load(part) => {
+                        let decoded =
+                            load_table(&client, store, manifest, part, options, masking, true)
+                                .await?;
+                        loaded.stored_bytes += decoded.stored_bytes;
+                        loaded.plaintext_bytes += decoded.plaintext_bytes;
+                        let so_far = done.fetch_add(decoded.stored_bytes, Ordering::Relaxed);
+                        progress::report(
+                            options.progress.as_ref(),
+                            "restoring",
+                            so_far + decoded.stored_bytes,
+                            Some(total),
+                            ProgressUnit::Bytes,
+                        );
+                        self.loaded(part).then_some(part)
+                    }
+                    Task::Build(part, sql) => {
+                        client.batch_execute(&sql).await.map_err(|e| {
+                            Error::postgres(
+                                format!(
+                                    "creating an index or constraint of {} (post-data)",
+                                    part.qualified()
+                                ),
+                                e,
+                            )
+                        })?;
+                        self.built(part).then_some(part)
+                    }
+                    Task::ForeignKey(key) => {
+                        client.batch_execute(&key.sql).await.map_err(|e| {
+                            Error::postgres(
+                                format!(
+                                    "adding the foreign key {} of {} (post-data)",
+                                    key.name, key.table
+                                ),
+                                e,
+                            )
+                        })?;
+                        self.key_added(&key);
+                        None
+                    }
+                };
+                if let Some(part) = complete {
+                    if self.analyze_now(part) {
+                        client
+                            .batch_execute(&format!("ANALYZE {}", part.sql_name()))
+                            .await
+                            .map_err(|e| {
+                                Error::postgres(format!("analyzing {}", part.qualified()), e)
+                            })?;
+                        loaded.analyzed.push(part.qualified());
+                    }
+                    self.completed(part);
+                }
+                self.finished();
+            }
+            Ok::<Loaded, Error>(loaded)
+        };
+        let worker = || async {
+            let outcome = work().await;
+            if outcome.is_err() {
+                self.failed.store(true, Ordering::Relaxed);
+                self.changed.notify_waiters();
+            }
+            outcome
+        };
+        let results = futures::future::join_all((0..jobs).map(|_| worker())).await;
+        let mut loaded = Loaded::default();
+        for result in results {
+            let part = result?;
+            loaded.stored_bytes += part.stored_bytes;
+            loaded.plaintext_bytes += part.plaintext_bytes;
+            loaded.analyzed.extend(part.analyzed);
+        }
+        Ok(loaded)
+    }
+}
+
+/// The guarded value, also after a panic elsewhere (the schedule stays consistent: every change is
+/// made under one lock).
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
