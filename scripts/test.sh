@@ -5,12 +5,10 @@
 # Prints the time of each step and the number of tests run, and fails when that number drops below
 # the floor below (raise the floor when tests are added; never lower it to make a run pass).
 #
-# On 2 cores the steps overlap where one leaves a core idle: the installs run while clippy lints (the
-# Rust toolchain is all clippy needs), and fuzzing (its own nightly build, then its runs) runs from
-# the start at the lowest CPU priority, so it takes only what the other steps leave idle. The Rust
-# tests are built once, with the failpoints compiled in (inert unless a test arms one): the failpoint
-# tests then run on their own from the same build (they arm process-wide failpoints), and the
-# criterion benchmarks' test mode reuses it too.
+# The installs run in the background while clippy lints (clippy needs only the Rust toolchain). The
+# Rust tests are built once, with the failpoints compiled in (inert unless a test arms one): the
+# failpoint tests then run on their own from the same build (they arm process-wide failpoints), and
+# the criterion benchmarks' test mode reuses it too.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -39,25 +37,26 @@ passed_in() { grep -hoE '[0-9]+ passed' "$LOGS"/$1 | awk '{s += $1} END {print s
 background() {
   local name="$1"; shift
   printf '\n==> %s: started in the background\n' "$name"
-  setsid "$@" > "$LOGS/$(log_name "$name")" 2>&1 &
+  setsid bash -c 'begun=$SECONDS; "$@"; status=$?; echo $((SECONDS - begun)) > "$0.seconds"; exit $status' \
+    "$LOGS/$(log_name "$name")" "$@" > "$LOGS/$(log_name "$name")" 2>&1 &
   BACKGROUND[$name]=$!
   BEGUN[$name]=$SECONDS
 }
 # finish NAME: waits for a background step, prints its output, records its time; fails as it failed.
 finish() {
-  local name="$1" status=0
+  local name="$1" status=0 waited=$SECONDS
   wait "${BACKGROUND[$name]}" || status=$?
   printf '\n==> %s (ran in the background)\n' "$name"
   cat "$LOGS/$(log_name "$name")"
   unset "BACKGROUND[$name]"
-  TIMES+=("$(printf '%5ds  %s (background, from %ds)' $((SECONDS - BEGUN[$name])) "$name" $((BEGUN[$name] - STARTED)))")
+  TIMES+=("$(printf '%5ds  %s (in the background from %ds, waited for %ds)' \
+    "$(cat "$LOGS/$(log_name "$name").seconds" 2>/dev/null || echo 0)" "$name" $((BEGUN[$name] - STARTED)) $((SECONDS - waited)))")
   return $status
 }
 
 FAILPOINTS_FEATURES="dbops-core/failpoints,dbops-cli/failpoints"
 FAILPOINT_TESTS=(failpoints:: panic::)
 background "install dependencies" bash scripts/install-deps.sh
-background "fuzzing corpus and fixed seed" nice -n 19 bash scripts/fuzz.sh check
 source scripts/env.sh
 step "cargo fmt --check" cargo fmt --all -- --check
 step "cargo clippy" cargo clippy --workspace --all-targets -- -D warnings
@@ -66,10 +65,10 @@ step "clippy failpoints" cargo clippy -p dbops-core -p dbops-cli --features "$FA
 finish "install dependencies"
 step "rust tests" cargo test --workspace --features "$FAILPOINTS_FEATURES" --no-fail-fast -- \
   "${FAILPOINT_TESTS[@]/#/--skip=}"
-step "rust failpoint tests" cargo test -p dbops-core -p dbops-cli --features "$FAILPOINTS_FEATURES" --test it -- "${FAILPOINT_TESTS[@]}"
+step "rust failpoint tests" cargo test --workspace --features "$FAILPOINTS_FEATURES" --test it -- "${FAILPOINT_TESTS[@]}"
 step "criterion test mode" cargo test --workspace --features "$FAILPOINTS_FEATURES" --bench '*'
 step "python tests" bash scripts/py-test.sh
-finish "fuzzing corpus and fixed seed"
+step "fuzzing corpus and fixed seed" bash scripts/fuzz.sh check
 
 rust=$(( $(passed_in 'rust_tests*.log') + $(passed_in 'rust_failpoint_tests*.log') ))
 python=$(passed_in 'python_tests*.log')

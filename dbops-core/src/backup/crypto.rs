@@ -90,16 +90,34 @@ impl Encryption {
             Encryption::None => EncryptionInfo {
                 mode: EncryptionMode::None,
                 recipient_fingerprints: Vec::new(),
+                sealed_identity: None,
             },
             Encryption::Recipients(list) => EncryptionInfo {
                 mode: EncryptionMode::Recipients,
                 recipient_fingerprints: list.iter().map(|r| fingerprint(r)).collect(),
+                sealed_identity: None,
             },
             Encryption::Passphrase(_) => EncryptionInfo {
                 mode: EncryptionMode::Passphrase,
                 recipient_fingerprints: Vec::new(),
+                sealed_identity: None,
             },
         }
+    }
+
+    /// The encryption of one backup's objects, and what its manifest records. A passphrase backup
+    /// encrypts its objects to a key pair made for it, and its manifest holds that pair's identity
+    /// encrypted with the passphrase (`sealed_identity`): the key derivation (age scrypt, about a
+    /// second by design) then runs once per backup and once per restore instead of once per object
+    /// (a `tables` backup has one per table).
+    pub(crate) fn for_one_backup(&self) -> Result<(Encryption, EncryptionInfo)> {
+        let Encryption::Passphrase(secret) = self else {
+            return Ok((self.clone(), self.info()));
+        };
+        let pair = generate_key_pair();
+        let mut info = self.info();
+        info.sealed_identity = Some(seal(&pair.identity, secret)?);
+        Ok((Encryption::Recipients(vec![pair.recipient]), info))
     }
 
     /// Checks the recipients parse, before any work starts.
@@ -172,6 +190,11 @@ pub struct EncryptionInfo {
     pub mode: EncryptionMode,
     /// First 16 hex digits of the sha256 of each recipient's public key.
     pub recipient_fingerprints: Vec<String>,
+    /// Passphrase backups: the identity their objects are encrypted to, itself encrypted with the
+    /// passphrase (an armored age file). Absent in passphrase backups of dbops before 0.2, whose
+    /// objects are each encrypted with the passphrase.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sealed_identity: Option<String>,
 }
 
 /// The keys that can decrypt a backup. `Debug` never shows them.
@@ -179,6 +202,9 @@ pub struct EncryptionInfo {
 pub struct Decryption {
     identities: Vec<String>,
     passphrase: Option<Arc<SecretString>>,
+    /// Sealed identities already opened with the passphrase (shared by clones: one restore opens
+    /// its backup's once).
+    opened: Arc<std::sync::Mutex<std::collections::HashMap<String, String>>>,
 }
 
 impl std::fmt::Debug for Decryption {
@@ -235,17 +261,31 @@ impl Decryption {
     }
 
     /// Wraps `input` (an age file) so reads return the plaintext, checking every chunk's tag.
+    /// `sealed` is the backup's sealed identity, for a passphrase backup that has one.
     pub(crate) fn wrap(
         &self,
         input: Box<dyn Read + Send>,
         key: &str,
+        sealed: Option<&str>,
     ) -> Result<Box<dyn Read + Send>> {
         let decryptor = age::Decryptor::new(input).map_err(|e| Error::Crypto {
             action: format!("reading the age header of `{key}`"),
             reason: e.to_string(),
         })?;
         let mut identities: Vec<Box<dyn age::Identity>> = Vec::new();
-        if decryptor.is_scrypt() {
+        if let Some(sealed) = sealed {
+            let text = self.open(sealed, key)?;
+            let unreadable = |reason: String| Error::Crypto {
+                action: format!("reading the key of `{key}`'s backup"),
+                reason,
+            };
+            let file = age::IdentityFile::from_buffer(text.as_bytes())
+                .map_err(|e| unreadable(e.to_string()))?;
+            identities.extend(
+                file.into_identities()
+                    .map_err(|e| unreadable(e.to_string()))?,
+            );
+        } else if decryptor.is_scrypt() {
             let Some(passphrase) = &self.passphrase else {
                 return Err(Error::Crypto {
                     action: format!("decrypting `{key}`"),
@@ -284,6 +324,72 @@ impl Decryption {
             })?;
         Ok(Box::new(reader))
     }
+}
+
+impl Decryption {
+    /// The identity text of a sealed identity, opened with the passphrase (once per sealed identity).
+    fn open(&self, sealed: &str, key: &str) -> Result<String> {
+        let mut opened = self
+            .opened
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(text) = opened.get(sealed) {
+            return Ok(text.clone());
+        }
+        let Some(passphrase) = &self.passphrase else {
+            return Err(Error::Crypto {
+                action: format!("decrypting `{key}`"),
+                reason:
+                    "its backup is encrypted with a passphrase; give it (--passphrase-env VAR or \
+                         DBOPS_BACKUP_PASSPHRASE)"
+                        .into(),
+            });
+        };
+        let text = unseal(sealed, passphrase).map_err(|reason| Error::Crypto {
+            action: format!("opening the key of `{key}`'s backup"),
+            reason: format!("{reason}; is this the right key or passphrase?"),
+        })?;
+        opened.insert(sealed.to_string(), text.clone());
+        Ok(text)
+    }
+}
+
+/// `identity` encrypted with `passphrase` (age scrypt), as an armored age file.
+fn seal(identity: &str, passphrase: &SecretString) -> Result<String> {
+    let failed = |e: std::io::Error| Error::Crypto {
+        action: "sealing the backup's key with the passphrase".into(),
+        reason: e.to_string(),
+    };
+    let encryptor = age::Encryptor::with_user_passphrase(SecretString::from(
+        age::secrecy::ExposeSecret::expose_secret(passphrase).to_string(),
+    ));
+    let armored =
+        age::armor::ArmoredWriter::wrap_output(Vec::new(), age::armor::Format::AsciiArmor)
+            .map_err(failed)?;
+    let mut writer = encryptor.wrap_output(armored).map_err(failed)?;
+    writer.write_all(identity.as_bytes()).map_err(failed)?;
+    let sealed = writer.finish().and_then(|a| a.finish()).map_err(failed)?;
+    String::from_utf8(sealed).map_err(|e| Error::Crypto {
+        action: "sealing the backup's key with the passphrase".into(),
+        reason: e.to_string(),
+    })
+}
+
+/// The identity text sealed by [`seal`], or why it cannot be opened.
+fn unseal(sealed: &str, passphrase: &SecretString) -> std::result::Result<String, String> {
+    let reader = age::armor::ArmoredReader::new(sealed.as_bytes());
+    let decryptor = age::Decryptor::new(reader).map_err(|e| e.to_string())?;
+    let mut identity = age::scrypt::Identity::new(SecretString::from(
+        age::secrecy::ExposeSecret::expose_secret(passphrase).to_string(),
+    ));
+    identity.set_max_work_factor(30);
+    let mut text = String::new();
+    decryptor
+        .decrypt(std::iter::once(&identity as &dyn age::Identity))
+        .map_err(|e| e.to_string())?
+        .read_to_string(&mut text)
+        .map_err(|e| e.to_string())?;
+    Ok(text)
 }
 
 /// A generated age key pair, for setting up encryption (`dbops backup keygen`).
@@ -328,5 +434,90 @@ pub(crate) trait FinishWrite: Write + Send {
 impl FinishWrite for age::stream::StreamWriter<Box<dyn FinishWrite>> {
     fn finish_all(self: Box<Self>) -> std::io::Result<()> {
         (*self).finish()?.finish_all()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    struct Collect(Arc<Mutex<Vec<u8>>>);
+    impl Write for Collect {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    impl FinishWrite for Collect {
+        fn finish_all(self: Box<Self>) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn encrypt(encryption: &Encryption, plain: &[u8]) -> Vec<u8> {
+        let out = Arc::new(Mutex::new(Vec::new()));
+        let mut writer = encryption.wrap(Box::new(Collect(out.clone()))).unwrap();
+        writer.write_all(plain).unwrap();
+        writer.finish_all().unwrap();
+        out.lock().unwrap().clone()
+    }
+
+    fn decrypt(decryption: &Decryption, stored: Vec<u8>, sealed: Option<&str>) -> Result<Vec<u8>> {
+        let mut reader = decryption.wrap(Box::new(std::io::Cursor::new(stored)), "k", sealed)?;
+        let mut plain = Vec::new();
+        reader.read_to_end(&mut plain).unwrap();
+        Ok(plain)
+    }
+
+    #[test]
+    fn a_passphrase_backup_encrypts_its_objects_to_one_sealed_key() {
+        let (encryption, info) = Encryption::passphrase("right").for_one_backup().unwrap();
+        assert_eq!(info.mode, EncryptionMode::Passphrase);
+        let sealed = info.sealed_identity.unwrap();
+        assert!(
+            sealed.starts_with("-----BEGIN AGE ENCRYPTED FILE-----"),
+            "{sealed}"
+        );
+        assert!(!sealed.contains("AGE-SECRET-KEY"));
+        let objects: Vec<Vec<u8>> = (0..3u8).map(|i| encrypt(&encryption, &[i; 100])).collect();
+        // The objects are encrypted to the backup's key pair: no per-object key derivation.
+        assert!(
+            objects
+                .iter()
+                .all(|o| !String::from_utf8_lossy(o).contains("scrypt"))
+        );
+        let right = Decryption::none().with_passphrase("right");
+        for (i, object) in objects.iter().enumerate() {
+            let plain = decrypt(&right, object.clone(), Some(&sealed)).unwrap();
+            assert_eq!(plain, [i as u8; 100]);
+        }
+        // Opened once, for all of them.
+        assert_eq!(right.opened.lock().unwrap().len(), 1);
+        let wrong = decrypt(
+            &Decryption::none().with_passphrase("wrong"),
+            objects[0].clone(),
+            Some(&sealed),
+        )
+        .unwrap_err();
+        assert!(
+            wrong.to_string().contains("right key or passphrase"),
+            "{wrong}"
+        );
+        let none = decrypt(&Decryption::none(), objects[0].clone(), Some(&sealed)).unwrap_err();
+        assert!(none.to_string().contains("--passphrase-env"), "{none}");
+    }
+
+    #[test]
+    fn objects_each_encrypted_with_the_passphrase_still_decrypt() {
+        // Passphrase backups without a sealed key (and WAL segments, base backups) are age scrypt
+        // files of their own.
+        let stored = encrypt(&Encryption::passphrase("right"), b"older backup");
+        assert!(String::from_utf8_lossy(&stored).contains("scrypt"));
+        let right = Decryption::none().with_passphrase("right");
+        assert_eq!(decrypt(&right, stored, None).unwrap(), b"older backup");
     }
 }

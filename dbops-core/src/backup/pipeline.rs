@@ -85,6 +85,8 @@ struct Plan {
     database: String,
     id: String,
     encoding: Encoding,
+    /// What the manifest records about the encryption (with a passphrase, the sealed identity).
+    encryption_info: super::EncryptionInfo,
 }
 
 impl Plan {
@@ -94,8 +96,10 @@ impl Plan {
             .unwrap_or_else(|| options.compression.default_level());
         options.compression.validate_level(level)?;
         options.encryption.validate()?;
+        let (encryption, encryption_info) = options.encryption.for_one_backup()?;
         let started_at = Utc::now();
         Ok(Self {
+            encryption_info,
             started_at,
             database: url.database(),
             id: manifest::new_id(started_at),
@@ -103,7 +107,7 @@ impl Plan {
                 compression: options.compression,
                 level,
                 threads: options.compression_threads,
-                encryption: options.encryption.clone(),
+                encryption,
             },
         })
     }
@@ -152,7 +156,7 @@ impl Plan {
             format: options.format,
             compression: options.compression,
             compression_level: self.encoding.level,
-            encryption: options.encryption.info(),
+            encryption: self.encryption_info,
             data: dumped.data,
             globals,
             tables: dumped.rows,
@@ -591,7 +595,7 @@ async fn dump_globals(
         plan.encrypted(),
     );
     let plain = output.stdout;
-    let encoded = encode_in_memory(&plain, options, plan.encoding.level).await?;
+    let encoded = encode_in_memory(&plain, &plan.encoding).await?;
     let object = StoredObject {
         key: key.clone(),
         size: encoded.len() as u64,
@@ -604,16 +608,12 @@ async fn dump_globals(
 }
 
 /// Compresses and encrypts a small payload in memory, through the same layers as the dump.
-pub(crate) async fn encode_in_memory(
-    plain: &[u8],
-    options: &BackupOptions,
-    level: i32,
-) -> Result<Vec<u8>> {
+pub(crate) async fn encode_in_memory(plain: &[u8], encoding: &Encoding) -> Result<Vec<u8>> {
     let (sender, mut receiver) = tokio::sync::mpsc::channel::<Bytes>(1024);
-    let sink = options
+    let sink = encoding
         .encryption
         .wrap(Box::new(ChannelSink::new(sender)))?;
-    let mut writer = options.compression.wrap(sink, level, 1)?;
+    let mut writer = encoding.compression.wrap(sink, encoding.level, 1)?;
     let plain = plain.to_vec();
     let encoding = tokio::task::spawn_blocking(move || -> std::io::Result<()> {
         writer.write_all(&plain)?;

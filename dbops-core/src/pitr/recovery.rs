@@ -276,7 +276,7 @@ async fn unpack(
     let unpacker = tokio::task::spawn_blocking(move || -> Result<()> {
         let source: Box<dyn Read + Send> = Box::new(ChannelSource::new(receiver));
         let source = if encrypted {
-            decryption.wrap(source, &key)?
+            decryption.wrap(source, &key, None)?
         } else {
             source
         };

@@ -227,7 +227,7 @@ fn encode(data: &[u8], encryption: &Encryption, level: i32) -> Result<Vec<u8>> {
 pub fn decode(stored: &[u8], decryption: &Decryption, key: &str) -> Result<Vec<u8>> {
     let mut reader: Box<dyn Read + Send> = Box::new(std::io::Cursor::new(stored.to_vec()));
     if stored.starts_with(b"age-encryption.org/") {
-        reader = decryption.wrap(reader, key)?;
+        reader = decryption.wrap(reader, key, None)?;
     }
     let mut head = [0u8; 4];
     let mut first = Vec::new();

@@ -42,6 +42,8 @@ pub(crate) struct Source {
     pub stored: Option<(u64, String)>,
     /// Decoded size and sha256 (none for legacy files).
     pub plain: Option<(u64, String)>,
+    /// The backup's sealed identity (passphrase backups that have one).
+    pub sealed_identity: Option<String>,
 }
 
 impl Source {
@@ -60,6 +62,10 @@ impl Source {
                 .manifest
                 .as_ref()
                 .map(|m| (m.data.plaintext_size, m.data.plaintext_sha256.clone())),
+            sealed_identity: entry
+                .manifest
+                .as_ref()
+                .and_then(|m| m.encryption.sealed_identity.clone()),
         }
     }
 
@@ -74,6 +80,7 @@ impl Source {
             encrypted: manifest.encryption.mode != EncryptionMode::None,
             stored: Some((object.size, object.sha256.clone())),
             plain: Some((object.plaintext_size, object.plaintext_sha256.clone())),
+            sealed_identity: manifest.encryption.sealed_identity.clone(),
         }
     }
 }
@@ -148,10 +155,11 @@ where
         tokio::sync::mpsc::channel::<std::result::Result<bytes::Bytes, String>>(8);
     let decryption = decryption.clone();
     let thread_key = source.key.clone();
+    let sealed = source.sealed_identity.clone();
     let decoder = tokio::task::spawn_blocking(move || -> Result<(u64, W)> {
         let input: Box<dyn Read + Send> = Box::new(ChannelSource::new(receiver));
         let input = if encrypted {
-            decryption.wrap(input, &thread_key)?
+            decryption.wrap(input, &thread_key, sealed.as_deref())?
         } else {
             input
         };

@@ -47,6 +47,7 @@ async fn fake_backup(store: &ObjectBackupStore, at: DateTime<Utc>, size: usize) 
         encryption: EncryptionInfo {
             mode: EncryptionMode::None,
             recipient_fingerprints: vec![],
+            sealed_identity: None,
         },
         data: StoredObject {
             key,

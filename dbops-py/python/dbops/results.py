@@ -419,6 +419,8 @@ class EncryptionInfo(DbopsResult):
 
     mode: Literal["none", "recipients", "passphrase"]
     recipient_fingerprints: List[str]
+    #: Passphrase backups: the identity their objects are encrypted to, encrypted with the passphrase.
+    sealed_identity: Optional[str] = None
 
 
 @dataclass(frozen=True)
