@@ -12,7 +12,7 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
-RUST_TESTS_FLOOR=249
+RUST_TESTS_FLOOR=254
 PYTHON_TESTS_FLOOR=70
 
 LOGS="$(mktemp -d)"

@@ -113,6 +113,10 @@ def test_async_backup_and_restore(seeded: Tuple[str, str]) -> None:
     report, listed, restored = asyncio.run(run())
     assert listed.backups[0].id == report.manifest.id
     assert report.manifest.compression == "lz4" and report.manifest.encryption.mode == "passphrase"
+    # One key for all the backup's objects, sealed with the passphrase in the manifest (version 4).
+    sealed = report.manifest.encryption.sealed_identity
+    assert sealed is not None and sealed.startswith("-----BEGIN AGE ENCRYPTED FILE-----")
+    assert report.manifest.manifest_version == 4
     assert restored.created is True
     assert _count(_with_database(url, f"{name}_a"), "SELECT count(*) FROM users") == 11
 

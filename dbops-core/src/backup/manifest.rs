@@ -17,8 +17,9 @@ use crate::storage::key_component;
 
 /// The newest manifest format version this dbops reads. Version 1 describes one data object (custom or
 /// plain dumps), version 2 adds the per-table objects of the `tables` format, version 3 table objects
-/// in COPY binary (written only when a backup has one, so older dbops refuse what they cannot load).
-pub const MANIFEST_VERSION: u32 = 3;
+/// in COPY binary (written only when a backup has one, so older dbops refuse what they cannot load),
+/// version 4 a passphrase backup's sealed identity (`encryption.sealed_identity`).
+pub const MANIFEST_VERSION: u32 = 4;
 /// Suffix of manifest objects.
 pub const MANIFEST_SUFFIX: &str = ".manifest.json";
 

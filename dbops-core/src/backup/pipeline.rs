@@ -135,14 +135,16 @@ impl Plan {
         binaries: &PgBinaries,
     ) -> Manifest {
         Manifest {
-            manifest_version: if dumped.parts.is_empty() {
+            manifest_version: if self.encryption_info.sealed_identity.is_some() {
+                MANIFEST_VERSION
+            } else if dumped.parts.is_empty() {
                 1
             } else if dumped
                 .parts
                 .iter()
                 .any(|p| p.format == super::CopyFormat::Binary)
             {
-                MANIFEST_VERSION
+                3
             } else {
                 2
             },

@@ -137,6 +137,54 @@ async fn round_trip_in_memory_plain_sql_gzip_passphrase() {
     .await;
 }
 
+/// A passphrase `tables` backup (with globals) seals one key for all its objects: the manifest is
+/// version 4 (older dbops refuse it clearly) and holds the sealed identity, every stored object is
+/// encrypted to that key (no per-object scrypt stanza), and it restores with the passphrase.
+#[tokio::test]
+async fn a_passphrase_tables_backup_seals_one_key_for_all_its_objects() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = ObjectBackupStore::open(&format!("file://{}", dir.path().display())).unwrap();
+    let options = BackupOptions {
+        encryption: Encryption::passphrase("correct horse battery staple"),
+        globals: true,
+        ..BackupOptions::default()
+    };
+    round_trip(
+        store.clone(),
+        options,
+        Decryption::none().with_passphrase("correct horse battery staple"),
+    )
+    .await;
+    let mut stored = Vec::new();
+    let mut manifests = Vec::new();
+    for entry in walk(dir.path()) {
+        let bytes = std::fs::read(&entry).unwrap();
+        if entry.to_string_lossy().ends_with(".manifest.json") {
+            manifests.push(serde_json::from_slice::<serde_json::Value>(&bytes).unwrap());
+        } else {
+            stored.push(bytes);
+        }
+    }
+    assert_eq!(manifests.len(), 1);
+    assert_eq!(manifests[0]["manifest_version"], 4);
+    let sealed = manifests[0]["encryption"]["sealed_identity"]
+        .as_str()
+        .unwrap();
+    assert!(sealed.starts_with("-----BEGIN AGE ENCRYPTED FILE-----"));
+    assert!(
+        stored.len() > 5,
+        "the schema archive, the globals and the tables"
+    );
+    for object in stored {
+        let header = String::from_utf8_lossy(&object[..object.len().min(400)]).to_string();
+        assert!(header.starts_with("age-encryption.org/v1"), "{header}");
+        assert!(
+            header.contains("-> X25519 ") && !header.contains("scrypt"),
+            "{header}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn round_trip_lz4_and_uncompressed_with_globals() {
     for compression in [Compression::Lz4, Compression::None] {
