@@ -241,25 +241,34 @@ impl Read for ChannelSource {
     }
 }
 
+/// The end of an in-memory encoding: what is written lands in the shared buffer, which the caller
+/// takes after `finish_all`.
+#[cfg_attr(not(any(feature = "pitr", test)), allow(dead_code))] // WAL segments and tests
+pub(crate) struct VecSink(pub(crate) std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl Write for VecSink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .map_err(|_| std::io::Error::other("poisoned"))?
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl FinishWrite for VecSink {
+    fn finish_all(self: Box<Self>) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    struct VecSink(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-    impl Write for VecSink {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    impl FinishWrite for VecSink {
-        fn finish_all(self: Box<Self>) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
 
     #[test]
     fn every_algorithm_round_trips() {

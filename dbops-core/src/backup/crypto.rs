@@ -440,27 +440,12 @@ impl FinishWrite for age::stream::StreamWriter<Box<dyn FinishWrite>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::backup::VecSink;
     use std::sync::Mutex;
-
-    struct Collect(Arc<Mutex<Vec<u8>>>);
-    impl Write for Collect {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    impl FinishWrite for Collect {
-        fn finish_all(self: Box<Self>) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
 
     fn encrypt(encryption: &Encryption, plain: &[u8]) -> Vec<u8> {
         let out = Arc::new(Mutex::new(Vec::new()));
-        let mut writer = encryption.wrap(Box::new(Collect(out.clone()))).unwrap();
+        let mut writer = encryption.wrap(Box::new(VecSink(out.clone()))).unwrap();
         writer.write_all(plain).unwrap();
         writer.finish_all().unwrap();
         out.lock().unwrap().clone()

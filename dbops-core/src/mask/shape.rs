@@ -228,15 +228,7 @@ fn parse_constraint(statement: &str) -> Option<Constraint> {
             columns: c.words_in_group(),
         });
     }
-    if !c.keywords(&["ALTER", "TABLE"]) {
-        return None;
-    }
-    c.keyword("ONLY");
-    let table = c.qualified()?;
-    if !c.keywords(&["ADD", "CONSTRAINT"]) {
-        return None;
-    }
-    c.name()?;
+    let (table, _) = c.added_constraint()?;
     if c.keywords(&["PRIMARY", "KEY"]) || c.keyword("UNIQUE") {
         c.keywords(&["NULLS", "NOT", "DISTINCT"]);
         c.keywords(&["NULLS", "DISTINCT"]);
@@ -245,21 +237,13 @@ fn parse_constraint(statement: &str) -> Option<Constraint> {
             columns: c.column_list()?.into_iter().collect(),
         });
     }
-    if c.keywords(&["FOREIGN", "KEY"]) {
-        let child_columns = c.column_list()?;
-        if !c.keyword("REFERENCES") {
-            return None;
-        }
-        let parent = c.qualified()?;
-        let parent_columns = c.column_list()?;
-        return Some(Constraint::Foreign(ForeignKey {
-            child: table,
-            child_columns,
-            parent,
-            parent_columns,
-        }));
-    }
-    None
+    let (child_columns, parent, parent_columns) = c.foreign_key()?;
+    Some(Constraint::Foreign(ForeignKey {
+        child: table,
+        child_columns,
+        parent,
+        parent_columns,
+    }))
 }
 
 /// The columns named in a unique index's definition (`pg_get_indexdef`).

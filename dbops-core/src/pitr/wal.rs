@@ -14,7 +14,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::PitrOptions;
-use crate::backup::{Compression, Decryption, Encryption};
+use crate::backup::{Compression, Decryption, Encryption, VecSink};
 use crate::error::{Error, Result};
 use crate::storage::BackupStore;
 
@@ -186,24 +186,6 @@ pub struct PushReport {
 
 /// Compresses (zstd) and optionally encrypts a WAL file in memory.
 fn encode(data: &[u8], encryption: &Encryption, level: i32) -> Result<Vec<u8>> {
-    struct VecSink(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-    impl Write for VecSink {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0
-                .lock()
-                .map_err(|_| std::io::Error::other("poisoned"))?
-                .extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    impl crate::backup::FinishWrite for VecSink {
-        fn finish_all(self: Box<Self>) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
     let out = std::sync::Arc::new(std::sync::Mutex::new(Vec::with_capacity(data.len() / 4)));
     let sink = encryption.wrap(Box::new(VecSink(out.clone())))?;
     // Two zstd workers: a 16 MB segment compresses in about half the time on two cores.

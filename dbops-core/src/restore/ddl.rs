@@ -149,6 +149,33 @@ impl Cursor {
         }
     }
 
+    /// `ALTER TABLE [ONLY] table ADD CONSTRAINT name`: the table (`schema.name`) and the name.
+    pub(crate) fn added_constraint(&mut self) -> Option<(String, String)> {
+        if !self.keywords(&["ALTER", "TABLE"]) {
+            return None;
+        }
+        self.keyword("ONLY");
+        let table = self.qualified()?;
+        if !self.keywords(&["ADD", "CONSTRAINT"]) {
+            return None;
+        }
+        Some((table, self.name()?))
+    }
+
+    /// `FOREIGN KEY (columns) REFERENCES parent (columns)`: the columns, the referenced table
+    /// (`schema.name`) and its columns.
+    pub(crate) fn foreign_key(&mut self) -> Option<(Vec<String>, String, Vec<String>)> {
+        if !self.keywords(&["FOREIGN", "KEY"]) {
+            return None;
+        }
+        let columns = self.column_list()?;
+        if !self.keyword("REFERENCES") {
+            return None;
+        }
+        let parent = self.qualified()?;
+        Some((columns, parent, self.column_list()?))
+    }
+
     /// `( a, b )`: the names of a plain column list.
     pub(crate) fn column_list(&mut self) -> Option<Vec<String>> {
         if !self.punct('(') {

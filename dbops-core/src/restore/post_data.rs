@@ -26,6 +26,15 @@ struct Entry {
     sql: String,
 }
 
+impl Entry {
+    /// The entry's statement (its first that is not a `SET`).
+    fn statement(&self) -> Option<String> {
+        statements(&self.sql)
+            .into_iter()
+            .find(|s| !s.starts_with("SET "))
+    }
+}
+
 /// A foreign key built early: its table, the table it references (`schema.name`) and its SQL.
 #[derive(Debug, Clone, PartialEq)]
 pub(super) struct ForeignKey {
@@ -222,29 +231,12 @@ fn statistics_table(entry: &Entry) -> Option<String> {
 
 /// The tables of `ALTER TABLE [ONLY] t ADD CONSTRAINT c FOREIGN KEY (...) REFERENCES r(...)`.
 fn foreign_key(entry: &Entry) -> Option<ForeignKey> {
-    let statement = statements(&entry.sql)
-        .into_iter()
-        .find(|s| !s.starts_with("SET "))?;
-    let mut c = Cursor::new(&statement);
-    if !c.keywords(&["ALTER", "TABLE"]) {
-        return None;
-    }
-    c.keyword("ONLY");
-    let table = c.qualified()?;
-    if !c.keywords(&["ADD", "CONSTRAINT"]) {
-        return None;
-    }
-    let name = c.name()?;
-    if !c.keywords(&["FOREIGN", "KEY"]) {
-        return None;
-    }
-    c.column_list()?;
-    if !c.keyword("REFERENCES") {
-        return None;
-    }
+    let mut c = Cursor::new(&entry.statement()?);
+    let (table, name) = c.added_constraint()?;
+    let (_, referenced, _) = c.foreign_key()?;
     Some(ForeignKey {
         table,
-        referenced: c.qualified()?,
+        referenced,
         name,
         sql: entry.sql.clone(),
     })
@@ -254,10 +246,7 @@ fn foreign_key(entry: &Entry) -> Option<ForeignKey> {
 /// soon as that table's rows are in (not an `ON ONLY` index: one of a partitioned table, attached to
 /// its partitions' later).
 fn table_of(entry: &Entry) -> Option<(String, bool)> {
-    let statement = statements(&entry.sql)
-        .into_iter()
-        .find(|s| !s.starts_with("SET "))?;
-    let mut c = Cursor::new(&statement);
+    let mut c = Cursor::new(&entry.statement()?);
     match entry.kind.as_str() {
         "INDEX" => {
             c.keyword("CREATE");
@@ -272,14 +261,7 @@ fn table_of(entry: &Entry) -> Option<(String, bool)> {
             let only = c.keyword("ONLY");
             Some((c.qualified()?, !only))
         }
-        "CONSTRAINT" => {
-            if !c.keywords(&["ALTER", "TABLE"]) {
-                return None;
-            }
-            c.keyword("ONLY");
-            let table = c.qualified()?;
-            c.keywords(&["ADD", "CONSTRAINT"]).then_some((table, true))
-        }
+        "CONSTRAINT" => c.added_constraint().map(|(table, _)| (table, true)),
         _ => None,
     }
 }
