@@ -62,9 +62,9 @@ pub use tables::{CopyFormat, TableObject};
 
 #[cfg(feature = "pitr")]
 pub(crate) use codec::ChannelSink;
-pub(crate) use codec::{CHUNK, ChannelSource};
 #[cfg(any(feature = "pitr", test))]
 pub(crate) use codec::VecSink;
+pub(crate) use codec::{CHUNK, ChannelSource};
 #[cfg(feature = "pitr")]
 pub(crate) use crypto::FinishWrite;
 #[cfg(feature = "pitr")]
