@@ -222,6 +222,7 @@ pub fn render(report: &BackupHealthReport, reason: &str) -> (String, String) {
 async fn deliver(report: &BackupHealthReport, reason: &str, config: &AlertConfig) -> Vec<Delivery> {
     let (subject, body) = render(report, reason);
     let mut out = Vec::new();
+    crate::config::tls::ensure_default_crypto_provider();
     let client = reqwest::Client::builder()
         .timeout(config.timeout)
         .build()

@@ -5,7 +5,7 @@ mod child_env;
 mod connect;
 mod core_dumps;
 mod duration;
-mod tls;
+pub(crate) mod tls;
 mod url;
 
 #[cfg(feature = "backup")]

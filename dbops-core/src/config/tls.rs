@@ -29,6 +29,17 @@ use tokio_postgres_rustls::MakeRustlsConnect;
 use super::url::DatabaseUrl;
 use crate::error::{Error, Result};
 
+/// Installs rustls' ring provider as the process's default when none is installed yet. The HTTPS
+/// clients of the cloud stores and the alerts (reqwest) take the process default and panic without
+/// one; an application that installed its own provider keeps it.
+#[cfg(feature = "cloud-http")]
+pub(crate) fn ensure_default_crypto_provider() {
+    if CryptoProvider::get_default().is_none() {
+        // Err: another thread installed one in between, which serves as well.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    }
+}
+
 /// How strictly the server certificate is checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Check {

@@ -462,6 +462,8 @@ fn build(url: &StoreUrl, options: &StoreOptions) -> Result<Arc<dyn ObjectStore>>
             format!("{e}; check the URL, the credentials in the environment and the options"),
         )
     };
+    #[cfg(feature = "cloud-http")]
+    crate::config::tls::ensure_default_crypto_provider();
     let store: Arc<dyn ObjectStore> = match url.kind() {
         StoreKind::File => {
             let dir = url.local_path();
