@@ -51,4 +51,10 @@ run() {
     return 1
   fi
 }
+# One build of every target first: cargo compiles and links them side by side instead of one per run.
+if [ -z "${FUZZ_TARGETS:-}" ]; then
+  cargo +nightly fuzz build "${BUILD[@]}"
+else
+  for target in $TARGETS; do cargo +nightly fuzz build "${BUILD[@]}" "$target"; done
+fi
 for target in $TARGETS; do run "$target"; done

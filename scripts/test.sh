@@ -5,10 +5,12 @@
 # Prints the time of each step and the number of tests run, and fails when that number drops below
 # the floor below (raise the floor when tests are added; never lower it to make a run pass).
 #
-# The installs run in the background while clippy lints (clippy needs only the Rust toolchain). The
-# Rust tests are built once, with the failpoints compiled in (inert unless a test arms one): the
-# failpoint tests then run on their own from the same build (they arm process-wide failpoints), and
-# the criterion benchmarks' test mode reuses it too.
+# Every Rust target is compiled once: clippy's driver wraps rustc for the workspace's crates
+# (RUSTC_WORKSPACE_WRAPPER, as `cargo clippy` itself runs it), so one compile both lints every target
+# (warnings are errors) and builds the test binaries, with the failpoints compiled in (inert unless a
+# test arms one). The failpoint tests then run on their own from that build (they arm process-wide
+# failpoints), and so do the criterion benchmarks' test mode. The installs run in the background
+# meanwhile (they need none of it), and fuzzing runs in the background beside the Python tests.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -59,16 +61,25 @@ FAILPOINT_TESTS=(failpoints:: panic::)
 background "install dependencies" bash scripts/install-deps.sh
 source scripts/env.sh
 step "cargo fmt --check" cargo fmt --all -- --check
-step "cargo clippy" cargo clippy --workspace --all-targets -- -D warnings
+# Each feature alone and the README's combinations, linted; this also checks (metadata only) the
+# library's dependencies, which the compile below does not need.
 step "cargo features" bash scripts/check-features.sh
-step "clippy failpoints" cargo clippy -p dbops-core -p dbops-cli --features "$FAILPOINTS_FEATURES" --all-targets -- -D warnings
+# clippy's driver lints the workspace's crates as it compiles them; the arguments are those of
+# `cargo clippy -- -D warnings`. Every later cargo command keeps the same wrapper, or it would rebuild.
+export RUSTC_WORKSPACE_WRAPPER="$(rustup which clippy-driver)"
+export CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
+step "clippy and build (all targets)" cargo test --workspace --all-targets --features "$FAILPOINTS_FEATURES" --no-run
 finish "install dependencies"
 step "rust tests" cargo test --workspace --features "$FAILPOINTS_FEATURES" --no-fail-fast -- \
   "${FAILPOINT_TESTS[@]/#/--skip=}"
 step "rust failpoint tests" cargo test --workspace --features "$FAILPOINTS_FEATURES" --test it -- "${FAILPOINT_TESTS[@]}"
 step "criterion test mode" cargo test --workspace --features "$FAILPOINTS_FEATURES" --bench '*'
+# Fuzzing (its own nightly build, in fuzz/target) runs beside the Python tests, which leave a core
+# idle much of the time; at a lower priority, so that the tests keep their pace.
+background "fuzzing corpus and fixed seed" env -u RUSTC_WORKSPACE_WRAPPER -u CLIPPY_ARGS \
+  nice -n 10 bash scripts/fuzz.sh check
 step "python tests" bash scripts/py-test.sh
-step "fuzzing corpus and fixed seed" bash scripts/fuzz.sh check
+finish "fuzzing corpus and fixed seed"
 
 rust=$(( $(passed_in 'rust_tests*.log') + $(passed_in 'rust_failpoint_tests*.log') ))
 python=$(passed_in 'python_tests*.log')
