@@ -57,4 +57,18 @@ if [ -z "${FUZZ_TARGETS:-}" ]; then
 else
   for target in $TARGETS; do cargo +nightly fuzz build "${BUILD[@]}" "$target"; done
 fi
-for target in $TARGETS; do run "$target"; done
+# The targets run side by side, one per CPU (each libFuzzer run uses one); their reports print in order.
+PARALLEL="${FUZZ_JOBS:-$(nproc)}"
+REPORTS="$(mktemp -d)"
+trap 'rm -rf "$REPORTS"' EXIT
+for target in $TARGETS; do
+  while [ "$(jobs -rp | wc -l)" -ge "$PARALLEL" ]; do wait -n || true; done
+  ( if run "$target" > "$REPORTS/$target.log" 2>&1; then echo 0; else echo 1; fi > "$REPORTS/$target.status" ) &
+done
+wait
+failed=0
+for target in $TARGETS; do
+  cat "$REPORTS/$target.log"
+  [ "$(cat "$REPORTS/$target.status" 2>/dev/null)" = 0 ] || failed=1
+done
+exit $failed

@@ -10,7 +10,7 @@
 # (warnings are errors) and builds the test binaries, with the failpoints compiled in (inert unless a
 # test arms one). The failpoint tests then run on their own from that build (they arm process-wide
 # failpoints), and so do the criterion benchmarks' test mode. The installs run in the background
-# meanwhile (they need none of it), and fuzzing runs in the background beside the Python tests.
+# meanwhile (they need none of it), and fuzzing runs in the background beside the tests.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -70,14 +70,14 @@ export RUSTC_WORKSPACE_WRAPPER="$(rustup which clippy-driver)"
 export CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
 step "clippy and build (all targets)" cargo test --workspace --all-targets --features "$FAILPOINTS_FEATURES" --no-run
 finish "install dependencies"
+# Fuzzing (its own nightly build, in fuzz/target) runs beside the tests, which leave part of a core
+# idle (they wait on servers); at a lower priority, so that the tests keep their pace.
+background "fuzzing corpus and fixed seed" env -u RUSTC_WORKSPACE_WRAPPER -u CLIPPY_ARGS \
+  nice -n 10 bash scripts/fuzz.sh check
 step "rust tests" cargo test --workspace --features "$FAILPOINTS_FEATURES" --no-fail-fast -- \
   "${FAILPOINT_TESTS[@]/#/--skip=}"
 step "rust failpoint tests" cargo test --workspace --features "$FAILPOINTS_FEATURES" --test it -- "${FAILPOINT_TESTS[@]}"
 step "criterion test mode" cargo test --workspace --features "$FAILPOINTS_FEATURES" --bench '*'
-# Fuzzing (its own nightly build, in fuzz/target) runs beside the Python tests, which leave a core
-# idle much of the time; at a lower priority, so that the tests keep their pace.
-background "fuzzing corpus and fixed seed" env -u RUSTC_WORKSPACE_WRAPPER -u CLIPPY_ARGS \
-  nice -n 10 bash scripts/fuzz.sh check
 step "python tests" bash scripts/py-test.sh
 finish "fuzzing corpus and fixed seed"
 
