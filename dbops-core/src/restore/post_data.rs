@@ -125,6 +125,13 @@ impl PostDataSplit {
         }
     }
 
+    /// Whether every post-data entry is built early: `pg_restore` has nothing left to do.
+    pub(super) fn nothing_left(&self) -> bool {
+        self.rest_list
+            .lines()
+            .all(|line| line.trim().is_empty() || line.starts_with(';'))
+    }
+
     /// Whether `table` (`schema.name`) may be analyzed as soon as its own entries are built.
     pub(super) fn analyze_now(&self, table: &str) -> bool {
         !self.analyze_later.contains(table)
@@ -385,6 +392,20 @@ ALTER TABLE ONLY public.rides
                 .rest_list
                 .contains("\n3403; 1259 16422 INDEX public events_at_idx")
         );
+    }
+
+    #[test]
+    fn pg_restore_has_nothing_left_only_when_every_listed_entry_went_early() {
+        let loaded_rides = loaded(&["public.rides"]);
+        // The extended statistics stay with pg_restore.
+        assert!(!PostDataSplit::new(SCRIPT, LIST, &loaded_rides, &loaded(&[])).nothing_left());
+        let only_the_key =
+            ";\n; comment\n3401; 2606 16420 CONSTRAINT public rides rides_pkey postgres\n";
+        let split = PostDataSplit::new(SCRIPT, only_the_key, &loaded_rides, &loaded(&[]));
+        assert!(split.nothing_left());
+        // The same entry for a table that is not loaded stays.
+        let split = PostDataSplit::new(SCRIPT, only_the_key, &loaded(&[]), &loaded(&[]));
+        assert!(!split.nothing_left());
     }
 
     #[test]

@@ -113,25 +113,42 @@ pub(super) async fn fetch_schema(
     Ok(decoded)
 }
 
-/// The schema archive's sections as SQL, rendered by `pg_restore -f -` without a server.
+/// The schema archive's sections as SQL, rendered by `pg_restore -f -` without a server, and the
+/// post-data section's table of contents.
 pub(super) struct SchemaSql {
     pub(super) pre_data: String,
     pub(super) data: String,
     pub(super) post_data: String,
+    /// `pg_restore -l --section=post-data`, in the form `-L` reads back.
+    pub(super) post_data_list: String,
 }
 
 impl SchemaSql {
+    /// Runs the `pg_restore` renderings side by side (each reads the archive only).
     pub(super) async fn render(archive: &Path, options: &RestoreOptions) -> Result<Self> {
-        let mut pre_data = String::new();
-        if options.clean {
-            pre_data = drops_only(&section_sql(archive, None, options, true).await?);
-            pre_data.push('\n');
-        }
-        pre_data.push_str(&section_sql(archive, Some("pre-data"), options, false).await?);
+        let drops = async {
+            if !options.clean {
+                return Ok(None);
+            }
+            let script = section_sql(archive, None, options, true).await?;
+            Ok::<_, Error>(Some(drops_only(&script)))
+        };
+        let (drops, pre_data, data, post_data, post_data_list) = futures::try_join!(
+            drops,
+            section_sql(archive, Some("pre-data"), options, false),
+            section_sql(archive, Some("data"), options, false),
+            section_sql(archive, Some("post-data"), options, false),
+            post_data_list(archive, options),
+        )?;
+        let pre_data = match drops {
+            Some(drops) => format!("{drops}\n{pre_data}"),
+            None => pre_data,
+        };
         Ok(Self {
             pre_data,
-            data: section_sql(archive, Some("data"), options, false).await?,
-            post_data: section_sql(archive, Some("post-data"), options, false).await?,
+            data,
+            post_data,
+            post_data_list,
         })
     }
 }
@@ -332,7 +349,7 @@ async fn restore_parallel(
     let split = if RestoreMasking::subset_wanted(options) {
         None
     } else {
-        Some(split_post_data(&client, manifest, archive, options, &sql.post_data).await?)
+        Some(split_post_data(&client, manifest, sql).await?)
     };
     let rest_list = match &split {
         Some(split) => {
@@ -343,6 +360,7 @@ async fn restore_parallel(
         }
         None => None,
     };
+    let nothing_left = split.as_ref().is_some_and(PostDataSplit::nothing_left);
     let started = Instant::now();
     let pipeline = Pipeline::new(manifest, split, options.analyze);
     let mut loaded = pipeline
@@ -358,7 +376,9 @@ async fn restore_parallel(
         .map_err(|e| Error::postgres("restoring sequence values and large objects", e))?;
     stages.push(("data".to_string(), started.elapsed().as_secs_f64()));
     let started = Instant::now();
-    post_data_in_parallel(target, options, archive, rest_list.as_deref(), jobs).await?;
+    if !nothing_left {
+        post_data_in_parallel(target, options, archive, rest_list.as_deref(), jobs).await?;
+    }
     stages.push(("post-data".to_string(), started.elapsed().as_secs_f64()));
     Ok(loaded)
 }
@@ -367,9 +387,7 @@ async fn restore_parallel(
 async fn split_post_data(
     client: &tokio_postgres::Client,
     manifest: &Manifest,
-    archive: &Path,
-    options: &RestoreOptions,
-    post_data: &str,
+    sql: &SchemaSql,
 ) -> Result<PostDataSplit> {
     let names: Vec<String> = manifest.parts.iter().map(TableObject::sql_name).collect();
     let rows = client
@@ -392,8 +410,7 @@ async fn split_post_data(
         .await
         .map_err(|e| Error::postgres("listing the tables with inheritance children", e))?;
     let parents: HashSet<String> = rows.iter().map(|r| r.get(0)).collect();
-    let list = post_data_list(archive, options).await?;
-    let split = PostDataSplit::new(post_data, &list, &plain, &parents);
+    let split = PostDataSplit::new(&sql.post_data, &sql.post_data_list, &plain, &parents);
     tracing::debug!(
         early = split.early(),
         "post-data entries built as their tables complete"
