@@ -74,6 +74,9 @@ finish "install dependencies"
 # idle (they wait on servers); at a lower priority, so that the tests keep their pace.
 background "fuzzing corpus and fixed seed" env -u RUSTC_WORKSPACE_WRAPPER -u CLIPPY_ARGS \
   nice -n 10 bash scripts/fuzz.sh check
+# Two tests per core: most of a test's time is spent waiting on PostgreSQL, a storage server or a
+# child process (the core integration tests took 83 s with two threads, 73 s with four).
+export RUST_TEST_THREADS=4
 step "rust tests" cargo test --workspace --features "$FAILPOINTS_FEATURES" --no-fail-fast -- \
   "${FAILPOINT_TESTS[@]/#/--skip=}"
 step "rust failpoint tests" cargo test --workspace --features "$FAILPOINTS_FEATURES" --test it -- "${FAILPOINT_TESTS[@]}"
