@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the Python wheel into .venv with maturin, checks the typing (the stubs of the compiled module
 # against the module with mypy.stubtest, then mypy --strict over the package, the examples and the
-# tests) and runs the pytest suite. Extra args go to pytest. Any failing step fails the script.
+# tests) while the pytest suite runs. Extra args go to pytest. Any failing step fails the script.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$ROOT/scripts/env.sh"
@@ -10,9 +10,21 @@ if [ ! -x "$ROOT/.venv/bin/maturin" ] || ! "$ROOT/.venv/bin/pip" show -q types-P
   bash "$ROOT/scripts/install-deps.sh"
 fi
 VIRTUAL_ENV="$ROOT/.venv" maturin develop --quiet
-echo "== python -m mypy.stubtest dbops._dbops"
-python -m mypy.stubtest dbops._dbops
-echo "== python -m mypy --strict dbops-py/python/dbops examples/python dbops-py/tests"
-python -m mypy --strict "$ROOT/dbops-py/python/dbops" "$ROOT/examples/python" "$ROOT/dbops-py/tests"
+# The type checks (one CPU, no servers) run while pytest waits on its servers; their output follows.
+typing_log="$(mktemp)"
+trap 'rm -f "$typing_log"' EXIT
+(
+  echo "== python -m mypy.stubtest dbops._dbops"
+  python -m mypy.stubtest dbops._dbops
+  echo "== python -m mypy --strict dbops-py/python/dbops examples/python dbops-py/tests"
+  python -m mypy --strict "$ROOT/dbops-py/python/dbops" "$ROOT/examples/python" "$ROOT/dbops-py/tests"
+) > "$typing_log" 2>&1 &
+typing=$!
 echo "== python -m pytest"
-python -m pytest -q "$@"
+status=0
+python -m pytest -q "$@" || status=$?
+typing_status=0
+wait "$typing" || typing_status=$?
+cat "$typing_log"
+[ "$typing_status" = 0 ] || { echo "the type checks failed" >&2; exit "$typing_status"; }
+exit "$status"
