@@ -9,7 +9,9 @@ cd "$ROOT/dbops-py"
 if [ ! -x "$ROOT/.venv/bin/maturin" ] || ! "$ROOT/.venv/bin/pip" show -q types-PyYAML pre-commit >/dev/null 2>&1; then
   bash "$ROOT/scripts/install-deps.sh"
 fi
-VIRTUAL_ENV="$ROOT/.venv" maturin develop --quiet
+# DBOPS_PY_FEATURES: extra cargo features for the build (the test command passes the features of its
+# own Rust build, so that maturin reuses that build's compiled dependencies instead of a second tree).
+VIRTUAL_ENV="$ROOT/.venv" maturin develop --quiet ${DBOPS_PY_FEATURES:+--features "$DBOPS_PY_FEATURES"}
 # The type checks (one CPU, no servers) run while pytest waits on its servers; their output follows.
 typing_log="$(mktemp)"
 trap 'rm -f "$typing_log"' EXIT

@@ -81,7 +81,9 @@ step "rust tests" cargo test --workspace --features "$FAILPOINTS_FEATURES" --no-
   "${FAILPOINT_TESTS[@]/#/--skip=}"
 step "rust failpoint tests" cargo test --workspace --features "$FAILPOINTS_FEATURES" --test it -- "${FAILPOINT_TESTS[@]}"
 step "criterion test mode" cargo test --workspace --features "$FAILPOINTS_FEATURES" --bench '*'
-step "python tests" bash scripts/py-test.sh
+# The extension is built with the features of the Rust build above (failpoints compiled in, inert) so
+# that it reuses its compiled dependencies (dbops-py's manifest lists why that is enough).
+step "python tests" env DBOPS_PY_FEATURES="dbops-core/default,$FAILPOINTS_FEATURES" bash scripts/py-test.sh
 finish "fuzzing corpus and fixed seed"
 
 rust=$(( $(passed_in 'rust_tests*.log') + $(passed_in 'rust_failpoint_tests*.log') ))
