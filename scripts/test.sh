@@ -10,7 +10,7 @@
 # (warnings are errors) and builds the test binaries, with the failpoints compiled in (inert unless a
 # test arms one). The failpoint tests then run on their own from that build (they arm process-wide
 # failpoints), and so do the criterion benchmarks' test mode. The installs run in the background
-# meanwhile (they need none of it), and fuzzing runs in the background beside the tests.
+# meanwhile (they need none of it), and so does fuzzing, at a lower priority, from the start.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -59,6 +59,11 @@ finish() {
 FAILPOINTS_FEATURES="dbops-core/failpoints,dbops-cli/failpoints"
 FAILPOINT_TESTS=(failpoints:: panic::)
 background "install dependencies" bash scripts/install-deps.sh
+# Fuzzing (its own nightly build, in fuzz/target) runs in the background from the start, at a lower
+# priority: it takes the CPU the steps below leave idle (the feature checks' single-crate stretches,
+# the tests' waits on servers) and yields it to them otherwise.
+background "fuzzing corpus and fixed seed" env -u RUSTC_WORKSPACE_WRAPPER -u CLIPPY_ARGS \
+  nice -n 10 bash scripts/fuzz.sh check
 source scripts/env.sh
 step "cargo fmt --check" cargo fmt --all -- --check
 # Each feature alone and the README's combinations, linted; this also checks (metadata only) the
@@ -70,10 +75,6 @@ export RUSTC_WORKSPACE_WRAPPER="$(rustup which clippy-driver)"
 export CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
 step "clippy and build (all targets)" cargo test --workspace --all-targets --features "$FAILPOINTS_FEATURES" --no-run
 finish "install dependencies"
-# Fuzzing (its own nightly build, in fuzz/target) runs beside the tests, which leave part of a core
-# idle (they wait on servers); at a lower priority, so that the tests keep their pace.
-background "fuzzing corpus and fixed seed" env -u RUSTC_WORKSPACE_WRAPPER -u CLIPPY_ARGS \
-  nice -n 10 bash scripts/fuzz.sh check
 # Two tests per core: most of a test's time is spent waiting on PostgreSQL, a storage server or a
 # child process (the core integration tests took 83 s with two threads, 73 s with four).
 export RUST_TEST_THREADS=4

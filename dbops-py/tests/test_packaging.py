@@ -19,8 +19,12 @@ def run(*argv: str, **kwargs: object) -> subprocess.CompletedProcess[str]:
 
 def test_pip_builds_an_abi3_wheel_that_installs_and_runs_in_a_fresh_venv(tmp_path: Path) -> None:
     wheels = tmp_path / "wheels"
-    # The dev profile reuses the test build's compiled crates; the packaging path is the same.
-    env = dict(os.environ, MATURIN_PEP517_ARGS="--profile dev")
+    # The dev profile and the features of the extension the other tests import (DBOPS_PY_FEATURES, set
+    # by the test command) reuse that build's compiled crates; the packaging path is the same.
+    args = "--profile dev"
+    if os.environ.get("DBOPS_PY_FEATURES"):
+        args += " --features " + os.environ["DBOPS_PY_FEATURES"]
+    env = dict(os.environ, MATURIN_PEP517_ARGS=args)
     run(sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheels), str(PACKAGE), env=env)
     built = sorted(wheels.glob("dbops-*.whl"))
     assert len(built) == 1, built

@@ -31,7 +31,7 @@ def _dbops_program() -> str:
     binary (built here if the Rust tests have not built it yet)."""
     binary = ROOT / "target" / "debug" / "dbops"
     if not binary.exists():
-        subprocess.run(["cargo", "build", "-q", "-p", "dbops-core", "--bin", "dbops"], cwd=ROOT, check=True)
+        subprocess.run(["cargo", "build", "-q", "-p", "dbops-cli", "--bin", "dbops"], cwd=ROOT, check=True)
     return str(binary)
 
 
