@@ -10,7 +10,7 @@
 # (warnings are errors) and builds the test binaries, with the failpoints compiled in (inert unless a
 # test arms one). The failpoint tests then run on their own from that build (they arm process-wide
 # failpoints), and so do the criterion benchmarks' test mode. The installs run in the background
-# meanwhile (they need none of it), and so does fuzzing, at a lower priority, from the start.
+# meanwhile (they need none of it), and fuzzing runs in the background beside the tests.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -65,11 +65,6 @@ background "install dependencies" bash scripts/install-deps.sh
 # autogroup is lowered too (where the kernel has autogroups).
 lowest_priority() { { echo 19 > /proc/self/autogroup; } 2>/dev/null || true; nice -n 19 "$@"; }
 export -f lowest_priority
-# Fuzzing (its own nightly build, in fuzz/target) runs in the background from the start, at the
-# lowest priority: it takes the CPU the steps below leave idle (the feature checks' single-crate
-# stretches, the tests' waits on servers) and yields it to them otherwise.
-background "fuzzing corpus and fixed seed" lowest_priority env -u RUSTC_WORKSPACE_WRAPPER -u CLIPPY_ARGS \
-  bash scripts/fuzz.sh check
 source scripts/env.sh
 step "cargo fmt --check" cargo fmt --all -- --check
 # Each feature alone and the README's combinations, linted; this also checks (metadata only) the
@@ -81,6 +76,11 @@ export RUSTC_WORKSPACE_WRAPPER="$(rustup which clippy-driver)"
 export CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
 step "clippy and build (all targets)" cargo test --workspace --all-targets --features "$FAILPOINTS_FEATURES" --no-run
 finish "install dependencies"
+# Fuzzing (its own nightly build, in fuzz/target) runs in the background beside the tests, at the
+# lowest priority: it takes the CPU the tests leave idle while they wait on servers, and yields it to
+# them otherwise. (Started with the feature checks instead, it slowed them by half even so.)
+background "fuzzing corpus and fixed seed" lowest_priority env -u RUSTC_WORKSPACE_WRAPPER -u CLIPPY_ARGS \
+  bash scripts/fuzz.sh check
 # Two tests per core: most of a test's time is spent waiting on PostgreSQL, a storage server or a
 # child process (the core integration tests took 83 s with two threads, 73 s with four).
 export RUST_TEST_THREADS=4
