@@ -7,6 +7,7 @@
 //! plain HTTP, `aws_allow_http=true`. Every network call has a deadline and a bounded number of retries,
 //! so nothing hangs.
 
+mod file_read;
 mod store;
 mod url;
 
@@ -246,8 +247,20 @@ impl BackupStore for ObjectBackupStore {
         let size = result.meta.size;
         let store = self.display.clone();
         let owned_key = key.to_string();
-        let stream = result
-            .into_stream()
+        let stream = match result.payload {
+            object_store::GetResultPayload::File(file, path) => {
+                file_read::chunks(file, path, result.range)
+                    .map(|chunk| {
+                        chunk.map_err(|e| object_store::Error::Generic {
+                            store: "LocalFileSystem",
+                            source: Box::new(e),
+                        })
+                    })
+                    .boxed()
+            }
+            object_store::GetResultPayload::Stream(stream) => stream,
+        };
+        let stream = stream
             .map(move |chunk| {
                 chunk.map_err(|source| Error::Storage {
                     action: "downloading".into(),
