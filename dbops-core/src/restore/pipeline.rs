@@ -1,5 +1,5 @@
 //! The loading connections of a parallel `tables` restore and the work they share: every table's rows
-//! (largest first), each loaded table's own indexes and constraints as soon as its rows are in (ahead
+//! (those with the most waiting on them first: see [`load_order`]), each loaded table's own indexes and constraints as soon as its rows are in (ahead
 //! of further loads), its ANALYZE once those are built, and each foreign key between loaded tables as
 //! soon as both of its tables are complete — while other tables still load, instead of after all of
 //! them. Two foreign keys that lock a common table never run at once (like `pg_restore --jobs`, which
@@ -34,7 +34,7 @@ enum Task<'a> {
 /// What the loading connections share, under one lock.
 #[derive(Default)]
 struct Schedule<'a> {
-    /// The tasks to take: the tables, largest first; a loaded table's builds and the foreign keys a
+    /// The tasks to take: the tables in [`load_order`]; a loaded table's builds and the foreign keys a
     /// completed table made ready go to the front.
     queue: VecDeque<Task<'a>>,
     /// How many builds each loaded table still waits for.
@@ -90,10 +90,11 @@ impl<'a> Pipeline<'a> {
             .as_mut()
             .map(PostDataSplit::take_foreign_keys)
             .unwrap_or_default();
-        let mut order: Vec<&TableObject> = manifest.parts.iter().collect();
-        order.sort_by_key(|p| std::cmp::Reverse(p.object.plaintext_size));
         let schedule = Schedule {
-            queue: order.into_iter().map(Task::Load).collect(),
+            queue: load_order(manifest, &waiting_keys)
+                .into_iter()
+                .map(Task::Load)
+                .collect(),
             waiting_keys,
             ..Schedule::default()
         };
@@ -290,6 +291,38 @@ impl<'a> Pipeline<'a> {
         }
         Ok(loaded)
     }
+}
+
+/// The tables in the order they are loaded: by what waits on each, most first — its own rows plus
+/// the rows of the tables whose foreign keys reference it (those keys can only be added once it is
+/// complete). Largest first alone would leave a small table that a large one references (a lookup
+/// table, the users) to the end, and every foreign key to it behind that, on one connection.
+fn load_order<'a>(manifest: &'a Manifest, keys: &[ForeignKey]) -> Vec<&'a TableObject> {
+    let size: HashMap<String, u64> = manifest
+        .parts
+        .iter()
+        .map(|p| (p.qualified(), p.object.plaintext_size))
+        .collect();
+    let mut waiting: HashMap<&str, HashSet<&str>> = HashMap::new();
+    for key in keys.iter().filter(|k| k.table != k.referenced) {
+        waiting
+            .entry(key.referenced.as_str())
+            .or_default()
+            .insert(key.table.as_str());
+    }
+    let weight = |part: &TableObject| {
+        let name = part.qualified();
+        let dependents = waiting.get(name.as_str()).map_or(0, |tables| {
+            tables
+                .iter()
+                .map(|t| size.get(*t).copied().unwrap_or(0))
+                .sum()
+        });
+        part.object.plaintext_size + dependents
+    };
+    let mut order: Vec<&TableObject> = manifest.parts.iter().collect();
+    order.sort_by_cached_key(|p| std::cmp::Reverse(weight(p)));
+    order
 }
 
 /// The guarded value, also after a panic elsewhere (the schedule stays consistent: every change is
