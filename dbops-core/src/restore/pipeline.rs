@@ -91,7 +91,7 @@ impl<'a> Pipeline<'a> {
             .map(PostDataSplit::take_foreign_keys)
             .unwrap_or_default();
         let schedule = Schedule {
-            queue: load_order(manifest, &waiting_keys)
+            queue: load_order(&manifest.parts, &waiting_keys)
                 .into_iter()
                 .map(Task::Load)
                 .collect(),
@@ -297,9 +297,8 @@ impl<'a> Pipeline<'a> {
 /// the rows of the tables whose foreign keys reference it (those keys can only be added once it is
 /// complete). Largest first alone would leave a small table that a large one references (a lookup
 /// table, the users) to the end, and every foreign key to it behind that, on one connection.
-fn load_order<'a>(manifest: &'a Manifest, keys: &[ForeignKey]) -> Vec<&'a TableObject> {
-    let size: HashMap<String, u64> = manifest
-        .parts
+fn load_order<'a>(parts: &'a [TableObject], keys: &[ForeignKey]) -> Vec<&'a TableObject> {
+    let size: HashMap<String, u64> = parts
         .iter()
         .map(|p| (p.qualified(), p.object.plaintext_size))
         .collect();
@@ -320,7 +319,7 @@ fn load_order<'a>(manifest: &'a Manifest, keys: &[ForeignKey]) -> Vec<&'a TableO
         });
         part.object.plaintext_size + dependents
     };
-    let mut order: Vec<&TableObject> = manifest.parts.iter().collect();
+    let mut order: Vec<&TableObject> = parts.iter().collect();
     order.sort_by_cached_key(|p| std::cmp::Reverse(weight(p)));
     order
 }
@@ -331,4 +330,80 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backup::{CopyFormat, StoredObject};
+
+    fn table(name: &str, plaintext_size: u64) -> TableObject {
+        TableObject {
+            schema: "public".into(),
+            name: name.into(),
+            columns: Vec::new(),
+            rows: 0,
+            object: StoredObject {
+                key: format!("{name}.zst"),
+                size: 0,
+                sha256: String::new(),
+                plaintext_size,
+                plaintext_sha256: String::new(),
+            },
+            format: CopyFormat::default(),
+        }
+    }
+
+    fn key(table: &str, referenced: &str) -> ForeignKey {
+        ForeignKey {
+            table: format!("public.{table}"),
+            referenced: format!("public.{referenced}"),
+            name: format!("{table}_{referenced}_fkey"),
+            sql: String::new(),
+        }
+    }
+
+    fn names(order: Vec<&TableObject>) -> Vec<&str> {
+        order.into_iter().map(|t| t.name.as_str()).collect()
+    }
+
+    #[test]
+    fn without_foreign_keys_the_largest_table_loads_first() {
+        let parts = [
+            table("small", 10),
+            table("large", 1000),
+            table("middle", 100),
+        ];
+        assert_eq!(names(load_order(&parts, &[])), ["large", "middle", "small"]);
+    }
+
+    #[test]
+    fn a_small_table_that_large_ones_reference_loads_before_them() {
+        let parts = [
+            table("locations", 1000),
+            table("rides", 400),
+            table("drivers", 5),
+            table("notes", 50),
+        ];
+        let keys = [
+            key("locations", "drivers"),
+            key("locations", "rides"),
+            key("rides", "drivers"),
+            // A self-reference adds nothing to a table's weight.
+            key("notes", "notes"),
+        ];
+        // rides: 400 + 1000, drivers: 5 + 1000 + 400, locations 1000, notes 50.
+        assert_eq!(
+            names(load_order(&parts, &keys)),
+            ["drivers", "rides", "locations", "notes"]
+        );
+    }
+
+    #[test]
+    fn a_table_referenced_twice_by_one_table_counts_it_once() {
+        let parts = [table("big", 100), table("users", 1), table("other", 150)];
+        let keys = [key("big", "users"), key("big", "users")];
+        // users: 1 + 100 (not 201), below other's 150.
+        assert_eq!(names(load_order(&parts, &keys)), ["other", "users", "big"]);
+    }
 }
