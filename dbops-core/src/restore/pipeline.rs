@@ -1,8 +1,8 @@
 //! The loading connections of a parallel `tables` restore and the work they share: every table's rows
-//! (those with the most waiting on them first: see [`load_order`]), each loaded table's own indexes and constraints as soon as its rows are in (ahead
-//! of further loads), its ANALYZE once those are built, and each foreign key between loaded tables as
-//! soon as both of its tables are complete — while other tables still load, instead of after all of
-//! them. Two foreign keys that lock a common table never run at once (like `pg_restore --jobs`, which
+//! (those with the most waiting on them first: see [`load_order`]), each loaded table's own indexes
+//! and constraints as soon as its rows are in (ahead of further loads), its ANALYZE once those are
+//! built, and each foreign key between loaded tables as soon as both of its tables are complete —
+//! while other tables still load, instead of after all of them. Two foreign keys that lock a common table never run at once (like `pg_restore --jobs`, which
 //! keeps such entries apart): each locks both of its tables, so two could deadlock.
 
 use std::collections::{HashMap, HashSet, VecDeque};
