@@ -95,11 +95,16 @@ pub(crate) fn stop_pid(pid: u32, grace: Duration) {
     }
 }
 
-/// Writes the owner file of a new cluster directory.
+/// Writes the owner file of a new cluster directory. It is written under another name and renamed
+/// into place, so a sweep in another process finds no owner file (not ours yet) or a whole one, never
+/// the empty file of a write under way, which it would take for a dead owner's and remove the
+/// directory of a live process.
 pub(crate) fn write_owner(dir: &Path) -> std::io::Result<()> {
     let pid = std::process::id();
     let started = start_time(pid).unwrap_or(0);
-    std::fs::write(dir.join(OWNER_FILE), format!("{pid} {started}\n"))
+    let partial = dir.join(format!("{OWNER_FILE}.partial"));
+    std::fs::write(&partial, format!("{pid} {started}\n"))?;
+    std::fs::rename(&partial, dir.join(OWNER_FILE))
 }
 
 /// A private directory `<prefix>XXXXXX` in the system's temporary directory, owned by this process
@@ -183,4 +188,40 @@ fn is_postgres(pid: u32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/comm"))
         .map(|comm| comm.trim().starts_with("postgres") || comm.trim().starts_with("postmaster"))
         .unwrap_or(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_owner_file_names_this_live_process_and_nothing_partial_is_left() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        write_owner(dir.path()).expect("owner file");
+        let names: Vec<String> = std::fs::read_dir(dir.path())
+            .expect("list")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, [OWNER_FILE]);
+        let owner = std::fs::read_to_string(dir.path().join(OWNER_FILE)).expect("read");
+        assert!(
+            owner.starts_with(&format!("{} ", std::process::id())),
+            "{owner}"
+        );
+        assert!(owner_alive(&owner), "{owner}");
+        assert!(orphaned_dirs(dir.path().parent().expect("parent"), "no-such-prefix-").is_empty());
+    }
+
+    #[test]
+    fn a_directory_whose_owner_is_gone_is_orphaned_and_one_being_created_is_not() {
+        let base = tempfile::tempdir().expect("base");
+        let gone = base.path().join("swept-gone");
+        let creating = base.path().join("swept-creating");
+        std::fs::create_dir(&gone).expect("dir");
+        std::fs::create_dir(&creating).expect("dir");
+        // Above any pid_max: no such process.
+        std::fs::write(gone.join(OWNER_FILE), "2147483646 1\n").expect("owner");
+        std::fs::write(creating.join(format!("{OWNER_FILE}.partial")), "").expect("partial");
+        assert_eq!(orphaned_dirs(base.path(), "swept-"), [gone]);
+    }
 }
