@@ -1,9 +1,12 @@
-//! The loading connections of a parallel `tables` restore and the work they share: every table's rows
-//! (those with the most waiting on them first: see [`load_order`]), each loaded table's own indexes
-//! and constraints as soon as its rows are in (ahead of further loads), its ANALYZE once those are
-//! built, and each foreign key between loaded tables as soon as both of its tables are complete —
-//! while other tables still load, instead of after all of them. Two foreign keys that lock a common table never run at once (like `pg_restore --jobs`, which
-//! keeps such entries apart): each locks both of its tables, so two could deadlock.
+//! The loading connections of a parallel `tables` restore and the work they share: every table's
+//! rows (those with the most waiting on them first: see [`load_order`]), each loaded table's own
+//! indexes and constraints as soon as its rows are in (ahead of further loads), its ANALYZE once
+//! those are built, and each foreign key between loaded tables as soon as both of its tables are
+//! complete — while other tables still load, instead of after all of them. Two foreign keys that lock
+//! a common table never run at once (like `pg_restore --jobs`, which keeps such entries apart): each
+//! locks both of its tables, so two could deadlock. The restore keeps at most one server process per
+//! connection busy: a statement gets parallel workers only for connections left idle (see
+//! [`ParallelWorkers`]).
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Mutex;
@@ -107,9 +110,10 @@ impl<'a> Pipeline<'a> {
         }
     }
 
-    /// The next task; waits while only locked foreign keys are queued or the queue is empty but
-    /// tasks still running may queue more. `None` once all is done or a connection failed.
-    async fn next(&self) -> Option<Task<'a>> {
+    /// The next task, with the number of tasks running now (itself included); waits while only
+    /// locked foreign keys are queued or the queue is empty but tasks still running may queue more.
+    /// `None` once all is done or a connection failed.
+    async fn next(&self) -> Option<(Task<'a>, usize)> {
         loop {
             let changed = self.changed.notified();
             {
@@ -118,7 +122,7 @@ impl<'a> Pipeline<'a> {
                 }
                 let mut schedule = lock(&self.schedule);
                 if let Some(task) = schedule.take() {
-                    return Some(task);
+                    return Some((task, schedule.running));
                 }
                 if schedule.running == 0 {
                     return None;
@@ -212,8 +216,10 @@ impl<'a> Pipeline<'a> {
                 .batch_execute(LOAD_SETTINGS)
                 .await
                 .map_err(|e| Error::postgres("setting up a loading connection", e))?;
+            let workers = ParallelWorkers::of_server(&client).await?;
             let mut loaded = Loaded::default();
-            while let Some(task) = self.next().await {
+            while let Some((task, running)) = self.next().await {
+                let spare = jobs.saturating_sub(running);
                 let complete = match task {
                     Task::Load(part) => {
                         let decoded =
@@ -232,6 +238,7 @@ impl<'a> Pipeline<'a> {
                         self.loaded(part).then_some(part)
                     }
                     Task::Build(part, sql) => {
+                        let sql = workers.capped(spare, &sql);
                         client.batch_execute(&sql).await.map_err(|e| {
                             Error::postgres(
                                 format!(
@@ -244,7 +251,8 @@ impl<'a> Pipeline<'a> {
                         self.built(part).then_some(part)
                     }
                     Task::ForeignKey(key) => {
-                        client.batch_execute(&key.sql).await.map_err(|e| {
+                        let sql = workers.capped(spare, &key.sql);
+                        client.batch_execute(&sql).await.map_err(|e| {
                             Error::postgres(
                                 format!(
                                     "adding the foreign key {} of {} (post-data)",
@@ -290,6 +298,47 @@ impl<'a> Pipeline<'a> {
             loaded.analyzed.extend(part.analyzed);
         }
         Ok(loaded)
+    }
+}
+
+/// The server's own limits on the parallel workers of one statement. A restore on `jobs`
+/// connections keeps at most `jobs` server processes busy: while every connection works, index
+/// builds and foreign-key checks run without parallel workers (on a server whose cores the
+/// connections already use, workers only add their start-up, a sort split into runs and merged, and a
+/// hash table built once per worker); a statement started while connections are idle may use as many
+/// workers as there are idle connections, within the server's own settings.
+struct ParallelWorkers {
+    /// `max_parallel_maintenance_workers` (index builds).
+    maintenance: usize,
+    /// `max_parallel_workers_per_gather` (queries, such as a foreign key's validation).
+    per_gather: usize,
+}
+
+impl ParallelWorkers {
+    /// The limits `client`'s session has from the server's configuration.
+    async fn of_server(client: &tokio_postgres::Client) -> Result<Self> {
+        let row = client
+            .query_one(
+                "SELECT current_setting('max_parallel_maintenance_workers')::int, \
+                 current_setting('max_parallel_workers_per_gather')::int",
+                &[],
+            )
+            .await
+            .map_err(|e| Error::postgres("reading the server's parallel worker limits", e))?;
+        let limit = |i: usize| usize::try_from(row.get::<_, i32>(i)).unwrap_or(0);
+        Ok(Self {
+            maintenance: limit(0),
+            per_gather: limit(1),
+        })
+    }
+
+    /// `sql` preceded by the session settings that give it at most `spare` parallel workers.
+    fn capped(&self, spare: usize, sql: &str) -> String {
+        format!(
+            "SET max_parallel_maintenance_workers = {}; SET max_parallel_workers_per_gather = {};\n{sql}",
+            self.maintenance.min(spare),
+            self.per_gather.min(spare)
+        )
     }
 }
 
@@ -365,6 +414,39 @@ mod tests {
 
     fn names(order: Vec<&TableObject>) -> Vec<&str> {
         order.into_iter().map(|t| t.name.as_str()).collect()
+    }
+
+    #[test]
+    fn a_statement_gets_no_parallel_workers_while_every_connection_works() {
+        let workers = ParallelWorkers {
+            maintenance: 2,
+            per_gather: 2,
+        };
+        let sql = workers.capped(0, "CREATE INDEX i ON t (a);");
+        assert_eq!(
+            sql,
+            "SET max_parallel_maintenance_workers = 0; SET max_parallel_workers_per_gather = 0;\n\
+             CREATE INDEX i ON t (a);"
+        );
+    }
+
+    #[test]
+    fn idle_connections_lend_workers_within_the_server_limits() {
+        let workers = ParallelWorkers {
+            maintenance: 4,
+            per_gather: 1,
+        };
+        let sql = workers.capped(3, "ALTER TABLE t ADD FOREIGN KEY (a) REFERENCES u;");
+        assert!(sql.starts_with(
+            "SET max_parallel_maintenance_workers = 3; SET max_parallel_workers_per_gather = 1;\n"
+        ));
+        let none = ParallelWorkers {
+            maintenance: 0,
+            per_gather: 0,
+        };
+        assert!(none.capped(3, "SELECT 1").starts_with(
+            "SET max_parallel_maintenance_workers = 0; SET max_parallel_workers_per_gather = 0;"
+        ));
     }
 
     #[test]
