@@ -361,17 +361,29 @@ pub async fn restore_backup(
     // A new database is restored under a private staging name and renamed into place at the end:
     // whatever happens to this process, the target either does not exist or is complete, and of
     // two restores into the same new name exactly one wins.
-    let staging = if create {
+    let (staging, schema) = if create {
         refuse_existing(url, &target_name).await?;
         drop_abandoned_staging(url).await;
         let staging = staging_name();
-        create_database(url, &staging, &target_name).await?;
-        Some(staging)
+        // The schema archive is fetched and rendered while the server creates the database.
+        let (created, schema) = tokio::join!(
+            create_database(url, &staging, &target_name),
+            tables::PreparedSchema::of_entry(store, &entry, options)
+        );
+        created?;
+        let schema = match schema {
+            Ok(schema) => schema,
+            Err(error) => {
+                drop_database(url, &staging).await.ok();
+                return Err(error);
+            }
+        };
+        (Some(staging), schema)
     } else {
-        None
+        (None, None)
     };
     let target = url.with_database(staging.as_deref().unwrap_or(&target_name));
-    let mut outcome = restore_and_analyze(store, &entry, &target, options, create).await;
+    let mut outcome = restore_and_analyze(store, &entry, &target, options, create, schema).await;
     if let (Some(staging), Ok(_)) = (&staging, &outcome)
         && let Err(error) = rename_database(url, staging, &target_name).await
     {
@@ -538,8 +550,9 @@ async fn restore_and_analyze(
     target: &DatabaseUrl,
     options: &RestoreOptions,
     created: bool,
+    schema: Option<tables::PreparedSchema>,
 ) -> Result<Restored> {
-    let mut restored = restore_into(store, entry, target, options, created).await?;
+    let mut restored = restore_into(store, entry, target, options, created, schema).await?;
     if options.analyze {
         let seconds = crate::analyze::analyze_database_except(
             target,
@@ -552,12 +565,14 @@ async fn restore_and_analyze(
     Ok(restored)
 }
 
+/// The restore proper, of a `tables` backup from its `schema` when already prepared.
 async fn restore_into(
     store: &dyn BackupStore,
     entry: &BackupEntry,
     target: &DatabaseUrl,
     options: &RestoreOptions,
     created: bool,
+    schema: Option<tables::PreparedSchema>,
 ) -> Result<Restored> {
     let database = target.database();
     let plain = entry
@@ -591,8 +606,16 @@ async fn restore_into(
         .as_ref()
         .filter(|m| m.format == DumpFormat::Tables)
     {
-        let restored =
-            tables::restore(store, entry, manifest, target, options, jobs as usize).await?;
+        let restored = tables::restore(
+            store,
+            entry,
+            manifest,
+            target,
+            options,
+            jobs as usize,
+            schema,
+        )
+        .await?;
         return Ok(Restored {
             stored_bytes: restored.stored_bytes,
             plaintext_bytes: restored.plaintext_bytes,

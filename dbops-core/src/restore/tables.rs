@@ -51,7 +51,51 @@ pub(crate) struct TablesRestored {
 pub(super) const LOAD_SETTINGS: &str =
     "SET synchronous_commit = off; SET maintenance_work_mem = '256MB'; SET work_mem = '64MB';";
 
-/// Restores the `tables` backup `entry` into `target`, on `jobs` connections (1: one transaction).
+/// A `tables` backup's schema archive, verified into a private spool directory (removed when this
+/// is dropped) and rendered to SQL: all a restore needs before it touches the server.
+pub(crate) struct PreparedSchema {
+    spool: tempfile::TempDir,
+    decoded: stream::Decoded,
+    sql: SchemaSql,
+    seconds: f64,
+}
+
+impl PreparedSchema {
+    /// Fetches and renders the schema archive of `entry`; `None` when it is not a `tables` backup.
+    pub(crate) async fn of_entry(
+        store: &dyn BackupStore,
+        entry: &BackupEntry,
+        options: &RestoreOptions,
+    ) -> Result<Option<Self>> {
+        let tables = entry
+            .manifest
+            .as_ref()
+            .is_some_and(|m| m.format == crate::backup::DumpFormat::Tables);
+        if !tables {
+            return Ok(None);
+        }
+        let started = Instant::now();
+        let spool = crate::cluster::owned_temp_dir(super::SPOOL_PREFIX)
+            .map_err(|e| Error::io("creating a spool directory", std::env::temp_dir(), e))?;
+        let archive = spool.path().join("schema.dump");
+        let decoded = fetch_schema(store, entry, options, &archive).await?;
+        let sql = SchemaSql::render(&archive, options).await?;
+        Ok(Some(Self {
+            spool,
+            decoded,
+            sql,
+            seconds: started.elapsed().as_secs_f64(),
+        }))
+    }
+
+    /// The verified schema archive.
+    fn archive(&self) -> std::path::PathBuf {
+        self.spool.path().join("schema.dump")
+    }
+}
+
+/// Restores the `tables` backup `entry` into `target`, on `jobs` connections (1: one transaction),
+/// from its `schema` (prepared here when not given).
 pub(crate) async fn restore(
     store: &dyn BackupStore,
     entry: &BackupEntry,
@@ -59,33 +103,37 @@ pub(crate) async fn restore(
     target: &DatabaseUrl,
     options: &RestoreOptions,
     jobs: usize,
+    schema: Option<PreparedSchema>,
 ) -> Result<TablesRestored> {
-    let mut stages = Vec::new();
-    let started = Instant::now();
-    let spool = crate::cluster::owned_temp_dir(super::SPOOL_PREFIX)
-        .map_err(|e| Error::io("creating a spool directory", std::env::temp_dir(), e))?;
-    let archive = spool.path().join("schema.dump");
-    let schema = fetch_schema(store, entry, options, &archive).await?;
-    let sql = SchemaSql::render(&archive, options).await?;
-    stages.push(("schema".to_string(), started.elapsed().as_secs_f64()));
+    let schema = match schema {
+        Some(schema) => schema,
+        None => PreparedSchema::of_entry(store, entry, options)
+            .await?
+            .ok_or_else(|| Error::Integrity {
+                key: entry.key.clone(),
+                reason: "the manifest does not describe a `tables` backup".into(),
+            })?,
+    };
+    let mut stages = vec![("schema".to_string(), schema.seconds)];
+    let (sql, archive) = (&schema.sql, schema.archive());
     let loaded = if jobs > 1 {
         restore_parallel(
             store,
             manifest,
             target,
             options,
-            &sql,
+            sql,
             &archive,
             jobs,
             &mut stages,
         )
         .await?
     } else {
-        restore_in_one_transaction(store, manifest, target, options, &sql, &mut stages).await?
+        restore_in_one_transaction(store, manifest, target, options, sql, &mut stages).await?
     };
     Ok(TablesRestored {
-        stored_bytes: schema.stored_bytes + loaded.stored_bytes,
-        plaintext_bytes: schema.plaintext_bytes + loaded.plaintext_bytes,
+        stored_bytes: schema.decoded.stored_bytes + loaded.stored_bytes,
+        plaintext_bytes: schema.decoded.plaintext_bytes + loaded.plaintext_bytes,
         tables_checked: manifest.parts.len(),
         stages,
         masking: loaded.masking,
