@@ -52,6 +52,8 @@ pub(crate) async fn analyze_database_except(
             )
         })
         .collect();
+    // One connection per table at most: nothing left to analyze opens none.
+    let workers = jobs.max(1).min(names.len());
     let queue = std::sync::Mutex::new(names);
     let worker = || async {
         let client = url.connect().await?;
@@ -68,7 +70,7 @@ pub(crate) async fn analyze_database_except(
         }
         Ok::<(), Error>(())
     };
-    let results = futures::future::join_all((0..jobs.max(1)).map(|_| worker())).await;
+    let results = futures::future::join_all((0..workers).map(|_| worker())).await;
     results.into_iter().collect::<Result<Vec<()>>>()?;
     Ok(started.elapsed().as_secs_f64())
 }
