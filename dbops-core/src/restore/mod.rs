@@ -5,6 +5,7 @@
 /// Prefix of a restore's private spool directory (in the system's temporary directory).
 const SPOOL_PREFIX: &str = "dbops-restore-";
 
+mod autovacuum;
 mod binary_text;
 pub(crate) mod ddl;
 mod drill;
@@ -613,6 +614,7 @@ async fn restore_into(
             target,
             options,
             jobs as usize,
+            created,
             schema,
         )
         .await?;

@@ -20,6 +20,7 @@ use std::time::Instant;
 use bytes::Bytes;
 use futures::SinkExt;
 
+use super::autovacuum::AutovacuumPaused;
 use super::masking::{MaskingSummary, RestoreMasking};
 use super::pipeline::Pipeline;
 use super::post_data::PostDataSplit;
@@ -95,7 +96,9 @@ impl PreparedSchema {
 }
 
 /// Restores the `tables` backup `entry` into `target`, on `jobs` connections (1: one transaction),
-/// from its `schema` (prepared here when not given).
+/// from its `schema` (prepared here when not given). `staging`: `target` is a database this restore
+/// created, dropped if it fails.
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn restore(
     store: &dyn BackupStore,
     entry: &BackupEntry,
@@ -103,6 +106,7 @@ pub(crate) async fn restore(
     target: &DatabaseUrl,
     options: &RestoreOptions,
     jobs: usize,
+    staging: bool,
     schema: Option<PreparedSchema>,
 ) -> Result<TablesRestored> {
     let schema = match schema {
@@ -125,6 +129,7 @@ pub(crate) async fn restore(
             sql,
             &archive,
             jobs,
+            staging,
             &mut stages,
         )
         .await?
@@ -367,7 +372,8 @@ async fn restore_in_one_transaction(
 
 /// The pre-data SQL, then the tables on `jobs` connections (each table's own indexes and constraints
 /// built, and the table analyzed, as soon as its rows are in), the data SQL, and the rest of the
-/// post-data section with `pg_restore --jobs`.
+/// post-data section with `pg_restore --jobs`. In a `staging` database autovacuum is kept away
+/// meanwhile (see [`AutovacuumPaused`]).
 #[allow(clippy::too_many_arguments)]
 async fn restore_parallel(
     store: &dyn BackupStore,
@@ -377,6 +383,7 @@ async fn restore_parallel(
     sql: &SchemaSql,
     archive: &Path,
     jobs: usize,
+    staging: bool,
     stages: &mut Vec<(String, f64)>,
 ) -> Result<Loaded> {
     let client = target.connect().await?;
@@ -384,6 +391,11 @@ async fn restore_parallel(
         .batch_execute(&sql.pre_data)
         .await
         .map_err(|e| Error::postgres("creating the schema (pre-data)", e))?;
+    let autovacuum = if staging {
+        Some(AutovacuumPaused::pause(&client, manifest).await?)
+    } else {
+        None
+    };
     let masking = RestoreMasking::prepare(
         &client,
         options,
@@ -426,6 +438,9 @@ async fn restore_parallel(
     let started = Instant::now();
     if !nothing_left {
         post_data_in_parallel(target, options, archive, rest_list.as_deref(), jobs).await?;
+    }
+    if let Some(autovacuum) = autovacuum {
+        autovacuum.resume(&client).await?;
     }
     stages.push(("post-data".to_string(), started.elapsed().as_secs_f64()));
     Ok(loaded)

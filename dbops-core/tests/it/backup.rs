@@ -571,7 +571,8 @@ fn schema_dump(url: &DatabaseUrl) -> String {
 /// an exclusion constraint, a CHECK NOT VALID, a unique constraint a foreign key needs, CLUSTER ON,
 /// an inheritance parent with extended statistics (both analyzed only once complete), foreign keys
 /// both ways between two tables and to their own table (added early, never two on one table at once),
-/// and a foreign key NOT VALID.
+/// a foreign key NOT VALID, and storage options (autovacuum, paused during the restore, is given back
+/// to every table as it was: a table that turns it off keeps it off).
 const POST_DATA_EDGES: &str = r#"
 CREATE TABLE "Mixed Table" (id int PRIMARY KEY, "Odd Col" text);
 CREATE INDEX "Odd Name" ON "Mixed Table" (lower("Odd Col"));
@@ -602,6 +603,10 @@ INSERT INTO teams SELECT i, NULL FROM generate_series(1, 50) i;
 INSERT INTO players SELECT i, i % 50 + 1, NULLIF(i - 1, 0) FROM generate_series(1, 3000) i;
 UPDATE teams SET captain = id;
 ALTER TABLE code_uses ADD CONSTRAINT code_uses_unchecked FOREIGN KEY (code) REFERENCES codes (code) NOT VALID;
+CREATE TABLE tuned (id int PRIMARY KEY, v text) WITH (fillfactor = 70, autovacuum_vacuum_scale_factor = 0.01);
+INSERT INTO tuned SELECT i, 'v' FROM generate_series(1, 200) i;
+CREATE TABLE never_vacuumed (id int) WITH (autovacuum_enabled = false);
+INSERT INTO never_vacuumed SELECT generate_series(1, 100);
 "#;
 
 /// A restore on two connections builds each table's indexes and constraints as the table completes,
@@ -675,6 +680,34 @@ async fn a_pipelined_restore_rebuilds_the_whole_schema_and_analyzes_every_table(
     assert_eq!(
         inherited, "{c,p}",
         "the parent's statistics must include its children"
+    );
+    let options: Vec<(String, Option<String>)> = client
+        .query(
+            "SELECT c.relname::text, c.reloptions::text FROM pg_class c \
+             JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE n.nspname = 'public' AND c.relkind = 'r' \
+               AND (c.reloptions IS NOT NULL OR c.relname IN ('rides', 'tuned')) ORDER BY 1",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert_eq!(
+        options,
+        [
+            (
+                "never_vacuumed".to_string(),
+                Some("{autovacuum_enabled=false}".to_string())
+            ),
+            ("rides".to_string(), None),
+            (
+                "tuned".to_string(),
+                Some("{fillfactor=70,autovacuum_vacuum_scale_factor=0.01}".to_string())
+            ),
+        ],
+        "every table ends with its own storage options"
     );
     let stages: Vec<&str> = report.stages.iter().map(|(s, _)| s.as_str()).collect();
     assert_eq!(stages, ["schema", "data", "post-data", "analyze"]);
