@@ -17,6 +17,7 @@ use tokio::sync::Notify;
 use super::RestoreOptions;
 use super::masking::RestoreMasking;
 use super::post_data::{ForeignKey, PostDataSplit};
+use super::statement_settings::{ParallelWorkers, merge_validates, validated_by_merge};
 use super::tables::{LOAD_SETTINGS, Loaded, load_table};
 use crate::backup::{Manifest, TableObject};
 use crate::config::DatabaseUrl;
@@ -80,6 +81,8 @@ pub(super) struct Pipeline<'a> {
     failed: AtomicBool,
     split: Option<Mutex<PostDataSplit>>,
     analyze: bool,
+    /// The quoted name of each loaded table, by `schema.name`.
+    tables: HashMap<String, String>,
 }
 
 impl<'a> Pipeline<'a> {
@@ -107,6 +110,11 @@ impl<'a> Pipeline<'a> {
             failed: AtomicBool::new(false),
             split: split.map(Mutex::new),
             analyze,
+            tables: manifest
+                .parts
+                .iter()
+                .map(|p| (p.qualified(), p.sql_name()))
+                .collect(),
         }
     }
 
@@ -138,6 +146,11 @@ impl<'a> Pipeline<'a> {
         schedule.running = schedule.running.saturating_sub(1);
         drop(schedule);
         self.changed.notify_waiters();
+    }
+
+    /// The quoted name of the loaded table `qualified` (`schema.name`).
+    fn table_sql(&self, qualified: &str) -> Option<String> {
+        self.tables.get(qualified).cloned()
     }
 
     /// Whether `part` is analyzed here once complete (not when its statistics need more).
@@ -251,7 +264,11 @@ impl<'a> Pipeline<'a> {
                         self.built(part).then_some(part)
                     }
                     Task::ForeignKey(key) => {
-                        let sql = workers.capped(spare, &key.sql);
+                        let merge = match self.table_sql(&key.table) {
+                            Some(table) => merge_validates(&client, &table, &key).await?,
+                            None => false,
+                        };
+                        let sql = validated_by_merge(merge, &workers.capped(spare, &key.sql));
                         client.batch_execute(&sql).await.map_err(|e| {
                             Error::postgres(
                                 format!(
@@ -298,47 +315,6 @@ impl<'a> Pipeline<'a> {
             loaded.analyzed.extend(part.analyzed);
         }
         Ok(loaded)
-    }
-}
-
-/// The server's own limits on the parallel workers of one statement. A restore on `jobs`
-/// connections keeps at most `jobs` server processes busy: while every connection works, index
-/// builds and foreign-key checks run without parallel workers (on a server whose cores the
-/// connections already use, workers only add their start-up, a sort split into runs and merged, and a
-/// hash table built once per worker); a statement started while connections are idle may use as many
-/// workers as there are idle connections, within the server's own settings.
-struct ParallelWorkers {
-    /// `max_parallel_maintenance_workers` (index builds).
-    maintenance: usize,
-    /// `max_parallel_workers_per_gather` (queries, such as a foreign key's validation).
-    per_gather: usize,
-}
-
-impl ParallelWorkers {
-    /// The limits `client`'s session has from the server's configuration.
-    async fn of_server(client: &tokio_postgres::Client) -> Result<Self> {
-        let row = client
-            .query_one(
-                "SELECT current_setting('max_parallel_maintenance_workers')::int, \
-                 current_setting('max_parallel_workers_per_gather')::int",
-                &[],
-            )
-            .await
-            .map_err(|e| Error::postgres("reading the server's parallel worker limits", e))?;
-        let limit = |i: usize| usize::try_from(row.get::<_, i32>(i)).unwrap_or(0);
-        Ok(Self {
-            maintenance: limit(0),
-            per_gather: limit(1),
-        })
-    }
-
-    /// `sql` preceded by the session settings that give it at most `spare` parallel workers.
-    fn capped(&self, spare: usize, sql: &str) -> String {
-        format!(
-            "SET max_parallel_maintenance_workers = {}; SET max_parallel_workers_per_gather = {};\n{sql}",
-            self.maintenance.min(spare),
-            self.per_gather.min(spare)
-        )
     }
 }
 
@@ -408,45 +384,13 @@ mod tests {
             table: format!("public.{table}"),
             referenced: format!("public.{referenced}"),
             name: format!("{table}_{referenced}_fkey"),
+            columns: vec![format!("{referenced}_id")],
             sql: String::new(),
         }
     }
 
     fn names(order: Vec<&TableObject>) -> Vec<&str> {
         order.into_iter().map(|t| t.name.as_str()).collect()
-    }
-
-    #[test]
-    fn a_statement_gets_no_parallel_workers_while_every_connection_works() {
-        let workers = ParallelWorkers {
-            maintenance: 2,
-            per_gather: 2,
-        };
-        let sql = workers.capped(0, "CREATE INDEX i ON t (a);");
-        assert_eq!(
-            sql,
-            "SET max_parallel_maintenance_workers = 0; SET max_parallel_workers_per_gather = 0;\n\
-             CREATE INDEX i ON t (a);"
-        );
-    }
-
-    #[test]
-    fn idle_connections_lend_workers_within_the_server_limits() {
-        let workers = ParallelWorkers {
-            maintenance: 4,
-            per_gather: 1,
-        };
-        let sql = workers.capped(3, "ALTER TABLE t ADD FOREIGN KEY (a) REFERENCES u;");
-        assert!(sql.starts_with(
-            "SET max_parallel_maintenance_workers = 3; SET max_parallel_workers_per_gather = 1;\n"
-        ));
-        let none = ParallelWorkers {
-            maintenance: 0,
-            per_gather: 0,
-        };
-        assert!(none.capped(3, "SELECT 1").starts_with(
-            "SET max_parallel_maintenance_workers = 0; SET max_parallel_workers_per_gather = 0;"
-        ));
     }
 
     #[test]

@@ -44,6 +44,8 @@ pub(super) struct ForeignKey {
     pub(super) referenced: String,
     /// The constraint's name.
     pub(super) name: String,
+    /// The constrained columns (unquoted names).
+    pub(super) columns: Vec<String>,
     /// `ALTER TABLE ... ADD CONSTRAINT ... FOREIGN KEY ...`.
     pub(super) sql: String,
 }
@@ -240,11 +242,12 @@ fn statistics_table(entry: &Entry) -> Option<String> {
 fn foreign_key(entry: &Entry) -> Option<ForeignKey> {
     let mut c = Cursor::new(&entry.statement()?);
     let (table, name) = c.added_constraint()?;
-    let (_, referenced, _) = c.foreign_key()?;
+    let (columns, referenced, _) = c.foreign_key()?;
     Some(ForeignKey {
         table,
         referenced,
         name,
+        columns,
         sql: entry.sql.clone(),
     })
 }
@@ -445,6 +448,7 @@ ALTER TABLE ONLY public.rides
                 table: "public.rides".into(),
                 referenced: "public.drivers".into(),
                 name: "rides_driver_fkey".into(),
+                columns: vec!["driver_id".into()],
                 sql: "ALTER TABLE ONLY public.rides\n    ADD CONSTRAINT rides_driver_fkey FOREIGN KEY (driver_id) REFERENCES public.drivers(id);".into(),
             }]
         );
