@@ -275,19 +275,14 @@ pub(super) async fn check_backup(
     let scratch = super::staging_name();
     super::create_database(url, &scratch, "a masking rules check").await?;
     let checked = async {
-        let spool = tempfile::Builder::new()
-            .prefix("dbops-mask-check-")
-            .tempdir()
-            .map_err(|e| Error::io("creating a spool directory", std::env::temp_dir(), e))?;
-        let archive = spool.path().join("schema.dump");
         let schema_options = super::RestoreOptions {
             decryption: options.decryption.clone(),
             no_owner: true,
             no_acl: true,
             ..Default::default()
         };
-        super::tables::fetch_schema(store, entry, &schema_options, &archive).await?;
-        let sql = super::tables::SchemaSql::render(&archive, &schema_options).await?;
+        let schema = super::tables::PreparedSchema::prepare(store, entry, &schema_options).await?;
+        let sql = schema.sql();
         let client = url.with_database(&scratch).connect().await?;
         client
             .batch_execute(&sql.pre_data)

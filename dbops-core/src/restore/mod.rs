@@ -367,11 +367,22 @@ pub async fn restore_backup(
         refuse_existing(url, &target_name).await?;
         drop_abandoned_staging(url).await;
         let staging = staging_name();
-        // The schema archive is fetched and rendered while the server creates the database.
-        let (created, schema) = tokio::join!(
-            create_database(url, &staging, &target_name),
-            tables::PreparedSchema::of_entry(store, &entry, options)
-        );
+        // A `tables` backup's schema archive is fetched and rendered while the server creates the
+        // database.
+        let tables = entry
+            .manifest
+            .as_ref()
+            .is_some_and(|m| m.format == DumpFormat::Tables);
+        let prepare = async {
+            if tables {
+                tables::PreparedSchema::prepare(store, &entry, options)
+                    .await
+                    .map(Some)
+            } else {
+                Ok(None)
+            }
+        };
+        let (created, schema) = tokio::join!(create_database(url, &staging, &target_name), prepare);
         created?;
         let schema = match schema {
             Ok(schema) => schema,

@@ -62,37 +62,41 @@ pub(crate) struct PreparedSchema {
 }
 
 impl PreparedSchema {
-    /// Fetches and renders the schema archive of `entry`; `None` when it is not a `tables` backup.
-    pub(crate) async fn of_entry(
+    /// Fetches and renders the schema archive of the `tables` backup `entry`.
+    pub(crate) async fn prepare(
         store: &dyn BackupStore,
         entry: &BackupEntry,
         options: &RestoreOptions,
-    ) -> Result<Option<Self>> {
-        let tables = entry
-            .manifest
-            .as_ref()
-            .is_some_and(|m| m.format == crate::backup::DumpFormat::Tables);
-        if !tables {
-            return Ok(None);
-        }
+    ) -> Result<Self> {
         let started = Instant::now();
         let spool = crate::cluster::owned_temp_dir(super::SPOOL_PREFIX)
             .map_err(|e| Error::io("creating a spool directory", std::env::temp_dir(), e))?;
-        let archive = spool.path().join("schema.dump");
+        let archive = archive_in(spool.path());
         let decoded = fetch_schema(store, entry, options, &archive).await?;
         let sql = SchemaSql::render(&archive, options).await?;
-        Ok(Some(Self {
+        Ok(Self {
             spool,
             decoded,
             sql,
             seconds: started.elapsed().as_secs_f64(),
-        }))
+        })
+    }
+
+    /// The schema rendered to SQL.
+    #[cfg_attr(not(feature = "mask"), allow(dead_code))] // used by masking only
+    pub(super) fn sql(&self) -> &SchemaSql {
+        &self.sql
     }
 
     /// The verified schema archive.
     fn archive(&self) -> std::path::PathBuf {
-        self.spool.path().join("schema.dump")
+        archive_in(self.spool.path())
     }
+}
+
+/// Where a spool directory holds the schema archive.
+fn archive_in(spool: &Path) -> std::path::PathBuf {
+    spool.join("schema.dump")
 }
 
 /// Restores the `tables` backup `entry` into `target`, on `jobs` connections (1: one transaction),
@@ -111,12 +115,7 @@ pub(crate) async fn restore(
 ) -> Result<TablesRestored> {
     let schema = match schema {
         Some(schema) => schema,
-        None => PreparedSchema::of_entry(store, entry, options)
-            .await?
-            .ok_or_else(|| Error::Integrity {
-                key: entry.key.clone(),
-                reason: "the manifest does not describe a `tables` backup".into(),
-            })?,
+        None => PreparedSchema::prepare(store, entry, options).await?,
     };
     let mut stages = vec![("schema".to_string(), schema.seconds)];
     let (sql, archive) = (&schema.sql, schema.archive());
@@ -148,7 +147,7 @@ pub(crate) async fn restore(
 }
 
 /// The schema archive, verified, into a private file.
-pub(super) async fn fetch_schema(
+async fn fetch_schema(
     store: &dyn BackupStore,
     entry: &BackupEntry,
     options: &RestoreOptions,
