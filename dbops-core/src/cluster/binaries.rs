@@ -1,7 +1,9 @@
 //! Finding the locally installed PostgreSQL programs. dbops never downloads a server.
 
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::Mutex;
 
 use serde::Serialize;
 
@@ -15,10 +17,34 @@ pub struct PgBinaries {
     major: u32,
 }
 
+/// The variables [`PgBinaries::discover`] searches by: `DBOPS_PG_BIN` and `PATH`.
+type SearchEnv = (Option<OsString>, Option<OsString>);
+
+/// The last successful discovery and the variables it searched by: a process (a restore runs
+/// `pg_restore` several times) searches again only when they change.
+static DISCOVERED: Mutex<Option<(SearchEnv, PgBinaries)>> = Mutex::new(None);
+
 impl PgBinaries {
     /// Finds the server binaries: `DBOPS_PG_BIN`, then `pg_config --bindir`, then
-    /// `/usr/lib/postgresql/*/bin` (newest first), then `PATH`.
+    /// `/usr/lib/postgresql/*/bin` (newest first), then `PATH`. The search runs programs
+    /// (`pg_config`, `postgres --version`), so its result is kept for the rest of the process while
+    /// `DBOPS_PG_BIN` and `PATH` stay as they were.
     pub fn discover() -> Result<Self> {
+        let env = (std::env::var_os("DBOPS_PG_BIN"), std::env::var_os("PATH"));
+        remembered(&DISCOVERED, env, Self::search)
+    }
+
+    /// [`Self::discover`] on a blocking thread, off the async runtime's workers.
+    pub async fn discover_async() -> Result<Self> {
+        tokio::task::spawn_blocking(Self::discover)
+            .await
+            .map_err(|e| {
+                Error::config("postgres binaries", format!("discovery task failed: {e}"))
+            })?
+    }
+
+    /// [`Self::discover`]'s search, run afresh.
+    fn search() -> Result<Self> {
         let mut searched = Vec::new();
         if let Some(dir) = std::env::var_os("DBOPS_PG_BIN").filter(|d| !d.is_empty()) {
             let dir = PathBuf::from(dir);
@@ -143,7 +169,71 @@ impl PgBinaries {
     }
 }
 
+/// What `memo` holds when it was found by `env`; otherwise runs `search` and keeps a success.
+fn remembered<T: Clone>(
+    memo: &Mutex<Option<(SearchEnv, T)>>,
+    env: SearchEnv,
+    search: impl FnOnce() -> Result<T>,
+) -> Result<T> {
+    let mut memo = memo.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((searched_by, found)) = memo.as_ref()
+        && *searched_by == env
+    {
+        return Ok(found.clone());
+    }
+    let found = search()?;
+    *memo = Some((env, found.clone()));
+    Ok(found)
+}
+
 fn is_executable(path: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
     std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(path: &str) -> SearchEnv {
+        (None, Some(OsString::from(path)))
+    }
+
+    #[test]
+    fn a_discovery_is_searched_again_only_when_its_variables_change() {
+        let memo = Mutex::new(None);
+        let mut searches = 0;
+        let mut search = |found: &'static str| {
+            searches += 1;
+            Ok::<_, Error>(found)
+        };
+        assert_eq!(
+            remembered(&memo, env("/a"), || search("first")).unwrap(),
+            "first"
+        );
+        assert_eq!(
+            remembered(&memo, env("/a"), || search("again")).unwrap(),
+            "first"
+        );
+        assert_eq!(
+            remembered(&memo, env("/b"), || search("second")).unwrap(),
+            "second"
+        );
+        assert_eq!(searches, 2);
+    }
+
+    #[test]
+    fn a_failed_discovery_is_not_remembered() {
+        let memo = Mutex::new(None);
+        let failed = remembered::<&str>(&memo, env("/a"), || {
+            Err(Error::BinariesNotFound {
+                searched: vec!["/a".into()],
+            })
+        });
+        assert!(matches!(failed, Err(Error::BinariesNotFound { .. })));
+        assert_eq!(
+            remembered(&memo, env("/a"), || Ok("found")).unwrap(),
+            "found"
+        );
+    }
 }

@@ -269,11 +269,7 @@ impl TempClusterBuilder {
         let binaries = match (&self.binaries, &self.bin_dir) {
             (Some(b), _) => b.clone(),
             (None, Some(dir)) => PgBinaries::at(dir)?,
-            (None, None) => tokio::task::spawn_blocking(PgBinaries::discover)
-                .await
-                .map_err(|e| {
-                    Error::config("postgres binaries", format!("discovery task failed: {e}"))
-                })??,
+            (None, None) => PgBinaries::discover_async().await?,
         };
         let account = OsAccount::resolve(self.os_user.as_deref())?;
 

@@ -355,6 +355,10 @@ pub async fn restore_backup(
         .source_database
         .clone()
         .unwrap_or_else(|| url.database());
+    // The local programs are searched for (a search that runs programs, kept for the process) on a
+    // blocking thread while the store lists its backups and the server creates the database; a
+    // failed search is reported where a program is first needed.
+    drop(tokio::task::spawn_blocking(PgBinaries::discover));
     let entry = store.find(&source_db, &options.selector).await?;
     let (target_name, create) = match &options.target {
         RestoreTarget::Original => (url.database(), false),
