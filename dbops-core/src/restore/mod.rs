@@ -12,6 +12,7 @@ mod drill;
 mod masking;
 mod pipeline;
 mod post_data;
+mod post_data_rest;
 mod statement_settings;
 mod stream;
 mod tables;

@@ -2,8 +2,8 @@
 //! indexes and constraints (primary key, unique, exclusion) are built by a loading connection as soon
 //! as the table's rows are in — while other tables still load —, each foreign key between two loaded
 //! tables as soon as both are complete, and the rest (partitioned indexes and their attachments,
-//! triggers, rules, policies, extended statistics, comments, ...) follows with `pg_restore --jobs -L`,
-//! whose list file leaves out what was already built.
+//! triggers, rules, policies, extended statistics, comments, ...) follows at the end (see
+//! [`super::post_data_rest`]), from a list file that leaves out what was already built.
 //!
 //! An entry is built early only when its table is one of the loaded plain tables and exactly one line
 //! of the archive's list names it; anything else stays with `pg_restore`, so nothing is built twice or
@@ -153,6 +153,38 @@ impl PostDataSplit {
     pub(super) fn early(&self) -> usize {
         self.by_table.values().map(Vec::len).sum::<usize>() + self.foreign_keys.len()
     }
+}
+
+/// Entry types whose SQL changes the catalog only: nothing to build or scan, so a restore may run
+/// them on one connection instead of `pg_restore --jobs`.
+const CATALOG_ONLY: &[&str] = &[
+    "TRIGGER",
+    "EVENT TRIGGER",
+    "RULE",
+    "POLICY",
+    "ROW SECURITY",
+    "COMMENT",
+    "SECURITY LABEL",
+    "ACL",
+    "DEFAULT ACL",
+    "PUBLICATION",
+    "PUBLICATION TABLE",
+    "PUBLICATION TABLES IN SCHEMA",
+    "STATISTICS",
+];
+
+/// `TYPE name` of every entry of `script` when each only changes the catalog (see
+/// [`CATALOG_ONLY`]); `None` when one builds or scans something (an index, a constraint, a
+/// materialized view's data) or is of a type not known here.
+pub(super) fn catalog_only_entries(script: &str) -> Option<Vec<String>> {
+    entries(script)
+        .into_iter()
+        .map(|entry| {
+            CATALOG_ONLY
+                .contains(&entry.kind.as_str())
+                .then(|| format!("{} {}", entry.kind, entry.name))
+        })
+        .collect()
 }
 
 /// The list's entry lines by every prefix of their `TYPE SCHEMA NAME OWNER` part that ends in a
@@ -356,6 +388,38 @@ ALTER TABLE ONLY public.rides
 
     fn loaded(tables: &[&str]) -> HashSet<String> {
         tables.iter().map(|t| t.to_string()).collect()
+    }
+
+    #[test]
+    fn only_a_rest_of_catalog_changes_is_catalog_only() {
+        let catalog = "--
+-- Name: users users_touch; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER users_touch BEFORE UPDATE ON public.users FOR EACH ROW EXECUTE FUNCTION public.touch();
+
+
+--
+-- Name: COLUMN users.email; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.users.email IS 'where
+-- receipts go';
+";
+        assert_eq!(
+            catalog_only_entries(catalog).unwrap(),
+            ["TRIGGER users users_touch", "COMMENT COLUMN users.email"]
+        );
+        assert_eq!(catalog_only_entries(""), Some(Vec::new()));
+        // An index, a constraint or a foreign key builds or scans: not catalog only.
+        assert_eq!(catalog_only_entries(SCRIPT), None);
+        let view = "--
+-- Name: daily; Type: MATERIALIZED VIEW DATA; Schema: public; Owner: -
+--
+
+REFRESH MATERIALIZED VIEW public.daily;
+";
+        assert_eq!(catalog_only_entries(&format!("{catalog}{view}")), None);
     }
 
     #[test]

@@ -4,8 +4,8 @@
 //!   table's rows streamed from the store into `COPY ... FROM STDIN`, each table's own indexes and
 //!   constraints built as soon as its rows are in (while other tables still load) and the table
 //!   analyzed, each foreign key between loaded tables added once both are complete (see
-//!   [`super::pipeline`]), then the data SQL (sequence values, large objects) and `pg_restore --jobs`
-//!   of the rest of the post-data section (triggers, partitioned indexes, ...) — not one
+//!   [`super::pipeline`]), then the data SQL (sequence values, large objects) and the rest of the
+//!   post-data section (triggers, partitioned indexes, ...: see [`super::post_data_rest`]) — not one
 //!   transaction: a new database is built under a staging name and renamed into place; or
 //! * in one transaction on one connection (into an existing database), all or nothing.
 //!
@@ -24,11 +24,12 @@ use super::autovacuum::AutovacuumPaused;
 use super::masking::{MaskingSummary, RestoreMasking};
 use super::pipeline::Pipeline;
 use super::post_data::PostDataSplit;
+use super::post_data_rest::PostDataRest;
 use super::stream::{self, Source};
 use super::{RestoreOptions, restore_args};
 use crate::backup::{BackupEntry, Manifest, TableObject};
 use crate::cluster::{PgBinaries, last_lines};
-use crate::config::{ChildEnv, DatabaseUrl};
+use crate::config::DatabaseUrl;
 use crate::error::{Error, Result};
 use crate::storage::BackupStore;
 
@@ -248,7 +249,7 @@ async fn post_data_list(archive: &Path, options: &RestoreOptions) -> Result<Stri
 }
 
 /// What `pg_restore ARGS ARCHIVE` prints, reading the archive only (no server).
-async fn pg_restore_output(
+pub(super) async fn pg_restore_output(
     archive: &Path,
     extra: &[String],
     options: &RestoreOptions,
@@ -288,7 +289,7 @@ async fn pg_restore_output(
 /// `pg_restore` brackets scripts with psql's `\restrict KEY` / `\unrestrict KEY` lines (a guard
 /// against a malicious server injecting meta-commands into psql); they are not SQL and no psql reads
 /// this script, so they are left out.
-fn without_psql_restrict(script: &str) -> String {
+pub(super) fn without_psql_restrict(script: &str) -> String {
     script
         .lines()
         .filter(|line| !(line.starts_with("\\restrict ") || line.starts_with("\\unrestrict ")))
@@ -371,7 +372,7 @@ async fn restore_in_one_transaction(
 
 /// The pre-data SQL, then the tables on `jobs` connections (each table's own indexes and constraints
 /// built, and the table analyzed, as soon as its rows are in), the data SQL, and the rest of the
-/// post-data section with `pg_restore --jobs`. In a `staging` database autovacuum is kept away
+/// post-data section (see [`PostDataRest`]). In a `staging` database autovacuum is kept away
 /// meanwhile (see [`AutovacuumPaused`]).
 #[allow(clippy::too_many_arguments)]
 async fn restore_parallel(
@@ -410,21 +411,14 @@ async fn restore_parallel(
     } else {
         Some(split_post_data(&client, manifest, sql).await?)
     };
-    let rest_list = match &split {
-        Some(split) => {
-            let path = archive.with_file_name("post-data.list");
-            std::fs::write(&path, &split.rest_list)
-                .map_err(|e| Error::io("writing the post-data list", &path, e))?;
-            Some(path)
-        }
-        None => None,
-    };
-    let nothing_left = split.as_ref().is_some_and(PostDataSplit::nothing_left);
+    let rest = PostDataRest::new(split.as_ref(), archive)?;
     let started = Instant::now();
     let pipeline = Pipeline::new(manifest, split, options.analyze);
-    let mut loaded = pipeline
-        .run(store, manifest, target, options, &masking, jobs)
-        .await?;
+    // The rest of the post-data section is rendered while the tables load.
+    let (mut loaded, rest) = futures::try_join!(
+        pipeline.run(store, manifest, target, options, &masking, jobs),
+        rest.render(archive, options)
+    )?;
     loaded.decoded_as_text = masking.decoded_as_text();
     if RestoreMasking::wanted(options) {
         loaded.masking = Some(masking.cut_subset(&client, options).await?);
@@ -435,9 +429,7 @@ async fn restore_parallel(
         .map_err(|e| Error::postgres("restoring sequence values and large objects", e))?;
     stages.push(("data".to_string(), started.elapsed().as_secs_f64()));
     let started = Instant::now();
-    if !nothing_left {
-        post_data_in_parallel(target, options, archive, rest_list.as_deref(), jobs).await?;
-    }
+    rest.run(&client, target, options, archive, jobs).await?;
     if let Some(autovacuum) = autovacuum {
         autovacuum.resume(&client).await?;
     }
@@ -478,54 +470,6 @@ async fn split_post_data(
         "post-data entries built as their tables complete"
     );
     Ok(split)
-}
-
-/// `pg_restore --section=post-data --jobs` against the target: indexes and constraints built in
-/// parallel, with large in-memory sorts; only the entries of `list` when given (`-L`).
-async fn post_data_in_parallel(
-    target: &DatabaseUrl,
-    options: &RestoreOptions,
-    archive: &Path,
-    list: Option<&Path>,
-    jobs: usize,
-) -> Result<()> {
-    crate::failpoint::failpoint("restore::before_post_data")?;
-    let program = PgBinaries::discover()?.program("pg_restore");
-    let env = ChildEnv::for_url(target)?;
-    let mut command = tokio::process::Command::new(&program);
-    env.apply(&mut command);
-    let args: Vec<&str> = restore_args(options)
-        .into_iter()
-        .filter(|a| *a != "--clean" && *a != "--if-exists")
-        .collect();
-    command
-        .args(args)
-        .env(
-            "PGOPTIONS",
-            "-c maintenance_work_mem=256MB -c synchronous_commit=off",
-        )
-        .arg("--section=post-data")
-        .args(list.map(|l| format!("--use-list={}", l.display())))
-        .arg(format!("--jobs={jobs}"))
-        .arg(format!("--dbname={}", target.database()))
-        .arg(archive)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    let output = command
-        .output()
-        .await
-        .map_err(|e| super::spawn_error(&program, "creating indexes and constraints", e))?;
-    if !output.status.success() {
-        return Err(Error::Command {
-            program: program.display().to_string(),
-            action: "creating indexes and constraints (post-data) in parallel".into(),
-            status: output.status.to_string(),
-            stderr: last_lines(&String::from_utf8_lossy(&output.stderr), 10),
-        });
-    }
-    Ok(())
 }
 
 /// What the decoder hands the COPY: chunks, then `End` once every byte is verified.

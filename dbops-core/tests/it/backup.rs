@@ -715,6 +715,68 @@ async fn a_pipelined_restore_rebuilds_the_whole_schema_and_analyzes_every_table(
     drop_db(db.url(), &target).await;
 }
 
+/// Post-data entries that only change the catalog: a trigger, a rule, a policy with row security, a
+/// publication, and comments (one spanning lines that start like SQL comments).
+const CATALOG_ONLY_REST: &str = r#"
+CREATE TABLE audit (id int PRIMARY KEY, note text);
+INSERT INTO audit SELECT i, 'n' || i FROM generate_series(1, 300) i;
+CREATE FUNCTION audit_touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
+CREATE TRIGGER audit_touched BEFORE UPDATE ON audit FOR EACH ROW EXECUTE FUNCTION audit_touch();
+CREATE RULE audit_no_delete AS ON DELETE TO audit DO INSTEAD NOTHING;
+ALTER TABLE audit ENABLE ROW LEVEL SECURITY;
+CREATE POLICY audit_own ON audit USING (id > 0);
+CREATE PUBLICATION audit_changes FOR TABLE audit;
+COMMENT ON TABLE audit IS 'first line
+-- a line that looks like a comment
+last line';
+COMMENT ON TRIGGER audit_touched ON audit IS 'kept';
+"#;
+
+/// A pipelined restore whose post-data rest only changes the catalog runs it on its own connection:
+/// the restored schema is the source's, entry for entry, comments included verbatim.
+#[tokio::test]
+async fn a_catalog_only_post_data_rest_restores_every_entry() {
+    let db = seeded().await;
+    db.connect()
+        .await
+        .unwrap()
+        .batch_execute(CATALOG_ONLY_REST)
+        .await
+        .unwrap();
+    let (_dir, store) = file_store();
+    Backup::new(db.url().clone(), store.clone(), BackupOptions::default())
+        .run()
+        .await
+        .unwrap();
+    let target = unique("catalog-rest");
+    PgRestorer::new(db.url().clone(), store)
+        .restore(&RestoreOptions {
+            source_database: Some(db.name().to_string()),
+            target: RestoreTarget::Database {
+                name: target.clone(),
+                create: true,
+            },
+            jobs: Some(2),
+            ..RestoreOptions::default()
+        })
+        .await
+        .unwrap();
+    let restored = db.url().with_database(&target);
+    let dump = schema_dump(&restored);
+    assert_eq!(schema_dump(db.url()), dump);
+    for entry in [
+        "CREATE TRIGGER audit_touched",
+        "CREATE RULE audit_no_delete",
+        "CREATE POLICY audit_own",
+        "ALTER TABLE public.audit ENABLE ROW LEVEL SECURITY",
+        "ALTER PUBLICATION audit_changes ADD TABLE ONLY public.audit",
+        "-- a line that looks like a comment",
+    ] {
+        assert!(dump.contains(entry), "missing `{entry}`");
+    }
+    drop_db(db.url(), &target).await;
+}
+
 /// Column types for the binary COPY round trip: special values of each, arrays, a domain and an enum
 /// (binary), and a composite, a range, an enum array, `regclass`/`regtype`, `xml` and `aclitem` (stored
 /// as text: their binary forms name OIDs, a restore does not decode them, or `aclitem` has none).

@@ -1,0 +1,169 @@
+//! The post-data entries a pipelined restore leaves to the end (see [`super::post_data`]). When they
+//! only change the catalog (triggers, rules, policies, comments, grants, publications, extended
+//! statistics), their SQL, rendered from the archive while the tables load, runs on the restore's
+//! own connection: no `pg_restore` and its connections for a few statements. When one builds or
+//! scans something (a partitioned index, a constraint left late, a materialized view's data), the
+//! rest follows with `pg_restore --jobs -L`.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+
+use super::post_data::{PostDataSplit, catalog_only_entries};
+use super::tables::{pg_restore_output, without_psql_restrict};
+use super::{RestoreOptions, restore_args};
+use crate::cluster::{PgBinaries, last_lines};
+use crate::config::{ChildEnv, DatabaseUrl};
+use crate::error::{Error, Result};
+
+/// What is left of the post-data section once the loading connections are done.
+pub(super) enum PostDataRest {
+    /// Every entry was built early.
+    Nothing,
+    /// The `pg_restore -L` list of the entries left (all of the section without a split), not yet
+    /// looked at.
+    Listed(Option<PathBuf>),
+    /// Catalog changes only: their SQL and `TYPE name` of each.
+    InSession { sql: String, entries: Vec<String> },
+}
+
+impl PostDataRest {
+    /// The rest `split` leaves (the whole section without one), its list written next to `archive`.
+    pub(super) fn new(split: Option<&PostDataSplit>, archive: &Path) -> Result<Self> {
+        let Some(split) = split else {
+            return Ok(Self::Listed(None));
+        };
+        if split.nothing_left() {
+            return Ok(Self::Nothing);
+        }
+        let path = archive.with_file_name("post-data.list");
+        std::fs::write(&path, &split.rest_list)
+            .map_err(|e| Error::io("writing the post-data list", &path, e))?;
+        Ok(Self::Listed(Some(path)))
+    }
+
+    /// Renders a listed rest (no server access) and keeps its SQL when it only changes the catalog.
+    pub(super) async fn render(self, archive: &Path, options: &RestoreOptions) -> Result<Self> {
+        let Self::Listed(Some(list)) = &self else {
+            return Ok(self);
+        };
+        let args = [
+            "--file".to_string(),
+            "-".to_string(),
+            "--section=post-data".to_string(),
+            format!("--use-list={}", list.display()),
+        ];
+        let script = pg_restore_output(archive, &args, options, false, "post-data").await?;
+        let sql = without_psql_restrict(&script);
+        Ok(match catalog_only_entries(&sql) {
+            Some(entries) => Self::InSession { sql, entries },
+            None => self,
+        })
+    }
+
+    /// Restores the rest: on `client` (connected to `target`) when it only changes the catalog,
+    /// otherwise with `pg_restore --jobs`.
+    pub(super) async fn run(
+        &self,
+        client: &tokio_postgres::Client,
+        target: &DatabaseUrl,
+        options: &RestoreOptions,
+        archive: &Path,
+        jobs: usize,
+    ) -> Result<()> {
+        match self {
+            Self::Nothing => Ok(()),
+            Self::Listed(list) => {
+                post_data_in_parallel(target, options, archive, list.as_deref(), jobs).await
+            }
+            Self::InSession { sql, entries } => {
+                crate::failpoint::failpoint("restore::before_post_data")?;
+                client.batch_execute(sql).await.map_err(|e| {
+                    Error::postgres(
+                        format!(
+                            "restoring the last post-data entries ({})",
+                            first_few(entries)
+                        ),
+                        e,
+                    )
+                })
+            }
+        }
+    }
+}
+
+/// The first five of `entries`, and how many more there are.
+fn first_few(entries: &[String]) -> String {
+    let shown = entries
+        .iter()
+        .take(5)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    match entries.len().saturating_sub(5) {
+        0 => shown,
+        more => format!("{shown} and {more} more"),
+    }
+}
+
+/// `pg_restore --section=post-data --jobs` against the target: indexes and constraints built in
+/// parallel, with large in-memory sorts; only the entries of `list` when given (`-L`).
+async fn post_data_in_parallel(
+    target: &DatabaseUrl,
+    options: &RestoreOptions,
+    archive: &Path,
+    list: Option<&Path>,
+    jobs: usize,
+) -> Result<()> {
+    crate::failpoint::failpoint("restore::before_post_data")?;
+    let program = PgBinaries::discover()?.program("pg_restore");
+    let env = ChildEnv::for_url(target)?;
+    let mut command = tokio::process::Command::new(&program);
+    env.apply(&mut command);
+    let args: Vec<&str> = restore_args(options)
+        .into_iter()
+        .filter(|a| *a != "--clean" && *a != "--if-exists")
+        .collect();
+    command
+        .args(args)
+        .env(
+            "PGOPTIONS",
+            "-c maintenance_work_mem=256MB -c synchronous_commit=off",
+        )
+        .arg("--section=post-data")
+        .args(list.map(|l| format!("--use-list={}", l.display())))
+        .arg(format!("--jobs={jobs}"))
+        .arg(format!("--dbname={}", target.database()))
+        .arg(archive)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    let output = command
+        .output()
+        .await
+        .map_err(|e| super::spawn_error(&program, "creating indexes and constraints", e))?;
+    if !output.status.success() {
+        return Err(Error::Command {
+            program: program.display().to_string(),
+            action: "creating indexes and constraints (post-data) in parallel".into(),
+            status: output.status.to_string(),
+            stderr: last_lines(&String::from_utf8_lossy(&output.stderr), 10),
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_error_names_the_first_five_entries_and_counts_the_others() {
+        let entries: Vec<String> = (1..=7).map(|i| format!("TRIGGER t{i}")).collect();
+        assert_eq!(
+            first_few(&entries),
+            "TRIGGER t1, TRIGGER t2, TRIGGER t3, TRIGGER t4, TRIGGER t5 and 2 more"
+        );
+        assert_eq!(first_few(&entries[..2]), "TRIGGER t1, TRIGGER t2");
+    }
+}
