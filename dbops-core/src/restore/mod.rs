@@ -369,33 +369,7 @@ pub async fn restore_backup(
     // whatever happens to this process, the target either does not exist or is complete, and of
     // two restores into the same new name exactly one wins.
     let (staging, schema) = if create {
-        refuse_existing(url, &target_name).await?;
-        drop_abandoned_staging(url).await;
-        let staging = staging_name();
-        // A `tables` backup's schema archive is fetched and rendered while the server creates the
-        // database.
-        let tables = entry
-            .manifest
-            .as_ref()
-            .is_some_and(|m| m.format == DumpFormat::Tables);
-        let prepare = async {
-            if tables {
-                tables::PreparedSchema::prepare(store, &entry, options)
-                    .await
-                    .map(Some)
-            } else {
-                Ok(None)
-            }
-        };
-        let (created, schema) = tokio::join!(create_database(url, &staging, &target_name), prepare);
-        created?;
-        let schema = match schema {
-            Ok(schema) => schema,
-            Err(error) => {
-                drop_database(url, &staging).await.ok();
-                return Err(error);
-            }
-        };
+        let (staging, schema) = create_staging(url, store, &entry, options, &target_name).await?;
         (Some(staging), schema)
     } else {
         (None, None)
@@ -428,6 +402,43 @@ pub async fn restore_backup(
             {
                 tracing::warn!(%drop_error, database = %staging, "could not drop the staging database of a failed restore");
             }
+            Err(error)
+        }
+    }
+}
+
+/// Creates the staging database of a restore into the new database `target` (refusing an existing
+/// one, dropping those of killed restores) while a `tables` backup's schema archive is fetched and
+/// rendered. A failure leaves no staging database behind.
+async fn create_staging(
+    url: &DatabaseUrl,
+    store: &dyn BackupStore,
+    entry: &BackupEntry,
+    options: &RestoreOptions,
+    target: &str,
+) -> Result<(String, Option<tables::PreparedSchema>)> {
+    refuse_existing(url, target).await?;
+    drop_abandoned_staging(url).await;
+    let staging = staging_name();
+    let tables = entry
+        .manifest
+        .as_ref()
+        .is_some_and(|m| m.format == DumpFormat::Tables);
+    let prepare = async {
+        if tables {
+            tables::PreparedSchema::prepare(store, entry, options)
+                .await
+                .map(Some)
+        } else {
+            Ok(None)
+        }
+    };
+    let (created, schema) = tokio::join!(create_database(url, &staging, target), prepare);
+    created?;
+    match schema {
+        Ok(schema) => Ok((staging, schema)),
+        Err(error) => {
+            drop_database(url, &staging).await.ok();
             Err(error)
         }
     }
@@ -583,6 +594,36 @@ async fn restore_and_analyze(
     Ok(restored)
 }
 
+/// Refuses a restore into the existing database `target` when it holds objects, unless `--clean`
+/// asks to drop and recreate them (which a plain SQL dump cannot).
+async fn refuse_unless_empty_or_clean(
+    target: &DatabaseUrl,
+    entry: &BackupEntry,
+    options: &RestoreOptions,
+    plain: bool,
+) -> Result<()> {
+    let database = target.database();
+    let objects = user_object_count(target).await?;
+    if objects > 0 && !options.clean {
+        return Err(Error::Refused {
+            action: format!("restore into `{database}`"),
+            reason: format!(
+                "it already holds {objects} tables, views or sequences; restore into a new database \
+                 (--into NAME --create) or pass --clean to drop and recreate the backup's objects"
+            ),
+        });
+    }
+    if objects > 0 && plain {
+        return Err(Error::Refused {
+            action: format!("restore `{}` into `{database}` with --clean", entry.key),
+            reason: "plain SQL dumps cannot drop what they recreate; restore into a new database \
+                     (--into NAME --create) or into an empty one"
+                .into(),
+        });
+    }
+    Ok(())
+}
+
 /// The restore proper, of a `tables` backup from its `schema` when already prepared.
 async fn restore_into(
     store: &dyn BackupStore,
@@ -592,31 +633,12 @@ async fn restore_into(
     created: bool,
     schema: Option<tables::PreparedSchema>,
 ) -> Result<Restored> {
-    let database = target.database();
     let plain = entry
         .manifest
         .as_ref()
         .is_none_or(|m| m.format == DumpFormat::Plain);
     if !created {
-        let objects = user_object_count(target).await?;
-        if objects > 0 && !options.clean {
-            return Err(Error::Refused {
-                action: format!("restore into `{database}`"),
-                reason: format!(
-                    "it already holds {objects} tables, views or sequences; restore into a new database \
-                     (--into NAME --create) or pass --clean to drop and recreate the backup's objects"
-                ),
-            });
-        }
-        if objects > 0 && plain {
-            return Err(Error::Refused {
-                action: format!("restore `{}` into `{database}` with --clean", entry.key),
-                reason:
-                    "plain SQL dumps cannot drop what they recreate; restore into a new database \
-                         (--into NAME --create) or into an empty one"
-                        .into(),
-            });
-        }
+        refuse_unless_empty_or_clean(target, entry, options, plain).await?;
     }
     let jobs = options.effective_jobs(created);
     if let Some(manifest) = entry

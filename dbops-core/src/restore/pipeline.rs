@@ -221,85 +221,16 @@ impl<'a> Pipeline<'a> {
         masking: &RestoreMasking,
         jobs: usize,
     ) -> Result<Loaded> {
-        let total: u64 = manifest.parts.iter().map(|p| p.object.size).sum();
-        let done = AtomicU64::new(0);
-        let work = || async {
-            let client = target.connect().await?;
-            client
-                .batch_execute(LOAD_SETTINGS)
-                .await
-                .map_err(|e| Error::postgres("setting up a loading connection", e))?;
-            let workers = ParallelWorkers::of_server(&client).await?;
-            let mut loaded = Loaded::default();
-            while let Some((task, running)) = self.next().await {
-                let spare = jobs.saturating_sub(running);
-                let complete = match task {
-                    Task::Load(part) => {
-                        let decoded =
-                            load_table(&client, store, manifest, part, options, masking, true)
-                                .await?;
-                        loaded.stored_bytes += decoded.stored_bytes;
-                        loaded.plaintext_bytes += decoded.plaintext_bytes;
-                        let so_far = done.fetch_add(decoded.stored_bytes, Ordering::Relaxed);
-                        progress::report(
-                            options.progress.as_ref(),
-                            "restoring",
-                            so_far + decoded.stored_bytes,
-                            Some(total),
-                            ProgressUnit::Bytes,
-                        );
-                        self.loaded(part).then_some(part)
-                    }
-                    Task::Build(part, sql) => {
-                        let sql = workers.capped(spare, &sql);
-                        client.batch_execute(&sql).await.map_err(|e| {
-                            Error::postgres(
-                                format!(
-                                    "creating an index or constraint of {} (post-data)",
-                                    part.qualified()
-                                ),
-                                e,
-                            )
-                        })?;
-                        self.built(part).then_some(part)
-                    }
-                    Task::ForeignKey(key) => {
-                        let merge = match self.table_sql(&key.table) {
-                            Some(table) => merge_validates(&client, &table, &key).await?,
-                            None => false,
-                        };
-                        let sql = validated_by_merge(merge, &workers.capped(spare, &key.sql));
-                        client.batch_execute(&sql).await.map_err(|e| {
-                            Error::postgres(
-                                format!(
-                                    "adding the foreign key {} of {} (post-data)",
-                                    key.name, key.table
-                                ),
-                                e,
-                            )
-                        })?;
-                        self.key_added(&key);
-                        None
-                    }
-                };
-                if let Some(part) = complete {
-                    if self.analyze_now(part) {
-                        client
-                            .batch_execute(&format!("ANALYZE {}", part.sql_name()))
-                            .await
-                            .map_err(|e| {
-                                Error::postgres(format!("analyzing {}", part.qualified()), e)
-                            })?;
-                        loaded.analyzed.push(part.qualified());
-                    }
-                    self.completed(part);
-                }
-                self.finished();
-            }
-            Ok::<Loaded, Error>(loaded)
+        let source = LoadSource {
+            store,
+            manifest,
+            options,
+            masking,
+            total: manifest.parts.iter().map(|p| p.object.size).sum(),
+            done: AtomicU64::new(0),
         };
         let worker = || async {
-            let outcome = work().await;
+            let outcome = self.work(&source, target, jobs).await;
             if outcome.is_err() {
                 self.failed.store(true, Ordering::Relaxed);
                 self.changed.notify_waiters();
@@ -316,6 +247,136 @@ impl<'a> Pipeline<'a> {
         }
         Ok(loaded)
     }
+
+    /// One loading connection: takes tasks until none are left (or a connection failed).
+    async fn work(
+        &self,
+        source: &LoadSource<'_>,
+        target: &DatabaseUrl,
+        jobs: usize,
+    ) -> Result<Loaded> {
+        let client = target.connect().await?;
+        client
+            .batch_execute(LOAD_SETTINGS)
+            .await
+            .map_err(|e| Error::postgres("setting up a loading connection", e))?;
+        let workers = ParallelWorkers::of_server(&client).await?;
+        let mut loaded = Loaded::default();
+        while let Some((task, running)) = self.next().await {
+            let spare = jobs.saturating_sub(running);
+            let complete = match task {
+                Task::Load(part) => {
+                    self.load(&client, source, part, &mut loaded).await?;
+                    self.loaded(part).then_some(part)
+                }
+                Task::Build(part, sql) => {
+                    let sql = workers.capped(spare, &sql);
+                    client.batch_execute(&sql).await.map_err(|e| {
+                        Error::postgres(
+                            format!(
+                                "creating an index or constraint of {} (post-data)",
+                                part.qualified()
+                            ),
+                            e,
+                        )
+                    })?;
+                    self.built(part).then_some(part)
+                }
+                Task::ForeignKey(key) => {
+                    self.add_foreign_key(&client, &workers.capped(spare, &key.sql), &key)
+                        .await?;
+                    None
+                }
+            };
+            if let Some(part) = complete {
+                if self.analyze_now(part) {
+                    client
+                        .batch_execute(&format!("ANALYZE {}", part.sql_name()))
+                        .await
+                        .map_err(|e| {
+                            Error::postgres(format!("analyzing {}", part.qualified()), e)
+                        })?;
+                    loaded.analyzed.push(part.qualified());
+                }
+                self.completed(part);
+            }
+            self.finished();
+        }
+        Ok(loaded)
+    }
+
+    /// Streams `part`'s rows in on `client`, counting its bytes into `loaded` and the progress.
+    async fn load(
+        &self,
+        client: &tokio_postgres::Client,
+        source: &LoadSource<'_>,
+        part: &TableObject,
+        loaded: &mut Loaded,
+    ) -> Result<()> {
+        let decoded = load_table(
+            client,
+            source.store,
+            source.manifest,
+            part,
+            source.options,
+            source.masking,
+            true,
+        )
+        .await?;
+        loaded.stored_bytes += decoded.stored_bytes;
+        loaded.plaintext_bytes += decoded.plaintext_bytes;
+        let so_far = source
+            .done
+            .fetch_add(decoded.stored_bytes, Ordering::Relaxed);
+        progress::report(
+            source.options.progress.as_ref(),
+            "restoring",
+            so_far + decoded.stored_bytes,
+            Some(source.total),
+            ProgressUnit::Bytes,
+        );
+        Ok(())
+    }
+
+    /// Adds `key` with `sql` (its statement, workers capped), validated by merging indexes when it
+    /// can be (see [`merge_validates`]); its tables are then free for the next key.
+    async fn add_foreign_key(
+        &self,
+        client: &tokio_postgres::Client,
+        sql: &str,
+        key: &ForeignKey,
+    ) -> Result<()> {
+        let merge = match self.table_sql(&key.table) {
+            Some(table) => merge_validates(client, &table, key).await?,
+            None => false,
+        };
+        client
+            .batch_execute(&validated_by_merge(merge, sql))
+            .await
+            .map_err(|e| {
+                Error::postgres(
+                    format!(
+                        "adding the foreign key {} of {} (post-data)",
+                        key.name, key.table
+                    ),
+                    e,
+                )
+            })?;
+        self.key_added(key);
+        Ok(())
+    }
+}
+
+/// Where the loading connections read the tables from, and their progress.
+struct LoadSource<'s> {
+    store: &'s dyn BackupStore,
+    manifest: &'s Manifest,
+    options: &'s RestoreOptions,
+    masking: &'s RestoreMasking,
+    /// Stored bytes of all tables.
+    total: u64,
+    /// Stored bytes loaded so far.
+    done: AtomicU64,
 }
 
 /// The tables in the order they are loaded: by what waits on each, most first — its own rows plus
