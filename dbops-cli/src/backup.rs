@@ -467,8 +467,8 @@ pub async fn run_backup(args: BackupArgs, ctx: &Context) -> Result<()> {
     }
 }
 
-async fn create(args: CreateArgs, ctx: &Context) -> Result<()> {
-    let store = args.store.open()?;
+/// The encryption `--passphrase-env`, `--recipient` and `--recipients-file` ask for.
+fn encryption_of(args: &CreateArgs) -> Result<Encryption> {
     let passphrase = args
         .passphrase_env
         .as_deref()
@@ -482,7 +482,11 @@ async fn create(args: CreateArgs, ctx: &Context) -> Result<()> {
             recipients.extend(more);
         }
     }
-    let encryption = Encryption::choose(recipients, passphrase)?;
+    Encryption::choose(recipients, passphrase)
+}
+
+/// The `--label KEY=VALUE` pairs.
+fn labels_of(args: &CreateArgs) -> Result<std::collections::BTreeMap<String, String>> {
     let mut labels = std::collections::BTreeMap::new();
     for label in &args.labels {
         let (k, v) = label
@@ -490,6 +494,13 @@ async fn create(args: CreateArgs, ctx: &Context) -> Result<()> {
             .ok_or_else(|| Error::config("--label", format!("`{label}` is not KEY=VALUE")))?;
         labels.insert(k.to_string(), v.to_string());
     }
+    Ok(labels)
+}
+
+async fn create(args: CreateArgs, ctx: &Context) -> Result<()> {
+    let store = args.store.open()?;
+    let encryption = encryption_of(&args)?;
+    let labels = labels_of(&args)?;
     let options = BackupOptions {
         format: args
             .format

@@ -265,34 +265,13 @@ pub async fn run(args: MigrateArgs, ctx: &Context) -> Result<()> {
             count: Some(count),
             dry_run: false,
             ..
-        } => {
-            let steps = migrate::up_steps(&args.migrator(ctx).await?, *count).await?;
-            if steps.short > 0 {
-                ctx.notice(&format!(
-                    "{} fewer migrations were pending than the {count} asked for",
-                    steps.short
-                ));
-            }
-            print_report(ctx, &steps.report)
-        }
+        } => up_count(&args, ctx, *count).await,
         MigrateCommand::Up {
             count,
             to,
             dry_run: true,
             ..
-        } => {
-            let mut steps = args.migrator(ctx).await?.plan_up(*to).await?;
-            steps.truncate(count.unwrap_or(usize::MAX));
-            ctx.print(&steps, || {
-                if steps.is_empty() {
-                    return "nothing to apply".into();
-                }
-                steps
-                    .iter()
-                    .map(|s| format!("would apply {} {}\n", s.version, s.name))
-                    .collect()
-            })
-        }
+        } => up_dry_run(&args, ctx, *count, *to).await,
         MigrateCommand::Up {
             to,
             dry_run: false,
@@ -353,6 +332,38 @@ pub async fn run(args: MigrateArgs, ctx: &Context) -> Result<()> {
         } => verify(&args, ctx, *skip_rollback, *keep, *timings).await,
         MigrateCommand::Lint { files, names_only } => lint(&args, ctx, files, *names_only),
     }
+}
+
+/// `migrate up N`: applies the next `count` migrations, saying when fewer were pending.
+async fn up_count(args: &MigrateArgs, ctx: &Context, count: usize) -> Result<()> {
+    let steps = migrate::up_steps(&args.migrator(ctx).await?, count).await?;
+    if steps.short > 0 {
+        ctx.notice(&format!(
+            "{} fewer migrations were pending than the {count} asked for",
+            steps.short
+        ));
+    }
+    print_report(ctx, &steps.report)
+}
+
+/// `migrate up --dry-run [N] [--to V]`: what would be applied.
+async fn up_dry_run(
+    args: &MigrateArgs,
+    ctx: &Context,
+    count: Option<usize>,
+    to: Option<i64>,
+) -> Result<()> {
+    let mut steps = args.migrator(ctx).await?.plan_up(to).await?;
+    steps.truncate(count.unwrap_or(usize::MAX));
+    ctx.print(&steps, || {
+        if steps.is_empty() {
+            return "nothing to apply".into();
+        }
+        steps
+            .iter()
+            .map(|s| format!("would apply {} {}\n", s.version, s.name))
+            .collect()
+    })
 }
 
 /// `migrate up [--to V] [--backup-to STORE]`.

@@ -116,33 +116,7 @@ impl Masking {
                     table.partition_root.as_deref() == Some(t) && in_scope(name)
                 })
         };
-        for (qualified, table_rules) in &self.rules.tables {
-            let Some(table) = shape.tables.get(qualified).filter(|_| covered(qualified)) else {
-                check.problem(
-                    ProblemKind::SchemaChanged,
-                    qualified,
-                    Some(table_rules.line),
-                    format!(
-                        "the rules name table {qualified}, which the database does not have \
-                         (renamed or dropped since the rules were written?): update the rules"
-                    ),
-                );
-                continue;
-            };
-            for (column, rule) in &table_rules.columns {
-                if !table.columns.iter().any(|c| &c.name == column) {
-                    check.problem(
-                        ProblemKind::SchemaChanged,
-                        &format!("{qualified}.{column}"),
-                        Some(rule.line),
-                        format!(
-                            "the rules name column {column} of {qualified}, which it does not have \
-                             (renamed or dropped since the rules were written?): update the rules"
-                        ),
-                    );
-                }
-            }
-        }
+        self.check_named(shape, &covered, &mut check);
         for (qualified, table) in &shape.tables {
             if !in_scope(qualified) {
                 continue;
@@ -164,40 +138,88 @@ impl Masking {
                 );
             }
             for column in &table.columns {
-                let location = format!("{qualified}.{}", column.name);
-                if let Some(rule) = table_rules.and_then(|t| t.columns.get(&column.name)) {
-                    self.check_rule(&mut check, column, rule, &location);
-                } else if looks_personal(column) {
-                    if self.allowed(&table.schema, &table.name, &column.name) {
-                        check.notes.push(format!(
-                            "{location} looks personal and is let through unmasked"
-                        ));
-                    } else {
-                        check.problem(
-                            ProblemKind::Unmasked,
-                            &location,
-                            None,
-                            format!(
-                                "{location} looks personal and has no rule: add one (`keep` if it \
-                                 is not personal) or allow it with --allow-unmasked {}.{}",
-                                table.name, column.name
-                            ),
-                        );
-                    }
-                } else if table_rules.is_some() && self.rules.complete {
+                self.check_column(&mut check, table, table_rules, column);
+            }
+        }
+        check
+    }
+
+    /// Problems with the tables and columns the rules name: those the database does not have
+    /// (among the tables `covered`).
+    fn check_named(
+        &self,
+        shape: &DatabaseShape,
+        covered: &dyn Fn(&str) -> bool,
+        check: &mut MaskCheck,
+    ) {
+        for (qualified, table_rules) in &self.rules.tables {
+            let Some(table) = shape.tables.get(qualified).filter(|_| covered(qualified)) else {
+                check.problem(
+                    ProblemKind::SchemaChanged,
+                    qualified,
+                    Some(table_rules.line),
+                    format!(
+                        "the rules name table {qualified}, which the database does not have \
+                     (renamed or dropped since the rules were written?): update the rules"
+                    ),
+                );
+                continue;
+            };
+            for (column, rule) in &table_rules.columns {
+                if !table.columns.iter().any(|c| &c.name == column) {
                     check.problem(
                         ProblemKind::SchemaChanged,
-                        &location,
-                        None,
+                        &format!("{qualified}.{column}"),
+                        Some(rule.line),
                         format!(
-                            "column {location} is not in the rules, which list every column \
-                             (complete = true): a new column? add its rule"
+                            "the rules name column {column} of {qualified}, which it does not have \
+                         (renamed or dropped since the rules were written?): update the rules"
                         ),
                     );
                 }
             }
         }
-        check
+    }
+
+    /// Problems with `column` of `table`: its rule does not fit it, or it has none where it needs one.
+    fn check_column(
+        &self,
+        check: &mut MaskCheck,
+        table: &TableShape,
+        table_rules: Option<&TableRules>,
+        column: &ColumnShape,
+    ) {
+        let location = format!("{}.{}", table.qualified(), column.name);
+        if let Some(rule) = table_rules.and_then(|t| t.columns.get(&column.name)) {
+            self.check_rule(check, column, rule, &location);
+        } else if looks_personal(column) {
+            if self.allowed(&table.schema, &table.name, &column.name) {
+                check.notes.push(format!(
+                    "{location} looks personal and is let through unmasked"
+                ));
+            } else {
+                check.problem(
+                    ProblemKind::Unmasked,
+                    &location,
+                    None,
+                    format!(
+                        "{location} looks personal and has no rule: add one (`keep` if it \
+                         is not personal) or allow it with --allow-unmasked {}.{}",
+                        table.name, column.name
+                    ),
+                );
+            }
+        } else if table_rules.is_some() && self.rules.complete {
+            check.problem(
+                ProblemKind::SchemaChanged,
+                &location,
+                None,
+                format!(
+                    "column {location} is not in the rules, which list every column \
+                     (complete = true): a new column? add its rule"
+                ),
+            );
+        }
     }
 
     fn check_rule(
@@ -244,76 +266,90 @@ impl Masking {
         check.into_result(action, &self.rules.source)?;
         let mut maskers = BTreeMap::new();
         for (qualified, order) in streams {
-            let Some(table) = shape.tables.get(qualified) else {
-                continue;
-            };
-            let Some(table_rules) = self.rules_of(shape, table) else {
-                continue;
-            };
-            let mut columns = Vec::new();
-            // Positions are those of the rows as they stream (the backup's COPY column list), never
-            // assumed to be the catalog's.
-            for (index, name) in order.iter().enumerate() {
-                let Some(rule) = table_rules.columns.get(name) else {
-                    continue;
-                };
-                let column = table
-                    .columns
-                    .iter()
-                    .find(|c| &c.name == name)
-                    .ok_or_else(|| Error::Refused {
-                        action: action.to_string(),
-                        reason: format!(
-                            "the rows of {qualified} carry column {name}, which its table does not \
-                             have; nothing was written"
-                        ),
-                    })?;
-                let op = transform::compile(&rule.transformer, column, &key)
-                    .map_err(|reason| self.rules.error_at(rule.line, reason))?;
-                if let Some(op) = op {
-                    if let Transformer::Constant(value) = &rule.transformer {
-                        validate_constant(client, value, column, qualified)
-                            .await
-                            .map_err(|reason| self.rules.error_at(rule.line, reason))?;
-                    }
-                    columns.push((index, column.name.clone(), op));
-                }
-            }
-            if columns.len() < table_rules.columns.len() {
-                let missing = table_rules
-                    .columns
-                    .iter()
-                    .filter(|(name, rule)| {
-                        rule.transformer != Transformer::Keep && !order.contains(name)
-                    })
-                    .map(|(name, _)| name.as_str())
-                    .collect::<Vec<_>>();
-                if !missing.is_empty() {
-                    return Err(Error::Refused {
-                        action: action.to_string(),
-                        reason: format!(
-                            "the rows of {qualified} do not carry the masked column(s) {}; \
-                             nothing was written",
-                            missing.join(", ")
-                        ),
-                    });
-                }
-            }
-            if !columns.is_empty() {
-                maskers.insert(
-                    qualified.clone(),
-                    Arc::new(TableMasker {
-                        table: qualified.clone(),
-                        columns,
-                        key: key.clone(),
-                    }),
-                );
+            if let Some(masker) = self
+                .table_masker(client, shape, qualified, order, &key, action)
+                .await?
+            {
+                maskers.insert(qualified.clone(), Arc::new(masker));
             }
         }
         Ok(MaskPlan {
             maskers,
             notes: check.notes,
         })
+    }
+
+    /// The masker of the table `qualified`, whose rows stream with the columns `order`; `None` when
+    /// the rules change none of its columns.
+    async fn table_masker(
+        &self,
+        client: &tokio_postgres::Client,
+        shape: &DatabaseShape,
+        qualified: &String,
+        order: &[String],
+        key: &Arc<MaskKey>,
+        action: &str,
+    ) -> Result<Option<TableMasker>> {
+        let Some(table) = shape.tables.get(qualified) else {
+            return Ok(None);
+        };
+        let Some(table_rules) = self.rules_of(shape, table) else {
+            return Ok(None);
+        };
+        let mut columns = Vec::new();
+        // Positions are those of the rows as they stream (the backup's COPY column list), never
+        // assumed to be the catalog's.
+        for (index, name) in order.iter().enumerate() {
+            let Some(rule) = table_rules.columns.get(name) else {
+                continue;
+            };
+            let column = table
+                .columns
+                .iter()
+                .find(|c| &c.name == name)
+                .ok_or_else(|| Error::Refused {
+                    action: action.to_string(),
+                    reason: format!(
+                        "the rows of {qualified} carry column {name}, which its table does not \
+                         have; nothing was written"
+                    ),
+                })?;
+            let op = transform::compile(&rule.transformer, column, key)
+                .map_err(|reason| self.rules.error_at(rule.line, reason))?;
+            if let Some(op) = op {
+                if let Transformer::Constant(value) = &rule.transformer {
+                    validate_constant(client, value, column, qualified)
+                        .await
+                        .map_err(|reason| self.rules.error_at(rule.line, reason))?;
+                }
+                columns.push((index, column.name.clone(), op));
+            }
+        }
+        if columns.len() < table_rules.columns.len() {
+            let missing = table_rules
+                .columns
+                .iter()
+                .filter(|(name, rule)| {
+                    rule.transformer != Transformer::Keep && !order.contains(name)
+                })
+                .map(|(name, _)| name.as_str())
+                .collect::<Vec<_>>();
+            if !missing.is_empty() {
+                return Err(Error::Refused {
+                    action: action.to_string(),
+                    reason: format!(
+                        "the rows of {qualified} do not carry the masked column(s) {}; \
+                         nothing was written",
+                        missing.join(", ")
+                    ),
+                });
+            }
+        }
+        Ok((!columns.is_empty()).then(|| TableMasker {
+            table: qualified.clone(),
+            columns,
+            key: key.clone(),
+        }))
     }
 
     /// The rules of `table`: its own, or else those of its partitioned table (a partition is masked

@@ -270,7 +270,15 @@ const TRANSFORMERS: &str =
 
 /// A transformer from its spelling in the file: a name, or a table with `transform` and its settings.
 fn transformer(raw: toml::Value) -> std::result::Result<Transformer, String> {
-    let table = match raw {
+    let table = rule_table(raw)?;
+    let parsed = named_transformer(&table)?;
+    refuse_other_settings(&table, &parsed)?;
+    Ok(parsed)
+}
+
+/// A rule's spelling as a table: a bare name is a table without settings.
+fn rule_table(raw: toml::Value) -> std::result::Result<RawRuleTable, String> {
+    Ok(match raw {
         toml::Value::String(name) => RawRuleTable {
             transform: name,
             value: None,
@@ -288,14 +296,18 @@ fn transformer(raw: toml::Value) -> std::result::Result<Transformer, String> {
                 other.type_str()
             ));
         }
-    };
+    })
+}
+
+/// The transformer `table` names, with the settings it needs.
+fn named_transformer(table: &RawRuleTable) -> std::result::Result<Transformer, String> {
     let needs = |what: &str, example: &str| {
         format!(
             "`{}` needs `{what}`: write {{ transform = \"{}\", {example} }}",
             table.transform, table.transform
         )
     };
-    let parsed = match table.transform.as_str() {
+    Ok(match table.transform.as_str() {
         "keep" => Transformer::Keep,
         "null" => Transformer::Null,
         "hash" => Transformer::Hash,
@@ -351,7 +363,14 @@ fn transformer(raw: toml::Value) -> std::result::Result<Transformer, String> {
                 "unknown transformer `{other}` (one of {TRANSFORMERS})"
             ));
         }
-    };
+    })
+}
+
+/// Refuses a setting of `table` that `parsed` does not take.
+fn refuse_other_settings(
+    table: &RawRuleTable,
+    parsed: &Transformer,
+) -> std::result::Result<(), String> {
     let extra = [
         (
             "value",
@@ -382,7 +401,7 @@ fn transformer(raw: toml::Value) -> std::result::Result<Transformer, String> {
     if let Some((name, _, _)) = extra.iter().find(|(_, given, allowed)| *given && !*allowed) {
         return Err(format!("`{}` takes no `{name}`", parsed.name()));
     }
-    Ok(parsed)
+    Ok(())
 }
 
 /// `N unit` (seconds, minutes, hours, days, weeks; singular, plural or s/m/h/d/w) in seconds.
