@@ -1012,11 +1012,17 @@ async fn drop_abandoned_staging(url: &DatabaseUrl) {
     }
 }
 
+/// Creates the staging database `name` from `template0`, as `pg_restore --create` does: a backup holds
+/// every object of its database, and what a site added to `template1` (a table, an extension) would
+/// collide with it.
 async fn create_database(url: &DatabaseUrl, name: &str, target: &str) -> Result<()> {
     let admin = maintenance(url).connect().await?;
     let context = || format!("creating database `{name}` to restore `{target}` into");
     admin
-        .batch_execute(&format!("CREATE DATABASE {}", quote_ident(name)))
+        .batch_execute(&format!(
+            "CREATE DATABASE {} TEMPLATE template0",
+            quote_ident(name)
+        ))
         .await
         .map_err(|e| Error::postgres(context(), e))?;
     let marked = admin

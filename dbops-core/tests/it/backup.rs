@@ -715,6 +715,62 @@ async fn a_pipelined_restore_rebuilds_the_whole_schema_and_analyzes_every_table(
     drop_db(db.url(), &target).await;
 }
 
+/// A new database is created from `template0`: a table the site added to `template1` after the source
+/// was created does not collide with the backup's table of the same name.
+#[tokio::test]
+async fn a_restore_into_a_new_database_ignores_what_template1_holds() {
+    let cluster = dbops::TempCluster::start().await.unwrap();
+    let admin = cluster.url().connect().await.unwrap();
+    admin.batch_execute("CREATE DATABASE app").await.unwrap();
+    let app = cluster.url().with_database("app");
+    app.connect()
+        .await
+        .unwrap()
+        .batch_execute(
+            "CREATE TABLE settings (k text PRIMARY KEY); INSERT INTO settings VALUES ('a')",
+        )
+        .await
+        .unwrap();
+    cluster
+        .url()
+        .with_database("template1")
+        .connect()
+        .await
+        .unwrap()
+        .batch_execute("CREATE TABLE settings (other int)")
+        .await
+        .unwrap();
+    let (_dir, store) = file_store();
+    Backup::new(app.clone(), store.clone(), BackupOptions::default())
+        .run()
+        .await
+        .unwrap();
+    PgRestorer::new(app.clone(), store)
+        .restore(&RestoreOptions {
+            target: RestoreTarget::Database {
+                name: "app_copy".into(),
+                create: true,
+            },
+            ..RestoreOptions::default()
+        })
+        .await
+        .unwrap();
+    let copy = cluster
+        .url()
+        .with_database("app_copy")
+        .connect()
+        .await
+        .unwrap();
+    let keys: Vec<String> = copy
+        .query("SELECT k FROM settings", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(keys, ["a"]);
+}
+
 /// Post-data entries that only change the catalog: a trigger, a rule, a policy with row security, a
 /// publication, and comments (one spanning lines that start like SQL comments).
 const CATALOG_ONLY_REST: &str = r#"
