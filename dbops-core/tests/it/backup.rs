@@ -609,18 +609,17 @@ CREATE TABLE never_vacuumed (id int) WITH (autovacuum_enabled = false);
 INSERT INTO never_vacuumed SELECT generate_series(1, 100);
 "#;
 
-/// A restore on two connections builds each table's indexes and constraints as the table completes,
-/// each foreign key once both its tables are complete, and the rest (partitioned indexes, comments)
-/// at the end: the restored schema is the
-/// source's, entry for entry, the data is equal, and every table has statistics (the expression
-/// index's too: it existed when its table was analyzed).
-#[tokio::test]
-async fn a_pipelined_restore_rebuilds_the_whole_schema_and_analyzes_every_table() {
-    let db = seeded().await;
+/// `db` with `schema_sql` run on it, backed up and restored on two connections into a new database
+/// named after `name`: that database's name and the restore's report.
+async fn restored_on_two_connections(
+    db: &TestDatabase,
+    schema_sql: &str,
+    name: &str,
+) -> (String, dbops::restore::RestoreReport) {
     db.connect()
         .await
         .unwrap()
-        .batch_execute(POST_DATA_EDGES)
+        .batch_execute(schema_sql)
         .await
         .unwrap();
     let (_dir, store) = file_store();
@@ -628,7 +627,7 @@ async fn a_pipelined_restore_rebuilds_the_whole_schema_and_analyzes_every_table(
         .run()
         .await
         .unwrap();
-    let target = unique("pipelined");
+    let target = unique(name);
     let report = PgRestorer::new(db.url().clone(), store)
         .restore(&RestoreOptions {
             source_database: Some(db.name().to_string()),
@@ -641,6 +640,18 @@ async fn a_pipelined_restore_rebuilds_the_whole_schema_and_analyzes_every_table(
         })
         .await
         .unwrap();
+    (target, report)
+}
+
+/// A restore on two connections builds each table's indexes and constraints as the table completes,
+/// each foreign key once both its tables are complete, and the rest (partitioned indexes, comments)
+/// at the end: the restored schema is the
+/// source's, entry for entry, the data is equal, and every table has statistics (the expression
+/// index's too: it existed when its table was analyzed).
+#[tokio::test]
+async fn a_pipelined_restore_rebuilds_the_whole_schema_and_analyzes_every_table() {
+    let db = seeded().await;
+    let (target, report) = restored_on_two_connections(&db, POST_DATA_EDGES, "pipelined").await;
     let restored = db.url().with_database(&target);
     assert_eq!(schema_dump(db.url()), schema_dump(&restored));
     assert_eq!(checksums(db.url()).await, checksums(&restored).await);
@@ -793,30 +804,7 @@ COMMENT ON TRIGGER audit_touched ON audit IS 'kept';
 #[tokio::test]
 async fn a_catalog_only_post_data_rest_restores_every_entry() {
     let db = seeded().await;
-    db.connect()
-        .await
-        .unwrap()
-        .batch_execute(CATALOG_ONLY_REST)
-        .await
-        .unwrap();
-    let (_dir, store) = file_store();
-    Backup::new(db.url().clone(), store.clone(), BackupOptions::default())
-        .run()
-        .await
-        .unwrap();
-    let target = unique("catalog-rest");
-    PgRestorer::new(db.url().clone(), store)
-        .restore(&RestoreOptions {
-            source_database: Some(db.name().to_string()),
-            target: RestoreTarget::Database {
-                name: target.clone(),
-                create: true,
-            },
-            jobs: Some(2),
-            ..RestoreOptions::default()
-        })
-        .await
-        .unwrap();
+    let (target, _) = restored_on_two_connections(&db, CATALOG_ONLY_REST, "catalog-rest").await;
     let restored = db.url().with_database(&target);
     let dump = schema_dump(&restored);
     assert_eq!(schema_dump(db.url()), dump);
