@@ -4,9 +4,11 @@
 //! those are built, and each foreign key between loaded tables as soon as both of its tables are
 //! complete — while other tables still load, instead of after all of them. Two foreign keys that lock
 //! a common table never run at once (like `pg_restore --jobs`, which keeps such entries apart): each
-//! locks both of its tables, so two could deadlock. The restore keeps at most one server process per
-//! connection busy: a statement gets parallel workers only for connections left idle (see
-//! [`ParallelWorkers`]).
+//! locks both of its tables, so two could deadlock. Two builds of one table run at once only when
+//! both merely create indexes (a `SHARE` lock each): a constraint's `ALTER TABLE` locks the table
+//! exclusively, and a connection would only wait on the server for it while other work is queued.
+//! The restore keeps at most one server process per connection busy: a statement gets parallel
+//! workers only for connections left idle (see [`ParallelWorkers`]).
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Mutex;
@@ -16,7 +18,7 @@ use tokio::sync::Notify;
 
 use super::RestoreOptions;
 use super::masking::RestoreMasking;
-use super::post_data::{ForeignKey, PostDataSplit};
+use super::post_data::{ForeignKey, PostDataSplit, only_creates_indexes};
 use super::statement_settings::{ParallelWorkers, merge_validates, validated_by_merge};
 use super::tables::{LOAD_SETTINGS, Loaded, load_table};
 use crate::backup::{Manifest, TableObject};
@@ -30,9 +32,25 @@ enum Task<'a> {
     /// Stream a table's rows in.
     Load(&'a TableObject),
     /// Build one of a loaded table's indexes or constraints.
-    Build(&'a TableObject, String),
+    Build(&'a TableObject, Build),
     /// Add a foreign key whose tables are both complete.
     ForeignKey(ForeignKey),
+}
+
+/// One index or constraint of a loaded table.
+struct Build {
+    /// Its SQL.
+    sql: String,
+    /// Whether it only creates indexes: see [`only_creates_indexes`].
+    shares_table: bool,
+}
+
+/// The builds running on one table.
+#[derive(Default)]
+struct RunningBuilds {
+    count: usize,
+    /// Whether one of them locks the table against all others.
+    exclusive: bool,
 }
 
 /// What the loading connections share, under one lock.
@@ -49,26 +67,55 @@ struct Schedule<'a> {
     complete: HashSet<String>,
     /// The tables of the foreign keys being added.
     locked: HashSet<String>,
+    /// The builds running, by table.
+    building: HashMap<String, RunningBuilds>,
     /// Tasks taken and not yet finished: each may still queue more.
     running: usize,
 }
 
 impl<'a> Schedule<'a> {
-    /// Takes the first task that may run now: anything but a foreign key on a locked table.
+    /// Takes the first task that may run now: anything but a foreign key on a locked table or a
+    /// build whose lock conflicts with a running build of its table.
     fn take(&mut self) -> Option<Task<'a>> {
         let at = self.queue.iter().position(|task| match task {
             Task::ForeignKey(key) => {
                 !self.locked.contains(&key.table) && !self.locked.contains(&key.referenced)
             }
-            _ => true,
+            Task::Build(part, build) => self.may_build(&part.qualified(), build),
+            Task::Load(_) => true,
         })?;
         let task = self.queue.remove(at)?;
-        if let Task::ForeignKey(key) = &task {
-            self.locked.insert(key.table.clone());
-            self.locked.insert(key.referenced.clone());
+        match &task {
+            Task::ForeignKey(key) => {
+                self.locked.insert(key.table.clone());
+                self.locked.insert(key.referenced.clone());
+            }
+            Task::Build(part, build) => {
+                let running = self.building.entry(part.qualified()).or_default();
+                running.count += 1;
+                running.exclusive |= !build.shares_table;
+            }
+            Task::Load(_) => {}
         }
         self.running += 1;
         Some(task)
+    }
+
+    /// Whether `build` of `table` may start beside the builds of it running now.
+    fn may_build(&self, table: &str, build: &Build) -> bool {
+        self.building
+            .get(table)
+            .is_none_or(|running| running.count == 0 || (build.shares_table && !running.exclusive))
+    }
+
+    /// A build of `table` finished.
+    fn build_done(&mut self, table: &str) {
+        if let Some(running) = self.building.get_mut(table) {
+            running.count = running.count.saturating_sub(1);
+            if running.count == 0 {
+                self.building.remove(table);
+            }
+        }
     }
 }
 
@@ -174,7 +221,10 @@ impl<'a> Pipeline<'a> {
         let mut schedule = lock(&self.schedule);
         schedule.pending.insert(part.qualified(), builds.len());
         for sql in builds.into_iter().rev() {
-            schedule.queue.push_front(Task::Build(part, sql));
+            let shares_table = only_creates_indexes(&sql);
+            schedule
+                .queue
+                .push_front(Task::Build(part, Build { sql, shares_table }));
         }
         false
     }
@@ -182,6 +232,7 @@ impl<'a> Pipeline<'a> {
     /// After one of `part`'s builds: whether it was the last.
     fn built(&self, part: &TableObject) -> bool {
         let mut schedule = lock(&self.schedule);
+        schedule.build_done(&part.qualified());
         let left = schedule.pending.entry(part.qualified()).or_insert(1);
         *left = left.saturating_sub(1);
         *left == 0
@@ -269,8 +320,8 @@ impl<'a> Pipeline<'a> {
                     self.load(&client, source, part, &mut loaded).await?;
                     self.loaded(part).then_some(part)
                 }
-                Task::Build(part, sql) => {
-                    let sql = workers.capped(spare, &sql);
+                Task::Build(part, build) => {
+                    let sql = workers.capped(spare, &build.sql);
                     client.batch_execute(&sql).await.map_err(|e| {
                         Error::postgres(
                             format!(
@@ -452,6 +503,63 @@ mod tests {
 
     fn names(order: Vec<&TableObject>) -> Vec<&str> {
         order.into_iter().map(|t| t.name.as_str()).collect()
+    }
+
+    fn build<'a>(part: &'a TableObject, sql: &str) -> Task<'a> {
+        Task::Build(
+            part,
+            Build {
+                sql: sql.to_string(),
+                shares_table: only_creates_indexes(sql),
+            },
+        )
+    }
+
+    /// What `task` is, for comparing schedules.
+    fn label(task: &Task<'_>) -> String {
+        match task {
+            Task::Load(part) => format!("load {}", part.name),
+            Task::Build(_, build) => build.sql.clone(),
+            Task::ForeignKey(key) => key.name.clone(),
+        }
+    }
+
+    #[test]
+    fn a_tables_constraint_runs_alone_its_index_builds_side_by_side() {
+        let (rides, users) = (table("rides", 100), table("users", 10));
+        const PKEY: &str =
+            "ALTER TABLE ONLY public.rides ADD CONSTRAINT rides_pkey PRIMARY KEY (id);";
+        const BY_DRIVER: &str =
+            "CREATE INDEX rides_driver_idx ON public.rides USING btree (driver_id);";
+        const BY_RIDER: &str =
+            "CREATE INDEX rides_rider_idx ON public.rides USING btree (rider_id);";
+        const UNIQUE: &str =
+            "ALTER TABLE ONLY public.rides ADD CONSTRAINT rides_code_key UNIQUE (code);";
+        let mut schedule = Schedule {
+            queue: VecDeque::from([
+                build(&rides, PKEY),
+                build(&rides, BY_DRIVER),
+                build(&rides, BY_RIDER),
+                build(&rides, UNIQUE),
+                Task::Load(&users),
+            ]),
+            ..Schedule::default()
+        };
+        let take = |schedule: &mut Schedule<'_>| schedule.take().as_ref().map(label);
+        // The primary key locks rides: the second connection loads users instead of waiting.
+        assert_eq!(take(&mut schedule).as_deref(), Some(PKEY));
+        assert_eq!(take(&mut schedule).as_deref(), Some("load users"));
+        assert_eq!(take(&mut schedule), None);
+        schedule.build_done("public.rides");
+        // Two index builds share the table; the unique constraint waits for both.
+        assert_eq!(take(&mut schedule).as_deref(), Some(BY_DRIVER));
+        assert_eq!(take(&mut schedule).as_deref(), Some(BY_RIDER));
+        assert_eq!(take(&mut schedule), None);
+        schedule.build_done("public.rides");
+        assert_eq!(take(&mut schedule), None);
+        schedule.build_done("public.rides");
+        assert_eq!(take(&mut schedule).as_deref(), Some(UNIQUE));
+        assert!(schedule.queue.is_empty());
     }
 
     #[test]

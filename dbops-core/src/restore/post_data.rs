@@ -187,6 +187,19 @@ pub(super) fn catalog_only_entries(script: &str) -> Option<Vec<String>> {
         .collect()
 }
 
+/// Whether the early build `sql` only creates indexes (`CREATE [UNIQUE] INDEX`, after its `SET`s):
+/// those take a `SHARE` lock, so several of one table may be built at once. Anything else (`ALTER
+/// TABLE ... ADD CONSTRAINT`, `CLUSTER ON`, an index's `SET STATISTICS`) locks the table against every
+/// other build of it.
+pub(super) fn only_creates_indexes(sql: &str) -> bool {
+    let mut creates = statements(sql)
+        .into_iter()
+        .filter(|s| !s.starts_with("SET "))
+        .peekable();
+    creates.peek().is_some()
+        && creates.all(|s| s.starts_with("CREATE INDEX ") || s.starts_with("CREATE UNIQUE INDEX "))
+}
+
 /// The list's entry lines by every prefix of their `TYPE SCHEMA NAME OWNER` part that ends in a
 /// space: a key `TYPE SCHEMA NAME ` finds the lines that start with it, built once for all entries.
 fn listed_by_prefix(lines: &[String]) -> HashMap<String, Vec<usize>> {
@@ -420,6 +433,28 @@ COMMENT ON COLUMN public.users.email IS 'where
 REFRESH MATERIALIZED VIEW public.daily;
 ";
         assert_eq!(catalog_only_entries(&format!("{catalog}{view}")), None);
+    }
+
+    #[test]
+    fn only_index_creations_may_share_their_table() {
+        let mut split = PostDataSplit::new(SCRIPT, LIST, &loaded(&["public.rides"]), &loaded(&[]));
+        let shared: Vec<bool> = split
+            .take("public.rides")
+            .iter()
+            .map(|sql| only_creates_indexes(sql))
+            .collect();
+        assert_eq!(shared, [false, true, true]);
+        assert!(only_creates_indexes(
+            "SET default_tablespace = '';\nCREATE UNIQUE INDEX u ON public.t USING btree (a);"
+        ));
+        for exclusive in [
+            "CREATE INDEX i ON public.t USING btree (a);\nALTER TABLE public.t CLUSTER ON i;",
+            "CREATE INDEX i ON public.t USING btree (a);\nALTER INDEX public.i ALTER COLUMN 1 SET STATISTICS 500;",
+            "ALTER TABLE ONLY public.t\n    ADD CONSTRAINT t_a_excl EXCLUDE USING gist (a WITH &&);",
+            "SET default_tablespace = '';",
+        ] {
+            assert!(!only_creates_indexes(exclusive), "{exclusive}");
+        }
     }
 
     #[test]
