@@ -574,29 +574,15 @@ async fn dump_globals(
     env.apply(&mut command);
     command
         .args(["--globals-only", "--no-role-passwords", "--no-password"])
-        .arg(format!("--database={}", url.database()))
-        .kill_on_drop(true);
-    let output = command.output().await.map_err(|e| Error::Command {
-        program: program.display().to_string(),
-        action: "dumping roles and tablespaces".into(),
-        status: format!("could not start: {e}"),
-        stderr: String::new(),
-    })?;
-    if !output.status.success() {
-        return Err(Error::Command {
-            program: program.display().to_string(),
-            action: "dumping roles and tablespaces".into(),
-            status: output.status.to_string(),
-            stderr: crate::cluster::last_lines(&String::from_utf8_lossy(&output.stderr), 10),
-        });
-    }
+        .arg(format!("--database={}", url.database()));
+    let plain =
+        crate::cluster::output_of(command, &program, "dumping roles and tablespaces").await?;
     let key = manifest::globals_key(
         &plan.database,
         &plan.id,
         options.compression,
         plan.encrypted(),
     );
-    let plain = output.stdout;
     let encoded = encode_in_memory(&plain, &plan.encoding).await?;
     let object = StoredObject {
         key: key.clone(),

@@ -127,6 +127,36 @@ fn spawner() -> &'static Mutex<mpsc::Sender<(Command, SpawnReply)>> {
     })
 }
 
+/// Runs `command` to completion (stdin closed, killed if the future is dropped) and returns its
+/// stdout. A program that cannot start or exits unsuccessfully is an [`Error::Command`] naming
+/// `program` and `action`, with the last ten lines of its stderr.
+pub(crate) async fn output_of(
+    mut command: tokio::process::Command,
+    program: &std::path::Path,
+    action: &str,
+) -> Result<Vec<u8>> {
+    let failed = |status: String, stderr: String| Error::Command {
+        program: program.display().to_string(),
+        action: action.to_string(),
+        status,
+        stderr,
+    };
+    let output = command
+        .stdin(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .output()
+        .await
+        .map_err(|e| failed(format!("could not run: {e}"), String::new()))?;
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        return Err(failed(
+            output.status.to_string(),
+            super::last_lines(&stderr, 10),
+        ));
+    }
+    Ok(output.stdout)
+}
+
 /// Spawns `command` so that it receives SIGQUIT when this process dies, however it dies.
 ///
 /// The signal is armed in the child after it switched user (switching credentials clears it), and a
@@ -222,6 +252,45 @@ pub(crate) fn stop_child_blocking(child: &mut Child, first: Signal, grace: Durat
         signal(pid, sig);
         if wait_blocking(child, grace) {
             return;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_program_run_to_completion_returns_its_output_or_says_how_it_failed() {
+        let sh = std::path::Path::new("/bin/sh");
+        let mut command = tokio::process::Command::new(sh);
+        command.args(["-c", "echo rows"]);
+        assert_eq!(output_of(command, sh, "counting").await.unwrap(), b"rows\n");
+
+        let mut command = tokio::process::Command::new(sh);
+        command.args(["-c", "echo first >&2; echo 'no such table' >&2; exit 3"]);
+        match output_of(command, sh, "counting rows").await {
+            Err(Error::Command {
+                program,
+                action,
+                status,
+                stderr,
+            }) => {
+                assert_eq!(
+                    (program.as_str(), action.as_str()),
+                    ("/bin/sh", "counting rows")
+                );
+                assert!(status.contains('3'), "{status}");
+                assert_eq!(stderr, "first\nno such table");
+            }
+            other => panic!("expected a command error, got {other:?}"),
+        }
+
+        let missing = std::path::Path::new("/nonexistent/pg_restore");
+        let command = tokio::process::Command::new(missing);
+        match output_of(command, missing, "rendering").await {
+            Err(Error::Command { status, .. }) => assert!(status.starts_with("could not run: ")),
+            other => panic!("expected a command error, got {other:?}"),
         }
     }
 }

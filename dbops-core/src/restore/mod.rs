@@ -826,26 +826,13 @@ async fn restore_parallel(
         .arg(format!("--jobs={jobs}"))
         .arg(format!("--dbname={}", env_database(env)))
         .arg(&spool)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    let output = command
-        .output()
-        .await
-        .map_err(|e| spawn_error(&program, "restoring in parallel", e))?;
-    if !output.status.success() {
-        return Err(Error::Command {
-            program: program.display().to_string(),
-            action: format!(
-                "restoring `{}` with {} jobs (not one transaction: the target may be partly restored; \
-                 restore again with --clean)",
-                entry.key, jobs
-            ),
-            status: output.status.to_string(),
-            stderr: last_lines(&String::from_utf8_lossy(&output.stderr), 10),
-        });
-    }
+        .stdout(Stdio::null());
+    let action = format!(
+        "restoring `{}` with {} jobs (not one transaction: the target may be partly restored; \
+         restore again with --clean)",
+        entry.key, jobs
+    );
+    crate::cluster::output_of(command, &program, &action).await?;
     Ok(decoded)
 }
 

@@ -11,7 +11,7 @@ use std::process::Stdio;
 use super::post_data::{PostDataSplit, catalog_only_entries};
 use super::tables::{pg_restore_output, without_psql_restrict};
 use super::{RestoreOptions, restore_args};
-use crate::cluster::{PgBinaries, last_lines};
+use crate::cluster::{PgBinaries, output_of};
 use crate::config::{ChildEnv, DatabaseUrl};
 use crate::error::{Error, Result};
 
@@ -134,22 +134,13 @@ async fn post_data_in_parallel(
         .arg(format!("--jobs={jobs}"))
         .arg(format!("--dbname={}", target.database()))
         .arg(archive)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    let output = command
-        .output()
-        .await
-        .map_err(|e| super::spawn_error(&program, "creating indexes and constraints", e))?;
-    if !output.status.success() {
-        return Err(Error::Command {
-            program: program.display().to_string(),
-            action: "creating indexes and constraints (post-data) in parallel".into(),
-            status: output.status.to_string(),
-            stderr: last_lines(&String::from_utf8_lossy(&output.stderr), 10),
-        });
-    }
+        .stdout(Stdio::null());
+    output_of(
+        command,
+        &program,
+        "creating indexes and constraints (post-data) in parallel",
+    )
+    .await?;
     Ok(())
 }
 

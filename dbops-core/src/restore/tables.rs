@@ -14,7 +14,6 @@
 use std::collections::HashSet;
 use std::io::Write;
 use std::path::Path;
-use std::process::Stdio;
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -28,7 +27,7 @@ use super::post_data_rest::PostDataRest;
 use super::stream::{self, Source};
 use super::{RestoreOptions, restore_args};
 use crate::backup::{BackupEntry, Manifest, TableObject};
-use crate::cluster::{PgBinaries, last_lines};
+use crate::cluster::PgBinaries;
 use crate::config::DatabaseUrl;
 use crate::error::{Error, Result};
 use crate::storage::BackupStore;
@@ -263,24 +262,11 @@ pub(super) async fn pg_restore_output(
         .filter(|a| with_clean || (*a != "--clean" && *a != "--if-exists"))
         .filter(|a| *a != "--no-password" && *a != "--exit-on-error")
         .collect();
-    let output = tokio::process::Command::new(&program)
-        .args(args)
-        .args(extra)
-        .arg(archive)
-        .stdin(Stdio::null())
-        .kill_on_drop(true)
-        .output()
-        .await
-        .map_err(|e| super::spawn_error(&program, "reading the schema archive", e))?;
-    if !output.status.success() {
-        return Err(Error::Command {
-            program: program.display().to_string(),
-            action: format!("rendering the {name} section of the schema archive"),
-            status: output.status.to_string(),
-            stderr: last_lines(&String::from_utf8_lossy(&output.stderr), 10),
-        });
-    }
-    String::from_utf8(output.stdout).map_err(|e| Error::Integrity {
+    let mut command = tokio::process::Command::new(&program);
+    command.args(args).args(extra).arg(archive);
+    let action = format!("rendering the {name} section of the schema archive");
+    let stdout = crate::cluster::output_of(command, &program, &action).await?;
+    String::from_utf8(stdout).map_err(|e| Error::Integrity {
         key: archive.display().to_string(),
         reason: format!("the {name} section is not UTF-8 ({e})"),
     })
