@@ -74,7 +74,9 @@ pub struct Run {
 }
 
 /// Runs a bash command line with the database's libpq environment (`PG*`, passfile) and `extra_env`;
-/// panics when it fails. Returns its wall time and peak RSS.
+/// panics when it fails. Returns its wall time and peak RSS. The page cache is flushed (`sync`) before
+/// the clock starts: the kernel writes dirty pages back about 30 s after they were written, so the
+/// files an earlier command wrote would otherwise be written back during whichever command runs then.
 pub fn measure(script: &str, url: &DatabaseUrl, extra_env: &[(&str, String)]) -> Run {
     let env = ChildEnv::for_url(url).expect("child env");
     let mut command = Command::new("bash");
@@ -85,6 +87,8 @@ pub fn measure(script: &str, url: &DatabaseUrl, extra_env: &[(&str, String)]) ->
     for (k, v) in extra_env {
         command.env(k, v);
     }
+    // SAFETY: sync(2) takes no arguments and always succeeds.
+    unsafe { libc::sync() };
     let started = Instant::now();
     #[allow(clippy::zombie_processes)] // reaped by wait4 below, which also returns its rusage
     let child = command.spawn().expect("spawn");
