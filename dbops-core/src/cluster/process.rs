@@ -130,6 +130,7 @@ fn spawner() -> &'static Mutex<mpsc::Sender<(Command, SpawnReply)>> {
 /// Runs `command` to completion (stdin closed, killed if the future is dropped) and returns its
 /// stdout. A program that cannot start or exits unsuccessfully is an [`Error::Command`] naming
 /// `program` and `action`, with the last ten lines of its stderr.
+#[cfg(feature = "backup")]
 pub(crate) async fn output_of(
     mut command: tokio::process::Command,
     program: &std::path::Path,
@@ -256,7 +257,7 @@ pub(crate) fn stop_child_blocking(child: &mut Child, first: Signal, grace: Durat
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "backup"))]
 mod tests {
     use super::*;
 
