@@ -14,7 +14,7 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
-RUST_TESTS_FLOOR=273
+RUST_TESTS_FLOOR=276
 PYTHON_TESTS_FLOOR=70
 
 LOGS="$(mktemp -d)"
