@@ -6,7 +6,8 @@
 //! a common table never run at once (like `pg_restore --jobs`, which keeps such entries apart): each
 //! locks both of its tables, so two could deadlock. Two builds of one table run at once only when
 //! both merely create indexes (a `SHARE` lock each): a constraint's `ALTER TABLE` locks the table
-//! exclusively, and a connection would only wait on the server for it while other work is queued.
+//! exclusively, so a build that would wait for a running one stays queued and the connection takes
+//! other work (usually the next table's rows) instead of waiting on the server.
 //! The restore keeps at most one server process per connection busy: a statement gets parallel
 //! workers only for connections left idle (see [`ParallelWorkers`]).
 
@@ -48,6 +49,7 @@ struct Build {
 /// The builds running on one table.
 #[derive(Default)]
 struct RunningBuilds {
+    /// How many.
     count: usize,
     /// Whether one of them locks the table against all others.
     exclusive: bool,
