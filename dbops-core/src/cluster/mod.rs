@@ -27,10 +27,10 @@ pub use binaries::PgBinaries;
 pub use detached::{DetachedCluster, DetachedClusterInfo};
 pub use initdb::cache_root;
 pub(crate) use process::OsAccount;
-#[cfg(feature = "backup")]
-pub(crate) use process::output_of;
 #[cfg(feature = "testing")]
 pub(crate) use process::start_time as process_start_time;
+#[cfg(feature = "backup")]
+pub(crate) use process::{output_of, spawn_error};
 
 use crate::config::{DatabaseUrl, quote_literal};
 use crate::error::{Error, Result};

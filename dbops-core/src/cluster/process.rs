@@ -136,26 +136,32 @@ pub(crate) async fn output_of(
     program: &std::path::Path,
     action: &str,
 ) -> Result<Vec<u8>> {
-    let failed = |status: String, stderr: String| Error::Command {
-        program: program.display().to_string(),
-        action: action.to_string(),
-        status,
-        stderr,
-    };
     let output = command
         .stdin(std::process::Stdio::null())
         .kill_on_drop(true)
         .output()
         .await
-        .map_err(|e| failed(format!("could not run: {e}"), String::new()))?;
+        .map_err(|e| spawn_error(program, action, e))?;
     if !output.status.success() {
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        return Err(failed(
-            output.status.to_string(),
-            super::last_lines(&stderr, 10),
-        ));
+        return Err(Error::Command {
+            program: program.display().to_string(),
+            action: action.to_string(),
+            status: output.status.to_string(),
+            stderr: super::last_lines(&String::from_utf8_lossy(&output.stderr), 10),
+        });
     }
     Ok(output.stdout)
+}
+
+/// The [`Error::Command`] of `program`, which could not be run for `action`.
+#[cfg(feature = "backup")]
+pub(crate) fn spawn_error(program: &std::path::Path, action: &str, e: io::Error) -> Error {
+    Error::Command {
+        program: program.display().to_string(),
+        action: action.into(),
+        status: format!("could not run: {e}"),
+        stderr: String::new(),
+    }
 }
 
 /// Spawns `command` so that it receives SIGQUIT when this process dies, however it dies.

@@ -29,7 +29,7 @@ use serde::Serialize;
 use tokio::io::AsyncReadExt;
 
 use crate::backup::{BackupEntry, BackupSelector, BackupStore, Decryption, DumpFormat, count_rows};
-use crate::cluster::{PgBinaries, last_lines};
+use crate::cluster::{PgBinaries, last_lines, spawn_error};
 use crate::config::{ChildEnv, DatabaseUrl, collect_stderr, quote_ident};
 use crate::error::{Error, Result};
 use crate::progress::{self, Progress, ProgressUnit};
@@ -858,15 +858,6 @@ fn take_stdin(
         .into_owned_fd()
         .map_err(|e| Error::io("taking the restore pipe", program, e))?;
     Ok(std::fs::File::from(fd))
-}
-
-fn spawn_error(program: &std::path::Path, action: &str, e: std::io::Error) -> Error {
-    Error::Command {
-        program: program.display().to_string(),
-        action: action.into(),
-        status: format!("could not run: {e}"),
-        stderr: String::new(),
-    }
 }
 
 /// Tables, views, sequences and other relations outside the system schemas.

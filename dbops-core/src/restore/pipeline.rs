@@ -69,7 +69,7 @@ struct Schedule<'a> {
     complete: HashSet<String>,
     /// The tables of the foreign keys being added.
     locked: HashSet<String>,
-    /// The builds running, by table.
+    /// The builds running, by table (a table is listed only while one of its builds runs).
     building: HashMap<String, RunningBuilds>,
     /// Tasks taken and not yet finished: each may still queue more.
     running: usize,
@@ -107,7 +107,7 @@ impl<'a> Schedule<'a> {
     fn may_build(&self, table: &str, build: &Build) -> bool {
         self.building
             .get(table)
-            .is_none_or(|running| running.count == 0 || (build.shares_table && !running.exclusive))
+            .is_none_or(|running| build.shares_table && !running.exclusive)
     }
 
     /// A build of `table` finished.
