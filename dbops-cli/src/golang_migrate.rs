@@ -184,8 +184,9 @@ pub fn run(args: Vec<OsString>) -> i32 {
         return 0;
     }
     let started = std::time::Instant::now();
-    let outcome = match crate::block_on(command(&flags, &log)) {
-        Ok(outcome) => outcome,
+    let outcome = match crate::block_on(crate::interrupt::run("migrate", command(&flags, &log))) {
+        Ok(Ok(outcome)) => outcome,
+        Ok(Err(interrupted)) => return interrupted.exit_code(),
         Err(code) => return code,
     };
     match outcome {

@@ -7,6 +7,7 @@ mod cluster;
 mod context;
 mod golang_migrate;
 mod health;
+mod interrupt;
 mod logging;
 mod mask;
 mod migrate;
@@ -105,7 +106,8 @@ pub fn main() -> ! {
 
 /// Runs the CLI with the given arguments (the first is the program name) and returns the exit code:
 /// 0 on success, 1 when the operation failed, 2 on bad usage, 70 when dbops itself failed (a panic:
-/// a bug, reported in two short lines; a backtrace only with `RUST_BACKTRACE`).
+/// a bug, reported in two short lines; a backtrace only with `RUST_BACKTRACE`), 130 and 143 when
+/// SIGINT or SIGTERM interrupted it (after cleaning up what it started).
 pub fn run_from_args<I, T>(args: I) -> i32
 where
     I: IntoIterator<Item = T>,
@@ -128,7 +130,7 @@ where
     };
     #[cfg(feature = "failpoints")]
     let _failpoints = fail::FailScenario::setup();
-    panic_guard::run(&command, move || run_parsed(cli))
+    panic_guard::run(&command.clone(), move || run_parsed(&command, cli))
 }
 
 /// The arguments of golang-migrate's command line, when these are: the program is called `migrate`
@@ -169,24 +171,31 @@ fn block_on<F: std::future::Future>(future: F) -> std::result::Result<F::Output,
     }
 }
 
-fn run_parsed(cli: Cli) -> i32 {
+fn run_parsed(command: &str, cli: Cli) -> i32 {
     logging::init(&cli.global);
     let outcome = block_on(async move {
         let ctx = Context::new(cli.global);
-        let outcome = tokio::select! {
-            outcome = cli.command.run(&ctx) => outcome,
-            _ = tokio::signal::ctrl_c() => Err(dbops::Error::Cancelled { action: "the command (interrupted)".into() }),
-        };
+        let outcome = interrupt::run(command, cli.command.run(&ctx)).await;
         ctx.finish().await;
-        outcome.map(|()| ctx.exit_code())
+        outcome.map(|outcome| outcome.map(|()| ctx.exit_code()))
     });
-    let Ok(outcome) = outcome else { return 1 };
     match outcome {
-        Ok(code) => code,
-        Err(err) => {
+        Err(code) => code,
+        Ok(Err(interrupted)) => interrupted.exit_code(),
+        Ok(Ok(Ok(code))) => code,
+        Ok(Ok(Err(err))) => {
             eprintln!("error: {}", report(&err));
-            1
+            exit_code_of(&err)
         }
+    }
+}
+
+/// The exit code of a command that failed with `err`: 2 for bad usage (an invalid URL, option or
+/// setting), 1 for everything else.
+fn exit_code_of(err: &dbops::Error) -> i32 {
+    match err {
+        dbops::Error::InvalidUrl { .. } | dbops::Error::Config { .. } => 2,
+        _ => 1,
     }
 }
 

@@ -25,7 +25,7 @@ pub(crate) async fn analyze_database_except(
     done: &[String],
 ) -> Result<f64> {
     let started = Instant::now();
-    let client = url.connect().await?;
+    let client = url.connect_for_work().await?;
     let rows = client
         .query(
             "SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
@@ -56,7 +56,7 @@ pub(crate) async fn analyze_database_except(
     let workers = jobs.max(1).min(names.len());
     let queue = std::sync::Mutex::new(names);
     let worker = || async {
-        let client = url.connect().await?;
+        let client = url.connect_for_work().await?;
         loop {
             let next = queue
                 .lock()

@@ -140,7 +140,7 @@ pub async fn reset_with(
     } else {
         "postgres"
     };
-    let admin = url.with_database(maintenance).connect().await?;
+    let admin = url.with_database(maintenance).connect_for_work().await?;
     // One reset of a database at a time, and none while the server still runs the DROP/CREATE of a
     // reset whose process was killed (its backend holds this session lock until it notices).
     admin

@@ -15,6 +15,7 @@ pub mod alert;
 pub mod analyze;
 #[cfg(feature = "backup")]
 pub mod backup;
+pub mod cleanup;
 #[cfg(feature = "cluster")]
 pub mod cluster;
 pub mod config;

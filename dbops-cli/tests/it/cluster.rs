@@ -109,7 +109,8 @@ fn bad_setting_names_the_flag() {
         .args(["cluster", "start", "--set", "work_mem"])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1));
+    // Bad usage: exit code 2.
+    assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--set"));
 }
 

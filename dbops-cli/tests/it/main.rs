@@ -11,6 +11,7 @@ mod backup;
 mod cluster;
 mod golang_migrate;
 mod hostile_store_names;
+mod interrupts;
 mod mask;
 mod migrate;
 mod panic;

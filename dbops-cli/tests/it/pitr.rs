@@ -123,12 +123,15 @@ async fn restore_to_time_restore_point_and_latest_then_archive_a_new_timeline() 
     std::fs::set_permissions(&archive_dir, std::fs::Permissions::from_mode(0o777)).unwrap();
     let store_url = format!("file://{}", archive_dir.display());
     let store = ObjectBackupStore::open(&store_url).unwrap();
+    // Over TCP with a password: scram-sha-256 on every host line, the replication one included.
     let cluster = TempCluster::builder()
+        .listen(dbops::Listen::Tcp)
         .archive_command(archive_command(&store_url))
         .start()
         .await
         .unwrap();
-    let url = cluster.url();
+    let url = cluster.tcp_url().unwrap();
+    assert!(url.password().is_some());
     let client = url.connect().await.unwrap();
     client
         .batch_execute("CREATE TABLE rides_log (id serial PRIMARY KEY, note text); INSERT INTO rides_log (note) SELECT 'before' FROM generate_series(1, 100)")
@@ -139,6 +142,17 @@ async fn restore_to_time_restore_point_and_latest_then_archive_a_new_timeline() 
         .unwrap();
     assert!(base.has_backup_manifest, "{base:?}");
     assert_eq!(base.timeline, 1);
+    // The same through the CLI, the password in DATABASE_URL.
+    let out = std::process::Command::new(DBOPS)
+        .env("DATABASE_URL", url.expose())
+        .args(["-q", "basebackup", "--store", &store_url])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     tokio::time::sleep(Duration::from_millis(1100)).await;
 
     client
@@ -159,7 +173,7 @@ async fn restore_to_time_restore_point_and_latest_then_archive_a_new_timeline() 
 
     let status = pitr::status(&store, Some(&url)).await.unwrap();
     assert!(status.problems.is_empty(), "{:?}", status.problems);
-    assert_eq!(status.base_backups.len(), 1);
+    assert_eq!(status.base_backups.len(), 2);
     assert_eq!(status.archiver.as_ref().unwrap().failed_count, 0);
     assert!(status.recovery_window.is_some());
 

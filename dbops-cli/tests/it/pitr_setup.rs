@@ -252,7 +252,8 @@ async fn credentials_are_refused_and_never_shown_or_written() {
     ];
     for args in refused {
         let out = setup(&args);
-        assert_eq!(out.status.code(), Some(1), "{args:?}: {}", text(&out));
+        // A refused option is bad usage: exit code 2.
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", text(&out));
         let shown = text(&out);
         assert!(
             !shown.contains(SECRET),

@@ -54,13 +54,13 @@ where
     S: Stream<Item = Result<Bytes>> + Unpin,
 {
     let (plain_tx, plain_rx) = tokio::sync::mpsc::channel::<std::result::Result<Bytes, String>>(4);
-    let (stored_tx, mut stored_rx) = tokio::sync::mpsc::channel::<Bytes>(4);
+    let (stored_tx, stored_rx) = tokio::sync::mpsc::channel::<Bytes>(4);
     let encoder = spawn_encoder(encoding, plain_rx, stored_tx)?;
     let forwarding = forward(source, plain_tx, reporting);
-    let uploading = crate::storage::upload_chunks(store, key, &mut stored_rx);
+    // A failed upload closes its receiver: the encoder's next send fails, the encoder drops its
+    // input, and the forwarding stops sending: no stage waits on another that is gone.
+    let uploading = crate::storage::upload_chunks(store, key, stored_rx);
     let (forwarded, uploaded) = tokio::join!(forwarding, uploading);
-    // Dropping the upload's receiver (on an upload error) stops the encoder too.
-    drop(stored_rx);
     let encoded = encoder.await;
     let plain = forwarded?;
     let (upload, stored_size, stored_sha) = uploaded?;

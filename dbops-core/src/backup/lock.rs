@@ -20,7 +20,8 @@ struct LockBody {
     expires_at: DateTime<Utc>,
 }
 
-/// A held lock; released by [`StoreLock::release`], or in the background when dropped.
+/// A held lock; released by [`StoreLock::release`], or in the background when dropped (a cancelled
+/// backup), tracked by [`crate::cleanup`].
 #[derive(Debug)]
 pub(crate) struct StoreLock {
     store: Arc<dyn BackupStore>,
@@ -107,14 +108,17 @@ impl StoreLock {
 
 impl Drop for StoreLock {
     fn drop(&mut self) {
-        if self.held
-            && let Ok(handle) = tokio::runtime::Handle::try_current()
-        {
+        if self.held {
             let store = self.store.clone();
             let key = self.key.clone();
-            handle.spawn(async move {
-                let _ = store.delete(&key).await;
-            });
+            crate::cleanup::spawn(
+                format!("releasing the backup lock `{key}`"),
+                Box::pin(async move {
+                    if let Err(error) = store.delete(&key).await {
+                        tracing::warn!(%error, "could not release the backup lock");
+                    }
+                }),
+            );
         }
     }
 }

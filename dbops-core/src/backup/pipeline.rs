@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::process::Stdio;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -30,9 +31,10 @@ use crate::storage::BackupStore;
 /// succeeds.
 pub(super) async fn run(
     url: &DatabaseUrl,
-    store: &dyn BackupStore,
+    shared_store: &Arc<dyn BackupStore>,
     options: &BackupOptions,
 ) -> Result<BackupReport> {
+    let store = shared_store.as_ref();
     let started = Instant::now();
     #[cfg(feature = "mask")]
     if options.mask.is_some() && options.format != DumpFormat::Tables {
@@ -43,7 +45,33 @@ pub(super) async fn run(
                 .into(),
         });
     }
-    let plan = Plan::new(url, options)?;
+    let unpublished = Arc::new(Unpublished::new(shared_store.clone()));
+    let plan = Plan::new(url, options, unpublished.clone())?;
+    let published = dump_and_publish(url, store, options, plan).await;
+    let manifest = match published {
+        Ok(manifest) => {
+            unpublished.forget();
+            manifest
+        }
+        Err(error) => {
+            unpublished.remove().await;
+            return Err(error);
+        }
+    };
+    Ok(BackupReport {
+        elapsed_secs: started.elapsed().as_secs_f64(),
+        store: store.describe().to_string(),
+        manifest,
+    })
+}
+
+/// Snapshot, dump (one archive, or the schema plus one object per table), globals, manifest.
+async fn dump_and_publish(
+    url: &DatabaseUrl,
+    store: &dyn BackupStore,
+    options: &BackupOptions,
+    plan: Plan,
+) -> Result<Manifest> {
     let snapshot = Snapshot::export(url, options).await?;
     let binaries = PgBinaries::discover()?;
     let dumped = match options.format {
@@ -57,26 +85,70 @@ pub(super) async fn run(
     let _ = snapshot.client.batch_execute("COMMIT").await;
     let dumped = dumped?;
     let globals = match options.globals {
-        true => Some(dump_globals(url, store, options, &binaries, &plan).await),
+        true => Some(dump_globals(url, store, &binaries, &plan).await?),
         false => None,
-    }
-    .transpose();
-    let globals = match globals {
-        Ok(globals) => globals,
-        Err(error) => {
-            remove_objects(store, &dumped.objects()).await;
-            return Err(error);
-        }
     };
     let manifest = plan
         .manifest(options, &snapshot, dumped, globals, &binaries)
         .await;
     publish(store, &manifest).await?;
-    Ok(BackupReport {
-        elapsed_secs: started.elapsed().as_secs_f64(),
-        store: store.describe().to_string(),
-        manifest,
-    })
+    Ok(manifest)
+}
+
+/// The keys of the objects a backup stores before its manifest publishes them. Until then they are
+/// removed again: by the backup itself when it fails ([`Unpublished::remove`]), and in the background
+/// (tracked by [`crate::cleanup`]) when the backup is cancelled half-way.
+struct Unpublished {
+    store: Arc<dyn BackupStore>,
+    keys: Mutex<Option<Vec<String>>>,
+}
+
+impl Unpublished {
+    fn new(store: Arc<dyn BackupStore>) -> Self {
+        Self {
+            store,
+            keys: Mutex::new(Some(Vec::new())),
+        }
+    }
+
+    /// `key` is about to be written.
+    fn add(&self, key: &str) {
+        if let Some(keys) = self.keys.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
+            keys.push(key.to_string());
+        }
+    }
+
+    /// The manifest is published: the objects are a backup now.
+    fn forget(&self) {
+        self.keys.lock().unwrap_or_else(|e| e.into_inner()).take();
+    }
+
+    fn take(&self) -> Vec<String> {
+        self.keys
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+            .unwrap_or_default()
+    }
+
+    /// Deletes every object written so far (deleting one never written succeeds).
+    async fn remove(&self) {
+        remove_objects(self.store.as_ref(), &self.take()).await;
+    }
+}
+
+impl Drop for Unpublished {
+    fn drop(&mut self) {
+        let keys = self.take();
+        if keys.is_empty() {
+            return;
+        }
+        let store = self.store.clone();
+        crate::cleanup::spawn(
+            format!("deleting the {} objects of a cancelled backup", keys.len()),
+            Box::pin(async move { remove_objects(store.as_ref(), &keys).await }),
+        );
+    }
 }
 
 /// Names and settings fixed before any work starts.
@@ -87,10 +159,16 @@ struct Plan {
     encoding: Encoding,
     /// What the manifest records about the encryption (with a passphrase, the sealed identity).
     encryption_info: super::EncryptionInfo,
+    /// Every key handed out, until the manifest is published.
+    unpublished: Arc<Unpublished>,
 }
 
 impl Plan {
-    fn new(url: &DatabaseUrl, options: &BackupOptions) -> Result<Self> {
+    fn new(
+        url: &DatabaseUrl,
+        options: &BackupOptions,
+        unpublished: Arc<Unpublished>,
+    ) -> Result<Self> {
         let level = options
             .compression_level
             .unwrap_or_else(|| options.compression.default_level());
@@ -100,6 +178,7 @@ impl Plan {
         let started_at = Utc::now();
         Ok(Self {
             encryption_info,
+            unpublished,
             started_at,
             database: url.database(),
             id: manifest::new_id(started_at),
@@ -116,14 +195,40 @@ impl Plan {
         !matches!(self.encoding.encryption, super::Encryption::None)
     }
 
+    /// Hands out `key` for an object of this backup: it is removed again unless the backup is
+    /// published.
+    fn claim(&self, key: String) -> String {
+        self.unpublished.add(&key);
+        key
+    }
+
     fn data_key(&self, format: DumpFormat) -> String {
-        manifest::data_key(
+        self.claim(manifest::data_key(
             &self.database,
             &self.id,
             format,
             self.encoding.compression,
             self.encrypted(),
-        )
+        ))
+    }
+
+    fn part_key(&self, index: usize) -> String {
+        self.claim(manifest::part_key(
+            &self.database,
+            &self.id,
+            index,
+            self.encoding.compression,
+            self.encrypted(),
+        ))
+    }
+
+    fn globals_key(&self) -> String {
+        self.claim(manifest::globals_key(
+            &self.database,
+            &self.id,
+            self.encoding.compression,
+            self.encrypted(),
+        ))
     }
 
     async fn manifest(
@@ -179,7 +284,7 @@ struct Snapshot {
 
 impl Snapshot {
     async fn export(url: &DatabaseUrl, options: &BackupOptions) -> Result<Self> {
-        let client = url.connect().await?;
+        let client = url.connect_for_work().await?;
         client
             .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
             .await
@@ -217,14 +322,6 @@ struct Dumped {
     rows: BTreeMap<String, i64>,
 }
 
-impl Dumped {
-    fn objects(&self) -> Vec<String> {
-        let mut keys = vec![self.data.key.clone()];
-        keys.extend(self.parts.iter().map(|p| p.object.key.clone()));
-        keys
-    }
-}
-
 /// Removes objects of a backup that will not be published.
 async fn remove_objects(store: &dyn BackupStore, keys: &[String]) {
     for key in keys {
@@ -232,22 +329,13 @@ async fn remove_objects(store: &dyn BackupStore, keys: &[String]) {
     }
 }
 
-/// The manifest is the commit marker: without it the data is not a backup. On failure the data is
-/// removed again, so nothing is left behind.
+/// The manifest is the commit marker: without it the data is not a backup (on failure the caller
+/// removes the data again, so nothing is left behind).
 async fn publish(store: &dyn BackupStore, manifest: &Manifest) -> Result<()> {
     let body = serde_json::to_vec_pretty(manifest)
         .map_err(|e| Error::config("manifest", e.to_string()))?;
-    let published = match crate::failpoint::failpoint("backup::before_manifest") {
-        Ok(()) => store.put(&manifest.key(), Bytes::from(body)).await,
-        Err(e) => Err(e),
-    };
-    if let Err(error) = published {
-        for key in manifest.object_keys() {
-            store.delete(key).await.ok();
-        }
-        return Err(error);
-    }
-    Ok(())
+    crate::failpoint::failpoint("backup::before_manifest")?;
+    store.put(&manifest.key(), Bytes::from(body)).await
 }
 
 /// `pg_dump` in `format` (custom or plain; or the schema of the `tables` format) into `key`.
@@ -378,15 +466,7 @@ async fn dump_tables_format(
     };
     let encoded = pg_dump_into(url, store, options, plan, snapshot, binaries, &schema).await?;
     encoded.upload.finish().await?;
-    let key_of = |index: usize| {
-        manifest::part_key(
-            &plan.database,
-            &plan.id,
-            index,
-            plan.encoding.compression,
-            plan.encrypted(),
-        )
-    };
+    let key_of = |index: usize| plan.part_key(index);
     let dump = tables::TableDump {
         url,
         snapshot: &snapshot.id,
@@ -399,13 +479,7 @@ async fn dump_tables_format(
         #[cfg(feature = "mask")]
         masking: masking.as_ref(),
     };
-    let parts = match tables::dump_tables(&dump, tables, options.jobs()).await {
-        Ok(parts) => parts,
-        Err(error) => {
-            store.delete(&encoded.object.key).await.ok();
-            return Err(error);
-        }
-    };
+    let parts = tables::dump_tables(&dump, tables, options.jobs()).await?;
     let rows = parts
         .iter()
         .map(|p| (p.qualified(), p.rows as i64))
@@ -442,21 +516,21 @@ async fn pg_dump_into(
     dump: &ArchiveDump<'_>,
 ) -> Result<Encoded> {
     let pg_dump = binaries.program("pg_dump");
-    // The environment holds the password file: it must outlive pg_dump.
-    let (mut command, _env) = pg_dump_command(url, options, &snapshot.id, &pg_dump, dump)?;
-    let mut child = command.spawn().map_err(|e| Error::Command {
+    let (mut command, env) = pg_dump_command(url, options, &snapshot.id, &pg_dump, dump)?;
+    let mut process = env.spawn(&mut command).map_err(|e| Error::Command {
         program: pg_dump.display().to_string(),
         action: format!("dumping `{}`", plan.database),
         status: format!("could not start: {e}"),
         stderr: String::new(),
     })?;
+    let child = &mut process.child;
     let stdout = child.stdout.take().ok_or_else(|| Error::Command {
         program: "pg_dump".into(),
         action: "dumping".into(),
         status: "no stdout pipe".into(),
         stderr: String::new(),
     })?;
-    let stderr_task = collect_stderr(&mut child);
+    let stderr_task = collect_stderr(child);
     crate::failpoint::failpoint("backup::after_pg_dump_start")?;
     let reporting = Reporting {
         progress: dump.progress,
@@ -493,7 +567,7 @@ async fn pg_dump_into(
     Ok(encoded)
 }
 
-/// The `pg_dump` command of `dump`, and the environment (with its password file) it runs in.
+/// The `pg_dump` command of `dump`, and the environment (with its password file) to start it in.
 fn pg_dump_command(
     url: &DatabaseUrl,
     options: &BackupOptions,
@@ -503,7 +577,6 @@ fn pg_dump_command(
 ) -> Result<(tokio::process::Command, ChildEnv)> {
     let env = ChildEnv::for_url(url)?;
     let mut command = tokio::process::Command::new(pg_dump);
-    env.apply(&mut command);
     command
         .arg("--no-password")
         .arg(format!("--snapshot={snapshot}"))
@@ -564,7 +637,6 @@ pub(crate) async fn count_rows(client: &tokio_postgres::Client) -> Result<BTreeM
 async fn dump_globals(
     url: &DatabaseUrl,
     store: &dyn BackupStore,
-    options: &BackupOptions,
     binaries: &PgBinaries,
     plan: &Plan,
 ) -> Result<StoredObject> {
@@ -577,12 +649,7 @@ async fn dump_globals(
         .arg(format!("--database={}", url.database()));
     let plain =
         crate::cluster::output_of(command, &program, "dumping roles and tablespaces").await?;
-    let key = manifest::globals_key(
-        &plan.database,
-        &plan.id,
-        options.compression,
-        plan.encrypted(),
-    );
+    let key = plan.globals_key();
     let encoded = encode_in_memory(&plain, &plan.encoding).await?;
     let object = StoredObject {
         key: key.clone(),

@@ -216,7 +216,8 @@ pub(crate) struct TableDump<'a> {
 }
 
 /// Dumps every table on `jobs` connections (each takes the next table, largest first). Every
-/// object is finished on success; on error the ones already stored are removed again.
+/// object is finished on success; on error the backup removes the ones already stored (their keys
+/// come from `key_of`, which records them).
 pub(crate) async fn dump_tables(
     dump: &TableDump<'_>,
     tables: Vec<TableToDump>,
@@ -236,9 +237,6 @@ pub(crate) async fn dump_tables(
         }
     }
     if let Some(error) = failure {
-        for (_, table) in &done {
-            dump.store.delete(&table.object.key).await.ok();
-        }
         return Err(error);
     }
     done.sort_by_key(|(index, _)| *index);
@@ -249,7 +247,7 @@ type Queue = Arc<std::sync::Mutex<Vec<(usize, TableToDump)>>>;
 
 /// One connection in the dump's snapshot, dumping tables from the queue until it is empty.
 async fn worker(dump: &TableDump<'_>, queue: Queue) -> Result<Vec<(usize, TableObject)>> {
-    let client = dump.url.connect().await?;
+    let client = dump.url.connect_for_work().await?;
     let mut setup = format!(
         "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT {}; \
          SET row_security = off; SET datestyle = ISO; \
@@ -273,15 +271,8 @@ async fn worker(dump: &TableDump<'_>, queue: Queue) -> Result<Vec<(usize, TableO
             (!queue.is_empty()).then(|| queue.remove(0))
         };
         let Some((index, table)) = next else { break };
-        match dump_table(dump, &client, &table, &(dump.key_of)(index)).await {
-            Ok(object) => done.push((index, object)),
-            Err(error) => {
-                for (_, table) in &done {
-                    dump.store.delete(&table.object.key).await.ok();
-                }
-                return Err(error);
-            }
-        }
+        let object = dump_table(dump, &client, &table, &(dump.key_of)(index)).await?;
+        done.push((index, object));
     }
     client.batch_execute("COMMIT").await.ok();
     Ok(done)

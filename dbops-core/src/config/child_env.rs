@@ -87,6 +87,23 @@ impl ChildEnv {
     pub fn vars(&self) -> &[(OsString, OsString)] {
         &self.vars
     }
+
+    /// Applies the variables to `command` and starts it. The child keeps this environment, so its
+    /// passfile exists for as long as the child is held (a program reads it when it connects, which
+    /// may be well after it started).
+    pub(crate) fn spawn(self, command: &mut tokio::process::Command) -> std::io::Result<EnvChild> {
+        self.apply(command);
+        let child = command.spawn()?;
+        Ok(EnvChild { child, _env: self })
+    }
+}
+
+/// A child process started by [`ChildEnv::spawn`], holding its environment (and passfile).
+#[derive(Debug)]
+pub(crate) struct EnvChild {
+    /// The process.
+    pub child: tokio::process::Child,
+    _env: ChildEnv,
 }
 
 impl Drop for ChildEnv {

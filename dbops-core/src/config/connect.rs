@@ -56,7 +56,11 @@ impl DatabaseUrl {
 
     /// Opens one connection; its background task runs on the current tokio runtime.
     pub async fn connect(&self) -> Result<Client> {
-        let mut config = self.pg_config()?;
+        self.connect_with(self.pg_config()?).await
+    }
+
+    /// Opens one connection with `config` (this URL's, adjusted) and this URL's TLS settings.
+    async fn connect_with(&self, mut config: tokio_postgres::Config) -> Result<Client> {
         let (ssl_mode, tls) = super::tls::connector(self)?;
         config.ssl_mode(ssl_mode);
         let (client, connection) = config
@@ -68,6 +72,31 @@ impl DatabaseUrl {
                 tracing::debug!(%error, "postgres connection ended");
             }
         });
+        Ok(client)
+    }
+
+    /// Opens a session for dbops' own long work (dumping, loading, seeding, checking): the statement,
+    /// lock, idle-in-transaction and transaction timeouts that the role or the database set (common on
+    /// production roles) are off for it, as `pg_dump` and `pg_restore` turn them off for their own
+    /// sessions. The first three go with the connection request (they override role and database
+    /// settings from its first statement on); `transaction_timeout` exists only from PostgreSQL 17 on,
+    /// so it is turned off where the server knows it.
+    #[cfg_attr(
+        not(any(feature = "backup", feature = "seed", feature = "testing")),
+        allow(dead_code)
+    )]
+    pub(crate) async fn connect_for_work(&self) -> Result<Client> {
+        let mut config = self.pg_config()?;
+        let own = config.get_options().unwrap_or_default();
+        config.options(format!("{own} {WORK_SESSION_OPTIONS}").trim());
+        let client = self.connect_with(config).await?;
+        client
+            .batch_execute(
+                "SELECT pg_catalog.set_config(name, '0', false) FROM pg_catalog.pg_settings \
+                 WHERE name = 'transaction_timeout'",
+            )
+            .await
+            .map_err(|e| Error::postgres("turning off the role's transaction timeout", e))?;
         Ok(client)
     }
 
@@ -96,6 +125,11 @@ impl DatabaseUrl {
             .map_err(|e| Error::config("pool", format!("cannot build a pool for {self}: {e}")))
     }
 }
+
+/// The settings of a session for dbops' own long work ([`DatabaseUrl::connect_for_work`]), as
+/// connection options.
+const WORK_SESSION_OPTIONS: &str =
+    "-c statement_timeout=0 -c lock_timeout=0 -c idle_in_transaction_session_timeout=0";
 
 /// Quotes an SQL identifier (`"my ""db"""`), for names that reach SQL text.
 pub fn quote_ident(name: &str) -> String {

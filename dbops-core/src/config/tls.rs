@@ -68,6 +68,16 @@ pub(crate) fn connector(url: &DatabaseUrl) -> Result<(SslMode, PgTls)> {
     Ok((ssl_mode, PgTls(MakeRustlsConnect::new(config))))
 }
 
+/// The connector of a cancel request to the server of `url` (its own TLS settings), or, for a
+/// connection of a pool whose settings are not at hand, TLS when the server offers it without a
+/// certificate check (a cancel request carries only the session's cancel key).
+pub(crate) fn cancel_connector(url: Option<&DatabaseUrl>) -> Option<PgTls> {
+    let any_server = DatabaseUrl::unix_socket("/tmp", 5432, "postgres", "postgres");
+    connector(url.unwrap_or(&any_server))
+        .ok()
+        .map(|(_, tls)| tls)
+}
+
 /// The driver's TLS mode and the certificate check of libpq's `sslmode` (`has_root`: whether a root
 /// certificate is given or found).
 fn ssl_mode_and_check(mode: &str, has_root: bool) -> Result<(SslMode, Check)> {

@@ -110,6 +110,18 @@ impl PgMigrator {
         }
     }
 
+    /// A migrator for a private scratch database (a migration check): its sessions ignore the role's
+    /// and database's statement, lock and idle timeouts, which guard production, not a check.
+    #[cfg(feature = "testing")]
+    pub(crate) fn for_scratch(url: DatabaseUrl, source: MigrationSource) -> Self {
+        Self {
+            connector: Connector::Scratch(url),
+            source: Arc::new(source),
+            options: Arc::new(MigrateOptions::default()),
+            progress: None,
+        }
+    }
+
     /// A migrator that borrows connections from a service's pool. A connection that held the lock is
     /// discarded (never returned) if an operation fails or is cancelled.
     pub fn with_pool(pool: deadpool_postgres::Pool, source: MigrationSource) -> Self {

@@ -107,14 +107,21 @@ pub async fn verify(
     options: &VerifyOptions,
     progress: Option<&Progress>,
 ) -> Result<VerifyReport> {
+    // A template of this check's own (an empty database), dropped with the scratch database at the
+    // end, and in the background when the check is cancelled.
+    let prefix = format!(
+        "dbops_verify_{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..6]
+    );
     let databases = TestDatabases::builder(admin.clone())
-        .prefix("dbops_verify")
+        .prefix(prefix)
         .spares(0)
         .build()
         .await?;
+    let template = template_guard(admin, databases.template_name());
     let scratch = databases.create().await?;
-    let migrator = PgMigrator::new(scratch.url().clone(), source.clone());
-    let client = scratch.connect().await?;
+    let migrator = PgMigrator::for_scratch(scratch.url().clone(), source.clone());
+    let client = scratch.url().connect_for_work().await?;
     let schema: String = client
         .query_one("SELECT current_schema()::text", &[])
         .await
@@ -137,10 +144,37 @@ pub async fn verify(
             None
         }
     };
+    template.disarm();
+    databases.drop_template().await?;
     Ok(VerifyReport {
         migrations: results,
         kept_database,
     })
+}
+
+/// Drops the template `name` in the background (tracked by [`crate::cleanup`]) if the check ends
+/// before it drops it itself.
+fn template_guard(admin: &DatabaseUrl, name: &str) -> crate::cleanup::OnDrop {
+    let (admin, name) = (admin.clone(), name.to_string());
+    crate::cleanup::OnDrop::new(
+        format!("dropping the template `{name}` of a migration check"),
+        move || {
+            Box::pin(async move {
+                // Its clone is dropped in the background too: wait for it to go.
+                for _ in 0..100 {
+                    let dropped = match admin.connect_for_work().await {
+                        Ok(client) => crate::testing::drop_template_database(&client, &name).await,
+                        Err(error) => Err(error),
+                    };
+                    if dropped.is_ok() {
+                        return;
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                }
+                tracing::warn!(template = %name, "could not drop the template of a cancelled migration check");
+            })
+        },
+    )
 }
 
 /// Applies the migrations of `source` one by one in the scratch database (`client`, `schema`), each

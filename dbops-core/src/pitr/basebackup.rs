@@ -15,7 +15,7 @@ use super::PitrOptions;
 use super::wal::segment_name;
 use crate::backup::{CHUNK, ChannelSink, Compression, EncryptionInfo, StoredObject, new_id};
 use crate::cluster::{PgBinaries, last_lines};
-use crate::config::{ChildEnv, DatabaseUrl, collect_stderr};
+use crate::config::{ChildEnv, DatabaseUrl, EnvChild, collect_stderr};
 use crate::error::{Error, Result};
 use crate::storage::BackupStore;
 
@@ -146,15 +146,16 @@ pub async fn base_backup(
     let encrypted = options.encryption_is_set();
     let data_key = format!("base/{id}.tar.zst{}", if encrypted { ".age" } else { "" });
 
-    let (program, mut child, stdout) = spawn_pg_basebackup(url)?;
-    let stderr_task = collect_stderr(&mut child);
-    let (sender, mut receiver) = tokio::sync::mpsc::channel::<Bytes>(4);
+    let (program, mut process, stdout) = spawn_pg_basebackup(url)?;
+    let child = &mut process.child;
+    let stderr_task = collect_stderr(child);
+    let (sender, receiver) = tokio::sync::mpsc::channel::<Bytes>(4);
     let sink = options
         .encryption
         .wrap(Box::new(ChannelSink::new(sender)))?;
     let writer = Compression::Zstd.wrap(sink, options.compression_level, 0)?;
     let encoder = tokio::task::spawn_blocking(move || encode_tar(stdout, writer));
-    let uploaded = crate::storage::upload_chunks(store, &data_key, &mut receiver).await;
+    let uploaded = crate::storage::upload_chunks(store, &data_key, receiver).await;
     if uploaded.is_err() {
         let _ = child.start_kill();
     }
@@ -273,15 +274,9 @@ impl ClusterIdentity {
 /// `pg_basebackup` writing the cluster as a tar stream to its stdout (returned as a file).
 fn spawn_pg_basebackup(
     url: &DatabaseUrl,
-) -> Result<(
-    std::path::PathBuf,
-    tokio::process::Child,
-    std::os::fd::OwnedFd,
-)> {
+) -> Result<(std::path::PathBuf, EnvChild, std::os::fd::OwnedFd)> {
     let program = PgBinaries::discover()?.program("pg_basebackup");
-    let env = ChildEnv::for_url(url)?;
     let mut command = tokio::process::Command::new(&program);
-    env.apply(&mut command);
     command
         .args([
             "--pgdata=-",
@@ -294,19 +289,22 @@ fn spawn_pg_basebackup(
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true);
-    let mut child = command.spawn().map_err(|e| Error::Command {
-        program: program.display().to_string(),
-        action: "taking a base backup".into(),
-        status: format!("could not start: {e}"),
-        stderr: String::new(),
-    })?;
-    let stdout = child
+    let mut process = ChildEnv::for_url(url)?
+        .spawn(&mut command)
+        .map_err(|e| Error::Command {
+            program: program.display().to_string(),
+            action: "taking a base backup".into(),
+            status: format!("could not start: {e}"),
+            stderr: String::new(),
+        })?;
+    let stdout = process
+        .child
         .stdout
         .take()
         .ok_or_else(|| Error::config("pg_basebackup", "no stdout pipe"))?
         .into_owned_fd()
         .map_err(|e| Error::io("reading pg_basebackup's output", &program, e))?;
-    Ok((program, child, stdout))
+    Ok((program, process, stdout))
 }
 
 /// The encoding thread: the tar stream hashed, tapped for backup_label and backup_manifest, and

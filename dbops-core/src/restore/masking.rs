@@ -283,7 +283,7 @@ pub(super) async fn check_backup(
         };
         let schema = super::tables::PreparedSchema::prepare(store, entry, &schema_options).await?;
         let sql = schema.sql();
-        let client = url.with_database(&scratch).connect().await?;
+        let client = url.with_database(&scratch).connect_for_work().await?;
         client
             .batch_execute(&sql.pre_data)
             .await

@@ -374,13 +374,14 @@ pub async fn restore_backup(
     } else {
         (None, None)
     };
-    let target = url.with_database(staging.as_deref().unwrap_or(&target_name));
+    let target = url.with_database(staging.as_ref().map_or(&target_name, |s| &s.name));
     let mut outcome = restore_and_analyze(store, &entry, &target, options, create, schema).await;
     if let (Some(staging), Ok(_)) = (&staging, &outcome)
-        && let Err(error) = rename_database(url, staging, &target_name).await
+        && let Err(error) = rename_database(url, &staging.name, &target_name).await
     {
         outcome = Err(error);
     }
+    let staging = staging.map(StagingDatabase::settle);
     match outcome {
         Ok(restored) => Ok(RestoreReport {
             backup_id: entry.id.clone(),
@@ -397,13 +398,71 @@ pub async fn restore_backup(
             elapsed_secs: started.elapsed().as_secs_f64(),
         }),
         Err(error) => {
-            if let Some(staging) = &staging
-                && let Err(drop_error) = drop_database(url, staging).await
-            {
-                tracing::warn!(%drop_error, database = %staging, "could not drop the staging database of a failed restore");
+            if let Some(staging) = staging {
+                drop_failed_staging(url, staging).await;
             }
             Err(error)
         }
+    }
+}
+
+/// Drops the staging database of a failed restore. When the server cannot be reached (the failure
+/// was a restart, say), the drop is retried in the background for a minute (tracked by
+/// [`crate::cleanup`]); a staging database that outlives even that is dropped by the next restore once
+/// this process has ended.
+async fn drop_failed_staging(url: &DatabaseUrl, staging: String) {
+    if drop_database(url, &staging).await.is_ok() {
+        return;
+    }
+    let url = url.clone();
+    crate::cleanup::spawn(
+        format!("dropping the staging database `{staging}` of a failed restore"),
+        Box::pin(async move {
+            let deadline = Instant::now() + std::time::Duration::from_secs(60);
+            loop {
+                tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+                match drop_database(&url, &staging).await {
+                    Ok(()) => return,
+                    Err(error) if Instant::now() > deadline => {
+                        tracing::warn!(%error, database = %staging, "could not drop the staging database of a failed restore");
+                        return;
+                    }
+                    Err(_) => {}
+                }
+            }
+        }),
+    );
+}
+
+/// The staging database of a restore into a new database. Dropped (in the background, tracked by
+/// [`crate::cleanup`]) if the restore is cancelled before it is settled.
+struct StagingDatabase {
+    name: String,
+    cancelled: crate::cleanup::OnDrop,
+}
+
+impl StagingDatabase {
+    /// Guards the staging database `name` on the server of `url` (before it is created, so a restore
+    /// cancelled while the server creates it drops it too).
+    fn guard(url: &DatabaseUrl, name: String) -> Self {
+        let (url, dropped) = (url.clone(), name.clone());
+        let cancelled = crate::cleanup::OnDrop::new(
+            format!("dropping the staging database `{name}` of a cancelled restore"),
+            move || {
+                Box::pin(async move {
+                    if let Err(error) = drop_database(&url, &dropped).await {
+                        tracing::warn!(%error, "could not drop the staging database");
+                    }
+                })
+            },
+        );
+        Self { name, cancelled }
+    }
+
+    /// The restore ended (renamed into place, or failed and about to drop it itself): its name.
+    fn settle(self) -> String {
+        self.cancelled.disarm();
+        self.name
     }
 }
 
@@ -416,10 +475,10 @@ async fn create_staging(
     entry: &BackupEntry,
     options: &RestoreOptions,
     target: &str,
-) -> Result<(String, Option<tables::PreparedSchema>)> {
+) -> Result<(StagingDatabase, Option<tables::PreparedSchema>)> {
     refuse_existing(url, target).await?;
     drop_abandoned_staging(url).await;
-    let staging = staging_name();
+    let staging = StagingDatabase::guard(url, staging_name());
     let tables = entry
         .manifest
         .as_ref()
@@ -433,12 +492,15 @@ async fn create_staging(
             Ok(None)
         }
     };
-    let (created, schema) = tokio::join!(create_database(url, &staging, target), prepare);
-    created?;
+    let (created, schema) = tokio::join!(create_database(url, &staging.name, target), prepare);
+    if let Err(error) = created {
+        staging.settle();
+        return Err(error);
+    }
     match schema {
         Ok(schema) => Ok((staging, schema)),
         Err(error) => {
-            drop_database(url, &staging).await.ok();
+            drop_database(url, &staging.settle()).await.ok();
             Err(error)
         }
     }
@@ -862,7 +924,7 @@ fn take_stdin(
 
 /// Tables, views, sequences and other relations outside the system schemas.
 async fn user_object_count(url: &DatabaseUrl) -> Result<i64> {
-    let client = url.connect().await?;
+    let client = url.connect_for_work().await?;
     Ok(client
         .query_one(
             "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
@@ -881,7 +943,7 @@ async fn compare_row_counts(
     expected: &std::collections::BTreeMap<String, i64>,
     key: &str,
 ) -> Result<usize> {
-    let client = url.connect().await?;
+    let client = url.connect_for_work().await?;
     let actual = count_rows(&client).await?;
     let mut differences = Vec::new();
     for (table, want) in expected {
@@ -925,7 +987,7 @@ fn exists_refusal(name: &str) -> Error {
 }
 
 async fn refuse_existing(url: &DatabaseUrl, name: &str) -> Result<()> {
-    let admin = maintenance(url).connect().await?;
+    let admin = maintenance(url).connect_for_work().await?;
     let exists: bool = admin
         .query_one(
             "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)",
@@ -953,7 +1015,7 @@ fn staging_comment(target: &str) -> String {
 
 /// Drops staging databases left by restores killed on this host (their process is gone).
 async fn drop_abandoned_staging(url: &DatabaseUrl) {
-    let Ok(admin) = maintenance(url).connect().await else {
+    let Ok(admin) = maintenance(url).connect_for_work().await else {
         return;
     };
     let Ok(rows) = admin
@@ -994,7 +1056,7 @@ async fn drop_abandoned_staging(url: &DatabaseUrl) {
 /// every object of its database, and what a site added to `template1` (a table, an extension) would
 /// collide with it.
 async fn create_database(url: &DatabaseUrl, name: &str, target: &str) -> Result<()> {
-    let admin = maintenance(url).connect().await?;
+    let admin = maintenance(url).connect_for_work().await?;
     let context = || format!("creating database `{name}` to restore `{target}` into");
     admin
         .batch_execute(&format!(
@@ -1019,7 +1081,7 @@ async fn create_database(url: &DatabaseUrl, name: &str, target: &str) -> Result<
 
 /// Renames the complete staging database into place (waiting briefly for its last sessions to end).
 async fn rename_database(url: &DatabaseUrl, staging: &str, target: &str) -> Result<()> {
-    let admin = maintenance(url).connect().await?;
+    let admin = maintenance(url).connect_for_work().await?;
     let sql = format!(
         "ALTER DATABASE {} RENAME TO {}; COMMENT ON DATABASE {} IS NULL",
         quote_ident(staging),
@@ -1060,7 +1122,7 @@ async fn rename_database(url: &DatabaseUrl, staging: &str, target: &str) -> Resu
 }
 
 async fn drop_database(url: &DatabaseUrl, name: &str) -> Result<()> {
-    let admin = maintenance(url).connect().await?;
+    let admin = maintenance(url).connect_for_work().await?;
     admin
         .batch_execute(&format!(
             "DROP DATABASE IF EXISTS {} WITH (FORCE)",

@@ -308,7 +308,7 @@ impl<'a> Pipeline<'a> {
         target: &DatabaseUrl,
         jobs: usize,
     ) -> Result<Loaded> {
-        let client = target.connect().await?;
+        let client = target.connect_for_work().await?;
         client
             .batch_execute(LOAD_SETTINGS)
             .await

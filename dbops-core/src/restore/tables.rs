@@ -302,7 +302,7 @@ async fn restore_in_one_transaction(
     sql: &SchemaSql,
     stages: &mut Vec<(String, f64)>,
 ) -> Result<Loaded> {
-    let client = target.connect().await?;
+    let client = target.connect_for_work().await?;
     let started = Instant::now();
     let execute = |script: &str, what: &'static str| {
         let client = &client;
@@ -372,7 +372,7 @@ async fn restore_parallel(
     staging: bool,
     stages: &mut Vec<(String, f64)>,
 ) -> Result<Loaded> {
-    let client = target.connect().await?;
+    let client = target.connect_for_work().await?;
     client
         .batch_execute(&sql.pre_data)
         .await

@@ -37,7 +37,7 @@ pub async fn run_sql_file(url: &DatabaseUrl, path: &Path) -> Result<FileReport> 
             TxRequirement::TransactionControl | TxRequirement::NoTransaction
         )
     });
-    let client = url.connect().await?;
+    let client = url.connect_for_work().await?;
     if transactional {
         client
             .batch_execute("BEGIN")

@@ -244,7 +244,7 @@ async fn seed_reference(
     progress: Option<&Progress>,
 ) -> Result<SeedReport> {
     let started = Instant::now();
-    let mut client = url.connect().await?;
+    let mut client = url.connect_for_work().await?;
     let tx = client
         .transaction()
         .await

@@ -347,7 +347,8 @@ pub const UPLOAD_PART_SIZE: usize = 8 * 1024 * 1024;
 /// Parts uploaded at once; with [`UPLOAD_PART_SIZE`] this bounds upload buffers to about 32 MiB.
 pub const UPLOAD_CONCURRENCY: usize = 4;
 
-/// A multipart upload to an [`ObjectBackupStore`]. Dropping it unfinished aborts it in the background.
+/// A multipart upload to an [`ObjectBackupStore`]. Dropping it unfinished aborts it in the background
+/// (tracked by [`crate::cleanup`]).
 #[derive(Debug)]
 pub struct ObjectUpload {
     writer: Option<WriteMultipart>,
@@ -361,6 +362,12 @@ impl Upload for ObjectUpload {
         let Some(writer) = self.writer.as_mut() else {
             return Ok(());
         };
+        // A part that already failed (a full disk, a refused request) ends the upload now, not only
+        // once as many parts as the upload runs at once are in flight.
+        let finished = std::future::poll_fn(|cx| writer.poll_for_capacity(cx, 1));
+        if let std::task::Poll::Ready(Err(e)) = futures::poll!(finished) {
+            return Err(self.store.error("uploading", &self.key, e));
+        }
         writer
             .wait_for_capacity(UPLOAD_CONCURRENCY)
             .await
@@ -392,15 +399,16 @@ impl Upload for ObjectUpload {
 
 impl Drop for ObjectUpload {
     fn drop(&mut self) {
-        if let Some(writer) = self.writer.take()
-            && let Ok(handle) = tokio::runtime::Handle::try_current()
-        {
+        if let Some(writer) = self.writer.take() {
             let key = self.key.clone();
-            handle.spawn(async move {
-                if let Err(error) = writer.abort().await {
-                    tracing::warn!(%key, %error, "could not abort an unfinished upload");
-                }
-            });
+            crate::cleanup::spawn(
+                format!("aborting the unfinished upload of `{key}`"),
+                Box::pin(async move {
+                    if let Err(error) = writer.abort().await {
+                        tracing::warn!(%key, %error, "could not abort an unfinished upload");
+                    }
+                }),
+            );
         }
     }
 }

@@ -218,10 +218,13 @@ impl<T: BackupStore + ?Sized> BackupStore for Arc<T> {
 /// Uploads every chunk `receiver` yields to `key` (multipart) until the sender is dropped, hashing as
 /// it goes. Returns the unfinished upload (for the caller to finish or abort), the size and the
 /// sha256 (hex) of what was stored.
+///
+/// The receiver is consumed: when the upload fails, it is closed on return, so a producer blocked on
+/// a full channel (an encoding thread) gets an error at once instead of waiting forever.
 pub(crate) async fn upload_chunks(
     store: &dyn BackupStore,
     key: &str,
-    receiver: &mut tokio::sync::mpsc::Receiver<Bytes>,
+    mut receiver: tokio::sync::mpsc::Receiver<Bytes>,
 ) -> Result<(Box<dyn Upload>, u64, String)> {
     use sha2::Digest;
     let mut upload = store.upload(key).await?;

@@ -128,7 +128,7 @@ async fn client_for<'a>(
 ) -> Option<&'a tokio_postgres::Client> {
     clients.retain(|(_, c)| !c.is_closed());
     if !clients.iter().any(|(u, _)| u == admin) {
-        match admin.connect().await {
+        match admin.connect_for_work().await {
             Ok(client) => clients.push((admin.clone(), client)),
             Err(error) => {
                 tracing::warn!(error = %crate::error::report(&error), "cannot reach the server of the test databases");

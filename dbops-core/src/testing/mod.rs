@@ -67,7 +67,7 @@ impl TestDatabasesBuilder {
     #[tracing::instrument(name = "testing.build", skip_all)]
     pub async fn build(self) -> Result<TestDatabases> {
         self.check_prefix()?;
-        let mut client = self.admin.connect().await?;
+        let mut client = self.admin.connect_for_work().await?;
         let version: i32 = query_one(
             &client,
             "SHOW server_version_num",
@@ -302,6 +302,13 @@ impl TestDatabases {
         &self.inner.template
     }
 
+    /// Drops the template database, for a one-off use (a migration check): its clones must be dropped
+    /// first, and nothing else may clone it meanwhile (give such a use a prefix of its own).
+    pub async fn drop_template(self) -> Result<()> {
+        let client = self.inner.admin.connect_for_work().await?;
+        drop_template_database(&client, &self.inner.template).await
+    }
+
     /// Creates a fresh clone of the template.
     #[tracing::instrument(name = "testing.create", skip_all)]
     pub async fn create(&self) -> Result<TestDatabase> {
@@ -376,7 +383,7 @@ impl TestDatabase {
     /// Drops the database now and waits for it.
     pub async fn drop_now(mut self) -> Result<()> {
         self.state = CloneState::Dropped;
-        let client = self.admin.connect().await?;
+        let client = self.admin.connect_for_work().await?;
         drop_database(&client, &self.name).await
     }
 
@@ -442,7 +449,7 @@ fn background() -> Result<&'static tokio::runtime::Runtime> {
 async fn admin_connect(url: &DatabaseUrl) -> Result<Client> {
     let url = url.clone();
     background()?
-        .spawn(async move { url.connect().await })
+        .spawn(async move { url.connect_for_work().await })
         .await
         .map_err(|e| {
             Error::config(
@@ -463,6 +470,18 @@ async fn query_one(client: &Client, sql: &str, context: &str) -> Result<String> 
             _ => None,
         })
         .ok_or_else(|| Error::config("server", format!("no answer while {context}")))
+}
+
+/// Drops the template database `name` (a template must be unmarked first).
+pub(crate) async fn drop_template_database(client: &Client, name: &str) -> Result<()> {
+    client
+        .batch_execute(&format!(
+            "ALTER DATABASE {} IS_TEMPLATE false",
+            quote_ident(name)
+        ))
+        .await
+        .map_err(|e| Error::postgres(format!("unmarking template database `{name}`"), e))?;
+    drop_database(client, name).await
 }
 
 async fn drop_database(client: &Client, name: &str) -> Result<()> {

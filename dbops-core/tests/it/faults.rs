@@ -189,3 +189,167 @@ async fn a_stalled_store_cannot_hang_wal_push() {
         "archived"
     );
 }
+
+/// A database with one table whose dump is far larger than the pipeline's buffers (channels of a few
+/// megabytes): ~40 MB of rows that compress poorly.
+async fn large_database() -> TestDatabase {
+    let db = support::empty_databases().await.create().await.unwrap();
+    let client = db.connect().await.unwrap();
+    client
+        .batch_execute(
+            "CREATE TABLE big (id int PRIMARY KEY, a text, b text); \
+             INSERT INTO big SELECT i, md5(i::text) || md5((i * 7)::text) || md5((i * 13)::text), \
+                    md5((i * 31)::text) || md5((i * 37)::text) \
+             FROM generate_series(1, 200000) i; \
+             CREATE TABLE small (id int); INSERT INTO small VALUES (1);",
+        )
+        .await
+        .unwrap();
+    db
+}
+
+/// Sessions of dbops on `db` that still hold a lock on one of its tables.
+async fn locks_held_by_dbops(db: &TestDatabase) -> i64 {
+    let admin = db.url().with_database("postgres").connect().await.unwrap();
+    admin
+        .query_one(
+            "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
+             WHERE a.datname = $1 AND a.application_name = 'dbops' AND l.locktype = 'relation' \
+             AND a.pid <> pg_backend_pid()",
+            &[&db.name()],
+        )
+        .await
+        .unwrap()
+        .get(0)
+}
+
+/// A store whose writes start failing in the middle of an object larger than every buffer of the
+/// pipeline (the state of a store that fills up): the backup ends with the store's error within
+/// seconds in every format, no session keeps a table locked, and nothing is published.
+#[tokio::test]
+async fn a_store_failing_mid_object_ends_the_backup_and_releases_every_lock() {
+    let db = large_database().await;
+    for format in [
+        dbops::backup::DumpFormat::Tables,
+        dbops::backup::DumpFormat::Custom,
+    ] {
+        for jobs in [1, 2] {
+            let (faults, store) = faulty();
+            faults.fail_parts_after.store(1, Ordering::SeqCst);
+            let options = BackupOptions {
+                format,
+                jobs: Some(jobs),
+                compression: dbops::backup::Compression::None,
+                ..BackupOptions::default()
+            };
+            let backup = Backup::new(db.url().clone(), store.clone(), options);
+            let err = tokio::time::timeout(Duration::from_secs(60), backup.run())
+                .await
+                .unwrap_or_else(|_| panic!("{format:?} -j {jobs}: the backup hung"))
+                .unwrap_err();
+            let report = dbops::error::report(&err);
+            assert!(report.contains("injected fault: part upload"), "{report}");
+            let catalog = store.catalog(None).await.unwrap();
+            assert!(
+                catalog.backups.is_empty() && catalog.orphans.is_empty(),
+                "{format:?}: {catalog:?}"
+            );
+            // The sessions end with the backup: the tables are free again for DDL.
+            for _ in 0..100 {
+                if locks_held_by_dbops(&db).await == 0 {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            assert_eq!(locks_held_by_dbops(&db).await, 0, "{format:?}: locks left");
+        }
+    }
+}
+
+/// A role whose sessions time out fast (statements after 20 ms, lock waits after 20 ms, idle
+/// transactions after 50 ms), as production roles often are; the shared cluster's superuser otherwise.
+async fn role_with_tiny_timeouts(db: &TestDatabase) -> dbops::DatabaseUrl {
+    let role = support::unique_name("tiny");
+    let admin = db.connect().await.unwrap();
+    admin
+        .batch_execute(&format!(
+            "CREATE ROLE {role} LOGIN SUPERUSER; \
+             ALTER ROLE {role} SET statement_timeout = '20ms'; \
+             ALTER ROLE {role} SET lock_timeout = '20ms'; \
+             ALTER ROLE {role} SET idle_in_transaction_session_timeout = '50ms';"
+        ))
+        .await
+        .unwrap();
+    db.url().with_user(&role, None)
+}
+
+/// Backups, restores, seeds and migration checks of a role with tiny timeouts work: dbops turns them
+/// off for its own sessions, as pg_dump and pg_restore do for theirs (the same statements through a
+/// plain session of the role time out).
+#[tokio::test]
+async fn role_timeouts_do_not_break_backup_restore_seed_or_verify() {
+    let db = large_database().await;
+    let url = role_with_tiny_timeouts(&db).await;
+    let plain = url.connect().await.unwrap();
+    let err = plain
+        .batch_execute("SELECT count(*) FROM big, generate_series(1, 5)")
+        .await
+        .unwrap_err();
+    let message = err.as_db_error().unwrap().message();
+    assert!(message.contains("statement timeout"), "{message}");
+
+    let (_, store) = faulty();
+    for format in [
+        dbops::backup::DumpFormat::Tables,
+        dbops::backup::DumpFormat::Custom,
+    ] {
+        let options = BackupOptions {
+            format,
+            ..BackupOptions::default()
+        };
+        Backup::new(url.clone(), store.clone(), options)
+            .run()
+            .await
+            .unwrap_or_else(|e| panic!("{format:?}: {}", dbops::error::report(&e)));
+        let target = support::unique_name("tiny_restore");
+        PgRestorer::new(url.clone(), store.clone())
+            .restore(&RestoreOptions {
+                target: RestoreTarget::Database {
+                    name: target.clone(),
+                    create: true,
+                },
+                ..RestoreOptions::default()
+            })
+            .await
+            .unwrap_or_else(|e| panic!("{format:?}: {}", dbops::error::report(&e)));
+        assert_eq!(
+            support::row_counts(&db.url().with_database(&target)).await,
+            support::row_counts(db.url()).await
+        );
+    }
+
+    let migrated = support::seeded_database("ft", Profile::Light).await;
+    let tiny = role_with_tiny_timeouts(&migrated).await;
+    dbops::PgSeeder::new(tiny.clone())
+        .seed(
+            Profile::Medium,
+            &dbops::SeedOptions {
+                existing: dbops::seed::Existing::Truncate,
+                ..dbops::SeedOptions::default()
+            },
+        )
+        .await
+        .unwrap_or_else(|e| panic!("seed: {}", dbops::error::report(&e)));
+    let slow = tempfile::tempdir().unwrap();
+    std::fs::write(
+        slow.path().join("1_slow.up.sql"),
+        "CREATE TABLE t (id int); SELECT pg_sleep(0.1);",
+    )
+    .unwrap();
+    std::fs::write(slow.path().join("1_slow.down.sql"), "DROP TABLE t;").unwrap();
+    let source = dbops::MigrationSource::from_dir(slow.path()).unwrap();
+    let report = dbops::migrate::verify(&tiny, &source, &Default::default(), None)
+        .await
+        .unwrap_or_else(|e| panic!("verify: {}", dbops::error::report(&e)));
+    assert_eq!(report.migrations.len(), 1);
+}

@@ -457,6 +457,32 @@ async fn reference_schema_passes_verify_and_lint() {
     assert!(findings.is_empty(), "{findings:#?}");
 }
 
+/// A migration check leaves no database behind: neither its scratch database nor its template.
+#[tokio::test]
+async fn verify_leaves_no_database_behind() {
+    let cluster = dbops::TempCluster::builder()
+        .in_memory(true)
+        .start()
+        .await
+        .unwrap();
+    let databases = || async {
+        let client = cluster.url().connect().await.unwrap();
+        let rows = client
+            .query("SELECT datname::text FROM pg_database ORDER BY 1", &[])
+            .await
+            .unwrap();
+        rows.iter()
+            .map(|r| r.get::<_, String>(0))
+            .collect::<Vec<_>>()
+    };
+    let before = databases().await;
+    let report = dbops::migrate::verify(&cluster.url(), &reference(), &Default::default(), None)
+        .await
+        .unwrap();
+    assert!(report.passed());
+    assert_eq!(databases().await, before);
+}
+
 #[tokio::test]
 async fn verify_reports_an_incomplete_down_exactly() {
     let cluster = support::cluster().await;
