@@ -1,4 +1,5 @@
-//! criterion micro-benchmarks of the hot paths: the migration statement splitter, the WAL/backup
+//! criterion micro-benchmarks of the hot paths: the migration statement splitter, loading and linting
+//! a migration of 100,000 statements, the WAL/backup
 //! encoding pipeline (zstd, optionally age) into `memory://`, and seed row generation.
 //! `cargo bench -p dbops-benches --bench hot_paths` (CI runs it with `-- --test` so it keeps compiling).
 
@@ -15,6 +16,32 @@ fn splitter(c: &mut Criterion) {
     group.bench_function("reference migrations", |b| {
         b.iter(|| dbops::migrate::sql::split(&text))
     });
+    group.finish();
+}
+
+/// A data migration of 100,000 INSERTs loaded from its directory (what a service does at startup)
+/// and linted: both once quadratic in the number of statements.
+fn large_migration(c: &mut Criterion) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut up = String::from("CREATE TABLE IF NOT EXISTS points (id int, note text);\n");
+    for i in 0..100_000 {
+        up.push_str(&format!(
+            "INSERT INTO points VALUES ({i}, 'point ; {i}');\n"
+        ));
+    }
+    std::fs::write(dir.path().join("000001_points.up.sql"), &up).expect("write");
+    std::fs::write(
+        dir.path().join("000001_points.down.sql"),
+        "DROP TABLE IF EXISTS points;",
+    )
+    .expect("write");
+    let mut group = c.benchmark_group("migration_100k_statements");
+    group.sample_size(10);
+    group.bench_function("load", |b| {
+        b.iter(|| dbops::MigrationSource::from_dir(dir.path()).expect("load"))
+    });
+    let source = dbops::MigrationSource::from_dir(dir.path()).expect("load");
+    group.bench_function("lint", |b| b.iter(|| dbops::migrate::lint::check(&source)));
     group.finish();
 }
 
@@ -98,5 +125,5 @@ fn generator(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, splitter, pipeline, generator);
+criterion_group!(benches, splitter, large_migration, pipeline, generator);
 criterion_main!(benches);

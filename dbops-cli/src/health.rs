@@ -350,11 +350,18 @@ pub async fn run_db(cmd: DbCommand, ctx: &Context) -> Result<()> {
                 });
             }
             let killed = monitor::terminate(&ctx.database_url().await?, pid).await?;
+            if !killed {
+                // Nothing was terminated: the command did not do what it was asked to.
+                ctx.set_exit_code(1);
+            }
             ctx.print(&killed, || {
                 if killed {
                     format!("terminated backend {pid}")
                 } else {
-                    format!("no backend with pid {pid}")
+                    format!(
+                        "no backend with pid {pid} (it ended, or the pid is wrong: `dbops db status` \
+                         lists the sessions)"
+                    )
                 }
             })
         }

@@ -490,7 +490,11 @@ fn lint(args: &MigrateArgs, ctx: &Context, files: &[PathBuf], names_only: bool) 
         let checked = format!("{} migrations", source.migrations().len());
         (lint::check(&source), checked)
     } else {
-        let checked = format!("{} files", files.len());
+        let dirs = files.iter().filter(|f| f.is_dir()).count();
+        let checked = match dirs {
+            0 => format!("{} files", files.len()),
+            _ => format!("{} files and {dirs} directories", files.len() - dirs),
+        };
         (lint::check_files(files, names_only), checked)
     };
     ctx.print(&findings, || {

@@ -53,7 +53,7 @@ pub enum Error {
     },
 
     /// A file system operation failed.
-    #[error("{context} `{}`", path.display())]
+    #[error("{context}{}", path_suffix(path))]
     Io {
         /// What dbops was doing, e.g. `reading migration file`.
         context: String,
@@ -235,6 +235,15 @@ pub enum Error {
         /// What was cancelled.
         action: String,
     },
+}
+
+/// `` `path` `` after a message, or nothing when there is no path (a pipe, a stream).
+fn path_suffix(path: &std::path::Path) -> String {
+    if path.as_os_str().is_empty() {
+        String::new()
+    } else {
+        format!(" `{}`", path.display())
+    }
 }
 
 fn stderr_suffix(stderr: &str) -> String {

@@ -9,9 +9,9 @@ mod support;
 
 mod backup;
 mod cluster;
+mod faults;
 mod golang_migrate;
 mod hostile_store_names;
-mod interrupts;
 mod mask;
 mod migrate;
 mod panic;

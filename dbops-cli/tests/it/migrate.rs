@@ -64,6 +64,21 @@ async fn create_up_status_down_and_lint() {
         "{}",
         text(&out)
     );
+    // The directory as an argument (as a CI step may write it) checks every file in it.
+    let out = dbops(&url, &["migrate", "lint", src]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("000002_risky.up.sql:1: error[not-null-without-default]"),
+        "{}",
+        text(&out)
+    );
+    // A path that does not exist, or a directory without migrations, is an error, not a pass.
+    let empty = tempfile::tempdir().unwrap();
+    for path in ["/nonexistent/migrations", empty.path().to_str().unwrap()] {
+        let out = dbops(&url, &["migrate", "lint", path]);
+        assert_eq!(out.status.code(), Some(1), "{path}: {}", text(&out));
+        assert!(text(&out).contains("invalid-source"), "{}", text(&out));
+    }
 
     let out = dbops(
         &url,

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use futures::StreamExt;
 use serde::Serialize;
 
@@ -124,7 +124,11 @@ impl Catalog {
             BackupSelector::Key(key) => self.backups.iter().find(|b| &b.key == key),
             BackupSelector::Id(id) => self.of_database(database).find(|b| &b.id == id),
             BackupSelector::Latest => self.of_database(database).next_back(),
-            BackupSelector::Before(t) => self.of_database(database).rfind(|b| b.started_at <= *t),
+            // Backup ids (and what people copy from them) name the second: a backup started within
+            // the second `t` names counts as taken at `t`.
+            BackupSelector::Before(t) => self
+                .of_database(database)
+                .rfind(|b| b.started_at.trunc_subsecs(0) <= *t),
         }
     }
 }
@@ -233,7 +237,27 @@ fn add_manifest_backups(
                 });
             }
             Ok(_) => {}
-            Err(e) => catalog.problems.push((key, e.to_string())),
+            Err(e) => {
+                // The manifest exists: whatever it names is a backup someone may still recover (from
+                // a copy of the manifest, a replica of the store), never an orphan to prune.
+                let id = key.trim_end_matches(MANIFEST_SUFFIX).to_string();
+                let kept = objects
+                    .iter()
+                    .filter(|o| {
+                        o.key != key && o.key.strip_prefix(&id).is_some_and(|r| r.starts_with('.'))
+                    })
+                    .count();
+                claimed_ids.insert(id);
+                catalog.problems.push((
+                    key,
+                    format!(
+                        "{}; the backup's {kept} other object(s) are kept (`dbops backup prune` never \
+                         deletes the data of a backup whose manifest exists): put back the manifest \
+                         from a copy, or delete the backup's objects by hand",
+                        crate::error::report(&e)
+                    ),
+                ));
+            }
         }
     }
     Vouched {
@@ -397,7 +421,7 @@ fn classify_unreferenced(
     }
 }
 
-/// Parses RFC 3339 or `YYYY-mm-dd HH:MM:SS` (UTC).
+/// Parses RFC 3339, `YYYY-mm-dd HH:MM:SS` (UTC) or the time of a backup id (`2024-01-15T120000Z`).
 pub fn parse_time(text: &str) -> Result<DateTime<Utc>> {
     if let Ok(t) = chrono::DateTime::parse_from_rfc3339(text) {
         return Ok(t.to_utc());
@@ -405,6 +429,7 @@ pub fn parse_time(text: &str) -> Result<DateTime<Utc>> {
     for format in [
         "%Y-%m-%d %H:%M:%S",
         "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%dT%H%M%SZ", // as in a backup id
         "%Y-%m-%d %H:%M",
         "%Y-%m-%d",
     ] {
@@ -446,6 +471,32 @@ pub fn parse_legacy_name(name: &str) -> Option<(String, DateTime<Utc>)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_time_copied_from_a_backup_id_selects_that_backup() {
+        let started_at = parse_time("2024-01-15T12:00:00.734Z").unwrap();
+        let catalog = Catalog {
+            backups: vec![BackupEntry {
+                id: "2024-01-15T120000Z-ab12cd34".into(),
+                database: "app".into(),
+                started_at,
+                size: 1,
+                key: "app/2024-01-15T120000Z-ab12cd34.dump.zst".into(),
+                manifest: None,
+            }],
+            ..Catalog::default()
+        };
+        for text in [
+            "2024-01-15T12:00:00Z",
+            "2024-01-15 12:00:00",
+            "2024-01-15T120000Z",
+        ] {
+            let selector = BackupSelector::Before(parse_time(text).unwrap());
+            assert!(catalog.select("app", &selector).is_some(), "{text}");
+        }
+        let earlier = BackupSelector::Before(parse_time("2024-01-15T11:59:59Z").unwrap());
+        assert!(catalog.select("app", &earlier).is_none());
+    }
 
     #[test]
     fn legacy_names_parse() {

@@ -214,7 +214,7 @@ pub(crate) fn mask_stream(
     use futures::StreamExt;
     let writer = MaskingWriter::new(masker.clone(), Vec::new());
     let failed = move |e: std::io::Error| crate::Error::Refused {
-        action: format!("masking the rows of {}", masker.table),
+        action: format!("mask the rows of {}", masker.table),
         reason: format!("{e}; nothing was published"),
     };
     Box::pin(futures::stream::unfold(

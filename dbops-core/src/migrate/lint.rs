@@ -136,13 +136,15 @@ pub fn check(source: &MigrationSource) -> Vec<LintFinding> {
 
 /// Lints the given files (a pre-commit hook's changed files): each `.sql` file's name, the
 /// directory it is in as a whole, and the rules' findings in these files only (older migrations,
-/// already applied, are not reported again). Other files are ignored. With `names_only`, only names
-/// and the directory are checked.
-pub fn check_files(files: &[std::path::PathBuf], names_only: bool) -> Vec<LintFinding> {
+/// already applied, are not reported again). Other files are ignored. A directory stands for every
+/// `.sql` file in it; a path that does not exist, or a directory without `.sql` files, is a finding.
+/// With `names_only`, only names and the directory are checked.
+pub fn check_files(paths: &[std::path::PathBuf], names_only: bool) -> Vec<LintFinding> {
     let mut out = Vec::new();
+    let files = expand_directories(paths, &mut out);
     let mut by_dir: std::collections::BTreeMap<std::path::PathBuf, Vec<String>> =
         std::collections::BTreeMap::new();
-    for path in files {
+    for path in &files {
         let Some(file) = path.file_name().and_then(|f| f.to_str()) else {
             continue;
         };
@@ -186,6 +188,36 @@ pub fn check_files(files: &[std::path::PathBuf], names_only: bool) -> Vec<LintFi
     out
 }
 
+/// `paths` with every directory replaced by the `.sql` files in it (sorted); paths that do not exist
+/// and directories without `.sql` files are findings in `out`.
+fn expand_directories(
+    paths: &[std::path::PathBuf],
+    out: &mut Vec<LintFinding>,
+) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for path in paths {
+        let display = path.display().to_string();
+        if path.is_dir() {
+            let mut sql: Vec<std::path::PathBuf> = std::fs::read_dir(path)
+                .map(|entries| entries.flatten().map(|e| e.path()).collect())
+                .unwrap_or_default();
+            sql.retain(|p| p.is_file() && p.extension().is_some_and(|e| e == "sql"));
+            sql.sort();
+            if sql.is_empty() {
+                let message = "a directory without migration files (`.sql`); check the path".into();
+                out.push(finding_at(&display, "invalid-source", message));
+            }
+            files.extend(sql);
+        } else if path.exists() {
+            files.push(path.clone());
+        } else {
+            let message = "no such file or directory; check the path".into();
+            out.push(finding_at(&display, "invalid-source", message));
+        }
+    }
+    files
+}
+
 /// Why `file` is not a well-named migration, if it is not.
 fn file_name_problem(file: &str) -> Option<String> {
     let (_, name, _) = match super::parse_file_name(file) {
@@ -214,9 +246,10 @@ fn finding_at(file: &str, id: &str, message: String) -> LintFinding {
     }
 }
 
-fn allowed(script: &str, statement: &Statement, id: &str) -> bool {
+/// Whether `-- dbops:allow <id>` is on the statement's lines or the line before it (`lines`: the
+/// script's lines, split once per file).
+fn allowed(lines: &[&str], statement: &Statement, id: &str) -> bool {
     let marker = format!("dbops:allow {id}");
-    let lines: Vec<&str> = script.lines().collect();
     let first = statement.line.saturating_sub(2);
     let last = (statement.line - 1 + statement.sql.lines().count()).min(lines.len());
     lines[first.min(lines.len())..last]
@@ -239,7 +272,7 @@ fn check_migration(m: &Migration, out: &mut Vec<LintFinding>) {
     let statements = sql::split(&up.sql);
     let facts = UpFacts::gather(&statements);
     let mut findings = UpFindings {
-        script: &up.sql,
+        lines: up.sql.lines().collect(),
         file: &up.file,
         out,
     };
@@ -303,7 +336,8 @@ impl UpFacts {
 
 /// The findings of one up file: where they are reported and which are silenced.
 struct UpFindings<'a> {
-    script: &'a str,
+    /// The up file's lines.
+    lines: Vec<&'a str>,
     file: &'a str,
     out: &'a mut Vec<LintFinding>,
 }
@@ -311,7 +345,7 @@ struct UpFindings<'a> {
 impl UpFindings<'_> {
     /// Reports rule `id` on `statement`, unless silenced with `-- dbops:allow <id>`.
     fn flag(&mut self, statement: &Statement, id: &'static str, message: String) {
-        if !allowed(self.script, statement, id) {
+        if !allowed(&self.lines, statement, id) {
             self.out.push(LintFinding {
                 rule: id,
                 severity: rule(id).severity,

@@ -29,6 +29,7 @@ pub enum TxRequirement {
 pub fn split(script: &str) -> Vec<Statement> {
     let bytes = script.as_bytes();
     let mut out = Vec::new();
+    let mut lines = LineCounter::default();
     let mut start = 0;
     let mut i = 0;
     let mut has_code = false;
@@ -59,7 +60,7 @@ pub fn split(script: &str) -> Vec<Statement> {
                 continue;
             }
             b';' => {
-                push_statement(&mut out, script, start, i, has_code);
+                push_statement(&mut out, &mut lines, script, start, i, has_code);
                 has_code = false;
                 i += 1;
                 start = i;
@@ -74,22 +75,48 @@ pub fn split(script: &str) -> Vec<Statement> {
         }
         i += 1;
     }
-    push_statement(&mut out, script, start, bytes.len(), has_code);
+    push_statement(&mut out, &mut lines, script, start, bytes.len(), has_code);
     out
+}
+
+/// Line numbers of offsets met in increasing order, each newline counted once (statements are
+/// found left to right, so the whole script is scanned once however many statements it has).
+#[derive(Default)]
+struct LineCounter {
+    offset: usize,
+    newlines: usize,
+}
+
+impl LineCounter {
+    /// The 1-based line of byte `offset` of `script` (never less than an offset asked before).
+    fn line_at(&mut self, script: &str, offset: usize) -> usize {
+        let offset = offset.max(self.offset);
+        self.newlines += bytecount_newlines(&script.as_bytes()[self.offset..offset]);
+        self.offset = offset;
+        1 + self.newlines
+    }
+}
+
+fn bytecount_newlines(bytes: &[u8]) -> usize {
+    bytes.iter().filter(|&&b| b == b'\n').count()
 }
 
 /// Adds `script[from..to]` to `out` as a statement (leading whitespace and comments skipped, its
 /// line counted from the first code character), unless it has no code.
-fn push_statement(out: &mut Vec<Statement>, script: &str, from: usize, to: usize, has_code: bool) {
+fn push_statement(
+    out: &mut Vec<Statement>,
+    lines: &mut LineCounter,
+    script: &str,
+    from: usize,
+    to: usize,
+    has_code: bool,
+) {
     if !has_code {
         return;
     }
     let raw = &script[from..to];
     let lead = code_start(raw);
-    let line = 1 + script[..from + lead]
-        .bytes()
-        .filter(|&b| b == b'\n')
-        .count();
+    let line = lines.line_at(script, from + lead);
     out.push(Statement {
         sql: raw[lead..].trim_end_matches(is_pg_space).to_string(),
         line,

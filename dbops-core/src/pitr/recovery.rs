@@ -419,7 +419,7 @@ impl<R: Read> Read for HashingReader<R> {
 /// A recovery target written into `postgresql.auto.conf` must be what its setting accepts: a name
 /// of at most 63 characters without control characters (a newline would end the quoted value), a
 /// transaction id of digits, an LSN `X/X`.
-fn check_target(target: &RecoveryTarget) -> Result<()> {
+pub(crate) fn check_target(target: &RecoveryTarget) -> Result<()> {
     let (what, ok) = match target {
         RecoveryTarget::RestorePoint(name) => (
             "restore point name",

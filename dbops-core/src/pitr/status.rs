@@ -208,12 +208,8 @@ async fn archiver_status(url: &DatabaseUrl) -> Result<ArchiverStatus> {
 /// Creates a named restore point (`pg_create_restore_point`) and switches WAL so it gets archived;
 /// returns its LSN.
 pub async fn create_restore_point(url: &DatabaseUrl, name: &str) -> Result<String> {
-    if name.is_empty() || name.len() > 63 {
-        return Err(Error::config(
-            "restore point name",
-            "must be 1 to 63 characters",
-        ));
-    }
+    // The names a restore to a restore point accepts (refused before anything is created).
+    super::recovery::check_target(&super::RecoveryTarget::RestorePoint(name.to_string()))?;
     let client = url.connect().await?;
     let lsn: String = client
         .query_one("SELECT pg_create_restore_point($1)::text", &[&name])

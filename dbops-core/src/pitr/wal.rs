@@ -401,9 +401,15 @@ async fn fetch_one(
         action: format!("decoding ({e})"),
     })??;
     let tmp = dest.with_file_name(format!(".{}.dbops-tmp", wal.name));
-    write_synced(&tmp, &plain).await?;
-    install(&tmp, dest, false).await?;
-    Ok(true)
+    let written = match write_synced(&tmp, &plain).await {
+        Ok(()) => install(&tmp, dest, false).await,
+        Err(error) => Err(error),
+    };
+    if written.is_err() {
+        // A full pg_wal (or any failed write) leaves no partial file behind.
+        let _ = tokio::fs::remove_file(&tmp).await;
+    }
+    written.map(|()| true)
 }
 
 async fn write_synced(path: &Path, data: &[u8]) -> Result<()> {

@@ -601,7 +601,7 @@ pub(crate) async fn columns_of(
             _ => kind_of(oid).map(Column::Scalar),
         };
         column.ok_or_else(|| crate::Error::Refused {
-            action: format!("reading the binary rows of {table} as text"),
+            action: format!("read the binary rows of {table} as text"),
             reason: format!(
                 "column `{name}` is of type {}, whose binary form dbops does not decode; take a \
                  backup with --copy-format text",

@@ -269,7 +269,7 @@ pub(super) async fn check_backup(
         .as_ref()
         .filter(|m| m.format == crate::backup::DumpFormat::Tables)
         .ok_or_else(|| Error::Refused {
-            action: format!("checking masking rules against `{}`", entry.key),
+            action: format!("check masking rules against `{}`", entry.key),
             reason: "only backups in the `tables` format (the default) can be masked".into(),
         })?;
     let scratch = super::staging_name();

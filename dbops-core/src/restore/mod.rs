@@ -51,10 +51,38 @@ pub enum RestoreTarget {
 }
 
 impl RestoreTarget {
+    /// Checks a target database's name before any work: not empty, at most 63 bytes (PostgreSQL
+    /// would cut a longer one), no NUL.
+    pub fn validate(&self) -> Result<()> {
+        let RestoreTarget::Database { name, .. } = self else {
+            return Ok(());
+        };
+        let problem = if name.is_empty() {
+            Some("it is empty")
+        } else if name.len() > 63 {
+            Some("it is longer than 63 bytes, which PostgreSQL would cut it to")
+        } else if name.contains('\0') {
+            Some("it holds a NUL character")
+        } else {
+            None
+        };
+        match problem {
+            Some(problem) => Err(Error::config(
+                "target database name",
+                format!("`{}`: {problem}; nothing was restored", name.escape_debug()),
+            )),
+            None => Ok(()),
+        }
+    }
+
     /// The target from a database name (`into`) and whether to create it; creating needs a name.
     pub fn choose(into: Option<String>, create: bool) -> Result<Self> {
         match (into, create) {
-            (Some(name), create) => Ok(RestoreTarget::Database { name, create }),
+            (Some(name), create) => {
+                let target = RestoreTarget::Database { name, create };
+                target.validate()?;
+                Ok(target)
+            }
             (None, true) => Err(Error::config(
                 "restore target",
                 "creating a database needs its name (--into NAME / into=)",
@@ -352,6 +380,7 @@ pub async fn restore_backup(
     options: &RestoreOptions,
 ) -> Result<RestoreReport> {
     let started = Instant::now();
+    options.target.validate()?;
     let source_db = options
         .source_database
         .clone()

@@ -98,6 +98,19 @@ impl Default for SeedOptions {
     }
 }
 
+impl SeedOptions {
+    /// Checks the options: a scale of at least 1.
+    pub fn validate(&self) -> Result<()> {
+        if self.scale == 0 {
+            return Err(Error::config(
+                "seed scale",
+                "0 would seed nothing; use 1 (the profile as defined) or more",
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// Rows written per table.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct SeedReport {
@@ -243,6 +256,7 @@ async fn seed_reference(
     options: &SeedOptions,
     progress: Option<&Progress>,
 ) -> Result<SeedReport> {
+    options.validate()?;
     let started = Instant::now();
     let mut client = url.connect_for_work().await?;
     let tx = client

@@ -1247,6 +1247,56 @@ async fn legacy_sql_gz_files_are_listed_validated_and_restored() {
     assert!(!database_exists(db.url(), &target).await);
 }
 
+/// A damaged manifest (truncated) is a problem that protects its backup: none of its objects is an
+/// orphan, and prune (past the grace period, applied) deletes none of them and says why.
+#[tokio::test]
+async fn a_damaged_manifest_protects_its_objects_from_prune() {
+    let db = seeded().await;
+    let (dir, store) = file_store();
+    let damaged = Backup::new(db.url().clone(), store.clone(), BackupOptions::default())
+        .run()
+        .await
+        .unwrap()
+        .manifest;
+    Backup::new(db.url().clone(), store.clone(), BackupOptions::default())
+        .run()
+        .await
+        .unwrap();
+    let manifest_path = dir.path().join(damaged.key());
+    let body = std::fs::read(&manifest_path).unwrap();
+    std::fs::write(&manifest_path, &body[..body.len() / 2]).unwrap();
+    let before = walk(dir.path());
+
+    let catalog = store.catalog(Some(db.name())).await.unwrap();
+    assert!(catalog.orphans.is_empty(), "{:?}", catalog.orphans);
+    assert_eq!(catalog.backups.len(), 1);
+    let objects = damaged.object_keys().len();
+    let (key, reason) = &catalog.problems[0];
+    assert_eq!(key, &damaged.key());
+    assert!(
+        reason.contains(&format!("{objects} other object(s) are kept")),
+        "{reason}"
+    );
+    let policy = RetentionPolicy {
+        keep_last: Some(1),
+        orphan_grace_hours: Some(0),
+        ..Default::default()
+    };
+    let plan = apply_retention(&store, db.name(), &policy, true)
+        .await
+        .unwrap();
+    assert!(
+        plan.delete.is_empty() && plan.orphans.is_empty(),
+        "{plan:?}"
+    );
+    assert_eq!(plan.problems.len(), 1);
+    assert_eq!(
+        walk(dir.path()),
+        before,
+        "prune deleted part of the damaged backup"
+    );
+}
+
 #[tokio::test]
 async fn retention_deletes_manifests_first_keeps_the_newest_and_cleans_orphans() {
     let db = seeded().await;

@@ -194,7 +194,13 @@ async fn a_stalled_store_cannot_hang_wal_push() {
 /// megabytes): ~40 MB of rows that compress poorly.
 async fn large_database() -> TestDatabase {
     let db = support::empty_databases().await.create().await.unwrap();
-    let client = db.connect().await.unwrap();
+    fill_large_tables(&db.url().clone()).await;
+    db
+}
+
+/// Creates and fills the tables of [`large_database`] in the database of `url`.
+async fn fill_large_tables(url: &dbops::DatabaseUrl) {
+    let client = url.connect().await.unwrap();
     client
         .batch_execute(
             "CREATE TABLE big (id int PRIMARY KEY, a text, b text); \
@@ -205,7 +211,77 @@ async fn large_database() -> TestDatabase {
         )
         .await
         .unwrap();
-    db
+}
+
+/// The server restarts while a restore into a new database loads rows: the restore fails with the
+/// lost connection, the staging database is dropped once the server is back, the target does not
+/// exist, and the rerun restores it completely.
+#[tokio::test]
+async fn a_server_restart_mid_restore_fails_it_cleanly_and_the_rerun_works() {
+    let cluster = dbops::TempCluster::builder()
+        .in_memory(true)
+        .start()
+        .await
+        .unwrap();
+    let url = cluster.url();
+    fill_large_tables(&url).await;
+    let store_dir = tempfile::tempdir().unwrap();
+    let store = ObjectBackupStore::open(&format!("file://{}", store_dir.path().display())).unwrap();
+    Backup::new(url.clone(), store.clone(), BackupOptions::default())
+        .run()
+        .await
+        .unwrap();
+    let options = RestoreOptions {
+        target: RestoreTarget::Database {
+            name: "copy".into(),
+            create: true,
+        },
+        ..RestoreOptions::default()
+    };
+    let restorer = PgRestorer::new(url.clone(), store.clone());
+    let restoring = tokio::spawn({
+        let (restorer, options) = (restorer.clone(), options.clone());
+        async move { restorer.restore(&options).await }
+    });
+    let admin = url.with_database("postgres").connect().await.unwrap();
+    for _ in 0..3000 {
+        let copying: i64 = admin
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' \
+                 AND starts_with(datname, 'dbops_restoring_') AND query LIKE 'COPY%'",
+                &[],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        if copying > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    cluster.stop_server(dbops::Shutdown::Fast).await.unwrap();
+    cluster.start_server().await.unwrap();
+    let err = restoring.await.unwrap().unwrap_err();
+    let report = dbops::error::report(&err);
+    assert_eq!(dbops::cleanup::finish(Duration::from_secs(60)).await, 0);
+    let admin = url.with_database("postgres").connect().await.unwrap();
+    let left: Vec<String> = admin
+        .query(
+            "SELECT datname::text FROM pg_database WHERE datname = 'copy' \
+             OR starts_with(datname, 'dbops_restoring_')",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert!(left.is_empty(), "{left:?} after: {report}");
+    restorer.restore(&options).await.unwrap();
+    assert_eq!(
+        support::row_counts(&url.with_database("copy")).await,
+        support::row_counts(&url).await
+    );
 }
 
 /// Sessions of dbops on `db` that still hold a lock on one of its tables.

@@ -1,7 +1,8 @@
-//! SIGTERM and SIGINT (a scheduler stopping a job, Ctrl-C) during backup, restore, seed and migrate:
-//! the command exits with 143 or 130 after cleaning up what it started: no store lock, no staged or
-//! unpublished object, no staging database, no spool directory, nothing half-written in the
-//! database; a second signal exits at once.
+//! Faults real operations meet, through the binary. SIGTERM and SIGINT (a scheduler stopping a job,
+//! Ctrl-C) during backup, restore, seed and migrate: the command exits with 143 or 130 after cleaning
+//! up what it started (no store lock, no staged or unpublished object, no staging database, no spool
+//! directory, nothing half-written in the database); a second signal exits at once. A store or a
+//! pg_wal that fills up: a clear error within seconds, nothing partial left.
 
 use crate::support;
 
@@ -402,4 +403,77 @@ async fn a_full_store_ends_the_backup_with_its_error_and_leaves_nothing() {
             .await
             .unwrap_or_else(|e| panic!("{args:?}: a table is still locked: {e}"));
     }
+}
+
+/// `wal fetch` into a directory that fills up fails with the file system's error and leaves no
+/// partial file in it.
+#[tokio::test]
+async fn a_full_wal_directory_fails_the_fetch_and_leaves_no_partial_file() {
+    let scratch = tempfile::tempdir().unwrap();
+    let wal = support::wal_segment_copy(scratch.path()).await;
+    let name = wal.file_name().unwrap().to_string_lossy().to_string();
+    let store = tempfile::tempdir().unwrap();
+    let url = support::cluster().await.url();
+    let out = dbops(&url, &["-q", "wal", "push", "--store"])
+        .arg(store.path())
+        .arg(&wal)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", support::output_text(&out));
+    let pg_wal = tempfile::tempdir().unwrap();
+    let mut command = dbops(&url, &["wal", "fetch", "--prefetch", "0", "--store"]);
+    command
+        .arg(store.path())
+        .arg(&name)
+        .arg(pg_wal.path().join(&name));
+    let (code, _, stderr) =
+        Running::start(with_file_size_limit(command, 1 << 20)).exit(Duration::from_secs(60));
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("File too large"), "{stderr}");
+    assert_eq!(files_under(pg_wal.path()), Vec::<PathBuf>::new());
+}
+
+/// Bad usage exits with 2 before anything is done; a `db kill` that terminated nothing exits with 1.
+#[tokio::test]
+async fn bad_usage_exits_2_before_doing_anything() {
+    let db = support::seeded_database("int", dbops::Profile::Light).await;
+    let store = tempfile::tempdir().unwrap();
+    let store = store.path().to_str().unwrap();
+    let before = support::row_counts(db.url()).await;
+    let run = |url: &DatabaseUrl, args: &[&str]| {
+        let out = dbops(url, args).stdout(Stdio::piped()).output().unwrap();
+        (out.status.code(), support::output_text(&out))
+    };
+    let cases: [&[&str]; 5] = [
+        &["restore", "--store", store, "--before", "yesterday-ish"],
+        &["seed", "light", "--scale", "0", "--append"],
+        &["restore", "--store", store, "--into", "", "--create"],
+        &["pitr", "restore-point", "before\nmigration"],
+        &[
+            "restore",
+            "--store",
+            store,
+            "--into",
+            &"x".repeat(64),
+            "--create",
+        ],
+    ];
+    for args in cases {
+        let (code, text) = run(db.url(), args);
+        assert_eq!(code, Some(2), "{args:?}: {text}");
+        assert!(text.contains("invalid"), "{args:?}: {text}");
+    }
+    let bad_port = DatabaseUrl::parse("postgres://u@127.0.0.1:1/db").unwrap();
+    let mut command = dbops(&bad_port, &["db", "status"]);
+    command.env("DATABASE_URL", "postgres://u@127.0.0.1:99999/db");
+    let out = command.output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", support::output_text(&out));
+    let (code, text) = run(db.url(), &["db", "kill", "999999", "--yes"]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("no backend with pid 999999"), "{text}");
+    assert_eq!(
+        support::row_counts(db.url()).await,
+        before,
+        "a refused seed changed the database"
+    );
 }
