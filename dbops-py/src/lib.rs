@@ -30,5 +30,6 @@ fn _dbops(m: &Bound<'_, PyModule>) -> PyResult<()> {
     mask::register(m)?;
     seed::register(m)?;
     testing::register(m)?;
+    m.add_function(wrap_pyfunction!(runtime::wait_for_cleanups, m)?)?;
     Ok(())
 }

@@ -122,6 +122,7 @@ __all__ = [
     "validate_backup_async",
     "verify",
     "verify_async",
+    "wait_for_cleanups",
     "_panic_for_tests",
 ]
 
@@ -464,6 +465,11 @@ class HealthProbe:
         """Liveness (never touches the database)."""
     def live_async(self) -> Awaitable[HealthReport]:
         """Like ``live``; awaitable."""
+
+def wait_for_cleanups(timeout_secs: float = 60.0) -> int:
+    """Waits (at most ``timeout_secs``) for the clean-ups of cancelled operations: a cancelled
+    awaitable's staging database, unfinished upload or store lock. Returns how many are still
+    running. A blocking call interrupted by Ctrl-C waits for its own clean-ups before it raises."""
 
 def generate_key_pair() -> KeyPair:
     """A new age key pair (recipient ``age1...``, identity ``AGE-SECRET-KEY-1...``)."""
