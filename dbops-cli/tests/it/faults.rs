@@ -151,18 +151,33 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
-/// Sessions on `url`'s server whose query contains `needle` (other than this one).
+/// Sessions on `url`'s database whose running query contains `needle` (other than this one; other
+/// tests share the server).
 async fn sessions_running(url: &DatabaseUrl, needle: &str) -> i64 {
     let admin = url.with_database("postgres").connect().await.unwrap();
     admin
         .query_one(
             "SELECT count(*) FROM pg_stat_activity WHERE pid <> pg_backend_pid() \
-             AND state = 'active' AND strpos(query, $1) > 0",
-            &[&needle],
+             AND state = 'active' AND strpos(query, $1) > 0 AND datname = $2",
+            &[&needle, &url.database()],
         )
         .await
         .unwrap()
         .get(0)
+}
+
+/// The staging database of a restore into `target`, once it exists.
+async fn staging_of(url: &DatabaseUrl, target: &str) -> Option<String> {
+    let admin = url.with_database("postgres").connect().await.unwrap();
+    admin
+        .query_opt(
+            "SELECT datname::text FROM pg_database WHERE starts_with(datname, 'dbops_restoring_') \
+             AND shobj_description(oid, 'pg_database') LIKE $1",
+            &[&format!("%\"{target}\"%")],
+        )
+        .await
+        .unwrap()
+        .map(|row| row.get(0))
 }
 
 #[tokio::test]
@@ -212,8 +227,15 @@ async fn sigterm_during_a_restore_into_a_new_database_leaves_no_staging_database
         &mut running,
         "rows streaming into the staging database",
         || {
-            let url = url.clone();
-            async move { sessions_running(&url, "COPY").await > 0 }
+            let (url, target) = (url.clone(), target.clone());
+            async move {
+                match staging_of(&url, &target).await {
+                    Some(staging) => {
+                        sessions_running(&url.with_database(&staging), "COPY").await > 0
+                    }
+                    None => false,
+                }
+            }
         },
     )
     .await;
