@@ -53,6 +53,10 @@ pub struct StartArgs {
     /// database clones for test suites; the data lives in RAM until the cluster stops.
     #[arg(long)]
     in_memory: bool,
+    /// The installed PostgreSQL major version to run (default: `DBOPS_PG_MAJOR`, else the first
+    /// installation found; a `--data-dir` that holds a cluster runs the major that made it).
+    #[arg(long)]
+    major: Option<u32>,
     /// Extra server setting, repeatable: `--set work_mem=64MB`.
     #[arg(long = "set", value_name = "NAME=VALUE")]
     settings: Vec<String>,
@@ -145,6 +149,9 @@ async fn start(args: StartArgs, ctx: &Context) -> Result<()> {
         builder = builder.durability(Durability::Durable);
     }
     builder = builder.in_memory(args.in_memory);
+    if let Some(major) = args.major {
+        builder = builder.major(major);
+    }
     for setting in &args.settings {
         let (name, value) = setting.split_once('=').ok_or_else(|| {
             Error::config(

@@ -504,10 +504,20 @@ async fn restore(args: RestoreArgs, ctx: &Context) -> Result<()> {
     if !args.start {
         return ctx.print(&report, || {
             format!(
-                "restored base backup {} into {} (pg_verifybackup: {}); it will replay to {} and promote.\n\
+                "restored base backup {} into {} (checked against its backup_manifest: {}{}); it will \
+                 replay to {} and promote.\n\
                  start it with `pg_ctl -D {} start` (the server needs store credentials in its environment) \
                  or rerun with --start",
-                report.base_backup, report.data_dir.display(), report.verified, report.target, report.data_dir.display()
+                report.base_backup,
+                report.data_dir.display(),
+                report.verified,
+                if report.verified_by.is_empty() {
+                    String::new()
+                } else {
+                    format!(", by {}", report.verified_by)
+                },
+                report.target,
+                report.data_dir.display()
             )
         });
     }

@@ -76,6 +76,24 @@ pub enum Error {
         searched: Vec<String>,
     },
 
+    /// No installed PostgreSQL program fits the server or data directory it would work with.
+    #[error(
+        "no `{program}` fits PostgreSQL {major} ({purpose}); found: {}; {advice}",
+        if found.is_empty() { "none".to_string() } else { found.join(", ") }
+    )]
+    NoFittingProgram {
+        /// The program needed.
+        program: String,
+        /// The major version of the server or data directory.
+        major: u32,
+        /// What it was needed for.
+        purpose: String,
+        /// The versions of it that were found, and where.
+        found: Vec<String>,
+        /// What to install or set.
+        advice: String,
+    },
+
     /// An external program (initdb, pg_dump, ...) failed.
     #[error(
         "`{program}` failed while {action} ({status}){}",
@@ -167,6 +185,21 @@ pub enum Error {
         source: Box<Error>,
     },
 
+    /// A restore into a server older than the backup's failed: why, and what to restore into.
+    #[error(
+        "{source}\n  the backup is of PostgreSQL {backup_major} and the target runs {target_major}: a \
+         dump loads into an older server only when it uses nothing the older one lacks; restore it into \
+         a server of PostgreSQL {backup_major} or newer"
+    )]
+    RestoreIntoOlderServer {
+        /// The major version of the backup's server.
+        backup_major: u32,
+        /// The major version of the target server.
+        target_major: u32,
+        /// The restore's error.
+        source: Box<Error>,
+    },
+
     /// The database is marked dirty: a migration failed half-way outside a transaction.
     #[error("database is dirty at migration version {version}: {reason}")]
     Dirty {
@@ -203,11 +236,12 @@ pub enum Error {
     },
 
     /// No backup matches what was asked for.
-    #[error("no backup {wanted} in {store}; `dbops backup list` shows what is there")]
+    #[error("no {wanted} in {store}; {}", listing_hint(wanted))]
     BackupNotFound {
         /// The store searched, credentials redacted.
         store: String,
-        /// What was asked for, e.g. `for database app` or `with id 2024-01-15T120000Z-ab12cd34`.
+        /// What was asked for, e.g. `backup (latest) for database app` or `base backup with id
+        /// 2024-01-15T120000Z-ab12cd34`.
         wanted: String,
     },
 
@@ -235,6 +269,15 @@ pub enum Error {
         /// What was cancelled.
         action: String,
     },
+}
+
+/// The command that lists what a store holds, for a missing backup (`wanted`).
+fn listing_hint(wanted: &str) -> &'static str {
+    if wanted.starts_with("base backup") {
+        "`dbops pitr status` lists the base backups"
+    } else {
+        "`dbops backup list` shows what is there"
+    }
 }
 
 /// `` `path` `` after a message, or nothing when there is no path (a pipe, a stream).

@@ -48,7 +48,9 @@ pub mod testing;
 #[cfg(feature = "backup")]
 pub use backup::{Backup, BackupOptions, BackupReport, BackupStore};
 #[cfg(feature = "cluster")]
-pub use cluster::{Durability, Listen, PgBinaries, Shutdown, TempCluster, TempClusterBuilder};
+pub use cluster::{
+    Durability, Listen, PgBinaries, PgInstallations, Shutdown, TempCluster, TempClusterBuilder,
+};
 pub use config::{DatabaseUrl, PoolOptions};
 #[cfg(feature = "macros")]
 pub use dbops_macros::{migrations, test};

@@ -18,8 +18,12 @@ fn builder(
     settings: Option<HashMap<String, String>>,
     data_dir: Option<std::path::PathBuf>,
     in_memory: bool,
+    major: Option<u32>,
 ) -> dbops::TempClusterBuilder {
     let mut builder = dbops::TempCluster::builder().in_memory(in_memory);
+    if let Some(major) = major {
+        builder = builder.major(major);
+    }
     if let Some(dir) = data_dir {
         builder = builder.data_dir(dir);
     }
@@ -37,9 +41,10 @@ fn builder(
 
 #[pymethods]
 impl TempCluster {
-    /// Starts a cluster (blocking; the GIL is released).
+    /// Starts a cluster (blocking; the GIL is released); `major` picks the installed PostgreSQL
+    /// major version (default: `DBOPS_PG_MAJOR`, else the first installation found).
     #[staticmethod]
-    #[pyo3(signature = (*, tcp=false, durable=false, settings=None, data_dir=None, in_memory=false))]
+    #[pyo3(signature = (*, tcp=false, durable=false, settings=None, data_dir=None, in_memory=false, major=None))]
     fn start(
         py: Python<'_>,
         tcp: bool,
@@ -47,17 +52,18 @@ impl TempCluster {
         settings: Option<HashMap<String, String>>,
         data_dir: Option<std::path::PathBuf>,
         in_memory: bool,
+        major: Option<u32>,
     ) -> PyResult<Self> {
         let cluster = block_on(
             py,
-            builder(tcp, durable, settings, data_dir, in_memory).start(),
+            builder(tcp, durable, settings, data_dir, in_memory, major).start(),
         )?;
         Ok(Self(Arc::new(cluster)))
     }
 
     /// Starts a cluster; awaitable.
     #[staticmethod]
-    #[pyo3(signature = (*, tcp=false, durable=false, settings=None, data_dir=None, in_memory=false))]
+    #[pyo3(signature = (*, tcp=false, durable=false, settings=None, data_dir=None, in_memory=false, major=None))]
     fn start_async(
         py: Python<'_>,
         tcp: bool,
@@ -65,8 +71,9 @@ impl TempCluster {
         settings: Option<HashMap<String, String>>,
         data_dir: Option<std::path::PathBuf>,
         in_memory: bool,
+        major: Option<u32>,
     ) -> PyResult<Bound<'_, PyAny>> {
-        let start = builder(tcp, durable, settings, data_dir, in_memory).start();
+        let start = builder(tcp, durable, settings, data_dir, in_memory, major).start();
         into_awaitable(py, async move { Ok(Self(Arc::new(start.await?))) })
     }
 

@@ -137,12 +137,15 @@ pub fn to_py(err: dbops::Error) -> PyErr {
 fn exception_of(err: &dbops::Error, message: String) -> PyErr {
     use dbops::Error as E;
     match err {
-        E::MigrationAfterBackup { source, .. } => exception_of(source, message),
+        E::MigrationAfterBackup { source, .. } | E::RestoreIntoOlderServer { source, .. } => {
+            exception_of(source, message)
+        }
         E::InvalidUrl { .. } | E::Config { .. } => ConfigError::new_err(message),
         E::Postgres { .. } | E::Pool { .. } => DatabaseError::new_err(message),
-        E::BinariesNotFound { .. } | E::Command { .. } | E::Cluster { .. } => {
-            ClusterError::new_err(message)
-        }
+        E::BinariesNotFound { .. }
+        | E::NoFittingProgram { .. }
+        | E::Command { .. }
+        | E::Cluster { .. } => ClusterError::new_err(message),
         E::Io { .. } => DbopsIOError::new_err(message),
         E::Timeout { .. } => OperationTimeout::new_err(message),
         E::Refused { .. } => RefusedError::new_err(message),

@@ -65,6 +65,7 @@ fn dbops(url: &DatabaseUrl, args: &[&str]) -> Command {
 struct Running {
     child: Child,
     stderr: Arc<Mutex<String>>,
+    reader: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Running {
@@ -73,14 +74,18 @@ impl Running {
         let stderr = Arc::new(Mutex::new(String::new()));
         let pipe = child.stderr.take().unwrap();
         let collected = stderr.clone();
-        std::thread::spawn(move || {
+        let reader = std::thread::spawn(move || {
             for line in BufReader::new(pipe).lines().map_while(Result::ok) {
                 let mut text = collected.lock().unwrap();
                 text.push_str(&line);
                 text.push('\n');
             }
         });
-        Self { child, stderr }
+        Self {
+            child,
+            stderr,
+            reader: Some(reader),
+        }
     }
 
     fn signal(&self, signal: Signal) {
@@ -100,8 +105,12 @@ impl Running {
         let started = Instant::now();
         while started.elapsed() < limit {
             if let Some(status) = self.child.try_wait().unwrap() {
-                std::thread::sleep(Duration::from_millis(50)); // the last stderr lines
-                return (status.code(), started.elapsed(), self.stderr());
+                let took = started.elapsed();
+                // Every line it wrote (the pipe ends with the process).
+                if let Some(reader) = self.reader.take() {
+                    reader.join().unwrap();
+                }
+                return (status.code(), took, self.stderr());
             }
             std::thread::sleep(Duration::from_millis(10));
         }

@@ -18,3 +18,4 @@ mod panic;
 mod pitr;
 mod pitr_setup;
 mod reliability;
+mod versions;

@@ -342,8 +342,8 @@ pub(crate) async fn find_backup<S: BackupStore + ?Sized>(
         .ok_or_else(|| Error::BackupNotFound {
             store: store.describe(),
             wanted: match selector {
-                BackupSelector::Key(_) => selector.to_string(),
-                _ => format!("{selector} for database `{database}`"),
+                BackupSelector::Key(_) => format!("backup {selector}"),
+                _ => format!("backup {selector} for database `{database}`"),
             },
         })
 }

@@ -20,7 +20,7 @@ use super::encode::{Encoded, Encoding, Reporting, encode_stream, read_stream};
 use super::manifest::{self, DumpFormat, MANIFEST_VERSION, Manifest, StoredObject};
 use super::tables;
 use super::{BackupOptions, BackupReport};
-use crate::cluster::PgBinaries;
+use crate::cluster::ServerPrograms;
 use crate::config::{ChildEnv, DatabaseUrl, collect_stderr, quote_ident};
 use crate::error::{Error, Result};
 use crate::progress::{self, ProgressUnit};
@@ -73,7 +73,8 @@ async fn dump_and_publish(
     plan: Plan,
 ) -> Result<Manifest> {
     let snapshot = Snapshot::export(url, options).await?;
-    let binaries = PgBinaries::discover()?;
+    // pg_dump and pg_dumpall of the server's major, else of the nearest newer one.
+    let binaries = ServerPrograms::for_server(&snapshot.client).await?;
     let dumped = match options.format {
         DumpFormat::Tables => {
             dump_tables_format(url, store, options, &plan, &snapshot, &binaries).await
@@ -237,7 +238,7 @@ impl Plan {
         snapshot: &Snapshot,
         dumped: Dumped,
         globals: Option<StoredObject>,
-        binaries: &PgBinaries,
+        binaries: &ServerPrograms,
     ) -> Manifest {
         Manifest {
             manifest_version: if self.encryption_info.sealed_identity.is_some() {
@@ -256,7 +257,10 @@ impl Plan {
             id: self.id,
             database: self.database,
             server_version: snapshot.server_version.clone(),
-            pg_dump_version: tool_version(&binaries.program("pg_dump")).await,
+            pg_dump_version: match binaries.program("pg_dump") {
+                Ok(pg_dump) => tool_version(&pg_dump).await,
+                Err(_) => "unknown".into(),
+            },
             dbops_version: env!("CARGO_PKG_VERSION").to_string(),
             started_at: self.started_at,
             finished_at: Utc::now(),
@@ -355,7 +359,7 @@ async fn dump_archive(
     options: &BackupOptions,
     plan: &Plan,
     snapshot: &Snapshot,
-    binaries: &PgBinaries,
+    binaries: &ServerPrograms,
 ) -> Result<Dumped> {
     let dump = ArchiveDump {
         key: plan.data_key(options.format),
@@ -441,7 +445,7 @@ async fn dump_tables_format(
     options: &BackupOptions,
     plan: &Plan,
     snapshot: &Snapshot,
-    binaries: &PgBinaries,
+    binaries: &ServerPrograms,
 ) -> Result<Dumped> {
     let tables = tables::list_tables(&snapshot.client).await?;
     tables::lock_tables(&snapshot.client, &tables).await?;
@@ -512,10 +516,10 @@ async fn pg_dump_into(
     options: &BackupOptions,
     plan: &Plan,
     snapshot: &Snapshot,
-    binaries: &PgBinaries,
+    binaries: &ServerPrograms,
     dump: &ArchiveDump<'_>,
 ) -> Result<Encoded> {
-    let pg_dump = binaries.program("pg_dump");
+    let pg_dump = binaries.program("pg_dump")?;
     let (mut command, env) = pg_dump_command(url, options, &snapshot.id, &pg_dump, dump)?;
     let mut process = env.spawn(&mut command).map_err(|e| Error::Command {
         program: pg_dump.display().to_string(),
@@ -637,10 +641,10 @@ pub(crate) async fn count_rows(client: &tokio_postgres::Client) -> Result<BTreeM
 async fn dump_globals(
     url: &DatabaseUrl,
     store: &dyn BackupStore,
-    binaries: &PgBinaries,
+    binaries: &ServerPrograms,
     plan: &Plan,
 ) -> Result<StoredObject> {
-    let program = binaries.program("pg_dumpall");
+    let program = binaries.program("pg_dumpall")?;
     let env = ChildEnv::for_url(url)?;
     let mut command = tokio::process::Command::new(&program);
     env.apply(&mut command);

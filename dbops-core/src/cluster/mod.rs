@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::Signal;
 use serde::{Deserialize, Serialize};
 
-pub use binaries::PgBinaries;
+pub use binaries::{PgBinaries, PgInstallations, ServerPrograms, data_dir_major, server_major};
 pub use detached::{DetachedCluster, DetachedClusterInfo};
 pub use initdb::cache_root;
 pub(crate) use process::OsAccount;
@@ -88,6 +88,7 @@ impl Shutdown {
 pub struct TempClusterBuilder {
     binaries: Option<PgBinaries>,
     bin_dir: Option<PathBuf>,
+    major: Option<u32>,
     os_user: Option<String>,
     superuser: String,
     durability: Durability,
@@ -117,6 +118,7 @@ impl Default for TempClusterBuilder {
         TempClusterBuilder {
             binaries: None,
             bin_dir: None,
+            major: None,
             os_user: None,
             superuser: "postgres".into(),
             durability: Durability::Fast,
@@ -140,6 +142,14 @@ impl TempClusterBuilder {
     /// Use the binaries in this directory instead of discovering them (see [`PgBinaries::discover`]).
     pub fn bin_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.bin_dir = Some(dir.into());
+        self
+    }
+
+    /// Run PostgreSQL of this major version (an installation found by [`PgInstallations::discover`]).
+    /// Default: `DBOPS_PG_MAJOR` when set, else the first server installation found; for an existing
+    /// data directory, always the major version it was made by.
+    pub fn major(mut self, major: u32) -> Self {
+        self.major = Some(major);
         self
     }
 
@@ -268,11 +278,7 @@ impl TempClusterBuilder {
         let swept_base = base.clone();
         let _ = tokio::task::spawn_blocking(move || cleanup::sweep_stale(&swept_base)).await;
 
-        let binaries = match (&self.binaries, &self.bin_dir) {
-            (Some(b), _) => b.clone(),
-            (None, Some(dir)) => PgBinaries::at(dir)?,
-            (None, None) => PgBinaries::discover_async().await?,
-        };
+        let binaries = self.chosen_binaries().await?;
         let account = OsAccount::resolve(self.os_user.as_deref())?;
 
         let dir = tempfile::Builder::new()
@@ -289,6 +295,29 @@ impl TempClusterBuilder {
             let _ = std::fs::remove_dir_all(&dir);
         }
         cluster
+    }
+
+    /// The server programs to run: given, in a given directory, of the existing data directory's
+    /// major version, of the asked major version, or the default installation.
+    async fn chosen_binaries(&self) -> Result<PgBinaries> {
+        if let Some(binaries) = &self.binaries {
+            return Ok(binaries.clone());
+        }
+        if let Some(dir) = &self.bin_dir {
+            return PgBinaries::at(dir);
+        }
+        let existing = self.data_dir.as_deref().and_then(data_dir_major);
+        match existing.or(self.major) {
+            Some(major) => {
+                let installations = tokio::task::spawn_blocking(PgInstallations::discover)
+                    .await
+                    .map_err(|e| {
+                        Error::config("postgres binaries", format!("discovery task failed: {e}"))
+                    })??;
+                installations.server(Some(major))
+            }
+            None => PgBinaries::discover_async().await,
+        }
     }
 
     async fn start_in(

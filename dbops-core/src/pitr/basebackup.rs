@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 use super::PitrOptions;
 use super::wal::segment_name;
 use crate::backup::{CHUNK, ChannelSink, Compression, EncryptionInfo, StoredObject, new_id};
-use crate::cluster::{PgBinaries, last_lines};
+use crate::cluster::{ServerPrograms, last_lines};
 use crate::config::{ChildEnv, DatabaseUrl, EnvChild, collect_stderr};
 use crate::error::{Error, Result};
 use crate::storage::BackupStore;
@@ -146,7 +146,8 @@ pub async fn base_backup(
     let encrypted = options.encryption_is_set();
     let data_key = format!("base/{id}.tar.zst{}", if encrypted { ".age" } else { "" });
 
-    let (program, mut process, stdout) = spawn_pg_basebackup(url)?;
+    let programs = ServerPrograms::for_major(identity.major)?;
+    let (program, mut process, stdout) = spawn_pg_basebackup(url, &programs)?;
     let child = &mut process.child;
     let stderr_task = collect_stderr(child);
     let (sender, receiver) = tokio::sync::mpsc::channel::<Bytes>(4);
@@ -248,6 +249,7 @@ fn encoding_outcome(
 struct ClusterIdentity {
     system_identifier: String,
     server_version: String,
+    major: u32,
     wal_segment_size: u64,
 }
 
@@ -258,7 +260,8 @@ impl ClusterIdentity {
             .query_one(
                 "SELECT (SELECT system_identifier::text FROM pg_control_system()), current_setting('server_version'), \
                  (SELECT setting::bigint * CASE unit WHEN 'B' THEN 1 WHEN 'kB' THEN 1024 WHEN 'MB' THEN 1048576 ELSE 1 END \
-                  FROM pg_settings WHERE name = 'wal_segment_size')",
+                  FROM pg_settings WHERE name = 'wal_segment_size'), \
+                 current_setting('server_version_num')::int",
                 &[],
             )
             .await
@@ -266,6 +269,7 @@ impl ClusterIdentity {
         Ok(Self {
             system_identifier: row.get(0),
             server_version: row.get(1),
+            major: (row.get::<_, i32>(3) / 10000) as u32,
             wal_segment_size: u64::try_from(row.get::<_, i64>(2)).unwrap_or(16 << 20),
         })
     }
@@ -274,8 +278,9 @@ impl ClusterIdentity {
 /// `pg_basebackup` writing the cluster as a tar stream to its stdout (returned as a file).
 fn spawn_pg_basebackup(
     url: &DatabaseUrl,
+    programs: &ServerPrograms,
 ) -> Result<(std::path::PathBuf, EnvChild, std::os::fd::OwnedFd)> {
-    let program = PgBinaries::discover()?.program("pg_basebackup");
+    let program = programs.program("pg_basebackup")?;
     let mut command = tokio::process::Command::new(&program);
     command
         .args([

@@ -7,6 +7,7 @@
 
 mod basebackup;
 mod command;
+mod manifest_check;
 mod prefetch;
 mod recovery;
 mod status;

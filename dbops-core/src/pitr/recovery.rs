@@ -11,7 +11,7 @@ use super::PitrOptions;
 use super::basebackup::{BaseBackup, list_base_backups, parse_lsn};
 use super::command::WalCommands;
 use crate::backup::{ChannelSource, Compression, EncryptionMode};
-use crate::cluster::{PgBinaries, last_lines};
+use crate::cluster::last_lines;
 use crate::config::quote_literal;
 use crate::error::{Error, Result};
 use crate::storage::BackupStore;
@@ -138,8 +138,12 @@ pub struct RecoveryReport {
     pub data_dir: PathBuf,
     /// The target.
     pub target: RecoveryTarget,
-    /// `pg_verifybackup` result: `ok`, or why it was skipped.
+    /// The check of the unpacked files against the backup's `backup_manifest`: `ok`, or why it was
+    /// skipped.
     pub verified: String,
+    /// What checked them: the `pg_verifybackup` of the backup's major version, or `dbops` (its own
+    /// reading of the manifest, when that program is not installed); empty when skipped.
+    pub verified_by: String,
     /// The `restore_command` written.
     pub restore_command: String,
 }
@@ -239,10 +243,15 @@ async fn unpack_and_configure(
         std::fs::create_dir_all(data_dir.join(dir))
             .map_err(|e| Error::io("creating", data_dir.join(dir), e))?;
     }
-    let verified = if options.verify && base.has_backup_manifest {
-        verify(data_dir).await?
+    let (verified, verified_by) = if options.verify && base.has_backup_manifest {
+        ("ok".to_string(), verify(data_dir).await?)
+    } else if !options.verify {
+        ("skipped: not asked for".into(), String::new())
     } else {
-        "skipped: the backup has no backup_manifest".into()
+        (
+            "skipped: the backup has no backup_manifest".into(),
+            String::new(),
+        )
     };
     let restore_command = restore_command(store, options)?;
     write_recovery_settings(data_dir, base, options, &restore_command)?;
@@ -252,6 +261,7 @@ async fn unpack_and_configure(
         data_dir: data_dir.to_path_buf(),
         target: options.target.clone(),
         verified,
+        verified_by,
         restore_command,
     })
 }
@@ -472,14 +482,24 @@ fn restore_command(store: &dyn BackupStore, options: &RecoveryOptions) -> Result
     commands.restore_command()
 }
 
+/// Checks the unpacked backup in `data_dir` against its `backup_manifest`: with `pg_verifybackup`
+/// of the backup's major version when it is installed (another major's misreads its control file),
+/// else with dbops' own reading of the manifest (the same checks but WAL parsing). Returns what
+/// checked it.
 async fn verify(data_dir: &Path) -> Result<String> {
-    let Ok(binaries) = PgBinaries::discover() else {
-        return Ok("skipped: PostgreSQL binaries not found".into());
+    let major = crate::cluster::data_dir_major(data_dir).unwrap_or(0);
+    let program = crate::cluster::PgInstallations::discover()
+        .ok()
+        .and_then(|all| all.optional_program_for("pg_verifybackup", major));
+    let Some(program) = program else {
+        let dir = data_dir.to_path_buf();
+        tokio::task::spawn_blocking(move || super::manifest_check::check(&dir))
+            .await
+            .map_err(|e| Error::Cancelled {
+                action: format!("checking the unpacked backup ({e})"),
+            })??;
+        return Ok("dbops".into());
     };
-    let program = binaries.program("pg_verifybackup");
-    if !program.is_file() {
-        return Ok("skipped: pg_verifybackup not installed".into());
-    }
     let output = tokio::process::Command::new(&program)
         .arg("--no-parse-wal")
         .arg(data_dir)
@@ -487,7 +507,7 @@ async fn verify(data_dir: &Path) -> Result<String> {
         .await
         .map_err(|e| Error::io("running pg_verifybackup", &program, e))?;
     if output.status.success() {
-        Ok("ok".into())
+        Ok(program.display().to_string())
     } else {
         Err(Error::Integrity {
             key: data_dir.display().to_string(),

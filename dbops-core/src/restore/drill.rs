@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{RestoreOptions, RestoreTarget};
 use crate::backup::{BackupSelector, BackupStore, Decryption, manifest_folder};
-use crate::cluster::{PgBinaries, TempCluster, last_lines};
+use crate::cluster::{ServerPrograms, TempCluster, last_lines};
 use crate::config::{ChildEnv, DatabaseUrl, quote_ident};
 use crate::error::{Error, Result};
 
@@ -46,7 +46,7 @@ pub async fn restore_test(
     let entry = store.find(database, selector).await?;
     let embedded = match server {
         Some(_) => None,
-        None => Some(TempCluster::start().await?),
+        None => Some(drill_cluster(&entry).await?),
     };
     let base = match (&embedded, server) {
         (Some(cluster), _) => cluster.url(),
@@ -72,8 +72,13 @@ pub async fn restore_test(
     let restored = super::restore_backup(&base, store, &options).await;
     let outcome = match restored {
         Ok(report) => {
-            let amcheck = amcheck(&base.with_database(&scratch)).await;
-            amcheck.map(|amcheck| (report, amcheck))
+            let restored = base.with_database(&scratch);
+            match crate::cluster::server_major(&restored.connect().await?).await {
+                Ok(major) => amcheck(&restored, major)
+                    .await
+                    .map(|amcheck| (report, amcheck)),
+                Err(error) => Err(error),
+            }
         }
         Err(e) => Err(e),
     };
@@ -132,19 +137,45 @@ pub async fn last_restore_test(
         })
 }
 
+/// An embedded cluster of the backup's major version when one is installed (the restore a recovery
+/// would make), else of the default installation.
+async fn drill_cluster(entry: &crate::backup::BackupEntry) -> Result<TempCluster> {
+    let major = entry
+        .manifest
+        .as_ref()
+        .and_then(|m| super::tools::major_of_version_text(&m.server_version));
+    let installed = match major {
+        Some(major) => crate::cluster::PgInstallations::discover()?
+            .server(Some(major))
+            .is_ok(),
+        None => false,
+    };
+    match major {
+        Some(major) if installed => TempCluster::builder().major(major).start().await,
+        _ => TempCluster::start().await,
+    }
+}
+
 fn unreachable_server() -> Result<DatabaseUrl> {
     Err(Error::config("restore test", "no server to restore into"))
 }
 
 /// Runs `pg_amcheck --install-missing --heapallindexed` on `url`'s database.
-async fn amcheck(url: &DatabaseUrl) -> Result<String> {
-    let Ok(binaries) = PgBinaries::discover() else {
+async fn amcheck(url: &DatabaseUrl, major: u32) -> Result<String> {
+    if major < 14 {
+        // pg_amcheck needs the amcheck extension of 14 (verify_heapam).
+        return Ok(format!(
+            "skipped: pg_amcheck checks PostgreSQL 14 and newer, the server runs {major}"
+        ));
+    }
+    let Ok(programs) = ServerPrograms::for_major(major) else {
         return Ok("skipped: PostgreSQL binaries not found".into());
     };
-    let program = binaries.program("pg_amcheck");
-    if !program.is_file() {
-        return Ok("skipped: pg_amcheck not installed".into());
-    }
+    let Ok(program) = programs.program("pg_amcheck") else {
+        return Ok(format!(
+            "skipped: no pg_amcheck for PostgreSQL {major} or newer installed"
+        ));
+    };
     let env = ChildEnv::for_url(url)?;
     let mut command = tokio::process::Command::new(&program);
     env.apply(&mut command);

@@ -227,16 +227,7 @@ async fn other_major_version(client: &tokio_postgres::Client, manifest: &Manifes
         .map_err(|e| crate::Error::postgres("reading the target's server version", e))?
         .get(0);
     let target_major = target.parse::<u32>().map_or(0, |n| n / 10_000);
-    Ok(Some(target_major) != major_of(&manifest.server_version))
-}
-
-/// The major version of a `server_version` string (`15.4 (Debian ...)` -> 15).
-fn major_of(server_version: &str) -> Option<u32> {
-    let digits: String = server_version
-        .chars()
-        .take_while(char::is_ascii_digit)
-        .collect();
-    digits.parse().ok()
+    Ok(Some(target_major) != super::tools::major_of_version_text(&manifest.server_version))
 }
 
 /// The tables whose rows a rendered data section copies (`COPY t (...) FROM stdin;`), if any.

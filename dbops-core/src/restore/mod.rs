@@ -7,6 +7,7 @@ const SPOOL_PREFIX: &str = "dbops-restore-";
 
 mod autovacuum;
 mod binary_text;
+mod compat;
 pub(crate) mod ddl;
 mod drill;
 mod masking;
@@ -16,6 +17,7 @@ mod post_data_rest;
 mod statement_settings;
 mod stream;
 mod tables;
+mod tools;
 
 pub use crate::analyze::analyze_database;
 pub use drill::{RestoreTestReport, last_restore_test, restore_test};
@@ -29,7 +31,7 @@ use serde::Serialize;
 use tokio::io::AsyncReadExt;
 
 use crate::backup::{BackupEntry, BackupSelector, BackupStore, Decryption, DumpFormat, count_rows};
-use crate::cluster::{PgBinaries, last_lines, spawn_error};
+use crate::cluster::{PgInstallations, last_lines, spawn_error};
 use crate::config::{ChildEnv, DatabaseUrl, collect_stderr, quote_ident};
 use crate::error::{Error, Result};
 use crate::progress::{self, Progress, ProgressUnit};
@@ -388,7 +390,7 @@ pub async fn restore_backup(
     // The local programs are searched for (a search that runs programs, kept for the process) on a
     // blocking thread while the store lists its backups and the server creates the database; a
     // failed search is reported where a program is first needed.
-    drop(tokio::task::spawn_blocking(PgBinaries::discover));
+    drop(tokio::task::spawn_blocking(PgInstallations::discover));
     let entry = store.find(&source_db, &options.selector).await?;
     let (target_name, create) = match &options.target {
         RestoreTarget::Original => (url.database(), false),
@@ -430,8 +432,32 @@ pub async fn restore_backup(
             if let Some(staging) = staging {
                 drop_failed_staging(url, staging).await;
             }
-            Err(error)
+            Err(explained_for_older_server(url, &entry, error).await)
         }
+    }
+}
+
+/// A failed restore's `error`, with what it means when the target server (of `url`) is older than
+/// the backup's.
+async fn explained_for_older_server(url: &DatabaseUrl, entry: &BackupEntry, error: Error) -> Error {
+    let Some(backup_major) = entry
+        .manifest
+        .as_ref()
+        .and_then(|m| tools::major_of_version_text(&m.server_version))
+    else {
+        return error;
+    };
+    let target_major = match url.connect().await {
+        Ok(client) => crate::cluster::server_major(&client).await.ok(),
+        Err(_) => None,
+    };
+    match target_major {
+        Some(target_major) if target_major < backup_major => Error::RestoreIntoOlderServer {
+            backup_major,
+            target_major,
+            source: Box::new(error),
+        },
+        _ => error,
     }
 }
 
@@ -600,7 +626,9 @@ async fn list_archive(
     decryption: &Decryption,
     progress: Option<&Progress>,
 ) -> Result<(stream::Decoded, usize)> {
-    let program = PgBinaries::discover()?.program("pg_restore");
+    let program = tools::RestoreTools::for_backup_async(entry)
+        .await?
+        .reader()?;
     let mut child = tokio::process::Command::new(&program)
         .arg("--list")
         .stdin(Stdio::piped())
@@ -769,12 +797,33 @@ async fn restore_into(
         });
     }
     let started = Instant::now();
-    let binaries = PgBinaries::discover()?;
+    let target_major = crate::cluster::server_major(&target.connect_for_work().await?).await?;
+    let tools = tools::RestoreTools::for_backup_async(entry).await?;
+    let (pg_restore, pg_restore_major) = tools.loader("pg_restore", target_major)?;
     let env = ChildEnv::for_url(target)?;
-    let decoded = if jobs > 1 && !plain {
-        restore_parallel(store, entry, &binaries, &env, options, jobs).await?
+    let (decoded, jobs) = if plain {
+        let load = Load::new(&tools, target_major)?;
+        (
+            restore_streaming(store, entry, &load, &env, options).await?,
+            1,
+        )
+    } else if compat::connects_badly(pg_restore_major, target_major) {
+        // A pg_restore this new sets what the older server refuses: its rendered script goes
+        // through psql instead, in one transaction.
+        let load = Load::rendered(&tools, target_major)?;
+        (
+            restore_streaming(store, entry, &load, &env, options).await?,
+            1,
+        )
+    } else if jobs > 1 {
+        let decoded = restore_parallel(store, entry, &pg_restore, &env, options, jobs).await?;
+        (decoded, jobs)
     } else {
-        restore_streaming(store, entry, &binaries, &env, options, plain).await?
+        let load = Load::archive(pg_restore);
+        (
+            restore_streaming(store, entry, &load, &env, options).await?,
+            1,
+        )
     };
     let checked = match (&entry.manifest, options.check_row_counts) {
         (Some(manifest), true) => compare_row_counts(target, &manifest.tables, &entry.key).await?,
@@ -784,7 +833,7 @@ async fn restore_into(
         stored_bytes: decoded.stored_bytes,
         plaintext_bytes: decoded.plaintext_bytes,
         tables_checked: checked,
-        jobs: if plain { 1 } else { jobs },
+        jobs,
         stages: vec![("restore".into(), started.elapsed().as_secs_f64())],
         masking: None,
         analyzed: Vec::new(),
@@ -806,22 +855,68 @@ fn restore_args(options: &RestoreOptions) -> Vec<&'static str> {
     args
 }
 
+/// How a streamed restore loads: `pg_restore` reading the archive into the server, or `psql`
+/// replaying a plain dump, or replaying the script a `pg_restore` renders from the archive (for a
+/// server older than that `pg_restore` can connect to); `filter`: leave out what an older server
+/// refuses (see [`compat::SettingsFilter`]).
+struct Load {
+    program: std::path::PathBuf,
+    renderer: Option<std::path::PathBuf>,
+    filter: bool,
+}
+
+impl Load {
+    /// `pg_restore` into the server.
+    fn archive(pg_restore: std::path::PathBuf) -> Self {
+        Self {
+            program: pg_restore,
+            renderer: None,
+            filter: false,
+        }
+    }
+
+    /// `psql` replaying a plain dump into a server of `target_major`.
+    fn new(tools: &tools::RestoreTools, target_major: u32) -> Result<Self> {
+        Ok(Self {
+            program: tools.loader("psql", target_major)?.0,
+            renderer: None,
+            filter: target_major < 17,
+        })
+    }
+
+    /// `psql` replaying what `pg_restore` renders from the archive, into a server of `target_major`.
+    fn rendered(tools: &tools::RestoreTools, target_major: u32) -> Result<Self> {
+        Ok(Self {
+            renderer: Some(tools.reader()?),
+            ..Self::new(tools, target_major)?
+        })
+    }
+
+    fn is_psql(&self) -> bool {
+        self.renderer.is_some() || self.program.ends_with("psql")
+    }
+
+    fn action(&self) -> &'static str {
+        match (self.is_psql(), &self.renderer) {
+            (_, Some(_)) => "replaying the rendered archive",
+            (true, None) => "replaying the SQL dump",
+            (false, None) => "restoring the archive",
+        }
+    }
+}
+
+/// Streams the backup into the loader of `load` in one transaction.
 async fn restore_streaming(
     store: &dyn BackupStore,
     entry: &BackupEntry,
-    binaries: &PgBinaries,
+    load: &Load,
     env: &ChildEnv,
     options: &RestoreOptions,
-    plain: bool,
 ) -> Result<stream::Decoded> {
-    let (program, action) = if plain {
-        (binaries.program("psql"), "replaying the SQL dump")
-    } else {
-        (binaries.program("pg_restore"), "restoring the archive")
-    };
-    let mut command = tokio::process::Command::new(&program);
+    let (program, action) = (load.program.as_path(), load.action());
+    let mut command = tokio::process::Command::new(program);
     env.apply(&mut command);
-    if plain {
+    if load.is_psql() {
         command.args([
             "-X",
             "-q",
@@ -846,24 +941,20 @@ async fn restore_streaming(
     crate::failpoint::failpoint("restore::before_pg_restore_start")?;
     let mut child = command
         .spawn()
-        .map_err(|e| spawn_error(&program, action, e))?;
-    let stdin = take_stdin(&mut child, &program)?;
+        .map_err(|e| spawn_error(program, action, e))?;
+    let stdin = stream::ConsumerInput::new(take_stdin(&mut child, program)?, child.id());
     let stderr = collect_stderr(&mut child);
-    let decoded = stream::decode_into(
-        store,
-        entry,
-        &options.decryption,
-        options.progress.as_ref(),
-        move || Ok(stdin),
-    )
-    .await;
+    let feed = match &load.renderer {
+        Some(renderer) => Feed::rendered(renderer, options, stdin, load.filter)?,
+        None => Feed::direct(stdin, load.filter),
+    };
+    let decoded = feed.stream(store, entry, options).await;
     match decoded {
-        Ok((decoded, stdin)) => {
-            drop(stdin);
+        Ok(decoded) => {
             let status = child
                 .wait()
                 .await
-                .map_err(|e| spawn_error(&program, action, e))?;
+                .map_err(|e| spawn_error(program, action, e))?;
             let stderr = stderr.await.unwrap_or_default();
             if !status.success() {
                 return Err(Error::Command {
@@ -887,10 +978,130 @@ async fn restore_streaming(
     }
 }
 
+/// Where a streamed restore's decoded bytes go: the loader's input, through the settings filter;
+/// or a rendering `pg_restore` whose script is pumped through it into the loader.
+enum Feed {
+    Direct(compat::SettingsFilter<stream::ConsumerInput>),
+    Rendered {
+        renderer: tokio::process::Child,
+        input: stream::ConsumerInput,
+        pump: tokio::task::JoinHandle<std::io::Result<stream::ConsumerInput>>,
+    },
+}
+
+impl Feed {
+    fn direct(loader: stream::ConsumerInput, filter: bool) -> Self {
+        Feed::Direct(compat::SettingsFilter::new(loader, filter))
+    }
+
+    /// Starts `renderer` (`pg_restore --file=-`) and a thread pumping its script into `loader`.
+    fn rendered(
+        renderer: &std::path::Path,
+        options: &RestoreOptions,
+        loader: stream::ConsumerInput,
+        filter: bool,
+    ) -> Result<Self> {
+        let action = "rendering the archive";
+        let mut child = tokio::process::Command::new(renderer)
+            .args(
+                restore_args(options)
+                    .into_iter()
+                    .filter(|a| *a != "--no-password" && *a != "--exit-on-error"),
+            )
+            .arg("--file=-")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| spawn_error(renderer, action, e))?;
+        let input = stream::ConsumerInput::new(take_stdin(&mut child, renderer)?, child.id());
+        let script = child
+            .stdout
+            .take()
+            .ok_or_else(|| spawn_error(renderer, action, std::io::ErrorKind::BrokenPipe.into()))?
+            .into_owned_fd()
+            .map_err(|e| Error::io("reading the rendered archive", renderer, e))?;
+        // The loader's input is handed back, not closed: it may end only once the renderer is known
+        // to have rendered the whole archive.
+        let pump = tokio::task::spawn_blocking(move || {
+            let mut script = std::fs::File::from(script);
+            let mut sink = compat::SettingsFilter::new(loader, filter);
+            std::io::copy(&mut script, &mut sink)?;
+            sink.into_inner()
+        });
+        Ok(Feed::Rendered {
+            renderer: child,
+            input,
+            pump,
+        })
+    }
+
+    /// Streams the backup through; the loader's input is closed at the end (its end of input).
+    async fn stream(
+        self,
+        store: &dyn BackupStore,
+        entry: &BackupEntry,
+        options: &RestoreOptions,
+    ) -> Result<stream::Decoded> {
+        let progress = options.progress.as_ref();
+        match self {
+            Feed::Direct(sink) => {
+                let (decoded, sink) =
+                    stream::decode_into(store, entry, &options.decryption, progress, move || {
+                        Ok(sink)
+                    })
+                    .await?;
+                sink.into_inner()
+                    .map_err(|e| Error::io("feeding the restore", "", e))?
+                    .finish();
+                Ok(decoded)
+            }
+            Feed::Rendered {
+                mut renderer,
+                input,
+                pump,
+            } => {
+                let decoded =
+                    stream::decode_into(store, entry, &options.decryption, progress, move || {
+                        Ok(input)
+                    })
+                    .await;
+                let (decoded, input) = match decoded {
+                    Ok(done) => done,
+                    Err(error) => {
+                        let _ = renderer.start_kill();
+                        return Err(error);
+                    }
+                };
+                input.finish();
+                let rendered = renderer.wait().await;
+                let pumped = pump.await;
+                match (rendered, pumped) {
+                    (Ok(status), Ok(Ok(loader))) if status.success() => {
+                        loader.finish();
+                        Ok(decoded)
+                    }
+                    // A loader that stopped reading (it failed) reports its own error.
+                    (_, Ok(Err(e))) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(decoded),
+                    _ => Err(Error::Integrity {
+                        key: entry.key.clone(),
+                        reason: "the archive could not be rendered to SQL (pg_restore --file=-); \
+                                 nothing was committed"
+                            .into(),
+                    }),
+                }
+            }
+        }
+    }
+}
+
+/// Spools the archive to a private file and restores it with `program` (`pg_restore`) on `jobs`
+/// connections.
 async fn restore_parallel(
     store: &dyn BackupStore,
     entry: &BackupEntry,
-    binaries: &PgBinaries,
+    program: &std::path::Path,
     env: &ChildEnv,
     options: &RestoreOptions,
     jobs: u32,
@@ -909,8 +1120,7 @@ async fn restore_parallel(
     .await?;
     file.sync_all()
         .map_err(|e| Error::io("writing the spool file", &spool, e))?;
-    let program = binaries.program("pg_restore");
-    let mut command = tokio::process::Command::new(&program);
+    let mut command = tokio::process::Command::new(program);
     env.apply(&mut command);
     command
         .args(restore_args(options))
@@ -923,7 +1133,7 @@ async fn restore_parallel(
          restore again with --clean)",
         entry.key, jobs
     );
-    crate::cluster::output_of(command, &program, &action).await?;
+    crate::cluster::output_of(command, program, &action).await?;
     Ok(decoded)
 }
 

