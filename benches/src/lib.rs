@@ -260,12 +260,18 @@ pub struct HeavyDatabase {
 
 /// Starts a cluster and seeds [`HeavyDatabase`] at `scale`, saying how long it took on stderr.
 pub async fn heavy_database(scale: u64) -> dbops::Result<HeavyDatabase> {
+    heavy_database_of(scale, None).await
+}
+
+/// [`heavy_database`] on a cluster of PostgreSQL `major` (the default installation without one).
+pub async fn heavy_database_of(scale: u64, major: Option<u32>) -> dbops::Result<HeavyDatabase> {
     use dbops::seed::{PgSeeder, Profile, SeedOptions};
     use dbops::{MigrationSource, Migrator, PgMigrator};
-    let cluster = dbops::TempCluster::builder()
-        .durability(dbops::Durability::Fast)
-        .start()
-        .await?;
+    let mut builder = dbops::TempCluster::builder().durability(dbops::Durability::Fast);
+    if let Some(major) = major {
+        builder = builder.major(major);
+    }
+    let cluster = builder.start().await?;
     let url = cluster.url().with_database("ridehailing");
     cluster
         .url()

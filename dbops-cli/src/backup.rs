@@ -268,6 +268,10 @@ struct CreateArgs {
     /// version or for masking) or text.
     #[arg(long, value_parser = ["text", "binary"], default_value = "binary")]
     copy_format: String,
+    /// Leave the planner statistics out (from PostgreSQL 18 on, the tables and custom formats carry
+    /// them, so a restore into 18 or newer needs no ANALYZE).
+    #[arg(long)]
+    no_statistics: bool,
     /// Encrypt to this age public key (age1...); repeatable.
     #[arg(
         long = "recipient",
@@ -513,6 +517,7 @@ async fn create(args: CreateArgs, ctx: &Context) -> Result<()> {
         compression_level: args.level,
         compression_threads: args.threads,
         copy_format: args.copy_format.parse()?,
+        statistics: !args.no_statistics,
         encryption,
         globals: args.globals,
         row_counts: !args.no_row_counts,

@@ -65,6 +65,7 @@ fn backup_job(
     level: Option<i32>,
     threads: u32,
     copy_format: &str,
+    statistics: bool,
     recipients: Option<Vec<String>>,
     passphrase: Option<String>,
     globals: bool,
@@ -88,6 +89,7 @@ fn backup_job(
         compression_level: level,
         compression_threads: threads,
         copy_format: copy_format.parse().map_err(err)?,
+        statistics,
         encryption,
         globals,
         row_counts,
@@ -101,7 +103,7 @@ fn backup_job(
 
 operation! {
     /// Backs up the database at `url` into `store`; returns the `BackupReport` with the manifest.
-    #[pyo3(signature = (url, store, *, format=None, jobs=None, compression="zstd", level=None, threads=0, copy_format="binary", recipients=None, passphrase=None, globals=false, row_counts=true, labels=None, store_options=None, progress=None, mask=None, mask_key_env=None, mask_key=None, allow_unmasked=None))]
+    #[pyo3(signature = (url, store, *, format=None, jobs=None, compression="zstd", level=None, threads=0, copy_format="binary", statistics=true, recipients=None, passphrase=None, globals=false, row_counts=true, labels=None, store_options=None, progress=None, mask=None, mask_key_env=None, mask_key=None, allow_unmasked=None))]
     fn backup / backup_async(
         py,
         url: &str,
@@ -112,6 +114,7 @@ operation! {
         level: Option<i32>,
         threads: u32,
         copy_format: &str,
+        statistics: bool,
         recipients: Option<Vec<String>>,
         passphrase: Option<String>,
         globals: bool,
@@ -133,6 +136,7 @@ operation! {
             level,
             threads,
             copy_format,
+            statistics,
             recipients,
             passphrase,
             globals,

@@ -43,3 +43,23 @@ def test_plugin_builds_the_template_from_pyproject_options(pytester: pytest.Pyte
     )
     result = pytester.runpytest_subprocess("-q", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=2)
+
+
+@pytest.mark.parametrize("major", ["14", "17"])
+def test_plugin_runs_the_postgresql_major_of_dbops_pg_major(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, major: str
+) -> None:
+    monkeypatch.setenv("DBOPS_PG_MAJOR", major)
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    pytester.makepyfile(
+        test_major=f"""
+        import psycopg
+
+        def test_major(dbops_url):
+            with psycopg.connect(dbops_url) as conn:
+                number = conn.execute("SHOW server_version_num").fetchone()[0]
+            assert int(number) // 10000 == {major}
+        """
+    )
+    result = pytester.runpytest_subprocess("-q", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)

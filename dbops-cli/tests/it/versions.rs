@@ -444,3 +444,90 @@ fn the_embedded_clusters_major_is_chosen_by_dbops_pg_major() {
         "{started}"
     );
 }
+
+/// The planner statistics as the planner sees them: `pg_stats` of the public schema and each
+/// relation's size estimates, digested.
+async fn planner_statistics(url: &DatabaseUrl) -> (i64, String) {
+    let client = url.connect().await.unwrap();
+    let row = client
+        .query_one(
+            "SELECT (SELECT count(*) FROM pg_stats WHERE schemaname = 'public'), \
+             md5((SELECT string_agg(format('%s.%s %s %s %s %s %s', tablename, attname, null_frac, \
+                 n_distinct, avg_width, most_common_vals, histogram_bounds), ',' \
+                 ORDER BY tablename, attname) FROM pg_stats WHERE schemaname = 'public') \
+                 || (SELECT string_agg(format('%s %s %s', relname, reltuples, relpages), ',' \
+                 ORDER BY relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+                 WHERE nspname = 'public'))",
+            &[],
+        )
+        .await
+        .unwrap();
+    (row.get(0), row.get(1))
+}
+
+/// A backup of PostgreSQL 18 carries the planner statistics: restored into 18 (tables and custom
+/// formats), they are the source's own and no ANALYZE runs; into 16, which cannot take them, they
+/// are left out and ANALYZE runs as always.
+#[tokio::test]
+async fn backups_of_18_carry_the_planner_statistics() {
+    use dbops::backup::{Backup, BackupOptions, DumpFormat};
+    use dbops::restore::{PgRestorer, RestoreOptions, RestoreTarget, Restorer};
+    let scratch = shared_dir();
+    let (newer, older) = (
+        cluster(18, scratch.path()).await,
+        cluster(16, scratch.path()).await,
+    );
+    let url = newer.url();
+    migrate_and_seed(&url, None);
+    let source = planner_statistics(&url).await;
+    assert!(source.0 > 50, "{source:?}");
+    for format in [DumpFormat::Tables, DumpFormat::Custom] {
+        let store = dbops::ObjectBackupStore::open(&format!(
+            "file://{}/{format:?}",
+            scratch.path().display()
+        ))
+        .unwrap();
+        let options = BackupOptions {
+            format,
+            ..BackupOptions::default()
+        };
+        let report = Backup::new(url.clone(), store.clone(), options)
+            .run()
+            .await
+            .unwrap();
+        assert!(report.manifest.statistics, "{format:?}");
+        for (server, name, keeps) in [(&newer, "same", true), (&older, "older", false)] {
+            let restored = PgRestorer::new(server.url(), store.clone())
+                .restore(&RestoreOptions {
+                    source_database: Some(url.database()),
+                    target: RestoreTarget::Database {
+                        name: name.into(),
+                        create: true,
+                    },
+                    ..RestoreOptions::default()
+                })
+                .await
+                .unwrap_or_else(|e| panic!("{format:?} into {name}: {}", dbops::error::report(&e)));
+            assert_eq!(
+                restored.statistics_restored, keeps,
+                "{format:?} into {name}"
+            );
+            let analyzed = restored.stages.iter().any(|(stage, _)| stage == "analyze");
+            assert_eq!(
+                analyzed, !keeps,
+                "{format:?} into {name}: {:?}",
+                restored.stages
+            );
+            let statistics = planner_statistics(&server.url().with_database(name)).await;
+            if keeps {
+                assert_eq!(
+                    statistics, source,
+                    "{format:?}: not the source's statistics"
+                );
+            } else {
+                assert!(statistics.0 > 50, "{format:?} into {name}: {statistics:?}");
+            }
+            support::drop_database(&server.url(), name).await;
+        }
+    }
+}

@@ -117,6 +117,11 @@ pub struct Manifest {
     /// The `tables` format's per-table objects (empty for the other formats).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub parts: Vec<super::tables::TableObject>,
+    /// Whether the archive carries the planner statistics (`pg_dump --statistics`, servers of
+    /// PostgreSQL 18 and newer): a restore into 18 or newer restores them instead of running
+    /// ANALYZE.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub statistics: bool,
 }
 
 impl Manifest {

@@ -119,6 +119,10 @@ pub struct BackupOptions {
     /// How the `tables` format stores rows. Default: [`CopyFormat::Binary`] (tables with other column
     /// types, and masked tables, stay text).
     pub copy_format: CopyFormat,
+    /// Carry the planner statistics in the backup when the server and `pg_dump` are PostgreSQL 18 or
+    /// newer (`pg_dump --statistics`; the `tables` and `custom` formats), so a restore into 18 or
+    /// newer needs no ANALYZE. Default: true.
+    pub statistics: bool,
 }
 
 impl Default for BackupOptions {
@@ -141,6 +145,7 @@ impl Default for BackupOptions {
             #[cfg(feature = "mask")]
             mask: None,
             copy_format: CopyFormat::Binary,
+            statistics: true,
         }
     }
 }

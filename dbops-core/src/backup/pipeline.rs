@@ -273,6 +273,7 @@ impl Plan {
             tables: dumped.rows,
             labels: options.labels.clone(),
             parts: dumped.parts,
+            statistics: carries_statistics(options, binaries),
         }
     }
 }
@@ -317,6 +318,27 @@ impl Snapshot {
             client,
         })
     }
+}
+
+/// Whether the backup carries the planner statistics: asked for (the default), the server (and so
+/// the `pg_dump` chosen for it) of PostgreSQL 18 or newer, an archive format (a restore into an
+/// older server leaves them out of an archive; a plain script would fail there), and not turned off
+/// in the `pg_dump` arguments.
+fn carries_statistics(options: &BackupOptions, binaries: &ServerPrograms) -> bool {
+    options.statistics
+        && binaries.major() >= 18
+        && options.format != DumpFormat::Plain
+        && !options.pg_dump_args.iter().any(|a| a == "--no-statistics")
+}
+
+/// `--statistics` when the backup carries them.
+fn statistics_args(
+    options: &BackupOptions,
+    binaries: &ServerPrograms,
+) -> impl Iterator<Item = String> {
+    carries_statistics(options, binaries)
+        .then(|| "--statistics".to_string())
+        .into_iter()
 }
 
 /// The data objects of a dump (all finished) and the row counts.
@@ -364,7 +386,9 @@ async fn dump_archive(
     let dump = ArchiveDump {
         key: plan.data_key(options.format),
         format: options.format,
-        extra_args: options.pg_dump_args.clone(),
+        extra_args: statistics_args(options, binaries)
+            .chain(options.pg_dump_args.iter().cloned())
+            .collect(),
         estimate: u64::try_from(snapshot.database_size).ok(),
         progress: options.progress.as_ref(),
     };
@@ -460,6 +484,7 @@ async fn dump_tables_format(
         // Large objects are beyond the rules' reach: a masked backup leaves them out.
         extra_args.push("-B".into()); // --no-blobs (--no-large-objects from 16 on)
     }
+    extra_args.extend(statistics_args(options, binaries));
     extra_args.extend(options.pg_dump_args.iter().cloned());
     let schema = ArchiveDump {
         key: plan.data_key(DumpFormat::Tables),

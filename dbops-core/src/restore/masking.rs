@@ -272,7 +272,9 @@ pub(super) async fn check_backup(
             no_acl: true,
             ..Default::default()
         };
-        let schema = super::tables::PreparedSchema::prepare(store, entry, &schema_options).await?;
+        let major = super::target_server_major(url).await?;
+        let schema =
+            super::tables::PreparedSchema::prepare(store, entry, &schema_options, major).await?;
         let sql = schema.sql();
         let client = url.with_database(&scratch).connect_for_work().await?;
         client

@@ -180,6 +180,9 @@ pub struct RestoreReport {
     pub stages: Vec<(String, f64)>,
     /// What masking and subsetting did, when the restore was masked or a subset.
     pub masking: Option<MaskingSummary>,
+    /// Whether the backup's planner statistics (PostgreSQL 18 and newer) were restored with it, so
+    /// no ANALYZE ran.
+    pub statistics_restored: bool,
     /// Tables stored as COPY binary whose rows were decoded and loaded as text (`schema.name`): those
     /// a masked restore masks, or all of them when the target runs another major version of
     /// PostgreSQL than the backup's server.
@@ -425,6 +428,7 @@ pub async fn restore_backup(
             jobs: restored.jobs,
             stages: restored.stages,
             masking: restored.masking,
+            statistics_restored: restored.statistics_restored,
             decoded_as_text: restored.decoded_as_text,
             elapsed_secs: started.elapsed().as_secs_f64(),
         }),
@@ -538,9 +542,10 @@ async fn create_staging(
         .manifest
         .as_ref()
         .is_some_and(|m| m.format == DumpFormat::Tables);
+    let target_major = target_server_major(url).await?;
     let prepare = async {
         if tables {
-            tables::PreparedSchema::prepare(store, entry, options)
+            tables::PreparedSchema::prepare(store, entry, options, target_major)
                 .await
                 .map(Some)
         } else {
@@ -626,7 +631,7 @@ async fn list_archive(
     decryption: &Decryption,
     progress: Option<&Progress>,
 ) -> Result<(stream::Decoded, usize)> {
-    let program = tools::RestoreTools::for_backup_async(entry)
+    let program = tools::RestoreTools::for_backup_async(entry, None)
         .await?
         .reader()?;
     let mut child = tokio::process::Command::new(&program)
@@ -689,9 +694,12 @@ struct Restored {
     analyzed: Vec<String>,
     /// Binary tables loaded as text (`schema.name`).
     decoded_as_text: Vec<String>,
+    /// Whether the backup's planner statistics were restored.
+    statistics_restored: bool,
 }
 
-/// The restore proper, then ANALYZE when asked for (of what the restore did not analyze yet).
+/// The restore proper, then ANALYZE when asked for (of what the restore did not analyze yet), unless
+/// the backup's planner statistics were restored.
 async fn restore_and_analyze(
     store: &dyn BackupStore,
     entry: &BackupEntry,
@@ -701,7 +709,7 @@ async fn restore_and_analyze(
     schema: Option<tables::PreparedSchema>,
 ) -> Result<Restored> {
     let mut restored = restore_into(store, entry, target, options, created, schema).await?;
-    if options.analyze {
+    if options.analyze && !restored.statistics_restored {
         let seconds = crate::analyze::analyze_database_except(
             target,
             restored.jobs as usize,
@@ -785,6 +793,7 @@ async fn restore_into(
             masking: restored.masking,
             analyzed: restored.analyzed,
             decoded_as_text: restored.decoded_as_text,
+            statistics_restored: restored.statistics_restored,
         });
     }
     if masking::RestoreMasking::wanted(options) {
@@ -798,13 +807,13 @@ async fn restore_into(
     }
     let started = Instant::now();
     let target_major = crate::cluster::server_major(&target.connect_for_work().await?).await?;
-    let tools = tools::RestoreTools::for_backup_async(entry).await?;
+    let tools = tools::RestoreTools::for_backup_async(entry, Some(target_major)).await?;
     let (pg_restore, pg_restore_major) = tools.loader("pg_restore", target_major)?;
     let env = ChildEnv::for_url(target)?;
     let (decoded, jobs) = if plain {
         let load = Load::new(&tools, target_major)?;
         (
-            restore_streaming(store, entry, &load, &env, options).await?,
+            restore_streaming(store, entry, &load, &env, options, &tools).await?,
             1,
         )
     } else if compat::connects_badly(pg_restore_major, target_major) {
@@ -812,16 +821,17 @@ async fn restore_into(
         // through psql instead, in one transaction.
         let load = Load::rendered(&tools, target_major)?;
         (
-            restore_streaming(store, entry, &load, &env, options).await?,
+            restore_streaming(store, entry, &load, &env, options, &tools).await?,
             1,
         )
     } else if jobs > 1 {
-        let decoded = restore_parallel(store, entry, &pg_restore, &env, options, jobs).await?;
+        let decoded =
+            restore_parallel(store, entry, &pg_restore, &env, options, &tools, jobs).await?;
         (decoded, jobs)
     } else {
         let load = Load::archive(pg_restore);
         (
-            restore_streaming(store, entry, &load, &env, options).await?,
+            restore_streaming(store, entry, &load, &env, options, &tools).await?,
             1,
         )
     };
@@ -838,11 +848,14 @@ async fn restore_into(
         masking: None,
         analyzed: Vec::new(),
         decoded_as_text: Vec::new(),
+        statistics_restored: tools.keeps_statistics(),
     })
 }
 
-fn restore_args(options: &RestoreOptions) -> Vec<&'static str> {
+/// `pg_restore`'s arguments for `options`, the statistics left out when the target cannot take them.
+fn restore_args(options: &RestoreOptions, tools: &tools::RestoreTools) -> Vec<&'static str> {
     let mut args = vec!["--no-password", "--exit-on-error"];
+    args.extend(tools.statistics_args());
     if options.clean {
         args.extend(["--clean", "--if-exists"]);
     }
@@ -912,6 +925,7 @@ async fn restore_streaming(
     load: &Load,
     env: &ChildEnv,
     options: &RestoreOptions,
+    tools: &tools::RestoreTools,
 ) -> Result<stream::Decoded> {
     let (program, action) = (load.program.as_path(), load.action());
     let mut command = tokio::process::Command::new(program);
@@ -929,7 +943,7 @@ async fn restore_streaming(
         ]);
     } else {
         command
-            .args(restore_args(options))
+            .args(restore_args(options, tools))
             .arg("--single-transaction")
             .arg(format!("--dbname={}", env_database(env)));
     }
@@ -945,7 +959,7 @@ async fn restore_streaming(
     let stdin = stream::ConsumerInput::new(take_stdin(&mut child, program)?, child.id());
     let stderr = collect_stderr(&mut child);
     let feed = match &load.renderer {
-        Some(renderer) => Feed::rendered(renderer, options, stdin, load.filter)?,
+        Some(renderer) => Feed::rendered(renderer, options, tools, stdin, load.filter)?,
         None => Feed::direct(stdin, load.filter),
     };
     let decoded = feed.stream(store, entry, options).await;
@@ -998,13 +1012,14 @@ impl Feed {
     fn rendered(
         renderer: &std::path::Path,
         options: &RestoreOptions,
+        tools: &tools::RestoreTools,
         loader: stream::ConsumerInput,
         filter: bool,
     ) -> Result<Self> {
         let action = "rendering the archive";
         let mut child = tokio::process::Command::new(renderer)
             .args(
-                restore_args(options)
+                restore_args(options, tools)
                     .into_iter()
                     .filter(|a| *a != "--no-password" && *a != "--exit-on-error"),
             )
@@ -1104,6 +1119,7 @@ async fn restore_parallel(
     program: &std::path::Path,
     env: &ChildEnv,
     options: &RestoreOptions,
+    tools: &tools::RestoreTools,
     jobs: u32,
 ) -> Result<stream::Decoded> {
     let spool_dir = crate::cluster::owned_temp_dir(SPOOL_PREFIX)
@@ -1123,7 +1139,7 @@ async fn restore_parallel(
     let mut command = tokio::process::Command::new(program);
     env.apply(&mut command);
     command
-        .args(restore_args(options))
+        .args(restore_args(options, tools))
         .arg(format!("--jobs={jobs}"))
         .arg(format!("--dbname={}", env_database(env)))
         .arg(&spool)
@@ -1369,6 +1385,11 @@ async fn drop_database(url: &DatabaseUrl, name: &str) -> Result<()> {
         ))
         .await
         .map_err(|e| Error::postgres(format!("dropping `{name}` after a failed restore"), e))
+}
+
+/// The major version of the server of `url` (asked on its maintenance database).
+async fn target_server_major(url: &DatabaseUrl) -> Result<u32> {
+    crate::cluster::server_major(&maintenance(url).connect_for_work().await?).await
 }
 
 fn maintenance(url: &DatabaseUrl) -> DatabaseUrl {

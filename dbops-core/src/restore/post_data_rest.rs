@@ -86,6 +86,7 @@ impl PostDataRest {
                 }
                 let run = PostDataRun {
                     program: &program,
+                    tools: &archive.tools,
                     archive: &archive.path,
                     list: list.as_deref(),
                     jobs,
@@ -147,6 +148,7 @@ fn first_few(entries: &[String]) -> String {
 /// section without a list) and its connections.
 struct PostDataRun<'a> {
     program: &'a Path,
+    tools: &'a super::tools::RestoreTools,
     archive: &'a Path,
     list: Option<&'a Path>,
     jobs: usize,
@@ -162,6 +164,7 @@ async fn post_data_in_parallel(
     crate::failpoint::failpoint("restore::before_post_data")?;
     let PostDataRun {
         program,
+        tools,
         archive,
         list,
         jobs,
@@ -169,7 +172,7 @@ async fn post_data_in_parallel(
     let env = ChildEnv::for_url(target)?;
     let mut command = tokio::process::Command::new(program);
     env.apply(&mut command);
-    let args: Vec<&str> = restore_args(options)
+    let args: Vec<&str> = restore_args(options, tools)
         .into_iter()
         .filter(|a| *a != "--clean" && *a != "--if-exists")
         .collect();

@@ -45,6 +45,8 @@ pub(crate) struct TablesRestored {
     pub analyzed: Vec<String>,
     /// Tables whose binary rows were loaded as text (`schema.name`).
     pub decoded_as_text: Vec<String>,
+    /// Whether the backup's planner statistics were restored (no ANALYZE needed).
+    pub statistics_restored: bool,
 }
 
 /// Session settings of the loading and index-building connections: no waiting for WAL flushes,
@@ -69,18 +71,20 @@ pub(super) struct SchemaArchive {
 }
 
 impl PreparedSchema {
-    /// Fetches and renders the schema archive of the `tables` backup `entry`.
+    /// Fetches and renders the schema archive of the `tables` backup `entry`, for a target server
+    /// of `target_major`.
     pub(crate) async fn prepare(
         store: &dyn BackupStore,
         entry: &BackupEntry,
         options: &RestoreOptions,
+        target_major: u32,
     ) -> Result<Self> {
         let started = Instant::now();
         let spool = crate::cluster::owned_temp_dir(super::SPOOL_PREFIX)
             .map_err(|e| Error::io("creating a spool directory", std::env::temp_dir(), e))?;
         let archive = SchemaArchive {
             path: archive_in(spool.path()),
-            tools: RestoreTools::for_backup_async(entry).await?,
+            tools: RestoreTools::for_backup_async(entry, Some(target_major)).await?,
         };
         let decoded = fetch_schema(store, entry, options, &archive.path).await?;
         let sql = SchemaSql::render(&archive, options).await?;
@@ -129,7 +133,10 @@ pub(crate) async fn restore(
 ) -> Result<TablesRestored> {
     let schema = match schema {
         Some(schema) => schema,
-        None => PreparedSchema::prepare(store, entry, options).await?,
+        None => {
+            let major = crate::cluster::server_major(&target.connect_for_work().await?).await?;
+            PreparedSchema::prepare(store, entry, options, major).await?
+        }
     };
     let mut stages = vec![("schema".to_string(), schema.seconds)];
     let (sql, archive) = (&schema.sql, schema.archive());
@@ -157,6 +164,7 @@ pub(crate) async fn restore(
         masking: loaded.masking,
         analyzed: loaded.analyzed,
         decoded_as_text: loaded.decoded_as_text,
+        statistics_restored: schema.tools.keeps_statistics(),
     })
 }
 
@@ -271,7 +279,7 @@ pub(super) async fn pg_restore_output(
 ) -> Result<String> {
     crate::failpoint::failpoint("restore::before_pg_restore_start")?;
     let program = archive.tools.reader()?;
-    let args: Vec<&str> = restore_args(options)
+    let args: Vec<&str> = restore_args(options, &archive.tools)
         .into_iter()
         .filter(|a| with_clean || (*a != "--clean" && *a != "--if-exists"))
         .filter(|a| *a != "--no-password" && *a != "--exit-on-error")
@@ -402,7 +410,9 @@ async fn restore_parallel(
     };
     let rest = PostDataRest::new(split.as_ref(), archive)?;
     let started = Instant::now();
-    let pipeline = Pipeline::new(manifest, split, options.analyze);
+    // The backup's own statistics make ANALYZE needless (they come with the data section).
+    let analyze = options.analyze && !archive.tools.keeps_statistics();
+    let pipeline = Pipeline::new(manifest, split, analyze);
     // The rest of the post-data section is rendered while the tables load.
     let (mut loaded, rest) = futures::try_join!(
         pipeline.run(store, manifest, target, options, &masking, jobs),

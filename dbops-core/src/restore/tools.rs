@@ -14,11 +14,15 @@ use crate::error::Result;
 pub(crate) struct RestoreTools {
     installations: PgInstallations,
     dump_major: Option<u32>,
+    /// Whether the backup carries the planner statistics.
+    statistics: bool,
+    /// The target server's major version (none when only reading the archive).
+    target_major: Option<u32>,
 }
 
 impl RestoreTools {
-    /// The tools for restoring `entry`.
-    pub(crate) fn for_backup(entry: &BackupEntry) -> Result<Self> {
+    /// The tools for restoring `entry` into a server of `target_major` (none: only reading it).
+    pub(crate) fn for_backup(entry: &BackupEntry, target_major: Option<u32>) -> Result<Self> {
         let dump_major = entry
             .manifest
             .as_ref()
@@ -26,13 +30,33 @@ impl RestoreTools {
         Ok(Self {
             installations: PgInstallations::discover()?,
             dump_major,
+            statistics: entry.manifest.as_ref().is_some_and(|m| m.statistics),
+            target_major,
         })
     }
 
+    /// Whether the restore brings the backup's planner statistics along: the backup carries them
+    /// and the target (18 or newer) can take them, so no ANALYZE is needed.
+    pub(crate) fn keeps_statistics(&self) -> bool {
+        self.statistics && self.target_major.is_some_and(|major| major >= 18)
+    }
+
+    /// `pg_restore` arguments that leave the statistics out for a target older than 18.
+    pub(crate) fn statistics_args(&self) -> &'static [&'static str] {
+        if self.statistics && self.target_major.is_some() && !self.keeps_statistics() {
+            &["--no-statistics"]
+        } else {
+            &[]
+        }
+    }
+
     /// [`Self::for_backup`] on a blocking thread (the first search runs programs).
-    pub(crate) async fn for_backup_async(entry: &BackupEntry) -> Result<Self> {
+    pub(crate) async fn for_backup_async(
+        entry: &BackupEntry,
+        target_major: Option<u32>,
+    ) -> Result<Self> {
         let entry = entry.clone();
-        tokio::task::spawn_blocking(move || Self::for_backup(&entry))
+        tokio::task::spawn_blocking(move || Self::for_backup(&entry, target_major))
             .await
             .map_err(|e| {
                 crate::Error::config("postgres binaries", format!("discovery task failed: {e}"))

@@ -59,6 +59,7 @@ async fn fake_backup(store: &ObjectBackupStore, at: DateTime<Utc>, size: usize) 
         globals: None,
         tables: BTreeMap::new(),
         labels: BTreeMap::new(),
+        statistics: false,
         parts: Vec::new(),
     };
     store

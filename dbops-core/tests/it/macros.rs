@@ -181,3 +181,38 @@ async fn a_failing_tests_database_is_kept_with_dbops_keep_test_dbs() {
     assert!(passed, "{stderr}");
     assert!(!support::database_exists(&admin, &dropped).await);
 }
+
+// Run as a helper with `DBOPS_PG_MAJOR`: the harness's own embedded cluster is of that major.
+#[dbops::test(migrations = "../migrations")]
+async fn helper_reports_the_major_of_its_server(client: Client) {
+    let Ok(wanted) = std::env::var("DBOPS_PG_MAJOR") else {
+        return; // the helper's half of `dbops_pg_major_chooses_the_harness_cluster`
+    };
+    let number: String = client
+        .query_one("SHOW server_version_num", &[])
+        .await
+        .unwrap()
+        .get(0);
+    let major = number.parse::<u32>().unwrap() / 10_000;
+    println!("server major {major}");
+    assert_eq!(major.to_string(), wanted);
+}
+
+/// `DBOPS_PG_MAJOR` chooses the major version of `#[dbops::test]`'s embedded cluster.
+#[test]
+fn dbops_pg_major_chooses_the_harness_cluster() {
+    for major in ["14", "17"] {
+        let out = helper(
+            "macros::helper_reports_the_major_of_its_server",
+            "major",
+            &[("DBOPS_PG_MAJOR", major.to_string())],
+        )
+        .env_remove("DATABASE_URL")
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+        let text = support::output_text(&out);
+        assert!(out.status.success(), "{major}: {text}");
+        assert!(text.contains(&format!("server major {major}")), "{text}");
+    }
+}

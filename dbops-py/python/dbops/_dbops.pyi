@@ -491,6 +491,7 @@ def backup(
     level: Optional[int] = None,
     threads: int = 0,
     copy_format: str = "binary",
+    statistics: bool = True,
     recipients: Optional[List[str]] = None,
     passphrase: Optional[str] = None,
     globals: bool = False,
@@ -507,8 +508,10 @@ def backup(
 
     ``format``: tables (default: dumped and restored in parallel on ``jobs`` connections), custom or plain;
     ``compression``: zstd, gzip, lz4 or none; ``copy_format``: binary (the default: faster restores;
-    tables of other column types stay text) or text; encrypt to age ``recipients``
-    or with a ``passphrase``. Returns the published manifest; nothing is published on failure."""
+    tables of other column types stay text) or text; ``statistics``: carry the planner statistics of a
+    PostgreSQL 18 or newer server (tables and custom formats: a restore into 18 or newer then needs no
+    ANALYZE); encrypt to age ``recipients`` or with a ``passphrase``. Returns the published manifest;
+    nothing is published on failure."""
 def backup_async(
     url: str,
     store: str,
@@ -519,6 +522,7 @@ def backup_async(
     level: Optional[int] = None,
     threads: int = 0,
     copy_format: str = "binary",
+    statistics: bool = True,
     recipients: Optional[List[str]] = None,
     passphrase: Optional[str] = None,
     globals: bool = False,

@@ -469,6 +469,8 @@ class Manifest(DbopsResult):
     tables: Dict[str, int]
     labels: Dict[str, str]
     parts: List[TableObject] = field(default_factory=list)
+    statistics: bool = False
+    """Whether the backup carries the planner statistics (PostgreSQL 18 and newer)."""
 
     def stored_size(self) -> int:
         """Bytes stored, all objects together (the data object and every table's)."""
@@ -551,6 +553,7 @@ class RestoreReport(DbopsResult):
     jobs: int
     stages: List[Tuple[str, float]]
     masking: Optional[MaskingSummary]
+    statistics_restored: bool
     decoded_as_text: List[str]
     elapsed_secs: float
 
