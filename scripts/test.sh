@@ -58,6 +58,8 @@ finish() {
 
 FAILPOINTS_FEATURES="dbops-core/failpoints,dbops-cli/failpoints"
 FAILPOINT_TESTS=(failpoints:: panic::)
+# The PostgreSQL version matrix (every flow on servers 13 to 18): a step of its own, for its time.
+MATRIX_TESTS=(versions::)
 background "install dependencies" bash scripts/install-deps.sh
 # lowest_priority COMMAND...: runs the command at the lowest CPU priority. `nice` alone does not do it
 # for a background step: the step is a session of its own, and with the kernel's autogroups each
@@ -86,15 +88,16 @@ background "fuzzing corpus and fixed seed" lowest_priority env -u RUSTC_WORKSPAC
 # child process (the core integration tests took 83 s with two threads, 73 s with four).
 export RUST_TEST_THREADS=4
 step "rust tests" cargo test --workspace --features "$FAILPOINTS_FEATURES" --no-fail-fast -- \
-  "${FAILPOINT_TESTS[@]/#/--skip=}"
+  "${FAILPOINT_TESTS[@]/#/--skip=}" "${MATRIX_TESTS[@]/#/--skip=}"
 step "rust failpoint tests" cargo test --workspace --features "$FAILPOINTS_FEATURES" --test it -- "${FAILPOINT_TESTS[@]}"
+step "postgresql version matrix (13-18)" cargo test --workspace --features "$FAILPOINTS_FEATURES" --test it -- "${MATRIX_TESTS[@]}"
 step "criterion test mode" cargo test --workspace --features "$FAILPOINTS_FEATURES" --bench '*'
 # The extension is built with the features of the Rust build above (failpoints compiled in, inert) so
 # that it reuses its compiled dependencies (dbops-py's manifest lists why that is enough).
 step "python tests" env DBOPS_PY_FEATURES="dbops-core/default,$FAILPOINTS_FEATURES" bash scripts/py-test.sh
 finish "fuzzing corpus and fixed seed"
 
-rust=$(( $(passed_in 'rust_tests*.log') + $(passed_in 'rust_failpoint_tests*.log') ))
+rust=$(( $(passed_in 'rust_tests*.log') + $(passed_in 'rust_failpoint_tests*.log') + $(passed_in 'postgresql_version_matrix*.log') ))
 python=$(passed_in 'python_tests*.log')
 printf '\n==> times\n'; printf '%s\n' "${TIMES[@]}"; printf '%5ds  total\n' $((SECONDS - STARTED))
 printf '\n==> tests: %d Rust (floor %d), %d Python (floor %d)\n' "$rust" "$RUST_TESTS_FLOOR" "$python" "$PYTHON_TESTS_FLOOR"

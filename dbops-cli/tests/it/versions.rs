@@ -176,11 +176,16 @@ async fn every_flow(major: u32) {
     ] {
         backup_and_restore(&url, &url, None, &store, format, into).await;
     }
-    // A masked restore of the latest `tables` backup.
-    ok(
-        dbops(&url, None, &["-q", "backup", "--store", &store]),
+    // A passphrase-encrypted `tables` backup, restored masked and as a subset.
+    let encrypted = [
+        "-q",
         "backup",
-    );
+        "--store",
+        &store,
+        "--passphrase-env",
+        "DBOPS_BACKUP_PASSPHRASE",
+    ];
+    ok(dbops(&url, None, &encrypted), "encrypted backup");
     let masked = dbops(
         &url,
         None,
@@ -191,12 +196,17 @@ async fn every_flow(major: u32) {
             &store,
             "--mask",
             &mask_rules(),
+            "--subset",
+            "rides: id % 2 = 0",
             "--into",
             "t_masked",
             "--create",
         ],
     );
-    ok(masked, "masked restore");
+    ok(masked, "encrypted backup restored masked and as a subset");
+    let client = url.with_database("t_masked").connect().await.unwrap();
+    let odd = support::scalar_i64(&client, "SELECT count(*) FROM rides WHERE id % 2 = 1").await;
+    assert_eq!(odd, 0, "the subset kept rides it should have left out");
     ok(
         dbops(
             &url,
