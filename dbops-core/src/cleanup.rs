@@ -107,11 +107,19 @@ pub fn pending() -> usize {
 
 /// Runs a clean-up when dropped, unless [`OnDrop::disarm`]ed first: the guard of something an
 /// operation must undo if it is cancelled half-way.
+#[cfg_attr(
+    not(any(feature = "backup", all(feature = "migrate", feature = "testing"))),
+    allow(dead_code)
+)]
 pub(crate) struct OnDrop {
     what: String,
     action: Option<Box<dyn FnOnce() -> Action + Send + Sync>>,
 }
 
+#[cfg_attr(
+    not(any(feature = "backup", all(feature = "migrate", feature = "testing"))),
+    allow(dead_code)
+)]
 impl OnDrop {
     /// A guard that runs `action()` in the background (see [`spawn`]) when dropped armed.
     pub(crate) fn new(

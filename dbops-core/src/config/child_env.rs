@@ -88,6 +88,7 @@ impl ChildEnv {
         &self.vars
     }
 
+    #[cfg(feature = "backup")]
     /// Applies the variables to `command` and starts it. The child keeps this environment, so its
     /// passfile exists for as long as the child is held (a program reads it when it connects, which
     /// may be well after it started).
@@ -99,6 +100,7 @@ impl ChildEnv {
 }
 
 /// A child process started by [`ChildEnv::spawn`], holding its environment (and passfile).
+#[cfg(feature = "backup")]
 #[derive(Debug)]
 pub(crate) struct EnvChild {
     /// The process.

@@ -8,9 +8,11 @@ mod duration;
 pub(crate) mod tls;
 mod url;
 
-pub use child_env::{ChildEnv, shell_quote};
+#[cfg(feature = "pitr")]
+pub(crate) use child_env::EnvChild;
 #[cfg(feature = "backup")]
-pub(crate) use child_env::{EnvChild, collect_stderr};
+pub(crate) use child_env::collect_stderr;
+pub use child_env::{ChildEnv, shell_quote};
 pub use connect::{PoolOptions, quote_ident, quote_literal};
 pub use core_dumps::disable_core_dumps;
 pub use duration::{TimeUnit, duration_from, elapsed_secs};

@@ -71,6 +71,7 @@ pub(crate) fn connector(url: &DatabaseUrl) -> Result<(SslMode, PgTls)> {
 /// The connector of a cancel request to the server of `url` (its own TLS settings), or, for a
 /// connection of a pool whose settings are not at hand, TLS when the server offers it without a
 /// certificate check (a cancel request carries only the session's cancel key).
+#[cfg(feature = "migrate")]
 pub(crate) fn cancel_connector(url: Option<&DatabaseUrl>) -> Option<PgTls> {
     let any_server = DatabaseUrl::unix_socket("/tmp", 5432, "postgres", "postgres");
     connector(url.unwrap_or(&any_server))
