@@ -40,6 +40,8 @@ pub mod restore;
 pub mod schema;
 #[cfg(feature = "seed")]
 pub mod seed;
+#[cfg(any(feature = "migrate", feature = "backup"))]
+pub mod sql;
 #[cfg(feature = "backup")]
 pub mod storage;
 #[cfg(feature = "testing")]

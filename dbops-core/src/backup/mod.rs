@@ -57,7 +57,6 @@ pub use manifest::{
 pub use retention::{
     Kept, RetentionPlan, RetentionPolicy, apply_retention, plan as plan_retention,
 };
-pub(crate) use tables::escape_copy_text;
 pub use tables::{CopyFormat, TableObject};
 
 #[cfg(feature = "pitr")]

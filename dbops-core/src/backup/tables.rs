@@ -33,25 +33,6 @@ pub enum CopyFormat {
     Binary,
 }
 
-/// Appends `text` to a COPY text line as one field's value, escaping what COPY would read as
-/// structure (backslash, newline, carriage return, tab).
-pub(crate) fn escape_copy_text(text: &str, line: &mut Vec<u8>) {
-    let special = |b: &u8| matches!(b, b'\\' | b'\n' | b'\r' | b'\t');
-    if !text.as_bytes().iter().any(special) {
-        line.extend_from_slice(text.as_bytes());
-        return;
-    }
-    for &b in text.as_bytes() {
-        match b {
-            b'\\' => line.extend_from_slice(b"\\\\"),
-            b'\n' => line.extend_from_slice(b"\\n"),
-            b'\r' => line.extend_from_slice(b"\\r"),
-            b'\t' => line.extend_from_slice(b"\\t"),
-            b => line.push(b),
-        }
-    }
-}
-
 impl CopyFormat {
     fn is_text(&self) -> bool {
         *self == CopyFormat::Text

@@ -134,7 +134,7 @@ fn escape(value: Option<&str>) -> Vec<u8> {
         return b"\\N".to_vec();
     };
     let mut out = Vec::with_capacity(value.len());
-    crate::backup::escape_copy_text(value, &mut out);
+    crate::sql::escape_copy_text(value, &mut out);
     out
 }
 

@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::error::{Error, Result};
-use crate::restore::ddl::{Cursor, statements};
+use crate::sql::ddl::{Cursor, statements};
 
 /// One column as masking sees it.
 #[derive(Debug, Clone, PartialEq)]

@@ -5,7 +5,7 @@
 use serde::Serialize;
 
 use super::source::{Migration, MigrationSource, Script};
-use super::sql::{self, Statement, head_words};
+use crate::sql::{self, Statement, head_words};
 
 /// How serious a finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]

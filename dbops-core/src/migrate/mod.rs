@@ -6,7 +6,8 @@ mod create;
 pub mod lint;
 mod runner;
 mod source;
-pub mod sql;
+/// The statement splitter (moved to [`crate::sql`]; this path keeps working).
+pub use crate::sql;
 mod state;
 #[cfg(feature = "testing")]
 mod verify;

@@ -9,10 +9,10 @@ use tokio_postgres::Client;
 use tokio_postgres::error::{ErrorPosition, SqlState};
 
 use super::source::{Migration, MigrationSource, Script};
-use super::sql::{self, TxRequirement};
 use super::state::{StateTables, VersionState};
 use crate::error::{Error, Result};
 use crate::progress::{Progress, ProgressUnit, report};
+use crate::sql::{self, TxRequirement};
 
 /// Which way a migration runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

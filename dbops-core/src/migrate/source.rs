@@ -91,7 +91,7 @@ fn checksum(sql: &str) -> String {
 
 /// Whether the text holds anything but whitespace and comments.
 fn has_statements(sql: &str) -> bool {
-    !super::sql::split(sql).is_empty()
+    !crate::sql::split(sql).is_empty()
 }
 
 impl MigrationSource {

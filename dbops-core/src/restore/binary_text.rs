@@ -525,7 +525,7 @@ impl<W: Write> BinaryToText<W> {
                 Column::Scalar(kind) => value_text(kind, value, &mut self.value)?,
                 Column::Array(kind) => array_text(kind, value, &mut self.value)?,
             }
-            crate::backup::escape_copy_text(&self.value, &mut self.line);
+            crate::sql::escape_copy_text(&self.value, &mut self.line);
         }
         self.line.push(b'\n');
         self.inner

@@ -8,7 +8,6 @@ const SPOOL_PREFIX: &str = "dbops-restore-";
 mod autovacuum;
 mod binary_text;
 mod compat;
-pub(crate) mod ddl;
 mod drill;
 mod masking;
 mod pipeline;

@@ -12,8 +12,8 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::ddl::{Cursor, statements};
 use crate::config::quote_ident;
+use crate::sql::ddl::{Cursor, statements};
 
 /// One entry of a `pg_restore` script: the type, schema, name and tablespace of its header, and its
 /// SQL.

@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use crate::config::DatabaseUrl;
 use crate::error::{Error, Result};
-use crate::migrate::sql::{self, TxRequirement};
+use crate::sql::{self, TxRequirement};
 
 /// What a seed file run did.
 #[derive(Debug, Clone, Serialize)]

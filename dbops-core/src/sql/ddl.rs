@@ -1,27 +1,24 @@
-//! A small reader of the DDL that `pg_restore` writes: statements, tokens (quoted identifiers unquoted,
+//! A small reader of the DDL that `pg_restore` writes: its statements, tokens (quoted identifiers unquoted,
 //! string literals skipped) and a cursor over them. Enough to tell which table an index or a constraint
 //! belongs to and which columns it covers; not a SQL parser.
 
 use std::collections::BTreeSet;
 
-/// The SQL's statements, whitespace collapsed and comments left out.
+/// The SQL's statements (split by [`super::split`], which knows quoting and dollar quotes), each on
+/// one line: its lines trimmed and joined by a space, comment lines left out, ending in `;`.
 pub(crate) fn statements(sql: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut current = String::new();
-    for line in sql.lines() {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with("--") {
-            continue;
-        }
-        if !current.is_empty() {
-            current.push(' ');
-        }
-        current.push_str(line);
-        if line.ends_with(';') {
-            out.push(std::mem::take(&mut current));
-        }
-    }
-    out
+    super::split(sql)
+        .into_iter()
+        .map(|statement| {
+            let lines: Vec<&str> = statement
+                .sql
+                .lines()
+                .map(str::trim)
+                .filter(|line| !line.is_empty() && !line.starts_with("--"))
+                .collect();
+            format!("{};", lines.join(" "))
+        })
+        .collect()
 }
 
 /// A token of a DDL statement.
