@@ -7,7 +7,7 @@ use clap::{Args, Subcommand};
 use super::Context;
 use dbops::alert::{AlertSettings, SmtpSettings};
 use dbops::backup::{
-    Backup, BackupHealthLimits, BackupOptions, BackupSelector, BackupStore, Compression,
+    Backup, BackupCatalog, BackupHealthLimits, BackupOptions, BackupSelector, Compression,
     Decryption, Encryption, RetentionPolicy, apply_retention, generate_key_pair,
 };
 use dbops::config::DatabaseUrl;

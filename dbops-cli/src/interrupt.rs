@@ -80,9 +80,10 @@ pub async fn run<F: Future>(what: &str, command: F) -> Result<F::Output, Interru
         interrupted = signals.next() => interrupted,
     };
     eprintln!(
-        "error: `{what}` was interrupted by {}; cleaning up what it started (another signal exits \
-         at once, leaving it)",
-        interrupted.name()
+        "error: `{what}` was interrupted by {}; cleaning up what it started ({} clean-up(s); \
+         another signal exits at once, leaving them)",
+        interrupted.name(),
+        dbops::cleanup::pending()
     );
     finish_cleanups(&mut signals, Some(interrupted)).await;
     Err(interrupted)

@@ -378,7 +378,7 @@ async fn up(
     let Some((backup, decryption)) = backup.backup(&url, ctx)? else {
         return print_report(ctx, &migrator.up(to).await?);
     };
-    let guarded = dbops::backup::up_with_backup(&migrator, &backup, &decryption, to).await?;
+    let guarded = dbops::pre_migration::up_with_backup(&migrator, &backup, &decryption, to).await?;
     if ctx.json {
         return ctx.print(&guarded, String::new);
     }

@@ -15,9 +15,13 @@ pub mod alert;
 pub mod analyze;
 #[cfg(feature = "backup")]
 pub mod backup;
+#[cfg(feature = "backup")]
+pub mod catalog;
 pub mod cleanup;
 #[cfg(feature = "cluster")]
 pub mod cluster;
+#[cfg(feature = "backup")]
+pub mod codec;
 pub mod config;
 #[cfg(feature = "seed")]
 pub mod db;
@@ -25,6 +29,7 @@ pub mod error;
 mod failpoint;
 #[cfg(feature = "health")]
 pub mod health;
+mod layers;
 #[cfg(feature = "mask")]
 pub mod mask;
 #[cfg(feature = "migrate")]
@@ -33,6 +38,8 @@ pub mod migrate;
 pub mod monitor;
 #[cfg(feature = "pitr")]
 pub mod pitr;
+#[cfg(all(feature = "backup", feature = "migrate"))]
+pub mod pre_migration;
 pub mod progress;
 #[cfg(feature = "backup")]
 pub mod restore;
@@ -49,6 +56,8 @@ pub mod testing;
 
 #[cfg(feature = "backup")]
 pub use backup::{Backup, BackupOptions, BackupReport, BackupStore};
+#[cfg(feature = "backup")]
+pub use catalog::BackupCatalog;
 #[cfg(feature = "cluster")]
 pub use cluster::{
     Durability, Listen, PgBinaries, PgInstallations, Shutdown, TempCluster, TempClusterBuilder,

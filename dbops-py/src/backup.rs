@@ -1,11 +1,12 @@
 //! `dbops.backup`, `dbops.restore`, `dbops.validate_backup`, `dbops.restore_test`, `dbops.list_backups`,
 //! `dbops.apply_retention`, `dbops.generate_key_pair` (each with an `_async` form where it does I/O).
 
+use dbops::BackupCatalog;
 use std::collections::BTreeMap;
 
 use dbops::backup::{
-    Backup, BackupOptions, BackupSelector, BackupStore as _, Compression, Decryption, DumpFormat,
-    Encryption, RetentionPolicy, apply_retention as retention, generate_key_pair as keygen,
+    Backup, BackupOptions, BackupSelector, Compression, Decryption, DumpFormat, Encryption,
+    RetentionPolicy, apply_retention as retention, generate_key_pair as keygen,
 };
 use dbops::restore::{
     PgRestorer, RestoreOptions, RestoreTarget, Restorer as _, restore_test as drill,

@@ -22,7 +22,7 @@ macro_rules! typed {
 
 typed! {
     dbops::MigrateReport => "MigrateReport",
-    dbops::backup::GuardedMigrateReport => "GuardedMigrateReport",
+    dbops::pre_migration::GuardedMigrateReport => "GuardedMigrateReport",
     dbops::migrate::VersionState => "VersionState",
     dbops::migrate::MigrationStatus => "MigrationStatus",
     dbops::migrate::PlannedStep => "PlannedStep",

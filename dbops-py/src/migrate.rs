@@ -243,8 +243,12 @@ struct BackupFirst {
 }
 
 impl BackupFirst {
-    async fn run(self, to: Option<i64>) -> dbops::Result<dbops::backup::GuardedMigrateReport> {
-        dbops::backup::up_with_backup(&self.migrator, &self.backup, &self.decryption, to).await
+    async fn run(
+        self,
+        to: Option<i64>,
+    ) -> dbops::Result<dbops::pre_migration::GuardedMigrateReport> {
+        dbops::pre_migration::up_with_backup(&self.migrator, &self.backup, &self.decryption, to)
+            .await
     }
 }
 

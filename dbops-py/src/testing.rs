@@ -42,7 +42,7 @@ fn builder(admin_url: &str, template: Template) -> PyResult<dbops::testing::Test
         let mut seed = dbops::seed::ReferenceSeed::new(profile.parse().map_err(err)?);
         seed.options.scale = template.seed_scale;
         seed.options.seed = template.seed_seed;
-        builder = builder.setup(dbops::seed::SeedStep::with(seed));
+        builder = builder.setup(dbops::testing::SeedStep::with(seed));
     }
     let mut scripts = dbops::SqlScripts::new();
     for (i, sql) in template.setup_sql.into_iter().enumerate() {

@@ -352,7 +352,7 @@ async fn a_killed_backup_leaves_nothing_listed_and_the_next_one_works() {
             killed += 1;
         }
         child.wait().unwrap();
-        let catalog = dbops::BackupStore::catalog(&store, None).await.unwrap();
+        let catalog = dbops::BackupCatalog::catalog(&store, None).await.unwrap();
         assert!(catalog.problems.is_empty(), "{catalog:?}");
         for b in &catalog.backups {
             // Whatever is listed is whole.

@@ -4,6 +4,7 @@
 //! Afterwards the state is fully old or fully new, a rerun works, and nothing was injected.
 
 use crate::support;
+use dbops::BackupCatalog;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};

@@ -9,9 +9,9 @@ use bytes::Bytes;
 use futures::{Stream, StreamExt};
 use sha2::{Digest, Sha256};
 
-use super::codec::{CHUNK, ChannelSink, ChannelSource, Compression};
-use super::crypto::Encryption;
-use super::manifest::StoredObject;
+use crate::catalog::StoredObject;
+use crate::codec::Encryption;
+use crate::codec::{CHUNK, ChannelSink, ChannelSource, Compression};
 use crate::error::{Error, Result};
 use crate::progress::{self, Progress, ProgressUnit};
 use crate::storage::{BackupStore, Upload};

@@ -9,9 +9,10 @@ use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::catalog::{BackupEntry, Catalog};
-use super::lock::failures;
-use super::manifest::StoredObject;
+use crate::catalog::BackupCatalog;
+use crate::catalog::StoredObject;
+use crate::catalog::failures;
+use crate::catalog::{BackupEntry, Catalog};
 use crate::config::DatabaseUrl;
 use crate::error::Result;
 use crate::storage::BackupStore;
@@ -583,7 +584,7 @@ impl BackupHealth {
     }
 
     async fn restore_test_check(&self, max: Duration, now: DateTime<Utc>) -> BackupCheck {
-        match crate::restore::last_restore_test(&self.store, &self.database).await {
+        match crate::catalog::last_restore_test(&self.store, &self.database).await {
             Ok(Some(test)) => {
                 let age = (now - test.tested_at).to_std().unwrap_or_default();
                 let status = if age > max {

@@ -1,11 +1,10 @@
-//! The per-database backup lock in the store (so two backups never interleave) and the records of
-//! failed backup attempts (for health checks and failure counters).
+//! The per-database backup lock in the store, so two backups never interleave.
 
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::manifest::database_folder;
+use crate::catalog::database_folder;
 use crate::error::{Error, Result};
 use crate::storage::BackupStore;
 use std::sync::Arc;
@@ -121,38 +120,6 @@ impl Drop for StoreLock {
             );
         }
     }
-}
-
-/// Records a failed backup attempt as `<database>/failures/<time>.json` (best effort).
-pub(crate) async fn record_failure(store: &dyn BackupStore, database: &str, error: &str) {
-    let at = Utc::now();
-    let key = format!(
-        "{}/failures/{}.json",
-        database_folder(database),
-        at.format("%Y-%m-%dT%H%M%S%.3fZ")
-    );
-    let body = serde_json::json!({ "failed_at": at, "error": error });
-    if let Err(e) = store.put(&key, Bytes::from(body.to_string())).await {
-        tracing::warn!(error = %e, "could not record the failed backup attempt");
-    }
-}
-
-/// Times of the recorded failed attempts of `database`, oldest first.
-pub async fn failures(store: &dyn BackupStore, database: &str) -> Result<Vec<DateTime<Utc>>> {
-    let folder = format!("{}/failures", database_folder(database));
-    let mut times: Vec<DateTime<Utc>> = store
-        .list(&folder)
-        .await?
-        .iter()
-        .filter_map(|o| {
-            let name = o.key.rsplit('/').next()?.strip_suffix(".json")?;
-            chrono::NaiveDateTime::parse_from_str(name, "%Y-%m-%dT%H%M%S%.3fZ")
-                .ok()
-                .map(|t| t.and_utc())
-        })
-        .collect();
-    times.sort();
-    Ok(times)
 }
 
 /// Whether a process with this pid exists on this host.

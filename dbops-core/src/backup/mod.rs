@@ -17,16 +17,10 @@
 //! # Ok(()) }
 //! ```
 
-#[cfg(feature = "migrate")]
-mod before_migrate;
-mod catalog;
-mod codec;
 pub(crate) mod copy_binary;
-mod crypto;
 mod encode;
 mod health;
 mod lock;
-mod manifest;
 mod pipeline;
 mod retention;
 mod tables;
@@ -35,39 +29,27 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+/// What a store holds, read as backups (defined in [`crate::catalog`]).
+pub use crate::catalog::{
+    BackupCatalog, BackupEntry, BackupSelector, Catalog, CopyFormat, DumpFormat, MANIFEST_VERSION,
+    Manifest, StoredObject, TableObject, database_folder as manifest_folder, failures, id_time,
+    parse_legacy_name, parse_time,
+};
+/// How stored objects are encoded (defined in [`crate::codec`]).
+pub use crate::codec::{
+    Compression, Decryption, Encryption, EncryptionInfo, EncryptionMode, KeyPair, fingerprint,
+    generate_key_pair,
+};
 /// The storage seam every backup operation goes through (defined in [`crate::storage`]).
 pub use crate::storage::BackupStore;
-#[cfg(feature = "migrate")]
-pub use before_migrate::{GuardedMigrateReport, PreMigrationBackup, up_with_backup};
-pub use catalog::{BackupEntry, BackupSelector, Catalog, parse_legacy_name, parse_time};
-pub(crate) use catalog::{delete_backup, find_backup, read_catalog};
-pub use codec::Compression;
-pub use crypto::{
-    Decryption, Encryption, EncryptionInfo, EncryptionMode, KeyPair, fingerprint, generate_key_pair,
-};
 pub use health::{
     BackupCheck, BackupHealth, BackupHealthLimits, BackupHealthOptions, BackupHealthReport,
     BackupStatus, LatestBackup, human as human_duration,
 };
-pub use lock::failures;
-pub use manifest::{
-    DumpFormat, MANIFEST_VERSION, Manifest, StoredObject, database_folder as manifest_folder,
-    id_time,
-};
 pub use retention::{
     Kept, RetentionPlan, RetentionPolicy, apply_retention, plan as plan_retention,
 };
-pub use tables::{CopyFormat, TableObject};
 
-#[cfg(feature = "pitr")]
-pub(crate) use codec::ChannelSink;
-#[cfg(any(feature = "pitr", test))]
-pub(crate) use codec::VecSink;
-pub(crate) use codec::{CHUNK, ChannelSource};
-#[cfg(feature = "pitr")]
-pub(crate) use crypto::FinishWrite;
-#[cfg(feature = "pitr")]
-pub(crate) use manifest::new_id;
 pub(crate) use pipeline::count_rows;
 
 use crate::config::DatabaseUrl;
@@ -192,6 +174,18 @@ impl Backup {
         }
     }
 
+    /// The store it backs up into.
+    #[cfg_attr(not(feature = "migrate"), allow(dead_code))]
+    pub(crate) fn store(&self) -> &Arc<dyn BackupStore> {
+        &self.store
+    }
+
+    /// Its options.
+    #[cfg_attr(not(feature = "migrate"), allow(dead_code))]
+    pub(crate) fn options(&self) -> &BackupOptions {
+        &self.options
+    }
+
     /// Dumps, compresses, encrypts and uploads, then writes the manifest. On failure nothing is
     /// published and the error says which stage failed. Dropping the future aborts the upload and kills
     /// `pg_dump`.
@@ -199,14 +193,15 @@ impl Backup {
     pub async fn run(&self) -> Result<BackupReport> {
         let database = self.url.database();
         let lock = if self.options.lock {
-            let owner = manifest::new_id(chrono::Utc::now());
+            let owner = crate::catalog::new_id(chrono::Utc::now());
             Some(lock::acquire(&self.store, &database, &owner, self.options.lock_ttl).await?)
         } else {
             None
         };
         let outcome = pipeline::run(&self.url, &self.store, &self.options).await;
         if let Err(error) = &outcome {
-            lock::record_failure(&self.store, &database, &crate::error::report(error)).await;
+            crate::catalog::record_failure(&self.store, &database, &crate::error::report(error))
+                .await;
         }
         if let Some(lock) = lock {
             lock.release().await?;

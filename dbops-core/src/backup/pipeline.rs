@@ -15,12 +15,12 @@ use bytes::Bytes;
 use chrono::Utc;
 use sha2::{Digest, Sha256};
 
-use super::codec::ChannelSink;
 use super::encode::{Encoded, Encoding, Reporting, encode_stream, read_stream};
-use super::manifest::{self, DumpFormat, MANIFEST_VERSION, Manifest, StoredObject};
 use super::tables;
 use super::{BackupOptions, BackupReport};
+use crate::catalog::{self as manifest, DumpFormat, MANIFEST_VERSION, Manifest, StoredObject};
 use crate::cluster::ServerPrograms;
+use crate::codec::ChannelSink;
 use crate::config::{ChildEnv, DatabaseUrl, collect_stderr, quote_ident};
 use crate::error::{Error, Result};
 use crate::progress::{self, ProgressUnit};
@@ -248,7 +248,7 @@ impl Plan {
             } else if dumped
                 .parts
                 .iter()
-                .any(|p| p.format == super::CopyFormat::Binary)
+                .any(|p| p.format == crate::catalog::CopyFormat::Binary)
             {
                 3
             } else {
@@ -344,7 +344,7 @@ fn statistics_args(
 /// The data objects of a dump (all finished) and the row counts.
 struct Dumped {
     data: StoredObject,
-    parts: Vec<super::tables::TableObject>,
+    parts: Vec<crate::catalog::TableObject>,
     rows: BTreeMap<String, i64>,
 }
 

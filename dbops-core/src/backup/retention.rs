@@ -6,7 +6,8 @@ use std::collections::BTreeSet;
 use chrono::{DateTime, Datelike, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::catalog::BackupEntry;
+use crate::catalog::BackupCatalog;
+use crate::catalog::BackupEntry;
 use crate::error::{Error, Result};
 use crate::storage::{BackupStore, ObjectInfo};
 

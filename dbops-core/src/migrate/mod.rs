@@ -583,18 +583,3 @@ pub async fn migrate_with(migrator: &dyn Migrator) -> Result<MigrateReport> {
     }
     Ok(report)
 }
-
-#[cfg(feature = "testing")]
-#[async_trait]
-impl crate::testing::TemplateSetup for MigrationSource {
-    fn fingerprint(&self) -> String {
-        format!("migrations:{}", MigrationSource::fingerprint(self))
-    }
-
-    async fn apply(&self, url: &DatabaseUrl) -> Result<()> {
-        PgMigrator::new(url.clone(), self.clone())
-            .up(None)
-            .await
-            .map(|_| ())
-    }
-}

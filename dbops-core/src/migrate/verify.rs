@@ -7,11 +7,10 @@ use serde::Serialize;
 use tokio_postgres::Client;
 
 use super::{DownSteps, MigrationSource, Migrator, PgMigrator};
-use crate::config::DatabaseUrl;
+use crate::config::{DatabaseUrl, quote_ident};
 use crate::error::{Error, Result};
 use crate::progress::{Progress, ProgressUnit, report};
 use crate::schema::{SchemaChange, SchemaSnapshot};
-use crate::testing::TestDatabases;
 
 /// Whether `verify` rolls each migration back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
@@ -107,19 +106,7 @@ pub async fn verify(
     options: &VerifyOptions,
     progress: Option<&Progress>,
 ) -> Result<VerifyReport> {
-    // A template of this check's own (an empty database), dropped with the scratch database at the
-    // end, and in the background when the check is cancelled.
-    let prefix = format!(
-        "dbops_verify_{}",
-        &uuid::Uuid::new_v4().simple().to_string()[..6]
-    );
-    let databases = TestDatabases::builder(admin.clone())
-        .prefix(prefix)
-        .spares(0)
-        .build()
-        .await?;
-    let template = template_guard(admin, databases.template_name());
-    let scratch = databases.create().await?;
+    let scratch = ScratchDatabase::create(admin).await?;
     let migrator = PgMigrator::for_scratch(scratch.url().clone(), source.clone());
     let client = scratch.url().connect_for_work().await?;
     let schema: String = client
@@ -144,37 +131,85 @@ pub async fn verify(
             None
         }
     };
-    template.disarm();
-    databases.drop_template().await?;
     Ok(VerifyReport {
         migrations: results,
         kept_database,
     })
 }
 
-/// Drops the template `name` in the background (tracked by [`crate::cleanup`]) if the check ends
-/// before it drops it itself.
-fn template_guard(admin: &DatabaseUrl, name: &str) -> crate::cleanup::OnDrop {
-    let (admin, name) = (admin.clone(), name.to_string());
-    crate::cleanup::OnDrop::new(
-        format!("dropping the template `{name}` of a migration check"),
-        move || {
-            Box::pin(async move {
-                // Its clone is dropped in the background too: wait for it to go.
-                for _ in 0..100 {
-                    let dropped = match admin.connect_for_work().await {
-                        Ok(client) => crate::testing::drop_template_database(&client, &name).await,
-                        Err(error) => Err(error),
-                    };
-                    if dropped.is_ok() {
-                        return;
+/// The check's own empty database (from `template0`), dropped at the end, and in the background
+/// (tracked by [`crate::cleanup`]) when the check is cancelled or fails.
+struct ScratchDatabase {
+    admin: DatabaseUrl,
+    name: String,
+    cancelled: crate::cleanup::OnDrop,
+}
+
+impl ScratchDatabase {
+    /// Creates it on the server of `admin` (which needs CREATEDB).
+    async fn create(admin: &DatabaseUrl) -> Result<Self> {
+        let name = format!(
+            "dbops_verify_{}",
+            &uuid::Uuid::new_v4().simple().to_string()[..12]
+        );
+        let (url, dropped) = (admin.clone(), name.clone());
+        let cancelled = crate::cleanup::OnDrop::new(
+            format!("dropping `{name}`, the scratch database of a migration check"),
+            move || {
+                Box::pin(async move {
+                    if let Err(error) = drop_database(&url, &dropped).await {
+                        tracing::warn!(%error, "could not drop the scratch database");
                     }
-                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-                }
-                tracing::warn!(template = %name, "could not drop the template of a cancelled migration check");
-            })
-        },
-    )
+                })
+            },
+        );
+        let scratch = Self {
+            admin: admin.clone(),
+            name,
+            cancelled,
+        };
+        admin
+            .connect_for_work()
+            .await?
+            .batch_execute(&format!(
+                "CREATE DATABASE {} TEMPLATE template0",
+                quote_ident(&scratch.name)
+            ))
+            .await
+            .map_err(|e| Error::postgres("creating the scratch database (needs CREATEDB)", e))?;
+        Ok(scratch)
+    }
+
+    fn url(&self) -> DatabaseUrl {
+        self.admin.with_database(&self.name)
+    }
+
+    /// Keeps it: its URL.
+    fn keep(self) -> DatabaseUrl {
+        let url = self.url();
+        self.cancelled.disarm();
+        url
+    }
+
+    /// Drops it now.
+    async fn drop_now(self) -> Result<()> {
+        let dropped = drop_database(&self.admin, &self.name).await;
+        self.cancelled.disarm();
+        dropped
+    }
+}
+
+/// Drops database `name` of the server of `admin`, ending its sessions.
+async fn drop_database(admin: &DatabaseUrl, name: &str) -> Result<()> {
+    admin
+        .connect_for_work()
+        .await?
+        .batch_execute(&format!(
+            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+            quote_ident(name)
+        ))
+        .await
+        .map_err(|e| Error::postgres(format!("dropping the scratch database `{name}`"), e))
 }
 
 /// Applies the migrations of `source` one by one in the scratch database (`client`, `schema`), each

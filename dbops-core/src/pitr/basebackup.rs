@@ -13,8 +13,9 @@ use sha2::{Digest, Sha256};
 
 use super::PitrOptions;
 use super::wal::segment_name;
-use crate::backup::{CHUNK, ChannelSink, Compression, EncryptionInfo, StoredObject, new_id};
+use crate::catalog::{StoredObject, new_id};
 use crate::cluster::{ServerPrograms, last_lines};
+use crate::codec::{CHUNK, ChannelSink, Compression, EncryptionInfo};
 use crate::config::{ChildEnv, DatabaseUrl, EnvChild, collect_stderr};
 use crate::error::{Error, Result};
 use crate::storage::BackupStore;
@@ -316,7 +317,7 @@ fn spawn_pg_basebackup(
 /// written through compression and encryption. Returns its size, sha256 and the tap.
 fn encode_tar(
     stdout: std::os::fd::OwnedFd,
-    mut writer: Box<dyn crate::backup::FinishWrite>,
+    mut writer: Box<dyn crate::codec::FinishWrite>,
 ) -> std::io::Result<(u64, String, TarTap)> {
     let mut input = std::fs::File::from(stdout);
     let mut hasher = Sha256::new();

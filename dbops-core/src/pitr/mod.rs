@@ -32,7 +32,7 @@ pub use wal::{
     prefetch_dir, push, segment_name, validate_segment,
 };
 
-use crate::backup::{Decryption, Encryption};
+use crate::codec::{Decryption, Encryption};
 
 /// Encryption, keys and deadlines shared by every PITR operation. Every field has a documented default.
 #[derive(Debug, Clone)]

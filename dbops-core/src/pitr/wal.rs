@@ -14,7 +14,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::PitrOptions;
-use crate::backup::{Compression, Decryption, Encryption, VecSink};
+use crate::codec::{Compression, Decryption, Encryption, VecSink};
 use crate::error::{Error, Result};
 use crate::storage::BackupStore;
 

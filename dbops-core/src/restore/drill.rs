@@ -3,34 +3,16 @@
 
 use std::time::Instant;
 
-use bytes::Bytes;
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use chrono::Utc;
 
 use super::{RestoreOptions, RestoreTarget};
-use crate::backup::{BackupSelector, BackupStore, Decryption, manifest_folder};
+use crate::backup::{BackupSelector, BackupStore};
+use crate::catalog::BackupCatalog;
+use crate::catalog::RestoreTestReport;
 use crate::cluster::{ServerPrograms, TempCluster, last_lines};
+use crate::codec::Decryption;
 use crate::config::{ChildEnv, DatabaseUrl, quote_ident};
 use crate::error::{Error, Result};
-
-/// The outcome of a restore test, also stored as `<database>/restore-tests/<time>.json`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RestoreTestReport {
-    /// The backup restored.
-    pub backup_id: String,
-    /// The database the backup was taken of.
-    pub database: String,
-    /// Where it was restored: `embedded` or the server's redacted URL.
-    pub server: String,
-    /// Tables whose row counts matched the manifest.
-    pub tables_checked: usize,
-    /// `pg_amcheck` result: `ok`, or why it did not run.
-    pub amcheck: String,
-    /// When the test finished.
-    pub tested_at: DateTime<Utc>,
-    /// Wall time in seconds.
-    pub elapsed_secs: f64,
-}
 
 /// Restores the backup `selector` picks into a throwaway database, on `server` when given (a database
 /// named `dbops_restore_test_<random>` is created and dropped) or else on an embedded cluster, compares
@@ -103,38 +85,8 @@ pub async fn restore_test(
         tested_at: Utc::now(),
         elapsed_secs: started.elapsed().as_secs_f64(),
     };
-    let key = format!(
-        "{}/restore-tests/{}.json",
-        manifest_folder(database),
-        report.tested_at.format("%Y-%m-%dT%H%M%S%.3fZ")
-    );
-    let body = serde_json::to_vec_pretty(&report)
-        .map_err(|e| Error::config("restore test report", e.to_string()))?;
-    store.put(&key, Bytes::from(body)).await?;
+    crate::catalog::record_restore_test(store, &report).await?;
     Ok(report)
-}
-
-/// The newest recorded restore test of `database`, if any.
-pub async fn last_restore_test(
-    store: &dyn BackupStore,
-    database: &str,
-) -> Result<Option<RestoreTestReport>> {
-    let folder = format!("{}/restore-tests", manifest_folder(database));
-    let objects = store.list(&folder).await?;
-    let Some(newest) = objects
-        .iter()
-        .filter(|o| o.key.ends_with(".json"))
-        .max_by(|a, b| a.key.cmp(&b.key))
-    else {
-        return Ok(None);
-    };
-    let bytes = store.get(&newest.key).await?;
-    serde_json::from_slice(&bytes)
-        .map(Some)
-        .map_err(|e| Error::Integrity {
-            key: newest.key.clone(),
-            reason: format!("the restore test record is not valid: {e}"),
-        })
 }
 
 /// An embedded cluster of the backup's major version when one is installed (the restore a recovery

@@ -19,7 +19,8 @@ mod tables;
 mod tools;
 
 pub use crate::analyze::analyze_database;
-pub use drill::{RestoreTestReport, last_restore_test, restore_test};
+pub use crate::catalog::{RestoreTestReport, last_restore_test};
+pub use drill::restore_test;
 pub use masking::MaskingSummary;
 
 use std::process::Stdio;
@@ -29,8 +30,10 @@ use async_trait::async_trait;
 use serde::Serialize;
 use tokio::io::AsyncReadExt;
 
-use crate::backup::{BackupEntry, BackupSelector, BackupStore, Decryption, DumpFormat, count_rows};
+use crate::backup::{BackupEntry, BackupSelector, BackupStore, DumpFormat, count_rows};
+use crate::catalog::BackupCatalog;
 use crate::cluster::{PgInstallations, last_lines, spawn_error};
+use crate::codec::Decryption;
 use crate::config::{ChildEnv, DatabaseUrl, collect_stderr, quote_ident};
 use crate::error::{Error, Result};
 use crate::progress::{self, Progress, ProgressUnit};

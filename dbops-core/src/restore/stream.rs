@@ -11,7 +11,8 @@ use std::time::Instant;
 use futures::StreamExt;
 use sha2::{Digest, Sha256};
 
-use crate::backup::{BackupEntry, CHUNK, ChannelSource, Compression, Decryption, EncryptionMode};
+use crate::backup::BackupEntry;
+use crate::codec::{CHUNK, ChannelSource, Compression, Decryption, EncryptionMode};
 use crate::error::{Error, Result};
 use crate::progress::{self, Progress, ProgressUnit};
 use crate::storage::BackupStore;

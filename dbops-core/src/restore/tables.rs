@@ -486,7 +486,7 @@ struct CopyFeed {
 impl Write for CopyFeed {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         self.buffer.extend_from_slice(buf);
-        if self.buffer.len() >= crate::backup::CHUNK {
+        if self.buffer.len() >= crate::codec::CHUNK {
             self.flush()?;
         }
         Ok(buf.len())
@@ -568,7 +568,7 @@ async fn load_part(
         part,
         CopyFeed {
             sender,
-            buffer: Vec::with_capacity(crate::backup::CHUNK),
+            buffer: Vec::with_capacity(crate::codec::CHUNK),
         },
     );
     let decoding = async move {

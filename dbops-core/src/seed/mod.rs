@@ -127,7 +127,8 @@ pub struct SeedReport {
 
 /// A data set written into a database: the reference schema's ride-hailing profiles
 /// ([`ReferenceSeed`]), SQL files ([`SqlFileSeed`]), or a generator of your own for your schema.
-/// Template setup ([`SeedStep`], feature `testing`) and [`crate::db::reset_with`] take any seeder.
+/// Template setup (`dbops::testing::SeedStep`, feature `testing`) and `dbops::db::reset_with` take any
+/// seeder.
 ///
 /// ```
 /// use dbops::seed::{SeedReport, Seeder};
@@ -779,45 +780,4 @@ async fn write_eta_predictions(w: &mut Writer<'_>, g: &Generator, pass: &RidePas
         .await?;
     }
     Ok(())
-}
-
-/// A template setup step (`TemplateSetup`, feature `testing`) that seeds the template with any
-/// [`Seeder`], so every test database cloned from it starts seeded.
-#[derive(Clone)]
-pub struct SeedStep {
-    seeder: std::sync::Arc<dyn Seeder>,
-}
-
-impl std::fmt::Debug for SeedStep {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SeedStep")
-            .field("seeder", &self.seeder.fingerprint())
-            .finish()
-    }
-}
-
-impl SeedStep {
-    /// Seeds the reference `profile` with default options.
-    pub fn new(profile: Profile) -> Self {
-        Self::with(ReferenceSeed::new(profile))
-    }
-
-    /// Seeds with `seeder`.
-    pub fn with(seeder: impl Seeder + 'static) -> Self {
-        Self {
-            seeder: std::sync::Arc::new(seeder),
-        }
-    }
-}
-
-#[cfg(feature = "testing")]
-#[async_trait::async_trait]
-impl crate::TemplateSetup for SeedStep {
-    fn fingerprint(&self) -> String {
-        self.seeder.fingerprint()
-    }
-
-    async fn apply(&self, url: &crate::DatabaseUrl) -> crate::Result<()> {
-        self.seeder.seed(url, None).await.map(|_| ())
-    }
 }

@@ -2,6 +2,7 @@
 //! quoting, dollar quotes and comments), a reader of the DDL `pg_restore` writes, and COPY text
 //! escaping. Nothing here talks to a server.
 
+#[cfg(feature = "backup")]
 pub(crate) mod ddl;
 mod split;
 
@@ -9,7 +10,7 @@ pub use split::*;
 
 /// Appends `text` to a COPY text line as one field's value, escaping what COPY would read as
 /// structure (backslash, newline, carriage return, tab).
-#[cfg_attr(not(feature = "backup"), allow(dead_code))]
+#[cfg(feature = "backup")]
 pub(crate) fn escape_copy_text(text: &str, line: &mut Vec<u8>) {
     let special = |b: &u8| matches!(b, b'\\' | b'\n' | b'\r' | b'\t');
     if !text.as_bytes().iter().any(special) {

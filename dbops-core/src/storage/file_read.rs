@@ -12,7 +12,7 @@ use futures::StreamExt;
 use futures::stream::BoxStream;
 
 /// Bytes per read (and per chunk handed on).
-const READ_SIZE: u64 = crate::backup::CHUNK as u64;
+const READ_SIZE: u64 = crate::codec::CHUNK as u64;
 
 /// The bytes of `range` of `file` (at `path`, named in errors), a megabyte per chunk, each read on
 /// tokio's blocking pool.

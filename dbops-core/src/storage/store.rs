@@ -10,12 +10,12 @@ use chrono::Utc;
 use futures::stream::BoxStream;
 
 use super::{Listing, ObjectInfo};
-use crate::backup::{BackupEntry, BackupSelector, Catalog};
 use crate::error::{Error, Result};
 
 /// A store of backups, WAL and their manifests: a flat space of immutable objects under
 /// `/`-separated keys. Implement the nine required methods to plug in another storage (or a fake one
-/// in tests); listing backups, finding one and deleting one are provided on top of them.
+/// in tests); listing backups, finding one and deleting one come with
+/// [`BackupCatalog`](crate::BackupCatalog), for every store.
 /// [`ObjectBackupStore`](super::ObjectBackupStore) implements it over any `object_store` backend.
 ///
 /// ```
@@ -91,7 +91,8 @@ use crate::error::{Error, Result};
 /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
 /// let store = MapStore::default();
 /// store.probe().await?;                               // provided: write, read back, delete
-/// assert!(store.catalog(None).await?.backups.is_empty()); // provided: the backup catalog
+/// use dbops::BackupCatalog;
+/// assert!(store.catalog(None).await?.backups.is_empty()); // the backup catalog, for any store
 /// # Ok::<(), dbops::Error>(()) }).unwrap();
 /// ```
 #[async_trait]
@@ -141,22 +142,6 @@ pub trait BackupStore: Send + Sync + std::fmt::Debug {
         }
         Ok(started.elapsed())
     }
-
-    /// Lists the backups of `database` (or of every database), with the problems and orphans found.
-    async fn catalog(&self, database: Option<&str>) -> Result<Catalog> {
-        crate::backup::read_catalog(self, database).await
-    }
-
-    /// Finds one backup of `database`.
-    async fn find(&self, database: &str, selector: &BackupSelector) -> Result<BackupEntry> {
-        crate::backup::find_backup(self, database, selector).await
-    }
-
-    /// Deletes a backup: its manifest first, then its data, so a crash never leaves a manifest
-    /// without data.
-    async fn delete_backup(&self, entry: &BackupEntry) -> Result<()> {
-        crate::backup::delete_backup(self, entry).await
-    }
 }
 
 /// A multipart upload in progress. Dropping it unfinished discards what was written.
@@ -203,15 +188,6 @@ impl<T: BackupStore + ?Sized> BackupStore for Arc<T> {
     }
     async fn probe(&self) -> Result<Duration> {
         (**self).probe().await
-    }
-    async fn catalog(&self, database: Option<&str>) -> Result<Catalog> {
-        (**self).catalog(database).await
-    }
-    async fn find(&self, database: &str, selector: &BackupSelector) -> Result<BackupEntry> {
-        (**self).find(database, selector).await
-    }
-    async fn delete_backup(&self, entry: &BackupEntry) -> Result<()> {
-        (**self).delete_backup(entry).await
     }
 }
 

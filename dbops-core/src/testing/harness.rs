@@ -74,7 +74,7 @@ fn seed_step(
     builder: super::TestDatabasesBuilder,
     profile: &str,
 ) -> Result<super::TestDatabasesBuilder> {
-    Ok(builder.setup(crate::seed::SeedStep::new(profile.parse()?)))
+    Ok(builder.setup(super::SeedStep::new(profile.parse()?)))
 }
 
 #[cfg(not(feature = "seed"))]

@@ -9,6 +9,8 @@
 #[cfg(feature = "macros")]
 mod harness;
 mod janitor;
+#[cfg(feature = "seed")]
+mod seed_step;
 mod setup;
 mod spares;
 
@@ -22,6 +24,8 @@ use tokio_postgres::Client;
 
 #[cfg(feature = "macros")]
 pub use harness::{EmbeddedFiles, TestArg, TestOutcome, TestSetup, run_test};
+#[cfg(feature = "seed")]
+pub use seed_step::SeedStep;
 pub use setup::{SqlScripts, TemplateSetup};
 
 use crate::cluster::TempCluster;
@@ -302,13 +306,6 @@ impl TestDatabases {
         &self.inner.template
     }
 
-    /// Drops the template database, for a one-off use (a migration check): its clones must be dropped
-    /// first, and nothing else may clone it meanwhile (give such a use a prefix of its own).
-    pub async fn drop_template(self) -> Result<()> {
-        let client = self.inner.admin.connect_for_work().await?;
-        drop_template_database(&client, &self.inner.template).await
-    }
-
     /// Creates a fresh clone of the template.
     #[tracing::instrument(name = "testing.create", skip_all)]
     pub async fn create(&self) -> Result<TestDatabase> {
@@ -470,18 +467,6 @@ async fn query_one(client: &Client, sql: &str, context: &str) -> Result<String> 
             _ => None,
         })
         .ok_or_else(|| Error::config("server", format!("no answer while {context}")))
-}
-
-/// Drops the template database `name` (a template must be unmarked first).
-pub(crate) async fn drop_template_database(client: &Client, name: &str) -> Result<()> {
-    client
-        .batch_execute(&format!(
-            "ALTER DATABASE {} IS_TEMPLATE false",
-            quote_ident(name)
-        ))
-        .await
-        .map_err(|e| Error::postgres(format!("unmarking template database `{name}`"), e))?;
-    drop_database(client, name).await
 }
 
 async fn drop_database(client: &Client, name: &str) -> Result<()> {

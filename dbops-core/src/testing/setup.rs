@@ -67,3 +67,23 @@ impl TemplateSetup for SqlScripts {
         Ok(())
     }
 }
+
+/// Migrations applied to the template.
+#[cfg(feature = "migrate")]
+#[async_trait]
+impl TemplateSetup for crate::migrate::MigrationSource {
+    fn fingerprint(&self) -> String {
+        format!(
+            "migrations:{}",
+            crate::migrate::MigrationSource::fingerprint(self)
+        )
+    }
+
+    async fn apply(&self, url: &DatabaseUrl) -> Result<()> {
+        use crate::migrate::Migrator;
+        crate::migrate::PgMigrator::new(url.clone(), self.clone())
+            .up(None)
+            .await
+            .map(|_| ())
+    }
+}

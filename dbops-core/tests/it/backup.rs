@@ -3,6 +3,7 @@
 //! faults, legacy files and retention.
 
 use crate::support;
+use dbops::BackupCatalog;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

@@ -5,6 +5,7 @@
 #![cfg(feature = "failpoints")]
 
 use crate::support;
+use dbops::BackupCatalog;
 
 use std::path::Path;
 use std::time::Duration;

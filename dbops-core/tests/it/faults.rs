@@ -2,15 +2,14 @@
 //! published, errors say what failed, and a retry after the fault works.
 
 use crate::support;
+use dbops::BackupCatalog;
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use crate::support::faults::{FaultStore, Faults};
-use dbops::backup::{
-    Backup, BackupOptions, BackupSelector, BackupStore, RetentionPolicy, apply_retention,
-};
+use dbops::backup::{Backup, BackupOptions, BackupSelector, RetentionPolicy, apply_retention};
 use dbops::restore::{PgRestorer, RestoreOptions, RestoreTarget, Restorer};
 use dbops::{Error, ObjectBackupStore, Profile, TestDatabase};
 

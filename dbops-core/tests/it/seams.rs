@@ -3,6 +3,7 @@
 //! health; a fake `HealthProbe` served by the router; a `Migrator` double on the startup path; a
 //! `Seeder` of one's own schema in a template and a reset; a `Restorer` wrapper behind `&dyn Restorer`.
 
+use dbops::BackupCatalog;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -437,7 +438,7 @@ async fn a_users_seeder_fills_templates_and_resets() {
     let databases = dbops::TestDatabases::on_cluster(cluster)
         .prefix("seams_seed")
         .setup(schema)
-        .setup(dbops::seed::SeedStep::with(Cities(250)))
+        .setup(dbops::testing::SeedStep::with(Cities(250)))
         .spares(0)
         .build()
         .await

@@ -61,7 +61,7 @@ pub async fn seeded_database(prefix: &str, profile: dbops::Profile) -> dbops::Te
                     TestDatabases::on_cluster(cluster().await)
                         .prefix(prefix)
                         .setup(reference_migrations())
-                        .setup(dbops::seed::SeedStep::new(profile))
+                        .setup(dbops::testing::SeedStep::new(profile))
                         .build()
                         .await
                         .expect("build the seeded template"),

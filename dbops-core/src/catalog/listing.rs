@@ -322,10 +322,10 @@ pub(crate) async fn find_backup<S: BackupStore + ?Sized>(
         BackupSelector::Key(_) => None,
         _ => Some(database),
     };
-    let mut catalog = store.catalog(scope).await?;
+    let mut catalog = read_catalog(store, scope).await?;
     if scope.is_some() {
         // Legacy files of the replaced script live at the top of the store, not in a folder.
-        let top = store.catalog(None).await?;
+        let top = read_catalog(store, None).await?;
         for entry in top.backups {
             if entry.is_legacy() && entry.database == database && !catalog.backups.contains(&entry)
             {

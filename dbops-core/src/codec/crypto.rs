@@ -440,7 +440,7 @@ impl FinishWrite for age::stream::StreamWriter<Box<dyn FinishWrite>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::backup::VecSink;
+    use crate::codec::VecSink;
     use std::sync::Mutex;
 
     fn encrypt(encryption: &Encryption, plain: &[u8]) -> Vec<u8> {

@@ -10,8 +10,8 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::codec::Compression;
-use super::crypto::EncryptionInfo;
+use crate::codec::Compression;
+use crate::codec::EncryptionInfo;
 use crate::error::{Error, Result};
 use crate::storage::key_component;
 
@@ -116,7 +116,7 @@ pub struct Manifest {
     pub labels: BTreeMap<String, String>,
     /// The `tables` format's per-table objects (empty for the other formats).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub parts: Vec<super::tables::TableObject>,
+    pub parts: Vec<super::TableObject>,
     /// Whether the archive carries the planner statistics (`pg_dump --statistics`, servers of
     /// PostgreSQL 18 and newer): a restore into 18 or newer restores them instead of running
     /// ANALYZE.

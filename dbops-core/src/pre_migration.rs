@@ -1,9 +1,11 @@
 //! The guide's production rule "create a backup first", built in: a verified backup is taken when,
-//! and only when, migrations are pending, before the first one runs.
+//! and only when, migrations are pending, before the first one runs. It sits above backups (it takes
+//! one), restores (it validates it) and migrations.
 
 use serde::Serialize;
 
-use super::{Backup, BackupSelector, Decryption, Encryption};
+use crate::backup::{Backup, BackupSelector, Decryption, Encryption};
+use crate::catalog::BackupCatalog;
 use crate::config::shell_quote;
 use crate::error::{Error, Result};
 use crate::migrate::{MigrateReport, Migrator};
@@ -85,15 +87,15 @@ async fn take_verified(
         ))
     })?;
     let manifest = &report.manifest;
-    let decryption = match &backup.options.encryption {
+    let decryption = match &backup.options().encryption {
         Encryption::Passphrase(secret) => decryption.clone().with_passphrase_secret(secret.clone()),
         _ => decryption.clone(),
     };
     let entry = backup
-        .store
+        .store()
         .find(&manifest.database, &BackupSelector::Id(manifest.id.clone()))
         .await?;
-    crate::restore::validate_entry(backup.store.as_ref(), &entry, &decryption, None)
+    crate::restore::validate_entry(backup.store().as_ref(), &entry, &decryption, None)
         .await
         .map_err(|e| {
             refused(format!(
