@@ -220,9 +220,9 @@ pub enum Error {
         reason: String,
     },
 
-    /// An object store (file, S3, GCS, Azure, memory) operation failed.
+    /// An object store (file, S3, GCS, Azure, memory, or a store of one's own) operation failed.
     #[cfg(feature = "backup")]
-    #[error("{action} `{key}` in {store}{}", storage_hint(source))]
+    #[error("{action} `{key}` in {store}{}", storage_hint(*kind, source.as_ref()))]
     Storage {
         /// What dbops was doing, e.g. `uploading backup`.
         action: String,
@@ -230,9 +230,12 @@ pub enum Error {
         store: String,
         /// The object key involved.
         key: String,
-        /// The object store error.
+        /// What kind of failure it is: operations branch on it (a missing object is not a broken
+        /// store).
+        kind: StorageErrorKind,
+        /// The store's own error.
         #[source]
-        source: Box<object_store::Error>,
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
 
     /// No backup matches what was asked for.
@@ -298,19 +301,61 @@ fn stderr_suffix(stderr: &str) -> String {
     }
 }
 
+/// What kind of failure a storage error is: what the operations branch on, whatever the store.
+#[cfg(feature = "backup")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum StorageErrorKind {
+    /// No object has the key.
+    NotFound,
+    /// An object with the key exists (a write that must not replace one).
+    AlreadyExists,
+    /// A condition of the request did not hold (the object changed meanwhile).
+    Precondition,
+    /// The store refused the credentials or the access.
+    PermissionDenied,
+    /// The store did not answer, or answered with a failure worth retrying.
+    Transient,
+    /// Anything else (a bad configuration, an unsupported request).
+    Other,
+}
+
+#[cfg(feature = "backup")]
+impl StorageErrorKind {
+    /// The kind of an `object_store` error.
+    pub(crate) fn of(error: &object_store::Error) -> Self {
+        use object_store::Error as E;
+        match error {
+            E::NotFound { .. } => Self::NotFound,
+            E::AlreadyExists { .. } => Self::AlreadyExists,
+            E::Precondition { .. } | E::NotModified { .. } => Self::Precondition,
+            E::PermissionDenied { .. } | E::Unauthenticated { .. } => Self::PermissionDenied,
+            E::Generic { .. } | E::JoinError { .. } => Self::Transient,
+            _ => Self::Other,
+        }
+    }
+}
+
 /// What to do about a store error, from its kind (and, for transport errors, its causes).
 #[cfg(feature = "backup")]
-fn storage_hint(error: &object_store::Error) -> &'static str {
-    use object_store::Error as E;
-    match error {
-        E::PermissionDenied { .. } | E::Unauthenticated { .. } => {
+fn storage_hint(kind: StorageErrorKind, error: &(dyn std::error::Error + 'static)) -> &'static str {
+    match kind {
+        StorageErrorKind::PermissionDenied => {
             " (the store refused the credentials: check the access key and secret, or the cloud's \
              environment variables, and the bucket's policy)"
         }
-        E::AlreadyExists { .. } => {
+        StorageErrorKind::AlreadyExists => {
             " (an object with this key already exists; dbops never overwrites one)"
         }
-        E::UnknownConfigurationKey { .. } => " (check the names of the --store-option settings)",
+        StorageErrorKind::NotFound => " (no object has this key)",
+        _ if matches!(
+            error.downcast_ref::<object_store::Error>(),
+            Some(object_store::Error::UnknownConfigurationKey { .. })
+        ) =>
+        {
+            " (check the names of the --store-option settings)"
+        }
         _ => {
             let mut cause: Option<&dyn std::error::Error> = Some(error);
             while let Some(e) = cause {
@@ -381,6 +426,53 @@ impl Error {
         }
     }
 
+    /// A storage error: `action` on `key` of `store` failed as `kind`, with the store's own `source`
+    /// (for a [`BackupStore`](crate::backup::BackupStore) of one's own).
+    #[cfg(feature = "backup")]
+    pub fn storage(
+        kind: StorageErrorKind,
+        action: impl Into<String>,
+        store: impl Into<String>,
+        key: impl Into<String>,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        Error::Storage {
+            action: action.into(),
+            store: store.into(),
+            key: key.into(),
+            kind,
+            source: source.into(),
+        }
+    }
+
+    /// The storage error of a read of `key` in `store` that finds no object: what a
+    /// [`BackupStore`](crate::backup::BackupStore) of one's own returns for a missing key.
+    #[cfg(feature = "backup")]
+    pub fn object_not_found(store: impl Into<String>, key: impl Into<String>) -> Self {
+        Self::storage(
+            StorageErrorKind::NotFound,
+            "reading",
+            store,
+            key,
+            "no object has this key",
+        )
+    }
+
+    /// The kind of a storage error (none for other errors).
+    #[cfg(feature = "backup")]
+    pub fn storage_kind(&self) -> Option<StorageErrorKind> {
+        match self {
+            Error::Storage { kind, .. } => Some(*kind),
+            _ => None,
+        }
+    }
+
+    /// Whether this is a storage error saying that no object has the key.
+    #[cfg(feature = "backup")]
+    pub fn is_not_found(&self) -> bool {
+        self.storage_kind() == Some(StorageErrorKind::NotFound)
+    }
+
     /// The PostgreSQL server error behind this error, if there is one.
     pub fn db_error(&self) -> Option<&tokio_postgres::error::DbError> {
         let mut current: Option<&(dyn std::error::Error + 'static)> = Some(self);
@@ -423,17 +515,7 @@ impl Error {
             Error::Postgres { source, .. } => source.is_closed() || source.as_db_error().is_none(),
             Error::Pool { .. } | Error::Timeout { .. } => true,
             #[cfg(feature = "backup")]
-            Error::Storage { source, .. } => !matches!(
-                source.as_ref(),
-                object_store::Error::NotFound { .. }
-                    | object_store::Error::AlreadyExists { .. }
-                    | object_store::Error::Precondition { .. }
-                    | object_store::Error::InvalidPath { .. }
-                    | object_store::Error::NotSupported { .. }
-                    | object_store::Error::NotImplemented { .. }
-                    | object_store::Error::PermissionDenied { .. }
-                    | object_store::Error::Unauthenticated { .. }
-            ),
+            Error::Storage { kind, .. } => *kind == StorageErrorKind::Transient,
             _ => false,
         }
     }

@@ -66,6 +66,8 @@ pub use config::{DatabaseUrl, PoolOptions};
 #[cfg(feature = "macros")]
 pub use dbops_macros::{migrations, test};
 pub use deadpool_postgres;
+#[cfg(feature = "backup")]
+pub use error::StorageErrorKind;
 pub use error::{Error, Result};
 #[cfg(feature = "health")]
 pub use health::{HealthOptions, HealthProbe, HealthReport, PgHealthProbe};

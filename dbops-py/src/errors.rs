@@ -204,9 +204,16 @@ fn error_fields(err: &dbops::Error) -> Vec<(&'static str, Field)> {
             fields.push(("file", text(file)));
         }
         E::MigrationSource { path, .. } => fields.push(("path", text(path))),
-        E::Storage { store, key, .. } => {
+        E::Storage {
+            store, key, kind, ..
+        } => {
             fields.push(("store", text(store)));
             fields.push(("key", text(key)));
+            let kind = serde_json::to_value(kind).ok();
+            fields.push((
+                "kind",
+                Field::Text(kind.and_then(|k| k.as_str().map(str::to_string))),
+            ));
         }
         E::BackupNotFound { store, .. } => fields.push(("store", text(store))),
         E::Integrity { key, .. } => fields.push(("key", text(key))),

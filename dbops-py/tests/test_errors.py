@@ -56,3 +56,19 @@ def test_keyword_defaults_are_the_librarys() -> None:
             assert parameter.default == core[section][name], (function, name, parameter.default, core[section][name])
     migrate = inspect.signature(dbops.Migrator).parameters
     assert migrate["table"].default is None and migrate["strict"].default is core["migrate"]["strict"]
+
+
+
+def test_storage_errors_carry_their_kind() -> None:
+    """A store that does not answer is a StorageError of kind ``transient`` (worth retrying)."""
+    options = {
+        "aws_endpoint": "http://127.0.0.1:9",
+        "aws_allow_http": "true",
+        "aws_access_key_id": "test",
+        "aws_secret_access_key": "test",
+        "aws_region": "us-east-1",
+    }
+    with pytest.raises(dbops.StorageError) as raised:
+        dbops.list_backups("s3://bucket/prefix", "rides", store_options=options)
+    assert raised.value.kind == "transient", raised.value
+    assert raised.value.retryable

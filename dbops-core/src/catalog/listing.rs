@@ -160,6 +160,8 @@ pub(crate) async fn read_catalog<S: BackupStore + ?Sized>(
 }
 
 /// Reads and parses every manifest among `objects` (8 at a time), each with its key.
+/// A manifest deleted between the listing and the read (a concurrent prune) is left out: it is gone,
+/// not damaged.
 async fn fetch_manifests<S: BackupStore + ?Sized>(
     store: &S,
     objects: &[ObjectInfo],
@@ -178,6 +180,9 @@ async fn fetch_manifests<S: BackupStore + ?Sized>(
             (key, parsed)
         })
         .buffer_unordered(8)
+        .filter(|(_, parsed)| {
+            futures::future::ready(!parsed.as_ref().is_err_and(Error::is_not_found))
+        })
         .collect()
         .await
 }

@@ -383,10 +383,12 @@ async fn fetch_one(
     options: &PitrOptions,
 ) -> Result<bool> {
     let key = wal.key();
-    if store.head(&key).await?.is_none() {
-        return Ok(false);
-    }
-    let stored = store.get(&key).await?;
+    // One request: a missing segment is the store's "not found", whatever the store.
+    let stored = match store.get(&key).await {
+        Ok(stored) => stored,
+        Err(error) if error.is_not_found() => return Ok(false),
+        Err(error) => return Err(error),
+    };
     let decryption = options.decryption.clone();
     let wal_owned = wal.clone();
     let plain = tokio::task::spawn_blocking(move || -> Result<Vec<u8>> {

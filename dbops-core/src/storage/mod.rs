@@ -178,12 +178,13 @@ impl ObjectBackupStore {
     }
 
     fn error(&self, action: &str, key: &str, source: object_store::Error) -> Error {
-        Error::Storage {
-            action: action.into(),
-            store: self.display.clone(),
-            key: key.into(),
-            source: Box::new(source),
-        }
+        Error::storage(
+            crate::error::StorageErrorKind::of(&source),
+            action,
+            self.display.clone(),
+            key,
+            source,
+        )
     }
 }
 
@@ -262,11 +263,14 @@ impl BackupStore for ObjectBackupStore {
         };
         let stream = stream
             .map(move |chunk| {
-                chunk.map_err(|source| Error::Storage {
-                    action: "downloading".into(),
-                    store: store.clone(),
-                    key: owned_key.clone(),
-                    source: Box::new(source),
+                chunk.map_err(|source| {
+                    Error::storage(
+                        crate::error::StorageErrorKind::of(&source),
+                        "downloading",
+                        store.clone(),
+                        owned_key.clone(),
+                        source,
+                    )
                 })
             })
             .boxed();

@@ -49,7 +49,8 @@ use crate::error::{Error, Result};
 ///     }
 ///     async fn get(&self, key: &str) -> dbops::Result<Bytes> {
 ///         let found = self.0.lock().unwrap().get(key).cloned();
-///         found.ok_or_else(|| dbops::Error::config(format!("key `{key}`"), "no such object"))
+///         // A missing object is the store's "not found": operations branch on it.
+///         found.ok_or_else(|| dbops::Error::object_not_found(self.describe(), key))
 ///     }
 ///     async fn get_stream(&self, key: &str) -> dbops::Result<(u64, BoxStream<'static, dbops::Result<Bytes>>)> {
 ///         let data = self.get(key).await?;
@@ -103,9 +104,12 @@ pub trait BackupStore: Send + Sync + std::fmt::Debug {
     async fn put(&self, key: &str, data: Bytes) -> Result<()>;
     /// Writes a small object only if no object has that key; `false` when one already exists.
     async fn put_if_absent(&self, key: &str, data: Bytes) -> Result<bool>;
-    /// Reads a whole (small) object.
+    /// Reads a whole (small) object; a missing one is [`Error::object_not_found`] (a storage error
+    /// of kind [`NotFound`](crate::StorageErrorKind::NotFound)), which operations tell from a
+    /// broken store.
     async fn get(&self, key: &str) -> Result<Bytes>;
-    /// Streams an object: its size and its bytes in chunks.
+    /// Streams an object: its size and its bytes in chunks (a missing one: as for
+    /// [`BackupStore::get`]).
     async fn get_stream(&self, key: &str) -> Result<(u64, BoxStream<'static, Result<Bytes>>)>;
     /// Size and time of an object, or `None` when it does not exist.
     async fn head(&self, key: &str) -> Result<Option<ObjectInfo>>;

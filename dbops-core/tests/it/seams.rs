@@ -68,7 +68,7 @@ impl BackupStore for MemoryStore {
             return Err(injected("read"));
         }
         let found = self.objects.lock().unwrap().get(key).cloned();
-        found.ok_or_else(|| Error::config(format!("key `{key}`"), "no such object"))
+        found.ok_or_else(|| Error::object_not_found(self.describe(), key))
     }
     async fn get_stream(&self, key: &str) -> Result<(u64, BoxStream<'static, Result<Bytes>>)> {
         let data = self.get(key).await?;
@@ -473,4 +473,35 @@ async fn a_users_seeder_fills_templates_and_resets() {
         support::scalar_i64(&reset, "SELECT count(*) FROM cities").await,
         40
     );
+}
+
+/// A user's store says "not found" for a missing object, and the operations tell it from a broken
+/// store: fetching a segment the archive does not hold reports it missing (PostgreSQL then stops
+/// asking), while a read that fails is an error.
+#[tokio::test]
+async fn a_users_store_reports_not_found_and_operations_branch_on_it() {
+    let store = MemoryStore::default();
+    let err = store.get("nowhere/at/all").await.unwrap_err();
+    assert!(err.is_not_found(), "{err}");
+    assert_eq!(err.storage_kind(), Some(dbops::StorageErrorKind::NotFound));
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("000000010000000000000042");
+    let options = dbops::pitr::PitrOptions::default();
+    let fetched = dbops::pitr::fetch(&store, "000000010000000000000042", &dest, &options)
+        .await
+        .unwrap();
+    assert!(!fetched.found && !dest.exists());
+    // The same segment while reads fail: an error, not "missing".
+    store
+        .put(
+            "wal/00000001/000000010000000000000042",
+            Bytes::from_static(b"x"),
+        )
+        .await
+        .unwrap();
+    store.fail_reads.store(true, Ordering::SeqCst);
+    let err = dbops::pitr::fetch(&store, "000000010000000000000042", &dest, &options)
+        .await
+        .unwrap_err();
+    assert!(!err.is_not_found(), "{err}");
 }

@@ -200,6 +200,9 @@ class StorageError(DbopsError):
     """The store URL, credentials redacted."""
     key: Optional[str]
     """The object key involved."""
+    kind: Optional[str]
+    """What kind of failure: ``not_found``, ``already_exists``, ``precondition``,
+    ``permission_denied``, ``transient`` or ``other``."""
 
 class BackupNotFoundError(DbopsError):
     """No backup matches the selection."""
