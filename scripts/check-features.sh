@@ -23,6 +23,14 @@ for features in migrate health http cluster testing macros seed backup mask s3 g
   printf ' ok\n'
 done
 
+# The same options code (Default + with_* setters) builds whichever features are on: a service's
+# options do not break when another crate of its build turns on a feature.
+for features in "migrate,health" "migrate,health,backup" full; do
+  printf 'options example --features %-16s' "$features"
+  cargo clippy -q -p dbops-core --no-default-features --features "$features" --example options -- -D warnings
+  printf ' ok\n'
+done
+
 status=0
 lean="$(crates migrate,health)"
 echo "crates (cargo tree -e normal): migrate,health = $lean (budget $BUDGET)"

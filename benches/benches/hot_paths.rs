@@ -86,10 +86,7 @@ fn pipeline(c: &mut Criterion) {
             dbops::backup::Encryption::Recipients(vec![keys.recipient.clone()]),
         ),
     ] {
-        let options = dbops::pitr::PitrOptions {
-            encryption,
-            ..Default::default()
-        };
+        let options = dbops::pitr::PitrOptions::default().with_encryption(encryption);
         group.bench_function(label, |b| {
             b.iter(|| {
                 // A fresh store per push: every iteration compresses, encrypts and stores.

@@ -284,10 +284,7 @@ pub async fn heavy_database_of(scale: u64, major: Option<u32>) -> dbops::Result<
         .up(None)
         .await?;
     let seeded = Instant::now();
-    let options = SeedOptions {
-        scale,
-        ..SeedOptions::default()
-    };
+    let options = SeedOptions::default().with_scale(scale);
     let report = PgSeeder::new(url.clone())
         .seed(Profile::Heavy, &options)
         .await?;

@@ -210,36 +210,35 @@ struct LimitArgs {
 
 impl LimitArgs {
     fn limits(&self) -> BackupHealthLimits {
-        BackupHealthLimits {
-            max_age_hours: self.max_age_hours,
-            critical_age_hours: self.critical_age_hours,
-            size_drop_ratio: self.size_drop_ratio,
-            size_jump_ratio: self.size_jump_ratio,
-            min_backups: self.min_backups,
-            max_restore_test_age_days: self.max_restore_test_age_days,
-            full: self.full,
-            max_wal_age_minutes: self.max_wal_age_minutes,
-        }
+        BackupHealthLimits::default()
+            .with_max_age_hours(self.max_age_hours)
+            .with_critical_age_hours(self.critical_age_hours)
+            .with_size_drop_ratio(self.size_drop_ratio)
+            .with_size_jump_ratio(self.size_jump_ratio)
+            .with_min_backups(self.min_backups)
+            .with_max_restore_test_age_days(self.max_restore_test_age_days)
+            .with_full(self.full)
+            .with_max_wal_age_minutes(self.max_wal_age_minutes)
     }
 }
 
 impl HealthArgs {
     fn alert_settings(&self) -> AlertSettings {
-        AlertSettings {
-            slack_webhook: self.slack_webhook.clone(),
-            webhook: self.webhook.clone(),
-            smtp: self.smtp_host.clone().map(|host| SmtpSettings {
-                host,
-                port: self.smtp_port,
-                security: self.smtp_security.clone(),
-                username: self.smtp_user.clone(),
-                password: None,
-                password_file: self.smtp_password_file.clone(),
-                from: self.smtp_from.clone(),
-                to: self.smtp_to.clone(),
-            }),
-            remind_hours: self.remind_hours,
-        }
+        AlertSettings::default()
+            .with_slack_webhook(self.slack_webhook.clone())
+            .with_webhook(self.webhook.clone())
+            .with_smtp(self.smtp_host.clone().map(|host| {
+                SmtpSettings::default()
+                    .with_host(host)
+                    .with_port(self.smtp_port)
+                    .with_security(self.smtp_security.clone())
+                    .with_username(self.smtp_user.clone())
+                    .with_password(None)
+                    .with_password_file(self.smtp_password_file.clone())
+                    .with_from(self.smtp_from.clone())
+                    .with_to(self.smtp_to.clone())
+            }))
+            .with_remind_hours(self.remind_hours)
     }
 }
 
@@ -505,38 +504,38 @@ async fn create(args: CreateArgs, ctx: &Context) -> Result<()> {
     let store = args.store.open()?;
     let encryption = encryption_of(&args)?;
     let labels = labels_of(&args)?;
-    let options = BackupOptions {
-        format: args
-            .format
-            .as_deref()
-            .map(str::parse)
-            .transpose()?
-            .unwrap_or_default(),
-        jobs: args.jobs,
-        compression: args.compression.parse::<Compression>()?,
-        compression_level: args.level,
-        compression_threads: args.threads,
-        copy_format: args.copy_format.parse()?,
-        statistics: !args.no_statistics,
-        encryption,
-        globals: args.globals,
-        row_counts: !args.no_row_counts,
-        lock_wait_timeout: args
-            .lock_wait_timeout
-            .map(|v| {
-                dbops::config::duration_from(
-                    "--lock-wait-timeout",
-                    v,
-                    dbops::config::TimeUnit::Seconds,
-                )
-            })
-            .transpose()?,
-        pg_dump_args: args.pg_dump_args,
-        labels,
-        progress: ctx.progress("backup"),
-        mask: args.mask.masking()?,
-        ..BackupOptions::default()
-    };
+    let options = BackupOptions::default()
+        .with_format(
+            args.format
+                .as_deref()
+                .map(str::parse)
+                .transpose()?
+                .unwrap_or_default(),
+        )
+        .with_jobs(args.jobs)
+        .with_compression(args.compression.parse::<Compression>()?)
+        .with_compression_level(args.level)
+        .with_compression_threads(args.threads)
+        .with_copy_format(args.copy_format.parse()?)
+        .with_statistics(!args.no_statistics)
+        .with_encryption(encryption)
+        .with_globals(args.globals)
+        .with_row_counts(!args.no_row_counts)
+        .with_lock_wait_timeout(
+            args.lock_wait_timeout
+                .map(|v| {
+                    dbops::config::duration_from(
+                        "--lock-wait-timeout",
+                        v,
+                        dbops::config::TimeUnit::Seconds,
+                    )
+                })
+                .transpose()?,
+        )
+        .with_pg_dump_args(args.pg_dump_args)
+        .with_labels(labels)
+        .with_progress(ctx.progress("backup"))
+        .with_mask(args.mask.masking()?);
     let url = ctx.database_url().await?;
     let report = Backup::new(url, store, options).run().await?;
     ctx.print(&report, || {
@@ -663,10 +662,8 @@ async fn verify(args: VerifyArgs, ctx: &Context) -> Result<()> {
             )
         });
     }
-    let options = ValidateOptions {
-        progress: ctx.progress("verify"),
-        ..ValidateOptions::new(database, which, decryption)
-    };
+    let options =
+        ValidateOptions::new(database, which, decryption).with_progress(ctx.progress("verify"));
     let report = PgRestorer::validator(store).validate(&options).await?;
     ctx.print(&report, || {
         format!(
@@ -689,15 +686,14 @@ async fn verify(args: VerifyArgs, ctx: &Context) -> Result<()> {
 async fn prune(args: PruneArgs, ctx: &Context) -> Result<()> {
     let store = args.store.open()?;
     let database = required_database(args.database, ctx)?;
-    let policy = RetentionPolicy {
-        keep_last: args.keep_last,
-        keep_within_days: args.keep_within,
-        keep_daily: args.keep_daily,
-        keep_weekly: args.keep_weekly,
-        keep_monthly: args.keep_monthly,
-        keep_yearly: args.keep_yearly,
-        orphan_grace_hours: Some(args.orphan_grace_hours),
-    };
+    let policy = RetentionPolicy::default()
+        .with_keep_last(args.keep_last)
+        .with_keep_within_days(args.keep_within)
+        .with_keep_daily(args.keep_daily)
+        .with_keep_weekly(args.keep_weekly)
+        .with_keep_monthly(args.keep_monthly)
+        .with_keep_yearly(args.keep_yearly)
+        .with_orphan_grace_hours(args.orphan_grace_hours);
     let plan = apply_retention(&store, &database, &policy, args.apply).await?;
     ctx.print(&plan, || {
         let mut out = String::new();
@@ -816,10 +812,8 @@ pub async fn run_restore(args: RestoreArgs, ctx: &Context) -> Result<()> {
             (Some(db), _) => db.clone(),
             _ => database_name(None, ctx)?.unwrap_or_default(),
         };
-        let options = ValidateOptions {
-            progress: ctx.progress("validate"),
-            ..ValidateOptions::new(database, selector, decryption)
-        };
+        let options = ValidateOptions::new(database, selector, decryption)
+            .with_progress(ctx.progress("validate"));
         let report = PgRestorer::validator(store).validate(&options).await?;
         return ctx.print(&report, || {
             format!(
@@ -832,25 +826,25 @@ pub async fn run_restore(args: RestoreArgs, ctx: &Context) -> Result<()> {
     }
     let url = ctx.database_url().await?;
     let target = RestoreTarget::choose(args.into.clone(), args.create)?;
-    let options = RestoreOptions {
-        selector,
-        source_database: args.from_database.clone(),
-        target,
-        clean: args.clean,
-        no_owner: args.no_owner,
-        no_acl: args.no_acl,
-        jobs: args.jobs,
-        analyze: !args.no_analyze,
-        decryption,
-        check_row_counts: !args.no_row_check,
-        progress: ctx.progress("restore"),
-        mask: args.mask.masking()?,
-        subset: args
-            .subset
-            .iter()
-            .map(|s| s.parse())
-            .collect::<Result<_>>()?,
-    };
+    let options = RestoreOptions::default()
+        .with_selector(selector)
+        .with_source_database(args.from_database.clone())
+        .with_target(target)
+        .with_clean(args.clean)
+        .with_no_owner(args.no_owner)
+        .with_no_acl(args.no_acl)
+        .with_jobs(args.jobs)
+        .with_analyze(!args.no_analyze)
+        .with_decryption(decryption)
+        .with_check_row_counts(!args.no_row_check)
+        .with_progress(ctx.progress("restore"))
+        .with_mask(args.mask.masking()?)
+        .with_subset(
+            args.subset
+                .iter()
+                .map(|s| s.parse())
+                .collect::<Result<_>>()?,
+        );
     let report = PgRestorer::new(url, store).restore(&options).await?;
     ctx.print(&report, || {
         let mut text = format!(
@@ -888,7 +882,7 @@ fn masking_text(masking: &dbops::restore::MaskingSummary) -> String {
     for note in &masking.notes {
         text.push_str(&format!("\nnote: {note}"));
     }
-    if let Some(subset) = &masking.subset {
+    if let Some(subset) = masking.subset() {
         let removed: u64 = subset.removed.values().sum();
         text.push_str(&format!(
             "\nsubset: removed {removed} rows outside the selection and its closure ({})",

@@ -423,11 +423,10 @@ fn create(args: &[String], log: &Log) -> Result<Outcome> {
         Some(_) => return failed("error: digits must be positive"),
     };
     let dir = PathBuf::from(flags.get("dir").unwrap_or("."));
-    let options = CreateOptions {
-        numbering,
-        digits,
-        empty: true,
-    };
+    let options = CreateOptions::default()
+        .with_numbering(numbering)
+        .with_digits(digits)
+        .with_empty(true);
     let (up, down) = migrate::create_with(&dir, name, &options)?;
     for path in [up, down] {
         log.line(

@@ -47,14 +47,11 @@ pub struct ProbeArgs {
 
 impl ProbeArgs {
     fn options(&self) -> Result<HealthOptions> {
-        let mut options = HealthOptions {
-            timeout: dbops::config::duration_from(
-                "--timeout",
-                self.timeout,
-                dbops::config::TimeUnit::Seconds,
-            )?,
-            ..HealthOptions::default()
-        };
+        let mut options = HealthOptions::default().with_timeout(dbops::config::duration_from(
+            "--timeout",
+            self.timeout,
+            dbops::config::TimeUnit::Seconds,
+        )?);
         match (&mut options.migrations, self.no_migrations) {
             (_, true) => options.migrations = None,
             (Some(m), false) => m.min_version = self.min_version,
@@ -334,10 +331,9 @@ pub async fn run_db(cmd: DbCommand, ctx: &Context) -> Result<()> {
         } => {
             let status = monitor::status(
                 &ctx.database_url().await?,
-                &StatusOptions {
-                    long_running_secs: long_running,
-                    limit,
-                },
+                &StatusOptions::default()
+                    .with_long_running_secs(long_running)
+                    .with_limit(limit),
             )
             .await?;
             ctx.print(&status, || status_text(&status))

@@ -75,17 +75,16 @@ async fn check(args: CheckArgs, ctx: &Context) -> Result<()> {
                 store_options: args.store_options.clone(),
             }
             .open()?;
-            let options = RestoreOptions {
-                selector: args
-                    .id
-                    .clone()
-                    .map(BackupSelector::Id)
-                    .unwrap_or(BackupSelector::Latest),
-                source_database: args.from_database.clone(),
-                decryption: args.keys.decryption()?,
-                mask: Some(std::sync::Arc::new(masking)),
-                ..RestoreOptions::default()
-            };
+            let options = RestoreOptions::default()
+                .with_selector(
+                    args.id
+                        .clone()
+                        .map(BackupSelector::Id)
+                        .unwrap_or(BackupSelector::Latest),
+                )
+                .with_source_database(args.from_database.clone())
+                .with_decryption(args.keys.decryption()?)
+                .with_mask(std::sync::Arc::new(masking));
             let what = "the backup's schema".to_string();
             (
                 what,

@@ -89,11 +89,12 @@ impl BackupFirstArgs {
             .as_deref()
             .map(|var| Encryption::passphrase_from_env("--backup-passphrase-env", var))
             .transpose()?;
-        let backup_options = dbops::BackupOptions {
-            encryption: Encryption::choose(self.backup_recipient.clone(), passphrase)?,
-            progress: ctx.progress("backup before migrating"),
-            ..dbops::BackupOptions::default()
-        };
+        let backup_options = dbops::BackupOptions::default()
+            .with_encryption(Encryption::choose(
+                self.backup_recipient.clone(),
+                passphrase,
+            )?)
+            .with_progress(ctx.progress("backup before migrating"));
         let mut decryption = Decryption::none();
         if let Some(path) = &self.backup_identity {
             decryption = decryption.with_identity_file(path)?;
@@ -191,13 +192,12 @@ pub enum MigrateCommand {
 
 impl MigrateArgs {
     pub(crate) fn settings(&self) -> MigrateSettings {
-        MigrateSettings {
-            schema: self.schema.clone(),
-            table: self.table.clone(),
-            lock_timeout_secs: self.lock_timeout,
-            statement_timeout_secs: self.statement_timeout,
-            strict: self.strict,
-        }
+        MigrateSettings::default()
+            .with_schema(self.schema.clone())
+            .with_table(self.table.clone())
+            .with_lock_timeout_secs(self.lock_timeout)
+            .with_statement_timeout_secs(self.statement_timeout)
+            .with_strict(self.strict)
     }
 
     fn source(&self) -> Result<MigrationSource> {
@@ -209,12 +209,8 @@ impl MigrateArgs {
     }
 
     async fn migrator(&self, ctx: &Context) -> Result<PgMigrator> {
-        let mut migrator =
-            PgMigrator::new(ctx.database_url().await?, self.source()?).options(self.options()?);
-        if let Some(progress) = ctx.progress("migrate") {
-            migrator = migrator.progress(progress);
-        }
-        Ok(migrator)
+        let options = self.options()?.with_progress(ctx.progress("migrate"));
+        Ok(PgMigrator::new(ctx.database_url().await?, self.source()?).options(options))
     }
 }
 
@@ -415,17 +411,16 @@ async fn verify(
     keep: bool,
     timings: bool,
 ) -> Result<()> {
-    let options = VerifyOptions {
-        rollback: if skip_rollback {
+    let options = VerifyOptions::default()
+        .with_rollback(if skip_rollback {
             Rollback::Skip
         } else {
             Rollback::Check
-        },
-        scratch: if keep { Scratch::Keep } else { Scratch::Drop },
-    };
+        })
+        .with_scratch(if keep { Scratch::Keep } else { Scratch::Drop })
+        .with_progress(ctx.progress("verify"));
     let url = ctx.database_url().await?;
-    let progress = ctx.progress("verify");
-    let report = migrate::verify(&url, &args.source()?, &options, progress.as_ref()).await?;
+    let report = migrate::verify(&url, &args.source()?, &options).await?;
     ctx.print(&report, || verify_text(&report, timings))?;
     if report.passed() {
         Ok(())

@@ -99,16 +99,15 @@ impl ArchiveArgs {
             .map(|var| Encryption::passphrase_from_env("--encrypt-passphrase-env", var))
             .transpose()?;
         let encryption = Encryption::choose(self.recipients.clone(), passphrase)?;
-        Ok(PitrOptions {
-            encryption,
-            decryption: self.keys.decryption()?,
-            deadline: dbops::config::duration_from(
+        Ok(PitrOptions::default()
+            .with_encryption(encryption)
+            .with_decryption(self.keys.decryption()?)
+            .with_deadline(dbops::config::duration_from(
                 "--deadline",
                 self.deadline,
                 dbops::config::TimeUnit::Seconds,
-            )?,
-            compression_level: self.level,
-        })
+            )?)
+            .with_compression_level(self.level))
     }
 }
 
@@ -484,20 +483,21 @@ async fn restore(args: RestoreArgs, ctx: &Context) -> Result<()> {
         .into_iter()
         .collect();
     let keys = &args.archive.keys;
-    let options = RecoveryOptions {
-        target,
-        base_backup: args.base_backup.clone(),
-        store_url: Some(args.archive.store.clone()),
-        store_options,
-        identity_file: keys
-            .identity
-            .as_ref()
-            .map(std::path::absolute)
-            .transpose()
-            .map_err(|e| Error::io("resolving the identity file", PathBuf::new(), e))?,
-        passphrase_env: std::env::var_os(&keys.passphrase_env).map(|_| keys.passphrase_env.clone()),
-        ..RecoveryOptions::default()
-    };
+    let options = RecoveryOptions::default()
+        .with_target(target)
+        .with_base_backup(args.base_backup.clone())
+        .with_store_url(args.archive.store.clone())
+        .with_store_options(store_options)
+        .with_identity_file(
+            keys.identity
+                .as_ref()
+                .map(std::path::absolute)
+                .transpose()
+                .map_err(|e| Error::io("resolving the identity file", PathBuf::new(), e))?,
+        )
+        .with_passphrase_env(
+            std::env::var_os(&keys.passphrase_env).map(|_| keys.passphrase_env.clone()),
+        );
     let data_dir = std::path::absolute(&args.data_dir)
         .map_err(|e| Error::io("resolving", &args.data_dir, e))?;
     let report = pitr::prepare(&store, &data_dir, &options, &args.archive.options()?).await?;

@@ -62,14 +62,14 @@ pub async fn run_seed(args: SeedArgs, ctx: &Context) -> Result<()> {
     let profile: Profile = args.profile.as_deref().unwrap_or("light").parse()?;
     let seeder = ReferenceSeed {
         profile,
-        options: SeedOptions {
-            scale: args.scale,
-            seed: args.seed,
-            existing: Existing::from_switches(args.append, args.truncate)?,
-            analyze: !args.no_analyze,
-        },
+        options: SeedOptions::default()
+            .with_scale(args.scale)
+            .with_seed(args.seed)
+            .with_existing(Existing::from_switches(args.append, args.truncate)?)
+            .with_analyze(!args.no_analyze)
+            .with_progress(ctx.progress("seed")),
     };
-    let report = seeder.seed(&url, ctx.progress("seed").as_ref()).await?;
+    let report = seeder.seed(&url).await?;
     ctx.print(&report, || {
         let mut out = String::new();
         for (table, rows) in &report.tables {
@@ -88,11 +88,9 @@ pub async fn run_seed(args: SeedArgs, ctx: &Context) -> Result<()> {
 pub async fn run_reset(args: ResetArgs, ctx: &Context) -> Result<()> {
     let url = ctx.database_url().await?;
     let source = MigrationSource::from_dir(&args.source)?;
-    let options = ResetOptions {
-        force: args.force,
-        seed: args.seed.as_deref().map(str::parse).transpose()?,
-        ..ResetOptions::default()
-    };
+    let options = ResetOptions::default()
+        .with_force(args.force)
+        .with_seed(args.seed.as_deref().map(str::parse).transpose()?);
     let report = reset(&url, source, &options).await?;
     ctx.print(&report, || {
         format!(

@@ -27,6 +27,7 @@ impl Default for ProductionGuard {
 /// Options of [`reset`].
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default)]
+#[non_exhaustive]
 pub struct ResetOptions {
     /// The production guard.
     pub guard: ProductionGuard,
@@ -38,8 +39,16 @@ pub struct ResetOptions {
     pub seed_options: SeedOptions,
 }
 
+crate::setters::with_setters!(ResetOptions {
+    with_guard => guard: ProductionGuard,
+    with_force => force: bool,
+    with_seed => seed: opt Profile,
+    with_seed_options => seed_options: SeedOptions,
+});
+
 /// What [`reset`] did.
 #[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct ResetReport {
     /// The database.
     pub database: String,
@@ -178,7 +187,7 @@ pub async fn reset_with(
         .map_err(|e| Error::postgres(format!("creating `{database}`"), e))?;
     let migrations = PgMigrator::new(url.clone(), source).up(None).await?;
     let seed = match seeder {
-        Some(seeder) => Some(seeder.seed(url, None).await?),
+        Some(seeder) => Some(seeder.seed(url).await?),
         None => None,
     };
     Ok(ResetReport {

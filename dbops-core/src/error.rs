@@ -427,7 +427,7 @@ impl Error {
     }
 
     /// A storage error: `action` on `key` of `store` failed as `kind`, with the store's own `source`
-    /// (for a [`BackupStore`](crate::backup::BackupStore) of one's own).
+    /// (for a `BackupStore` of one's own).
     #[cfg(feature = "backup")]
     pub fn storage(
         kind: StorageErrorKind,
@@ -446,7 +446,7 @@ impl Error {
     }
 
     /// The storage error of a read of `key` in `store` that finds no object: what a
-    /// [`BackupStore`](crate::backup::BackupStore) of one's own returns for a missing key.
+    /// `BackupStore` of one's own returns for a missing key.
     #[cfg(feature = "backup")]
     pub fn object_not_found(store: impl Into<String>, key: impl Into<String>) -> Self {
         Self::storage(

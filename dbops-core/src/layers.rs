@@ -1,7 +1,10 @@
 //! The library's layering, checked: no import circle between the top-level modules of this crate
 //! (a module refers to another by `crate::name`, directly or in a `use crate::{...}` list). Storage
 //! knows objects, the catalog knows backups, backups and restores sit above both, and so on up; a new
-//! reference that closes a circle fails this test, naming the modules.
+//! reference that closes a circle fails this test, naming the modules. And types that can grow: every
+//! public options, report, settings, policy and limits struct is `#[non_exhaustive]`, and no public
+//! field exists only under a feature (a struct literal would build or not depending on the features
+//! another crate turns on).
 
 #[cfg(test)]
 mod tests {
@@ -99,6 +102,75 @@ mod tests {
         assert!(
             circles.is_empty(),
             "import circles between top-level modules (each pair reaches the other): {circles:?}"
+        );
+    }
+
+    /// The public structs of `text` that could not grow without breaking their users: `(name, why)`.
+    fn rigid_structs(text: &str) -> Vec<(String, &'static str)> {
+        const GROWING: &[&str] = &["Options", "Report", "Settings", "Policy", "Limits"];
+        let mut out = Vec::new();
+        for (at, _) in text.match_indices("\npub struct ") {
+            let name: String = text[at + 12..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            let attributes = text[..at].rsplit("\n\n").next().unwrap_or("");
+            if GROWING.iter().any(|suffix| name.ends_with(suffix))
+                && !attributes.contains("#[non_exhaustive]")
+            {
+                out.push((name.clone(), "not #[non_exhaustive]"));
+            }
+            let body = &text[at..text[at..].find("\n}").map_or(text.len(), |end| at + end)];
+            let lines: Vec<&str> = body.lines().map(str::trim).collect();
+            if lines.windows(2).any(|pair| {
+                pair[0].starts_with("#[cfg(")
+                    && pair[0].contains("feature")
+                    && pair[1].starts_with("pub ")
+            }) {
+                out.push((name, "a public field exists only under a feature"));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn public_options_and_reports_can_grow() {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let rigid: Vec<_> = modules(&src)
+            .values()
+            .flatten()
+            .flat_map(|file| {
+                let text = std::fs::read_to_string(file).unwrap();
+                let text = text
+                    .split("#[cfg(test)]\nmod tests")
+                    .next()
+                    .unwrap_or("")
+                    .to_string();
+                rigid_structs(&text)
+                    .into_iter()
+                    .map(|(name, why)| format!("{}: {name} {why}", file.display()))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        assert!(
+            rigid.is_empty(),
+            "structs that break their users when they grow: {rigid:#?}"
+        );
+    }
+
+    #[test]
+    fn the_growth_check_sees_rigid_structs() {
+        let text = "\n/// Doc.\n#[derive(Debug)]\npub struct CopyOptions {\n    pub a: u8,\n}\n\n\
+                    #[non_exhaustive]\npub struct FineReport {\n    #[cfg(feature = \"x\")]\n    pub b: u8,\n}\n";
+        assert_eq!(
+            rigid_structs(text),
+            vec![
+                ("CopyOptions".to_string(), "not #[non_exhaustive]"),
+                (
+                    "FineReport".to_string(),
+                    "a public field exists only under a feature"
+                ),
+            ]
         );
     }
 

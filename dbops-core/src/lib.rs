@@ -47,6 +47,7 @@ pub mod restore;
 pub mod schema;
 #[cfg(feature = "seed")]
 pub mod seed;
+mod setters;
 #[cfg(any(feature = "migrate", feature = "backup"))]
 pub mod sql;
 #[cfg(feature = "backup")]

@@ -9,12 +9,18 @@ use crate::error::{Error, Result};
 /// Options of [`status`].
 #[derive(Debug, Clone, Serialize, serde::Deserialize)]
 #[serde(default)]
+#[non_exhaustive]
 pub struct StatusOptions {
     /// Queries running longer than this many seconds are listed. Default: 60.
     pub long_running_secs: f64,
     /// Rows per list (largest tables, dead tuples, top queries). Default: 10.
     pub limit: i64,
 }
+
+crate::setters::with_setters!(StatusOptions {
+    with_long_running_secs => long_running_secs: f64,
+    with_limit => limit: i64,
+});
 
 impl Default for StatusOptions {
     fn default() -> Self {

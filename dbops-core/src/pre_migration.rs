@@ -29,6 +29,7 @@ pub struct PreMigrationBackup {
 
 /// What [`up_with_backup`] did.
 #[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct GuardedMigrateReport {
     /// The backup, `None` when nothing was pending (no backup was needed).
     pub backup: Option<PreMigrationBackup>,

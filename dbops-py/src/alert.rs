@@ -33,17 +33,16 @@ fn backup_health / backup_health_async(
 ) -> Py<PyAny> {
     let store = crate::backup::open_store(store, store_options)?;
     let defaults = BackupHealthLimits::default();
-    let limits = BackupHealthLimits {
-        max_age_hours: max_age_hours.unwrap_or(defaults.max_age_hours),
-        critical_age_hours: critical_age_hours.or(defaults.critical_age_hours),
-        size_drop_ratio: size_drop_ratio.unwrap_or(defaults.size_drop_ratio),
-        size_jump_ratio: size_jump_ratio.unwrap_or(defaults.size_jump_ratio),
-        min_backups: min_backups.unwrap_or(defaults.min_backups),
-        max_restore_test_age_days: max_restore_test_age_days
-            .unwrap_or(defaults.max_restore_test_age_days),
-        full,
-        max_wal_age_minutes: max_wal_age_minutes.unwrap_or(defaults.max_wal_age_minutes),
-    };
+    let limits = BackupHealthLimits::default()
+        .with_max_age_hours(max_age_hours.unwrap_or(defaults.max_age_hours))
+        .with_critical_age_hours(critical_age_hours.or(defaults.critical_age_hours))
+        .with_size_drop_ratio(size_drop_ratio.unwrap_or(defaults.size_drop_ratio))
+        .with_size_jump_ratio(size_jump_ratio.unwrap_or(defaults.size_jump_ratio))
+        .with_min_backups(min_backups.unwrap_or(defaults.min_backups))
+        .with_max_restore_test_age_days(max_restore_test_age_days
+            .unwrap_or(defaults.max_restore_test_age_days))
+        .with_full(full)
+        .with_max_wal_age_minutes(max_wal_age_minutes.unwrap_or(defaults.max_wal_age_minutes));
     let mut checker = BackupHealth::new(store, database, limits.options().map_err(err)?);
     if let Some(url) = server {
         checker = checker.with_server(DatabaseUrl::parse(&url).map_err(err)?);
@@ -71,12 +70,11 @@ fn send_alerts / send_alerts_async(
 ) -> Py<PyAny> {
     let report: BackupHealthReport = from_py(report, "backup health report")?;
     let store = crate::backup::open_store(store, store_options)?;
-    let settings = AlertSettings {
-        slack_webhook,
-        webhook,
-        smtp: smtp.map(|map| smtp_settings(py, &map)).transpose()?,
-        remind_hours,
-    };
+    let settings = AlertSettings::default()
+        .with_slack_webhook(slack_webhook)
+        .with_webhook(webhook)
+        .with_smtp(smtp.map(|map| smtp_settings(py, &map)).transpose()?)
+        .with_remind_hours(remind_hours);
     let config = settings.config().map_err(err)?;
     async move { json(&notify(&report, &store, &config).await?) }
 }
@@ -97,16 +95,15 @@ fn smtp_settings(py: Python<'_>, map: &BTreeMap<String, Py<PyAny>>) -> PyResult<
         Some(v) => v.bind(py).extract()?,
         None => Vec::new(),
     };
-    Ok(SmtpSettings {
-        host: text("host")?.unwrap_or_default(),
-        port,
-        security: text("security")?,
-        username: text("username")?,
-        password: text("password")?,
-        password_file: text("password_file")?.map(Into::into),
-        from: text("from")?,
-        to,
-    })
+    Ok(SmtpSettings::default()
+        .with_host(text("host")?.unwrap_or_default())
+        .with_port(port)
+        .with_security(text("security")?)
+        .with_username(text("username")?)
+        .with_password(text("password")?)
+        .with_password_file(text("password_file")?.map(Into::into))
+        .with_from(text("from")?)
+        .with_to(to))
 }
 
 /// Prometheus text exposition of one or more `backup_health` reports.

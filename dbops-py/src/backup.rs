@@ -22,10 +22,7 @@ pub(crate) fn open_store(
     url: &str,
     options: Option<BTreeMap<String, String>>,
 ) -> PyResult<ObjectBackupStore> {
-    let options = StoreOptions {
-        options: options.unwrap_or_default(),
-        ..StoreOptions::default()
-    };
+    let options = StoreOptions::default().with_options(options.unwrap_or_default());
     ObjectBackupStore::open_with(url, &options).map_err(err)
 }
 
@@ -79,26 +76,26 @@ fn backup_job(
     let url = DatabaseUrl::parse(url).map_err(err)?;
     let store = open_store(store, store_options)?;
     let encryption = Encryption::choose(recipients.unwrap_or_default(), passphrase).map_err(err)?;
-    let options = BackupOptions {
-        format: format
-            .map(str::parse::<DumpFormat>)
-            .transpose()
-            .map_err(err)?
-            .unwrap_or_default(),
-        jobs,
-        compression: compression.parse::<Compression>().map_err(err)?,
-        compression_level: level,
-        compression_threads: threads,
-        copy_format: copy_format.parse().map_err(err)?,
-        statistics,
-        encryption,
-        globals,
-        row_counts,
-        labels: labels.unwrap_or_default(),
-        progress: crate::convert::progress(progress),
-        mask: mask.masking()?,
-        ..BackupOptions::default()
-    };
+    let options = BackupOptions::default()
+        .with_format(
+            format
+                .map(str::parse::<DumpFormat>)
+                .transpose()
+                .map_err(err)?
+                .unwrap_or_default(),
+        )
+        .with_jobs(jobs)
+        .with_compression(compression.parse::<Compression>().map_err(err)?)
+        .with_compression_level(level)
+        .with_compression_threads(threads)
+        .with_copy_format(copy_format.parse().map_err(err)?)
+        .with_statistics(statistics)
+        .with_encryption(encryption)
+        .with_globals(globals)
+        .with_row_counts(row_counts)
+        .with_labels(labels.unwrap_or_default())
+        .with_progress(crate::convert::progress(progress))
+        .with_mask(mask.masking()?);
     Ok(Backup::new(url, store, options))
 }
 
@@ -183,21 +180,20 @@ fn restore_job(
     let url = DatabaseUrl::parse(url).map_err(err)?;
     let store = open_store(store, store_options)?;
     let target = RestoreTarget::choose(into, create).map_err(err)?;
-    let options = RestoreOptions {
-        selector: selector(backup_id, before, key)?,
-        source_database: from_database,
-        target,
-        clean,
-        no_owner,
-        no_acl,
-        jobs,
-        analyze,
-        decryption: decryption(identity, identity_file, passphrase)?,
-        check_row_counts,
-        progress: crate::convert::progress(progress),
-        mask: mask.masking()?,
-        subset: crate::mask::subset_rules(subset)?,
-    };
+    let options = RestoreOptions::default()
+        .with_selector(selector(backup_id, before, key)?)
+        .with_source_database(from_database)
+        .with_target(target)
+        .with_clean(clean)
+        .with_no_owner(no_owner)
+        .with_no_acl(no_acl)
+        .with_jobs(jobs)
+        .with_analyze(analyze)
+        .with_decryption(decryption(identity, identity_file, passphrase)?)
+        .with_check_row_counts(check_row_counts)
+        .with_progress(crate::convert::progress(progress))
+        .with_mask(mask.masking()?)
+        .with_subset(crate::mask::subset_rules(subset)?);
     Ok((PgRestorer::new(url, store), options))
 }
 
@@ -283,10 +279,8 @@ operation! {
         let store = open_store(store, store_options)?;
         let which = selector(backup_id, before, key)?;
         let keys = decryption(identity, identity_file, passphrase)?;
-        let options = dbops::restore::ValidateOptions {
-            progress: crate::convert::progress(progress),
-            ..dbops::restore::ValidateOptions::new(database, which, keys)
-        };
+        let options = dbops::restore::ValidateOptions::new(database, which, keys)
+            .with_progress(crate::convert::progress(progress));
         async move {
             use dbops::restore::Restorer;
             json(&dbops::restore::PgRestorer::validator(store).validate(&options).await?)
@@ -355,15 +349,14 @@ operation! {
         store_options: Option<BTreeMap<String, String>>,
     ) -> Py<PyAny> {
         let store = open_store(store, store_options)?;
-        let policy = RetentionPolicy {
-            keep_last,
-            keep_within_days,
-            keep_daily,
-            keep_weekly,
-            keep_monthly,
-            keep_yearly,
-            orphan_grace_hours: Some(orphan_grace_hours),
-        };
+        let policy = RetentionPolicy::default()
+            .with_keep_last(keep_last)
+            .with_keep_within_days(keep_within_days)
+            .with_keep_daily(keep_daily)
+            .with_keep_weekly(keep_weekly)
+            .with_keep_monthly(keep_monthly)
+            .with_keep_yearly(keep_yearly)
+            .with_orphan_grace_hours(orphan_grace_hours);
         async move { json(&retention(&store, &database, &policy, apply).await?) }
     }
 }

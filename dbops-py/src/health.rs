@@ -27,11 +27,9 @@ impl HealthProbe {
         migrations: bool,
         min_version: Option<i64>,
     ) -> PyResult<Self> {
-        let mut options = HealthOptions {
-            timeout: duration_from("timeout", timeout, TimeUnit::Seconds).map_err(err)?,
-            cache_ttl: duration_from("cache_ttl", cache_ttl, TimeUnit::Seconds).map_err(err)?,
-            ..HealthOptions::default()
-        };
+        let mut options = HealthOptions::default()
+            .with_timeout(duration_from("timeout", timeout, TimeUnit::Seconds).map_err(err)?)
+            .with_cache_ttl(duration_from("cache_ttl", cache_ttl, TimeUnit::Seconds).map_err(err)?);
         if !migrations {
             options.migrations = None;
         } else if let Some(m) = options.migrations.as_mut() {
@@ -73,10 +71,9 @@ operation! {
     #[pyo3(signature = (url, *, long_running=60.0, limit=10))]
     fn status / status_async(py, url: &str, long_running: f64, limit: i64) -> Py<PyAny> {
         let url = DatabaseUrl::parse(url).map_err(err)?;
-        let options = StatusOptions {
-            long_running_secs: long_running,
-            limit,
-        };
+        let options = StatusOptions::default()
+            .with_long_running_secs(long_running)
+            .with_limit(limit);
         async move { json(&monitor::status(&url, &options).await?) }
     }
 }

@@ -83,13 +83,11 @@ operation! {
         async move {
             let check = match backup {
                 Some((store, decryption)) => {
-                    let options = RestoreOptions {
-                        selector: backup_id.map(BackupSelector::Id).unwrap_or(BackupSelector::Latest),
-                        source_database: from_database,
-                        decryption,
-                        mask: Some(Arc::new(masking)),
-                        ..RestoreOptions::default()
-                    };
+                    let options = RestoreOptions::default()
+                        .with_selector(backup_id.map(BackupSelector::Id).unwrap_or(BackupSelector::Latest))
+                        .with_source_database(from_database)
+                        .with_decryption(decryption)
+                        .with_mask(Arc::new(masking));
                     PgRestorer::new(url, store).check_mask(&options).await?
                 }
                 None => dbops::mask::check_database(&url, &masking).await?,

@@ -16,11 +16,7 @@ use crate::runtime::{block_on, into_awaitable, operation};
 pub struct Migrator(PgMigrator, DatabaseUrl);
 
 fn source(dir: &str, strict: bool) -> PyResult<MigrationSource> {
-    let strictness = MigrateSettings {
-        strict,
-        ..MigrateSettings::default()
-    }
-    .strictness();
+    let strictness = MigrateSettings::default().with_strict(strict).strictness();
     MigrationSource::from_dir(dir)
         .and_then(|s| s.validate(strictness))
         .map_err(err)
@@ -46,20 +42,16 @@ impl Migrator {
         strict: bool,
         progress: Option<Py<PyAny>>,
     ) -> PyResult<Self> {
-        let settings = MigrateSettings {
-            schema,
-            table,
-            lock_timeout_secs: lock_timeout,
-            statement_timeout_secs: statement_timeout,
-            strict,
-        };
-        let options = settings.options().map_err(err)?;
+        let settings = MigrateSettings::default()
+            .with_schema(schema)
+            .with_table(table)
+            .with_lock_timeout_secs(lock_timeout)
+            .with_statement_timeout_secs(statement_timeout)
+            .with_strict(strict);
+        let options =
+            (settings.options().map_err(err)?).with_progress(crate::convert::progress(progress));
         let url = DatabaseUrl::parse(url).map_err(err)?;
-        let mut migrator =
-            PgMigrator::new(url.clone(), self::source(source, strict)?).options(options);
-        if let Some(progress) = crate::convert::progress(progress) {
-            migrator = migrator.progress(progress);
-        }
+        let migrator = PgMigrator::new(url.clone(), self::source(source, strict)?).options(options);
         Ok(Self(migrator, url))
     }
 
@@ -265,10 +257,7 @@ impl Migrator {
         let store = crate::backup::open_store(store, store_options)?;
         let encryption =
             Encryption::choose(recipients.unwrap_or_default(), passphrase).map_err(err)?;
-        let options = BackupOptions {
-            encryption,
-            ..BackupOptions::default()
-        };
+        let options = BackupOptions::default().with_encryption(encryption);
         Ok(BackupFirst {
             backup: Backup::new(self.1.clone(), store, options),
             decryption: crate::backup::decryption(identity, identity_file, None)?,
@@ -307,17 +296,16 @@ operation! {
     ) -> Py<PyAny> {
         let url = DatabaseUrl::parse(url).map_err(err)?;
         let source = self::source(source, false)?;
-        let options = VerifyOptions {
-            rollback: if skip_rollback {
+        let options = VerifyOptions::default()
+            .with_rollback(if skip_rollback {
                 Rollback::Skip
             } else {
                 Rollback::Check
-            },
-            scratch: if keep { Scratch::Keep } else { Scratch::Drop },
-        };
-        let progress = crate::convert::progress(progress);
+            })
+            .with_scratch(if keep { Scratch::Keep } else { Scratch::Drop })
+            .with_progress(crate::convert::progress(progress));
         async move {
-            let report = migrate::verify(&url, &source, &options, progress.as_ref()).await?;
+            let report = migrate::verify(&url, &source, &options).await?;
             let passed = report.passed();
             to_py_attached(&Verified { report, passed })
         }

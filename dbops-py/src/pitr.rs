@@ -29,12 +29,12 @@ fn options(
     if let Some(p) = &passphrase {
         decryption = decryption.with_passphrase(p.clone());
     }
-    Ok(PitrOptions {
-        encryption: Encryption::choose(recipients.unwrap_or_default(), passphrase).map_err(err)?,
-        decryption,
-        deadline: duration_from("deadline", deadline, TimeUnit::Seconds).map_err(err)?,
-        ..PitrOptions::default()
-    })
+    Ok(PitrOptions::default()
+        .with_encryption(
+            Encryption::choose(recipients.unwrap_or_default(), passphrase).map_err(err)?,
+        )
+        .with_decryption(decryption)
+        .with_deadline(duration_from("deadline", deadline, TimeUnit::Seconds).map_err(err)?))
 }
 
 operation! {
@@ -120,14 +120,12 @@ operation! {
             .unwrap_or_default()
             .into_iter()
             .collect();
-        let recovery = RecoveryOptions {
-            target,
-            base_backup,
-            dbops_program,
-            store_url: Some(store.to_string()),
-            store_options: non_secret,
-            ..RecoveryOptions::default()
-        };
+        let recovery = RecoveryOptions::default()
+            .with_target(target)
+            .with_base_backup(base_backup)
+            .with_dbops_program(dbops_program)
+            .with_store_url(store.to_string())
+            .with_store_options(non_secret);
         let store = open_store(store, store_options)?;
         let options = options(None, passphrase, identity, 60.0)?;
         async move { json(&pitr::prepare(&store, &data_dir, &recovery, &options).await?) }

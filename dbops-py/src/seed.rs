@@ -10,12 +10,11 @@ use crate::errors::to_py as err;
 use crate::runtime::operation;
 
 fn options(scale: u64, seed: u64, existing: &str, analyze: bool) -> PyResult<SeedOptions> {
-    Ok(SeedOptions {
-        scale,
-        seed,
-        existing: existing.parse::<Existing>().map_err(err)?,
-        analyze,
-    })
+    Ok(SeedOptions::default()
+        .with_scale(scale)
+        .with_seed(seed)
+        .with_existing(existing.parse::<Existing>().map_err(err)?)
+        .with_analyze(analyze))
 }
 
 operation! {
@@ -36,10 +35,10 @@ operation! {
         let profile: Profile = profile.parse().map_err(err)?;
         let seeder = ReferenceSeed {
             profile,
-            options: options(scale, seed, existing, analyze)?,
+            options: options(scale, seed, existing, analyze)?
+                .with_progress(crate::convert::progress(progress)),
         };
-        let progress = crate::convert::progress(progress);
-        async move { json(&seeder.seed(&url, progress.as_ref()).await?) }
+        async move { json(&seeder.seed(&url).await?) }
     }
 }
 
@@ -65,11 +64,9 @@ operation! {
     ) -> Py<PyAny> {
         let url = DatabaseUrl::parse(url).map_err(err)?;
         let source = MigrationSource::from_dir(source).map_err(err)?;
-        let options = ResetOptions {
-            force,
-            seed: seed.as_deref().map(str::parse).transpose().map_err(err)?,
-            ..ResetOptions::default()
-        };
+        let options = ResetOptions::default()
+            .with_force(force)
+            .with_seed(seed.as_deref().map(str::parse).transpose().map_err(err)?);
         async move { json(&reset_db(&url, source, &options).await?) }
     }
 }

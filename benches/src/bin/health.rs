@@ -24,10 +24,7 @@ async fn main() -> dbops::Result<()> {
     .await?;
     let uncached = PgHealthProbe::for_url(
         db.url(),
-        HealthOptions {
-            cache_ttl: Duration::ZERO,
-            ..HealthOptions::default()
-        },
+        HealthOptions::default().with_cache_ttl(Duration::ZERO),
     )?;
     uncached.ready().await;
     let mut samples = Vec::new();

@@ -34,13 +34,7 @@ async fn main() -> dbops::Result<()> {
         let ours = dbs.create().await?;
         let started = Instant::now();
         let report = PgSeeder::new(ours.url().clone())
-            .seed(
-                Profile::Heavy,
-                &SeedOptions {
-                    scale,
-                    ..SeedOptions::default()
-                },
-            )
+            .seed(Profile::Heavy, &SeedOptions::default().with_scale(scale))
             .await?;
         let dbops_secs = started.elapsed().as_secs_f64();
 

@@ -75,12 +75,10 @@ async fn restore_to(
     archive: Option<&str>,
 ) -> TempCluster {
     let dir = scratch.join(format!("restore-{}", uuid::Uuid::new_v4().simple()));
-    let options = RecoveryOptions {
-        target: target.clone(),
-        dbops_program: Some(PathBuf::from(DBOPS)),
-        store_url: Some(url.to_string()),
-        ..RecoveryOptions::default()
-    };
+    let options = RecoveryOptions::default()
+        .with_target(target.clone())
+        .with_dbops_program(PathBuf::from(DBOPS))
+        .with_store_url(url.to_string());
     let report = pitr::prepare(store, &dir, &options, &PitrOptions::default())
         .await
         .unwrap();
@@ -387,13 +385,13 @@ async fn encrypted_archive_round_trip_and_dead_store_deadline() {
     let keys = generate_key_pair();
     let store =
         ObjectBackupStore::open(&format!("memory://{}", uuid::Uuid::new_v4().simple())).unwrap();
-    let options = PitrOptions {
-        encryption: Encryption::Recipients(vec![keys.recipient.clone()]),
-        decryption: Decryption::none()
-            .with_identity_text(&keys.identity)
-            .unwrap(),
-        ..PitrOptions::default()
-    };
+    let options = PitrOptions::default()
+        .with_encryption(Encryption::Recipients(vec![keys.recipient.clone()]))
+        .with_decryption(
+            Decryption::none()
+                .with_identity_text(&keys.identity)
+                .unwrap(),
+        );
     // A real segment: make one on a throwaway cluster archiving into a directory.
     let archive_dir = scratch.path().join("plain");
     std::fs::create_dir(&archive_dir).unwrap();
@@ -466,10 +464,7 @@ async fn encrypted_archive_round_trip_and_dead_store_deadline() {
     let err = pitr::push(
         &dead,
         &segment,
-        &PitrOptions {
-            deadline: Duration::from_secs(3),
-            ..PitrOptions::default()
-        },
+        &PitrOptions::default().with_deadline(Duration::from_secs(3)),
     )
     .await
     .unwrap_err();

@@ -194,12 +194,11 @@ async fn setup_apply_archives_through_postgres_encrypted_and_injects_nothing() {
         without.is_err(),
         "read an encrypted segment without a key: {without:?}"
     );
-    let with_key = PitrOptions {
-        decryption: Decryption::none()
+    let with_key = PitrOptions::default().with_decryption(
+        Decryption::none()
             .with_identity_text(&keys.identity)
             .unwrap(),
-        ..PitrOptions::default()
-    };
+    );
     pitr::fetch(&store, &segment, &target, &with_key)
         .await
         .unwrap();
@@ -361,10 +360,8 @@ async fn a_passphrase_variable_is_checked_in_the_servers_environment() {
         .get(0);
     let store = ObjectBackupStore::open(&store_url).unwrap();
     let target: PathBuf = scratch.path().join("fetched");
-    let keys = PitrOptions {
-        decryption: Decryption::none().with_passphrase("correct horse battery staple"),
-        ..PitrOptions::default()
-    };
+    let keys = PitrOptions::default()
+        .with_decryption(Decryption::none().with_passphrase("correct horse battery staple"));
     let key = format!("wal/00000001/{segment}");
     for _ in 0..300 {
         if store.head(&key).await.unwrap().is_some() {

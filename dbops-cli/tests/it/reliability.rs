@@ -305,10 +305,7 @@ async fn retention_never_touches_an_in_flight_backup() {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     faults.stall_manifest_ms.store(0, Ordering::SeqCst);
-    let policy = RetentionPolicy {
-        keep_last: Some(1),
-        ..RetentionPolicy::default()
-    };
+    let policy = RetentionPolicy::default().with_keep_last(1);
     let plan = dbops::backup::apply_retention(&store, db.name(), &policy, true)
         .await
         .unwrap();
@@ -652,13 +649,12 @@ async fn hostile_database_names_round_trip_on_s3_and_azure() {
         assert_eq!(catalog.backups[0].id, report.manifest.id);
         let copy = format!("{name} {i}");
         PgRestorer::new(url.clone(), store.clone())
-            .restore(&RestoreOptions {
-                target: RestoreTarget::Database {
+            .restore(
+                &RestoreOptions::default().with_target(RestoreTarget::Database {
                     name: copy.clone(),
                     create: true,
-                },
-                ..RestoreOptions::default()
-            })
+                }),
+            )
             .await
             .unwrap();
         let restored = cluster.url().with_database(&copy).connect().await.unwrap();
@@ -671,10 +667,7 @@ async fn hostile_database_names_round_trip_on_s3_and_azure() {
         let plan = dbops::backup::apply_retention(
             &store,
             &name,
-            &RetentionPolicy {
-                keep_last: Some(1),
-                ..RetentionPolicy::default()
-            },
+            &RetentionPolicy::default().with_keep_last(1),
             true,
         )
         .await

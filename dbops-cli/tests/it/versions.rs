@@ -506,10 +506,7 @@ async fn backups_of_18_carry_the_planner_statistics() {
             scratch.path().display()
         ))
         .unwrap();
-        let options = BackupOptions {
-            format,
-            ..BackupOptions::default()
-        };
+        let options = BackupOptions::default().with_format(format);
         let report = Backup::new(url.clone(), store.clone(), options)
             .run()
             .await
@@ -517,14 +514,14 @@ async fn backups_of_18_carry_the_planner_statistics() {
         assert!(report.manifest.statistics, "{format:?}");
         for (server, name, keeps) in [(&newer, "same", true), (&older, "older", false)] {
             let restored = PgRestorer::new(server.url(), store.clone())
-                .restore(&RestoreOptions {
-                    source_database: Some(url.database()),
-                    target: RestoreTarget::Database {
-                        name: name.into(),
-                        create: true,
-                    },
-                    ..RestoreOptions::default()
-                })
+                .restore(
+                    &RestoreOptions::default()
+                        .with_source_database(url.database())
+                        .with_target(RestoreTarget::Database {
+                            name: name.into(),
+                            create: true,
+                        }),
+                )
                 .await
                 .unwrap_or_else(|e| panic!("{format:?} into {name}: {}", dbops::error::report(&e)));
             assert_eq!(

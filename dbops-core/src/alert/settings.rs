@@ -31,6 +31,7 @@ impl std::str::FromStr for SmtpSecurity {
 
 /// Email settings as given; every field but `host` and `to` is optional.
 #[derive(Debug, Clone, Default)]
+#[non_exhaustive]
 pub struct SmtpSettings {
     /// SMTP host.
     pub host: String,
@@ -50,8 +51,20 @@ pub struct SmtpSettings {
     pub to: Vec<String>,
 }
 
+crate::setters::with_setters!(SmtpSettings {
+    with_host => host: into String,
+    with_port => port: opt u16,
+    with_security => security: opt String,
+    with_username => username: opt String,
+    with_password => password: opt String,
+    with_password_file => password_file: opt PathBuf,
+    with_from => from: opt String,
+    with_to => to: Vec<String>,
+});
+
 /// Alert channels as given. Empty strings count as not given.
 #[derive(Debug, Clone, Default)]
+#[non_exhaustive]
 pub struct AlertSettings {
     /// Slack-compatible incoming webhook URL.
     pub slack_webhook: Option<String>,
@@ -62,6 +75,13 @@ pub struct AlertSettings {
     /// Hours between reminders while the state stays bad; 0 never. Default: [`AlertConfig`]'s (24).
     pub remind_hours: Option<f64>,
 }
+
+crate::setters::with_setters!(AlertSettings {
+    with_slack_webhook => slack_webhook: opt String,
+    with_webhook => webhook: opt String,
+    with_smtp => smtp: opt SmtpSettings,
+    with_remind_hours => remind_hours: opt f64,
+});
 
 impl AlertSettings {
     /// The checked configuration: URLs become secrets, the password is read, numbers are checked.

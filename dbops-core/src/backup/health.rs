@@ -68,6 +68,7 @@ pub struct BackupCheck {
 /// Thresholds of the checks. Every field has a documented default.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
+#[non_exhaustive]
 pub struct BackupHealthOptions {
     /// Warn when the newest backup is older than this. Default: 26 h.
     pub max_age: Duration,
@@ -91,6 +92,18 @@ pub struct BackupHealthOptions {
     pub max_wal_age: Duration,
 }
 
+crate::setters::with_setters!(BackupHealthOptions {
+    with_max_age => max_age: Duration,
+    with_critical_age => critical_age: opt Duration,
+    with_size_drop_ratio => size_drop_ratio: f64,
+    with_size_jump_ratio => size_jump_ratio: f64,
+    with_size_history => size_history: usize,
+    with_min_backups => min_backups: usize,
+    with_max_restore_test_age => max_restore_test_age: opt Duration,
+    with_full_verify => full_verify: bool,
+    with_max_wal_age => max_wal_age: Duration,
+});
+
 impl Default for BackupHealthOptions {
     fn default() -> Self {
         Self {
@@ -112,6 +125,7 @@ impl Default for BackupHealthOptions {
 /// [`BackupHealthOptions::default`]'s, so every front-end shares them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
+#[non_exhaustive]
 pub struct BackupHealthLimits {
     /// Warn when the newest backup is older than this many hours. Default: 26.
     pub max_age_hours: f64,
@@ -130,6 +144,17 @@ pub struct BackupHealthLimits {
     /// Warn when the last archived WAL segment is older than this many minutes. Default: 60.
     pub max_wal_age_minutes: f64,
 }
+
+crate::setters::with_setters!(BackupHealthLimits {
+    with_max_age_hours => max_age_hours: f64,
+    with_critical_age_hours => critical_age_hours: opt f64,
+    with_size_drop_ratio => size_drop_ratio: f64,
+    with_size_jump_ratio => size_jump_ratio: f64,
+    with_min_backups => min_backups: usize,
+    with_max_restore_test_age_days => max_restore_test_age_days: f64,
+    with_full => full: bool,
+    with_max_wal_age_minutes => max_wal_age_minutes: f64,
+});
 
 impl Default for BackupHealthLimits {
     fn default() -> Self {
@@ -184,6 +209,7 @@ impl BackupHealthLimits {
 
 /// The outcome of a health run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct BackupHealthReport {
     /// The database checked.
     pub database: String,

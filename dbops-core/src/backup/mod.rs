@@ -8,10 +8,8 @@
 //!
 //! let url = DatabaseUrl::parse("postgres://app@db/app")?;
 //! let store = ObjectBackupStore::open("s3://backups/prod")?;
-//! let options = BackupOptions {
-//!     encryption: Encryption::Recipients(vec!["age1...".into()]),
-//!     ..BackupOptions::default()
-//! };
+//! let options =
+//!     BackupOptions::default().with_encryption(Encryption::Recipients(vec!["age1...".into()]));
 //! let report = Backup::new(url, store, options).run().await?;
 //! println!("backup {} ({} bytes)", report.manifest.id, report.manifest.data.size);
 //! # Ok(()) }
@@ -59,6 +57,7 @@ use std::sync::Arc;
 
 /// How to take a backup. Every field has a documented default.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct BackupOptions {
     /// Dump format. Default: [`DumpFormat::Tables`] (parallel dump and restore).
     pub format: DumpFormat,
@@ -96,7 +95,7 @@ pub struct BackupOptions {
     /// Mask personal data while the rows stream into the store (the `tables` format only; large
     /// objects are left out): a backup to share with staging. Default: none.
     #[cfg(feature = "mask")]
-    pub mask: Option<std::sync::Arc<crate::mask::Masking>>,
+    pub(crate) mask: Option<std::sync::Arc<crate::mask::Masking>>,
     /// How the `tables` format stores rows. Default: [`CopyFormat::Binary`] (tables with other column
     /// types, and masked tables, stay text).
     pub copy_format: CopyFormat,
@@ -105,6 +104,25 @@ pub struct BackupOptions {
     /// newer needs no ANALYZE. Default: true.
     pub statistics: bool,
 }
+
+crate::setters::with_setters!(BackupOptions {
+    with_format => format: DumpFormat,
+    with_compression => compression: Compression,
+    with_compression_level => compression_level: opt i32,
+    with_compression_threads => compression_threads: u32,
+    with_encryption => encryption: Encryption,
+    with_globals => globals: bool,
+    with_row_counts => row_counts: bool,
+    with_lock_wait_timeout => lock_wait_timeout: opt std::time::Duration,
+    with_pg_dump_args => pg_dump_args: Vec<String>,
+    with_jobs => jobs: opt usize,
+    with_labels => labels: BTreeMap<String, String>,
+    with_progress => progress: opt Progress,
+    with_lock => lock: bool,
+    with_lock_ttl => lock_ttl: std::time::Duration,
+    with_copy_format => copy_format: CopyFormat,
+    with_statistics => statistics: bool,
+});
 
 impl Default for BackupOptions {
     fn default() -> Self {
@@ -131,6 +149,26 @@ impl Default for BackupOptions {
     }
 }
 
+#[cfg(feature = "mask")]
+#[cfg_attr(docsrs, doc(cfg(feature = "mask")))]
+impl BackupOptions {
+    /// Masks personal data while the rows stream into the store (the `tables` format only; large
+    /// objects are left out): a backup to share with staging. Default: none.
+    #[must_use]
+    pub fn with_mask(
+        mut self,
+        masking: impl Into<Option<std::sync::Arc<crate::mask::Masking>>>,
+    ) -> Self {
+        self.mask = masking.into();
+        self
+    }
+
+    /// The masking rules, when the backup is masked.
+    pub fn mask(&self) -> Option<&std::sync::Arc<crate::mask::Masking>> {
+        self.mask.as_ref()
+    }
+}
+
 impl BackupOptions {
     /// The table dump connections: `jobs`, or this machine's CPU count (at most 4).
     pub fn jobs(&self) -> usize {
@@ -142,6 +180,7 @@ pub use crate::analyze::default_jobs;
 
 /// The outcome of a backup.
 #[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct BackupReport {
     /// The manifest written.
     pub manifest: Manifest,

@@ -14,6 +14,7 @@ use crate::storage::{BackupStore, ObjectInfo};
 /// What to keep. A backup is kept when any rule keeps it. Every field defaults to "rule not used".
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
+#[non_exhaustive]
 pub struct RetentionPolicy {
     /// Keep the newest N backups.
     pub keep_last: Option<usize>,
@@ -30,6 +31,16 @@ pub struct RetentionPolicy {
     /// Delete orphaned data objects (no manifest) older than this many hours. Default: 24.
     pub orphan_grace_hours: Option<u32>,
 }
+
+crate::setters::with_setters!(RetentionPolicy {
+    with_keep_last => keep_last: opt usize,
+    with_keep_within_days => keep_within_days: opt u32,
+    with_keep_daily => keep_daily: opt usize,
+    with_keep_weekly => keep_weekly: opt usize,
+    with_keep_monthly => keep_monthly: opt usize,
+    with_keep_yearly => keep_yearly: opt usize,
+    with_orphan_grace_hours => orphan_grace_hours: opt u32,
+});
 
 impl RetentionPolicy {
     fn has_rule(&self) -> bool {

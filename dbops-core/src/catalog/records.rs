@@ -43,6 +43,7 @@ pub async fn failures(store: &dyn BackupStore, database: &str) -> Result<Vec<Dat
 
 /// The outcome of a restore test, also stored as `<database>/restore-tests/<time>.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct RestoreTestReport {
     /// The backup restored.
     pub backup_id: String,

@@ -12,6 +12,7 @@ use crate::error::{Error, Result};
 /// Options for [`DatabaseUrl::pool`]. Every field is optional; `None` means the documented default.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default)]
+#[non_exhaustive]
 pub struct PoolOptions {
     /// Largest number of open connections. Default: 16.
     pub max_size: Option<usize>,
@@ -20,6 +21,12 @@ pub struct PoolOptions {
     /// How long opening one connection may take. Default: 10 s.
     pub create_timeout: Option<Duration>,
 }
+
+crate::setters::with_setters!(PoolOptions {
+    with_max_size => max_size: opt usize,
+    with_wait_timeout => wait_timeout: opt Duration,
+    with_create_timeout => create_timeout: opt Duration,
+});
 
 impl DatabaseUrl {
     /// The driver configuration for this URL.

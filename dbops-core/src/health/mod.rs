@@ -44,6 +44,7 @@ pub struct CheckResult {
 
 /// A probe's report.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct HealthReport {
     /// Down if any check is down.
     pub status: HealthStatus,
@@ -129,6 +130,7 @@ pub trait HealthProbe: Send + Sync {
 
 /// What readiness expects of the migrations.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct MigrationExpectation {
     /// Schema of golang-migrate's table (default `public`).
     pub schema: String,
@@ -137,6 +139,12 @@ pub struct MigrationExpectation {
     /// The version the service needs at least (`None`: any, as long as not dirty and not empty).
     pub min_version: Option<i64>,
 }
+
+crate::setters::with_setters!(MigrationExpectation {
+    with_schema => schema: into String,
+    with_table => table: into String,
+    with_min_version => min_version: opt i64,
+});
 
 impl Default for MigrationExpectation {
     fn default() -> Self {
@@ -151,6 +159,7 @@ impl Default for MigrationExpectation {
 /// Options of a [`PgHealthProbe`].
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
+#[non_exhaustive]
 pub struct HealthOptions {
     /// Time allowed for the whole readiness check. Default: 2 s.
     pub timeout: Duration,
@@ -159,6 +168,12 @@ pub struct HealthOptions {
     /// Migration state to require; `None` skips the check. Default: required, any version.
     pub migrations: Option<MigrationExpectation>,
 }
+
+crate::setters::with_setters!(HealthOptions {
+    with_timeout => timeout: Duration,
+    with_cache_ttl => cache_ttl: Duration,
+    with_migrations => migrations: opt MigrationExpectation,
+});
 
 impl Default for HealthOptions {
     fn default() -> Self {

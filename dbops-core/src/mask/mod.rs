@@ -60,7 +60,7 @@ impl Masking {
     }
 
     /// Rules to check against a schema without masking anything: no key needed (checks do not depend
-    /// on it); [`Masking::plan`]s of it are refused.
+    /// on it); masking rows with it is refused.
     pub fn check_only(rules: MaskRules) -> Self {
         Self {
             rules,

@@ -59,6 +59,7 @@ impl std::str::FromStr for SubsetRule {
 
 /// What a subset kept.
 #[derive(Debug, Clone, Default, Serialize)]
+#[non_exhaustive]
 pub struct SubsetReport {
     /// Rows removed per table (`schema.name`), for tables that lost any.
     pub removed: BTreeMap<String, u64>,

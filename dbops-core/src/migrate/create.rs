@@ -22,6 +22,7 @@ pub enum Numbering {
 /// How [`create_with`] names the new pair of files.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(default)]
+#[non_exhaustive]
 pub struct CreateOptions {
     /// How the version is numbered. Default: sequential.
     pub numbering: Numbering,
@@ -31,6 +32,12 @@ pub struct CreateOptions {
     /// the migration runs).
     pub empty: bool,
 }
+
+crate::setters::with_setters!(CreateOptions {
+    with_numbering => numbering: Numbering,
+    with_digits => digits: usize,
+    with_empty => empty: bool,
+});
 
 impl Default for CreateOptions {
     fn default() -> Self {

@@ -97,7 +97,6 @@ pub struct PgMigrator {
     connector: Connector,
     source: Arc<MigrationSource>,
     options: Arc<MigrateOptions>,
-    progress: Option<Progress>,
 }
 
 impl PgMigrator {
@@ -107,7 +106,6 @@ impl PgMigrator {
             connector: Connector::Url(url),
             source: Arc::new(source),
             options: Arc::new(MigrateOptions::default()),
-            progress: None,
         }
     }
 
@@ -119,7 +117,6 @@ impl PgMigrator {
             connector: Connector::Scratch(url),
             source: Arc::new(source),
             options: Arc::new(MigrateOptions::default()),
-            progress: None,
         }
     }
 
@@ -130,7 +127,6 @@ impl PgMigrator {
             connector: Connector::Pool(pool),
             source: Arc::new(source),
             options: Arc::new(MigrateOptions::default()),
-            progress: None,
         }
     }
 
@@ -141,8 +137,9 @@ impl PgMigrator {
     }
 
     /// Reports each step to `progress`.
+    #[deprecated(note = "set `MigrateOptions::with_progress` and pass the options to `options`")]
     pub fn progress(mut self, progress: Progress) -> Self {
-        self.progress = Some(progress);
+        Arc::make_mut(&mut self.options).progress = Some(progress);
         self
     }
 
@@ -238,7 +235,7 @@ impl PgMigrator {
             tables,
             source: &self.source,
             options: &self.options,
-            progress: self.progress.as_ref(),
+            progress: self.options.progress.as_ref(),
             server_version,
         };
         let applied = runner.run(&steps).await?;
@@ -517,6 +514,7 @@ impl Migrator for PgMigrator {
 
 /// What [`up_steps`] did: the report, and how many of the asked-for migrations were not there.
 #[derive(Debug, Clone, serde::Serialize)]
+#[non_exhaustive]
 pub struct StepsReport {
     /// The migrations applied.
     pub report: MigrateReport,

@@ -40,6 +40,7 @@ pub enum ChecksumPolicy {
 /// Options of a [`super::PgMigrator`]. Defaults are golang-migrate's where it has one.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
+#[non_exhaustive]
 pub struct MigrateOptions {
     /// Schema of the state tables. Default: the connection's `current_schema()` (usually `public`).
     pub schema: Option<String>,
@@ -58,7 +59,22 @@ pub struct MigrateOptions {
     pub statement_timeout: Option<Duration>,
     /// Changed files of applied migrations. Default: warn.
     pub checksums: ChecksumPolicy,
+    /// Reports each step (not serialized). Default: none.
+    #[serde(skip)]
+    pub progress: Option<Progress>,
 }
+
+crate::setters::with_setters!(MigrateOptions {
+    with_schema => schema: opt String,
+    with_table => table: into String,
+    with_history_table => history_table: into String,
+    with_lock_wait => lock_wait: Duration,
+    with_lock_timeout => lock_timeout: opt Duration,
+    with_lock_retries => lock_retries: u32,
+    with_statement_timeout => statement_timeout: opt Duration,
+    with_checksums => checksums: ChecksumPolicy,
+    with_progress => progress: opt Progress,
+});
 
 impl Default for MigrateOptions {
     fn default() -> Self {
@@ -71,6 +87,7 @@ impl Default for MigrateOptions {
             lock_retries: 3,
             statement_timeout: None,
             checksums: ChecksumPolicy::Warn,
+            progress: None,
         }
     }
 }
@@ -80,6 +97,7 @@ impl Default for MigrateOptions {
 /// [`MigrateOptions::default`]'s values.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default)]
+#[non_exhaustive]
 pub struct MigrateSettings {
     /// Schema of the state tables. Default: the connection's current schema.
     pub schema: Option<String>,
@@ -93,6 +111,14 @@ pub struct MigrateSettings {
     /// golang-migrate tolerates in the files ([`super::Strictness::Strict`]). Default: false.
     pub strict: bool,
 }
+
+crate::setters::with_setters!(MigrateSettings {
+    with_schema => schema: opt String,
+    with_table => table: opt String,
+    with_lock_timeout_secs => lock_timeout_secs: opt f64,
+    with_statement_timeout_secs => statement_timeout_secs: opt f64,
+    with_strict => strict: bool,
+});
 
 impl MigrateSettings {
     /// The checked options.
@@ -159,6 +185,7 @@ pub struct AppliedMigration {
 
 /// What an operation did.
 #[derive(Debug, Clone, Default, Serialize)]
+#[non_exhaustive]
 pub struct MigrateReport {
     /// Version before (`None`: nothing applied).
     pub from: Option<i64>,
@@ -172,6 +199,14 @@ pub struct MigrateReport {
     #[serde(with = "millis")]
     pub lock_wait: Duration,
 }
+
+crate::setters::with_setters!(MigrateReport {
+    with_from => from: opt i64,
+    with_to => to: opt i64,
+    with_applied => applied: Vec<AppliedMigration>,
+    with_warnings => warnings: Vec<String>,
+    with_lock_wait => lock_wait: Duration,
+});
 
 mod millis {
     use std::time::Duration;

@@ -36,12 +36,22 @@ pub enum Scratch {
 
 /// Options of [`verify`].
 #[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct VerifyOptions {
     /// Roll each migration back and compare. Default: check.
     pub rollback: Rollback,
     /// Keep the scratch database. Default: drop.
     pub scratch: Scratch,
+    /// Reports each migration verified (not serialized). Default: none.
+    #[serde(skip)]
+    pub progress: Option<Progress>,
 }
+
+crate::setters::with_setters!(VerifyOptions {
+    with_rollback => rollback: Rollback,
+    with_scratch => scratch: Scratch,
+    with_progress => progress: opt Progress,
+});
 
 /// The outcome of one migration's round trip.
 #[derive(Debug, Clone, Serialize)]
@@ -79,6 +89,7 @@ pub struct VerifiedMigration {
 
 /// The result of [`verify`].
 #[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct VerifyReport {
     /// One entry per migration, in order.
     pub migrations: Vec<VerifiedMigration>,
@@ -104,8 +115,8 @@ pub async fn verify(
     admin: &DatabaseUrl,
     source: &MigrationSource,
     options: &VerifyOptions,
-    progress: Option<&Progress>,
 ) -> Result<VerifyReport> {
+    let progress = options.progress.as_ref();
     let scratch = ScratchDatabase::create(admin).await?;
     let migrator = PgMigrator::for_scratch(scratch.url().clone(), source.clone());
     let client = scratch.url().connect_for_work().await?;

@@ -36,6 +36,7 @@ use crate::codec::{Decryption, Encryption};
 
 /// Encryption, keys and deadlines shared by every PITR operation. Every field has a documented default.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct PitrOptions {
     /// Encryption of pushed WAL and base backups. Default: none.
     pub encryption: Encryption,
@@ -46,6 +47,13 @@ pub struct PitrOptions {
     /// Deadline of one `wal push` or `wal fetch` including retries. Default: 60 s.
     pub deadline: Duration,
 }
+
+crate::setters::with_setters!(PitrOptions {
+    with_encryption => encryption: Encryption,
+    with_decryption => decryption: Decryption,
+    with_compression_level => compression_level: i32,
+    with_deadline => deadline: Duration,
+});
 
 impl Default for PitrOptions {
     fn default() -> Self {

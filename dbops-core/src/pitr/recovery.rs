@@ -91,6 +91,7 @@ pub async fn start_restored(
 
 /// How to set up a restore. Every field has a documented default.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct RecoveryOptions {
     /// Where replay stops. Default: latest.
     pub target: RecoveryTarget,
@@ -114,6 +115,17 @@ pub struct RecoveryOptions {
     pub verify: bool,
 }
 
+crate::setters::with_setters!(RecoveryOptions {
+    with_target => target: RecoveryTarget,
+    with_base_backup => base_backup: opt String,
+    with_dbops_program => dbops_program: opt PathBuf,
+    with_store_url => store_url: opt String,
+    with_store_options => store_options: Vec<(String, String)>,
+    with_identity_file => identity_file: opt PathBuf,
+    with_passphrase_env => passphrase_env: opt String,
+    with_verify => verify: bool,
+});
+
 impl Default for RecoveryOptions {
     fn default() -> Self {
         Self {
@@ -131,6 +143,7 @@ impl Default for RecoveryOptions {
 
 /// What `pitr restore` prepared.
 #[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct RecoveryReport {
     /// The base backup used.
     pub base_backup: String,

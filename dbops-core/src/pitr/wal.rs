@@ -169,6 +169,7 @@ pub fn validate_segment(name: &WalName, data: &[u8]) -> Result<()> {
 
 /// What `wal push` did.
 #[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct PushReport {
     /// The file.
     pub name: String,
@@ -319,6 +320,7 @@ pub async fn push(
 
 /// What `wal fetch` did.
 #[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct FetchReport {
     /// The file.
     pub name: String,

@@ -9,6 +9,7 @@ use crate::error::Result;
 
 /// What masking and subsetting did, for the report.
 #[derive(Debug, Clone, Default, serde::Serialize)]
+#[non_exhaustive]
 pub struct MaskingSummary {
     /// Tables whose rows were masked.
     pub masked_tables: usize,
@@ -16,9 +17,18 @@ pub struct MaskingSummary {
     pub masked_columns: usize,
     /// What the rules check noticed without refusing.
     pub notes: Vec<String>,
-    /// Rows the subset removed per table.
+    /// Rows the subset removed per table (see [`Self::subset`]).
     #[cfg(feature = "mask")]
-    pub subset: Option<crate::mask::SubsetReport>,
+    subset: Option<crate::mask::SubsetReport>,
+}
+
+#[cfg(feature = "mask")]
+#[cfg_attr(docsrs, doc(cfg(feature = "mask")))]
+impl MaskingSummary {
+    /// Rows the subset removed per table, when the restore was a subset.
+    pub fn subset(&self) -> Option<&crate::mask::SubsetReport> {
+        self.subset.as_ref()
+    }
 }
 
 /// The masking of one restore (nothing without the `mask` feature or without rules).
@@ -263,8 +273,8 @@ pub(super) async fn check_backup(
             action: format!("check masking rules against `{}`", entry.key),
             reason: "only backups in the `tables` format (the default) can be masked".into(),
         })?;
-    let scratch = super::staging_name();
-    super::create_database(url, &scratch, "a masking rules check").await?;
+    let scratch = super::staging::staging_name();
+    super::staging::create_database(url, &scratch, "a masking rules check").await?;
     let checked = async {
         let schema_options = super::RestoreOptions {
             decryption: options.decryption.clone(),
@@ -288,7 +298,7 @@ pub(super) async fn check_backup(
         Ok::<_, Error>(masking.check(&shape, Some(&tables)))
     }
     .await;
-    if let Err(error) = super::drop_database(url, &scratch).await {
+    if let Err(error) = super::staging::drop_database(url, &scratch).await {
         tracing::warn!(%error, database = %scratch, "could not drop the scratch database of a rules check");
     }
     checked

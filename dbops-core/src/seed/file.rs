@@ -10,6 +10,7 @@ use crate::sql::{self, TxRequirement};
 
 /// What a seed file run did.
 #[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct FileReport {
     /// The file.
     pub file: String,
@@ -93,16 +94,24 @@ pub async fn run_sql_file(url: &DatabaseUrl, path: &Path) -> Result<FileReport> 
 /// SQL seed files of your own schema as a [`Seeder`](super::Seeder): each file runs like
 /// [`run_sql_file`], in order. The report has one line per file (its statements count as rows).
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct SqlFileSeed {
     /// The files, run in this order.
     pub paths: Vec<std::path::PathBuf>,
+    /// Reports each file run. Default: none.
+    pub progress: Option<crate::progress::Progress>,
 }
+
+crate::setters::with_setters!(SqlFileSeed {
+    with_progress => progress: opt crate::progress::Progress,
+});
 
 impl SqlFileSeed {
     /// Seeds with these files, in order.
     pub fn new(paths: impl IntoIterator<Item = impl Into<std::path::PathBuf>>) -> Self {
         Self {
             paths: paths.into_iter().map(Into::into).collect(),
+            progress: None,
         }
     }
 }
@@ -120,11 +129,8 @@ impl super::Seeder for SqlFileSeed {
         format!("sql-files:{}", hex::encode(hash.finalize()))
     }
 
-    async fn seed(
-        &self,
-        url: &DatabaseUrl,
-        progress: Option<&crate::progress::Progress>,
-    ) -> Result<super::SeedReport> {
+    async fn seed(&self, url: &DatabaseUrl) -> Result<super::SeedReport> {
+        let progress = self.progress.as_ref();
         let started = std::time::Instant::now();
         let mut report = super::SeedReport::default();
         for path in &self.paths {

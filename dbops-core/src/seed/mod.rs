@@ -75,6 +75,7 @@ impl Existing {
 /// Options of a seed run.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
+#[non_exhaustive]
 pub struct SeedOptions {
     /// Multiplies the profile's counts. Default: 1.
     pub scale: u64,
@@ -85,7 +86,18 @@ pub struct SeedOptions {
     /// ANALYZE the seeded tables afterwards, so queries on the new data are planned with statistics.
     /// Default: true.
     pub analyze: bool,
+    /// Reports rows written per table (not serialized). Default: none.
+    #[serde(skip)]
+    pub progress: Option<Progress>,
 }
+
+crate::setters::with_setters!(SeedOptions {
+    with_scale => scale: u64,
+    with_seed => seed: u64,
+    with_existing => existing: Existing,
+    with_analyze => analyze: bool,
+    with_progress => progress: opt Progress,
+});
 
 impl Default for SeedOptions {
     fn default() -> Self {
@@ -94,6 +106,7 @@ impl Default for SeedOptions {
             seed: 42,
             existing: Existing::Refuse,
             analyze: true,
+            progress: None,
         }
     }
 }
@@ -113,6 +126,7 @@ impl SeedOptions {
 
 /// Rows written per table.
 #[derive(Debug, Clone, Default, Serialize)]
+#[non_exhaustive]
 pub struct SeedReport {
     /// `(table, rows)` in write order.
     pub tables: Vec<(String, u64)>,
@@ -125,6 +139,13 @@ pub struct SeedReport {
     pub analyze_ms: Option<f64>,
 }
 
+crate::setters::with_setters!(SeedReport {
+    with_tables => tables: Vec<(String, u64)>,
+    with_rows => rows: u64,
+    with_elapsed_ms => elapsed_ms: f64,
+    with_analyze_ms => analyze_ms: opt f64,
+});
+
 /// A data set written into a database: the reference schema's ride-hailing profiles
 /// ([`ReferenceSeed`]), SQL files ([`SqlFileSeed`]), or a generator of your own for your schema.
 /// Template setup (`dbops::testing::SeedStep`, feature `testing`) and `dbops::db::reset_with` take any
@@ -132,7 +153,7 @@ pub struct SeedReport {
 ///
 /// ```
 /// use dbops::seed::{SeedReport, Seeder};
-/// use dbops::{DatabaseUrl, Progress};
+/// use dbops::DatabaseUrl;
 ///
 /// /// A thousand cities for the `cities` table of my schema.
 /// struct Cities;
@@ -142,13 +163,13 @@ pub struct SeedReport {
 ///     fn fingerprint(&self) -> String {
 ///         "cities:v1".into()
 ///     }
-///     async fn seed(&self, url: &DatabaseUrl, _: Option<&Progress>) -> dbops::Result<SeedReport> {
+///     async fn seed(&self, url: &DatabaseUrl) -> dbops::Result<SeedReport> {
 ///         let client = url.connect().await?;
 ///         let rows = client
 ///             .execute("INSERT INTO cities SELECT g, 'city ' || g FROM generate_series(1, 1000) g", &[])
 ///             .await
 ///             .map_err(|e| dbops::Error::postgres("seeding cities", e))?;
-///         Ok(SeedReport { tables: vec![("cities".into(), rows)], rows, elapsed_ms: 0.0, analyze_ms: None })
+///         Ok(SeedReport::default().with_tables(vec![("cities".into(), rows)]).with_rows(rows))
 ///     }
 /// }
 /// ```
@@ -157,8 +178,9 @@ pub trait Seeder: Send + Sync {
     /// What this seeder writes: the same data gives the same string (it names the templates built
     /// with it, so a changed seed builds a new template).
     fn fingerprint(&self) -> String;
-    /// Writes the data into the database at `url`, reporting rows per table.
-    async fn seed(&self, url: &DatabaseUrl, progress: Option<&Progress>) -> Result<SeedReport>;
+    /// Writes the data into the database at `url`, reporting rows per table (to the progress
+    /// callback the seeder was given, if any).
+    async fn seed(&self, url: &DatabaseUrl) -> Result<SeedReport>;
 }
 
 /// The reference schema's data: one of the guide's profiles, scaled, from a fixed random seed.
@@ -192,8 +214,8 @@ impl Seeder for ReferenceSeed {
         )
     }
 
-    async fn seed(&self, url: &DatabaseUrl, progress: Option<&Progress>) -> Result<SeedReport> {
-        seed_reference(url, self.profile, &self.options, progress).await
+    async fn seed(&self, url: &DatabaseUrl) -> Result<SeedReport> {
+        seed_reference(url, self.profile, &self.options).await
     }
 }
 
@@ -236,7 +258,8 @@ impl PgSeeder {
         }
     }
 
-    /// Reports rows written per table.
+    /// Reports rows written per table (used when the options have no progress callback).
+    #[deprecated(note = "set `SeedOptions::with_progress`")]
     pub fn progress(mut self, progress: Progress) -> Self {
         self.progress = Some(progress);
         self
@@ -246,7 +269,14 @@ impl PgSeeder {
 impl PgSeeder {
     /// Writes `profile`'s data (see [`ReferenceSeed`]).
     pub async fn seed(&self, profile: Profile, options: &SeedOptions) -> Result<SeedReport> {
-        seed_reference(&self.url, profile, options, self.progress.as_ref()).await
+        if options.progress.is_none() && self.progress.is_some() {
+            let options = SeedOptions {
+                progress: self.progress.clone(),
+                ..options.clone()
+            };
+            return seed_reference(&self.url, profile, &options).await;
+        }
+        seed_reference(&self.url, profile, options).await
     }
 }
 
@@ -255,9 +285,9 @@ async fn seed_reference(
     url: &DatabaseUrl,
     profile: Profile,
     options: &SeedOptions,
-    progress: Option<&Progress>,
 ) -> Result<SeedReport> {
     options.validate()?;
+    let progress = options.progress.as_ref();
     let started = Instant::now();
     let mut client = url.connect_for_work().await?;
     let tx = client

@@ -31,6 +31,7 @@ use crate::error::{Error, Result};
 
 /// How to reach a store beyond its URL. Every field has a documented default.
 #[derive(Debug, Clone, Default, serde::Deserialize, Serialize)]
+#[non_exhaustive]
 pub struct StoreOptions {
     /// Builder options passed to `object_store` (e.g. `aws_endpoint`, `aws_allow_http`,
     /// `aws_access_key_id`, `azure_storage_account_name`, `google_service_account`). Default: none; the
@@ -45,6 +46,14 @@ pub struct StoreOptions {
     /// Give up retrying after this long. Default: 30 s.
     pub retry_timeout: Option<Duration>,
 }
+
+crate::setters::with_setters!(StoreOptions {
+    with_options => options: BTreeMap<String, String>,
+    with_request_timeout => request_timeout: opt Duration,
+    with_connect_timeout => connect_timeout: opt Duration,
+    with_max_retries => max_retries: opt usize,
+    with_retry_timeout => retry_timeout: opt Duration,
+});
 
 impl StoreOptions {
     /// Sets one builder option.

@@ -38,6 +38,6 @@ impl TemplateSetup for SeedStep {
     }
 
     async fn apply(&self, url: &crate::DatabaseUrl) -> crate::Result<()> {
-        self.seeder.seed(url, None).await.map(|_| ())
+        self.seeder.seed(url).await.map(|_| ())
     }
 }

@@ -77,14 +77,14 @@ async fn round_trip(store: ObjectBackupStore, options: BackupOptions, decryption
 
     let target = unique("restored");
     let restored = restorer
-        .restore(&RestoreOptions {
-            target: RestoreTarget::Database {
-                name: target.clone(),
-                create: true,
-            },
-            decryption,
-            ..RestoreOptions::default()
-        })
+        .restore(
+            &RestoreOptions::default()
+                .with_target(RestoreTarget::Database {
+                    name: target.clone(),
+                    create: true,
+                })
+                .with_decryption(decryption),
+        )
         .await
         .unwrap();
     assert_eq!(restored.backup_id, manifest.id);
@@ -102,10 +102,8 @@ fn file_store() -> (tempfile::TempDir, ObjectBackupStore) {
 
 fn encrypted() -> (BackupOptions, Decryption) {
     let keys = generate_key_pair();
-    let options = BackupOptions {
-        encryption: Encryption::Recipients(vec![keys.recipient.clone()]),
-        ..BackupOptions::default()
-    };
+    let options = BackupOptions::default()
+        .with_encryption(Encryption::Recipients(vec![keys.recipient.clone()]));
     (
         options,
         Decryption::none()
@@ -124,12 +122,10 @@ async fn round_trip_on_the_local_file_system_encrypted() {
 #[tokio::test]
 async fn round_trip_in_memory_plain_sql_gzip_passphrase() {
     let store = ObjectBackupStore::open(&format!("memory://{}", unique("mem"))).unwrap();
-    let options = BackupOptions {
-        format: DumpFormat::Plain,
-        compression: Compression::Gzip,
-        encryption: Encryption::passphrase("correct horse battery staple"),
-        ..BackupOptions::default()
-    };
+    let options = BackupOptions::default()
+        .with_format(DumpFormat::Plain)
+        .with_compression(Compression::Gzip)
+        .with_encryption(Encryption::passphrase("correct horse battery staple"));
     round_trip(
         store,
         options,
@@ -145,11 +141,9 @@ async fn round_trip_in_memory_plain_sql_gzip_passphrase() {
 async fn a_passphrase_tables_backup_seals_one_key_for_all_its_objects() {
     let dir = tempfile::tempdir().unwrap();
     let store = ObjectBackupStore::open(&format!("file://{}", dir.path().display())).unwrap();
-    let options = BackupOptions {
-        encryption: Encryption::passphrase("correct horse battery staple"),
-        globals: true,
-        ..BackupOptions::default()
-    };
+    let options = BackupOptions::default()
+        .with_encryption(Encryption::passphrase("correct horse battery staple"))
+        .with_globals(true);
     round_trip(
         store.clone(),
         options,
@@ -190,11 +184,9 @@ async fn a_passphrase_tables_backup_seals_one_key_for_all_its_objects() {
 async fn round_trip_lz4_and_uncompressed_with_globals() {
     for compression in [Compression::Lz4, Compression::None] {
         let (_dir, store) = file_store();
-        let options = BackupOptions {
-            compression,
-            globals: true,
-            ..BackupOptions::default()
-        };
+        let options = BackupOptions::default()
+            .with_compression(compression)
+            .with_globals(true);
         round_trip(store, options, Decryption::none()).await;
     }
 }
@@ -268,13 +260,12 @@ async fn gcs_reads_list_validate_and_restore_from_fake_gcs_server() {
     assert_eq!(validation.backup_id, report.manifest.id);
     let target = unique("from_gcs");
     restorer
-        .restore(&RestoreOptions {
-            target: RestoreTarget::Database {
+        .restore(
+            &RestoreOptions::default().with_target(RestoreTarget::Database {
                 name: target.clone(),
                 create: true,
-            },
-            ..RestoreOptions::default()
-        })
+            }),
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -389,16 +380,18 @@ async fn wrong_key_is_refused_and_the_new_database_is_dropped() {
     let other = generate_key_pair();
     let target = unique("wrongkey");
     let err = PgRestorer::new(db.url().clone(), store.clone())
-        .restore(&RestoreOptions {
-            target: RestoreTarget::Database {
-                name: target.clone(),
-                create: true,
-            },
-            decryption: Decryption::none()
-                .with_identity_text(&other.identity)
-                .unwrap(),
-            ..RestoreOptions::default()
-        })
+        .restore(
+            &RestoreOptions::default()
+                .with_target(RestoreTarget::Database {
+                    name: target.clone(),
+                    create: true,
+                })
+                .with_decryption(
+                    Decryption::none()
+                        .with_identity_text(&other.identity)
+                        .unwrap(),
+                ),
+        )
         .await
         .unwrap_err();
     assert!(matches!(err, Error::Crypto { .. }), "{err:?}");
@@ -458,12 +451,12 @@ async fn bit_flips_and_truncation_are_detected_and_nothing_is_committed() {
                 "{case}: {err:?}"
             );
             let err = restorer
-                .restore(&RestoreOptions {
-                    selector: BackupSelector::Id(report.manifest.id.clone()),
-                    clean: true,
-                    decryption: decryption.clone(),
-                    ..RestoreOptions::default()
-                })
+                .restore(
+                    &RestoreOptions::default()
+                        .with_selector(BackupSelector::Id(report.manifest.id.clone()))
+                        .with_clean(true)
+                        .with_decryption(decryption.clone()),
+                )
                 .await
                 .expect_err(&case);
             assert!(
@@ -505,10 +498,7 @@ async fn restoring_into_a_non_empty_database_needs_clean() {
         .await
         .ok();
     let report = restorer
-        .restore(&RestoreOptions {
-            clean: true,
-            ..RestoreOptions::default()
-        })
+        .restore(&RestoreOptions::default().with_clean(true))
         .await
         .unwrap();
     assert!(report.tables_checked > 5);
@@ -529,15 +519,15 @@ async fn parallel_restore_spools_and_matches() {
         .unwrap();
     let target = empty().await;
     let report = PgRestorer::new(db.url().clone(), store)
-        .restore(&RestoreOptions {
-            source_database: Some(db.name().to_string()),
-            target: RestoreTarget::Database {
-                name: target.name().to_string(),
-                create: false,
-            },
-            jobs: Some(2),
-            ..RestoreOptions::default()
-        })
+        .restore(
+            &RestoreOptions::default()
+                .with_source_database(db.name().to_string())
+                .with_target(RestoreTarget::Database {
+                    name: target.name().to_string(),
+                    create: false,
+                })
+                .with_jobs(2),
+        )
         .await
         .unwrap();
     assert!(report.tables_checked > 5);
@@ -630,15 +620,15 @@ async fn restored_on_two_connections(
         .unwrap();
     let target = unique(name);
     let report = PgRestorer::new(db.url().clone(), store)
-        .restore(&RestoreOptions {
-            source_database: Some(db.name().to_string()),
-            target: RestoreTarget::Database {
-                name: target.clone(),
-                create: true,
-            },
-            jobs: Some(2),
-            ..RestoreOptions::default()
-        })
+        .restore(
+            &RestoreOptions::default()
+                .with_source_database(db.name().to_string())
+                .with_target(RestoreTarget::Database {
+                    name: target.clone(),
+                    create: true,
+                })
+                .with_jobs(2),
+        )
         .await
         .unwrap();
     (target, report)
@@ -758,13 +748,12 @@ async fn a_restore_into_a_new_database_ignores_what_template1_holds() {
         .await
         .unwrap();
     PgRestorer::new(app.clone(), store)
-        .restore(&RestoreOptions {
-            target: RestoreTarget::Database {
+        .restore(
+            &RestoreOptions::default().with_target(RestoreTarget::Database {
                 name: "app_copy".into(),
                 create: true,
-            },
-            ..RestoreOptions::default()
-        })
+            }),
+        )
         .await
         .unwrap();
     let copy = cluster
@@ -875,10 +864,7 @@ async fn binary_copy_round_trips_every_column_type() {
     let report = Backup::new(
         db.url().clone(),
         store.clone(),
-        BackupOptions {
-            copy_format: CopyFormat::Binary,
-            ..BackupOptions::default()
-        },
+        BackupOptions::default().with_copy_format(CopyFormat::Binary),
     )
     .run()
     .await
@@ -914,14 +900,14 @@ async fn binary_copy_round_trips_every_column_type() {
     let source = support::table_checksums(db.url()).await;
     let target = unique("binary");
     PgRestorer::new(db.url().clone(), store.clone())
-        .restore(&RestoreOptions {
-            target: RestoreTarget::Database {
-                name: target.clone(),
-                create: true,
-            },
-            jobs: Some(2),
-            ..RestoreOptions::default()
-        })
+        .restore(
+            &RestoreOptions::default()
+                .with_target(RestoreTarget::Database {
+                    name: target.clone(),
+                    create: true,
+                })
+                .with_jobs(2),
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -931,14 +917,14 @@ async fn binary_copy_round_trips_every_column_type() {
     drop_db(db.url(), &target).await;
     let existing = empty().await;
     let report = PgRestorer::new(db.url().clone(), store)
-        .restore(&RestoreOptions {
-            source_database: Some(db.name().to_string()),
-            target: RestoreTarget::Database {
-                name: existing.name().to_string(),
-                create: false,
-            },
-            ..RestoreOptions::default()
-        })
+        .restore(
+            &RestoreOptions::default()
+                .with_source_database(db.name().to_string())
+                .with_target(RestoreTarget::Database {
+                    name: existing.name().to_string(),
+                    create: false,
+                }),
+        )
         .await
         .unwrap();
     assert_eq!(report.jobs, 1);
@@ -965,14 +951,14 @@ async fn binary_rows_load_as_text_into_another_major_version() {
     std::fs::write(&path, older).unwrap();
     let target = unique("other_major");
     let report = PgRestorer::new(db.url().clone(), store)
-        .restore(&RestoreOptions {
-            source_database: Some(db.name().to_string()),
-            target: RestoreTarget::Database {
-                name: target.clone(),
-                create: true,
-            },
-            ..RestoreOptions::default()
-        })
+        .restore(
+            &RestoreOptions::default()
+                .with_source_database(db.name().to_string())
+                .with_target(RestoreTarget::Database {
+                    name: target.clone(),
+                    create: true,
+                }),
+        )
         .await
         .unwrap();
     assert_eq!(report.decoded_as_text, ["public.every_type"]);
@@ -994,11 +980,9 @@ async fn a_failing_pg_dump_publishes_nothing() {
         .await
         .unwrap();
     // The custom format: pg_dump itself fails waiting for the lock.
-    let options = BackupOptions {
-        format: DumpFormat::Custom,
-        lock_wait_timeout: Some(std::time::Duration::from_millis(300)),
-        ..BackupOptions::default()
-    };
+    let options = BackupOptions::default()
+        .with_format(DumpFormat::Custom)
+        .with_lock_wait_timeout(std::time::Duration::from_millis(300));
     let err = Backup::new(db.url().clone(), store.clone(), options)
         .run()
         .await
@@ -1014,10 +998,8 @@ async fn a_failing_pg_dump_publishes_nothing() {
         "{err}"
     );
     // The tables format locks the tables itself before dumping anything.
-    let options = BackupOptions {
-        lock_wait_timeout: Some(std::time::Duration::from_millis(300)),
-        ..BackupOptions::default()
-    };
+    let options =
+        BackupOptions::default().with_lock_wait_timeout(std::time::Duration::from_millis(300));
     let err = Backup::new(db.url().clone(), store.clone(), options)
         .run()
         .await
@@ -1118,10 +1100,7 @@ async fn concurrent_backups_of_one_database_never_interleave() {
         .run()
         .await
         .unwrap();
-    let unlocked = BackupOptions {
-        lock: false,
-        ..BackupOptions::default()
-    };
+    let unlocked = BackupOptions::default().with_lock(false);
     let a = Backup::new(db.url().clone(), store.clone(), unlocked.clone());
     let b = Backup::new(db.url().clone(), store.clone(), unlocked);
     let (ra, rb) = tokio::join!(a.run(), b.run());
@@ -1159,10 +1138,7 @@ async fn an_abandoned_lock_is_taken_over_and_failures_are_recorded() {
             .is_none()
     );
     // A failing backup leaves a failure record (read by backup health) and releases the lock.
-    let options = BackupOptions {
-        pg_dump_args: vec!["--table=no_such_table".into()],
-        ..BackupOptions::default()
-    };
+    let options = BackupOptions::default().with_pg_dump_args(vec!["--table=no_such_table".into()]);
     assert!(
         Backup::new(db.url().clone(), store.clone(), options)
             .run()
@@ -1214,14 +1190,14 @@ async fn legacy_sql_gz_files_are_listed_validated_and_restored() {
     assert!(!validation.checksummed && validation.plaintext_bytes > 1000);
     let target = unique("legacy");
     restorer
-        .restore(&RestoreOptions {
-            selector: BackupSelector::Key(name.clone()),
-            target: RestoreTarget::Database {
-                name: target.clone(),
-                create: true,
-            },
-            ..RestoreOptions::default()
-        })
+        .restore(
+            &RestoreOptions::default()
+                .with_selector(BackupSelector::Key(name.clone()))
+                .with_target(RestoreTarget::Database {
+                    name: target.clone(),
+                    create: true,
+                }),
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -1234,14 +1210,14 @@ async fn legacy_sql_gz_files_are_listed_validated_and_restored() {
     std::fs::write(dir.path().join(&name), &bytes[..bytes.len() - 10]).unwrap();
     let target = unique("legacy_bad");
     let err = restorer
-        .restore(&RestoreOptions {
-            selector: BackupSelector::Key(name),
-            target: RestoreTarget::Database {
-                name: target.clone(),
-                create: true,
-            },
-            ..RestoreOptions::default()
-        })
+        .restore(
+            &RestoreOptions::default()
+                .with_selector(BackupSelector::Key(name))
+                .with_target(RestoreTarget::Database {
+                    name: target.clone(),
+                    create: true,
+                }),
+        )
         .await
         .unwrap_err();
     assert!(matches!(err, Error::Integrity { .. }), "{err:?}");
@@ -1278,11 +1254,9 @@ async fn a_damaged_manifest_protects_its_objects_from_prune() {
         reason.contains(&format!("{objects} other object(s) are kept")),
         "{reason}"
     );
-    let policy = RetentionPolicy {
-        keep_last: Some(1),
-        orphan_grace_hours: Some(0),
-        ..Default::default()
-    };
+    let policy = RetentionPolicy::default()
+        .with_keep_last(1)
+        .with_orphan_grace_hours(0);
     let plan = apply_retention(&store, db.name(), &policy, true)
         .await
         .unwrap();
@@ -1318,11 +1292,9 @@ async fn retention_deletes_manifests_first_keeps_the_newest_and_cleans_orphans()
         .put(&orphan_key, bytes::Bytes::from_static(b"x"))
         .await
         .unwrap();
-    let policy = RetentionPolicy {
-        keep_last: Some(1),
-        orphan_grace_hours: Some(0),
-        ..Default::default()
-    };
+    let policy = RetentionPolicy::default()
+        .with_keep_last(1)
+        .with_orphan_grace_hours(0);
     let dry = apply_retention(&store, db.name(), &policy, false)
         .await
         .unwrap();
@@ -1427,10 +1399,7 @@ async fn a_full_local_target_fails_cleanly() {
         let err = Backup::new(
             url,
             store,
-            BackupOptions {
-                compression: Compression::None,
-                ..BackupOptions::default()
-            },
+            BackupOptions::default().with_compression(Compression::None),
         )
         .run()
         .await
@@ -1512,14 +1481,14 @@ async fn a_restore_removes_the_spools_that_killed_restores_left() {
     let running = spool(&format!("{} 0\n", std::process::id()));
     let target = unique("spools");
     PgRestorer::new(db.url().clone(), store)
-        .restore(&RestoreOptions {
-            source_database: Some(db.name().to_string()),
-            target: RestoreTarget::Database {
-                name: target.clone(),
-                create: true,
-            },
-            ..RestoreOptions::default()
-        })
+        .restore(
+            &RestoreOptions::default()
+                .with_source_database(db.name().to_string())
+                .with_target(RestoreTarget::Database {
+                    name: target.clone(),
+                    create: true,
+                }),
+        )
         .await
         .unwrap();
     assert!(!killed.exists(), "{} was left", killed.display());

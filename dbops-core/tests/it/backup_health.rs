@@ -77,10 +77,7 @@ fn memory() -> ObjectBackupStore {
 }
 
 fn options() -> BackupHealthOptions {
-    BackupHealthOptions {
-        max_restore_test_age: None,
-        ..BackupHealthOptions::default()
-    }
+    BackupHealthOptions::default().with_max_restore_test_age(None)
 }
 
 async fn run(store: &ObjectBackupStore, options: BackupHealthOptions) -> BackupHealthReport {
@@ -152,10 +149,7 @@ async fn an_old_backup_warns_then_turns_critical() {
     );
     let report = run(
         &store,
-        BackupHealthOptions {
-            max_age: Duration::from_secs(10 * 3600),
-            ..options()
-        },
+        options().with_max_age(Duration::from_secs(10 * 3600)),
     )
     .await;
     assert_eq!(
@@ -209,14 +203,7 @@ async fn a_corrupted_latest_backup_is_critical() {
         status_of(&run(&store, options()).await, "latest_integrity"),
         BackupStatus::Ok
     );
-    let report = run(
-        &store,
-        BackupHealthOptions {
-            full_verify: true,
-            ..options()
-        },
-    )
-    .await;
+    let report = run(&store, options().with_full_verify(true)).await;
     assert_eq!(
         status_of(&report, "latest_integrity"),
         BackupStatus::Critical,
@@ -255,10 +242,7 @@ async fn every_object_of_a_tables_backup_is_checked() {
         let health = BackupHealth::new(
             store.clone(),
             db.name(),
-            BackupHealthOptions {
-                full_verify,
-                ..options()
-            },
+            options().with_full_verify(full_verify),
         );
         async move { health.run().await }
     };

@@ -159,10 +159,7 @@ async fn restore_failpoints_leave_the_target_unchanged_or_absent() {
             let context = format!("{point}={action}");
             // Over the original, with --clean: the single transaction never commits.
             let restorer = PgRestorer::new(db.url().clone(), store.clone());
-            let options = RestoreOptions {
-                clean: true,
-                ..RestoreOptions::default()
-            };
+            let options = RestoreOptions::default().with_clean(true);
             fail_at(
                 point,
                 action,
@@ -178,13 +175,10 @@ async fn restore_failpoints_leave_the_target_unchanged_or_absent() {
             // Into a new database: it does not exist afterwards.
             let target = format!("fp_new_{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
             let restorer = PgRestorer::new(db.url().clone(), store.clone());
-            let options = RestoreOptions {
-                target: RestoreTarget::Database {
-                    name: target.clone(),
-                    create: true,
-                },
-                ..RestoreOptions::default()
-            };
+            let options = RestoreOptions::default().with_target(RestoreTarget::Database {
+                name: target.clone(),
+                create: true,
+            });
             let retry = options.clone();
             fail_at(
                 point,
@@ -378,10 +372,7 @@ async fn retention_failpoint_between_manifest_and_data_lists_no_half_backup() {
             .run()
             .await
             .unwrap();
-        let policy = RetentionPolicy {
-            keep_last: Some(1),
-            ..RetentionPolicy::default()
-        };
+        let policy = RetentionPolicy::default().with_keep_last(1);
         let (s, name, p) = (store.clone(), db.name().to_string(), policy.clone());
         fail_at("retention::between_manifest_and_data", action, async move {
             apply_retention(&s, &name, &p, true).await
@@ -404,10 +395,7 @@ async fn retention_failpoint_between_manifest_and_data_lists_no_half_backup() {
         assert!(expected.len() > 10, "{expected:?}");
         assert_eq!(orphaned, expected);
         // Recovery: the next run (past the grace period) removes the orphan.
-        let policy = RetentionPolicy {
-            orphan_grace_hours: Some(0),
-            ..policy
-        };
+        let policy = policy.with_orphan_grace_hours(0);
         let plan = apply_retention(&store, db.name(), &policy, true)
             .await
             .unwrap();

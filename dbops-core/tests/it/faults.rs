@@ -94,13 +94,12 @@ async fn a_dropped_connection_during_restore_commits_nothing() {
         &uuid::Uuid::new_v4().simple().to_string()[..8]
     );
     let err = PgRestorer::new(db.url().clone(), store.clone())
-        .restore(&RestoreOptions {
-            target: RestoreTarget::Database {
+        .restore(
+            &RestoreOptions::default().with_target(RestoreTarget::Database {
                 name: target.clone(),
                 create: true,
-            },
-            ..RestoreOptions::default()
-        })
+            }),
+        )
         .await
         .unwrap_err();
     assert!(matches!(err, Error::Storage { .. }), "{err:?}");
@@ -139,10 +138,7 @@ async fn retention_under_listing_lag_never_deletes_a_backup_it_cannot_see() {
         .unwrap();
     // The listing lags: manifests are invisible. The data objects look like fresh orphans.
     faults.hide_manifests.store(true, Ordering::SeqCst);
-    let policy = RetentionPolicy {
-        keep_last: Some(1),
-        ..RetentionPolicy::default()
-    };
+    let policy = RetentionPolicy::default().with_keep_last(1);
     let plan = apply_retention(&store, db.name(), &policy, true)
         .await
         .unwrap();
@@ -169,10 +165,7 @@ async fn a_stalled_store_cannot_hang_wal_push() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("00000001.history");
     std::fs::write(&path, "1\t0/3000000\tno recovery target specified\n").unwrap();
-    let options = dbops::pitr::PitrOptions {
-        deadline: Duration::from_millis(500),
-        ..Default::default()
-    };
+    let options = dbops::pitr::PitrOptions::default().with_deadline(Duration::from_millis(500));
     let started = std::time::Instant::now();
     let err = dbops::pitr::push(&store, &path, &options)
         .await
@@ -230,13 +223,10 @@ async fn a_server_restart_mid_restore_fails_it_cleanly_and_the_rerun_works() {
         .run()
         .await
         .unwrap();
-    let options = RestoreOptions {
-        target: RestoreTarget::Database {
-            name: "copy".into(),
-            create: true,
-        },
-        ..RestoreOptions::default()
-    };
+    let options = RestoreOptions::default().with_target(RestoreTarget::Database {
+        name: "copy".into(),
+        create: true,
+    });
     let restorer = PgRestorer::new(url.clone(), store.clone());
     let restoring = tokio::spawn({
         let (restorer, options) = (restorer.clone(), options.clone());
@@ -311,12 +301,10 @@ async fn a_store_failing_mid_object_ends_the_backup_and_releases_every_lock() {
         for jobs in [1, 2] {
             let (faults, store) = faulty();
             faults.fail_parts_after.store(1, Ordering::SeqCst);
-            let options = BackupOptions {
-                format,
-                jobs: Some(jobs),
-                compression: dbops::backup::Compression::None,
-                ..BackupOptions::default()
-            };
+            let options = BackupOptions::default()
+                .with_format(format)
+                .with_jobs(jobs)
+                .with_compression(dbops::backup::Compression::None);
             let backup = Backup::new(db.url().clone(), store.clone(), options);
             let err = tokio::time::timeout(Duration::from_secs(60), backup.run())
                 .await
@@ -378,23 +366,19 @@ async fn role_timeouts_do_not_break_backup_restore_seed_or_verify() {
         dbops::backup::DumpFormat::Tables,
         dbops::backup::DumpFormat::Custom,
     ] {
-        let options = BackupOptions {
-            format,
-            ..BackupOptions::default()
-        };
+        let options = BackupOptions::default().with_format(format);
         Backup::new(url.clone(), store.clone(), options)
             .run()
             .await
             .unwrap_or_else(|e| panic!("{format:?}: {}", dbops::error::report(&e)));
         let target = support::unique_name("tiny_restore");
         PgRestorer::new(url.clone(), store.clone())
-            .restore(&RestoreOptions {
-                target: RestoreTarget::Database {
+            .restore(
+                &RestoreOptions::default().with_target(RestoreTarget::Database {
                     name: target.clone(),
                     create: true,
-                },
-                ..RestoreOptions::default()
-            })
+                }),
+            )
             .await
             .unwrap_or_else(|e| panic!("{format:?}: {}", dbops::error::report(&e)));
         assert_eq!(
@@ -408,10 +392,7 @@ async fn role_timeouts_do_not_break_backup_restore_seed_or_verify() {
     dbops::PgSeeder::new(tiny.clone())
         .seed(
             Profile::Medium,
-            &dbops::SeedOptions {
-                existing: dbops::seed::Existing::Truncate,
-                ..dbops::SeedOptions::default()
-            },
+            &dbops::SeedOptions::default().with_existing(dbops::seed::Existing::Truncate),
         )
         .await
         .unwrap_or_else(|e| panic!("seed: {}", dbops::error::report(&e)));
@@ -423,7 +404,7 @@ async fn role_timeouts_do_not_break_backup_restore_seed_or_verify() {
     .unwrap();
     std::fs::write(slow.path().join("1_slow.down.sql"), "DROP TABLE t;").unwrap();
     let source = dbops::MigrationSource::from_dir(slow.path()).unwrap();
-    let report = dbops::migrate::verify(&tiny, &source, &Default::default(), None)
+    let report = dbops::migrate::verify(&tiny, &source, &Default::default())
         .await
         .unwrap_or_else(|e| panic!("verify: {}", dbops::error::report(&e)));
     assert_eq!(report.migrations.len(), 1);

@@ -15,11 +15,9 @@ fn reference() -> MigrationSource {
 }
 
 fn fast() -> HealthOptions {
-    HealthOptions {
-        timeout: Duration::from_millis(700),
-        cache_ttl: Duration::ZERO,
-        ..HealthOptions::default()
-    }
+    HealthOptions::default()
+        .with_timeout(Duration::from_millis(700))
+        .with_cache_ttl(Duration::ZERO)
 }
 
 async fn get(addr: std::net::SocketAddr, path: &str) -> (u16, String) {
@@ -205,10 +203,9 @@ async fn status_shows_long_queries_locks_unused_indexes_and_dead_tuples() {
 
     let report = status(
         db.url(),
-        &StatusOptions {
-            long_running_secs: 1.0,
-            limit: 10,
-        },
+        &StatusOptions::default()
+            .with_long_running_secs(1.0)
+            .with_limit(10),
     )
     .await
     .unwrap();

@@ -123,11 +123,11 @@ async fn masked_restore_leaves_no_original_value_and_keeps_every_constraint() {
     let restorer = PgRestorer::new(db.url().clone(), store.clone());
     let target = unique("masked");
     let report = restorer
-        .restore(&RestoreOptions {
-            target: into_new(&target),
-            mask: Some(masking(KEY)),
-            ..RestoreOptions::default()
-        })
+        .restore(
+            &RestoreOptions::default()
+                .with_target(into_new(&target))
+                .with_mask(masking(KEY)),
+        )
         .await
         .unwrap();
     let summary = report.masking.clone().unwrap();
@@ -227,12 +227,12 @@ async fn masked_restore_leaves_no_original_value_and_keeps_every_constraint() {
     // The same key twice: identical databases. Another key: other values.
     let again = unique("masked_again");
     restorer
-        .restore(&RestoreOptions {
-            target: into_new(&again),
-            mask: Some(masking(KEY)),
-            jobs: Some(1),
-            ..RestoreOptions::default()
-        })
+        .restore(
+            &RestoreOptions::default()
+                .with_target(into_new(&again))
+                .with_mask(masking(KEY))
+                .with_jobs(1),
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -241,11 +241,11 @@ async fn masked_restore_leaves_no_original_value_and_keeps_every_constraint() {
     );
     let other = unique("masked_other");
     restorer
-        .restore(&RestoreOptions {
-            target: into_new(&other),
-            mask: Some(masking(b"another-key-0123456789abcdef")),
-            ..RestoreOptions::default()
-        })
+        .restore(
+            &RestoreOptions::default()
+                .with_target(into_new(&other))
+                .with_mask(masking(b"another-key-0123456789abcdef")),
+        )
         .await
         .unwrap();
     let theirs = column_values(&db.url().with_database(&other), "users", "id", "email").await;
@@ -271,11 +271,9 @@ async fn rules_that_do_not_fit_are_refused_before_any_row_is_written() {
         .replace("comment = \"null\"", "comment = \"null\"\nstars = \"null\"");
     let masking = Masking::new(MaskRules::parse(&broken, "broken.toml").unwrap(), key());
     let target = unique("refused");
-    let options = RestoreOptions {
-        target: into_new(&target),
-        mask: Some(Arc::new(masking)),
-        ..RestoreOptions::default()
-    };
+    let options = RestoreOptions::default()
+        .with_target(into_new(&target))
+        .with_mask(Arc::new(masking));
     let check = restorer.check_mask(&options).await.unwrap();
     let problems: Vec<(ProblemKind, &str)> = check
         .problems
@@ -307,10 +305,7 @@ async fn rules_that_do_not_fit_are_refused_before_any_row_is_written() {
     let allowed = Masking::new(MaskRules::parse(&fixed, "fixed.toml").unwrap(), key())
         .allow_unmasked(["users.email"]);
     let check = restorer
-        .check_mask(&RestoreOptions {
-            mask: Some(Arc::new(allowed)),
-            ..RestoreOptions::default()
-        })
+        .check_mask(&RestoreOptions::default().with_mask(Arc::new(allowed)))
         .await
         .unwrap();
     assert!(check.ok(), "{check:?}");
@@ -323,11 +318,11 @@ async fn rules_that_do_not_fit_are_refused_before_any_row_is_written() {
         );
     let masking = Masking::new(MaskRules::parse(&bad_constant, "c.toml").unwrap(), key());
     let error = restorer
-        .restore(&RestoreOptions {
-            target: into_new(&target),
-            mask: Some(Arc::new(masking)),
-            ..RestoreOptions::default()
-        })
+        .restore(
+            &RestoreOptions::default()
+                .with_target(into_new(&target))
+                .with_mask(Arc::new(masking)),
+        )
         .await
         .unwrap_err()
         .to_string();
@@ -345,15 +340,16 @@ async fn subsets_keep_their_referential_closure() {
     let restorer = PgRestorer::new(db.url().clone(), store.clone());
     let target = unique("subset");
     let report = restorer
-        .restore(&RestoreOptions {
-            target: into_new(&target),
-            mask: Some(masking(KEY)),
-            subset: vec!["rides: id % 10 = 0".parse::<SubsetRule>().unwrap()],
-            ..RestoreOptions::default()
-        })
+        .restore(
+            &RestoreOptions::default()
+                .with_target(into_new(&target))
+                .with_mask(masking(KEY))
+                .with_subset(vec!["rides: id % 10 = 0".parse::<SubsetRule>().unwrap()]),
+        )
         .await
         .unwrap();
-    let subset = report.masking.unwrap().subset.unwrap();
+    let masking = report.masking.unwrap();
+    let subset = masking.subset().unwrap();
     assert!(subset.removed["public.rides"] > 4000, "{subset:?}");
     let source = db.connect().await.unwrap();
     let kept = db.url().with_database(&target).connect().await.unwrap();
@@ -418,10 +414,7 @@ async fn masked_backups_hold_no_original_value_and_restore_plainly() {
     let report = Backup::new(
         db.url().clone(),
         store.clone(),
-        BackupOptions {
-            mask: Some(masking(KEY)),
-            ..BackupOptions::default()
-        },
+        BackupOptions::default().with_mask(masking(KEY)),
     )
     .run()
     .await
@@ -430,11 +423,11 @@ async fn masked_backups_hold_no_original_value_and_restore_plainly() {
     // The stored objects (zstd) hold no original email once decompressed: restore and look.
     let target = unique("from_masked_backup");
     PgRestorer::new(db.url().clone(), store.clone())
-        .restore(&RestoreOptions {
-            selector: BackupSelector::Id(report.manifest.id.clone()),
-            target: into_new(&target),
-            ..RestoreOptions::default()
-        })
+        .restore(
+            &RestoreOptions::default()
+                .with_selector(BackupSelector::Id(report.manifest.id.clone()))
+                .with_target(into_new(&target)),
+        )
         .await
         .unwrap();
     let restored = db.url().with_database(&target);
@@ -451,11 +444,11 @@ async fn masked_backups_hold_no_original_value_and_restore_plainly() {
     let (_plain_dir, plain_store) = backed_up(&db).await;
     let masked_restore = unique("masked_restore");
     PgRestorer::new(db.url().clone(), plain_store)
-        .restore(&RestoreOptions {
-            target: into_new(&masked_restore),
-            mask: Some(masking(KEY)),
-            ..RestoreOptions::default()
-        })
+        .restore(
+            &RestoreOptions::default()
+                .with_target(into_new(&masked_restore))
+                .with_mask(masking(KEY)),
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -479,11 +472,9 @@ async fn binary_backups_mask_in_text_and_masked_restores_decode_binary_rows() {
     let masked = Backup::new(
         db.url().clone(),
         store.clone(),
-        BackupOptions {
-            mask: Some(masking(KEY)),
-            copy_format: CopyFormat::Binary,
-            ..BackupOptions::default()
-        },
+        BackupOptions::default()
+            .with_mask(masking(KEY))
+            .with_copy_format(CopyFormat::Binary),
     )
     .run()
     .await
@@ -505,21 +496,21 @@ async fn binary_backups_mask_in_text_and_masked_restores_decode_binary_rows() {
     assert_eq!(masked.manifest.manifest_version, 3);
     let from_binary = unique("masked_binary");
     PgRestorer::new(db.url().clone(), store.clone())
-        .restore(&RestoreOptions {
-            selector: BackupSelector::Id(masked.manifest.id.clone()),
-            target: into_new(&from_binary),
-            ..RestoreOptions::default()
-        })
+        .restore(
+            &RestoreOptions::default()
+                .with_selector(BackupSelector::Id(masked.manifest.id.clone()))
+                .with_target(into_new(&from_binary)),
+        )
         .await
         .unwrap();
     let (_text_dir, text_store) = backed_up(&db).await;
     let from_text = unique("masked_text");
     PgRestorer::new(db.url().clone(), text_store)
-        .restore(&RestoreOptions {
-            target: into_new(&from_text),
-            mask: Some(masking(KEY)),
-            ..RestoreOptions::default()
-        })
+        .restore(
+            &RestoreOptions::default()
+                .with_target(into_new(&from_text))
+                .with_mask(masking(KEY)),
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -530,10 +521,7 @@ async fn binary_backups_mask_in_text_and_masked_restores_decode_binary_rows() {
     let binary = Backup::new(
         db.url().clone(),
         store.clone(),
-        BackupOptions {
-            copy_format: CopyFormat::Binary,
-            ..BackupOptions::default()
-        },
+        BackupOptions::default().with_copy_format(CopyFormat::Binary),
     )
     .run()
     .await
@@ -546,12 +534,12 @@ async fn binary_backups_mask_in_text_and_masked_restores_decode_binary_rows() {
     assert_eq!(users.map(|p| p.format), Some(CopyFormat::Binary));
     let decoded = unique("decoded");
     PgRestorer::new(db.url().clone(), store)
-        .restore(&RestoreOptions {
-            selector: BackupSelector::Id(binary.manifest.id.clone()),
-            target: into_new(&decoded),
-            mask: Some(masking(KEY)),
-            ..RestoreOptions::default()
-        })
+        .restore(
+            &RestoreOptions::default()
+                .with_selector(BackupSelector::Id(binary.manifest.id.clone()))
+                .with_target(into_new(&decoded))
+                .with_mask(masking(KEY)),
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -608,12 +596,12 @@ async fn masked_restores_decode_binary_rows_of_every_type_exactly() {
     let rules = MaskRules::parse(rules, "every.toml").unwrap();
     let target = unique("every_type");
     PgRestorer::new(db.url().clone(), store)
-        .restore(&RestoreOptions {
-            selector: BackupSelector::Id(backup.manifest.id.clone()),
-            target: into_new(&target),
-            mask: Some(Arc::new(Masking::new(rules, MaskKey::new(KEY).unwrap()))),
-            ..RestoreOptions::default()
-        })
+        .restore(
+            &RestoreOptions::default()
+                .with_selector(BackupSelector::Id(backup.manifest.id.clone()))
+                .with_target(into_new(&target))
+                .with_mask(Arc::new(Masking::new(rules, MaskKey::new(KEY).unwrap()))),
+        )
         .await
         .unwrap();
     let restored = db.url().with_database(&target);
@@ -711,14 +699,14 @@ async fn subsets_follow_self_references_and_cycles_between_tables() {
     let (_dir, store) = backed_up(&db).await;
     let target = unique("cycles");
     PgRestorer::new(db.url().clone(), store)
-        .restore(&RestoreOptions {
-            target: into_new(&target),
-            subset: vec![
-                "employees: id = 3".parse().unwrap(),
-                "orders: id IN (8, 10)".parse().unwrap(),
-            ],
-            ..RestoreOptions::default()
-        })
+        .restore(
+            &RestoreOptions::default()
+                .with_target(into_new(&target))
+                .with_subset(vec![
+                    "employees: id = 3".parse().unwrap(),
+                    "orders: id IN (8, 10)".parse().unwrap(),
+                ]),
+        )
         .await
         .unwrap();
     let client = db.url().with_database(&target).connect().await.unwrap();
@@ -764,10 +752,7 @@ async fn rows_land_in_their_columns_when_the_new_table_orders_them_otherwise() {
     let restorer = PgRestorer::new(db.url().clone(), store);
     let plain = unique("inherit_plain");
     restorer
-        .restore(&RestoreOptions {
-            target: into_new(&plain),
-            ..RestoreOptions::default()
-        })
+        .restore(&RestoreOptions::default().with_target(into_new(&plain)))
         .await
         .unwrap();
     let source = column_values(db.url(), "ONLY riders", "id", "note").await;
@@ -781,14 +766,14 @@ async fn rows_land_in_their_columns_when_the_new_table_orders_them_otherwise() {
     .unwrap();
     let masked = unique("inherit_masked");
     restorer
-        .restore(&RestoreOptions {
-            target: into_new(&masked),
-            mask: Some(Arc::new(
-                Masking::new(rules, MaskKey::new(KEY).unwrap())
-                    .allow_unmasked(["riders.nickname", "people.nickname"]),
-            )),
-            ..RestoreOptions::default()
-        })
+        .restore(
+            &RestoreOptions::default()
+                .with_target(into_new(&masked))
+                .with_mask(Arc::new(
+                    Masking::new(rules, MaskKey::new(KEY).unwrap())
+                        .allow_unmasked(["riders.nickname", "people.nickname"]),
+                )),
+        )
         .await
         .unwrap();
     let masked_url = db.url().with_database(&masked);
@@ -825,12 +810,12 @@ async fn partitions_follow_their_partitioned_tables_rules() {
     let masking = Arc::new(Masking::new(rules, MaskKey::new(KEY).unwrap()));
     let target = unique("partitions");
     let report = restorer
-        .restore(&RestoreOptions {
-            target: into_new(&target),
-            mask: Some(masking.clone()),
-            subset: vec!["signups: id % 2 = 0".parse().unwrap()],
-            ..RestoreOptions::default()
-        })
+        .restore(
+            &RestoreOptions::default()
+                .with_target(into_new(&target))
+                .with_mask(masking.clone())
+                .with_subset(vec!["signups: id % 2 = 0".parse().unwrap()]),
+        )
         .await
         .unwrap();
     assert_eq!(report.masking.unwrap().masked_tables, 2);

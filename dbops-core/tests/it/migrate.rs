@@ -306,10 +306,8 @@ async fn killed_during_a_transactional_migration_leaves_the_old_state() {
         "a killed transactional migration left its table"
     );
     let source = files(&[("1_slow.up.sql", "CREATE TABLE slow (id int);")]);
-    let migrator = PgMigrator::new(db.url().clone(), source).options(MigrateOptions {
-        lock_wait: Duration::from_secs(5),
-        ..MigrateOptions::default()
-    });
+    let migrator = PgMigrator::new(db.url().clone(), source)
+        .options(MigrateOptions::default().with_lock_wait(Duration::from_secs(5)));
     assert_eq!(
         migrator.version().await.unwrap().map(|s| s.dirty),
         Some(true).filter(|_| false)
@@ -344,10 +342,8 @@ async fn changed_files_are_reported_and_refused_in_strict_mode() {
         lenient.status().await.unwrap()[0].state,
         MigrationState::Changed
     );
-    let strict = PgMigrator::new(db.url().clone(), v2).options(MigrateOptions {
-        checksums: ChecksumPolicy::Error,
-        ..MigrateOptions::default()
-    });
+    let strict = PgMigrator::new(db.url().clone(), v2)
+        .options(MigrateOptions::default().with_checksums(ChecksumPolicy::Error));
     let err = strict.up(None).await.unwrap_err();
     assert!(
         matches!(err, Error::ChecksumMismatch { version: 1, .. }),
@@ -440,7 +436,7 @@ fn bad_sources_are_clear_errors() {
 #[tokio::test]
 async fn reference_schema_passes_verify_and_lint() {
     let cluster = support::cluster().await;
-    let report = dbops::migrate::verify(&cluster.url(), &reference(), &Default::default(), None)
+    let report = dbops::migrate::verify(&cluster.url(), &reference(), &Default::default())
         .await
         .unwrap();
     assert_eq!(report.migrations.len(), 8);
@@ -476,7 +472,7 @@ async fn verify_leaves_no_database_behind() {
             .collect::<Vec<_>>()
     };
     let before = databases().await;
-    let report = dbops::migrate::verify(&cluster.url(), &reference(), &Default::default(), None)
+    let report = dbops::migrate::verify(&cluster.url(), &reference(), &Default::default())
         .await
         .unwrap();
     assert!(report.passed());
@@ -498,7 +494,7 @@ async fn verify_reports_an_incomplete_down_exactly() {
         ),
         ("2_b.down.sql", "ALTER TABLE a DROP COLUMN extra;"),
     ]);
-    let report = dbops::migrate::verify(&cluster.url(), &source, &Default::default(), None)
+    let report = dbops::migrate::verify(&cluster.url(), &source, &Default::default())
         .await
         .unwrap();
     assert!(!report.passed());

@@ -149,14 +149,14 @@ async fn a_users_backup_store_carries_backup_restore_retention_and_health() {
     let shared: Arc<dyn BackupStore> = Arc::new(store.clone());
     let target = format!("seams_{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
     let report = PgRestorer::new(url.clone(), shared.clone())
-        .restore(&RestoreOptions {
-            selector: BackupSelector::Id(first.manifest.id.clone()),
-            target: RestoreTarget::Database {
-                name: target.clone(),
-                create: true,
-            },
-            ..RestoreOptions::default()
-        })
+        .restore(
+            &RestoreOptions::default()
+                .with_selector(BackupSelector::Id(first.manifest.id.clone()))
+                .with_target(RestoreTarget::Database {
+                    name: target.clone(),
+                    create: true,
+                }),
+        )
         .await
         .unwrap();
     assert!(report.tables_checked > 5, "{report:?}");
@@ -169,18 +169,12 @@ async fn a_users_backup_store_carries_backup_restore_retention_and_health() {
     let health = BackupHealth::new(
         shared.clone(),
         db.name(),
-        BackupHealthOptions {
-            max_restore_test_age: None,
-            ..BackupHealthOptions::default()
-        },
+        BackupHealthOptions::default().with_max_restore_test_age(None),
     )
     .run()
     .await;
     assert_eq!(health.status, BackupStatus::Ok, "{health:?}");
-    let policy = RetentionPolicy {
-        keep_last: Some(1),
-        ..RetentionPolicy::default()
-    };
+    let policy = RetentionPolicy::default().with_keep_last(1);
     let plan = apply_retention(shared.as_ref(), db.name(), &policy, true)
         .await
         .unwrap();
@@ -201,13 +195,12 @@ async fn a_users_backup_store_carries_backup_restore_retention_and_health() {
     store.fail_reads.store(true, Ordering::SeqCst);
     let broken = format!("seams_{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
     let restored = PgRestorer::new(url.clone(), store.clone())
-        .restore(&RestoreOptions {
-            target: RestoreTarget::Database {
+        .restore(
+            &RestoreOptions::default().with_target(RestoreTarget::Database {
                 name: broken.clone(),
                 create: true,
-            },
-            ..RestoreOptions::default()
-        })
+            }),
+        )
         .await;
     assert!(
         dbops::error::report(&restored.unwrap_err()).contains("injected fault"),
@@ -254,21 +247,21 @@ async fn a_restorer_wrapper_puts_policy_around_restores() {
     let events = Arc::new(Mutex::new(Vec::new()));
     let seen = events.clone();
     let validated = restorer
-        .validate(&ValidateOptions {
-            progress: Some(dbops::Progress::new(move |e| {
-                seen.lock().unwrap().push(e.done);
-            })),
-            ..ValidateOptions::new(db.name(), BackupSelector::Latest, Default::default())
-        })
+        .validate(
+            &ValidateOptions::new(db.name(), BackupSelector::Latest, Default::default())
+                .with_progress(dbops::Progress::new(move |e| {
+                    seen.lock().unwrap().push(e.done);
+                })),
+        )
         .await
         .unwrap();
     assert_eq!(events.lock().unwrap().last(), Some(&validated.stored_bytes));
     let target = format!("seams_{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
     restorer
-        .restore(&RestoreOptions {
-            target: RestoreTarget::choose(Some(target.clone()), true).unwrap(),
-            ..RestoreOptions::default()
-        })
+        .restore(
+            &RestoreOptions::default()
+                .with_target(RestoreTarget::choose(Some(target.clone()), true).unwrap()),
+        )
         .await
         .unwrap();
     assert!(support::database_exists(db.url(), &target).await);
@@ -359,13 +352,12 @@ impl dbops::Migrator for MigratorDouble {
                 reason: "the double fails on purpose".into(),
             });
         }
-        Ok(dbops::MigrateReport {
-            from: None,
-            to: Some(3),
-            applied: Vec::new(),
-            warnings: vec!["one applied file changed".into()],
-            lock_wait: std::time::Duration::ZERO,
-        })
+        Ok(dbops::MigrateReport::default()
+            .with_from(None)
+            .with_to(3)
+            .with_applied(Vec::new())
+            .with_warnings(vec!["one applied file changed".into()])
+            .with_lock_wait(std::time::Duration::ZERO))
     }
     async fn down(&self, _: dbops::DownSteps) -> Result<dbops::MigrateReport> {
         unreachable!("startup never rolls back")
@@ -406,11 +398,7 @@ impl dbops::Seeder for Cities {
     fn fingerprint(&self) -> String {
         format!("cities:{}", self.0)
     }
-    async fn seed(
-        &self,
-        url: &dbops::DatabaseUrl,
-        _: Option<&dbops::Progress>,
-    ) -> Result<dbops::seed::SeedReport> {
+    async fn seed(&self, url: &dbops::DatabaseUrl) -> Result<dbops::seed::SeedReport> {
         let client = url.connect().await?;
         let rows = client
             .execute(
@@ -419,12 +407,9 @@ impl dbops::Seeder for Cities {
             )
             .await
             .map_err(|e| Error::postgres("seeding cities", e))?;
-        Ok(dbops::seed::SeedReport {
-            tables: vec![("cities".into(), rows)],
-            rows,
-            elapsed_ms: 0.0,
-            analyze_ms: None,
-        })
+        Ok(dbops::seed::SeedReport::default()
+            .with_tables(vec![("cities".into(), rows)])
+            .with_rows(rows))
     }
 }
 

@@ -207,10 +207,7 @@ async fn fingerprint(db: &TestDatabase) -> String {
 #[tokio::test]
 async fn same_seed_same_bytes_other_seed_other_data() {
     let (a, b, c) = (migrated().await, migrated().await, migrated().await);
-    let options = SeedOptions {
-        seed: 7,
-        ..SeedOptions::default()
-    };
+    let options = SeedOptions::default().with_seed(7);
     PgSeeder::new(a.url().clone())
         .seed(Profile::Medium, &options)
         .await
@@ -220,13 +217,7 @@ async fn same_seed_same_bytes_other_seed_other_data() {
         .await
         .unwrap();
     PgSeeder::new(c.url().clone())
-        .seed(
-            Profile::Medium,
-            &SeedOptions {
-                seed: 8,
-                ..options.clone()
-            },
-        )
+        .seed(Profile::Medium, &options.clone().with_seed(8))
         .await
         .unwrap();
     assert_eq!(fingerprint(&a).await, fingerprint(&b).await);
@@ -249,10 +240,7 @@ async fn non_empty_databases_need_append_or_truncate() {
     seeder
         .seed(
             Profile::Light,
-            &SeedOptions {
-                existing: Existing::Append,
-                ..SeedOptions::default()
-            },
+            &SeedOptions::default().with_existing(Existing::Append),
         )
         .await
         .unwrap();
@@ -261,10 +249,7 @@ async fn non_empty_databases_need_append_or_truncate() {
     seeder
         .seed(
             Profile::Light,
-            &SeedOptions {
-                existing: Existing::Truncate,
-                ..SeedOptions::default()
-            },
+            &SeedOptions::default().with_existing(Existing::Truncate),
         )
         .await
         .unwrap();
@@ -345,11 +330,9 @@ async fn reset_refuses_production_looking_databases() {
     );
 
     let holder = target.connect().await.unwrap();
-    let options = ResetOptions {
-        force: true,
-        seed: Some(Profile::Light),
-        ..ResetOptions::default()
-    };
+    let options = ResetOptions::default()
+        .with_force(true)
+        .with_seed(Profile::Light);
     let report = reset(&target, reference(), &options).await.unwrap();
     assert!(report.dropped);
     assert_eq!(report.terminated_sessions, 1);
@@ -401,13 +384,7 @@ async fn memory_stays_flat_from_scale_1_to_10() {
         let url = dbops::DatabaseUrl::parse(&std::env::var("SEED_URL").unwrap()).unwrap();
         let scale: u64 = std::env::var("SEED_SCALE").unwrap().parse().unwrap();
         let report = PgSeeder::new(url)
-            .seed(
-                Profile::Heavy,
-                &SeedOptions {
-                    scale,
-                    ..SeedOptions::default()
-                },
-            )
+            .seed(Profile::Heavy, &SeedOptions::default().with_scale(scale))
             .await
             .unwrap();
         assert!(report.rows > 0);
@@ -459,11 +436,13 @@ async fn bulk_loads_leave_every_constraint_and_index_as_it_was() {
     assert!(before.contains("rider''s \"account\"") || before.contains("rider's \"account\""));
     let stages = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
     let seen = stages.clone();
+    let progress =
+        dbops::Progress::new(move |event| seen.lock().unwrap().push(event.stage.clone()));
     let report = PgSeeder::new(db.url().clone())
-        .progress(dbops::Progress::new(move |event| {
-            seen.lock().unwrap().push(event.stage.clone())
-        }))
-        .seed(Profile::Heavy, &SeedOptions::default())
+        .seed(
+            Profile::Heavy,
+            &SeedOptions::default().with_progress(progress),
+        )
         .await
         .unwrap();
     assert_eq!(count(&db, "SELECT count(*) FROM rides").await, 5000);
@@ -550,11 +529,7 @@ async fn the_same_profile_scale_and_seed_give_the_data_of_earlier_versions() {
     PgSeeder::new(db.url().clone())
         .seed(
             Profile::Heavy,
-            &SeedOptions {
-                scale: 2,
-                seed: 7,
-                ..SeedOptions::default()
-            },
+            &SeedOptions::default().with_scale(2).with_seed(7),
         )
         .await
         .unwrap();

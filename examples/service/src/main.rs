@@ -37,13 +37,8 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let pool = url.pool(&PoolOptions::default())?;
     let migrations = MigrationSource::embedded(&MIGRATIONS)?;
     // Ready only at this build's schema version (and not dirty).
-    let health = HealthOptions {
-        migrations: Some(MigrationExpectation {
-            min_version: migrations.latest(),
-            ..MigrationExpectation::default()
-        }),
-        ..HealthOptions::default()
-    };
+    let health = HealthOptions::default()
+        .with_migrations(MigrationExpectation::default().with_min_version(migrations.latest()));
     let app = Router::new()
         .route("/rides/count", get(ride_count))
         .with_state(pool.clone())

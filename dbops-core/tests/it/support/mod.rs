@@ -241,10 +241,7 @@ pub async fn every_binary_type_backup() -> (
     let dir = tempfile::tempdir().unwrap();
     let store =
         dbops::ObjectBackupStore::open(&format!("file://{}", dir.path().display())).unwrap();
-    let options = BackupOptions {
-        copy_format: CopyFormat::Binary,
-        ..BackupOptions::default()
-    };
+    let options = BackupOptions::default().with_copy_format(CopyFormat::Binary);
     let report = Backup::new(db.url().clone(), store.clone(), options)
         .run()
         .await
