@@ -13,7 +13,8 @@ use dbops::backup::{
 use dbops::config::DatabaseUrl;
 use dbops::error::{Error, Result};
 use dbops::restore::{
-    PgRestorer, RestoreOptions, RestoreTarget, Restorer, ValidateOptions, restore_test,
+    BackupValidator, PgRestorer, RestoreOptions, RestoreTarget, Restorer, ValidateOptions,
+    restore_test,
 };
 use dbops::storage::{ObjectBackupStore, StoreOptions};
 
@@ -664,7 +665,7 @@ async fn verify(args: VerifyArgs, ctx: &Context) -> Result<()> {
     }
     let options =
         ValidateOptions::new(database, which, decryption).with_progress(ctx.progress("verify"));
-    let report = PgRestorer::validator(store).validate(&options).await?;
+    let report = BackupValidator::new(store).validate(&options).await?;
     ctx.print(&report, || {
         format!(
             "backup {} is valid: {} stored, {} decoded{}{}",
@@ -814,7 +815,7 @@ pub async fn run_restore(args: RestoreArgs, ctx: &Context) -> Result<()> {
         };
         let options = ValidateOptions::new(database, selector, decryption)
             .with_progress(ctx.progress("validate"));
-        let report = PgRestorer::validator(store).validate(&options).await?;
+        let report = BackupValidator::new(store).validate(&options).await?;
         return ctx.print(&report, || {
             format!(
                 "backup {} is valid ({} stored, {} decoded); no database was touched",

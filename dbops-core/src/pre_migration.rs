@@ -96,7 +96,9 @@ async fn take_verified(
         .store()
         .find(&manifest.database, &BackupSelector::Id(manifest.id.clone()))
         .await?;
-    crate::restore::validate_entry(backup.store().as_ref(), &entry, &decryption, None)
+    let options = crate::restore::ValidateOptions::default().with_decryption(decryption);
+    crate::restore::BackupValidator::shared(backup.store().clone())
+        .validate_entry(&entry, &options)
         .await
         .map_err(|e| {
             refused(format!(

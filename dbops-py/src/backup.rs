@@ -282,8 +282,7 @@ operation! {
         let options = dbops::restore::ValidateOptions::new(database, which, keys)
             .with_progress(crate::convert::progress(progress));
         async move {
-            use dbops::restore::Restorer;
-            json(&dbops::restore::PgRestorer::validator(store).validate(&options).await?)
+            json(&dbops::restore::BackupValidator::new(store).validate(&options).await?)
         }
     }
 }

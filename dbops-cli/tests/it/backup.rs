@@ -356,7 +356,8 @@ async fn a_killed_backup_leaves_nothing_listed_and_the_next_one_works() {
         assert!(catalog.problems.is_empty(), "{catalog:?}");
         for b in &catalog.backups {
             // Whatever is listed is whole.
-            dbops::restore::validate_entry(&store, b, &dbops::backup::Decryption::none(), None)
+            dbops::restore::BackupValidator::new(store.clone())
+                .validate_entry(b, &Default::default())
                 .await
                 .unwrap();
         }

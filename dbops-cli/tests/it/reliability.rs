@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use crate::support::faults::{FaultStore, Faults};
 use crate::support::output_text as text;
-use dbops::backup::{Backup, BackupOptions, BackupStore, Decryption, RetentionPolicy};
+use dbops::backup::{Backup, BackupOptions, BackupStore, RetentionPolicy};
 use dbops::pitr::PitrOptions;
 use dbops::{DatabaseUrl, ObjectBackupStore, Profile, TempCluster, TestDatabase};
 
@@ -318,7 +318,8 @@ async fn retention_never_touches_an_in_flight_backup() {
     let ids: Vec<&str> = catalog.backups.iter().map(|b| b.id.as_str()).collect();
     assert_eq!(ids, vec![&second.manifest.id, &third.manifest.id]);
     for b in &catalog.backups {
-        dbops::restore::validate_entry(&store, b, &Decryption::none(), None)
+        dbops::restore::BackupValidator::new(store.clone())
+            .validate_entry(b, &Default::default())
             .await
             .unwrap();
     }
@@ -356,7 +357,8 @@ async fn retention_never_touches_an_in_flight_backup() {
     );
     let latest = catalog.backups.last().unwrap();
     assert_eq!(latest.id, new.manifest.id);
-    dbops::restore::validate_entry(&store, latest, &Decryption::none(), None)
+    dbops::restore::BackupValidator::new(store.clone())
+        .validate_entry(latest, &Default::default())
         .await
         .unwrap();
 }

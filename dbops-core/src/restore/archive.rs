@@ -2,12 +2,71 @@
 //! parallel `pg_restore --jobs`.
 
 use std::process::Stdio;
+use std::time::Instant;
 
-use super::{RestoreOptions, SPOOL_PREFIX, compat, stream, tools};
+use super::{RestoreOptions, Restored, SPOOL_PREFIX, compare_row_counts, compat, stream, tools};
 use crate::backup::{BackupEntry, BackupStore};
 use crate::cluster::{last_lines, spawn_error};
-use crate::config::{ChildEnv, collect_stderr};
+use crate::config::{ChildEnv, DatabaseUrl, collect_stderr};
 use crate::error::{Error, Result};
+
+/// Restores a `custom` or `plain` backup (or a legacy `.sql.gz`) with the programs that fit the
+/// target: `pg_restore` streamed in one transaction or spooled for `--jobs`, or `psql` for scripts and
+/// for a `pg_restore` too new for the server; then compares row counts with the manifest.
+pub(super) async fn restore_archive(
+    store: &dyn BackupStore,
+    entry: &BackupEntry,
+    target: &DatabaseUrl,
+    options: &RestoreOptions,
+    plain: bool,
+    jobs: u32,
+) -> Result<Restored> {
+    let started = Instant::now();
+    let target_major = crate::cluster::server_major(&target.connect_for_work().await?).await?;
+    let tools = tools::RestoreTools::for_backup_async(entry, Some(target_major)).await?;
+    let (pg_restore, pg_restore_major) = tools.loader("pg_restore", target_major)?;
+    let env = ChildEnv::for_url(target)?;
+    let (decoded, jobs) = if plain {
+        let load = Load::new(&tools, target_major)?;
+        (
+            restore_streaming(store, entry, &load, &env, options, &tools).await?,
+            1,
+        )
+    } else if compat::connects_badly(pg_restore_major, target_major) {
+        // A pg_restore this new sets what the older server refuses: its rendered script goes
+        // through psql instead, in one transaction.
+        let load = Load::rendered(&tools, target_major)?;
+        (
+            restore_streaming(store, entry, &load, &env, options, &tools).await?,
+            1,
+        )
+    } else if jobs > 1 {
+        let decoded =
+            restore_parallel(store, entry, &pg_restore, &env, options, &tools, jobs).await?;
+        (decoded, jobs)
+    } else {
+        let load = Load::archive(pg_restore);
+        (
+            restore_streaming(store, entry, &load, &env, options, &tools).await?,
+            1,
+        )
+    };
+    let checked = match (&entry.manifest, options.check_row_counts) {
+        (Some(manifest), true) => compare_row_counts(target, &manifest.tables, &entry.key).await?,
+        _ => 0,
+    };
+    Ok(Restored {
+        stored_bytes: decoded.stored_bytes,
+        plaintext_bytes: decoded.plaintext_bytes,
+        tables_checked: checked,
+        jobs,
+        stages: vec![("restore".into(), started.elapsed().as_secs_f64())],
+        masking: None,
+        analyzed: Vec::new(),
+        decoded_as_text: Vec::new(),
+        statistics_restored: tools.keeps_statistics(),
+    })
+}
 
 /// `pg_restore`'s arguments for `options`, the statistics left out when the target cannot take them.
 pub(super) fn restore_args(

@@ -29,9 +29,11 @@ pub use masking::MaskingSummary;
 pub use options::{
     RestoreOptions, RestoreReport, RestoreTarget, ValidateOptions, ValidationReport,
 };
+pub use validate::BackupValidator;
+#[allow(deprecated)]
 pub use validate::validate_entry;
 
-use archive::{Load, restore_args, restore_parallel, restore_streaming, take_stdin};
+use archive::{restore_args, take_stdin};
 use staging::{StagingDatabase, create_staging, drop_failed_staging, maintenance, rename_database};
 
 use std::time::Instant;
@@ -41,7 +43,7 @@ use async_trait::async_trait;
 use crate::backup::{BackupEntry, BackupStore, DumpFormat, count_rows};
 use crate::catalog::BackupCatalog;
 use crate::cluster::PgInstallations;
-use crate::config::{ChildEnv, DatabaseUrl};
+use crate::config::DatabaseUrl;
 use crate::error::{Error, Result};
 use std::sync::Arc;
 
@@ -112,6 +114,7 @@ impl PgRestorer {
 
     /// A restorer that only validates backups in `store` (no server: [`Restorer::restore`] refuses;
     /// [`Restorer::validate`] needs [`ValidateOptions::source_database`]).
+    #[deprecated(note = "use `BackupValidator::new`: it validates, and has no restore that fails")]
     pub fn validator(store: impl BackupStore + 'static) -> Self {
         Self {
             url: None,
@@ -123,8 +126,8 @@ impl PgRestorer {
         self.url.as_ref().ok_or_else(|| {
             Error::config(
                 "restore",
-                "this restorer only validates (PgRestorer::validator); give it a database URL to \
-                 restore into (PgRestorer::new)",
+                "this restorer was made without a server (PgRestorer::validator): give it a \
+                 database URL to restore into (PgRestorer::new), or validate with BackupValidator",
             )
         })
     }
@@ -136,26 +139,17 @@ impl Restorer for PgRestorer {
         restore_backup(self.server()?, self.store.as_ref(), options).await
     }
 
-    #[tracing::instrument(name = "backup.validate", skip_all, fields(store = %self.store.describe()))]
+    /// Validates with a [`BackupValidator`] of the same store; the source database defaults to the
+    /// URL's.
     async fn validate(&self, options: &ValidateOptions) -> Result<ValidationReport> {
-        let database = match (&options.source_database, &self.url) {
-            (Some(database), _) => database.clone(),
-            (None, Some(url)) => url.database(),
-            (None, None) => {
-                return Err(Error::config(
-                    "validate",
-                    "which database's backups? set ValidateOptions::source_database",
-                ));
+        let validator = BackupValidator::shared(self.store.clone());
+        match (&options.source_database, &self.url) {
+            (None, Some(url)) => {
+                let options = options.clone().with_source_database(url.database());
+                validator.validate(&options).await
             }
-        };
-        let entry = self.store.find(&database, &options.selector).await?;
-        validate_entry(
-            self.store.as_ref(),
-            &entry,
-            &options.decryption,
-            options.progress.as_ref(),
-        )
-        .await
+            _ => validator.validate(options).await,
+        }
     }
 }
 
@@ -264,6 +258,23 @@ struct Restored {
     statistics_restored: bool,
 }
 
+impl Restored {
+    /// What a `tables` restore on `jobs` connections did.
+    fn from_tables(restored: tables::TablesRestored, jobs: u32) -> Self {
+        Self {
+            stored_bytes: restored.stored_bytes,
+            plaintext_bytes: restored.plaintext_bytes,
+            tables_checked: restored.tables_checked,
+            jobs,
+            stages: restored.stages,
+            masking: restored.masking,
+            analyzed: restored.analyzed,
+            decoded_as_text: restored.decoded_as_text,
+            statistics_restored: restored.statistics_restored,
+        }
+    }
+}
+
 /// The restore proper, then ANALYZE when asked for (of what the restore did not analyze yet), unless
 /// the backup's planner statistics were restored.
 async fn restore_and_analyze(
@@ -350,17 +361,7 @@ async fn restore_into(
             schema,
         )
         .await?;
-        return Ok(Restored {
-            stored_bytes: restored.stored_bytes,
-            plaintext_bytes: restored.plaintext_bytes,
-            tables_checked: restored.tables_checked,
-            jobs,
-            stages: restored.stages,
-            masking: restored.masking,
-            analyzed: restored.analyzed,
-            decoded_as_text: restored.decoded_as_text,
-            statistics_restored: restored.statistics_restored,
-        });
+        return Ok(Restored::from_tables(restored, jobs));
     }
     if masking::RestoreMasking::wanted(options) {
         return Err(Error::Refused {
@@ -371,51 +372,7 @@ async fn restore_into(
                     .into(),
         });
     }
-    let started = Instant::now();
-    let target_major = crate::cluster::server_major(&target.connect_for_work().await?).await?;
-    let tools = tools::RestoreTools::for_backup_async(entry, Some(target_major)).await?;
-    let (pg_restore, pg_restore_major) = tools.loader("pg_restore", target_major)?;
-    let env = ChildEnv::for_url(target)?;
-    let (decoded, jobs) = if plain {
-        let load = Load::new(&tools, target_major)?;
-        (
-            restore_streaming(store, entry, &load, &env, options, &tools).await?,
-            1,
-        )
-    } else if compat::connects_badly(pg_restore_major, target_major) {
-        // A pg_restore this new sets what the older server refuses: its rendered script goes
-        // through psql instead, in one transaction.
-        let load = Load::rendered(&tools, target_major)?;
-        (
-            restore_streaming(store, entry, &load, &env, options, &tools).await?,
-            1,
-        )
-    } else if jobs > 1 {
-        let decoded =
-            restore_parallel(store, entry, &pg_restore, &env, options, &tools, jobs).await?;
-        (decoded, jobs)
-    } else {
-        let load = Load::archive(pg_restore);
-        (
-            restore_streaming(store, entry, &load, &env, options, &tools).await?,
-            1,
-        )
-    };
-    let checked = match (&entry.manifest, options.check_row_counts) {
-        (Some(manifest), true) => compare_row_counts(target, &manifest.tables, &entry.key).await?,
-        _ => 0,
-    };
-    Ok(Restored {
-        stored_bytes: decoded.stored_bytes,
-        plaintext_bytes: decoded.plaintext_bytes,
-        tables_checked: checked,
-        jobs,
-        stages: vec![("restore".into(), started.elapsed().as_secs_f64())],
-        masking: None,
-        analyzed: Vec::new(),
-        decoded_as_text: Vec::new(),
-        statistics_restored: tools.keeps_statistics(),
-    })
+    archive::restore_archive(store, entry, target, options, plain, jobs).await
 }
 
 /// Tables, views, sequences and other relations outside the system schemas.

@@ -6,15 +6,92 @@ use std::time::Instant;
 
 use tokio::io::AsyncReadExt;
 
-use super::{ValidationReport, stream, take_stdin, tools};
+use std::sync::Arc;
+
+use super::{ValidateOptions, ValidationReport, stream, take_stdin, tools};
 use crate::backup::{BackupEntry, BackupStore, DumpFormat};
+use crate::catalog::BackupCatalog;
 use crate::cluster::{last_lines, spawn_error};
 use crate::codec::Decryption;
 use crate::error::{Error, Result};
 use crate::progress::{self, Progress, ProgressUnit};
 
+/// Validates backups in a store without any database server: each is downloaded, decrypted and
+/// decompressed with every hash and the archive's table of contents checked. A cheap `Clone` handle.
+///
+/// ```no_run
+/// # async fn demo() -> dbops::Result<()> {
+/// use dbops::backup::{BackupSelector, Decryption};
+/// use dbops::restore::{BackupValidator, ValidateOptions};
+///
+/// let validator = BackupValidator::new(dbops::ObjectBackupStore::open("s3://backups/prod")?);
+/// let options = ValidateOptions::new("app", BackupSelector::Latest, Decryption::none());
+/// let report = validator.validate(&options).await?;
+/// println!("{} is valid ({} bytes stored)", report.backup_id, report.stored_bytes);
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct BackupValidator {
+    store: Arc<dyn BackupStore>,
+}
+
+impl BackupValidator {
+    /// A validator of the backups in `store`.
+    pub fn new(store: impl BackupStore + 'static) -> Self {
+        Self::shared(Arc::new(store))
+    }
+
+    /// A validator of the backups in a store shared with other operations.
+    pub fn shared(store: Arc<dyn BackupStore>) -> Self {
+        Self { store }
+    }
+
+    /// Validates the backup `options` select of [`ValidateOptions::source_database`] (required: a
+    /// validator knows no server whose database could be meant).
+    #[tracing::instrument(name = "backup.validate", skip_all, fields(store = %self.store.describe()))]
+    pub async fn validate(&self, options: &ValidateOptions) -> Result<ValidationReport> {
+        let Some(database) = &options.source_database else {
+            return Err(Error::config(
+                "validate",
+                "which database's backups? set ValidateOptions::source_database \
+                 (ValidateOptions::new takes it)",
+            ));
+        };
+        let entry = self.store.find(database, &options.selector).await?;
+        self.validate_entry(&entry, options).await
+    }
+
+    /// Validates one listed backup with the keys and progress callback of `options` (its selector
+    /// and database are not used).
+    pub async fn validate_entry(
+        &self,
+        entry: &BackupEntry,
+        options: &ValidateOptions,
+    ) -> Result<ValidationReport> {
+        validate(
+            self.store.as_ref(),
+            entry,
+            &options.decryption,
+            options.progress.as_ref(),
+        )
+        .await
+    }
+}
+
 /// Validates one backup entry (see [`Restorer::validate`](super::Restorer::validate)).
+#[deprecated(
+    note = "use `BackupValidator::validate_entry` (keys and progress in `ValidateOptions`)"
+)]
 pub async fn validate_entry(
+    store: &dyn BackupStore,
+    entry: &BackupEntry,
+    decryption: &Decryption,
+    progress: Option<&Progress>,
+) -> Result<ValidationReport> {
+    validate(store, entry, decryption, progress).await
+}
+
+async fn validate(
     store: &dyn BackupStore,
     entry: &BackupEntry,
     decryption: &Decryption,

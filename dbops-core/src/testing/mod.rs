@@ -22,7 +22,9 @@ use spares::Spares;
 use tokio::sync::Mutex;
 use tokio_postgres::Client;
 
+// The `#[dbops::test]` macro's plumbing: public for the code it generates, not an extension point.
 #[cfg(feature = "macros")]
+#[doc(hidden)]
 pub use harness::{EmbeddedFiles, TestArg, TestOutcome, TestSetup, run_test};
 #[cfg(feature = "seed")]
 pub use seed_step::SeedStep;

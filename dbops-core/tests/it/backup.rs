@@ -74,6 +74,21 @@ async fn round_trip(store: ObjectBackupStore, options: BackupOptions, decryption
     if manifest.format != DumpFormat::Plain {
         assert!(validation.toc_entries.unwrap() > 10, "{validation:?}");
     }
+    // A validator needs no server; it asks which database's backups when not told.
+    let validator = dbops::restore::BackupValidator::new(store.clone());
+    let alone = validator
+        .validate_entry(
+            &latest,
+            &dbops::restore::ValidateOptions::default().with_decryption(decryption.clone()),
+        )
+        .await
+        .unwrap();
+    assert_eq!(alone.stored_bytes, validation.stored_bytes);
+    let unnamed = validator
+        .validate(&dbops::restore::ValidateOptions::default())
+        .await
+        .unwrap_err();
+    assert!(unnamed.to_string().contains("source_database"), "{unnamed}");
 
     let target = unique("restored");
     let restored = restorer

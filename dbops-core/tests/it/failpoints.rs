@@ -65,7 +65,8 @@ async fn assert_whole(store: &ObjectBackupStore, backups: usize, context: &str) 
     assert!(catalog.problems.is_empty(), "{context}: {catalog:?}");
     assert_eq!(catalog.backups.len(), backups, "{context}: {catalog:?}");
     for b in &catalog.backups {
-        dbops::restore::validate_entry(store, b, &Decryption::none(), None)
+        dbops::restore::BackupValidator::new(store.clone())
+            .validate_entry(b, &Default::default())
             .await
             .unwrap_or_else(|e| panic!("{context}: listed backup {} is not whole: {e}", b.id));
     }
