@@ -16,8 +16,8 @@ crates() {
     | sed 's/ (\*)//; s/ (proc-macro)//' | sort -u | wc -l
 }
 
-for features in migrate health http cluster testing macros seed backup mask s3 gcs azure pitr alert failpoints \
-                "migrate,health" "migrate,health,http" "migrate,health,testing" "migrate,health,macros" full; do
+for features in migrate lint health http cluster testing macros seed backup mask s3 gcs azure pitr alert failpoints \
+                "migrate,health" "migrate,health,http" "migrate,health,testing" "migrate,health,macros" "migrate,health,lint" full; do
   printf 'clippy --features %-24s' "$features"
   cargo clippy -q -p dbops-core --no-default-features --features "$features" -- -D warnings
   printf ' ok\n'

@@ -6,7 +6,8 @@ use clap::{Args, Subcommand};
 
 use super::Context;
 use dbops::error::{Error, Result};
-use dbops::migrate::lint::{self, Severity};
+use dbops::migrate::lint::{self, LintOptions, Severity};
+use dbops::migrate::plan::{LockPlan, PlanOptions};
 use dbops::migrate::{
     self, DownSteps, MigrateOptions, MigrateReport, MigrateSettings, MigrationSource, Migrator,
     Numbering, PgMigrator, Rollback, RoundTrip, Scratch, VerifyOptions,
@@ -39,6 +40,17 @@ pub struct MigrateArgs {
     /// Treat warnings (missing down files, changed applied files) as errors.
     #[arg(long, global = true)]
     strict: bool,
+    /// Risk guard: plan pending steps against the live database first and refuse any that would
+    /// block traffic for longer than SECONDS at the tables' current size.
+    #[arg(long, global = true, value_name = "SECONDS")]
+    max_blocking: Option<f64>,
+    /// Risk guard: wait up to SECONDS for sessions holding conflicting locks before migrating
+    /// [default: 30].
+    #[arg(long, global = true, value_name = "SECONDS")]
+    wait_for_sessions: Option<f64>,
+    /// Risk guard: refuse, rather than migrate, when sessions are still in the way after the wait.
+    #[arg(long, global = true)]
+    refuse_when_waiting: bool,
     /// What to do.
     #[command(subcommand)]
     command: MigrateCommand,
@@ -166,6 +178,22 @@ pub enum MigrateCommand {
         #[arg(long)]
         confirm: String,
     },
+    /// What the pending migrations would do to the live database: for each statement, the lock it
+    /// takes and on what, whether it scans or rewrites the table, the table's size and rows, the
+    /// sessions in the way and the longest open transactions, and a verdict.
+    ///
+    /// A statement holding traffic out longer than --max-blocking (default 1 s) is reported as
+    /// blocking.
+    ///
+    /// Example: dbops migrate plan --fail-on-risk
+    Plan {
+        /// Plan up to this version.
+        #[arg(long)]
+        to: Option<i64>,
+        /// Exit 1 when a statement is not safe (for CI and deploy scripts).
+        #[arg(long)]
+        fail_on_risk: bool,
+    },
     /// Apply every migration in a scratch database, rolling each back and comparing the catalog.
     Verify {
         /// Only apply the ups.
@@ -187,6 +215,17 @@ pub enum MigrateCommand {
         /// Only check the files' names and their directories (the naming hook).
         #[arg(long, requires = "files")]
         names_only: bool,
+        /// Fail on findings of this severity or worse: hint, warning or error (default: error;
+        /// warning with --strict).
+        #[arg(long, value_name = "SEVERITY")]
+        fail_on: Option<Severity>,
+        /// The oldest PostgreSQL major the migrations must be safe on (default: 13).
+        #[arg(long, value_name = "MAJOR")]
+        server_major: Option<u32>,
+        /// Print the rules (with --json: as data): what each catches, its lock, what that blocks,
+        /// and the safe rewrite.
+        #[arg(long, conflicts_with_all = ["files", "names_only"])]
+        rules: bool,
     },
 }
 
@@ -198,6 +237,9 @@ impl MigrateArgs {
             .with_lock_timeout_secs(self.lock_timeout)
             .with_statement_timeout_secs(self.statement_timeout)
             .with_strict(self.strict)
+            .with_max_blocking_secs(self.max_blocking)
+            .with_wait_for_sessions_secs(self.wait_for_sessions)
+            .with_refuse_when_waiting(self.refuse_when_waiting)
     }
 
     fn source(&self) -> Result<MigrationSource> {
@@ -317,6 +359,7 @@ pub async fn run(args: MigrateArgs, ctx: &Context) -> Result<()> {
                 format!("created {}\ncreated {}", up.display(), down.display())
             })
         }
+        MigrateCommand::Plan { to, fail_on_risk } => plan(&args, ctx, *to, *fail_on_risk).await,
         MigrateCommand::Drop { confirm } => {
             let dropped = args.migrator(ctx).await?.drop_everything(confirm).await?;
             ctx.print(&dropped, || format!("dropped {} objects", dropped.len()))
@@ -326,7 +369,26 @@ pub async fn run(args: MigrateArgs, ctx: &Context) -> Result<()> {
             keep,
             timings,
         } => verify(&args, ctx, *skip_rollback, *keep, *timings).await,
-        MigrateCommand::Lint { files, names_only } => lint(&args, ctx, files, *names_only),
+        MigrateCommand::Lint {
+            files,
+            names_only,
+            fail_on,
+            server_major,
+            rules,
+        } => {
+            if *rules {
+                return ctx.print(&lint::RULES, lint::rules_markdown);
+            }
+            let options = server_major.map_or_else(LintOptions::default, |major| {
+                LintOptions::default().with_server_major(major)
+            });
+            let fail_on = fail_on.unwrap_or(if args.strict {
+                Severity::Warning
+            } else {
+                Severity::Error
+            });
+            lint(&args, ctx, files, *names_only, &options, fail_on)
+        }
     }
 }
 
@@ -478,19 +540,116 @@ fn round_trip_text(round_trip: &RoundTrip) -> String {
     }
 }
 
-/// `migrate lint`: findings printed; errors (every finding with `--strict`) fail the command.
-fn lint(args: &MigrateArgs, ctx: &Context, files: &[PathBuf], names_only: bool) -> Result<()> {
+/// `migrate plan`: the lock plan of the pending migrations.
+async fn plan(
+    args: &MigrateArgs,
+    ctx: &Context,
+    to: Option<i64>,
+    fail_on_risk: bool,
+) -> Result<()> {
+    let mut options = PlanOptions::default();
+    if let Some(secs) = args.max_blocking {
+        options = options.with_max_blocking(dbops::config::duration_from(
+            "--max-blocking",
+            secs,
+            dbops::config::TimeUnit::Seconds,
+        )?);
+    }
+    let plan = args.migrator(ctx).await?.plan_locks(to, &options).await?;
+    ctx.print(&plan, || plan_text(&plan))?;
+    if fail_on_risk && !plan.verdict.is_safe() {
+        return Err(Error::Refused {
+            action: "migrate plan".into(),
+            reason: format!("the pending migrations are not safe: {}", plan.verdict),
+        });
+    }
+    Ok(())
+}
+
+fn plan_text(plan: &LockPlan) -> String {
+    let mut out = String::new();
+    if plan.statements.is_empty() {
+        return format!("nothing pending (version {:?})", plan.current);
+    }
+    for s in &plan.statements {
+        out.push_str(&format!("{}:{}  {}\n", s.file, s.line, s.statement));
+        for t in &s.tables {
+            let size = if t.exists {
+                format!(
+                    "{}, ~{} rows",
+                    crate::backup::human_bytes(t.size_bytes.max(0) as u64),
+                    t.rows
+                )
+            } else {
+                "created by an earlier step".into()
+            };
+            out.push_str(&format!(
+                "    {} on {} ({size}): blocks {}, {}{}\n",
+                t.lock,
+                t.table,
+                t.blocks,
+                t.work,
+                if t.estimated_secs >= 0.5 {
+                    format!(", about {:.0} s", t.estimated_secs)
+                } else {
+                    String::new()
+                }
+            ));
+            for c in &t.conflicting {
+                out.push_str(&format!(
+                    "      in the way: pid {} {} {} ({}{}): {}\n",
+                    c.pid,
+                    if c.granted { "holds" } else { "waits for" },
+                    c.lock.as_deref().unwrap_or("a lock"),
+                    c.state,
+                    c.transaction_secs
+                        .map(|s| format!(", transaction open {s:.0} s"))
+                        .unwrap_or_default(),
+                    c.query
+                ));
+            }
+        }
+        out.push_str(&format!("    => {}\n", s.verdict));
+        for f in &s.findings {
+            out.push_str(&format!("    {}[{}]: {}\n", f.severity, f.rule, f.message));
+        }
+    }
+    for e in &plan.syntax_errors {
+        out.push_str(&format!("{e}\n"));
+    }
+    if let Some(t) = plan.long_transactions.first() {
+        out.push_str(&format!(
+            "longest open transaction: pid {} ({}, {:.0} s): {}\n",
+            t.pid,
+            t.state,
+            t.transaction_secs.unwrap_or(0.0),
+            t.query
+        ));
+    }
+    out.push_str(&format!("verdict: {}", plan.verdict));
+    out
+}
+
+/// `migrate lint`: findings printed; those of `fail_on` or worse fail the command.
+fn lint(
+    args: &MigrateArgs,
+    ctx: &Context,
+    files: &[PathBuf],
+    names_only: bool,
+    options: &LintOptions,
+    fail_on: Severity,
+) -> Result<()> {
     let (findings, checked) = if files.is_empty() {
         let source = args.source()?;
         let checked = format!("{} migrations", source.migrations().len());
-        (lint::check(&source), checked)
+        (lint::check_with(&source, options), checked)
     } else {
         let dirs = files.iter().filter(|f| f.is_dir()).count();
         let checked = match dirs {
             0 => format!("{} files", files.len()),
             _ => format!("{} files and {dirs} directories", files.len() - dirs),
         };
-        (lint::check_files(files, names_only), checked)
+        (lint::check_files_with(files, names_only, options), checked)
     };
     ctx.print(&findings, || {
         if findings.is_empty() {
@@ -498,15 +657,13 @@ fn lint(args: &MigrateArgs, ctx: &Context, files: &[PathBuf], names_only: bool) 
         }
         findings.iter().map(|f| format!("{f}\n")).collect()
     })?;
-    let errors = findings
-        .iter()
-        .filter(|f| f.severity == Severity::Error || args.strict)
-        .count();
-    if errors > 0 {
+    let failing = findings.iter().filter(|f| f.severity >= fail_on).count();
+    if failing > 0 {
         return Err(Error::Refused {
             action: "lint migrations".into(),
             reason: format!(
-                "{errors} finding(s) must be fixed or silenced with `-- dbops:allow <rule>`"
+                "{failing} finding(s) of severity {fail_on} or worse must be fixed or silenced \
+                 with `-- dbops:allow <rule>`"
             ),
         });
     }

@@ -27,6 +27,7 @@ typed! {
     dbops::migrate::MigrationStatus => "MigrationStatus",
     dbops::migrate::PlannedStep => "PlannedStep",
     dbops::migrate::lint::LintFinding => "LintFinding",
+    dbops::migrate::plan::LockPlan => "LockPlan",
     crate::migrate::Verified => "VerifyReport",
     dbops::seed::SeedReport => "SeedReport",
     dbops::db::ResetReport => "ResetReport",

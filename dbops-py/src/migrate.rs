@@ -28,9 +28,10 @@ fn json<T: Typed>(result: dbops::Result<T>) -> dbops::Result<Py<PyAny>> {
 
 #[pymethods]
 impl Migrator {
-    /// `url`: the database; `source`: the migrations directory.
+    /// `url`: the database; `source`: the migrations directory;
+    /// `max_blocking`, `wait_for_sessions`, `refuse_when_waiting`: the risk guard (seconds).
     #[new]
-    #[pyo3(signature = (url, source, *, schema=None, table=None, lock_timeout=None, statement_timeout=None, strict=false, progress=None))]
+    #[pyo3(signature = (url, source, *, schema=None, table=None, lock_timeout=None, statement_timeout=None, strict=false, progress=None, max_blocking=None, wait_for_sessions=None, refuse_when_waiting=false))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         url: &str,
@@ -41,13 +42,19 @@ impl Migrator {
         statement_timeout: Option<f64>,
         strict: bool,
         progress: Option<Py<PyAny>>,
+        max_blocking: Option<f64>,
+        wait_for_sessions: Option<f64>,
+        refuse_when_waiting: bool,
     ) -> PyResult<Self> {
         let settings = MigrateSettings::default()
             .with_schema(schema)
             .with_table(table)
             .with_lock_timeout_secs(lock_timeout)
             .with_statement_timeout_secs(statement_timeout)
-            .with_strict(strict);
+            .with_strict(strict)
+            .with_max_blocking_secs(max_blocking)
+            .with_wait_for_sessions_secs(wait_for_sessions)
+            .with_refuse_when_waiting(refuse_when_waiting);
         let options =
             (settings.options().map_err(err)?).with_progress(crate::convert::progress(progress));
         let url = DatabaseUrl::parse(url).map_err(err)?;
@@ -225,6 +232,43 @@ impl Migrator {
         let m = self.0.clone();
         into_awaitable(py, async move { json(m.plan_up(to).await) })
     }
+
+    /// The `LockPlan` of the pending migrations against the live database: each statement's lock,
+    /// the work under it, the table's size, the sessions in the way and a verdict; `max_blocking`
+    /// (seconds, default 1): what counts as blocking.
+    #[pyo3(signature = (to=None, *, max_blocking=None))]
+    fn plan_locks(
+        &self,
+        py: Python<'_>,
+        to: Option<i64>,
+        max_blocking: Option<f64>,
+    ) -> PyResult<Py<PyAny>> {
+        let (m, options) = (self.0.clone(), plan_options(max_blocking)?);
+        block_on(py, async move { json(m.plan_locks(to, &options).await) })
+    }
+
+    /// Like `plan_locks`; awaitable.
+    #[pyo3(signature = (to=None, *, max_blocking=None))]
+    fn plan_locks_async<'py>(
+        &self,
+        py: Python<'py>,
+        to: Option<i64>,
+        max_blocking: Option<f64>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let (m, options) = (self.0.clone(), plan_options(max_blocking)?);
+        into_awaitable(py, async move { json(m.plan_locks(to, &options).await) })
+    }
+}
+
+fn plan_options(max_blocking: Option<f64>) -> PyResult<migrate::plan::PlanOptions> {
+    let mut options = migrate::plan::PlanOptions::default();
+    if let Some(secs) = max_blocking {
+        let limit =
+            dbops::config::duration_from("max_blocking", secs, dbops::config::TimeUnit::Seconds)
+                .map_err(err)?;
+        options = options.with_max_blocking(limit);
+    }
+    Ok(options)
 }
 
 /// A migrator with the backup to take before it migrates.
@@ -266,11 +310,19 @@ impl Migrator {
     }
 }
 
-/// Lint findings (`LintFinding`: rule, severity, file, line, message) of a migrations directory.
+/// Lint findings (`LintFinding`: rule, severity, file, line, column, message) of a migrations
+/// directory; `server_major`: the oldest PostgreSQL major the migrations must be safe on.
 #[pyfunction]
-fn lint(py: Python<'_>, source: &str) -> PyResult<Py<PyAny>> {
+#[pyo3(signature = (source, *, server_major=None))]
+fn lint(py: Python<'_>, source: &str, server_major: Option<u32>) -> PyResult<Py<PyAny>> {
     crate::runtime::guard("linting migrations", || {
-        to_py(py, &migrate::lint::check(&self::source(source, false)?))
+        let options = server_major.map_or_else(migrate::lint::LintOptions::default, |major| {
+            migrate::lint::LintOptions::default().with_server_major(major)
+        });
+        to_py(
+            py,
+            &migrate::lint::check_with(&self::source(source, false)?, &options),
+        )
     })
 }
 

@@ -76,7 +76,10 @@ def test_file_errors_carry_the_path(tmp_path: pathlib.Path) -> None:
 
 
 def test_lint_verify_and_create(dbops_admin_url: str, tmp_path: pathlib.Path) -> None:
-    assert dbops.lint(MIGRATIONS) == []
+    # The reference schema takes no lock it should not; its bigserial and char(3) columns are hints.
+    findings = dbops.lint(MIGRATIONS)
+    assert [f for f in findings if f.severity != "hint"] == []
+    assert {f.rule for f in findings} == {"serial", "char-type"}
     report = dbops.verify(dbops_admin_url, MIGRATIONS)
     assert isinstance(report, dbops.VerifyReport)
     assert report.passed is True and report.kept_database is None
@@ -93,7 +96,10 @@ def test_lint_findings_are_typed(tmp_path: pathlib.Path) -> None:
     assert findings, "CREATE INDEX without CONCURRENTLY must be flagged"
     assert all(isinstance(f, dbops.LintFinding) for f in findings)
     assert {f.file for f in findings} <= {"000001_a.up.sql", "000001_a.down.sql"}
-    assert all(f.severity in ("warning", "error") and f.line >= 1 for f in findings)
+    assert all(f.severity in ("hint", "warning", "error") and f.line >= 1 and f.column >= 1 for f in findings)
+    index = next(f for f in findings if f.rule == "index-not-concurrent")
+    assert index.severity == "error" and "CONCURRENTLY" in index.message
+    assert dbops.lint(str(tmp_path), server_major=17)
 
 
 async def test_async_goto_force_status_plan(dbops_test_databases: dbops.TestDatabases) -> None:
@@ -160,4 +166,59 @@ def test_up_with_backup_backs_up_only_when_pending(dbops_test_databases: dbops.T
     assert failed.backup_id != guarded.backup.id and f"--id {failed.backup_id}" in failed.restore_command
     assert failed.restore_command in str(failed)
     assert len(dbops.list_backups(store, db.name).backups) == 2
+    db.drop()
+
+
+def _rides_with_pending(tmp_path: pathlib.Path, pending: str) -> None:
+    (tmp_path / "000001_rides.up.sql").write_text(
+        "CREATE TABLE IF NOT EXISTS rides (id bigint PRIMARY KEY, fare numeric);\n"
+        "-- dbops:allow data-change\n"
+        "INSERT INTO rides SELECT g, g FROM generate_series(1, 20000) g;\nANALYZE rides;\n"
+    )
+    (tmp_path / "000001_rides.down.sql").write_text("DROP TABLE IF EXISTS rides;")
+    (tmp_path / "000002_fare.up.sql").write_text(pending)
+    (tmp_path / "000002_fare.down.sql").write_text("SELECT 1;")
+
+
+async def test_plan_locks_sees_sizes_and_sessions_in_the_way(
+    dbops_test_databases: dbops.TestDatabases, tmp_path: pathlib.Path
+) -> None:
+    db = dbops_test_databases.create()
+    _rides_with_pending(tmp_path, "ALTER TABLE rides ADD COLUMN tip numeric;")
+    migrator = dbops.Migrator(db.url, str(tmp_path))
+    migrator.up(to=1)
+    with psycopg.connect(db.url) as reader:
+        reader.execute("SELECT count(*) FROM rides").fetchone()  # holds ACCESS SHARE until the end
+        pid = reader.info.backend_pid
+        plan = migrator.plan_locks()
+        assert isinstance(plan, dbops.LockPlan) and (plan.current, plan.target) == (1, 2)
+        statement = plan.statements[0]
+        assert isinstance(statement, dbops.StatementPlan)
+        assert (statement.file, statement.line) == ("000002_fare.up.sql", 1)
+        table = statement.tables[0]
+        assert isinstance(table, dbops.TablePlan)
+        assert (table.table, table.lock, table.work, table.blocks) == ("rides", "access_exclusive", "catalog", "reads_and_writes")
+        assert table.exists and table.rows > 10_000 and table.size_bytes > 100_000
+        assert [s.pid for s in table.conflicting] == [pid]
+        assert isinstance(table.conflicting[0], dbops.LockSession) and table.conflicting[0].lock == "AccessShareLock"
+        assert statement.verdict.verdict == "risky" and str(pid) in (statement.verdict.reason or "")
+        assert plan.verdict.verdict == "risky"
+    later = await migrator.plan_locks_async()
+    assert later.verdict == dbops.Verdict(verdict="safe", reason=None, traffic=None, secs=None)
+    db.drop()
+
+
+def test_risk_guard_refuses_a_blocking_step(dbops_test_databases: dbops.TestDatabases, tmp_path: pathlib.Path) -> None:
+    db = dbops_test_databases.create()
+    _rides_with_pending(tmp_path, "ALTER TABLE rides ALTER COLUMN fare TYPE numeric(14,2);")
+    dbops.Migrator(db.url, str(tmp_path)).up(to=1)
+    plan = dbops.Migrator(db.url, str(tmp_path)).plan_locks(max_blocking=0.000001)
+    assert plan.verdict.verdict == "blocks" and plan.verdict.traffic == "reads_and_writes"
+    guarded = dbops.Migrator(db.url, str(tmp_path), max_blocking=0.000001)
+    with pytest.raises(dbops.RefusedError) as refused:
+        guarded.up()
+    assert "000002_fare.up.sql:1" in str(refused.value) and "would block reads and writes" in str(refused.value)
+    version = guarded.version()
+    assert version is not None and version.version == 1
+    assert dbops.Migrator(db.url, str(tmp_path), max_blocking=60).up().to == 2
     db.drop()

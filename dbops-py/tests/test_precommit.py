@@ -65,7 +65,7 @@ def test_hooks_run_through_pre_commit(tmp_path: pathlib.Path) -> None:
     git(team, env, "add", ".")
     risky = run(["git", "commit", "-q", "-m", "risky migration"], team, env)
     assert risky.returncode != 0
-    assert "000002_add_phone.up.sql:1: error[not-null-without-default]" in risky.stderr, risky.stdout + risky.stderr
+    assert "000002_add_phone.up.sql:1:20: error[not-null-without-default]" in risky.stderr, risky.stdout + risky.stderr
     assert git(team, env, "rev-list", "--count", "HEAD") == "1"
 
     # Fixed, but named by hand against the convention: the naming hook refuses it.

@@ -60,7 +60,7 @@ async fn create_up_status_down_and_lint() {
     let out = dbops(&url, &["migrate", "-s", src, "lint"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert!(
-        text(&out).contains("000002_risky.up.sql:1: error[not-null-without-default]"),
+        text(&out).contains("000002_risky.up.sql:1:20: error[not-null-without-default]"),
         "{}",
         text(&out)
     );
@@ -68,7 +68,7 @@ async fn create_up_status_down_and_lint() {
     let out = dbops(&url, &["migrate", "lint", src]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert!(
-        text(&out).contains("000002_risky.up.sql:1: error[not-null-without-default]"),
+        text(&out).contains("000002_risky.up.sql:1:20: error[not-null-without-default]"),
         "{}",
         text(&out)
     );
@@ -90,6 +90,89 @@ async fn create_up_status_down_and_lint() {
         "{}",
         text(&out)
     );
+}
+
+#[tokio::test]
+async fn plan_shows_locks_and_the_guard_refuses_what_blocks() {
+    let db = empty_databases().await.create().await.unwrap();
+    let url = db.url().expose();
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().to_str().unwrap();
+    let write = |name: &str, sql: &str| std::fs::write(dir.path().join(name), sql).unwrap();
+    write(
+        "000001_rides.up.sql",
+        "CREATE TABLE IF NOT EXISTS rides (id bigint PRIMARY KEY, fare numeric);\n\
+         -- dbops:allow data-change\n\
+         INSERT INTO rides SELECT g, g FROM generate_series(1, 20000) g;\nANALYZE rides;",
+    );
+    write("000001_rides.down.sql", "DROP TABLE IF EXISTS rides;");
+    write(
+        "000002_fare.up.sql",
+        "ALTER TABLE rides ALTER COLUMN fare TYPE numeric(14,2);",
+    );
+    write("000002_fare.down.sql", "SELECT 1;");
+    let out = dbops(&url, &["migrate", "-s", src, "up", "1"]);
+    assert!(out.status.success(), "{}", text(&out));
+
+    // The plan: the lock, the work, the size, and a verdict; --fail-on-risk makes CI fail.
+    let out = dbops(
+        &url,
+        &["migrate", "-s", src, "plan", "--max-blocking", "0.000001"],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let plan = text(&out);
+    assert!(plan.contains("000002_fare.up.sql:1"), "{plan}");
+    assert!(
+        plan.contains("ACCESS EXCLUSIVE") && plan.contains("rewrite"),
+        "{plan}"
+    );
+    assert!(plan.contains("would block reads and writes"), "{plan}");
+    let out = dbops(
+        &url,
+        &[
+            "migrate",
+            "-s",
+            src,
+            "plan",
+            "--max-blocking",
+            "0.000001",
+            "--fail-on-risk",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let out = dbops(&url, &["--json", "migrate", "-s", src, "plan"]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        json["statements"][0]["tables"][0]["lock"],
+        "access_exclusive"
+    );
+    assert_eq!(json["statements"][0]["tables"][0]["work"], "rewrite");
+    assert!(json["statements"][0]["tables"][0]["rows"].as_i64().unwrap() > 10_000);
+
+    // The guard refuses the step and nothing is applied; without it the step runs.
+    let out = dbops(
+        &url,
+        &["migrate", "-s", src, "--max-blocking", "0.000001", "up"],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("risk guard"), "{}", text(&out));
+    let out = dbops(&url, &["--json", "migrate", "-s", src, "version"]);
+    let version: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(version["version"], 1);
+    let out = dbops(&url, &["migrate", "-s", src, "up"]);
+    assert!(out.status.success(), "{}", text(&out));
+
+    // lint names the rule with file, line and column; the rewrite is an error.
+    let out = dbops(&url, &["migrate", "-s", src, "lint"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("000002_fare.up.sql:1:")
+            && text(&out).contains("error[column-type-change]"),
+        "{}",
+        text(&out)
+    );
+    let out = dbops(&url, &["migrate", "-s", src, "lint", "--fail-on", "fatal"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
 }
 
 #[test]

@@ -3,7 +3,10 @@
 
 mod conn;
 mod create;
+#[cfg(feature = "lint")]
 pub mod lint;
+#[cfg(feature = "lint")]
+pub mod plan;
 mod runner;
 mod source;
 /// The statement splitter (moved to [`crate::sql`]; this path keeps working).
@@ -19,8 +22,8 @@ use async_trait::async_trait;
 
 pub use create::{CreateOptions, Numbering, create, create_with};
 pub use runner::{
-    AppliedMigration, ChecksumPolicy, Direction, MigrateOptions, MigrateReport, MigrateSettings,
-    MigrationState, MigrationStatus, PlannedStep,
+    AppliedMigration, ChecksumPolicy, DEFAULT_LOCK_TIMEOUT, Direction, MigrateOptions,
+    MigrateReport, MigrateSettings, MigrationState, MigrationStatus, PlannedStep,
 };
 pub use source::{Migration, MigrationSource, Script, Strictness, parse_file_name};
 pub use state::VersionState;
@@ -225,6 +228,12 @@ impl PgMigrator {
         let from = current.map(|s| s.version).filter(|v| *v >= 0);
         let goal = target(from)?;
         let steps = plan(&self.source, from, goal)?;
+        #[cfg(feature = "lint")]
+        if let Some(guard) = &self.options.risk_guard
+            && !steps.is_empty()
+        {
+            self::plan::enforce(conn, &self.source, &steps, guard).await?;
+        }
         let server_version: i32 = conn
             .query_one("SELECT current_setting('server_version_num')::int", &[])
             .await

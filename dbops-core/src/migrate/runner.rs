@@ -37,6 +37,9 @@ pub enum ChecksumPolicy {
     Ignore,
 }
 
+/// The default `lock_timeout` of migration statements.
+pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// Options of a [`super::PgMigrator`]. Defaults are golang-migrate's where it has one.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
@@ -50,10 +53,14 @@ pub struct MigrateOptions {
     pub history_table: String,
     /// How long to wait for another migrator's lock. Default: 15 minutes.
     pub lock_wait: Duration,
-    /// `lock_timeout` for migration statements (none by default); a statement that times out waiting
-    /// for a table lock is retried with backoff (transactional migrations only).
+    /// `lock_timeout` for migration statements, so a statement waiting for a table lock never
+    /// queues the table's traffic behind it for longer; a transactional migration that times out
+    /// is rolled back and retried with backoff. `CONCURRENTLY` statements run without it (their
+    /// waits hold no traffic up, and a cancelled one leaves an invalid index). `None`: wait as long
+    /// as it takes. Default: 2 s.
     pub lock_timeout: Option<Duration>,
-    /// Retries after a lock timeout. Default: 3 (waits 1 s, 2 s, 4 s).
+    /// Retries after a lock timeout. Default: 5 (waits 1, 2, 4, 8, 16 s: about 40 s in all with a
+    /// 2 s lock_timeout before the migration gives up).
     pub lock_retries: u32,
     /// `statement_timeout` for migration statements. Default: none.
     pub statement_timeout: Option<Duration>,
@@ -62,6 +69,28 @@ pub struct MigrateOptions {
     /// Reports each step (not serialized). Default: none.
     #[serde(skip)]
     pub progress: Option<Progress>,
+    /// Refuses or delays risky steps (feature `lint`; [`MigrateOptions::with_risk_guard`]).
+    #[cfg(feature = "lint")]
+    #[serde(skip)]
+    pub(crate) risk_guard: Option<super::plan::RiskGuard>,
+}
+
+#[cfg(feature = "lint")]
+#[cfg_attr(docsrs, doc(cfg(feature = "lint")))]
+impl MigrateOptions {
+    /// Plans the pending steps against the live database before applying them, refusing those
+    /// that would block traffic too long and waiting for sessions in the way (see
+    /// [`super::plan::RiskGuard`]). Default: none.
+    #[must_use]
+    pub fn with_risk_guard(mut self, guard: impl Into<Option<super::plan::RiskGuard>>) -> Self {
+        self.risk_guard = guard.into();
+        self
+    }
+
+    /// The risk guard, if any.
+    pub fn risk_guard(&self) -> Option<&super::plan::RiskGuard> {
+        self.risk_guard.as_ref()
+    }
 }
 
 crate::setters::with_setters!(MigrateOptions {
@@ -83,11 +112,13 @@ impl Default for MigrateOptions {
             table: "schema_migrations".into(),
             history_table: "dbops_migration_history".into(),
             lock_wait: Duration::from_secs(15 * 60),
-            lock_timeout: None,
-            lock_retries: 3,
+            lock_timeout: Some(DEFAULT_LOCK_TIMEOUT),
+            lock_retries: 5,
             statement_timeout: None,
             checksums: ChecksumPolicy::Warn,
             progress: None,
+            #[cfg(feature = "lint")]
+            risk_guard: None,
         }
     }
 }
@@ -103,13 +134,21 @@ pub struct MigrateSettings {
     pub schema: Option<String>,
     /// golang-migrate's table. Default: `schema_migrations`.
     pub table: Option<String>,
-    /// `lock_timeout` of migration statements, in seconds. Default: none.
+    /// `lock_timeout` of migration statements, in seconds; 0 waits as long as it takes. Default: 2.
     pub lock_timeout_secs: Option<f64>,
     /// `statement_timeout` of migration statements, in seconds. Default: none.
     pub statement_timeout_secs: Option<f64>,
     /// Strict: changed applied files are errors ([`ChecksumPolicy::Error`]) and so are problems
     /// golang-migrate tolerates in the files ([`super::Strictness::Strict`]). Default: false.
     pub strict: bool,
+    /// Turns the risk guard on (feature `lint`): steps that would block traffic for longer than
+    /// this many seconds at the tables' current size are refused. Default: no guard.
+    pub max_blocking_secs: Option<f64>,
+    /// With the guard on: seconds to wait for sessions holding conflicting locks. Default: 30.
+    pub wait_for_sessions_secs: Option<f64>,
+    /// With the guard on: refuse, rather than migrate, when sessions are still in the way after
+    /// the wait. Default: false.
+    pub refuse_when_waiting: bool,
 }
 
 crate::setters::with_setters!(MigrateSettings {
@@ -118,6 +157,9 @@ crate::setters::with_setters!(MigrateSettings {
     with_lock_timeout_secs => lock_timeout_secs: opt f64,
     with_statement_timeout_secs => statement_timeout_secs: opt f64,
     with_strict => strict: bool,
+    with_max_blocking_secs => max_blocking_secs: opt f64,
+    with_wait_for_sessions_secs => wait_for_sessions_secs: opt f64,
+    with_refuse_when_waiting => refuse_when_waiting: bool,
 });
 
 impl MigrateSettings {
@@ -130,10 +172,14 @@ impl MigrateSettings {
                 .transpose()
         };
         let defaults = MigrateOptions::default();
-        Ok(MigrateOptions {
+        let options = MigrateOptions {
             schema: self.schema.clone(),
             table: self.table.clone().unwrap_or(defaults.table.clone()),
-            lock_timeout: seconds("lock timeout", self.lock_timeout_secs)?,
+            lock_timeout: match seconds("lock timeout", self.lock_timeout_secs)? {
+                None => defaults.lock_timeout,
+                Some(Duration::ZERO) => None,
+                Some(timeout) => Some(timeout),
+            },
             statement_timeout: seconds("statement timeout", self.statement_timeout_secs)?,
             checksums: if self.strict {
                 ChecksumPolicy::Error
@@ -141,7 +187,48 @@ impl MigrateSettings {
                 ChecksumPolicy::Warn
             },
             ..defaults
-        })
+        };
+        self.with_guard(options)
+    }
+
+    /// Whether any risk guard setting is given.
+    fn guarded(&self) -> bool {
+        self.max_blocking_secs.is_some()
+            || self.wait_for_sessions_secs.is_some()
+            || self.refuse_when_waiting
+    }
+
+    #[cfg(feature = "lint")]
+    fn with_guard(&self, options: MigrateOptions) -> crate::error::Result<MigrateOptions> {
+        use crate::config::{TimeUnit, duration_from};
+        if !self.guarded() {
+            return Ok(options);
+        }
+        let mut guard =
+            super::plan::RiskGuard::default().with_refuse_when_waiting(self.refuse_when_waiting);
+        if let Some(secs) = self.max_blocking_secs {
+            guard =
+                guard.with_max_blocking(duration_from("max blocking", secs, TimeUnit::Seconds)?);
+        }
+        if let Some(secs) = self.wait_for_sessions_secs {
+            guard = guard.with_wait_for_sessions(duration_from(
+                "wait for sessions",
+                secs,
+                TimeUnit::Seconds,
+            )?);
+        }
+        Ok(options.with_risk_guard(guard))
+    }
+
+    #[cfg(not(feature = "lint"))]
+    fn with_guard(&self, options: MigrateOptions) -> crate::error::Result<MigrateOptions> {
+        if self.guarded() {
+            return Err(Error::config(
+                "max_blocking_secs",
+                "the risk guard plans migrations with the SQL parser of the `lint` feature; build dbops with `--features lint` or leave the guard settings unset",
+            ));
+        }
+        Ok(options)
     }
 
     /// How strictly the migration files are validated.
@@ -452,7 +539,12 @@ impl Runner<'_> {
                     attempt += 1;
                     continue;
                 }
-                return Err(self.diagnose(m, script, statements, step, error).await);
+                let timed_out = error.code() == Some(&SqlState::LOCK_NOT_AVAILABLE);
+                let failed = self.diagnose(m, script, statements, step, error).await;
+                if timed_out {
+                    return Err(self.lock_timeout_explained(failed, attempt + 1).await);
+                }
+                return Err(failed);
             }
             let mut finish = self.tables.bookkeeping_sql(
                 step.resulting_version,
@@ -478,6 +570,62 @@ impl Runner<'_> {
                 ));
             }
             return Ok(());
+        }
+    }
+
+    /// Adds to a migration that kept timing out on a lock how often it tried and which sessions
+    /// have the oldest open transactions (the usual holders of the lock).
+    async fn lock_timeout_explained(&self, failed: Error, attempts: u32) -> Error {
+        let Error::MigrationFailed {
+            version,
+            file,
+            line,
+            statement,
+            message,
+            mut after,
+            source,
+        } = failed
+        else {
+            return failed;
+        };
+        let timeout = self.options.lock_timeout.unwrap_or_default();
+        after.push_str(&format!(
+            "\n  it waited at most {} ms for the lock in each of {attempts} attempts, so the table's \
+             traffic never queued behind it for longer; the oldest open transactions, the usual \
+             holders of the lock:",
+            timeout.as_millis()
+        ));
+        let oldest = self
+            .client
+            .query(
+                "SELECT pid, coalesce(state, ''), extract(epoch FROM now() - xact_start)::float8, \
+                        left(regexp_replace(coalesce(query, ''), '\\s+', ' ', 'g'), 80) \
+                 FROM pg_stat_activity WHERE xact_start IS NOT NULL AND pid <> pg_backend_pid() \
+                   AND backend_type = 'client backend' ORDER BY xact_start LIMIT 3",
+                &[],
+            )
+            .await
+            .unwrap_or_default();
+        for row in &oldest {
+            let secs: f64 = row.get(2);
+            after.push_str(&format!(
+                "\n    pid {} ({}, open {secs:.0} s): {}",
+                row.get::<_, i32>(0),
+                row.get::<_, String>(1),
+                row.get::<_, String>(3)
+            ));
+        }
+        after.push_str(
+            "\n  end those sessions (pg_terminate_backend(pid)) or migrate again when they are done",
+        );
+        Error::MigrationFailed {
+            version,
+            file,
+            line,
+            statement,
+            message,
+            after,
+            source,
         }
     }
 
@@ -591,7 +739,24 @@ impl Runner<'_> {
             } else {
                 statement.sql.as_str()
             };
-            if let Err(source) = self.client.batch_execute(sql).await {
+            // CONCURRENTLY outside a transaction runs without lock_timeout: its waits hold no traffic
+            // up, and a cancelled build leaves an invalid index behind.
+            let unbounded = !transactional
+                && self.options.lock_timeout.is_some()
+                && sql::head_words(sql, 8).iter().any(|w| w == "CONCURRENTLY");
+            if unbounded {
+                self.exec(
+                    "SET lock_timeout = 0",
+                    "lifting lock_timeout for CONCURRENTLY",
+                )
+                .await?;
+            }
+            let outcome = self.client.batch_execute(sql).await;
+            if unbounded {
+                self.exec(&self.settings("SESSION"), "restoring lock_timeout")
+                    .await?;
+            }
+            if let Err(source) = outcome {
                 let (message, line) = describe(&source, statement);
                 let before = step
                     .resulting_version

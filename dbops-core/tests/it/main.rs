@@ -14,6 +14,7 @@ mod health;
 mod macros;
 mod mask;
 mod migrate;
+mod migrate_safety;
 mod seams;
 mod secrets;
 mod seed;

@@ -449,8 +449,13 @@ async fn reference_schema_passes_verify_and_lint() {
         );
     }
     assert!(report.passed());
+    // The reference schema takes no lock it should not; its bigserial and char(3) columns are hints.
     let findings = dbops::migrate::lint::check(&reference());
-    assert!(findings.is_empty(), "{findings:#?}");
+    let serious: Vec<_> = findings
+        .iter()
+        .filter(|f| f.severity > dbops::migrate::lint::Severity::Hint)
+        .collect();
+    assert!(serious.is_empty(), "{serious:#?}");
 }
 
 /// A migration check leaves no database behind: neither its scratch database nor its template.

@@ -16,6 +16,7 @@ from .results import (
     HealthReport,
     KeyPair,
     LintFinding,
+    LockPlan,
     MigrateReport,
     MigrationStatus,
     PitrRetentionPlan,
@@ -239,8 +240,12 @@ class Migrator:
         statement_timeout: Optional[float] = None,
         strict: bool = False,
         progress: Optional[_Progress] = None,
+        max_blocking: Optional[float] = None,
+        wait_for_sessions: Optional[float] = None,
+        refuse_when_waiting: bool = False,
     ) -> Migrator:
-        """``url``: the database; ``source``: the migrations directory."""
+        """``url``: the database; ``source``: the migrations directory; ``max_blocking``,
+        ``wait_for_sessions``, ``refuse_when_waiting``: the risk guard (seconds)."""
     def up(self, to: Optional[int] = None) -> MigrateReport:
         """Apply pending migrations (up to ``to``)."""
     def up_async(self, to: Optional[int] = None) -> Awaitable[MigrateReport]:
@@ -294,9 +299,23 @@ class Migrator:
         """The steps ``up(to)`` would take."""
     def plan_async(self, to: Optional[int] = None) -> Awaitable[List[PlannedStep]]:
         """Like ``plan``; awaitable."""
+    def plan_locks(
+        self, to: Optional[int] = None, *, max_blocking: Optional[float] = None
+    ) -> LockPlan:
+        """The lock plan of the pending migrations against the live database: each statement's
+        lock, the work under it, the table's size, the sessions in the way and a verdict;
+        ``max_blocking`` (seconds, default 1): what counts as blocking."""
+    def plan_locks_async(
+        self, to: Optional[int] = None, *, max_blocking: Optional[float] = None
+    ) -> Awaitable[LockPlan]:
+        """Like ``plan_locks``; awaitable."""
 
-def lint(source: str) -> List[LintFinding]:
-    """Lint findings of a migrations directory (naming, unsafe statements, missing downs)."""
+def lint(source: str, *, server_major: Optional[int] = None) -> List[LintFinding]:
+    """Lint findings of a migrations directory: statements read with a PostgreSQL grammar and
+    checked against rules that know each statement's lock (``rule``, ``severity`` hint/warning/error,
+    ``file``, ``line``, ``column``, ``message`` with the safe rewrite). ``server_major``: the oldest
+    PostgreSQL major the migrations must be safe on (default 13). Raises ``MigrationSourceError``
+    when the directory cannot be read."""
 
 def create_migration(directory: str, name: str, *, timestamp: bool = False) -> Tuple[str, str]:
     """Create the next pair of migration files; returns the up and down paths."""

@@ -31,6 +31,11 @@ __all__ = [
     "MigrationStatus",
     "PlannedStep",
     "LintFinding",
+    "Verdict",
+    "LockSession",
+    "TablePlan",
+    "StatementPlan",
+    "LockPlan",
     "SchemaChange",
     "RoundTrip",
     "VerifiedMigration",
@@ -191,10 +196,88 @@ class LintFinding(DbopsResult):
     """A lint finding in a migrations directory."""
 
     rule: str
-    severity: Literal["warning", "error"]
+    severity: Literal["hint", "warning", "error"]
     file: str
     line: int
+    column: int
     message: str
+
+
+LockMode = Literal[
+    "access_share",
+    "row_share",
+    "row_exclusive",
+    "share_update_exclusive",
+    "share",
+    "share_row_exclusive",
+    "exclusive",
+    "access_exclusive",
+]
+
+
+@dataclass(frozen=True)
+class Verdict(DbopsResult):
+    """What a statement would do to traffic: ``safe``; ``risky`` with a ``reason``; or ``blocks``
+    ``traffic`` for about ``secs`` seconds at the table's current size."""
+
+    verdict: Literal["safe", "risky", "blocks"]
+    reason: Optional[str]
+    traffic: Optional[Literal["schema_changes", "writes", "reads_and_writes"]]
+    secs: Optional[float]
+
+
+@dataclass(frozen=True)
+class LockSession(DbopsResult):
+    """A session in a migration's way (holding or waiting for a conflicting lock), or an open
+    transaction."""
+
+    pid: int
+    state: str
+    lock: Optional[str]
+    granted: bool
+    transaction_secs: Optional[float]
+    application: str
+    query: str
+
+
+@dataclass(frozen=True)
+class TablePlan(DbopsResult):
+    """What a pending statement does to one table, and the table's size now."""
+
+    table: str
+    lock: LockMode
+    blocks: Literal["schema_changes", "writes", "reads_and_writes"]
+    work: Literal["catalog", "rows", "scan", "index_build", "rewrite"]
+    exists: bool
+    size_bytes: int
+    rows: int
+    estimated_secs: float
+    conflicting: List[LockSession]
+
+
+@dataclass(frozen=True)
+class StatementPlan(DbopsResult):
+    """One pending statement: where it is, what it locks and the verdict."""
+
+    version: int
+    file: str
+    line: int
+    statement: str
+    tables: List[TablePlan]
+    verdict: Verdict
+    findings: List[LintFinding]
+
+
+@dataclass(frozen=True)
+class LockPlan(DbopsResult):
+    """The lock plan of the pending migrations against the live database."""
+
+    current: Optional[int]
+    target: Optional[int]
+    statements: List[StatementPlan]
+    long_transactions: List[LockSession]
+    verdict: Verdict
+    syntax_errors: List[LintFinding]
 
 
 @dataclass(frozen=True)
