@@ -156,6 +156,16 @@ pub enum WalCommand {
 pub struct BaseBackupArgs {
     #[command(flatten)]
     archive: ArchiveArgs,
+    /// Copy only the blocks changed since the newest base backup of this cluster in the store
+    /// (PostgreSQL 17+, `summarize_wal = on`: `dbops pitr setup --apply` sets it). The first one,
+    /// with nothing to build on, is full.
+    ///
+    /// Example: dbops basebackup --store s3://acme-backups/prod/pitr --incremental
+    #[arg(long)]
+    incremental: bool,
+    /// With --incremental on a server older than 17: take a full base backup instead of failing.
+    #[arg(long, requires = "incremental")]
+    full_if_unsupported: bool,
 }
 
 /// `dbops pitr ...`
@@ -305,10 +315,17 @@ pub async fn run_wal(cmd: WalCommand, ctx: &Context) -> Result<()> {
 pub async fn run_basebackup(args: BaseBackupArgs, ctx: &Context) -> Result<()> {
     let store = args.archive.store_args().open()?;
     let url = ctx.database_url().await?;
-    let base = pitr::base_backup(&url, &store, &args.archive.options()?).await?;
+    let kind = pitr::BaseBackupOptions::default()
+        .with_incremental(args.incremental)
+        .with_full_if_unsupported(args.full_if_unsupported);
+    let base = pitr::base_backup_with(&url, &store, &args.archive.options()?, &kind).await?;
     ctx.print(&base, || {
         format!(
-            "base backup {} (timeline {}, WAL {} .. {}, {} -> {}) stored as {}",
+            "{} base backup {} (timeline {}, WAL {} .. {}, {} -> {}) stored as {}",
+            match &base.parent {
+                Some(parent) => format!("incremental (on {parent})"),
+                None => "full".into(),
+            },
             base.id,
             base.timeline,
             base.start_wal,
@@ -447,11 +464,16 @@ fn status_text(s: &pitr::PitrStatus) -> String {
     }
     for b in &s.base_backups {
         out.push_str(&format!(
-            "base backup {}: timeline {}, {} .. {}, finished {}\n",
+            "base backup {}: {}, timeline {}, {} .. {}, {}, finished {}\n",
             b.id,
+            match &b.parent {
+                Some(parent) => format!("incremental on {parent}"),
+                None => "full".into(),
+            },
             b.timeline,
             b.start_wal,
             b.stop_wal,
+            human_bytes(b.data.size),
             b.finished_at.to_rfc3339()
         ));
     }

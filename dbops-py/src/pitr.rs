@@ -78,7 +78,9 @@ operation! {
 
 operation! {
     /// Takes a base backup of the cluster at `url` into `store`; returns its manifest (`BaseBackup`).
-    #[pyo3(signature = (url, store, *, recipients=None, passphrase=None, store_options=None))]
+    /// `incremental`: only the blocks changed since the newest base backup of this cluster
+    /// (PostgreSQL 17+); `full_if_unsupported`: a full one on older servers instead of an error.
+    #[pyo3(signature = (url, store, *, recipients=None, passphrase=None, store_options=None, incremental=false, full_if_unsupported=false))]
     fn pitr_base_backup / pitr_base_backup_async(
         py,
         url: &str,
@@ -86,11 +88,16 @@ operation! {
         recipients: Option<Vec<String>>,
         passphrase: Option<String>,
         store_options: Option<BTreeMap<String, String>>,
+        incremental: bool,
+        full_if_unsupported: bool,
     ) -> Py<PyAny> {
         let url = DatabaseUrl::parse(url).map_err(err)?;
         let store = open_store(store, store_options)?;
         let options = options(recipients, passphrase, None, 60.0)?;
-        async move { json(&pitr::base_backup(&url, &store, &options).await?) }
+        let kind = pitr::BaseBackupOptions::default()
+            .with_incremental(incremental)
+            .with_full_if_unsupported(full_if_unsupported);
+        async move { json(&pitr::base_backup_with(&url, &store, &options, &kind).await?) }
     }
 }
 

@@ -193,3 +193,48 @@ def test_setup_builds_the_command_with_encryption() -> None:
         assert env.current == "not set" and env.needs_restart
         with pytest.raises(dbops.RefusedError, match="DBOPS_PY_TEST_NOT_SET"):
             dbops.pitr.setup(cluster.url, "/srv/wal", passphrase_env="DBOPS_PY_TEST_NOT_SET", apply=True)
+
+
+def test_incremental_base_backups_restore_as_a_chain() -> None:
+    tmp = _shared(Path(tempfile.mkdtemp(prefix="dbops-incr-")))
+    archive = _shared(tmp / "archive")
+    store = f"file://{archive}"
+    program = _dbops_program()
+    settings = {
+        "wal_level": "replica",
+        "archive_mode": "on",
+        "summarize_wal": "on",
+        "archive_command": dbops.pitr.archive_command(store, dbops_program=program),
+    }
+    with dbops.TempCluster.start(settings=settings, major=18) as cluster:
+        with psycopg.connect(cluster.url, autocommit=True) as conn:
+            conn.execute("CREATE TABLE drivers (id int)")
+            conn.execute("INSERT INTO drivers SELECT generate_series(1, 50)")
+            full = dbops.pitr.base_backup(cluster.url, store, incremental=True)
+            conn.execute("INSERT INTO drivers SELECT generate_series(51, 60)")
+            incremental = dbops.pitr.base_backup(cluster.url, store, incremental=True)
+            assert full.parent is None and incremental.parent == full.id
+            assert incremental.manifest is not None and incremental.data.size < full.data.size
+            dbops.pitr.restore_point(cluster.url, "after_incremental")
+            conn.execute("DELETE FROM drivers")
+            _switch_and_wait_archived(conn)
+    data_dir = tmp / "restored"
+    report = dbops.pitr.restore(store, str(data_dir), restore_point="after_incremental", dbops_program=program)
+    assert report.chain == [full.id, incremental.id] and report.verified == "ok"
+    with dbops.TempCluster.start(data_dir=str(data_dir)) as restored:
+        dbops.pitr.wait_for_promotion(restored.url, 120)
+        with psycopg.connect(restored.url) as conn:
+            assert conn.execute("SELECT count(*) FROM drivers").fetchone() == (60,)
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+def test_incremental_needs_postgresql_17_unless_full_is_allowed(tmp_path: Path) -> None:
+    archive = _shared(Path(tempfile.mkdtemp(prefix="dbops-incr16-")))
+    store = f"file://{archive}"
+    with dbops.TempCluster.start(settings={"wal_level": "replica"}, major=16) as cluster:
+        with pytest.raises(dbops.RefusedError) as refused:
+            dbops.pitr.base_backup(cluster.url, store, incremental=True)
+        assert "PostgreSQL 17 or later" in str(refused.value)
+        base = dbops.pitr.base_backup(cluster.url, store, incremental=True, full_if_unsupported=True)
+        assert base.parent is None
+    shutil.rmtree(archive, ignore_errors=True)

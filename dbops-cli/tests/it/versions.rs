@@ -547,3 +547,245 @@ async fn backups_of_18_carry_the_planner_statistics() {
         }
     }
 }
+
+/// Rows of `rides`-like table `t` as a fingerprint: count and sum.
+async fn fingerprint(url: &DatabaseUrl) -> (i64, i64) {
+    let client = url.connect().await.unwrap();
+    let row = client
+        .query_one("SELECT count(*), coalesce(sum(v), 0)::bigint FROM t", &[])
+        .await
+        .unwrap();
+    (row.get(0), row.get(1))
+}
+
+/// Starts the restore of `store` to the restore point `point` as cluster `name`; returns its URL.
+fn restore_started(
+    url: &DatabaseUrl,
+    store: &str,
+    point: &str,
+    name: &str,
+    dir: &Path,
+) -> DatabaseUrl {
+    let out = dbops(
+        url,
+        None,
+        &[
+            "--json",
+            "pitr",
+            "restore",
+            "--store",
+            store,
+            "--restore-point",
+            point,
+            "--start",
+            "--name",
+            name,
+            "--data-dir",
+            dir.to_str().unwrap(),
+        ],
+    );
+    let started: serde_json::Value =
+        serde_json::from_str(&ok(out, "pitr restore --start")).unwrap();
+    assert!(
+        started["chain"].as_array().is_some_and(|c| c.len() == 3),
+        "{started}"
+    );
+    DatabaseUrl::parse(started["url"].as_str().unwrap()).unwrap()
+}
+
+#[tokio::test]
+async fn incremental_base_backups_chain_restore_and_prune_on_postgresql_18() {
+    let scratch = shared_dir();
+    let wal = scratch.path().join("wal");
+    std::fs::create_dir(&wal).unwrap();
+    set_mode(&wal);
+    let server = cluster(18, &wal).await;
+    let url = server.tcp_url().unwrap();
+    let store = wal.display().to_string();
+    // An incremental needs WAL summaries: refused with what to do until `pitr setup --apply`.
+    let refused = dbops(
+        &url,
+        None,
+        &["-q", "basebackup", "--store", &store, "--incremental"],
+    );
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        support::output_text(&refused).contains("pitr setup --apply"),
+        "{}",
+        support::output_text(&refused)
+    );
+    ok(
+        dbops(
+            &url,
+            None,
+            &[
+                "-q",
+                "pitr",
+                "setup",
+                "--store",
+                &store,
+                "--dbops-program",
+                DBOPS,
+                "--apply",
+            ],
+        ),
+        "pitr setup --apply",
+    );
+    let client = url.connect().await.unwrap();
+    client
+        .batch_execute(
+            "CREATE TABLE t (id int PRIMARY KEY, v int, pad text);
+             INSERT INTO t SELECT g, g, repeat(md5(g::text), 6) FROM generate_series(1, 100000) g;",
+        )
+        .await
+        .unwrap();
+    let json = |out: Output, what: &str| -> serde_json::Value {
+        serde_json::from_str(&ok(out, what)).unwrap()
+    };
+    // The first is full (nothing to build on), the next two incremental on the one before.
+    let mut chain = Vec::new();
+    for round in 0..3 {
+        let base = json(
+            dbops(
+                &url,
+                None,
+                &["--json", "basebackup", "--store", &store, "--incremental"],
+            ),
+            "basebackup --incremental",
+        );
+        chain.push(base.clone());
+        client
+            .batch_execute(&format!(
+                "UPDATE t SET v = v + 1 WHERE id BETWEEN {} AND {}",
+                round * 2000 + 1,
+                round * 2000 + 2000
+            ))
+            .await
+            .unwrap();
+    }
+    assert!(chain[0]["parent"].is_null());
+    assert_eq!(chain[1]["parent"], chain[0]["id"]);
+    assert_eq!(chain[2]["parent"], chain[1]["id"]);
+    let size = |b: &serde_json::Value| b["data"]["size"].as_u64().unwrap();
+    assert!(
+        size(&chain[1]) * 4 < size(&chain[0]),
+        "an incremental after changing 2% of the rows is not much smaller than the full: {} against {}",
+        size(&chain[1]),
+        size(&chain[0])
+    );
+    ok(
+        dbops(&url, None, &["-q", "pitr", "restore-point", "chain_point"]),
+        "restore point",
+    );
+    let expected = fingerprint(&url).await;
+    client
+        .batch_execute("UPDATE t SET v = 0; SELECT pg_switch_wal()")
+        .await
+        .unwrap();
+    let status = ok(
+        dbops(&url, None, &["pitr", "status", "--store", &store]),
+        "pitr status",
+    );
+    assert!(
+        status.contains(&format!(
+            "incremental on {}",
+            chain[1]["id"].as_str().unwrap()
+        )),
+        "{status}"
+    );
+
+    // Restored from the chain (full + 2 incrementals, combined) to the point: the rows as they were.
+    let name = support::unique_name("chain18");
+    let restored = restore_started(
+        &url,
+        &store,
+        "chain_point",
+        &name,
+        &scratch.path().join(&name),
+    );
+    let got = fingerprint(&restored.with_database(&url.database())).await;
+    let _ = Command::new(DBOPS)
+        .args(["cluster", "stop", "--name", &name])
+        .output();
+    assert_eq!(got, expected);
+
+    // Retention keeps what the newest depends on: keeping 1 keeps the whole chain.
+    let plan = json(
+        dbops(
+            &url,
+            None,
+            &["--json", "pitr", "prune", "--store", &store, "--keep", "1"],
+        ),
+        "pitr prune",
+    );
+    assert_eq!(plan["keep"].as_array().unwrap().len(), 3, "{plan}");
+    assert!(plan["delete"].as_array().unwrap().is_empty(), "{plan}");
+
+    // A member missing from the store is found before anything is restored, and named.
+    let middle = chain[1]["data"]["key"].as_str().unwrap();
+    std::fs::remove_file(wal.join(middle)).unwrap();
+    let target = scratch.path().join("broken");
+    let out = dbops(
+        &url,
+        None,
+        &[
+            "pitr",
+            "restore",
+            "--store",
+            &store,
+            "--data-dir",
+            target.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let text = support::output_text(&out);
+    assert!(
+        text.contains(chain[1]["id"].as_str().unwrap()) && text.contains("no data"),
+        "{text}"
+    );
+    assert!(!target.exists() || std::fs::read_dir(&target).unwrap().next().is_none());
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn incremental_on_older_servers_is_refused_or_full_when_asked() {
+    let scratch = shared_dir();
+    let wal = scratch.path().join("wal");
+    std::fs::create_dir(&wal).unwrap();
+    set_mode(&wal);
+    let server = cluster(16, &wal).await;
+    let url = server.tcp_url().unwrap();
+    let store = wal.display().to_string();
+    let refused = dbops(
+        &url,
+        None,
+        &["-q", "basebackup", "--store", &store, "--incremental"],
+    );
+    assert_eq!(refused.status.code(), Some(1));
+    let text = support::output_text(&refused);
+    assert!(
+        text.contains("PostgreSQL 17 or later") && text.contains("--full-if-unsupported"),
+        "{text}"
+    );
+    let out = ok(
+        dbops(
+            &url,
+            None,
+            &[
+                "--json",
+                "basebackup",
+                "--store",
+                &store,
+                "--incremental",
+                "--full-if-unsupported",
+            ],
+        ),
+        "basebackup --incremental --full-if-unsupported",
+    );
+    let base: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(
+        base["parent"].is_null() && base["manifest"].is_object(),
+        "{base}"
+    );
+    server.stop().await.unwrap();
+}

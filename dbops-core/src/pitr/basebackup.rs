@@ -53,6 +53,14 @@ pub struct BaseBackup {
     pub data: StoredObject,
     /// Whether the tar holds PostgreSQL's `backup_manifest` (checked by `pg_verifybackup` on restore).
     pub has_backup_manifest: bool,
+    /// The backup this one is incremental on (`None`: a full backup). A restore needs every backup
+    /// of the chain, from its full backup on.
+    #[serde(default)]
+    pub parent: Option<String>,
+    /// PostgreSQL's `backup_manifest`, stored beside the data (zstd, not encrypted: file names,
+    /// sizes and checksums, no data) so that an incremental on this backup needs no key to read it.
+    #[serde(default)]
+    pub manifest: Option<StoredObject>,
 }
 
 impl BaseBackup {
@@ -60,6 +68,69 @@ impl BaseBackup {
     pub fn key(&self) -> String {
         format!("base/{}.json", self.id)
     }
+
+    /// Whether it is incremental (it needs its parent to be restored).
+    pub fn is_incremental(&self) -> bool {
+        self.parent.is_some()
+    }
+
+    /// The PostgreSQL major it was taken from.
+    pub fn major(&self) -> u32 {
+        self.server_version
+            .split(|c: char| !c.is_ascii_digit())
+            .next()
+            .and_then(|major| major.parse().ok())
+            .unwrap_or(0)
+    }
+}
+
+/// What kind of base backup to take.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct BaseBackupOptions {
+    /// Copy only the blocks changed since the newest base backup of this cluster in the store
+    /// (PostgreSQL 17 and later, `summarize_wal = on`). Without an earlier backup to build on, a
+    /// full one is taken to start the chain. Default: false (a full backup).
+    pub incremental: bool,
+    /// With `incremental` on a server older than 17: take a full backup instead of refusing.
+    /// Default: false.
+    pub full_if_unsupported: bool,
+}
+
+crate::setters::with_setters!(BaseBackupOptions {
+    with_incremental => incremental: bool,
+    with_full_if_unsupported => full_if_unsupported: bool,
+});
+
+/// The chain `id` belongs to, full backup first, from `backups` (a store's listing). An error names
+/// the member that is missing.
+pub fn chain_of(backups: &[BaseBackup], id: &str) -> Result<Vec<BaseBackup>> {
+    let mut chain = Vec::new();
+    let mut wanted = Some(id.to_string());
+    while let Some(next) = wanted {
+        let Some(member) = backups.iter().find(|b| b.id == next) else {
+            let child = chain.last().map_or(String::new(), |c: &BaseBackup| {
+                format!(" (the parent of incremental base backup {})", c.id)
+            });
+            return Err(Error::Integrity {
+                key: format!("base/{next}.json"),
+                reason: format!(
+                    "base backup {next}{child} is not in the store, so the chain cannot be restored; \
+                     restore an older chain (--base-backup ID) and take a new full base backup"
+                ),
+            });
+        };
+        if chain.len() > backups.len() {
+            return Err(Error::Integrity {
+                key: member.key(),
+                reason: "the chain of parents loops".into(),
+            });
+        }
+        wanted = member.parent.clone();
+        chain.push(member.clone());
+    }
+    chain.reverse();
+    Ok(chain)
 }
 
 /// Watches a tar stream go by and keeps the contents of a few small members.
@@ -134,21 +205,37 @@ fn label_field<'a>(label: &'a str, field: &str) -> Option<&'a str> {
         .map(str::trim)
 }
 
-/// Takes a base backup of the cluster at `url` into `store`.
+/// Takes a full base backup of the cluster at `url` into `store`.
 pub async fn base_backup(
     url: &DatabaseUrl,
     store: &dyn BackupStore,
     options: &PitrOptions,
 ) -> Result<BaseBackup> {
+    base_backup_with(url, store, options, &BaseBackupOptions::default()).await
+}
+
+/// Takes a base backup of the cluster at `url` into `store`: full, or incremental on the newest
+/// base backup of the same cluster (see [`BaseBackupOptions`]).
+pub async fn base_backup_with(
+    url: &DatabaseUrl,
+    store: &dyn BackupStore,
+    options: &PitrOptions,
+    kind: &BaseBackupOptions,
+) -> Result<BaseBackup> {
     let started = Instant::now();
     let started_at = Utc::now();
     let identity = ClusterIdentity::read(url).await?;
+    let parent = match kind.incremental {
+        true => incremental_parent(store, &identity, kind).await?,
+        false => None,
+    };
     let id = new_id(started_at);
     let encrypted = options.encryption_is_set();
     let data_key = format!("base/{id}.tar.zst{}", if encrypted { ".age" } else { "" });
 
     let programs = ServerPrograms::for_major(identity.major)?;
-    let (program, mut process, stdout) = spawn_pg_basebackup(url, &programs)?;
+    let parent_manifest = parent.as_ref().map(|(_, file)| file.path());
+    let (program, mut process, stdout) = spawn_pg_basebackup(url, &programs, parent_manifest)?;
     let child = &mut process.child;
     let stderr_task = collect_stderr(child);
     let (sender, receiver) = tokio::sync::mpsc::channel::<Bytes>(4);
@@ -186,6 +273,7 @@ pub async fn base_backup(
         }
     };
     upload.finish().await?;
+    let manifest = store_manifest(store, &id, &tap).await?;
     let base = BaseBackup {
         id,
         system_identifier: identity.system_identifier,
@@ -208,12 +296,103 @@ pub async fn base_backup(
             plaintext_sha256: plain_sha,
         },
         has_backup_manifest: range.has_backup_manifest,
+        parent: parent.map(|(p, _)| p.id),
+        manifest,
     };
     let body = serde_json::to_vec_pretty(&base)
         .map_err(|e| Error::config("base backup manifest", e.to_string()))?;
     store.put(&base.key(), Bytes::from(body)).await?;
     tracing::info!(elapsed = ?started.elapsed(), id = %base.id, "base backup stored");
     Ok(base)
+}
+
+/// The newest base backup of this cluster to build an incremental on, with its `backup_manifest`
+/// in a temporary file for `pg_basebackup --incremental`; `None` when a full backup must be taken.
+async fn incremental_parent(
+    store: &dyn BackupStore,
+    identity: &ClusterIdentity,
+    kind: &BaseBackupOptions,
+) -> Result<Option<(BaseBackup, tempfile::NamedTempFile)>> {
+    if identity.major < 17 {
+        if kind.full_if_unsupported {
+            tracing::warn!(server = %identity.server_version, "incremental base backups need PostgreSQL 17 or later; taking a full one");
+            return Ok(None);
+        }
+        return Err(Error::Refused {
+            action: "an incremental base backup".into(),
+            reason: format!(
+                "incremental base backups need PostgreSQL 17 or later (its WAL summaries find the changed \
+                 blocks); the server runs {}: take a full base backup (without --incremental), or pass \
+                 --full-if-unsupported to take a full one on older servers",
+                identity.server_version
+            ),
+        });
+    }
+    if !identity.summarize_wal {
+        return Err(Error::Refused {
+            action: "an incremental base backup".into(),
+            reason: "summarize_wal is off on the server, so it keeps no WAL summaries to find the changed \
+                     blocks: run `dbops pitr setup --apply` (it turns summarize_wal on, no restart needed), \
+                     then take a full base backup to start the chain"
+                .into(),
+        });
+    }
+    let backups = list_base_backups(store).await?;
+    let Some(parent) = backups
+        .iter()
+        .rev()
+        .find(|b| b.system_identifier == identity.system_identifier)
+    else {
+        tracing::warn!(
+            "no earlier base backup of this cluster in the store: taking a full one to start the chain"
+        );
+        return Ok(None);
+    };
+    let Some(manifest) = &parent.manifest else {
+        tracing::warn!(parent = %parent.id, "the newest base backup has no stored backup_manifest (taken by an older dbops): taking a full one to start a chain");
+        return Ok(None);
+    };
+    let stored = store.get(&manifest.key).await?;
+    let sha = hex::encode(Sha256::digest(&stored));
+    if sha != manifest.sha256 {
+        return Err(Error::Integrity {
+            key: manifest.key.clone(),
+            reason: format!(
+                "the stored backup_manifest has sha256 {sha}, base/{}.json says {}; take a full base backup",
+                parent.id, manifest.sha256
+            ),
+        });
+    }
+    let plain = super::wal::decode(&stored, &crate::codec::Decryption::none(), &manifest.key)?;
+    let mut file = tempfile::Builder::new()
+        .prefix("dbops-parent-manifest")
+        .tempfile()
+        .map_err(|e| Error::io("writing the parent's backup_manifest", "temporary file", e))?;
+    file.write_all(&plain)
+        .map_err(|e| Error::io("writing the parent's backup_manifest", file.path(), e))?;
+    Ok(Some((parent.clone(), file)))
+}
+
+/// Stores PostgreSQL's `backup_manifest` from the tar stream as `base/<id>.backup_manifest.zst`.
+async fn store_manifest(
+    store: &dyn BackupStore,
+    id: &str,
+    tap: &TarTap,
+) -> Result<Option<StoredObject>> {
+    let Some(plain) = tap.captured.get("backup_manifest") else {
+        return Ok(None);
+    };
+    let key = format!("base/{id}.backup_manifest.zst");
+    let stored = super::wal::encode(plain, &crate::codec::Encryption::None, 3)?;
+    let object = StoredObject {
+        key: key.clone(),
+        size: stored.len() as u64,
+        sha256: hex::encode(Sha256::digest(&stored)),
+        plaintext_size: plain.len() as u64,
+        plaintext_sha256: hex::encode(Sha256::digest(plain)),
+    };
+    store.put(&key, Bytes::from(stored)).await?;
+    Ok(Some(object))
 }
 
 /// What the encoding thread produced, when both `pg_basebackup` and the thread succeeded.
@@ -252,6 +431,7 @@ struct ClusterIdentity {
     server_version: String,
     major: u32,
     wal_segment_size: u64,
+    summarize_wal: bool,
 }
 
 impl ClusterIdentity {
@@ -262,7 +442,8 @@ impl ClusterIdentity {
                 "SELECT (SELECT system_identifier::text FROM pg_control_system()), current_setting('server_version'), \
                  (SELECT setting::bigint * CASE unit WHEN 'B' THEN 1 WHEN 'kB' THEN 1024 WHEN 'MB' THEN 1048576 ELSE 1 END \
                   FROM pg_settings WHERE name = 'wal_segment_size'), \
-                 current_setting('server_version_num')::int",
+                 current_setting('server_version_num')::int, \
+                 coalesce(current_setting('summarize_wal', true), 'off') = 'on'",
                 &[],
             )
             .await
@@ -272,6 +453,7 @@ impl ClusterIdentity {
             server_version: row.get(1),
             major: (row.get::<_, i32>(3) / 10000) as u32,
             wal_segment_size: u64::try_from(row.get::<_, i64>(2)).unwrap_or(16 << 20),
+            summarize_wal: row.get(4),
         })
     }
 }
@@ -280,6 +462,7 @@ impl ClusterIdentity {
 fn spawn_pg_basebackup(
     url: &DatabaseUrl,
     programs: &ServerPrograms,
+    parent_manifest: Option<&std::path::Path>,
 ) -> Result<(std::path::PathBuf, EnvChild, std::os::fd::OwnedFd)> {
     let program = programs.program("pg_basebackup")?;
     let mut command = tokio::process::Command::new(&program);
@@ -291,6 +474,7 @@ fn spawn_pg_basebackup(
             "--checkpoint=fast",
             "--no-password",
         ])
+        .args(parent_manifest.map(|m| format!("--incremental={}", m.display())))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

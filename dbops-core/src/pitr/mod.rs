@@ -3,7 +3,8 @@
 //! compression and encryption as backups.
 //!
 //! Store layout: `wal/<timeline>/<file>` (zstd, optionally age) and `base/<id>.tar.zst[.age]` with its
-//! manifest `base/<id>.json`. Give each cluster its own store prefix.
+//! manifest `base/<id>.json` (and PostgreSQL's `backup_manifest` as `base/<id>.backup_manifest.zst`, which
+//! an incremental base backup on it reads). Give each cluster its own store prefix.
 
 mod basebackup;
 mod command;
@@ -16,7 +17,10 @@ mod wal;
 use std::time::Duration;
 
 pub use crate::config::shell_quote;
-pub use basebackup::{BaseBackup, base_backup, list_base_backups, lsn_to_segment, parse_lsn};
+pub use basebackup::{
+    BaseBackup, BaseBackupOptions, base_backup, base_backup_with, chain_of, list_base_backups,
+    lsn_to_segment, parse_lsn,
+};
 pub use command::WalCommands;
 pub use prefetch::{PREFETCH_LOCK_STALE_AFTER, PrefetchLock, prefetch_once, start_prefetch};
 pub use recovery::{

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::PitrOptions;
-use super::basebackup::{BaseBackup, list_base_backups, parse_lsn};
+use super::basebackup::{BaseBackup, chain_of, list_base_backups, parse_lsn};
 use super::command::WalCommands;
 use crate::cluster::last_lines;
 use crate::codec::{ChannelSource, Compression, EncryptionMode};
@@ -147,6 +147,8 @@ impl Default for RecoveryOptions {
 pub struct RecoveryReport {
     /// The base backup used.
     pub base_backup: String,
+    /// The chain restored, full backup first (one id for a full backup).
+    pub chain: Vec<String>,
     /// The data directory, ready to start.
     pub data_dir: PathBuf,
     /// The target.
@@ -213,9 +215,11 @@ pub async fn prepare(
             None => format!("base backup that finished before {}", options.target),
         },
     })?;
+    let chain = chain_of(&backups, &base.id)?;
+    check_chain_objects(store, &chain).await?;
     std::fs::create_dir_all(data_dir)
         .map_err(|e| Error::io("creating the data directory", data_dir, e))?;
-    let result = unpack_and_configure(store, &base, data_dir, options, pitr).await;
+    let result = unpack_and_configure(store, &chain, data_dir, options, pitr).await;
     if result.is_err() {
         clear_dir(data_dir);
     }
@@ -235,14 +239,48 @@ fn clear_dir(dir: &Path) {
     }
 }
 
+/// Every member of `chain` has its data in the store, of the size its manifest records: checked
+/// before anything is downloaded.
+async fn check_chain_objects(store: &dyn BackupStore, chain: &[BaseBackup]) -> Result<()> {
+    for member in chain {
+        match store.head(&member.data.key).await? {
+            Some(info) if info.size == member.data.size => {}
+            found => {
+                return Err(Error::Integrity {
+                    key: member.data.key.clone(),
+                    reason: format!(
+                        "base backup {} of the chain to restore {}; restore another chain \
+                         (--base-backup ID) and take a new full base backup",
+                        member.id,
+                        match found {
+                            None => "has no data in the store".to_string(),
+                            Some(info) => format!(
+                                "has {} bytes of data, its manifest says {}",
+                                info.size, member.data.size
+                            ),
+                        }
+                    ),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
 async fn unpack_and_configure(
     store: &dyn BackupStore,
-    base: &BaseBackup,
+    chain: &[BaseBackup],
     data_dir: &Path,
     options: &RecoveryOptions,
     pitr: &PitrOptions,
 ) -> Result<RecoveryReport> {
-    unpack(store, base, data_dir, pitr).await?;
+    let base = chain
+        .last()
+        .ok_or_else(|| Error::config("base backup", "empty chain"))?;
+    match chain {
+        [full] => unpack(store, full, data_dir, pitr).await?,
+        _ => unpack_chain(store, chain, data_dir, pitr).await?,
+    }
     // pg_basebackup leaves these out or they must not survive into a restore.
     for stale in [
         "postmaster.pid",
@@ -271,6 +309,7 @@ async fn unpack_and_configure(
     secure_and_hand_over(data_dir)?;
     Ok(RecoveryReport {
         base_backup: base.id.clone(),
+        chain: chain.iter().map(|b| b.id.clone()).collect(),
         data_dir: data_dir.to_path_buf(),
         target: options.target.clone(),
         verified,
@@ -350,6 +389,67 @@ async fn unpack(
         return Err(e);
     }
     unpacked
+}
+
+/// Unpacks every backup of `chain` beside `data_dir` and combines them into it with
+/// `pg_combinebackup` of the backups' major; the unpacked members are removed afterwards.
+async fn unpack_chain(
+    store: &dyn BackupStore,
+    chain: &[BaseBackup],
+    data_dir: &Path,
+    pitr: &PitrOptions,
+) -> Result<()> {
+    let name = data_dir
+        .file_name()
+        .map_or("data".into(), |n| n.to_string_lossy().into_owned());
+    let work = data_dir.with_file_name(format!(".{name}.dbops-chain"));
+    let _ = std::fs::remove_dir_all(&work);
+    let result = combine(store, chain, data_dir, &work, pitr).await;
+    let _ = std::fs::remove_dir_all(&work);
+    result
+}
+
+async fn combine(
+    store: &dyn BackupStore,
+    chain: &[BaseBackup],
+    data_dir: &Path,
+    work: &Path,
+    pitr: &PitrOptions,
+) -> Result<()> {
+    let mut members = Vec::new();
+    for (n, member) in chain.iter().enumerate() {
+        let dir = work.join(format!("{n:03}-{}", member.id));
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| Error::io("creating a directory for a chain member", &dir, e))?;
+        unpack(store, member, &dir, pitr).await?;
+        members.push(dir);
+    }
+    let major = chain.last().map_or(0, BaseBackup::major);
+    let program = crate::cluster::ServerPrograms::for_major(major)?.program("pg_combinebackup")?;
+    let output = tokio::process::Command::new(&program)
+        .args(&members)
+        .arg("--output")
+        .arg(data_dir)
+        .output()
+        .await
+        .map_err(|e| Error::io("running pg_combinebackup", &program, e))?;
+    if !output.status.success() {
+        return Err(Error::Command {
+            program: program.display().to_string(),
+            action: format!(
+                "combining the chain {} into `{}`",
+                chain
+                    .iter()
+                    .map(|b| b.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" <- "),
+                data_dir.display()
+            ),
+            status: output.status.to_string(),
+            stderr: last_lines(&String::from_utf8_lossy(&output.stderr), 10),
+        });
+    }
+    Ok(())
 }
 
 /// Unpacks the tar stream `reader` into `dir` and checks its size and sha256 (`expected`).

@@ -135,6 +135,11 @@ pub async fn status(store: &dyn BackupStore, server: Option<&DatabaseUrl>) -> Re
     }
     for base in &base_backups {
         problems.extend(missing_for_base(&archive, base));
+        if base.parent.is_some()
+            && let Err(e) = super::basebackup::chain_of(&base_backups, &base.id)
+        {
+            problems.push(format!("incremental base backup {}: {e}", base.id));
+        }
     }
     let newest_segment = timelines.iter().filter_map(|t| t.last_archived_at).max();
     let recovery_window = match (base_backups.first(), newest_segment) {
@@ -260,6 +265,10 @@ pub async fn setup(
     let mut items = Vec::new();
     for (name, value) in wanted {
         items.push(compare_setting(&client, name, value).await?);
+    }
+    // 17 and later: WAL summaries, which incremental base backups need.
+    if crate::cluster::server_major(&client).await? >= 17 {
+        items.push(compare_setting(&client, "summarize_wal", "on").await?);
     }
     if let Some(var) = commands.required_environment() {
         let item = environment_item(&client, var).await;
@@ -396,7 +405,27 @@ pub struct PitrRetentionPlan {
     pub applied: bool,
 }
 
-/// Keeps the newest `keep_base` base backups and every WAL file a kept backup (or a later restore)
+/// The newest `keep` base backups and every backup they depend on (kept, oldest first), and the
+/// rest (deleted, oldest first).
+fn keep_with_parents(backups: &[BaseBackup], keep: usize) -> (Vec<&BaseBackup>, Vec<&BaseBackup>) {
+    let mut needed: BTreeSet<&str> = BTreeSet::new();
+    for newest in backups.iter().rev().take(keep) {
+        let mut next = Some(newest.id.as_str());
+        while let Some(id) = next {
+            if !needed.insert(id) {
+                break;
+            }
+            next = backups
+                .iter()
+                .find(|b| b.id == id)
+                .and_then(|b| b.parent.as_deref());
+        }
+    }
+    backups.iter().partition(|b| needed.contains(b.id.as_str()))
+}
+
+/// Keeps the newest `keep_base` base backups (with every backup an incremental among them is built
+/// on) and every WAL file a kept backup (or a later restore)
 /// could need: on each kept backup's timeline everything from its start segment on, and every later
 /// timeline whole. History files are always kept. Deletes base manifests before their data.
 pub async fn retention(
@@ -411,8 +440,7 @@ pub async fn retention(
         ));
     }
     let backups = list_base_backups(store).await?;
-    let split = backups.len().saturating_sub(keep_base);
-    let (old, kept) = backups.split_at(split);
+    let (kept, old) = keep_with_parents(&backups, keep_base);
     let mut wal_delete = Vec::new();
     if let Some(oldest) = kept.first() {
         let min_start = WalName::parse(&oldest.start_wal)
@@ -441,9 +469,14 @@ pub async fn retention(
         }
     }
     if apply {
-        for base in old {
+        // Children before their parents: an interrupted prune never leaves an incremental whose
+        // parent is gone while a later one still exists.
+        for base in old.iter().rev() {
             store.delete(&base.key()).await?;
             store.delete(&base.data.key).await?;
+            if let Some(manifest) = &base.manifest {
+                store.delete(&manifest.key).await?;
+            }
         }
         for key in &wal_delete {
             store.delete(key).await?;

@@ -186,7 +186,7 @@ pub struct PushReport {
 }
 
 /// Compresses (zstd) and optionally encrypts a WAL file in memory.
-fn encode(data: &[u8], encryption: &Encryption, level: i32) -> Result<Vec<u8>> {
+pub(crate) fn encode(data: &[u8], encryption: &Encryption, level: i32) -> Result<Vec<u8>> {
     let out = std::sync::Arc::new(std::sync::Mutex::new(Vec::with_capacity(data.len() / 4)));
     let sink = encryption.wrap(Box::new(VecSink(out.clone())))?;
     // Two zstd workers: a 16 MB segment compresses in about half the time on two cores.

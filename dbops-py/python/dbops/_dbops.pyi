@@ -888,8 +888,12 @@ def pitr_base_backup(
     recipients: Optional[List[str]] = None,
     passphrase: Optional[str] = None,
     store_options: Optional[Dict[str, str]] = None,
+    incremental: bool = False,
+    full_if_unsupported: bool = False,
 ) -> BaseBackup:
-    """Take a base backup into the archive; returns its manifest."""
+    """Take a base backup into the archive; returns its manifest. ``incremental``: only the blocks
+    changed since the newest base backup of this cluster (PostgreSQL 17+); ``full_if_unsupported``:
+    a full one on older servers instead of raising ``RefusedError``."""
 def pitr_base_backup_async(
     url: str,
     store: str,
@@ -897,6 +901,8 @@ def pitr_base_backup_async(
     recipients: Optional[List[str]] = None,
     passphrase: Optional[str] = None,
     store_options: Optional[Dict[str, str]] = None,
+    incremental: bool = False,
+    full_if_unsupported: bool = False,
 ) -> Awaitable[BaseBackup]:
     """Like ``pitr_base_backup``; awaitable."""
 def pitr_restore(

@@ -825,6 +825,8 @@ class BaseBackup(DbopsResult):
     encryption: EncryptionInfo
     data: StoredObject
     has_backup_manifest: bool
+    parent: Optional[str]
+    manifest: Optional[StoredObject]
 
 
 @dataclass(frozen=True)
@@ -840,6 +842,7 @@ class RecoveryReport(DbopsResult):
     """``dbops.pitr.restore``: the base backup unpacked into ``data_dir`` and the configured target."""
 
     base_backup: str
+    chain: List[str]
     data_dir: str
     target: RecoveryTarget
     verified: str
