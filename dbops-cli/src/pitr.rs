@@ -218,9 +218,16 @@ pub enum PitrCommand {
 pub struct RestoreArgs {
     #[command(flatten)]
     archive: ArchiveArgs,
-    /// The new data directory (must be empty or absent).
+    /// The new data directory (must be empty or absent, unless --delta).
     #[arg(long)]
     data_dir: PathBuf,
+    /// Restore into an existing, stopped data directory (a stale copy, the old primary after a
+    /// failover): only files that differ from the backup are rewritten, files it does not have are
+    /// removed.
+    ///
+    /// Example: dbops pitr restore --data-dir /var/lib/postgresql/18/main --delta --latest
+    #[arg(long)]
+    delta: bool,
     /// Stop at this time (RFC 3339 or "YYYY-mm-dd HH:MM:SS" UTC).
     #[arg(long, group = "target")]
     target_time: Option<String>,
@@ -508,6 +515,7 @@ async fn restore(args: RestoreArgs, ctx: &Context) -> Result<()> {
     let options = RecoveryOptions::default()
         .with_target(target)
         .with_base_backup(args.base_backup.clone())
+        .with_delta(args.delta)
         .with_store_url(args.archive.store.clone())
         .with_store_options(store_options)
         .with_identity_file(
@@ -526,11 +534,18 @@ async fn restore(args: RestoreArgs, ctx: &Context) -> Result<()> {
     if !args.start {
         return ctx.print(&report, || {
             format!(
-                "restored base backup {} into {} (checked against its backup_manifest: {}{}); it will \
+                "restored base backup {}{} into {} (checked against its backup_manifest: {}{}); it will \
                  replay to {} and promote.\n\
                  start it with `pg_ctl -D {} start` (the server needs store credentials in its environment) \
                  or rerun with --start",
                 report.base_backup,
+                match &report.delta {
+                    Some(d) => format!(
+                        " as a delta ({} files unchanged, {} written, {} removed)",
+                        d.unchanged, d.written, d.removed
+                    ),
+                    None => String::new(),
+                },
                 report.data_dir.display(),
                 report.verified,
                 if report.verified_by.is_empty() {

@@ -102,10 +102,11 @@ operation! {
 }
 
 operation! {
-    /// Restores the right base backup into `data_dir` (empty or absent) and configures replay to one
+    /// Restores the right base backup into `data_dir` (empty or absent; with `delta`, an existing
+    /// stopped data directory, of which only what differs is rewritten) and configures replay to one
     /// target (`target_time`, `restore_point`, `xid`, `lsn`; none means the end of the archive);
     /// returns the `RecoveryReport`.
-    #[pyo3(signature = (store, data_dir, *, target_time=None, restore_point=None, xid=None, lsn=None, base_backup=None, dbops_program=None, identity=None, passphrase=None, store_options=None))]
+    #[pyo3(signature = (store, data_dir, *, target_time=None, restore_point=None, xid=None, lsn=None, base_backup=None, dbops_program=None, identity=None, passphrase=None, store_options=None, delta=false))]
     fn pitr_restore / pitr_restore_async(
         py,
         store: &str,
@@ -119,6 +120,7 @@ operation! {
         identity: Option<String>,
         passphrase: Option<String>,
         store_options: Option<BTreeMap<String, String>>,
+        delta: bool,
     ) -> Py<PyAny> {
         let target =
             RecoveryTarget::choose(target_time.as_deref(), restore_point, xid, lsn).map_err(err)?;
@@ -130,6 +132,7 @@ operation! {
         let recovery = RecoveryOptions::default()
             .with_target(target)
             .with_base_backup(base_backup)
+            .with_delta(delta)
             .with_dbops_program(dbops_program)
             .with_store_url(store.to_string())
             .with_store_options(non_secret);

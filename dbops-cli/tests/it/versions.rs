@@ -548,6 +548,25 @@ async fn backups_of_18_carry_the_planner_statistics() {
     }
 }
 
+/// Every file under `dir` (relative path, contents) and every directory.
+fn tree(dir: &Path) -> std::collections::BTreeMap<PathBuf, Option<Vec<u8>>> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(next) = pending.pop() {
+        for entry in std::fs::read_dir(&next).unwrap() {
+            let path = entry.unwrap().path();
+            let rel = path.strip_prefix(dir).unwrap().to_path_buf();
+            if path.is_dir() {
+                out.insert(rel, None);
+                pending.push(path);
+            } else {
+                out.insert(rel, Some(std::fs::read(&path).unwrap()));
+            }
+        }
+    }
+    out
+}
+
 /// Rows of `rides`-like table `t` as a fingerprint: count and sum.
 async fn fingerprint(url: &DatabaseUrl) -> (i64, i64) {
     let client = url.connect().await.unwrap();
@@ -708,6 +727,74 @@ async fn incremental_base_backups_chain_restore_and_prune_on_postgresql_18() {
         .args(["cluster", "stop", "--name", &name])
         .output();
     assert_eq!(got, expected);
+
+    // Delta restores into the stale copy (started, promoted and stopped since) end as restores into
+    // empty directories: from the chain (combined, then moved over) and from the full backup alone.
+    let stale = scratch.path().join(&name);
+    for base in [None, chain[0]["id"].as_str()] {
+        let fresh = scratch.path().join(support::unique_name("fresh"));
+        let mut args = vec![
+            "--json",
+            "pitr",
+            "restore",
+            "--store",
+            &store,
+            "--restore-point",
+            "chain_point",
+        ];
+        if let Some(id) = base {
+            args.extend(["--base-backup", id]);
+        }
+        let fresh_arg = fresh.to_str().unwrap().to_string();
+        let stale_arg = stale.to_str().unwrap().to_string();
+        let mut fresh_args = args.clone();
+        fresh_args.extend(["--data-dir", &fresh_arg]);
+        ok(
+            dbops(&url, None, &fresh_args),
+            "pitr restore into an empty directory",
+        );
+        let mut delta_args = args.clone();
+        delta_args.extend(["--data-dir", &stale_arg, "--delta"]);
+        let report = json(dbops(&url, None, &delta_args), "pitr restore --delta");
+        assert!(
+            report["delta"]["unchanged"].as_u64().unwrap() > 100,
+            "{report}"
+        );
+        assert!(report["delta"]["removed"].as_u64().unwrap() > 0, "{report}");
+        let (delta_tree, fresh_tree) = (tree(&stale), tree(&fresh));
+        let differing: Vec<_> = delta_tree
+            .keys()
+            .chain(fresh_tree.keys())
+            .filter(|k| delta_tree.get(*k) != fresh_tree.get(*k))
+            // pg_combinebackup writes each file's time into the manifest it makes, so two combines
+            // of the same chain differ there; the restore checked this one (`verified`).
+            .filter(|k| !(base.is_none() && k.as_os_str() == "backup_manifest"))
+            .collect();
+        assert_eq!(report["verified"], "ok", "{report}");
+        assert!(
+            differing.is_empty(),
+            "a delta restore from {base:?} differs from a fresh one in {differing:?}"
+        );
+    }
+    // A delta restore refuses a directory that is not a data directory.
+    let foreign = scratch.path().join("foreign");
+    std::fs::create_dir(&foreign).unwrap();
+    std::fs::write(foreign.join("notes.txt"), "mine").unwrap();
+    let out = dbops(
+        &url,
+        None,
+        &[
+            "pitr",
+            "restore",
+            "--store",
+            &store,
+            "--delta",
+            "--data-dir",
+            foreign.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(foreign.join("notes.txt").exists());
 
     // Retention keeps what the newest depends on: keeping 1 keeps the whole chain.
     let plan = json(

@@ -8,6 +8,7 @@
 
 mod basebackup;
 mod command;
+mod delta;
 mod manifest_check;
 mod prefetch;
 mod recovery;
@@ -22,6 +23,7 @@ pub use basebackup::{
     lsn_to_segment, parse_lsn,
 };
 pub use command::WalCommands;
+pub use delta::DeltaReport;
 pub use prefetch::{PREFETCH_LOCK_STALE_AFTER, PrefetchLock, prefetch_once, start_prefetch};
 pub use recovery::{
     RecoveryOptions, RecoveryReport, RecoveryTarget, choose_base_backup, prepare, start_restored,

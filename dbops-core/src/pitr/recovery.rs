@@ -113,6 +113,10 @@ pub struct RecoveryOptions {
     pub passphrase_env: Option<String>,
     /// Run `pg_verifybackup` on the unpacked directory when the backup has a manifest. Default: true.
     pub verify: bool,
+    /// Restore into an existing data directory (stopped), rewriting only the files that differ
+    /// from the backup and removing those it does not have ([`super::DeltaReport`]). Default:
+    /// false (the directory must be empty or absent).
+    pub delta: bool,
 }
 
 crate::setters::with_setters!(RecoveryOptions {
@@ -124,6 +128,7 @@ crate::setters::with_setters!(RecoveryOptions {
     with_identity_file => identity_file: opt PathBuf,
     with_passphrase_env => passphrase_env: opt String,
     with_verify => verify: bool,
+    with_delta => delta: bool,
 });
 
 impl Default for RecoveryOptions {
@@ -137,6 +142,7 @@ impl Default for RecoveryOptions {
             identity_file: None,
             passphrase_env: None,
             verify: true,
+            delta: false,
         }
     }
 }
@@ -161,6 +167,8 @@ pub struct RecoveryReport {
     pub verified_by: String,
     /// The `restore_command` written.
     pub restore_command: String,
+    /// What a delta restore changed in the directory (`None`: not a delta restore).
+    pub delta: Option<super::delta::DeltaReport>,
 }
 
 /// Picks the base backup for `target`: the newest finished before a time or at/before an LSN,
@@ -189,7 +197,9 @@ pub async fn prepare(
     options: &RecoveryOptions,
     pitr: &PitrOptions,
 ) -> Result<RecoveryReport> {
-    if data_dir.exists() {
+    if options.delta {
+        super::delta::check_target(data_dir)?;
+    } else if data_dir.exists() {
         let mut entries = std::fs::read_dir(data_dir)
             .map_err(|e| Error::io("reading the target directory", data_dir, e))?;
         if entries.next().is_some() {
@@ -220,8 +230,19 @@ pub async fn prepare(
     std::fs::create_dir_all(data_dir)
         .map_err(|e| Error::io("creating the data directory", data_dir, e))?;
     let result = unpack_and_configure(store, &chain, data_dir, options, pitr).await;
-    if result.is_err() {
-        clear_dir(data_dir);
+    match &result {
+        // A delta restore's directory held a copy before: say what state it is in.
+        Err(error) if options.delta => {
+            return Err(Error::Refused {
+                action: format!("delta restore into `{}`", data_dir.display()),
+                reason: format!(
+                    "{}; the directory is partly restored and must not be started: run the restore again",
+                    crate::error::report(error)
+                ),
+            });
+        }
+        Err(_) => clear_dir(data_dir),
+        Ok(_) => {}
     }
     result
 }
@@ -277,10 +298,10 @@ async fn unpack_and_configure(
     let base = chain
         .last()
         .ok_or_else(|| Error::config("base backup", "empty chain"))?;
-    match chain {
-        [full] => unpack(store, full, data_dir, pitr).await?,
-        _ => unpack_chain(store, chain, data_dir, pitr).await?,
-    }
+    let delta = match chain {
+        [full] => unpack(store, full, data_dir, pitr, options.delta).await?,
+        _ => unpack_chain(store, chain, data_dir, pitr, options.delta).await?,
+    };
     // pg_basebackup leaves these out or they must not survive into a restore.
     for stale in [
         "postmaster.pid",
@@ -315,6 +336,7 @@ async fn unpack_and_configure(
         verified,
         verified_by,
         restore_command,
+        delta,
     })
 }
 
@@ -325,7 +347,8 @@ async fn unpack(
     base: &BaseBackup,
     data_dir: &Path,
     pitr: &PitrOptions,
-) -> Result<()> {
+    delta: bool,
+) -> Result<Option<super::delta::DeltaReport>> {
     use futures::StreamExt;
     use sha2::{Digest, Sha256};
     let (_, mut stream) = store.get_stream(&base.data.key).await?;
@@ -335,16 +358,17 @@ async fn unpack(
     let encrypted = base.encryption.mode != EncryptionMode::None;
     let (key, dir) = (base.data.key.clone(), data_dir.to_path_buf());
     let expected_plain = (base.data.plaintext_size, base.data.plaintext_sha256.clone());
-    let unpacker = tokio::task::spawn_blocking(move || -> Result<()> {
-        let source: Box<dyn Read + Send> = Box::new(ChannelSource::new(receiver));
-        let source = if encrypted {
-            decryption.wrap(source, &key, None)?
-        } else {
-            source
-        };
-        let reader = Compression::Zstd.unwrap_reader(source)?;
-        unpack_tar(reader, &dir, &key, expected_plain)
-    });
+    let unpacker =
+        tokio::task::spawn_blocking(move || -> Result<Option<super::delta::DeltaReport>> {
+            let source: Box<dyn Read + Send> = Box::new(ChannelSource::new(receiver));
+            let source = if encrypted {
+                decryption.wrap(source, &key, None)?
+            } else {
+                source
+            };
+            let reader = Compression::Zstd.unwrap_reader(source)?;
+            unpack_tar(reader, &dir, &key, expected_plain, delta)
+        });
     let mut hasher = Sha256::new();
     let mut received = 0u64;
     let mut download_error = None;
@@ -398,13 +422,38 @@ async fn unpack_chain(
     chain: &[BaseBackup],
     data_dir: &Path,
     pitr: &PitrOptions,
-) -> Result<()> {
+    delta: bool,
+) -> Result<Option<super::delta::DeltaReport>> {
     let name = data_dir
         .file_name()
         .map_or("data".into(), |n| n.to_string_lossy().into_owned());
     let work = data_dir.with_file_name(format!(".{name}.dbops-chain"));
     let _ = std::fs::remove_dir_all(&work);
-    let result = combine(store, chain, data_dir, &work, pitr).await;
+    let result = async {
+        if !delta {
+            return combine(store, chain, data_dir, &work, pitr)
+                .await
+                .map(|()| None);
+        }
+        // Combined beside the directory, then moved over what differs.
+        let combined = work.join("combined");
+        combine(store, chain, &combined, &work, pitr).await?;
+        let (from, to) = (combined.clone(), data_dir.to_path_buf());
+        let report = tokio::task::spawn_blocking(move || super::delta::sync_dir(&from, &to))
+            .await
+            .map_err(|e| Error::Cancelled {
+                action: format!("the delta restore ({e})"),
+            })?
+            .map_err(|e| {
+                Error::io(
+                    "updating the data directory from the combined chain",
+                    data_dir,
+                    e,
+                )
+            })?;
+        Ok(Some(report))
+    }
+    .await;
     let _ = std::fs::remove_dir_all(&work);
     result
 }
@@ -421,7 +470,7 @@ async fn combine(
         let dir = work.join(format!("{n:03}-{}", member.id));
         std::fs::create_dir_all(&dir)
             .map_err(|e| Error::io("creating a directory for a chain member", &dir, e))?;
-        unpack(store, member, &dir, pitr).await?;
+        unpack(store, member, &dir, pitr, false).await?;
         members.push(dir);
     }
     let major = chain.last().map_or(0, BaseBackup::major);
@@ -453,19 +502,33 @@ async fn combine(
 }
 
 /// Unpacks the tar stream `reader` into `dir` and checks its size and sha256 (`expected`).
-fn unpack_tar(reader: impl Read, dir: &Path, key: &str, expected: (u64, String)) -> Result<()> {
+fn unpack_tar(
+    reader: impl Read,
+    dir: &Path,
+    key: &str,
+    expected: (u64, String),
+    delta: bool,
+) -> Result<Option<super::delta::DeltaReport>> {
     use sha2::{Digest, Sha256};
     let mut hashing = HashingReader {
         inner: reader,
         hasher: Sha256::new(),
         size: 0,
     };
-    let mut archive = tar::Archive::new(&mut hashing);
-    archive.set_preserve_permissions(true);
-    archive.unpack(dir).map_err(|e| Error::Integrity {
+    let failed = |e: std::io::Error| Error::Integrity {
         key: key.to_string(),
-        reason: format!("unpacking the base backup failed: {e}; the object is corrupt, truncated or the key is wrong"),
-    })?;
+        reason: format!(
+            "unpacking the base backup failed: {e}; the object is corrupt, truncated or the key is wrong"
+        ),
+    };
+    let report = if delta {
+        Some(super::delta::unpack_tar(&mut hashing, dir).map_err(failed)?)
+    } else {
+        let mut archive = tar::Archive::new(&mut hashing);
+        archive.set_preserve_permissions(true);
+        archive.unpack(dir).map_err(failed)?;
+        None
+    };
     std::io::copy(&mut hashing, &mut std::io::sink())
         .map_err(|e| Error::io("reading the base backup", dir, e))?;
     let sha = hex::encode(hashing.hasher.finalize());
@@ -478,7 +541,7 @@ fn unpack_tar(reader: impl Read, dir: &Path, key: &str, expected: (u64, String))
             ),
         });
     }
-    Ok(())
+    Ok(report)
 }
 
 /// Appends the recovery settings (restore_command, target, promote) to postgresql.auto.conf and

@@ -918,8 +918,11 @@ def pitr_restore(
     identity: Optional[str] = None,
     passphrase: Optional[str] = None,
     store_options: Optional[Dict[str, str]] = None,
+    delta: bool = False,
 ) -> RecoveryReport:
-    """Unpack a base backup into ``data_dir`` and configure replay to the target, then promotion."""
+    """Unpack a base backup (or combine an incremental chain) into ``data_dir`` and configure replay to
+    the target, then promotion. ``delta``: ``data_dir`` is an existing stopped data directory of which
+    only what differs from the backup is rewritten."""
 def pitr_restore_async(
     store: str,
     data_dir: str,
@@ -933,6 +936,7 @@ def pitr_restore_async(
     identity: Optional[str] = None,
     passphrase: Optional[str] = None,
     store_options: Optional[Dict[str, str]] = None,
+    delta: bool = False,
 ) -> Awaitable[RecoveryReport]:
     """Like ``pitr_restore``; awaitable."""
 def pitr_status(store: str, url: Optional[str] = None, *, store_options: Optional[Dict[str, str]] = None) -> PitrStatus:

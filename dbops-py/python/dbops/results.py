@@ -86,6 +86,7 @@ __all__ = [
     "FetchReport",
     "BaseBackup",
     "RecoveryTarget",
+    "DeltaReport",
     "RecoveryReport",
     "TimelineStatus",
     "ArchiverStatus",
@@ -838,6 +839,16 @@ class RecoveryTarget(DbopsResult):
 
 
 @dataclass(frozen=True)
+class DeltaReport(DbopsResult):
+    """What a delta restore changed: files left as they were, written (and bytes), removed."""
+
+    unchanged: int
+    written: int
+    bytes_written: int
+    removed: int
+
+
+@dataclass(frozen=True)
 class RecoveryReport(DbopsResult):
     """``dbops.pitr.restore``: the base backup unpacked into ``data_dir`` and the configured target."""
 
@@ -848,6 +859,7 @@ class RecoveryReport(DbopsResult):
     verified: str
     verified_by: str
     restore_command: str
+    delta: Optional[DeltaReport]
 
 
 @dataclass(frozen=True)
