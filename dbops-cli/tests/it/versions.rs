@@ -876,3 +876,163 @@ async fn incremental_on_older_servers_is_refused_or_full_when_asked() {
     );
     server.stop().await.unwrap();
 }
+
+/// Whether `dir` comes to hold a file named `name` (a WAL segment archived there) within 60 s.
+async fn wait_for_file(dir: &Path, name: &str) -> bool {
+    for _ in 0..600 {
+        if walk_names(dir).iter().any(|n| n == name) {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    false
+}
+
+fn walk_names(dir: &Path) -> Vec<String> {
+    tree(dir)
+        .keys()
+        .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .collect()
+}
+
+#[tokio::test]
+async fn base_backups_and_wal_from_a_streaming_standby_restore_the_primary_rows() {
+    let scratch = shared_dir();
+    let (primary_wal, standby_wal) = (scratch.path().join("wal"), scratch.path().join("standby"));
+    for dir in [&primary_wal, &standby_wal] {
+        std::fs::create_dir(dir).unwrap();
+        set_mode(dir);
+    }
+    // A backup taken on a standby needs full-page writes on the primary (the test clusters turn
+    // them off for speed).
+    let builder = TempCluster::builder().setting("full_page_writes", "on");
+    let primary = cluster_with(18, &primary_wal, builder).await;
+    let url = primary.tcp_url().unwrap();
+    let client = url.connect().await.unwrap();
+    client
+        .batch_execute("CREATE TABLE t (id int PRIMARY KEY, v int); INSERT INTO t SELECT g, g FROM generate_series(1, 1000) g;")
+        .await
+        .unwrap();
+    let primary_store = primary_wal.display().to_string();
+    ok(
+        dbops(&url, None, &["-q", "basebackup", "--store", &primary_store]),
+        "basebackup of the primary",
+    );
+    client
+        .batch_execute("SELECT pg_switch_wal()")
+        .await
+        .unwrap();
+
+    // The standby: the primary's backup restored, then streaming from the primary.
+    let standby_dir = scratch.path().join("standby_data");
+    ok(
+        dbops(
+            &url,
+            None,
+            &[
+                "-q",
+                "pitr",
+                "restore",
+                "--store",
+                &primary_store,
+                "--data-dir",
+                standby_dir.to_str().unwrap(),
+            ],
+        ),
+        "restore the standby's data directory",
+    );
+    std::fs::rename(
+        standby_dir.join("recovery.signal"),
+        standby_dir.join("standby.signal"),
+    )
+    .unwrap();
+    let conninfo = format!(
+        "\nprimary_conninfo = '{}'\n",
+        url.expose().replace('\'', "''")
+    );
+    let auto = standby_dir.join("postgresql.auto.conf");
+    let mut settings = std::fs::read_to_string(&auto).unwrap();
+    settings.push_str(&conninfo);
+    std::fs::write(&auto, settings).unwrap();
+    let standby = TempCluster::builder()
+        .data_dir(&standby_dir)
+        .archive_command(format!(
+            "{DBOPS} -q wal push --store {} %p",
+            standby_wal.display()
+        ))
+        .setting("archive_mode", "always")
+        .start()
+        .await
+        .unwrap_or_else(|e| panic!("standby: {}", dbops::error::report(&e)));
+    let standby_url = standby.url();
+    let standby_client = standby_url.connect().await.unwrap();
+    let recovering: bool = standby_client
+        .query_one("SELECT pg_is_in_recovery()", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert!(recovering, "the standby is not in recovery");
+
+    // A base backup taken from the standby, WAL archived by the standby (archive_mode = always).
+    let standby_store = standby_wal.display().to_string();
+    let base: serde_json::Value = serde_json::from_str(&ok(
+        dbops(
+            &standby_url,
+            None,
+            &["--json", "basebackup", "--store", &standby_store],
+        ),
+        "basebackup from the standby",
+    ))
+    .unwrap();
+    client
+        .batch_execute("INSERT INTO t SELECT g, g FROM generate_series(1001, 1500) g; UPDATE t SET v = 0 WHERE id <= 10;")
+        .await
+        .unwrap();
+    let segment: String = client
+        .query_one("SELECT pg_walfile_name(pg_current_wal_lsn())", &[])
+        .await
+        .unwrap()
+        .get(0);
+    client
+        .batch_execute("SELECT pg_switch_wal()")
+        .await
+        .unwrap();
+    if !wait_for_file(&standby_wal, &segment).await {
+        panic!(
+            "{segment} was not archived by the standby; its log:\n{}",
+            standby.log_tail(30)
+        );
+    }
+    let expected = fingerprint(&url).await;
+
+    // Restored from the standby's store alone: the rows the primary has.
+    let name = support::unique_name("fromstandby");
+    let out = dbops(
+        &url,
+        None,
+        &[
+            "--json",
+            "pitr",
+            "restore",
+            "--store",
+            &standby_store,
+            "--latest",
+            "--start",
+            "--name",
+            &name,
+            "--data-dir",
+            scratch.path().join(&name).to_str().unwrap(),
+        ],
+    );
+    let started: serde_json::Value =
+        serde_json::from_str(&ok(out, "pitr restore of the standby's backup")).unwrap();
+    assert_eq!(started["base_backup"], base["id"]);
+    let restored = DatabaseUrl::parse(started["url"].as_str().unwrap()).unwrap();
+    let got = fingerprint(&restored).await;
+    let _ = Command::new(DBOPS)
+        .args(["cluster", "stop", "--name", &name])
+        .output();
+    assert_eq!(got, expected);
+    standby.stop().await.unwrap();
+    primary.stop().await.unwrap();
+}
