@@ -186,6 +186,17 @@ pub enum PitrCommand {
         #[arg(long)]
         no_server: bool,
     },
+    /// Read a base backup and every backup it is incremental on back from the store and check each
+    /// object's sha256 against its manifest (nothing is unpacked).
+    ///
+    /// Example: dbops pitr verify --store s3://acme-backups/prod/pitr
+    Verify {
+        #[command(flatten)]
+        archive: ArchiveArgs,
+        /// The base backup whose chain to check (default: the newest).
+        #[arg(long)]
+        base_backup: Option<String>,
+    },
     /// Print (or with --apply set with ALTER SYSTEM) the archiving settings.
     Setup {
         #[command(flatten)]
@@ -358,6 +369,28 @@ pub async fn run_pitr(cmd: PitrCommand, ctx: &Context) -> Result<()> {
             let point = Point { name, lsn };
             ctx.print(&point, || {
                 format!("restore point `{}` at {}", point.name, point.lsn)
+            })
+        }
+        PitrCommand::Verify {
+            archive,
+            base_backup,
+        } => {
+            let store = archive.store_args().open()?;
+            let verified = pitr::verify_chain(&store, base_backup.as_deref()).await?;
+            ctx.print(&verified, || {
+                verified
+                    .iter()
+                    .map(|b| {
+                        format!(
+                            "ok: base backup {} ({}, {})\n",
+                            b.id,
+                            b.parent
+                                .as_ref()
+                                .map_or("full".to_string(), |p| format!("incremental on {p}")),
+                            human_bytes(b.bytes)
+                        )
+                    })
+                    .collect()
             })
         }
         PitrCommand::Status { archive, no_server } => {

@@ -808,8 +808,33 @@ async fn incremental_base_backups_chain_restore_and_prune_on_postgresql_18() {
     assert_eq!(plan["keep"].as_array().unwrap().len(), 3, "{plan}");
     assert!(plan["delete"].as_array().unwrap().is_empty(), "{plan}");
 
-    // A member missing from the store is found before anything is restored, and named.
+    // `pitr verify` reads the chain back: every member checked; a corrupt one is named.
+    let verified = json(
+        dbops(&url, None, &["--json", "pitr", "verify", "--store", &store]),
+        "pitr verify",
+    );
+    let ids: Vec<&str> = verified
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["id"].as_str().unwrap())
+        .collect();
+    let expected_ids: Vec<&str> = chain.iter().map(|b| b["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, expected_ids);
     let middle = chain[1]["data"]["key"].as_str().unwrap();
+    let mut bytes = std::fs::read(wal.join(middle)).unwrap();
+    let at = bytes.len() / 2;
+    bytes[at] ^= 0x5a;
+    std::fs::write(wal.join(middle), &bytes).unwrap();
+    let out = dbops(&url, None, &["pitr", "verify", "--store", &store]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = support::output_text(&out);
+    assert!(
+        text.contains(chain[1]["id"].as_str().unwrap()) && text.contains("sha256"),
+        "{text}"
+    );
+
+    // A member missing from the store is found before anything is restored, and named.
     std::fs::remove_file(wal.join(middle)).unwrap();
     let target = scratch.path().join("broken");
     let out = dbops(

@@ -19,8 +19,8 @@ use std::time::Duration;
 
 pub use crate::config::shell_quote;
 pub use basebackup::{
-    BaseBackup, BaseBackupOptions, base_backup, base_backup_with, chain_of, list_base_backups,
-    lsn_to_segment, parse_lsn,
+    BaseBackup, BaseBackupOptions, VerifiedBaseBackup, base_backup, base_backup_with, chain_of,
+    list_base_backups, lsn_to_segment, parse_lsn, verify_chain,
 };
 pub use command::WalCommands;
 pub use delta::DeltaReport;

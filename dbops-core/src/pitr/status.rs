@@ -241,7 +241,8 @@ pub struct SetupItem {
     pub needs_restart: bool,
 }
 
-/// The settings of the guide's PITR setup, compared with the server's: `wal_level`, `archive_mode`,
+/// The settings of the guide's PITR setup, compared with the server's: `wal_level`, `archive_mode`
+/// (`always` on a standby, so that it archives what it receives), `summarize_wal` on 17 and later,
 /// `archive_command` (built by `commands`: quoted, credentials refused, encryption kept) and
 /// `archive_timeout`, plus the passphrase variable the archiver needs in its environment when one is
 /// used (checked in the server's process environment when the server runs on this machine and dbops may
@@ -256,9 +257,15 @@ pub async fn setup(
 ) -> Result<Vec<SetupItem>> {
     let archive_command = commands.archive_command()?;
     let client = url.connect().await?;
+    // A standby archives only with `always` (then both what it receives and what it restores).
+    let in_recovery: bool = client
+        .query_one("SELECT pg_is_in_recovery()", &[])
+        .await
+        .map_err(|e| Error::postgres("checking whether the server is a standby", e))?
+        .get(0);
     let wanted = [
         ("wal_level", "replica"),
-        ("archive_mode", "on"),
+        ("archive_mode", if in_recovery { "always" } else { "on" }),
         ("archive_command", archive_command.as_str()),
         ("archive_timeout", archive_timeout),
     ];
