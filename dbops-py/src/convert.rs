@@ -44,6 +44,7 @@ typed! {
     dbops::pitr::PushReport => "PushReport",
     dbops::pitr::FetchReport => "FetchReport",
     dbops::pitr::BaseBackup => "BaseBackup",
+    dbops::pitr::VerifiedBaseBackup => "VerifiedBaseBackup",
     dbops::pitr::RecoveryReport => "RecoveryReport",
     dbops::pitr::PitrStatus => "PitrStatus",
     dbops::pitr::SetupItem => "SetupItem",

@@ -143,6 +143,22 @@ operation! {
 }
 
 operation! {
+    /// Reads the base backup `base_backup` (default: the newest) and every backup it is incremental
+    /// on back from `store` and checks each object's sha256; returns a `VerifiedBaseBackup` per
+    /// member, full backup first. Raises `IntegrityError` naming a corrupt or missing member.
+    #[pyo3(signature = (store, *, base_backup=None, store_options=None))]
+    fn pitr_verify / pitr_verify_async(
+        py,
+        store: &str,
+        base_backup: Option<String>,
+        store_options: Option<BTreeMap<String, String>>,
+    ) -> Py<PyAny> {
+        let store = open_store(store, store_options)?;
+        async move { json(&pitr::verify_chain(&store, base_backup.as_deref()).await?) }
+    }
+}
+
+operation! {
     /// Archive contents per timeline, gaps, base backups, recovery window; with `url`, the archiver
     /// too. Returns the `PitrStatus`.
     #[pyo3(signature = (store, url=None, *, store_options=None))]
@@ -373,6 +389,8 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(pitr_base_backup_async, m)?)?;
     m.add_function(wrap_pyfunction!(pitr_restore, m)?)?;
     m.add_function(wrap_pyfunction!(pitr_restore_async, m)?)?;
+    m.add_function(wrap_pyfunction!(pitr_verify, m)?)?;
+    m.add_function(wrap_pyfunction!(pitr_verify_async, m)?)?;
     m.add_function(wrap_pyfunction!(pitr_status, m)?)?;
     m.add_function(wrap_pyfunction!(pitr_status_async, m)?)?;
     m.add_function(wrap_pyfunction!(pitr_restore_point, m)?)?;

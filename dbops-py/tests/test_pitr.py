@@ -218,6 +218,9 @@ def test_incremental_base_backups_restore_as_a_chain() -> None:
             dbops.pitr.restore_point(cluster.url, "after_incremental")
             conn.execute("DELETE FROM drivers")
             _switch_and_wait_archived(conn)
+    verified = dbops.pitr.verify(store)
+    assert [(b.id, b.parent) for b in verified] == [(full.id, None), (incremental.id, full.id)]
+    assert all(isinstance(b, dbops.VerifiedBaseBackup) and b.bytes > 0 for b in verified)
     data_dir = tmp / "restored"
     report = dbops.pitr.restore(store, str(data_dir), restore_point="after_incremental", dbops_program=program)
     assert report.chain == [full.id, incremental.id] and report.verified == "ok"

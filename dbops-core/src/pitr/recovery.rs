@@ -475,7 +475,13 @@ async fn combine(
     }
     let major = chain.last().map_or(0, BaseBackup::major);
     let program = crate::cluster::ServerPrograms::for_major(major)?.program("pg_combinebackup")?;
-    let output = tokio::process::Command::new(&program)
+    let mut command = tokio::process::Command::new(&program);
+    // The members are unpacked beside the output and removed afterwards: from 18 on, the output
+    // hard-links their files instead of copying them.
+    if major >= 18 {
+        command.arg("--link");
+    }
+    let output = command
         .args(&members)
         .arg("--output")
         .arg(data_dir)

@@ -33,6 +33,7 @@ from .results import (
     SeedReport,
     SetupItem,
     ValidationReport,
+    VerifiedBaseBackup,
     VerifyReport,
     VersionState,
 )
@@ -100,6 +101,8 @@ __all__ = [
     "pitr_restore_command",
     "pitr_setup_async",
     "pitr_status",
+    "pitr_verify",
+    "pitr_verify_async",
     "pitr_status_async",
     "pitr_wait_for_promotion",
     "pitr_wait_for_promotion_async",
@@ -939,6 +942,11 @@ def pitr_restore_async(
     delta: bool = False,
 ) -> Awaitable[RecoveryReport]:
     """Like ``pitr_restore``; awaitable."""
+def pitr_verify(store: str, *, base_backup: Optional[str] = None, store_options: Optional[Dict[str, str]] = None) -> List[VerifiedBaseBackup]:
+    """Read a base backup (default: the newest) and every backup it is incremental on back from the
+    store and check each object's sha256; raises ``IntegrityError`` naming a corrupt or missing member."""
+def pitr_verify_async(store: str, *, base_backup: Optional[str] = None, store_options: Optional[Dict[str, str]] = None) -> Awaitable[List[VerifiedBaseBackup]]:
+    """Like ``pitr_verify``; awaitable."""
 def pitr_status(store: str, url: Optional[str] = None, *, store_options: Optional[Dict[str, str]] = None) -> PitrStatus:
     """Archive per timeline, gaps, base backups, recovery window and (with ``url``) the archiver."""
 def pitr_status_async(store: str, url: Optional[str] = None, *, store_options: Optional[Dict[str, str]] = None) -> Awaitable[PitrStatus]:

@@ -1,5 +1,5 @@
 """Point-in-time recovery: ``dbops.pitr.push``, ``fetch``, ``base_backup``, ``restore``, ``status``,
-``restore_point``, ``setup``, ``prune``, ``wait_for_promotion``, each with an ``_async`` form (the same
+``restore_point``, ``setup``, ``prune``, ``verify``, ``wait_for_promotion``, each with an ``_async`` form (the same
 functions as ``dbops.pitr_*``), and ``archive_command`` / ``restore_command``, which build the server's
 commands (quoted, credentials refused, encryption kept)."""
 
@@ -24,6 +24,8 @@ from ._dbops import (
     pitr_restore_point_async as restore_point_async,
     pitr_setup as setup,
     pitr_setup_async as setup_async,
+    pitr_verify as verify,
+    pitr_verify_async as verify_async,
     pitr_status as status,
     pitr_status_async as status_async,
     pitr_wait_for_promotion as wait_for_promotion,
@@ -31,6 +33,8 @@ from ._dbops import (
 )
 
 __all__ = [
+    "verify",
+    "verify_async",
     "archive_command",
     "restore_command",
     "base_backup",

@@ -85,6 +85,7 @@ __all__ = [
     "PushReport",
     "FetchReport",
     "BaseBackup",
+    "VerifiedBaseBackup",
     "RecoveryTarget",
     "DeltaReport",
     "RecoveryReport",
@@ -828,6 +829,15 @@ class BaseBackup(DbopsResult):
     has_backup_manifest: bool
     parent: Optional[str]
     manifest: Optional[StoredObject]
+
+
+@dataclass(frozen=True)
+class VerifiedBaseBackup(DbopsResult):
+    """One base backup of a chain read back by ``dbops.pitr.verify``: its id, parent and bytes checked."""
+
+    id: str
+    parent: Optional[str]
+    bytes: int
 
 
 @dataclass(frozen=True)
