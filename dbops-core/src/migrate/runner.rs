@@ -739,68 +739,83 @@ impl Runner<'_> {
             } else {
                 statement.sql.as_str()
             };
-            // CONCURRENTLY outside a transaction runs without lock_timeout: its waits hold no traffic
-            // up, and a cancelled build leaves an invalid index behind.
-            let unbounded = !transactional
-                && self.options.lock_timeout.is_some()
-                && sql::head_words(sql, 8).iter().any(|w| w == "CONCURRENTLY");
-            if unbounded {
-                self.exec(
-                    "SET lock_timeout = 0",
-                    "lifting lock_timeout for CONCURRENTLY",
-                )
-                .await?;
-            }
-            let outcome = self.client.batch_execute(sql).await;
-            if unbounded {
-                self.exec(&self.settings("SESSION"), "restoring lock_timeout")
-                    .await?;
-            }
-            if let Err(source) = outcome {
+            if let Err(source) = self.execute(sql, transactional).await? {
                 let (message, line) = describe(&source, statement);
-                let before = step
-                    .resulting_version
-                    .map_or("nothing applied".to_string(), |v| v.to_string());
-                let after = if transactional {
-                    format!(
-                        "\n  nothing was changed: the migration ran in one transaction that was rolled back; fix {} and run it again",
-                        script.file
-                    )
-                } else {
-                    let dirty = step.resulting_version.unwrap_or(-1);
-                    format!(
-                        "\n  this migration runs outside a transaction, so the {index} statement(s) before this one stay applied \
-                         and the database is marked dirty at version {dirty}.\n  to recover: finish or undo those statements by hand, \
-                         then `dbops migrate force {}` (finished) or `dbops migrate force {}` (undone), then migrate again",
-                        if step.direction == Direction::Up {
-                            m.version.to_string()
-                        } else {
-                            before.clone()
-                        },
-                        if step.direction == Direction::Up {
-                            self.source
-                                .migrations()
-                                .iter()
-                                .rev()
-                                .find(|p| p.version < m.version)
-                                .map_or("-1".to_string(), |p| p.version.to_string())
-                        } else {
-                            m.version.to_string()
-                        }
-                    )
-                };
                 return Err(Error::MigrationFailed {
                     version: m.version,
                     file: script.file.clone(),
                     line,
                     statement: shorten(&statement.sql),
                     message,
-                    after,
+                    after: self.failure_state(m, script, step, transactional, index),
                     source,
                 });
             }
         }
         Ok(())
+    }
+
+    /// Runs one statement. CONCURRENTLY outside a transaction runs without lock_timeout: its waits
+    /// hold no traffic up, and a cancelled build leaves an invalid index behind.
+    async fn execute(
+        &self,
+        sql: &str,
+        transactional: bool,
+    ) -> Result<std::result::Result<(), tokio_postgres::Error>> {
+        let unbounded = !transactional
+            && self.options.lock_timeout.is_some()
+            && sql::head_words(sql, 8).iter().any(|w| w == "CONCURRENTLY");
+        if unbounded {
+            self.exec(
+                "SET lock_timeout = 0",
+                "lifting lock_timeout for CONCURRENTLY",
+            )
+            .await?;
+        }
+        let outcome = self.client.batch_execute(sql).await;
+        if unbounded {
+            self.exec(&self.settings("SESSION"), "restoring lock_timeout")
+                .await?;
+        }
+        Ok(outcome)
+    }
+
+    /// What state a failed statement left the database in, and how to recover.
+    fn failure_state(
+        &self,
+        m: &Migration,
+        script: &Script,
+        step: &PlannedStep,
+        transactional: bool,
+        index: usize,
+    ) -> String {
+        if transactional {
+            return format!(
+                "\n  nothing was changed: the migration ran in one transaction that was rolled back; fix {} and run it again",
+                script.file
+            );
+        }
+        let before = step
+            .resulting_version
+            .map_or("nothing applied".to_string(), |v| v.to_string());
+        let dirty = step.resulting_version.unwrap_or(-1);
+        let (finished, undone) = if step.direction == Direction::Up {
+            let previous = self
+                .source
+                .migrations()
+                .iter()
+                .rev()
+                .find(|p| p.version < m.version)
+                .map_or("-1".to_string(), |p| p.version.to_string());
+            (m.version.to_string(), previous)
+        } else {
+            (before, m.version.to_string())
+        };
+        format!(
+            "\n  this migration runs outside a transaction, so the {index} statement(s) before this one stay applied \
+             and the database is marked dirty at version {dirty}.\n  to recover: finish or undo those statements by hand, \
+             then `dbops migrate force {finished}` (finished) or `dbops migrate force {undone}` (undone), then migrate again"
+        )
     }
 }
 

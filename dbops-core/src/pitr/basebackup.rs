@@ -305,44 +305,16 @@ pub async fn base_backup_with(
 
     let programs = ServerPrograms::for_major(identity.major)?;
     let parent_manifest = parent.as_ref().map(|(_, file)| file.path());
-    let (program, mut process, stdout) = spawn_pg_basebackup(url, &programs, parent_manifest)?;
-    let child = &mut process.child;
-    let stderr_task = collect_stderr(child);
-    let (sender, receiver) = tokio::sync::mpsc::channel::<Bytes>(4);
-    let sink = options
-        .encryption
-        .wrap(Box::new(ChannelSink::new(sender)))?;
-    let writer = Compression::Zstd.wrap(sink, options.compression_level, 0)?;
-    let encoder = tokio::task::spawn_blocking(move || encode_tar(stdout, writer));
-    let uploaded = crate::storage::upload_chunks(store, &data_key, receiver).await;
-    if uploaded.is_err() {
-        let _ = child.start_kill();
-    }
-    let encoded = encoder.await;
-    let status = child.wait().await;
-    let stderr_text = stderr_task.await.unwrap_or_default();
-    let (upload, stored_size, stored_sha) = uploaded?;
-    let (plain_size, plain_sha, tap) =
-        match encoding_outcome(&program, status, encoded, &stderr_text, &data_key) {
-            Ok(outcome) => outcome,
-            Err(error) => {
-                upload.abort().await.ok();
-                return Err(error);
-            }
-        };
-    let range = match WalRange::from_tap(&tap, identity.wal_segment_size) {
-        Some(range) => range,
-        None => {
-            upload.abort().await.ok();
-            return Err(Error::Integrity {
-                key: data_key,
-                reason:
-                    "the base backup stream has no backup_label; is this pg_basebackup's tar output?"
-                        .into(),
-            });
-        }
-    };
-    upload.finish().await?;
+    let (data, tap, range) = stream_backup(
+        url,
+        store,
+        options,
+        &programs,
+        parent_manifest,
+        &data_key,
+        identity.wal_segment_size,
+    )
+    .await?;
     let manifest = store_manifest(store, &id, &tap).await?;
     let base = BaseBackup {
         id,
@@ -358,13 +330,7 @@ pub async fn base_backup_with(
         finished_at: Utc::now(),
         compression: Compression::Zstd,
         encryption: options.encryption.info(),
-        data: StoredObject {
-            key: data_key,
-            size: stored_size,
-            sha256: stored_sha,
-            plaintext_size: plain_size,
-            plaintext_sha256: plain_sha,
-        },
+        data,
         has_backup_manifest: range.has_backup_manifest,
         parent: parent.map(|(p, _)| p.id),
         manifest,
@@ -374,6 +340,65 @@ pub async fn base_backup_with(
     store.put(&base.key(), Bytes::from(body)).await?;
     tracing::info!(elapsed = ?started.elapsed(), id = %base.id, "base backup stored");
     Ok(base)
+}
+
+/// Streams `pg_basebackup`'s tar through zstd (and age) into `data_key`: the stored object, the tar's
+/// captured members and the WAL range it needs. Nothing is published on failure.
+async fn stream_backup(
+    url: &DatabaseUrl,
+    store: &dyn BackupStore,
+    options: &PitrOptions,
+    programs: &ServerPrograms,
+    parent_manifest: Option<&std::path::Path>,
+    data_key: &str,
+    wal_segment_size: u64,
+) -> Result<(StoredObject, TarTap, WalRange)> {
+    let (program, mut process, stdout) = spawn_pg_basebackup(url, programs, parent_manifest)?;
+    let child = &mut process.child;
+    let stderr_task = collect_stderr(child);
+    let (sender, receiver) = tokio::sync::mpsc::channel::<Bytes>(4);
+    let sink = options
+        .encryption
+        .wrap(Box::new(ChannelSink::new(sender)))?;
+    let writer = Compression::Zstd.wrap(sink, options.compression_level, 0)?;
+    let encoder = tokio::task::spawn_blocking(move || encode_tar(stdout, writer));
+    let uploaded = crate::storage::upload_chunks(store, data_key, receiver).await;
+    if uploaded.is_err() {
+        let _ = child.start_kill();
+    }
+    let encoded = encoder.await;
+    let status = child.wait().await;
+    let stderr_text = stderr_task.await.unwrap_or_default();
+    let (upload, stored_size, stored_sha) = uploaded?;
+    let (plain_size, plain_sha, tap) =
+        match encoding_outcome(&program, status, encoded, &stderr_text, data_key) {
+            Ok(outcome) => outcome,
+            Err(error) => {
+                upload.abort().await.ok();
+                return Err(error);
+            }
+        };
+    let range = match WalRange::from_tap(&tap, wal_segment_size) {
+        Some(range) => range,
+        None => {
+            upload.abort().await.ok();
+            return Err(Error::Integrity {
+                key: data_key.to_string(),
+                reason:
+                    "the base backup stream has no backup_label; is this pg_basebackup's tar output?"
+                        .into(),
+            });
+        }
+    };
+    upload.finish().await?;
+    let data = StoredObject {
+        key: data_key.to_string(),
+        size: stored_size,
+        sha256: stored_sha,
+        plaintext_size: plain_size,
+        plaintext_sha256: plain_sha,
+    };
+    Ok((data, tap, range))
 }
 
 /// The newest base backup of this cluster to build an incremental on, with its `backup_manifest`
