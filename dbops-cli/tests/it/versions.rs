@@ -999,16 +999,32 @@ async fn base_backups_and_wal_from_a_streaming_standby_restore_the_primary_rows(
     assert!(recovering, "the standby is not in recovery");
 
     // A base backup taken from the standby, WAL archived by the standby (archive_mode = always).
+    // A standby cannot switch WAL: the backup ends once the segment holding its end is archived,
+    // that is once the primary moves on (its archive_timeout in production; switches here).
     let standby_store = standby_wal.display().to_string();
-    let base: serde_json::Value = serde_json::from_str(&ok(
-        dbops(
-            &standby_url,
-            None,
-            &["--json", "basebackup", "--store", &standby_store],
-        ),
-        "basebackup from the standby",
-    ))
-    .unwrap();
+    let backup = {
+        let (standby_url, standby_store) = (standby_url.clone(), standby_store.clone());
+        tokio::task::spawn_blocking(move || {
+            dbops(
+                &standby_url,
+                None,
+                &["--json", "basebackup", "--store", &standby_store],
+            )
+        })
+    };
+    let mut n = 0;
+    while !backup.is_finished() {
+        n += 1;
+        client
+            .batch_execute(&format!(
+                "UPDATE t SET v = v WHERE id = {n}; SELECT pg_switch_wal()"
+            ))
+            .await
+            .unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+    let base: serde_json::Value =
+        serde_json::from_str(&ok(backup.await.unwrap(), "basebackup from the standby")).unwrap();
     client
         .batch_execute("INSERT INTO t SELECT g, g FROM generate_series(1001, 1500) g; UPDATE t SET v = 0 WHERE id <= 10;")
         .await
