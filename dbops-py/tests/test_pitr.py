@@ -62,12 +62,7 @@ def test_restore_to_a_restore_point() -> None:
     archive = _shared(tmp / "archive")
     store = f"file://{archive}"
     program = _dbops_program()
-    settings = {
-        "wal_level": "replica",
-        "archive_mode": "on",
-        "archive_command": dbops.pitr.archive_command(store, dbops_program=program),
-    }
-    with dbops.TempCluster.start(settings=settings) as cluster:
+    with dbops.TempCluster.start(settings=_archiving(store, program)) as cluster:
         with psycopg.connect(cluster.url, autocommit=True) as conn:
             conn.execute("CREATE TABLE drivers (id int)")
             conn.execute("INSERT INTO drivers SELECT generate_series(1, 50)")
@@ -200,12 +195,7 @@ def test_incremental_base_backups_restore_as_a_chain() -> None:
     archive = _shared(tmp / "archive")
     store = f"file://{archive}"
     program = _dbops_program()
-    settings = {
-        "wal_level": "replica",
-        "archive_mode": "on",
-        "summarize_wal": "on",
-        "archive_command": dbops.pitr.archive_command(store, dbops_program=program),
-    }
+    settings = {**_archiving(store, program), "summarize_wal": "on"}
     with dbops.TempCluster.start(settings=settings, major=18) as cluster:
         with psycopg.connect(cluster.url, autocommit=True) as conn:
             conn.execute("CREATE TABLE drivers (id int)")

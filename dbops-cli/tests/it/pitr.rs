@@ -4,24 +4,16 @@
 //! corruption, a dead store, encryption, idempotent pushes and a timeline switch archived again.
 
 use dbops::BackupStore;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::support::{scalar_i64, servers};
+use crate::support::{self, scalar_i64, servers};
 use chrono::{DateTime, Utc};
 use dbops::backup::{Decryption, Encryption, generate_key_pair};
 use dbops::pitr::{self, PitrOptions, RecoveryOptions, RecoveryTarget};
 use dbops::{DatabaseUrl, Error, ObjectBackupStore, TempCluster};
 
 const DBOPS: &str = env!("CARGO_BIN_EXE_dbops");
-
-/// A directory the server's OS account (postgres, when tests run as root) can use.
-fn shared_dir() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
-    dir
-}
 
 fn archive_command(store: &str) -> String {
     format!("{DBOPS} -q wal push --store {store} %p")
@@ -115,10 +107,8 @@ async fn rows(cluster: &TempCluster) -> i64 {
 
 #[tokio::test]
 async fn restore_to_time_restore_point_and_latest_then_archive_a_new_timeline() {
-    let scratch = shared_dir();
-    let archive_dir = scratch.path().join("archive");
-    std::fs::create_dir(&archive_dir).unwrap();
-    std::fs::set_permissions(&archive_dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let scratch = support::shared_dir();
+    let archive_dir = support::shared_subdir(scratch.path(), "archive");
     let store_url = format!("file://{}", archive_dir.display());
     let store = ObjectBackupStore::open(&store_url).unwrap();
     // Over TCP with a password: scram-sha-256 on every host line, the replication one included.
@@ -381,7 +371,7 @@ async fn restore_to_time_restore_point_and_latest_then_archive_a_new_timeline() 
 
 #[tokio::test]
 async fn encrypted_archive_round_trip_and_dead_store_deadline() {
-    let scratch = shared_dir();
+    let scratch = support::shared_dir();
     let keys = generate_key_pair();
     let store =
         ObjectBackupStore::open(&format!("memory://{}", uuid::Uuid::new_v4().simple())).unwrap();
@@ -393,9 +383,7 @@ async fn encrypted_archive_round_trip_and_dead_store_deadline() {
                 .unwrap(),
         );
     // A real segment: make one on a throwaway cluster archiving into a directory.
-    let archive_dir = scratch.path().join("plain");
-    std::fs::create_dir(&archive_dir).unwrap();
-    std::fs::set_permissions(&archive_dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let archive_dir = support::shared_subdir(scratch.path(), "plain");
     let plain_url = format!("file://{}", archive_dir.display());
     let cluster = TempCluster::builder()
         .archive_command(archive_command(&plain_url))
@@ -520,10 +508,8 @@ async fn encrypted_archive_round_trip_and_dead_store_deadline() {
 
 #[tokio::test]
 async fn retention_keeps_what_retained_base_backups_need() {
-    let scratch = shared_dir();
-    let archive_dir = scratch.path().join("archive");
-    std::fs::create_dir(&archive_dir).unwrap();
-    std::fs::set_permissions(&archive_dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let scratch = support::shared_dir();
+    let archive_dir = support::shared_subdir(scratch.path(), "archive");
     let store_url = format!("file://{}", archive_dir.display());
     let store = ObjectBackupStore::open(&store_url).unwrap();
     let cluster = TempCluster::builder()

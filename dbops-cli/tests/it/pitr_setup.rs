@@ -7,7 +7,6 @@
 use crate::support;
 use dbops::BackupStore;
 
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
@@ -19,13 +18,6 @@ use dbops::{ObjectBackupStore, TempCluster};
 
 const DBOPS: &str = env!("CARGO_BIN_EXE_dbops");
 const SECRET: &str = "SUPERSECRET-must-never-show";
-
-/// A directory the server's OS account (postgres, when tests run as root) can use.
-fn shared_dir() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
-    dir
-}
 
 /// Directory names that break or exploit an unquoted command, each with the canary it would create.
 fn hostile_names(canary: &Path) -> Vec<String> {
@@ -125,7 +117,7 @@ async fn archive_and_restore_commands_round_trip_through_the_shell() {
 /// PostgreSQL's archiver archives through it; the archive cannot be read without the identity.
 #[tokio::test]
 async fn setup_apply_archives_through_postgres_encrypted_and_injects_nothing() {
-    let scratch = shared_dir();
+    let scratch = support::shared_dir();
     let canary = scratch.path().join("canary");
     let archive = scratch
         .path()
@@ -133,7 +125,7 @@ async fn setup_apply_archives_through_postgres_encrypted_and_injects_nothing() {
     // The name holds `/`: every directory on the way must be the server account's too.
     std::fs::create_dir_all(&archive).unwrap();
     for dir in archive.ancestors().take_while(|d| *d != scratch.path()) {
-        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+        support::open_to_all(dir);
     }
     let keys = generate_key_pair();
     let cluster = TempCluster::builder()
@@ -297,10 +289,8 @@ async fn credentials_are_refused_and_never_shown_or_written() {
 /// `--apply` (writing nothing) when it is missing, and archives with it when it is there.
 #[tokio::test]
 async fn a_passphrase_variable_is_checked_in_the_servers_environment() {
-    let scratch = shared_dir();
-    let archive = scratch.path().join("archive");
-    std::fs::create_dir(&archive).unwrap();
-    std::fs::set_permissions(&archive, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let scratch = support::shared_dir();
+    let archive = support::shared_subdir(scratch.path(), "archive");
     let store_url = format!("file://{}", archive.display());
     let without = TempCluster::builder()
         .archive_command("/bin/false")

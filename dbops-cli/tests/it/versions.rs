@@ -41,14 +41,6 @@ fn pg_bin_with(keep: impl Fn(u32, bool) -> bool) -> String {
     dirs.join(":")
 }
 
-/// A directory the server's OS account (postgres, when tests run as root) can write.
-fn shared_dir() -> tempfile::TempDir {
-    use std::os::unix::fs::PermissionsExt;
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
-    dir
-}
-
 /// The CLI against `url`, with `pg_bin` as `DBOPS_PG_BIN` when given.
 fn dbops(url: &DatabaseUrl, pg_bin: Option<&str>, args: &[&str]) -> Output {
     let mut command = Command::new(DBOPS);
@@ -165,10 +157,8 @@ async fn backup_and_restore(
 
 /// Every flow on a server of `major` with the programs of the test command's `DBOPS_PG_BIN`.
 async fn every_flow(major: u32) {
-    let scratch = shared_dir();
-    let wal = scratch.path().join("wal");
-    std::fs::create_dir(&wal).unwrap();
-    set_mode(&wal);
+    let scratch = support::shared_dir();
+    let wal = support::shared_subdir(scratch.path(), "wal");
     let server = cluster(major, &wal).await;
     let url = server.tcp_url().unwrap();
     assert_eq!(server_major(&url).await, major);
@@ -246,11 +236,6 @@ async fn every_flow(major: u32) {
     );
     point_in_time(&url, &wal, scratch.path(), major).await;
     server.stop().await.unwrap();
-}
-
-fn set_mode(dir: &Path) {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o777)).unwrap();
 }
 
 /// A base backup, a restore point, rows after it; the archive restored to the restore point and
@@ -361,7 +346,7 @@ async fn every_flow_on_postgresql_18() {
 #[tokio::test]
 async fn only_newer_programs_restore_into_older_servers() {
     let pg_bin = pg_bin_with(|major, client| major == 18 || !client);
-    let scratch = shared_dir();
+    let scratch = support::shared_dir();
     let (old, new) = (
         cluster(14, scratch.path()).await,
         cluster(16, scratch.path()).await,
@@ -393,7 +378,7 @@ async fn only_newer_programs_restore_into_older_servers() {
 #[tokio::test]
 async fn older_programs_are_refused_with_what_to_install() {
     let pg_bin = pg_bin_with(|major, client| major == 15 || !client);
-    let scratch = shared_dir();
+    let scratch = support::shared_dir();
     let server = cluster(17, scratch.path()).await;
     let url = server.tcp_url().unwrap();
     let store = scratch.path().join("store").display().to_string();
@@ -489,7 +474,7 @@ async fn planner_statistics(url: &DatabaseUrl) -> (i64, String, String) {
 async fn backups_of_18_carry_the_planner_statistics() {
     use dbops::backup::{Backup, BackupOptions, DumpFormat};
     use dbops::restore::{PgRestorer, RestoreOptions, RestoreTarget, Restorer};
-    let scratch = shared_dir();
+    let scratch = support::shared_dir();
     // No autovacuum: its ANALYZE after a restore would replace the statistics compared below.
     let quiet = || TempCluster::builder().setting("autovacuum", "off");
     let (newer, older) = (
@@ -614,10 +599,8 @@ fn restore_started(
 
 #[tokio::test]
 async fn incremental_base_backups_chain_restore_and_prune_on_postgresql_18() {
-    let scratch = shared_dir();
-    let wal = scratch.path().join("wal");
-    std::fs::create_dir(&wal).unwrap();
-    set_mode(&wal);
+    let scratch = support::shared_dir();
+    let wal = support::shared_subdir(scratch.path(), "wal");
     let server = cluster(18, &wal).await;
     let url = server.tcp_url().unwrap();
     let store = wal.display().to_string();
@@ -861,10 +844,8 @@ async fn incremental_base_backups_chain_restore_and_prune_on_postgresql_18() {
 
 #[tokio::test]
 async fn incremental_on_older_servers_is_refused_or_full_when_asked() {
-    let scratch = shared_dir();
-    let wal = scratch.path().join("wal");
-    std::fs::create_dir(&wal).unwrap();
-    set_mode(&wal);
+    let scratch = support::shared_dir();
+    let wal = support::shared_subdir(scratch.path(), "wal");
     let server = cluster(16, &wal).await;
     let url = server.tcp_url().unwrap();
     let store = wal.display().to_string();
@@ -922,12 +903,9 @@ fn walk_names(dir: &Path) -> Vec<String> {
 
 #[tokio::test]
 async fn base_backups_and_wal_from_a_streaming_standby_restore_the_primary_rows() {
-    let scratch = shared_dir();
-    let (primary_wal, standby_wal) = (scratch.path().join("wal"), scratch.path().join("standby"));
-    for dir in [&primary_wal, &standby_wal] {
-        std::fs::create_dir(dir).unwrap();
-        set_mode(dir);
-    }
+    let scratch = support::shared_dir();
+    let primary_wal = support::shared_subdir(scratch.path(), "wal");
+    let standby_wal = support::shared_subdir(scratch.path(), "standby");
     // A backup taken on a standby needs full-page writes on the primary (the test clusters turn
     // them off for speed).
     let builder = TempCluster::builder().setting("full_page_writes", "on");

@@ -174,6 +174,30 @@ pub async fn row_counts(url: &dbops::DatabaseUrl) -> String {
     out
 }
 
+/// A temporary directory the server's OS account (postgres, when tests run as root) can use.
+#[allow(dead_code)] // the CLI tests
+pub fn shared_dir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    open_to_all(dir.path());
+    dir
+}
+
+/// `parent/name`, created and usable by the server's OS account (a WAL archive, a store).
+#[allow(dead_code)] // the CLI tests
+pub fn shared_subdir(parent: &std::path::Path, name: &str) -> std::path::PathBuf {
+    let dir = parent.join(name);
+    std::fs::create_dir(&dir).unwrap();
+    open_to_all(&dir);
+    dir
+}
+
+/// Mode 0777 on `dir`.
+#[allow(dead_code)] // the CLI tests
+pub fn open_to_all(dir: &std::path::Path) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+}
+
 /// `prefix_` and ten random hex digits: a database name no other test uses.
 pub fn unique_name(prefix: &str) -> String {
     format!(
