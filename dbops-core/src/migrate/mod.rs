@@ -228,17 +228,14 @@ impl PgMigrator {
         let from = current.map(|s| s.version).filter(|v| *v >= 0);
         let goal = target(from)?;
         let steps = plan(&self.source, from, goal)?;
+        let server_version = server_version_num(conn).await?;
         #[cfg(feature = "lint")]
         if let Some(guard) = &self.options.risk_guard
             && !steps.is_empty()
         {
-            self::plan::enforce(conn, &self.source, &steps, guard).await?;
+            let major = (server_version / 10000) as u32;
+            self::plan::enforce(conn, &self.source, &steps, guard, major).await?;
         }
-        let server_version: i32 = conn
-            .query_one("SELECT current_setting('server_version_num')::int", &[])
-            .await
-            .map_err(|e| Error::postgres("reading the server version", e))?
-            .get(0);
         let runner = Runner {
             client: conn,
             tables,
@@ -558,6 +555,15 @@ pub async fn down_steps(migrator: &dyn Migrator, count: usize) -> Result<StepsRe
         short: count.saturating_sub(report.applied.len()),
         report,
     })
+}
+
+/// The server's `server_version_num` (150004 for 15.4).
+pub(crate) async fn server_version_num(client: &tokio_postgres::Client) -> Result<i32> {
+    Ok(client
+        .query_one("SELECT current_setting('server_version_num')::int", &[])
+        .await
+        .map_err(|e| Error::postgres("reading the server version", e))?
+        .get(0))
 }
 
 /// Migrates a service's database at startup: one call, many replicas at once, a no-op in a few

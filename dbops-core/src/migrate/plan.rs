@@ -198,20 +198,21 @@ impl PgMigrator {
         let conn = self.connector.get().await?;
         let tables = self.tables(&conn).await?;
         let current = tables.read(&*conn).await?.map(|s| s.version);
-        let plan = plan_steps(&conn, &self.source, &steps, options).await?;
+        let major = (super::server_version_num(&conn).await? / 10000) as u32;
+        let plan = plan_steps(&conn, &self.source, &steps, options, major).await?;
         conn.release();
         Ok(LockPlan { current, ..plan })
     }
 }
 
-/// Plans `steps` of `source` on the server of `client`.
+/// Plans `steps` of `source` on the server of `client`, whose major version is `major`.
 pub(crate) async fn plan_steps(
     client: &Client,
     source: &MigrationSource,
     steps: &[PlannedStep],
     options: &PlanOptions,
+    major: u32,
 ) -> Result<LockPlan> {
-    let major = server_major(client).await?;
     let lint_options = lint::LintOptions::default().with_server_major(major);
     let mut created = BTreeSet::new();
     let mut statements = Vec::new();
@@ -265,15 +266,6 @@ pub(crate) async fn plan_steps(
         verdict,
         syntax_errors,
     })
-}
-
-async fn server_major(client: &Client) -> Result<u32> {
-    let version: i32 = client
-        .query_one("SELECT current_setting('server_version_num')::int", &[])
-        .await
-        .map_err(|e| Error::postgres("reading the server version", e))?
-        .get(0);
-    Ok((version / 10000) as u32)
 }
 
 /// What the plan needs of a statement, read from its syntax tree before any query (the tree is not
@@ -527,11 +519,12 @@ pub(crate) async fn enforce(
     source: &MigrationSource,
     steps: &[PlannedStep],
     guard: &RiskGuard,
+    major: u32,
 ) -> Result<()> {
     let options = PlanOptions::default().with_max_blocking(guard.max_blocking);
     let deadline = tokio::time::Instant::now() + guard.wait_for_sessions;
     loop {
-        let plan = plan_steps(client, source, steps, &options).await?;
+        let plan = plan_steps(client, source, steps, &options, major).await?;
         if let Some(error) = plan.syntax_errors.first() {
             return Err(refused(format!("{error}")));
         }
