@@ -355,21 +355,52 @@ pub(super) async fn restore_parallel(
     .await?;
     file.sync_all()
         .map_err(|e| Error::io("writing the spool file", &spool, e))?;
-    let mut command = tokio::process::Command::new(program);
-    env.apply(&mut command);
-    command
-        .args(restore_args(options, tools))
-        .arg(format!("--jobs={jobs}"))
-        .arg(format!("--dbname={}", env_database(env)))
-        .arg(&spool)
-        .stdout(Stdio::null());
+    // Parallel jobs may set a table's statistics before its rows load, and loading a table created
+    // in the same restore resets them: the statistics follow once everything else is in.
+    let later_statistics = tools.keeps_statistics();
+    let mut args = restore_args(options, tools);
+    if later_statistics {
+        args.push("--no-statistics");
+    }
     let action = format!(
         "restoring `{}` with {} jobs (not one transaction: the target may be partly restored; \
          restore again with --clean)",
         entry.key, jobs
     );
-    crate::cluster::output_of(command, program, &action).await?;
+    let jobs_arg = format!("--jobs={jobs}");
+    run_pg_restore(
+        program,
+        env,
+        &[&args[..], &[jobs_arg.as_str()]].concat(),
+        &spool,
+        &action,
+    )
+    .await?;
+    if later_statistics {
+        let action = format!("restoring the planner statistics of `{}`", entry.key);
+        let args = ["--no-password", "--exit-on-error", "--statistics-only"];
+        run_pg_restore(program, env, &args, &spool, &action).await?;
+    }
     Ok(decoded)
+}
+
+/// Runs `pg_restore` with `args` on the archive file `spool` into the database of `env`.
+async fn run_pg_restore(
+    program: &std::path::Path,
+    env: &ChildEnv,
+    args: &[&str],
+    spool: &std::path::Path,
+    action: &str,
+) -> Result<()> {
+    let mut command = tokio::process::Command::new(program);
+    env.apply(&mut command);
+    command
+        .args(args)
+        .arg(format!("--dbname={}", env_database(env)))
+        .arg(spool)
+        .stdout(Stdio::null());
+    crate::cluster::output_of(command, program, action).await?;
+    Ok(())
 }
 
 pub(super) fn env_database(env: &ChildEnv) -> String {
