@@ -107,6 +107,18 @@ pub async fn production_reason(
 /// Drops and recreates the database of `url` (terminating its sessions), applies `source` and
 /// optionally seeds the reference profile `options.seed`. Refuses production-looking targets unless
 /// `options.force`.
+///
+/// ```no_run
+/// # async fn demo(url: dbops::DatabaseUrl) -> dbops::Result<()> {
+/// use dbops::db::{ResetOptions, reset};
+/// use dbops::{MigrationSource, Profile};
+///
+/// // Refused when the name, host or server setting looks like production (`with_force` overrides).
+/// let options = ResetOptions::default().with_seed(Profile::Light);
+/// let report = reset(&url, MigrationSource::from_dir("migrations")?, &options).await?;
+/// println!("{} recreated at version {:?}", report.database, report.migrations.to);
+/// # Ok(()) }
+/// ```
 pub async fn reset(
     url: &DatabaseUrl,
     source: MigrationSource,

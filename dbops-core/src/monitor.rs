@@ -204,6 +204,20 @@ async fn rows(
 }
 
 /// Collects the status of the database at `url`.
+///
+/// ```no_run
+/// # async fn demo(url: dbops::DatabaseUrl) -> dbops::Result<()> {
+/// use dbops::monitor::{self, StatusOptions};
+///
+/// // Queries running for more than 5 minutes are listed.
+/// let options = StatusOptions::default().with_long_running_secs(300.0);
+/// let status = monitor::status(&url, &options).await?;
+/// println!("{} on {}: {} bytes", status.database, status.server_version, status.database_bytes);
+/// for session in &status.long_running {
+///     println!("pid {} for {:.0} s: {}", session.pid, session.seconds, session.query);
+/// }
+/// # Ok(()) }
+/// ```
 #[tracing::instrument(name = "monitor.status", skip_all)]
 pub async fn status(url: &DatabaseUrl, options: &StatusOptions) -> Result<DbStatus> {
     let client = url.connect().await?;
@@ -500,6 +514,21 @@ async fn table_sizes(client: &Client, limit: i64) -> Result<(Vec<TableSize>, boo
 }
 
 /// Terminates backend `pid` (`pg_terminate_backend`); `false` if no such backend existed.
+///
+/// ```no_run
+/// # async fn demo(url: dbops::DatabaseUrl) -> dbops::Result<()> {
+/// use dbops::monitor::{self, StatusOptions};
+///
+/// // End the sessions whose query has run for more than an hour.
+/// let options = StatusOptions::default().with_long_running_secs(3600.0);
+/// let status = monitor::status(&url, &options).await?;
+/// for session in &status.long_running {
+///     if monitor::terminate(&url, session.pid).await? {
+///         println!("terminated {}", session.pid); // `false`: it had already ended
+///     }
+/// }
+/// # Ok(()) }
+/// ```
 pub async fn terminate(url: &DatabaseUrl, pid: i32) -> Result<bool> {
     let client = url.connect().await?;
     let row = client

@@ -42,6 +42,23 @@ pub struct GuardedMigrateReport {
 /// backup's passphrase) only when something is pending, and nothing is migrated when it fails. A
 /// failed migration's error names the backup and the `dbops restore` command
 /// ([`Error::MigrationAfterBackup`]).
+///
+/// ```no_run
+/// # async fn demo(url: dbops::DatabaseUrl) -> dbops::Result<()> {
+/// use dbops::backup::Decryption;
+/// use dbops::pre_migration::up_with_backup;
+/// use dbops::{Backup, BackupOptions, MigrationSource, ObjectBackupStore, PgMigrator};
+///
+/// let migrator = PgMigrator::new(url.clone(), MigrationSource::from_dir("migrations")?);
+/// let store = ObjectBackupStore::open("s3://backups/prod")?;
+/// let backup = Backup::new(url, store, BackupOptions::default());
+/// // `None`: every pending migration; the backup is taken (and verified) only if one is pending.
+/// let report = up_with_backup(&migrator, &backup, &Decryption::none(), None).await?;
+/// if let Some(taken) = &report.backup {
+///     println!("to undo: {}", taken.restore_command);
+/// }
+/// # Ok(()) }
+/// ```
 pub async fn up_with_backup(
     migrator: &dyn Migrator,
     backup: &Backup,

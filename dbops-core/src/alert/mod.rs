@@ -131,6 +131,24 @@ fn failing_checks(report: &BackupHealthReport) -> Vec<String> {
 
 /// Sends alerts for `report` if its state differs from the last notified one (or a reminder is due),
 /// through every configured channel, and records the new state in `store`.
+///
+/// ```no_run
+/// # async fn demo() -> dbops::Result<()> {
+/// use dbops::ObjectBackupStore;
+/// use dbops::alert::{AlertConfig, Secret, notify};
+/// use dbops::backup::{BackupHealth, BackupHealthOptions};
+///
+/// let store = ObjectBackupStore::open("s3://backups/prod")?;
+/// let health = BackupHealth::new(store.clone(), "orders", BackupHealthOptions::default());
+/// let report = health.run().await;
+/// let mut config = AlertConfig::default();
+/// // The whole report, as JSON, to this URL (a `Secret`: never printed).
+/// config.webhook = Some(Secret::new("https://alerts.example.com/hooks/backups"));
+/// // Run it on a schedule: it sends only when the state changed (or a reminder is due).
+/// let outcome = notify(&report, &store, &config).await?;
+/// println!("sent: {} ({})", outcome.sent, outcome.reason);
+/// # Ok(()) }
+/// ```
 pub async fn notify(
     report: &BackupHealthReport,
     store: &dyn BackupStore,

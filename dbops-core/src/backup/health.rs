@@ -270,6 +270,21 @@ impl BackupHealthReport {
 }
 
 /// Checks the backups of one database in one store.
+///
+/// ```no_run
+/// # async fn demo() -> dbops::Result<()> {
+/// use std::time::Duration;
+/// use dbops::ObjectBackupStore;
+/// use dbops::backup::{BackupHealth, BackupHealthOptions};
+///
+/// let store = ObjectBackupStore::open("s3://backups/prod")?;
+/// // Backups run nightly: warn when the newest is more than 26 hours old.
+/// let options = BackupHealthOptions::default().with_max_age(Duration::from_secs(26 * 3600));
+/// let report = BackupHealth::new(store, "orders", options).run().await;
+/// println!("{}", report.summary());
+/// let exit_code = report.status.exit_code(); // 0 ok, 1 warn, 2 critical
+/// # let _ = exit_code; Ok(()) }
+/// ```
 #[derive(Debug, Clone)]
 pub struct BackupHealth {
     store: Arc<dyn BackupStore>,

@@ -191,6 +191,19 @@ pub struct BackupReport {
 }
 
 /// One backup of one database into one store.
+///
+/// ```no_run
+/// # async fn demo(url: dbops::DatabaseUrl) -> dbops::Result<()> {
+/// use dbops::{Backup, BackupOptions, ObjectBackupStore};
+///
+/// let store = ObjectBackupStore::open("file:///var/backups/app")?;
+/// let options = BackupOptions::default()
+///     .with_jobs(8) // tables dumped at once, in one snapshot
+///     .with_pg_dump_args(vec!["--exclude-table-data=audit_log".into()]);
+/// let report = Backup::new(url, store, options).run().await?;
+/// println!("backup {} in {:.1} s", report.manifest.id, report.elapsed_secs);
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone)]
 pub struct Backup {
     url: DatabaseUrl,

@@ -160,6 +160,22 @@ pub fn plan(
 
 /// Plans retention for `database` in `store` and, when `apply` is true, deletes what the plan says:
 /// each backup's manifest before its data, then orphaned objects older than the grace period.
+///
+/// ```no_run
+/// # async fn demo() -> dbops::Result<()> {
+/// use dbops::ObjectBackupStore;
+/// use dbops::backup::{RetentionPolicy, apply_retention};
+///
+/// let store = ObjectBackupStore::open("s3://backups/prod")?;
+/// // A week of daily backups and a month of weekly ones; the newest valid one is always kept.
+/// let policy = RetentionPolicy::default().with_keep_daily(7).with_keep_weekly(4);
+/// let plan = apply_retention(&store, "orders", &policy, false).await?; // `false`: a dry run
+/// for backup in &plan.delete {
+///     println!("would delete {}", backup.id);
+/// }
+/// apply_retention(&store, "orders", &policy, true).await?;
+/// # Ok(()) }
+/// ```
 pub async fn apply_retention(
     store: &dyn BackupStore,
     database: &str,

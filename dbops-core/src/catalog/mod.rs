@@ -26,6 +26,21 @@ use crate::storage::BackupStore;
 /// The backups of a store: listing, finding and deleting them, for every [`BackupStore`] (a blanket
 /// implementation, as `object_store`'s extension traits do): `use dbops::BackupCatalog` and call them
 /// on any store.
+///
+/// ```no_run
+/// # async fn demo() -> dbops::Result<()> {
+/// use dbops::backup::BackupSelector;
+/// use dbops::{BackupCatalog, ObjectBackupStore};
+///
+/// let store = ObjectBackupStore::open("s3://backups/prod")?;
+/// for backup in &store.catalog(Some("orders")).await?.backups {
+///     println!("{} taken {} ({} bytes)", backup.id, backup.started_at, backup.size);
+/// }
+/// // Or `BackupSelector::Id(..)`, or `BackupSelector::Before(time)`.
+/// let latest = store.find("orders", &BackupSelector::Latest).await?;
+/// println!("latest: {}", latest.key);
+/// # Ok(()) }
+/// ```
 #[async_trait]
 pub trait BackupCatalog: BackupStore {
     /// Lists the backups of `database` (or of every database), with the problems and orphans found.

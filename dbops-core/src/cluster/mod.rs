@@ -433,6 +433,18 @@ struct Inner {
 }
 
 /// A running throwaway cluster. Cheap to clone; the server stops when the last clone is dropped.
+///
+/// ```no_run
+/// # async fn demo() -> dbops::Result<()> {
+/// use dbops::{Listen, TempCluster};
+///
+/// // PostgreSQL 16 from the local installations, also listening on 127.0.0.1 (a free port).
+/// let cluster = TempCluster::builder().major(16).listen(Listen::Tcp).start().await?;
+/// let client = cluster.url().connect().await?; // the superuser, over the private unix socket
+/// println!("for other clients: {:?}", cluster.tcp_url()); // its password is never printed
+/// cluster.stop().await?; // dropping the last handle stops it too
+/// # drop(client); Ok(()) }
+/// ```
 #[derive(Clone)]
 pub struct TempCluster {
     inner: Arc<Inner>,

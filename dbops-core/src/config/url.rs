@@ -29,6 +29,19 @@ pub const REDACTED: &str = "********";
 ///
 /// `Display` and `Debug` replace the password with `********`; use [`DatabaseUrl::expose`] when the
 /// full string must be handed to another client library.
+///
+/// ```
+/// use dbops::DatabaseUrl;
+///
+/// let url = DatabaseUrl::parse("postgres://app:s3cret@db.internal:5433/orders?sslmode=require")?;
+/// assert_eq!(url.to_string(), "postgresql://app:********@db.internal:5433/orders?sslmode=require");
+/// // The same connection as a key=value string.
+/// let same = "host=db.internal port=5433 user=app password=s3cret dbname=orders sslmode=require";
+/// assert_eq!(url, DatabaseUrl::parse(same)?);
+/// let reports = url.with_database("reports"); // the same server and role, another database
+/// assert_eq!(reports.database(), "reports");
+/// # Ok::<(), dbops::Error>(())
+/// ```
 #[derive(Clone, PartialEq, Eq)]
 pub struct DatabaseUrl {
     hosts: Vec<String>,

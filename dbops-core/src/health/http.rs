@@ -16,6 +16,26 @@ use async_trait::async_trait;
 use super::{HealthProbe, HealthReport};
 
 /// Prometheus text appended to `/metrics` after the probe's own gauges (backup health, or your own).
+///
+/// ```
+/// use std::sync::Arc;
+/// use std::sync::atomic::{AtomicU64, Ordering};
+/// use dbops::health::MetricsSource;
+///
+/// /// The jobs the service has finished, as a counter.
+/// struct JobsDone(Arc<AtomicU64>);
+///
+/// #[async_trait::async_trait]
+/// impl MetricsSource for JobsDone {
+///     async fn render(&self) -> String {
+///         let (name, done) = ("app_jobs_done_total", self.0.load(Ordering::Relaxed));
+///         format!("# HELP {name} Jobs finished.\n# TYPE {name} counter\n{name} {done}\n")
+///     }
+/// }
+/// # fn wire(probe: dbops::PgHealthProbe, jobs: Arc<AtomicU64>) {
+/// let routes = dbops::health::router_with_metrics(probe, vec![Arc::new(JobsDone(jobs))]);
+/// # let _ = routes; }
+/// ```
 #[async_trait]
 pub trait MetricsSource: Send + Sync {
     /// The samples, in Prometheus text format (with their `# HELP`/`# TYPE` lines).
@@ -25,6 +45,16 @@ pub trait MetricsSource: Send + Sync {
 /// Routes to mount in a service (`app.merge(dbops::health::router(probe))`) for any [`HealthProbe`]:
 /// `/healthz` and `/health/ready` (readiness), `/health/live`, `/metrics`; 200 with a JSON report when
 /// up, 503 when down.
+///
+/// ```no_run
+/// # fn demo(pool: dbops::deadpool_postgres::Pool, app: axum::Router) {
+/// use dbops::{HealthOptions, PgHealthProbe};
+///
+/// // `app`: the service's own router; the probes are served beside its routes.
+/// let probe = PgHealthProbe::new(pool, HealthOptions::default());
+/// let app = app.merge(dbops::health::router(probe));
+/// # let _ = app; }
+/// ```
 pub fn router(probe: impl HealthProbe + 'static) -> Router {
     router_with_metrics(probe, Vec::new())
 }

@@ -82,6 +82,37 @@ impl HealthReport {
 }
 
 /// An extra readiness check (replica lag, backup freshness, ...).
+///
+/// ```
+/// use std::sync::Arc;
+/// use dbops::deadpool_postgres::tokio_postgres::Client;
+/// use dbops::health::HealthCheck;
+///
+/// /// Down while this replica replays more than 30 s behind its primary.
+/// struct ReplicaLag;
+///
+/// /// Seconds since the last transaction replayed (NULL on a primary).
+/// const LAG: &str = "SELECT extract(epoch FROM now() - pg_last_xact_replay_timestamp())::float8";
+///
+/// #[async_trait::async_trait]
+/// impl HealthCheck for ReplicaLag {
+///     fn name(&self) -> &str {
+///         "replica_lag"
+///     }
+///     async fn check(&self, client: &Client) -> Result<String, String> {
+///         let row = client.query_one(LAG, &[]).await.map_err(|e| e.to_string())?;
+///         match row.get::<_, Option<f64>>(0) {
+///             Some(lag) if lag > 30.0 => Err(format!("{lag:.0} s behind")), // why it is down
+///             Some(lag) => Ok(format!("{lag:.0} s behind")),
+///             None => Ok("not a replica".into()),
+///         }
+///     }
+/// }
+/// # fn wire(pool: dbops::deadpool_postgres::Pool) {
+/// let options = dbops::HealthOptions::default();
+/// let probe = dbops::PgHealthProbe::with_checks(pool, options, vec![Arc::new(ReplicaLag)]);
+/// # let _ = probe; }
+/// ```
 #[async_trait]
 pub trait HealthCheck: Send + Sync {
     /// Its name in reports.
@@ -194,6 +225,22 @@ struct Inner {
 }
 
 /// The PostgreSQL probe; a cheap `Clone` handle.
+///
+/// ```no_run
+/// # async fn demo(pool: dbops::deadpool_postgres::Pool) {
+/// use std::time::Duration;
+/// use dbops::health::MigrationExpectation;
+/// use dbops::{HealthOptions, HealthProbe, PgHealthProbe};
+///
+/// // Ready only once the schema is at version 12 (this build's) or later.
+/// let options = HealthOptions::default()
+///     .with_timeout(Duration::from_millis(500))
+///     .with_migrations(MigrationExpectation::default().with_min_version(12));
+/// let probe = PgHealthProbe::new(pool, options);
+/// let report = probe.ready().await; // cached for `cache_ttl`: a probe storm costs one query
+/// println!("ready: {}", report.is_up());
+/// # }
+/// ```
 #[derive(Clone)]
 pub struct PgHealthProbe {
     inner: Arc<Inner>,

@@ -39,6 +39,26 @@ use crate::error::{Error, Result};
 pub const DEFAULT_KEY_ENV: &str = "DBOPS_MASK_KEY";
 
 /// Rules, the key they are applied with, and the personal-looking columns allowed through unmasked.
+///
+/// ```
+/// use std::sync::Arc;
+/// use dbops::RestoreOptions;
+/// use dbops::mask::{MaskKey, MaskRules, Masking};
+///
+/// // Usually `Masking::from_file("masking.toml", None)?`, with the key from `DBOPS_MASK_KEY`.
+/// let rules = MaskRules::parse(r#"
+///     [tables.users]
+///     name = "fake_name"
+///     email = "fake_email"
+///     phone = { transform = "fake_phone", keep_prefix = 3 }
+/// "#, "inline")?;
+/// // The key makes masking deterministic: an email masks alike in every table and every run.
+/// let key = MaskKey::new(b"at least 16 secret bytes")?;
+/// let masking = Masking::new(rules, key).allow_unmasked(["users.city"]); // looks personal, is not
+/// let options = RestoreOptions::default().with_mask(Arc::new(masking));
+/// # let _ = options;
+/// # Ok::<(), dbops::Error>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct Masking {
     /// The rules.

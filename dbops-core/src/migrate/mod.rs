@@ -95,6 +95,22 @@ pub trait Migrator: Send + Sync {
 }
 
 /// The PostgreSQL migrator; a cheap `Clone` handle.
+///
+/// ```no_run
+/// # async fn demo(url: dbops::DatabaseUrl) -> dbops::Result<()> {
+/// use std::time::Duration;
+/// use dbops::{MigrateOptions, MigrationSource, Migrator, PgMigrator};
+///
+/// // Wait at most a minute for another replica's migration lock (default: 15 minutes).
+/// let options = MigrateOptions::default().with_lock_wait(Duration::from_secs(60));
+/// let migrator = PgMigrator::new(url, MigrationSource::from_dir("migrations")?).options(options);
+/// for step in migrator.plan_up(None).await? {
+///     println!("pending: {} {}", step.version, step.name);
+/// }
+/// let report = migrator.up(None).await?; // `None`: every pending migration
+/// println!("{:?} -> {:?}", report.from, report.to);
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone)]
 pub struct PgMigrator {
     connector: Connector,
@@ -568,6 +584,16 @@ pub(crate) async fn server_version_num(client: &tokio_postgres::Client) -> Resul
 
 /// Migrates a service's database at startup: one call, many replicas at once, a no-op in a few
 /// milliseconds when the database is up to date. [`migrate_with`] over a [`PgMigrator`] on the pool.
+///
+/// ```no_run
+/// # async fn demo(pool: dbops::deadpool_postgres::Pool) -> dbops::Result<()> {
+/// use dbops::MigrationSource;
+///
+/// // `pool`: the service's own pool; the migrations borrow one connection from it.
+/// let report = dbops::migrate_on_startup(&pool, MigrationSource::from_dir("migrations")?).await?;
+/// println!("{} applied, schema at version {:?}", report.applied.len(), report.to);
+/// # Ok(()) }
+/// ```
 pub async fn migrate_on_startup(
     pool: &deadpool_postgres::Pool,
     source: MigrationSource,
@@ -577,6 +603,19 @@ pub async fn migrate_on_startup(
 
 /// The startup path over any [`Migrator`]: applies what is pending and logs what it did (the
 /// migrations applied and how long the lock was waited for, or that the database was up to date).
+///
+/// ```no_run
+/// # async fn demo(url: dbops::DatabaseUrl) -> dbops::Result<()> {
+/// use std::time::Duration;
+/// use dbops::{MigrateOptions, MigrationSource, PgMigrator};
+///
+/// // A migrator with its own connection (not the service's pool) and a statement timeout.
+/// let options = MigrateOptions::default().with_statement_timeout(Duration::from_secs(300));
+/// let migrator = PgMigrator::new(url, MigrationSource::from_dir("migrations")?).options(options);
+/// let report = dbops::migrate_with(&migrator).await?; // any `Migrator`, e.g. a wrapper
+/// println!("schema at version {:?}", report.to);
+/// # Ok(()) }
+/// ```
 #[tracing::instrument(name = "migrate.startup", skip_all)]
 pub async fn migrate_with(migrator: &dyn Migrator) -> Result<MigrateReport> {
     let report = migrator.up(None).await?;

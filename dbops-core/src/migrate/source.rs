@@ -43,6 +43,22 @@ pub enum Strictness {
 }
 
 /// An ordered, validated set of migrations.
+///
+/// ```
+/// use dbops::MigrationSource;
+/// use dbops::migrate::Strictness;
+///
+/// // Usually `MigrationSource::from_dir("migrations")?` or `MigrationSource::embedded(&DIR)?`.
+/// let source = MigrationSource::from_files("inline", [
+///     ("000001_create_users.up.sql", "CREATE TABLE users (id bigint PRIMARY KEY)"),
+///     ("000001_create_users.down.sql", "DROP TABLE users"),
+///     ("000002_add_email.up.sql", "ALTER TABLE users ADD COLUMN email text"),
+/// ])?;
+/// assert_eq!(source.latest(), Some(2));
+/// assert_eq!(source.warnings().len(), 1); // 000002 has no down file: it cannot be rolled back
+/// assert!(source.validate(Strictness::Strict).is_err()); // strict: every warning is an error
+/// # Ok::<(), dbops::Error>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct MigrationSource {
     origin: String,

@@ -110,6 +110,23 @@ const STATE_TABLES: &[&str] = &["schema_migrations", "dbops_migration_history"];
 
 /// Verifies `source` in a scratch database created on the server of `admin` (needs CREATEDB); the
 /// target database itself is never touched.
+///
+/// ```no_run
+/// # async fn demo(admin: dbops::DatabaseUrl) -> dbops::Result<()> {
+/// use dbops::MigrationSource;
+/// use dbops::migrate::{RoundTrip, VerifyOptions, verify};
+///
+/// // `admin`: a role with CREATEDB on a test server; the scratch database is dropped afterwards.
+/// let source = MigrationSource::from_dir("migrations")?;
+/// let report = verify(&admin, &source, &VerifyOptions::default()).await?;
+/// for m in &report.migrations {
+///     if let RoundTrip::Differs { changes, .. } = &m.round_trip {
+///         println!("{} {}: its down leaves {} differences", m.version, m.name, changes.len());
+///     }
+/// }
+/// assert!(report.passed());
+/// # Ok(()) }
+/// ```
 #[tracing::instrument(name = "migrate.verify", skip_all)]
 pub async fn verify(
     admin: &DatabaseUrl,

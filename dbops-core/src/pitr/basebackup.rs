@@ -117,6 +117,19 @@ pub struct VerifiedBaseBackup {
 /// Reads every backup of the chain ending at `id` (default: the newest base backup) back from
 /// `store` and checks each stored object (data and manifest) against the sha256 its manifest
 /// records, without unpacking anything. An error names the first member missing or corrupt.
+///
+/// ```no_run
+/// # async fn demo() -> dbops::Result<()> {
+/// use dbops::ObjectBackupStore;
+/// use dbops::pitr;
+///
+/// let store = ObjectBackupStore::open("s3://backups/prod-pitr")?;
+/// // `None`: the chain of the newest base backup, its full backup first.
+/// for member in pitr::verify_chain(&store, None).await? {
+///     println!("{}: {} bytes intact", member.id, member.bytes);
+/// }
+/// # Ok(()) }
+/// ```
 pub async fn verify_chain(
     store: &dyn BackupStore,
     id: Option<&str>,
@@ -276,6 +289,18 @@ fn label_field<'a>(label: &'a str, field: &str) -> Option<&'a str> {
 }
 
 /// Takes a full base backup of the cluster at `url` into `store`.
+///
+/// ```no_run
+/// # async fn demo(url: dbops::DatabaseUrl) -> dbops::Result<()> {
+/// use dbops::ObjectBackupStore;
+/// use dbops::pitr::{self, PitrOptions};
+///
+/// // The store (and prefix) the cluster archives its WAL into; `url`: a role with REPLICATION.
+/// let store = ObjectBackupStore::open("s3://backups/prod-pitr")?;
+/// let backup = pitr::base_backup(&url, &store, &PitrOptions::default()).await?;
+/// println!("base backup {}: replay starts at {}", backup.id, backup.start_wal);
+/// # Ok(()) }
+/// ```
 pub async fn base_backup(
     url: &DatabaseUrl,
     store: &dyn BackupStore,
@@ -286,6 +311,22 @@ pub async fn base_backup(
 
 /// Takes a base backup of the cluster at `url` into `store`: full, or incremental on the newest
 /// base backup of the same cluster (see [`BaseBackupOptions`]).
+///
+/// ```no_run
+/// # async fn demo(url: dbops::DatabaseUrl) -> dbops::Result<()> {
+/// use dbops::ObjectBackupStore;
+/// use dbops::pitr::{self, BaseBackupOptions, PitrOptions};
+///
+/// let store = ObjectBackupStore::open("s3://backups/prod-pitr")?;
+/// // Only the blocks changed since the newest base backup (PostgreSQL 17+, `summarize_wal = on`).
+/// let kind = BaseBackupOptions::default().with_incremental(true);
+/// let backup = pitr::base_backup_with(&url, &store, &PitrOptions::default(), &kind).await?;
+/// match &backup.parent {
+///     Some(parent) => println!("{} is incremental on {parent}", backup.id),
+///     None => println!("{} is a full backup (a new chain)", backup.id),
+/// }
+/// # Ok(()) }
+/// ```
 pub async fn base_backup_with(
     url: &DatabaseUrl,
     store: &dyn BackupStore,

@@ -191,6 +191,23 @@ pub fn choose_base_backup<'a>(
 
 /// Unpacks a base backup into `data_dir` (which must be empty or absent) and writes the recovery
 /// settings. On failure the directory is emptied again.
+///
+/// ```no_run
+/// # async fn demo() -> dbops::Result<()> {
+/// use std::path::Path;
+/// use dbops::ObjectBackupStore;
+/// use dbops::pitr::{self, PitrOptions, RecoveryOptions, RecoveryTarget};
+///
+/// let store = ObjectBackupStore::open("s3://backups/prod-pitr")?;
+/// // Just before the bad deploy (UTC); the newest base backup finished before it is used.
+/// let target = RecoveryTarget::choose(Some("2025-06-01 14:30:00"), None, None, None)?;
+/// let options = RecoveryOptions::default().with_target(target);
+/// let data_dir = Path::new("/var/lib/postgresql/restored");
+/// let report = pitr::prepare(&store, data_dir, &options, &PitrOptions::default()).await?;
+/// // A server started on it replays the archive to the target and promotes (see `start_restored`).
+/// println!("base backup {} unpacked into {}", report.base_backup, report.data_dir.display());
+/// # Ok(()) }
+/// ```
 pub async fn prepare(
     store: &dyn BackupStore,
     data_dir: &Path,

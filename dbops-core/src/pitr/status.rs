@@ -85,6 +85,22 @@ async fn archive_by_timeline(store: &dyn BackupStore) -> Result<Archive> {
 }
 
 /// Reports the archive, its gaps, the base backups and (with `server`) the archiver.
+///
+/// ```no_run
+/// # async fn demo(url: dbops::DatabaseUrl) -> dbops::Result<()> {
+/// use dbops::ObjectBackupStore;
+/// use dbops::pitr;
+///
+/// let store = ObjectBackupStore::open("s3://backups/prod-pitr")?;
+/// let status = pitr::status(&store, Some(&url)).await?; // with a server: its archiver too
+/// if let Some((from, to)) = status.recovery_window {
+///     println!("restorable to any time from {from} to {to}");
+/// }
+/// for problem in &status.problems {
+///     println!("problem: {problem}"); // gaps, missing history files, WAL a base backup needs
+/// }
+/// # Ok(()) }
+/// ```
 pub async fn status(store: &dyn BackupStore, server: Option<&DatabaseUrl>) -> Result<PitrStatus> {
     let archive = archive_by_timeline(store).await?;
     let base_backups = list_base_backups(store).await?;

@@ -240,6 +240,20 @@ fn integrity(key: &str, e: std::io::Error) -> Error {
 }
 
 /// Archives the WAL file at `path` (archive_command `%p`).
+///
+/// ```no_run
+/// # async fn demo() -> dbops::Result<()> {
+/// use std::path::Path;
+/// use dbops::ObjectBackupStore;
+/// use dbops::pitr::{self, PitrOptions};
+///
+/// let store = ObjectBackupStore::open("s3://backups/prod-pitr")?;
+/// // archive_command's `%p`: the WAL file, relative to the data directory.
+/// let wal = Path::new("pg_wal/000000010000000000000003");
+/// let report = pitr::push(&store, wal, &PitrOptions::default()).await?;
+/// println!("{}: {}", report.key, report.outcome); // `archived`, or `already archived` on a retry
+/// # Ok(()) }
+/// ```
 pub async fn push(
     store: &dyn BackupStore,
     path: &Path,
@@ -334,6 +348,23 @@ pub struct FetchReport {
 
 /// Downloads, verifies, decrypts and decompresses `name` into `dest` atomically (restore_command
 /// `%f %p`). Returns `found: false` when the archive has no such file.
+///
+/// ```no_run
+/// # async fn demo() -> dbops::Result<()> {
+/// use std::path::Path;
+/// use dbops::ObjectBackupStore;
+/// use dbops::backup::Decryption;
+/// use dbops::pitr::{self, PitrOptions};
+///
+/// let store = ObjectBackupStore::open("s3://backups/prod-pitr")?;
+/// let keys = Decryption::none().with_identity_file(Path::new("/etc/backup/identity.txt"))?;
+/// let options = PitrOptions::default().with_decryption(keys);
+/// // restore_command's `%f` (the file wanted) and `%p` (where to write it).
+/// let dest = Path::new("pg_wal/RECOVERYXLOG");
+/// let report = pitr::fetch(&store, "000000010000000000000003", dest, &options).await?;
+/// let exit_code = if report.found { 0 } else { 1 }; // 1: the end of the archive
+/// # let _ = exit_code; Ok(()) }
+/// ```
 pub async fn fetch(
     store: &dyn BackupStore,
     name: &str,

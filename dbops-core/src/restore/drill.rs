@@ -17,6 +17,22 @@ use crate::error::{Error, Result};
 /// Restores the backup `selector` picks into a throwaway database, on `server` when given (a database
 /// named `dbops_restore_test_<random>` is created and dropped) or else on an embedded cluster, compares
 /// row counts, runs `pg_amcheck` when the server has it, and records the result in the store.
+///
+/// ```no_run
+/// # async fn demo() -> dbops::Result<()> {
+/// use std::path::Path;
+/// use dbops::ObjectBackupStore;
+/// use dbops::backup::{BackupSelector, Decryption};
+/// use dbops::restore::restore_test;
+///
+/// let store = ObjectBackupStore::open("s3://backups/prod")?;
+/// let keys = Decryption::none().with_identity_file(Path::new("/etc/backup/identity.txt"))?;
+/// // `None`: on an embedded cluster of the local server programs, not on a server of yours.
+/// let report = restore_test(&store, "orders", &BackupSelector::Latest, &keys, None).await?;
+/// println!("{}: {} tables checked", report.backup_id, report.tables_checked);
+/// println!("amcheck: {}", report.amcheck); // `ok`, or why it did not run
+/// # Ok(()) }
+/// ```
 pub async fn restore_test(
     store: &dyn BackupStore,
     database: &str,

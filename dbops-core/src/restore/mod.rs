@@ -83,6 +83,19 @@ pub trait Restorer: Send + Sync {
 }
 
 /// Restores backups from any [`BackupStore`] into PostgreSQL. A cheap `Clone` handle.
+///
+/// ```no_run
+/// # async fn demo(url: dbops::DatabaseUrl) -> dbops::Result<()> {
+/// use dbops::restore::{RestoreTarget, Restorer};
+/// use dbops::{ObjectBackupStore, PgRestorer, RestoreOptions};
+///
+/// let restorer = PgRestorer::new(url, ObjectBackupStore::open("s3://backups/prod")?);
+/// // The latest backup, into a new database beside the original (dropped if the restore fails).
+/// let target = RestoreTarget::Database { name: "orders_copy".into(), create: true };
+/// let report = restorer.restore(&RestoreOptions::default().with_target(target)).await?;
+/// println!("{} restored, {} tables' row counts checked", report.backup_id, report.tables_checked);
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone)]
 pub struct PgRestorer {
     url: Option<DatabaseUrl>,

@@ -21,6 +21,17 @@ pub struct FileReport {
 }
 
 /// Runs every statement of `path` against `url`, in one transaction unless the file manages its own.
+///
+/// ```no_run
+/// # async fn demo(url: dbops::DatabaseUrl) -> dbops::Result<()> {
+/// use std::path::Path;
+/// use dbops::seed::run_sql_file;
+///
+/// // A failing statement's error names its file and line; nothing is written then.
+/// let report = run_sql_file(&url, Path::new("seeds/dev.sql")).await?;
+/// println!("{} statements, in one transaction: {}", report.statements, report.transactional);
+/// # Ok(()) }
+/// ```
 pub async fn run_sql_file(url: &DatabaseUrl, path: &Path) -> Result<FileReport> {
     let text =
         std::fs::read_to_string(path).map_err(|e| Error::io("reading seed file", path, e))?;

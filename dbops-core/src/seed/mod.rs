@@ -221,6 +221,18 @@ impl Seeder for ReferenceSeed {
 
 /// Seeds the reference profiles into one database; a cheap `Clone` handle (the short form of
 /// [`ReferenceSeed`] for the CLI's `dbops seed PROFILE`).
+///
+/// ```no_run
+/// # async fn demo(url: dbops::DatabaseUrl) -> dbops::Result<()> {
+/// use dbops::{PgSeeder, Profile, SeedOptions};
+///
+/// // The database must hold the reference schema (the repository's migrations).
+/// // Twice the profile's rows; the same seed gives the same rows every time.
+/// let options = SeedOptions::default().with_scale(2).with_seed(7);
+/// let report = PgSeeder::new(url).seed(Profile::Medium, &options).await?;
+/// println!("{} rows in {:.0} ms", report.rows, report.elapsed_ms);
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone)]
 pub struct PgSeeder {
     url: DatabaseUrl,

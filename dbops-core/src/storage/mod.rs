@@ -112,6 +112,21 @@ pub struct Listing {
 }
 
 /// A store of backups: an `object_store` backend plus the key prefix of the URL. A cheap `Clone` handle.
+///
+/// ```no_run
+/// # async fn demo() -> dbops::Result<()> {
+/// use dbops::{BackupStore, ObjectBackupStore, StoreOptions};
+///
+/// // An S3-compatible store of your own, over plain HTTP (credentials from the environment).
+/// let options = StoreOptions::default()
+///     .with("aws_endpoint", "http://127.0.0.1:9000")
+///     .with("aws_allow_http", "true")
+///     .with_max_retries(5);
+/// let store = ObjectBackupStore::open_with("s3://backups/prod", &options)?;
+/// let took = store.probe().await?; // writes, reads back and deletes a small object
+/// println!("{} reachable in {took:?}", store.describe());
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone)]
 pub struct ObjectBackupStore {
     inner: Arc<dyn ObjectStore>,

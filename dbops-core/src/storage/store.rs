@@ -149,6 +149,21 @@ pub trait BackupStore: Send + Sync + std::fmt::Debug {
 }
 
 /// A multipart upload in progress. Dropping it unfinished discards what was written.
+///
+/// ```
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// use bytes::Bytes;
+/// use dbops::{BackupStore, ObjectBackupStore};
+///
+/// // Any store hands one out; for a store of your own, see `BackupStore`'s example.
+/// let store = ObjectBackupStore::open("memory://exports")?;
+/// let mut upload = store.upload("rides.csv").await?;
+/// upload.write(Bytes::from_static(b"id,city\n")).await?;
+/// upload.write(Bytes::from_static(b"1,Lyon\n")).await?;
+/// upload.finish().await?; // only now is the object visible under its key
+/// assert_eq!(store.get("rides.csv").await?, "id,city\n1,Lyon\n");
+/// # Ok::<(), dbops::Error>(()) }).unwrap();
+/// ```
 #[async_trait]
 pub trait Upload: Send {
     /// Appends bytes (waiting while too many parts are in flight).

@@ -270,6 +270,20 @@ fn clone_sql(name_prefix: &str, n: u64, template: &str, file_copy: bool) -> (Str
 }
 
 /// A sealed template and a factory of fresh clones. Cheap to clone.
+///
+/// ```no_run
+/// # async fn demo(admin: dbops::DatabaseUrl) -> dbops::Result<()> {
+/// use dbops::{MigrationSource, TestDatabases};
+///
+/// // `admin`: a role with CREATEDB on the test server.
+/// let databases = TestDatabases::builder(admin)
+///     .setup(MigrationSource::from_dir("migrations")?) // the template is migrated once
+///     .build()
+///     .await?;
+/// let db = databases.create().await?; // a fresh clone, dropped when `db` is
+/// let client = db.connect().await?;
+/// # drop(client); Ok(()) }
+/// ```
 #[derive(Clone)]
 pub struct TestDatabases {
     inner: Arc<Inner>,

@@ -9,6 +9,36 @@ use crate::error::{Error, Result};
 /// One step that prepares a template database: migrations, a seed, plain SQL.
 ///
 /// The fingerprint names everything the step writes: when it changes, a new template is built.
+///
+/// ```
+/// use dbops::{DatabaseUrl, TemplateSetup};
+///
+/// /// The `countries` reference rows, in every test database.
+/// struct Countries(&'static [(&'static str, &'static str)]);
+///
+/// #[async_trait::async_trait]
+/// impl TemplateSetup for Countries {
+///     fn fingerprint(&self) -> String {
+///         format!("countries:{:?}", self.0) // other rows: a new template
+///     }
+///     async fn apply(&self, url: &DatabaseUrl) -> dbops::Result<()> {
+///         let client = url.connect().await?;
+///         for (code, name) in self.0 {
+///             client
+///                 .execute("INSERT INTO countries (code, name) VALUES ($1, $2)", &[code, name])
+///                 .await
+///                 .map_err(|e| dbops::Error::postgres("inserting countries", e))?;
+///         }
+///         Ok(())
+///     }
+/// }
+/// # fn wire(admin: DatabaseUrl, migrations: dbops::MigrationSource) {
+/// // Steps run in the order added: the table first, then its rows.
+/// let builder = dbops::TestDatabases::builder(admin)
+///     .setup(migrations)
+///     .setup(Countries(&[("FR", "France"), ("JP", "Japan")]));
+/// # let _ = builder; }
+/// ```
 #[async_trait]
 pub trait TemplateSetup: Send + Sync {
     /// A stable text that changes whenever what [`TemplateSetup::apply`] writes changes (for

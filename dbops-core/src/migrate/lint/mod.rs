@@ -78,6 +78,26 @@ impl std::fmt::Display for LintFinding {
 }
 
 /// Lints every migration of `source` (up and down files) with the default [`LintOptions`].
+///
+/// ```
+/// use dbops::MigrationSource;
+/// use dbops::migrate::lint;
+///
+/// let source = MigrationSource::from_files("migrations", [
+///     ("000001_users.up.sql", "CREATE TABLE users (id bigint PRIMARY KEY, email text)"),
+///     ("000001_users.down.sql", "DROP TABLE users"),
+///     ("000002_users_email.up.sql", "CREATE INDEX users_email ON users (email)"),
+///     ("000002_users_email.down.sql", "DROP INDEX users_email"),
+/// ])?;
+/// let findings = lint::check(&source);
+/// for finding in &findings {
+///     println!("{finding}"); // file:line:column: severity[rule]: message
+/// }
+/// // The index on an existing table blocks its writes while it builds: use CONCURRENTLY.
+/// let index = findings.iter().find(|f| f.rule == "index-not-concurrent");
+/// assert_eq!(index.map(|f| f.file.as_str()), Some("000002_users_email.up.sql"));
+/// # Ok::<(), dbops::Error>(())
+/// ```
 pub fn check(source: &MigrationSource) -> Vec<LintFinding> {
     check_with(source, &LintOptions::default())
 }
