@@ -49,3 +49,12 @@ if [ ! -x .tools/node_modules/.bin/azurite-blob ]; then
   mkdir -p .tools
   npm install --silent --prefix .tools azurite >/dev/null
 fi
+
+# mdbook builds the guide under docs/ (scripts/docs-check.py); from crates.io, with its search index
+# and without its web server, into .tools/mdbook.
+if [ ! -x .tools/mdbook/bin/mdbook ]; then
+  env -u RUSTC_WORKSPACE_WRAPPER -u CLIPPY_ARGS CARGO_TARGET_DIR="$ROOT/.tools/mdbook/target" \
+    cargo install --quiet --locked --no-default-features --features search --version 0.5.4 \
+    --root .tools/mdbook mdbook
+  rm -rf .tools/mdbook/target
+fi

@@ -95,6 +95,11 @@ step "criterion test mode" cargo test --workspace --features "$FAILPOINTS_FEATUR
 # The extension is built with the features of the Rust build above (failpoints compiled in, inert) so
 # that it reuses its compiled dependencies (dbops-py's manifest lists why that is enough).
 step "python tests" env DBOPS_PY_FEATURES="dbops-core/default,$FAILPOINTS_FEATURES" bash scripts/py-test.sh
+# The API reference (every public item documented, no broken intra-doc link) and the guide: built
+# with mdbook, every link checked, every command and Python block run against an embedded cluster
+# (its Rust blocks ran as doc tests above).
+step "api docs (warnings are errors)" env RUSTDOCFLAGS="-D warnings" cargo doc -p dbops-core --all-features --no-deps
+step "guide: build, links, commands" python3 scripts/docs-check.py
 finish "fuzzing corpus and fixed seed"
 
 rust=$(( $(passed_in 'rust_tests*.log') + $(passed_in 'rust_failpoint_tests*.log') + $(passed_in 'postgresql_version_matrix*.log') ))
