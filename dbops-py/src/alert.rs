@@ -13,8 +13,37 @@ use crate::errors::to_py as err;
 use crate::runtime::operation;
 
 operation! {
-/// Checks the backups of `database` in `store`; returns the `BackupHealthReport` (`status`: ok, warn
-/// or critical). A threshold left at None is the library's default (`BackupHealthLimits`).
+/// Checks the backups of ``database`` in ``store``: reachability, the newest backup's age and
+/// integrity, size changes, count, catalog problems, the last restore test and (with ``server``)
+/// WAL archiving. A threshold left at None is the library's default (``BackupHealthLimits``).
+///
+/// A store that cannot be reached is a critical check in the report, not an exception.
+///
+/// Args:
+///     store: the store URL: ``file:///dir`` (or a path), ``s3://bucket/prefix``,
+///         ``gs://bucket/prefix``, ``az://container/prefix`` or ``memory://name``.
+///     database: the database name the backups are of.
+///     max_age_hours: warn when the newest backup is older (default 26).
+///     critical_age_hours: critical when older (default 52).
+///     size_drop_ratio: critical when the newest backup is smaller than this share of the previous
+///         one.
+///     size_jump_ratio: warn when it is larger than this multiple.
+///     min_backups: warn with fewer backups.
+///     max_restore_test_age_days: warn when the last restore test is older.
+///     full: also read the newest backup whole and check every hash.
+///     server: a server URL whose WAL archiving is checked too.
+///     max_wal_age_minutes: warn when nothing was archived for longer.
+///     store_options: the store client's settings (keys of the object store builders, e.g.
+///         ``aws_endpoint``, ``aws_allow_http``); credentials come from the cloud's environment
+///         variables, never from here.
+///
+/// Returns:
+///     BackupHealthReport: ``status`` (``ok``, ``warn`` or ``critical``) and one ``HealthCheck``
+///         per check with its reason.
+///
+/// Raises:
+///     ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
+///     DatabaseError: ``server`` was given and cannot be queried.
 #[pyo3(signature = (store, database, *, max_age_hours=None, critical_age_hours=None, size_drop_ratio=None, size_jump_ratio=None, min_backups=None, max_restore_test_age_days=None, full=false, server=None, max_wal_age_minutes=None, store_options=None))]
 fn backup_health / backup_health_async(
     py,
@@ -52,11 +81,31 @@ fn backup_health / backup_health_async(
 }
 
 operation! {
-/// Sends alerts for a `backup_health` report if its state changed since the last notification (or a
-/// reminder is due). `smtp` keys: host, port, security ('starttls', 'tls', 'none'), username, password
-/// (or password_file; else DBOPS_SMTP_PASSWORD), from, to (list). `remind_hours`: None is the
-/// library's default (24), 0 never. Returns the `AlertOutcome`: what was sent and each channel's
-/// delivery.
+/// Sends alerts for a ``backup_health`` report when its state changed since the last notification
+/// (or a reminder is due); the notification state is kept in the store.
+///
+/// Args:
+///     report: the ``BackupHealthReport`` of ``backup_health``.
+///     store: the store URL: ``file:///dir`` (or a path), ``s3://bucket/prefix``,
+///         ``gs://bucket/prefix``, ``az://container/prefix`` or ``memory://name``.
+///     slack_webhook: a Slack incoming-webhook URL.
+///     webhook: a URL that receives the report as JSON.
+///     smtp: e-mail settings: ``host``, ``port``, ``security`` (``starttls``, ``tls``, ``none``),
+///         ``username``, ``password`` (or ``password_file``; else ``DBOPS_SMTP_PASSWORD``),
+///         ``from``, ``to`` (a list).
+///     remind_hours: repeat an unchanged non-ok state after this many hours (None: 24, 0: never).
+///     store_options: the store client's settings (keys of the object store builders, e.g.
+///         ``aws_endpoint``, ``aws_allow_http``); credentials come from the cloud's environment
+///         variables, never from here.
+///
+/// Returns:
+///     AlertOutcome: whether the state changed, what was sent and each channel's ``Delivery`` (a
+///         failed delivery is reported there, not raised).
+///
+/// Raises:
+///     ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
+///     StorageError: the store failed (its ``kind`` says how: not found, permission denied,
+///         transient, ...).
 #[pyo3(signature = (report, store, *, slack_webhook=None, webhook=None, smtp=None, remind_hours=None, store_options=None))]
 fn send_alerts / send_alerts_async(
     py,
@@ -106,7 +155,16 @@ fn smtp_settings(py: Python<'_>, map: &BTreeMap<String, Py<PyAny>>) -> PyResult<
         .with_to(to))
 }
 
-/// Prometheus text exposition of one or more `backup_health` reports.
+/// Renders ``backup_health`` reports as Prometheus text (for a node exporter's textfile collector).
+///
+/// Args:
+///     reports: one ``BackupHealthReport`` or a list of them.
+///
+/// Returns:
+///     str: the exposition text, one set of gauges per report.
+///
+/// Raises:
+///     ConfigError: a report is not a ``BackupHealthReport``.
 #[pyfunction]
 fn backup_metrics(reports: Vec<Bound<'_, PyAny>>) -> PyResult<String> {
     crate::runtime::guard("rendering backup metrics", || {

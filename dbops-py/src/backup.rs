@@ -100,7 +100,57 @@ fn backup_job(
 }
 
 operation! {
-    /// Backs up the database at `url` into `store`; returns the `BackupReport` with the manifest.
+    /// Backs up the database at ``url`` into ``store``.
+    ///
+    /// Nothing is published unless the whole backup is stored: a failed or interrupted backup leaves no
+    /// manifest and removes its objects.
+    ///
+    /// Args:
+    ///     url: the database: a ``postgres://`` URL or a libpq ``key=value`` string.
+    ///     store: the store URL: ``file:///dir`` (or a path), ``s3://bucket/prefix``,
+    ///         ``gs://bucket/prefix``, ``az://container/prefix`` or ``memory://name``.
+    ///     format: ``tables`` (default: the tables dumped and restored in parallel), ``custom`` (one
+    ///         ``pg_dump -Fc`` archive) or ``plain`` (SQL).
+    ///     jobs: connections dumping tables at once (default: the library's, 4).
+    ///     compression: ``zstd`` (default), ``gzip``, ``lz4`` or ``none``.
+    ///     level: the compression level (default: the codec's).
+    ///     threads: compression threads (0: the codec's default).
+    ///     copy_format: ``binary`` (default: faster restores; columns of other types stay text) or
+    ///         ``text``.
+    ///     statistics: carry the planner statistics of a PostgreSQL 18 or newer server, so a restore
+    ///         into 18 or newer needs no ANALYZE.
+    ///     recipients: age recipients (``age1...``) to encrypt to.
+    ///     passphrase: encrypt with this passphrase instead of recipients.
+    ///     globals: also store roles and tablespaces (``pg_dumpall --globals-only``).
+    ///     row_counts: record every table's row count in the manifest (a restore compares them).
+    ///     labels: free key/value labels stored in the manifest.
+    ///     store_options: the store client's settings (keys of the object store builders, e.g.
+    ///         ``aws_endpoint``, ``aws_allow_http``); credentials come from the cloud's environment
+    ///         variables, never from here.
+    ///     progress: called as ``progress(stage, done, total)`` while it runs (``total`` None when
+    ///         unknown).
+    ///     mask: a masking rules file (TOML): personal data is masked on the way.
+    ///     mask_key_env: the environment variable holding the masking key (default: the rules'
+    ///         ``key_env``, else ``DBOPS_MASK_KEY``).
+    ///     mask_key: the masking key itself (instead of an environment variable).
+    ///     allow_unmasked: ``table.column`` names that may stay unmasked although they look personal.
+    ///
+    /// Returns:
+    ///     BackupReport: the published manifest (``manifest.id``, sizes, tables), the store and the
+    ///         time taken.
+    ///
+    /// Raises:
+    ///     ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
+    ///     DatabaseError: PostgreSQL refused a statement or the connection failed.
+    ///     StorageError: the store failed (its ``kind`` says how: not found, permission denied,
+    ///         transient, ...).
+    ///     ClusterError: a PostgreSQL program (``pg_dump``, ``pg_restore``, ``psql``, ``postgres``,
+    ///         ...) failed; its message has the program's last lines.
+    ///     EncryptionError: the data cannot be decrypted (missing or wrong key or passphrase) or a
+    ///         recipient is invalid.
+    ///     RefusedError: another backup of the database holds the store lock, or masking rules do not
+    ///         cover a personal column.
+    ///     KeyboardInterrupt: on Ctrl-C: the operation is cancelled and cleaned up first.
     #[pyo3(signature = (url, store, *, format=None, jobs=None, compression="zstd", level=None, threads=0, copy_format="binary", statistics=true, recipients=None, passphrase=None, globals=false, row_counts=true, labels=None, store_options=None, progress=None, mask=None, mask_key_env=None, mask_key=None, allow_unmasked=None))]
     fn backup / backup_async(
         py,
@@ -198,7 +248,61 @@ fn restore_job(
 }
 
 operation! {
-    /// Restores a backup from `store` into the server at `url`; returns the `RestoreReport`.
+    /// Restores a backup from ``store`` into the server at ``url``: by default the newest backup of the
+    /// database ``url`` names, over that database.
+    ///
+    /// Args:
+    ///     url: the database: a ``postgres://`` URL or a libpq ``key=value`` string.
+    ///     store: the store URL: ``file:///dir`` (or a path), ``s3://bucket/prefix``,
+    ///         ``gs://bucket/prefix``, ``az://container/prefix`` or ``memory://name``.
+    ///     backup_id: the backup's id (default: the newest).
+    ///     before: the newest backup taken before this time (``YYYY-MM-DD HH:MM:SS``, UTC, or RFC
+    ///         3339).
+    ///     key: a backup by its object key (also the old scripts' ``backup_*.sql.gz`` files).
+    ///     from_database: the database whose backups to choose from (default: the one ``url`` names).
+    ///     into: restore into this database instead of the one ``url`` names.
+    ///     create: create ``into`` first (it must not exist); on failure it is dropped again.
+    ///     clean: drop the target's existing objects first.
+    ///     no_owner: do not restore object ownership.
+    ///     no_acl: do not restore privileges.
+    ///     jobs: tables loaded at once (default: the library's).
+    ///     analyze: run ANALYZE afterwards when the backup carries no statistics.
+    ///     identity: the text of an age identity (``AGE-SECRET-KEY-1...``) that decrypts.
+    ///     identity_file: a file holding the age identities that decrypt.
+    ///     passphrase: the passphrase of passphrase-encrypted data.
+    ///     check_row_counts: compare every table's row count with the manifest and fail on a
+    ///         difference.
+    ///     store_options: the store client's settings (keys of the object store builders, e.g.
+    ///         ``aws_endpoint``, ``aws_allow_http``); credentials come from the cloud's environment
+    ///         variables, never from here.
+    ///     progress: called as ``progress(stage, done, total)`` while it runs (``total`` None when
+    ///         unknown).
+    ///     mask: a masking rules file (TOML): personal data is masked on the way.
+    ///     mask_key_env: the environment variable holding the masking key (default: the rules'
+    ///         ``key_env``, else ``DBOPS_MASK_KEY``).
+    ///     mask_key: the masking key itself (instead of an environment variable).
+    ///     allow_unmasked: ``table.column`` names that may stay unmasked although they look personal.
+    ///     subset: subset rules (``"rides: requested_at > now() - interval '30 days'"``): only those
+    ///         rows and what they reference.
+    ///
+    /// Returns:
+    ///     RestoreReport: the backup restored, into which database, the stages and their times, what
+    ///         was masked.
+    ///
+    /// Raises:
+    ///     ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
+    ///     DatabaseError: PostgreSQL refused a statement or the connection failed.
+    ///     StorageError: the store failed (its ``kind`` says how: not found, permission denied,
+    ///         transient, ...).
+    ///     BackupNotFoundError: no backup matches what was asked for.
+    ///     IntegrityError: stored data does not match its manifest or checksums.
+    ///     EncryptionError: the data cannot be decrypted (missing or wrong key or passphrase) or a
+    ///         recipient is invalid.
+    ///     ClusterError: a PostgreSQL program (``pg_dump``, ``pg_restore``, ``psql``, ``postgres``,
+    ///         ...) failed; its message has the program's last lines.
+    ///     RefusedError: the target database exists and neither ``clean`` nor a new ``into`` was given,
+    ///         or masking rules do not fit.
+    ///     KeyboardInterrupt: on Ctrl-C: the operation is cancelled and cleaned up first.
     #[pyo3(signature = (url, store, *, backup_id=None, before=None, key=None, from_database=None, into=None, create=false, clean=false, no_owner=false, no_acl=false, jobs=None, analyze=true, identity=None, identity_file=None, passphrase=None, check_row_counts=true, store_options=None, progress=None, mask=None, mask_key_env=None, mask_key=None, allow_unmasked=None, subset=None))]
     fn restore / restore_async(
         py,
@@ -260,8 +364,39 @@ operation! {
 }
 
 operation! {
-    /// Downloads, decrypts, decompresses and checks a backup of `database` without touching any
-    /// database; returns the `ValidationReport`.
+    /// Downloads, decrypts, decompresses and checks a backup of ``database`` without touching any
+    /// database: every object's hash against the manifest and the archive's table of contents.
+    ///
+    /// Args:
+    ///     store: the store URL: ``file:///dir`` (or a path), ``s3://bucket/prefix``,
+    ///         ``gs://bucket/prefix``, ``az://container/prefix`` or ``memory://name``.
+    ///     database: the database name the backups are of.
+    ///     backup_id: the backup's id (default: the newest).
+    ///     before: the newest backup taken before this time (``YYYY-MM-DD HH:MM:SS``, UTC, or RFC
+    ///         3339).
+    ///     key: a backup by its object key (also the old scripts' ``backup_*.sql.gz`` files).
+    ///     identity: the text of an age identity (``AGE-SECRET-KEY-1...``) that decrypts.
+    ///     identity_file: a file holding the age identities that decrypt.
+    ///     passphrase: the passphrase of passphrase-encrypted data.
+    ///     store_options: the store client's settings (keys of the object store builders, e.g.
+    ///         ``aws_endpoint``, ``aws_allow_http``); credentials come from the cloud's environment
+    ///         variables, never from here.
+    ///     progress: called as ``progress(stage, done, total)`` while it runs (``total`` None when
+    ///         unknown).
+    ///
+    /// Returns:
+    ///     ValidationReport: what was checked and the backup's manifest.
+    ///
+    /// Raises:
+    ///     ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
+    ///     StorageError: the store failed (its ``kind`` says how: not found, permission denied,
+    ///         transient, ...).
+    ///     BackupNotFoundError: no backup matches what was asked for.
+    ///     IntegrityError: stored data does not match its manifest or checksums.
+    ///     EncryptionError: the data cannot be decrypted (missing or wrong key or passphrase) or a
+    ///         recipient is invalid.
+    ///     ClusterError: a PostgreSQL program (``pg_dump``, ``pg_restore``, ``psql``, ``postgres``,
+    ///         ...) failed; its message has the program's last lines.
     #[pyo3(signature = (store, database, *, backup_id=None, before=None, key=None, identity=None, identity_file=None, passphrase=None, store_options=None, progress=None))]
     fn validate_backup / validate_backup_async(
         py,
@@ -288,8 +423,37 @@ operation! {
 }
 
 operation! {
-    /// Restores a backup of `database` into a throwaway database (on `server`, else an embedded
-    /// cluster), checks it and records the result in the store; returns the `RestoreTestReport`.
+    /// Restores a backup of ``database`` into a throwaway database (on ``server``, else an embedded
+    /// cluster of the backup's PostgreSQL major), checks it (row counts, ``pg_amcheck``) and records
+    /// the result in the store, where ``backup_health`` finds it.
+    ///
+    /// Args:
+    ///     store: the store URL: ``file:///dir`` (or a path), ``s3://bucket/prefix``,
+    ///         ``gs://bucket/prefix``, ``az://container/prefix`` or ``memory://name``.
+    ///     database: the database name the backups are of.
+    ///     backup_id: the backup's id (default: the newest).
+    ///     server: a server URL to restore on (default: an embedded cluster).
+    ///     identity: the text of an age identity (``AGE-SECRET-KEY-1...``) that decrypts.
+    ///     identity_file: a file holding the age identities that decrypt.
+    ///     passphrase: the passphrase of passphrase-encrypted data.
+    ///     store_options: the store client's settings (keys of the object store builders, e.g.
+    ///         ``aws_endpoint``, ``aws_allow_http``); credentials come from the cloud's environment
+    ///         variables, never from here.
+    ///
+    /// Returns:
+    ///     RestoreTestReport: the backup, the checks and their times.
+    ///
+    /// Raises:
+    ///     ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
+    ///     DatabaseError: PostgreSQL refused a statement or the connection failed.
+    ///     StorageError: the store failed (its ``kind`` says how: not found, permission denied,
+    ///         transient, ...).
+    ///     BackupNotFoundError: no backup matches what was asked for.
+    ///     IntegrityError: stored data does not match its manifest or checksums.
+    ///     EncryptionError: the data cannot be decrypted (missing or wrong key or passphrase) or a
+    ///         recipient is invalid.
+    ///     ClusterError: a PostgreSQL program (``pg_dump``, ``pg_restore``, ``psql``, ``postgres``,
+    ///         ...) failed; its message has the program's last lines.
     #[pyo3(signature = (store, database, *, backup_id=None, server=None, identity=None, identity_file=None, passphrase=None, store_options=None))]
     fn restore_test / restore_test_async(
         py,
@@ -315,8 +479,24 @@ operation! {
 }
 
 operation! {
-    /// Lists the backups in `store` (of `database`, or all): the `Catalog` of backups, problems and
-    /// orphans.
+    /// Lists the backups in ``store``.
+    ///
+    /// Args:
+    ///     store: the store URL: ``file:///dir`` (or a path), ``s3://bucket/prefix``,
+    ///         ``gs://bucket/prefix``, ``az://container/prefix`` or ``memory://name``.
+    ///     database: only this database's backups (default: all).
+    ///     store_options: the store client's settings (keys of the object store builders, e.g.
+    ///         ``aws_endpoint``, ``aws_allow_http``); credentials come from the cloud's environment
+    ///         variables, never from here.
+    ///
+    /// Returns:
+    ///     Catalog: the backups (newest first), problems (unreadable manifests) and orphans (objects
+    ///         without a manifest).
+    ///
+    /// Raises:
+    ///     ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
+    ///     StorageError: the store failed (its ``kind`` says how: not found, permission denied,
+    ///         transient, ...).
     #[pyo3(signature = (store, database=None, *, store_options=None))]
     fn list_backups / list_backups_async(
         py,
@@ -330,8 +510,35 @@ operation! {
 }
 
 operation! {
-    /// Plans (and with `apply=True` carries out) retention for `database`'s backups in `store`;
-    /// returns the `RetentionPlan`.
+    /// Plans, and with ``apply=True`` carries out, retention for ``database``'s backups in ``store``: a
+    /// backup is kept when any rule keeps it; the newest is always kept.
+    ///
+    /// Args:
+    ///     store: the store URL: ``file:///dir`` (or a path), ``s3://bucket/prefix``,
+    ///         ``gs://bucket/prefix``, ``az://container/prefix`` or ``memory://name``.
+    ///     database: the database name the backups are of.
+    ///     keep_last: keep the newest N.
+    ///     keep_within_days: keep every backup of the last N days.
+    ///     keep_daily: keep the newest of each of the last N days.
+    ///     keep_weekly: the newest of each of the last N weeks.
+    ///     keep_monthly: the newest of each of the last N months.
+    ///     keep_yearly: the newest of each of the last N years.
+    ///     orphan_grace_hours: objects without a manifest older than this are removed (younger ones may
+    ///         be a running backup).
+    ///     apply: delete; without it, only the plan.
+    ///     store_options: the store client's settings (keys of the object store builders, e.g.
+    ///         ``aws_endpoint``, ``aws_allow_http``); credentials come from the cloud's environment
+    ///         variables, never from here.
+    ///
+    /// Returns:
+    ///     RetentionPlan: the backups kept (with the rules that keep each), deleted and the orphans
+    ///         removed.
+    ///
+    /// Raises:
+    ///     ConfigError: no rule was given (it would plan the deletion of every backup) or an invalid
+    ///         store URL.
+    ///     StorageError: the store failed (its ``kind`` says how: not found, permission denied,
+    ///         transient, ...).
     #[pyo3(signature = (store, database, *, keep_last=None, keep_within_days=None, keep_daily=None, keep_weekly=None, keep_monthly=None, keep_yearly=None, orphan_grace_hours=24, apply=false, store_options=None))]
     fn apply_retention / apply_retention_async(
         py,
@@ -360,7 +567,14 @@ operation! {
     }
 }
 
-/// A new age key pair (`KeyPair`: recipient `age1...`, identity `AGE-SECRET-KEY-1...`).
+/// Generates a new age key pair for encrypted backups.
+///
+/// Returns:
+///     KeyPair: ``recipient`` (``age1...``: give it to backup hosts) and ``identity``
+///         (``AGE-SECRET-KEY-1...``: keep it offline; its repr hides it).
+///
+/// Raises:
+///     InternalError: only on a bug in dbops.
 #[pyfunction]
 fn generate_key_pair(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
     let keys = crate::runtime::guard("generating a key pair", || Ok(keygen()))?;

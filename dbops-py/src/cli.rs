@@ -2,7 +2,17 @@
 
 use pyo3::prelude::*;
 
-/// Runs the dbops CLI with `argv` (without the program name); returns the exit code.
+/// Runs the dbops command line with ``argv`` (without the program name), as ``python -m dbops``
+/// does.
+///
+/// Args:
+///     argv: the arguments, e.g. ``['migrate', 'up']``.
+///
+/// Returns:
+///     int: the exit code (0 success, 1 failure, 2 bad usage, 70 internal error).
+///
+/// Raises:
+///     SystemExit: never: errors are printed and become the exit code.
 #[pyfunction]
 fn cli_main(py: Python<'_>, argv: Vec<String>) -> i32 {
     let args = std::iter::once("dbops".to_string()).chain(argv);

@@ -41,8 +41,29 @@ fn builder(
 
 #[pymethods]
 impl TempCluster {
-    /// Starts a cluster (blocking; the GIL is released); `major` picks the installed PostgreSQL
-    /// major version (default: `DBOPS_PG_MAJOR`, else the first installation found).
+    /// Starts a throwaway PostgreSQL cluster from the installed server programs (the GIL is released).
+    /// It is stopped and removed by ``stop()``, on ``with`` exit, when collected, or when the process
+    /// ends.
+    ///
+    /// Args:
+    ///     tcp: also listen on 127.0.0.1 with a random password (``tcp_url``).
+    ///     durable: keep fsync and full page writes on.
+    ///     settings: server settings (``{'work_mem': '64MB'}``).
+    ///     data_dir: run on this directory (created by initdb unless it holds one, e.g. one prepared by
+    ///         ``dbops.pitr.restore``: it runs the PostgreSQL major that made it), kept afterwards.
+    ///     in_memory: keep its files on ``/dev/shm`` when that has 1 GiB free (fast clones for tests;
+    ///         ``DBOPS_TMPDIR`` wins).
+    ///     major: the installed PostgreSQL major to run (default: ``DBOPS_PG_MAJOR``, else the first
+    ///         found).
+    ///
+    /// Returns:
+    ///     TempCluster: the running cluster (a context manager that stops it on exit; it also stops
+    ///         with the process).
+    ///
+    /// Raises:
+    ///     ClusterError: no PostgreSQL installation was found (the message lists where it looked and
+    ///         how to install one) or the server did not start.
+    ///     ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
     #[staticmethod]
     #[pyo3(signature = (*, tcp=false, durable=false, settings=None, data_dir=None, in_memory=false, major=None))]
     fn start(
@@ -61,7 +82,7 @@ impl TempCluster {
         Ok(Self(Arc::new(cluster)))
     }
 
-    /// Starts a cluster; awaitable.
+    /// The awaitable form of `start`: the same arguments, result and errors.
     #[staticmethod]
     #[pyo3(signature = (*, tcp=false, durable=false, settings=None, data_dir=None, in_memory=false, major=None))]
     fn start_async(
@@ -113,13 +134,20 @@ impl TempCluster {
         self.0.is_running()
     }
 
-    /// Stops the server and removes its files.
+    /// Stops the server and removes its files (a ``data_dir`` given to ``start`` is kept).
+    ///
+    /// Returns:
+    ///     None.
+    ///
+    /// Raises:
+    ///     ClusterError: a PostgreSQL program (``pg_dump``, ``pg_restore``, ``psql``, ``postgres``,
+    ///         ...) failed; its message has the program's last lines.
     fn stop(&self, py: Python<'_>) -> PyResult<()> {
         let cluster = self.0.clone();
         block_on(py, async move { cluster.stop().await })
     }
 
-    /// Stops the server and removes its files; awaitable.
+    /// The awaitable form of `stop`: the same arguments, result and errors.
     fn stop_async<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let cluster = self.0.clone();
         into_awaitable(py, async move { cluster.stop().await })

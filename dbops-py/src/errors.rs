@@ -7,7 +7,7 @@ create_exception!(
     dbops,
     DbopsError,
     pyo3::exceptions::PyException,
-    "Base class of every dbops error."
+    "Base class of every dbops error. The message is the whole cause chain (what failed, where, what to do); the attributes carry the same context as fields (``retryable`` and ``sqlstate`` on every error)."
 );
 create_exception!(
     dbops,
@@ -62,13 +62,13 @@ create_exception!(
     dbops,
     MigrationSourceError,
     MigrationError,
-    "A migration file or directory is invalid."
+    "A migration file or directory is invalid (naming, duplicates, missing files); ``path`` names it."
 );
 create_exception!(
     dbops,
     DirtyDatabaseError,
     MigrationError,
-    "The database is dirty after a failed non-transactional migration."
+    "The database is dirty after a failed non-transactional migration: repair it, then ``force`` the version."
 );
 create_exception!(
     dbops,
@@ -80,13 +80,13 @@ create_exception!(
     dbops,
     StorageError,
     DbopsError,
-    "An object store (file, S3, GCS, Azure, memory) operation failed."
+    "An object store (file, S3, GCS, Azure, memory) operation failed; ``store``, ``key`` and ``kind`` (not_found, already_exists, precondition, permission_denied, transient, other) say which and how."
 );
 create_exception!(
     dbops,
     BackupNotFoundError,
     DbopsError,
-    "No backup matches what was asked for."
+    "No backup matches what was asked for; ``store`` names the store."
 );
 create_exception!(
     dbops,

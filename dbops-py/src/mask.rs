@@ -53,9 +53,36 @@ pub(crate) fn subset_rules(subset: Option<Vec<String>>) -> PyResult<Vec<SubsetRu
 }
 
 operation! {
-    /// Checks masking rules against the database at `url`, or (with `store`) against a backup's
-    /// schema restored into a scratch database on that server; returns the `MaskCheck` (its
-    /// `problems` empty when the rules fit). No key needed.
+    /// Checks masking rules against the database at ``url``, or (with ``store``) against a backup's
+    /// schema restored into a scratch database on that server. No masking key is needed.
+    ///
+    /// Args:
+    ///     rules: the masking rules file (TOML).
+    ///     url: the database: a ``postgres://`` URL or a libpq ``key=value`` string.
+    ///     store: check against the schema of this store's backup instead of the live database.
+    ///     backup_id: the backup's id (default: the newest).
+    ///     from_database: the database whose backups to choose from.
+    ///     allow_unmasked: ``table.column`` names that may stay unmasked although they look personal.
+    ///     identity: the text of an age identity (``AGE-SECRET-KEY-1...``) that decrypts.
+    ///     identity_file: a file holding the age identities that decrypt.
+    ///     passphrase: the passphrase of passphrase-encrypted data.
+    ///     store_options: the store client's settings (keys of the object store builders, e.g.
+    ///         ``aws_endpoint``, ``aws_allow_http``); credentials come from the cloud's environment
+    ///         variables, never from here.
+    ///
+    /// Returns:
+    ///     MaskCheck: ``ok`` and the ``problems`` (file line and message each): unknown tables or
+    ///         columns, personal-looking columns left unmasked, transformers that do not fit a column's
+    ///         type.
+    ///
+    /// Raises:
+    ///     ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
+    ///     DatabaseError: PostgreSQL refused a statement or the connection failed.
+    ///     StorageError: the store failed (its ``kind`` says how: not found, permission denied,
+    ///         transient, ...).
+    ///     BackupNotFoundError: no backup matches what was asked for.
+    ///     EncryptionError: the data cannot be decrypted (missing or wrong key or passphrase) or a
+    ///         recipient is invalid.
     #[pyo3(signature = (rules, url, *, store=None, backup_id=None, from_database=None, allow_unmasked=None, identity=None, identity_file=None, passphrase=None, store_options=None))]
     fn mask_check / mask_check_async(
         py,
@@ -98,8 +125,18 @@ operation! {
 }
 
 operation! {
-    /// Drafts complete masking rules (TOML text) for the database at `url`: every table and column,
-    /// a transformer suggested for each column that looks personal. Review before use.
+    /// Drafts complete masking rules for the database at ``url``: every table and column, with a
+    /// transformer suggested for each column that looks personal. Review them before use.
+    ///
+    /// Args:
+    ///     url: the database: a ``postgres://`` URL or a libpq ``key=value`` string.
+    ///
+    /// Returns:
+    ///     str: the rules as TOML text.
+    ///
+    /// Raises:
+    ///     ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
+    ///     DatabaseError: PostgreSQL refused a statement or the connection failed.
     #[pyo3(signature = (url))]
     fn mask_init / mask_init_async(py, url: &str) -> Py<PyAny> {
         let url = DatabaseUrl::parse(url).map_err(err)?;

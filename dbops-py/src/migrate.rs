@@ -11,7 +11,27 @@ use crate::convert::{Typed, to_py, to_py_attached};
 use crate::errors::to_py as err;
 use crate::runtime::{block_on, into_awaitable, operation};
 
-/// golang-migrate compatible migrations of one database.
+/// golang-migrate compatible migrations of one database: ``Migrator(url, source, ...)``.
+///
+/// Args:
+///     url: the database: a ``postgres://`` URL or a libpq ``key=value`` string.
+///     source: the migrations directory (``NNNNNN_name.up.sql`` / ``.down.sql``).
+///     schema: the schema of the version table (default ``public``).
+///     table: the version table (default ``schema_migrations``, golang-migrate's).
+///     lock_timeout: seconds a statement may wait for a lock before the migration steps aside and
+///         retries (default 2; 0: off).
+///     statement_timeout: seconds a statement may run (default: the role's).
+///     strict: refuse to run when an applied migration's file changed.
+///     progress: called as ``progress(stage, done, total)`` while it runs.
+///     max_blocking: refuse steps that would block traffic longer than this many seconds (the risk
+///         guard; default: off).
+///     wait_for_sessions: seconds to wait for sessions in the way of a step (with
+///         ``max_blocking``).
+///     refuse_when_waiting: refuse rather than go on when such sessions do not end.
+///
+/// Raises:
+///     ConfigError: an invalid URL or option.
+///     MigrationSourceError: the directory or a file name is invalid.
 #[pyclass(module = "dbops", frozen)]
 pub struct Migrator(PgMigrator, DatabaseUrl);
 
@@ -62,24 +82,77 @@ impl Migrator {
         Ok(Self(migrator, url))
     }
 
-    /// Applies pending migrations (up to `to`); returns the `MigrateReport`.
+    /// Applies the pending migrations, each in one transaction with its bookkeeping, under the
+    /// migration lock (other replicas wait).
+    ///
+    /// Args:
+    ///     to: apply up to this version (default: all).
+    ///
+    /// Returns:
+    ///     MigrateReport: the versions before and after, each migration applied and its time.
+    ///
+    /// Raises:
+    ///     ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
+    ///     DatabaseError: PostgreSQL refused a statement or the connection failed.
+    ///     MigrationError: a migration failed (file, line and statement in the message; nothing of it
+    ///         applied unless it runs outside a transaction).
+    ///     MigrationSourceError: a migration file or directory is invalid.
+    ///     DirtyDatabaseError: the database is dirty after a failed non-transactional migration: repair
+    ///         it, then ``force``.
+    ///     ChecksumMismatchError: an applied migration's file changed (strict mode).
+    ///     RefusedError: the risk guard refused a step (nothing applied), or lock retries ran out.
+    ///     KeyboardInterrupt: on Ctrl-C: the operation is cancelled and cleaned up first.
     #[pyo3(signature = (to=None))]
     fn up(&self, py: Python<'_>, to: Option<i64>) -> PyResult<Py<PyAny>> {
         let m = self.0.clone();
         block_on(py, async move { json(m.up(to).await) })
     }
 
-    /// Like `up`; awaitable.
+    /// The awaitable form of `up`: the same arguments, result and errors.
     #[pyo3(signature = (to=None))]
     fn up_async<'py>(&self, py: Python<'py>, to: Option<i64>) -> PyResult<Bound<'py, PyAny>> {
         let m = self.0.clone();
         into_awaitable(py, async move { json(m.up(to).await) })
     }
 
-    /// Applies pending migrations (up to `to`) after a verified backup of the database into
-    /// `store`, taken only when something is pending; returns the `GuardedMigrateReport` (the backup,
-    /// with its `restore_command`, and the `MigrateReport`). A failed migration's error names the
-    /// backup and the restore command.
+    /// Applies the pending migrations after a verified backup of the database into ``store``, taken
+    /// only when something is pending. A failed migration's error names the backup and the command that
+    /// restores it.
+    ///
+    /// Args:
+    ///     store: the store URL: ``file:///dir`` (or a path), ``s3://bucket/prefix``,
+    ///         ``gs://bucket/prefix``, ``az://container/prefix`` or ``memory://name``.
+    ///     to: apply up to this version (default: all).
+    ///     store_options: the store client's settings (keys of the object store builders, e.g.
+    ///         ``aws_endpoint``, ``aws_allow_http``); credentials come from the cloud's environment
+    ///         variables, never from here.
+    ///     recipients: age recipients (``age1...``) to encrypt to.
+    ///     passphrase: encrypt (and read back) with this passphrase.
+    ///     identity: an age identity to read an encrypted backup back with.
+    ///     identity_file: a file of age identities to read it back with.
+    ///
+    /// Returns:
+    ///     GuardedMigrateReport: the backup (with its ``restore_command``), or None when nothing was
+    ///         pending, and the ``MigrateReport``.
+    ///
+    /// Raises:
+    ///     ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
+    ///     DatabaseError: PostgreSQL refused a statement or the connection failed.
+    ///     MigrationError: a migration failed (file, line and statement in the message; nothing of it
+    ///         applied unless it runs outside a transaction).
+    ///     MigrationSourceError: a migration file or directory is invalid.
+    ///     DirtyDatabaseError: the database is dirty after a failed non-transactional migration: repair
+    ///         it, then ``force``.
+    ///     ChecksumMismatchError: an applied migration's file changed (strict mode).
+    ///     RefusedError: the risk guard refused a step (nothing applied), or lock retries ran out.
+    ///     KeyboardInterrupt: on Ctrl-C: the operation is cancelled and cleaned up first.
+    ///     StorageError: the store failed (its ``kind`` says how: not found, permission denied,
+    ///         transient, ...).
+    ///     IntegrityError: stored data does not match its manifest or checksums.
+    ///     EncryptionError: the data cannot be decrypted (missing or wrong key or passphrase) or a
+    ///         recipient is invalid.
+    ///     ClusterError: a PostgreSQL program (``pg_dump``, ``pg_restore``, ``psql``, ``postgres``,
+    ///         ...) failed; its message has the program's last lines.
     #[pyo3(signature = (store, *, to=None, store_options=None, recipients=None, passphrase=None, identity=None, identity_file=None))]
     #[allow(clippy::too_many_arguments)]
     fn up_with_backup(
@@ -104,7 +177,7 @@ impl Migrator {
         block_on(py, async move { json(job.run(to).await) })
     }
 
-    /// Like `up_with_backup`; awaitable.
+    /// The awaitable form of `up_with_backup`: the same arguments, result and errors.
     #[pyo3(signature = (store, *, to=None, store_options=None, recipients=None, passphrase=None, identity=None, identity_file=None))]
     #[allow(clippy::too_many_arguments)]
     fn up_with_backup_async<'py>(
@@ -129,7 +202,26 @@ impl Migrator {
         into_awaitable(py, async move { json(job.run(to).await) })
     }
 
-    /// Rolls back `count` migrations, or all with `all=True`; returns the `MigrateReport`.
+    /// Rolls back migrations with their down files.
+    ///
+    /// Args:
+    ///     count: how many to roll back (default 1).
+    ///     all: roll back every applied migration.
+    ///
+    /// Returns:
+    ///     MigrateReport: the versions before and after and each migration rolled back.
+    ///
+    /// Raises:
+    ///     ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
+    ///     DatabaseError: PostgreSQL refused a statement or the connection failed.
+    ///     MigrationError: a migration failed (file, line and statement in the message; nothing of it
+    ///         applied unless it runs outside a transaction).
+    ///     MigrationSourceError: a migration file or directory is invalid.
+    ///     DirtyDatabaseError: the database is dirty after a failed non-transactional migration: repair
+    ///         it, then ``force``.
+    ///     ChecksumMismatchError: an applied migration's file changed (strict mode).
+    ///     RefusedError: the risk guard refused a step (nothing applied), or lock retries ran out.
+    ///     KeyboardInterrupt: on Ctrl-C: the operation is cancelled and cleaned up first.
     #[pyo3(signature = (count=1, *, all=false))]
     fn down(&self, py: Python<'_>, count: usize, all: bool) -> PyResult<Py<PyAny>> {
         let m = self.0.clone();
@@ -141,7 +233,7 @@ impl Migrator {
         block_on(py, async move { json(m.down(steps).await) })
     }
 
-    /// Like `down`; awaitable.
+    /// The awaitable form of `down`: the same arguments, result and errors.
     #[pyo3(signature = (count=1, *, all=false))]
     fn down_async<'py>(
         &self,
@@ -158,31 +250,68 @@ impl Migrator {
         into_awaitable(py, async move { json(m.down(steps).await) })
     }
 
-    /// Migrates up or down to exactly `version`; returns the `MigrateReport`.
+    /// Migrates up or down to exactly ``version``.
+    ///
+    /// Args:
+    ///     version: the version to end at.
+    ///
+    /// Returns:
+    ///     MigrateReport: the versions before and after and each step.
+    ///
+    /// Raises:
+    ///     ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
+    ///     DatabaseError: PostgreSQL refused a statement or the connection failed.
+    ///     MigrationError: a migration failed (file, line and statement in the message; nothing of it
+    ///         applied unless it runs outside a transaction).
+    ///     MigrationSourceError: a migration file or directory is invalid.
+    ///     DirtyDatabaseError: the database is dirty after a failed non-transactional migration: repair
+    ///         it, then ``force``.
+    ///     ChecksumMismatchError: an applied migration's file changed (strict mode).
+    ///     RefusedError: the risk guard refused a step (nothing applied), or lock retries ran out.
+    ///     KeyboardInterrupt: on Ctrl-C: the operation is cancelled and cleaned up first.
     fn goto(&self, py: Python<'_>, version: i64) -> PyResult<Py<PyAny>> {
         let m = self.0.clone();
         block_on(py, async move { json(m.goto(version).await) })
     }
 
-    /// Like `goto`; awaitable.
+    /// The awaitable form of `goto`: the same arguments, result and errors.
     fn goto_async<'py>(&self, py: Python<'py>, version: i64) -> PyResult<Bound<'py, PyAny>> {
         let m = self.0.clone();
         into_awaitable(py, async move { json(m.goto(version).await) })
     }
 
-    /// The `VersionState` (version, dirty), or None when nothing is applied.
+    /// Reads the recorded version.
+    ///
+    /// Returns:
+    ///     VersionState | None: the version and whether it is dirty, or None when nothing is applied.
+    ///
+    /// Raises:
+    ///     ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
+    ///     DatabaseError: PostgreSQL refused a statement or the connection failed.
     fn version(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         let m = self.0.clone();
         block_on(py, async move { json(m.version().await) })
     }
 
-    /// Like `version`; awaitable.
+    /// The awaitable form of `version`: the same arguments, result and errors.
     fn version_async<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let m = self.0.clone();
         into_awaitable(py, async move { json(m.version().await) })
     }
 
-    /// Records `version` (None or -1: nothing applied) as clean without running anything.
+    /// Records ``version`` as the clean current version without running anything (after repairing a
+    /// dirty database by hand).
+    ///
+    /// Args:
+    ///     version: the version the database truly is at (None or -1: nothing applied).
+    ///
+    /// Returns:
+    ///     None.
+    ///
+    /// Raises:
+    ///     ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
+    ///     DatabaseError: PostgreSQL refused a statement or the connection failed.
+    ///     MigrationSourceError: a migration file or directory is invalid.
     #[pyo3(signature = (version))]
     fn force(&self, py: Python<'_>, version: Option<i64>) -> PyResult<()> {
         let m = self.0.clone();
@@ -192,7 +321,7 @@ impl Migrator {
         )
     }
 
-    /// Like `force`; awaitable.
+    /// The awaitable form of `force`: the same arguments, result and errors.
     #[pyo3(signature = (version))]
     fn force_async<'py>(
         &self,
@@ -206,36 +335,66 @@ impl Migrator {
         )
     }
 
-    /// One `MigrationStatus` per migration: version, name, state (applied/pending/changed/dirty),
-    /// has_down.
+    /// Lists every migration with its state.
+    ///
+    /// Returns:
+    ///     list[MigrationStatus]: version, name, state (applied, pending, changed, dirty) and whether
+    ///         it has a down file.
+    ///
+    /// Raises:
+    ///     ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
+    ///     DatabaseError: PostgreSQL refused a statement or the connection failed.
+    ///     MigrationSourceError: a migration file or directory is invalid.
     fn status(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         let m = self.0.clone();
         block_on(py, async move { json(m.status().await) })
     }
 
-    /// Like `status`; awaitable.
+    /// The awaitable form of `status`: the same arguments, result and errors.
     fn status_async<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let m = self.0.clone();
         into_awaitable(py, async move { json(m.status().await) })
     }
 
-    /// The steps (`PlannedStep`) `up(to)` would take.
+    /// The steps ``up(to)`` would take, without running them.
+    ///
+    /// Args:
+    ///     to: plan up to this version (default: all).
+    ///
+    /// Returns:
+    ///     list[PlannedStep]: each migration, its direction and whether it runs in a transaction.
+    ///
+    /// Raises:
+    ///     ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
+    ///     DatabaseError: PostgreSQL refused a statement or the connection failed.
+    ///     MigrationSourceError: a migration file or directory is invalid.
     #[pyo3(signature = (to=None))]
     fn plan(&self, py: Python<'_>, to: Option<i64>) -> PyResult<Py<PyAny>> {
         let m = self.0.clone();
         block_on(py, async move { json(m.plan_up(to).await) })
     }
 
-    /// Like `plan`; awaitable.
+    /// The awaitable form of `plan`: the same arguments, result and errors.
     #[pyo3(signature = (to=None))]
     fn plan_async<'py>(&self, py: Python<'py>, to: Option<i64>) -> PyResult<Bound<'py, PyAny>> {
         let m = self.0.clone();
         into_awaitable(py, async move { json(m.plan_up(to).await) })
     }
 
-    /// The `LockPlan` of the pending migrations against the live database: each statement's lock,
-    /// the work under it, the table's size, the sessions in the way and a verdict; `max_blocking`
-    /// (seconds, default 1): what counts as blocking.
+    /// The lock plan of the pending migrations against the live database: each statement's lock, the
+    /// work done under it, the table's size, the sessions in the way and a verdict.
+    ///
+    /// Args:
+    ///     to: plan up to this version (default: all).
+    ///     max_blocking: seconds of blocking that count as blocking (default 1).
+    ///
+    /// Returns:
+    ///     LockPlan: one ``StatementPlan`` per statement and the worst verdict.
+    ///
+    /// Raises:
+    ///     ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
+    ///     DatabaseError: PostgreSQL refused a statement or the connection failed.
+    ///     MigrationSourceError: a migration file or directory is invalid.
     #[pyo3(signature = (to=None, *, max_blocking=None))]
     fn plan_locks(
         &self,
@@ -247,7 +406,7 @@ impl Migrator {
         block_on(py, async move { json(m.plan_locks(to, &options).await) })
     }
 
-    /// Like `plan_locks`; awaitable.
+    /// The awaitable form of `plan_locks`: the same arguments, result and errors.
     #[pyo3(signature = (to=None, *, max_blocking=None))]
     fn plan_locks_async<'py>(
         &self,
@@ -310,8 +469,21 @@ impl Migrator {
     }
 }
 
-/// Lint findings (`LintFinding`: rule, severity, file, line, column, message) of a migrations
-/// directory; `server_major`: the oldest PostgreSQL major the migrations must be safe on.
+/// Lints the migrations of a directory without a database: statements read with PostgreSQL's
+/// grammar and checked against rules that know each statement's lock (the rules of ``dbops migrate
+/// lint``; each finding's message has the safe rewrite).
+///
+/// Args:
+///     source: the migrations directory.
+///     server_major: the oldest PostgreSQL major the migrations must be safe on (default 13).
+///
+/// Returns:
+///     list[LintFinding]: rule, severity, file, line, column and message of each finding (empty:
+///         nothing found).
+///
+/// Raises:
+///     MigrationSourceError: a migration file or directory is invalid.
+///     DbopsIOError: a local file or directory could not be read or written.
 #[pyfunction]
 #[pyo3(signature = (source, *, server_major=None))]
 fn lint(py: Python<'_>, source: &str, server_major: Option<u32>) -> PyResult<Py<PyAny>> {
@@ -335,8 +507,25 @@ pub struct Verified {
 }
 
 operation! {
-    /// Verifies every migration's round trip in a scratch database on the server of `url`; returns
-    /// the `VerifyReport`.
+    /// Verifies every migration's round trip in a scratch database on the server of ``url``: each up,
+    /// then its down, then up again, comparing the schema each time.
+    ///
+    /// Args:
+    ///     url: the database: a ``postgres://`` URL or a libpq ``key=value`` string.
+    ///     source: the migrations directory.
+    ///     skip_rollback: only apply the up files.
+    ///     keep: keep the scratch database (its name is in the report).
+    ///     progress: called as ``progress(stage, done, total)`` while it runs (``total`` None when
+    ///         unknown).
+    ///
+    /// Returns:
+    ///     VerifyReport: ``passed`` and each migration's result with the schema differences found.
+    ///
+    /// Raises:
+    ///     ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
+    ///     DatabaseError: PostgreSQL refused a statement or the connection failed.
+    ///     MigrationSourceError: a migration file or directory is invalid.
+    ///     KeyboardInterrupt: on Ctrl-C: the operation is cancelled and cleaned up first.
     #[pyo3(signature = (url, source, *, skip_rollback=false, keep=false, progress=None))]
     fn verify / verify_async(
         py,
@@ -364,7 +553,20 @@ operation! {
     }
 }
 
-/// Creates the next pair of migration files in `directory`; returns their paths.
+/// Creates the next pair of empty migration files in ``directory``.
+///
+/// Args:
+///     directory: the migrations directory (created if missing).
+///     name: the migration's name (``add tips`` becomes ``add_tips``).
+///     timestamp: name it by the time instead of the next sequence number.
+///
+/// Returns:
+///     tuple[str, str]: the paths of the up and down files.
+///
+/// Raises:
+///     ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
+///     DbopsIOError: a local file or directory could not be read or written.
+///     MigrationSourceError: a migration file or directory is invalid.
 #[pyfunction]
 #[pyo3(signature = (directory, name, *, timestamp=false))]
 fn create_migration(directory: &str, name: &str, timestamp: bool) -> PyResult<(String, String)> {

@@ -38,7 +38,33 @@ fn options(
 }
 
 operation! {
-    /// Archives one WAL file (what archive_command does); returns the `PushReport`.
+    /// Archives one WAL file into ``store`` (what ``archive_command`` runs); idempotent: an identical
+    /// copy already stored is success.
+    ///
+    /// Args:
+    ///     store: the store URL: ``file:///dir`` (or a path), ``s3://bucket/prefix``,
+    ///         ``gs://bucket/prefix``, ``az://container/prefix`` or ``memory://name``.
+    ///     path: the WAL file (``%p``).
+    ///     recipients: age recipients (``age1...``) to encrypt to.
+    ///     passphrase: the passphrase of passphrase-encrypted data.
+    ///     identity: an identity to compare an encrypted existing copy with.
+    ///     deadline: seconds before giving up (the archiver retries).
+    ///     store_options: the store client's settings (keys of the object store builders, e.g.
+    ///         ``aws_endpoint``, ``aws_allow_http``); credentials come from the cloud's environment
+    ///         variables, never from here.
+    ///
+    /// Returns:
+    ///     PushReport: the key, sizes and whether it was already stored.
+    ///
+    /// Raises:
+    ///     ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
+    ///     StorageError: the store failed (its ``kind`` says how: not found, permission denied,
+    ///         transient, ...).
+    ///     EncryptionError: the data cannot be decrypted (missing or wrong key or passphrase) or a
+    ///         recipient is invalid.
+    ///     DbopsIOError: a local file or directory could not be read or written.
+    ///     OperationTimeout: it did not finish in time.
+    ///     IntegrityError: a different file is already stored under that name.
     #[pyo3(signature = (store, path, *, recipients=None, passphrase=None, identity=None, deadline=60.0, store_options=None))]
     fn pitr_push / pitr_push_async(
         py,
@@ -57,8 +83,32 @@ operation! {
 }
 
 operation! {
-    /// Restores one WAL file into `dest` (what restore_command does); returns the `FetchReport`
-    /// (`found` is False at the end of the archive).
+    /// Restores one WAL file from ``store`` into ``dest`` (what ``restore_command`` runs).
+    ///
+    /// Args:
+    ///     store: the store URL: ``file:///dir`` (or a path), ``s3://bucket/prefix``,
+    ///         ``gs://bucket/prefix``, ``az://container/prefix`` or ``memory://name``.
+    ///     name: the WAL file's name (``%f``).
+    ///     dest: where to write it (``%p``).
+    ///     identity: the text of an age identity (``AGE-SECRET-KEY-1...``) that decrypts.
+    ///     passphrase: the passphrase of passphrase-encrypted data.
+    ///     deadline: seconds before giving up.
+    ///     store_options: the store client's settings (keys of the object store builders, e.g.
+    ///         ``aws_endpoint``, ``aws_allow_http``); credentials come from the cloud's environment
+    ///         variables, never from here.
+    ///
+    /// Returns:
+    ///     FetchReport: ``found`` (False at the end of the archive, which ends recovery) and the sizes.
+    ///
+    /// Raises:
+    ///     ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
+    ///     StorageError: the store failed (its ``kind`` says how: not found, permission denied,
+    ///         transient, ...).
+    ///     EncryptionError: the data cannot be decrypted (missing or wrong key or passphrase) or a
+    ///         recipient is invalid.
+    ///     DbopsIOError: a local file or directory could not be read or written.
+    ///     OperationTimeout: it did not finish in time.
+    ///     IntegrityError: stored data does not match its manifest or checksums.
     #[pyo3(signature = (store, name, dest, *, identity=None, passphrase=None, deadline=60.0, store_options=None))]
     fn pitr_fetch / pitr_fetch_async(
         py,
@@ -77,9 +127,36 @@ operation! {
 }
 
 operation! {
-    /// Takes a base backup of the cluster at `url` into `store`; returns its manifest (`BaseBackup`).
-    /// `incremental`: only the blocks changed since the newest base backup of this cluster
-    /// (PostgreSQL 17+); `full_if_unsupported`: a full one on older servers instead of an error.
+    /// Takes a base backup of the cluster at ``url`` into ``store``.
+    ///
+    /// Args:
+    ///     url: the database: a ``postgres://`` URL or a libpq ``key=value`` string.
+    ///     store: the store URL: ``file:///dir`` (or a path), ``s3://bucket/prefix``,
+    ///         ``gs://bucket/prefix``, ``az://container/prefix`` or ``memory://name``.
+    ///     recipients: age recipients (``age1...``) to encrypt to.
+    ///     passphrase: the passphrase of passphrase-encrypted data.
+    ///     store_options: the store client's settings (keys of the object store builders, e.g.
+    ///         ``aws_endpoint``, ``aws_allow_http``); credentials come from the cloud's environment
+    ///         variables, never from here.
+    ///     incremental: only the blocks changed since the newest base backup of this cluster
+    ///         (PostgreSQL 17 and later).
+    ///     full_if_unsupported: take a full backup on servers before 17 instead of raising.
+    ///
+    /// Returns:
+    ///     BaseBackup: its manifest (id, start and end LSN, timeline, size, ``parent`` for an
+    ///         incremental).
+    ///
+    /// Raises:
+    ///     ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
+    ///     StorageError: the store failed (its ``kind`` says how: not found, permission denied,
+    ///         transient, ...).
+    ///     EncryptionError: the data cannot be decrypted (missing or wrong key or passphrase) or a
+    ///         recipient is invalid.
+    ///     DatabaseError: PostgreSQL refused a statement or the connection failed.
+    ///     ClusterError: a PostgreSQL program (``pg_dump``, ``pg_restore``, ``psql``, ``postgres``,
+    ///         ...) failed; its message has the program's last lines.
+    ///     RefusedError: an incremental on a server before 17, or with ``summarize_wal`` off.
+    ///     KeyboardInterrupt: on Ctrl-C: the operation is cancelled and cleaned up first.
     #[pyo3(signature = (url, store, *, recipients=None, passphrase=None, store_options=None, incremental=false, full_if_unsupported=false))]
     fn pitr_base_backup / pitr_base_backup_async(
         py,
@@ -102,10 +179,44 @@ operation! {
 }
 
 operation! {
-    /// Restores the right base backup into `data_dir` (empty or absent; with `delta`, an existing
-    /// stopped data directory, of which only what differs is rewritten) and configures replay to one
-    /// target (`target_time`, `restore_point`, `xid`, `lsn`; none means the end of the archive);
-    /// returns the `RecoveryReport`.
+    /// Restores the base backup (or chain of incrementals) that fits the target into ``data_dir`` and
+    /// configures replay to the target; every WAL segment needed is checked to be archived first.
+    ///
+    /// None of ``target_time``, ``restore_point``, ``xid`` and ``lsn`` means the end of the archive.
+    ///
+    /// Args:
+    ///     store: the store URL: ``file:///dir`` (or a path), ``s3://bucket/prefix``,
+    ///         ``gs://bucket/prefix``, ``az://container/prefix`` or ``memory://name``.
+    ///     data_dir: an empty or absent directory; with ``delta``, an existing stopped data directory.
+    ///     target_time: replay to this time.
+    ///     restore_point: replay to this named restore point.
+    ///     xid: replay to this transaction id.
+    ///     lsn: replay to this WAL position.
+    ///     base_backup: use this base backup (default: the newest usable before the target).
+    ///     dbops_program: the dbops binary the server's ``restore_command`` runs (default: this one).
+    ///     identity: the text of an age identity (``AGE-SECRET-KEY-1...``) that decrypts.
+    ///     passphrase: the passphrase of passphrase-encrypted data.
+    ///     store_options: the store client's settings (keys of the object store builders, e.g.
+    ///         ``aws_endpoint``, ``aws_allow_http``); credentials come from the cloud's environment
+    ///         variables, never from here.
+    ///     delta: rewrite only the files whose contents differ from the backup and remove extra ones.
+    ///
+    /// Returns:
+    ///     RecoveryReport: the backups used, the target, how the files were verified and the next step
+    ///         (start the server, or ``start_restored``).
+    ///
+    /// Raises:
+    ///     ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
+    ///     StorageError: the store failed (its ``kind`` says how: not found, permission denied,
+    ///         transient, ...).
+    ///     EncryptionError: the data cannot be decrypted (missing or wrong key or passphrase) or a
+    ///         recipient is invalid.
+    ///     IntegrityError: stored data does not match its manifest or checksums.
+    ///     ClusterError: a PostgreSQL program (``pg_dump``, ``pg_restore``, ``psql``, ``postgres``,
+    ///         ...) failed; its message has the program's last lines.
+    ///     DbopsIOError: a local file or directory could not be read or written.
+    ///     RefusedError: ``data_dir`` is not empty (without ``delta``) or a server runs in it.
+    ///     BackupNotFoundError: no base backup precedes the target.
     #[pyo3(signature = (store, data_dir, *, target_time=None, restore_point=None, xid=None, lsn=None, base_backup=None, dbops_program=None, identity=None, passphrase=None, store_options=None, delta=false))]
     fn pitr_restore / pitr_restore_async(
         py,
@@ -143,9 +254,25 @@ operation! {
 }
 
 operation! {
-    /// Reads the base backup `base_backup` (default: the newest) and every backup it is incremental
-    /// on back from `store` and checks each object's sha256; returns a `VerifiedBaseBackup` per
-    /// member, full backup first. Raises `IntegrityError` naming a corrupt or missing member.
+    /// Reads a base backup and every backup it is incremental on back from ``store`` and checks each
+    /// object's sha256.
+    ///
+    /// Args:
+    ///     store: the store URL: ``file:///dir`` (or a path), ``s3://bucket/prefix``,
+    ///         ``gs://bucket/prefix``, ``az://container/prefix`` or ``memory://name``.
+    ///     base_backup: the base backup's id (default: the newest).
+    ///     store_options: the store client's settings (keys of the object store builders, e.g.
+    ///         ``aws_endpoint``, ``aws_allow_http``); credentials come from the cloud's environment
+    ///         variables, never from here.
+    ///
+    /// Returns:
+    ///     list[VerifiedBaseBackup]: one per member of the chain, the full backup first.
+    ///
+    /// Raises:
+    ///     ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
+    ///     StorageError: the store failed (its ``kind`` says how: not found, permission denied,
+    ///         transient, ...).
+    ///     IntegrityError: a member is missing or corrupt (the message names it).
     #[pyo3(signature = (store, *, base_backup=None, store_options=None))]
     fn pitr_verify / pitr_verify_async(
         py,
@@ -159,8 +286,25 @@ operation! {
 }
 
 operation! {
-    /// Archive contents per timeline, gaps, base backups, recovery window; with `url`, the archiver
-    /// too. Returns the `PitrStatus`.
+    /// Reports the archive: segments per timeline, gaps, base backups and chains, the recovery window;
+    /// with ``url``, the server's archiver too.
+    ///
+    /// Args:
+    ///     store: the store URL: ``file:///dir`` (or a path), ``s3://bucket/prefix``,
+    ///         ``gs://bucket/prefix``, ``az://container/prefix`` or ``memory://name``.
+    ///     url: a server whose archiver state is added (optional).
+    ///     store_options: the store client's settings (keys of the object store builders, e.g.
+    ///         ``aws_endpoint``, ``aws_allow_http``); credentials come from the cloud's environment
+    ///         variables, never from here.
+    ///
+    /// Returns:
+    ///     PitrStatus: the timelines, base backups, problems and the window a restore can reach.
+    ///
+    /// Raises:
+    ///     ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
+    ///     StorageError: the store failed (its ``kind`` says how: not found, permission denied,
+    ///         transient, ...).
+    ///     DatabaseError: PostgreSQL refused a statement or the connection failed.
     #[pyo3(signature = (store, url=None, *, store_options=None))]
     fn pitr_status / pitr_status_async(
         py,
@@ -179,7 +323,18 @@ operation! {
 }
 
 operation! {
-    /// Creates a named restore point and switches WAL; returns its LSN.
+    /// Creates a named restore point on the server and switches WAL, so the point is archived at once.
+    ///
+    /// Args:
+    ///     url: the database: a ``postgres://`` URL or a libpq ``key=value`` string.
+    ///     name: the restore point's name (``--restore-point`` of a later restore).
+    ///
+    /// Returns:
+    ///     str: the restore point's LSN.
+    ///
+    /// Raises:
+    ///     ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
+    ///     DatabaseError: PostgreSQL refused a statement or the connection failed.
     #[pyo3(signature = (url, name))]
     fn pitr_restore_point / pitr_restore_point_async(py, url: &str, name: String) -> String {
         let url = DatabaseUrl::parse(url).map_err(err)?;
@@ -221,9 +376,27 @@ fn wal_commands(
     Ok(commands)
 }
 
-/// The `archive_command` that archives into `store` with `dbops wal push`: every argument quoted for
-/// `/bin/sh`, `%` doubled, credentials refused, encryption (`recipients` or the name of the server's
-/// `passphrase_env` variable) included.
+/// Builds the ``archive_command`` that archives into ``store`` with ``dbops wal push``: every
+/// argument quoted for ``/bin/sh``, ``%`` doubled, encryption included.
+///
+/// Args:
+///     store: the store URL: ``file:///dir`` (or a path), ``s3://bucket/prefix``,
+///         ``gs://bucket/prefix``, ``az://container/prefix`` or ``memory://name``.
+///     store_options: the store client's settings (keys of the object store builders, e.g.
+///         ``aws_endpoint``, ``aws_allow_http``); credentials come from the cloud's environment
+///         variables, never from here.
+///     recipients: age recipients (``age1...``) to encrypt to.
+///     passphrase_env: the name of the server's environment variable holding a passphrase.
+///     level: the compression level.
+///     deadline: seconds each push may take.
+///     dbops_program: the dbops binary the server runs (default: this one).
+///
+/// Returns:
+///     str: the command for ``postgresql.conf``.
+///
+/// Raises:
+///     ConfigError: credentials in the store URL or options (they belong in the server's
+///         environment), or an invalid option.
 #[pyfunction]
 #[pyo3(signature = (store, *, store_options=None, recipients=None, passphrase_env=None, level=None, deadline=None, dbops_program=None))]
 #[allow(clippy::too_many_arguments)]
@@ -252,8 +425,25 @@ fn pitr_archive_command(
     })
 }
 
-/// The `restore_command` that fetches from `store` with `dbops wal fetch` (decrypting with the server's
-/// `identity_file` or `passphrase_env` variable), quoted like `pitr_archive_command`.
+/// Builds the ``restore_command`` that fetches from ``store`` with ``dbops wal fetch``, quoted like
+/// ``pitr_archive_command``.
+///
+/// Args:
+///     store: the store URL: ``file:///dir`` (or a path), ``s3://bucket/prefix``,
+///         ``gs://bucket/prefix``, ``az://container/prefix`` or ``memory://name``.
+///     store_options: the store client's settings (keys of the object store builders, e.g.
+///         ``aws_endpoint``, ``aws_allow_http``); credentials come from the cloud's environment
+///         variables, never from here.
+///     identity_file: the server's file of age identities.
+///     passphrase_env: the name of the server's environment variable holding a passphrase.
+///     deadline: seconds each fetch may take.
+///     dbops_program: the dbops binary the server runs (default: this one).
+///
+/// Returns:
+///     str: the command for the restored server's configuration.
+///
+/// Raises:
+///     ConfigError: credentials in the store URL or options, or an invalid option.
 #[pyfunction]
 #[pyo3(signature = (store, *, store_options=None, identity_file=None, passphrase_env=None, deadline=None, dbops_program=None))]
 fn pitr_restore_command(
@@ -281,9 +471,32 @@ fn pitr_restore_command(
 }
 
 operation! {
-    /// Compares (and with `apply=True` sets) the archiving settings for archiving into `store`; the
-    /// archive_command is built like `pitr_archive_command`. Returns one `SetupItem` each (plus the
-    /// server's environment variable when `passphrase_env` is given).
+    /// Compares, and with ``apply=True`` sets (``ALTER SYSTEM`` and a reload), the server's settings
+    /// for archiving into ``store``: ``wal_level``, ``archive_mode``, ``archive_command``,
+    /// ``archive_timeout`` (and ``summarize_wal`` on 17 and later).
+    ///
+    /// Args:
+    ///     url: the database: a ``postgres://`` URL or a libpq ``key=value`` string.
+    ///     store: the store URL: ``file:///dir`` (or a path), ``s3://bucket/prefix``,
+    ///         ``gs://bucket/prefix``, ``az://container/prefix`` or ``memory://name``.
+    ///     store_options: the store client's settings (keys of the object store builders, e.g.
+    ///         ``aws_endpoint``, ``aws_allow_http``); credentials come from the cloud's environment
+    ///         variables, never from here.
+    ///     recipients: age recipients (``age1...``) to encrypt to.
+    ///     passphrase_env: the name of the server's environment variable holding a passphrase.
+    ///     level: the compression level.
+    ///     deadline: seconds each push may take.
+    ///     dbops_program: the dbops binary the server runs (default: this one).
+    ///     archive_timeout: the longest time before a segment is archived.
+    ///     apply: change the settings; without it, only compare.
+    ///
+    /// Returns:
+    ///     list[SetupItem]: each setting, its current and wanted value and whether a restart is needed.
+    ///
+    /// Raises:
+    ///     ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
+    ///     DatabaseError: PostgreSQL refused a statement or the connection failed.
+    ///     RefusedError: ``apply`` with a passphrase variable the server does not have.
     #[pyo3(signature = (url, store, *, store_options=None, recipients=None, passphrase_env=None, level=None, deadline=None, dbops_program=None, archive_timeout="60s", apply=false))]
     fn pitr_setup / pitr_setup_async(
         py,
@@ -308,8 +521,25 @@ operation! {
 }
 
 operation! {
-    /// Keeps the newest `keep` base backups and the WAL they need; deletes only with `apply=True`.
-    /// Returns the `PitrRetentionPlan`.
+    /// Keeps the newest ``keep`` base backups (with every backup they are built on) and the WAL they
+    /// need; deletes the rest only with ``apply=True``.
+    ///
+    /// Args:
+    ///     store: the store URL: ``file:///dir`` (or a path), ``s3://bucket/prefix``,
+    ///         ``gs://bucket/prefix``, ``az://container/prefix`` or ``memory://name``.
+    ///     keep: base backups to keep (at least 1).
+    ///     apply: delete; without it, only the plan.
+    ///     store_options: the store client's settings (keys of the object store builders, e.g.
+    ///         ``aws_endpoint``, ``aws_allow_http``); credentials come from the cloud's environment
+    ///         variables, never from here.
+    ///
+    /// Returns:
+    ///     PitrRetentionPlan: what is kept and deleted.
+    ///
+    /// Raises:
+    ///     ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
+    ///     StorageError: the store failed (its ``kind`` says how: not found, permission denied,
+    ///         transient, ...).
     #[pyo3(signature = (store, keep, *, apply=false, store_options=None))]
     fn pitr_prune / pitr_prune_async(
         py,
@@ -324,7 +554,19 @@ operation! {
 }
 
 operation! {
-    /// Waits until the server at `url` has been promoted after recovery.
+    /// Waits until the server at ``url`` has finished recovery and been promoted.
+    ///
+    /// Args:
+    ///     url: the database: a ``postgres://`` URL or a libpq ``key=value`` string.
+    ///     timeout: seconds to wait at most.
+    ///
+    /// Returns:
+    ///     None.
+    ///
+    /// Raises:
+    ///     ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
+    ///     DatabaseError: PostgreSQL refused a statement or the connection failed.
+    ///     OperationTimeout: it did not finish in time.
     #[pyo3(signature = (url, timeout=600.0))]
     fn pitr_wait_for_promotion / pitr_wait_for_promotion_async(py, url: &str, timeout: f64) -> () {
         let url = DatabaseUrl::parse(url).map_err(err)?;
@@ -334,9 +576,33 @@ operation! {
 }
 
 operation! {
-    /// Downloads the `count` segments after `after` into the prefetch directory next to `dest` (what
-    /// `dbops wal fetch` starts in the background), unless another prefetch runs for that directory.
-    /// Returns how many were fetched, or None when another prefetch holds the lock.
+    /// Downloads the ``count`` segments after ``after`` into the prefetch directory next to ``dest``
+    /// (what ``dbops wal fetch`` starts in the background), unless another prefetch runs for that
+    /// directory.
+    ///
+    /// Args:
+    ///     store: the store URL: ``file:///dir`` (or a path), ``s3://bucket/prefix``,
+    ///         ``gs://bucket/prefix``, ``az://container/prefix`` or ``memory://name``.
+    ///     after: the segment name after which to start.
+    ///     dest: the server's ``%p`` of that segment.
+    ///     count: segments to fetch.
+    ///     parallel: downloads at once.
+    ///     identity: the text of an age identity (``AGE-SECRET-KEY-1...``) that decrypts.
+    ///     passphrase: the passphrase of passphrase-encrypted data.
+    ///     store_options: the store client's settings (keys of the object store builders, e.g.
+    ///         ``aws_endpoint``, ``aws_allow_http``); credentials come from the cloud's environment
+    ///         variables, never from here.
+    ///
+    /// Returns:
+    ///     int | None: how many were fetched, or None when another prefetch holds the lock.
+    ///
+    /// Raises:
+    ///     ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
+    ///     StorageError: the store failed (its ``kind`` says how: not found, permission denied,
+    ///         transient, ...).
+    ///     EncryptionError: the data cannot be decrypted (missing or wrong key or passphrase) or a
+    ///         recipient is invalid.
+    ///     DbopsIOError: a local file or directory could not be read or written.
     #[pyo3(signature = (store, after, dest, *, count=8, parallel=4, identity=None, passphrase=None, store_options=None))]
     fn pitr_prefetch / pitr_prefetch_async(
         py,
@@ -356,9 +622,23 @@ operation! {
 }
 
 operation! {
-    /// Starts a restored data directory (from `restore`) as a detached embedded cluster named `name`
-    /// on a free TCP port, waits until it has replayed to its target and promoted, and returns its URL.
-    /// It outlives this process: `dbops cluster stop --name NAME` stops it.
+    /// Starts a restored data directory (from ``restore``) as a detached embedded cluster on a free TCP
+    /// port, waits until it has replayed to its target and promoted, and returns its URL. It outlives
+    /// this process: ``dbops cluster stop --name NAME`` stops it.
+    ///
+    /// Args:
+    ///     data_dir: the restored data directory.
+    ///     name: the cluster's name for ``dbops cluster``.
+    ///     timeout: seconds to wait for promotion.
+    ///
+    /// Returns:
+    ///     str: the promoted server's URL.
+    ///
+    /// Raises:
+    ///     ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
+    ///     ClusterError: a PostgreSQL program (``pg_dump``, ``pg_restore``, ``psql``, ``postgres``,
+    ///         ...) failed; its message has the program's last lines.
+    ///     OperationTimeout: it did not finish in time.
     #[pyo3(signature = (data_dir, *, name="pitr", timeout=600.0))]
     fn pitr_start_restored / pitr_start_restored_async(
         py,

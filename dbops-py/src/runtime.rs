@@ -163,7 +163,9 @@ macro_rules! operation {
             $crate::runtime::block_on($py, future)
         }
 
-        #[doc = concat!("Like `", stringify!($name), "`; awaitable.")]
+        #[doc = concat!("The awaitable form of `", stringify!($name), "`: returns an awaitable of its result.")]
+        #[doc = ""]
+        $(#[doc = $doc])*
         #[pyfunction]
         #[pyo3(signature = $sig)]
         #[allow(clippy::too_many_arguments)]
@@ -176,8 +178,17 @@ macro_rules! operation {
 
 pub(crate) use operation;
 
-/// Waits (GIL released, at most `timeout_secs`) for the clean-ups of cancelled operations (a
-/// cancelled awaitable's staging database, upload or lock); returns how many are still running.
+/// Waits (the GIL released) for the clean-ups of cancelled operations: a cancelled awaitable's
+/// staging database, upload or lock.
+///
+/// Args:
+///     timeout_secs: seconds to wait at most.
+///
+/// Returns:
+///     int: how many clean-ups are still running (0: all done).
+///
+/// Raises:
+///     ConfigError: a negative or non-finite timeout.
 #[pyfunction]
 #[pyo3(signature = (timeout_secs=60.0))]
 pub fn wait_for_cleanups(py: Python<'_>, timeout_secs: f64) -> PyResult<usize> {

@@ -67,8 +67,27 @@ fn wrap(db: dbops::TestDatabase) -> TestDatabase {
 #[allow(clippy::too_many_arguments)]
 #[pymethods]
 impl TestDatabases {
-    /// Builds (or reuses) the template on the server at `admin_url`: applies `migrations` (a directory),
-    /// seeds the `seed` profile (light, medium, heavy; `seed_scale`, `seed_seed`), then runs `setup_sql`.
+    /// Builds (or reuses) the template on the server at ``admin_url``: applies ``migrations``, seeds
+    /// ``seed``, then runs ``setup_sql``; built once under a lock, whatever the number of processes.
+    ///
+    /// Args:
+    ///     admin_url: a superuser URL of the server the databases are made on.
+    ///     setup_sql: SQL scripts run last, in order.
+    ///     migrations: a migrations directory applied first.
+    ///     seed: a profile to seed (``light``, ``medium``, ``heavy``).
+    ///     seed_scale: the seed's scale.
+    ///     seed_seed: the seed's random seed.
+    ///     prefix: the prefix of the template's and clones' names.
+    ///     spares: clones prepared ahead in the background.
+    ///
+    /// Returns:
+    ///     TestDatabases: the factory of test databases.
+    ///
+    /// Raises:
+    ///     ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
+    ///     DatabaseError: PostgreSQL refused a statement or the connection failed.
+    ///     MigrationError: a migration failed (file, line and statement in the message; nothing of it
+    ///         applied unless it runs outside a transaction).
     #[staticmethod]
     #[pyo3(signature = (admin_url, setup_sql=Vec::new(), *, migrations=None, seed=None, seed_scale=1, seed_seed=42, prefix=None, spares=2))]
     fn build(
@@ -97,7 +116,7 @@ impl TestDatabases {
         Ok(Self(Arc::new(block_on(py, builder.build())?)))
     }
 
-    /// Like `build`; awaitable.
+    /// The awaitable form of `build`: the same arguments, result and errors.
     #[staticmethod]
     #[pyo3(signature = (admin_url, setup_sql=Vec::new(), *, migrations=None, seed=None, seed_scale=1, seed_seed=42, prefix=None, spares=2))]
     fn build_async<'py>(
@@ -129,7 +148,26 @@ impl TestDatabases {
         )
     }
 
-    /// Same as `build` on an embedded cluster.
+    /// Builds (or reuses) the template on an embedded cluster, as ``build`` does.
+    ///
+    /// Args:
+    ///     cluster: a ``TempCluster``.
+    ///     setup_sql: SQL scripts run last, in order.
+    ///     migrations: a migrations directory applied first.
+    ///     seed: a profile to seed (``light``, ``medium``, ``heavy``).
+    ///     seed_scale: the seed's scale.
+    ///     seed_seed: the seed's random seed.
+    ///     prefix: the prefix of the template's and clones' names.
+    ///     spares: clones prepared ahead in the background.
+    ///
+    /// Returns:
+    ///     TestDatabases: the factory of test databases.
+    ///
+    /// Raises:
+    ///     ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
+    ///     DatabaseError: PostgreSQL refused a statement or the connection failed.
+    ///     MigrationError: a migration failed (file, line and statement in the message; nothing of it
+    ///         applied unless it runs outside a transaction).
     #[staticmethod]
     #[pyo3(signature = (cluster, setup_sql=Vec::new(), *, migrations=None, seed=None, seed_scale=1, seed_seed=42, prefix=None, spares=2))]
     fn on_cluster(
@@ -156,7 +194,7 @@ impl TestDatabases {
         )
     }
 
-    /// Like `on_cluster`; awaitable.
+    /// The awaitable form of `on_cluster`: the same arguments, result and errors.
     #[staticmethod]
     #[pyo3(signature = (cluster, setup_sql=Vec::new(), *, migrations=None, seed=None, seed_scale=1, seed_seed=42, prefix=None, spares=2))]
     fn on_cluster_async<'py>(
@@ -189,13 +227,19 @@ impl TestDatabases {
         self.0.template_name().to_string()
     }
 
-    /// Clones a fresh database from the template.
+    /// Clones a fresh database from the template (a spare prepared ahead when one is ready).
+    ///
+    /// Returns:
+    ///     TestDatabase: the database (a context manager that drops it on exit).
+    ///
+    /// Raises:
+    ///     DatabaseError: PostgreSQL refused a statement or the connection failed.
     fn create(&self, py: Python<'_>) -> PyResult<TestDatabase> {
         let dbs = self.0.clone();
         block_on(py, async move { dbs.create().await }).map(wrap)
     }
 
-    /// Clones a fresh database from the template; awaitable.
+    /// The awaitable form of `create`: the same arguments, result and errors.
     fn create_async<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let dbs = self.0.clone();
         into_awaitable(py, async move { Ok(wrap(dbs.create().await?)) })
@@ -216,7 +260,13 @@ impl TestDatabase {
         self.name.clone()
     }
 
-    /// Drops it now (terminating its connections).
+    /// Drops the database now, terminating its connections.
+    ///
+    /// Returns:
+    ///     None.
+    ///
+    /// Raises:
+    ///     DatabaseError: PostgreSQL refused a statement or the connection failed.
     fn drop(&self, py: Python<'_>) -> PyResult<()> {
         let taken = self.inner.lock().ok().and_then(|mut inner| inner.take());
         match taken {
@@ -225,7 +275,7 @@ impl TestDatabase {
         }
     }
 
-    /// Drops it now (terminating its connections); awaitable.
+    /// The awaitable form of `drop`: the same arguments, result and errors.
     fn drop_async<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let taken = self.inner.lock().ok().and_then(|mut inner| inner.take());
         into_awaitable(py, async move {

@@ -133,8 +133,7 @@ __all__ = [
 __version__: str
 
 class DbopsError(Exception):
-    """Base class of every dbops error. The message is the whole cause chain (what failed, where,
-    what to do); attributes carry the same context as fields."""
+    """Base class of every dbops error. The message is the whole cause chain (what failed, where, what to do); the attributes carry the same context as fields (``retryable`` and ``sqlstate`` on every error)."""
 
     retryable: bool
     """Whether retrying the same operation may succeed (connection loss, lock timeout, ...)."""
@@ -189,16 +188,16 @@ class MigrationError(DbopsError):
     """The ``dbops restore`` command that brings that backup back into a new database."""
 
 class MigrationSourceError(MigrationError):
-    """The migrations directory is invalid (naming, duplicates, missing files)."""
+    """A migration file or directory is invalid (naming, duplicates, missing files); ``path`` names it."""
 
 class DirtyDatabaseError(MigrationError):
-    """A failed migration left the database dirty; fix it and ``force`` the version."""
+    """The database is dirty after a failed non-transactional migration: repair it, then ``force`` the version."""
 
 class ChecksumMismatchError(MigrationError):
-    """An applied migration's file changed since it ran."""
+    """An applied migration's file changed."""
 
 class StorageError(DbopsError):
-    """The backup store (file, S3, GCS, Azure) failed."""
+    """An object store (file, S3, GCS, Azure, memory) operation failed; ``store``, ``key`` and ``kind`` (not_found, already_exists, precondition, permission_denied, transient, other) say which and how."""
 
     store: Optional[str]
     """The store URL, credentials redacted."""
@@ -209,19 +208,19 @@ class StorageError(DbopsError):
     ``permission_denied``, ``transient`` or ``other``."""
 
 class BackupNotFoundError(DbopsError):
-    """No backup matches the selection."""
+    """No backup matches what was asked for; ``store`` names the store."""
 
     store: Optional[str]
     """The store searched, credentials redacted."""
 
 class IntegrityError(DbopsError):
-    """A backup or WAL file does not match its recorded size or checksum."""
+    """Stored data does not match its manifest or checksums; nothing was committed."""
 
     key: Optional[str]
     """The object key whose data failed the check."""
 
 class EncryptionError(IntegrityError):
-    """Decryption failed: missing or wrong identity or passphrase."""
+    """Encryption or decryption failed: wrong key or passphrase, bad recipient, tampered data."""
 
 class InternalError(DbopsError):
     """A bug in dbops (a panic in the Rust core); the message says where. Please report it."""
@@ -230,7 +229,27 @@ _Progress = Callable[[str, int, Optional[int]], None]
 
 @final
 class Migrator:
-    """golang-migrate compatible migrations of one database."""
+    """golang-migrate compatible migrations of one database: ``Migrator(url, source, ...)``.
+
+    Args:
+        url: the database: a ``postgres://`` URL or a libpq ``key=value`` string.
+        source: the migrations directory (``NNNNNN_name.up.sql`` / ``.down.sql``).
+        schema: the schema of the version table (default ``public``).
+        table: the version table (default ``schema_migrations``, golang-migrate's).
+        lock_timeout: seconds a statement may wait for a lock before the migration steps aside and
+            retries (default 2; 0: off).
+        statement_timeout: seconds a statement may run (default: the role's).
+        strict: refuse to run when an applied migration's file changed.
+        progress: called as ``progress(stage, done, total)`` while it runs.
+        max_blocking: refuse steps that would block traffic longer than this many seconds (the risk
+            guard; default: off).
+        wait_for_sessions: seconds to wait for sessions in the way of a step (with
+            ``max_blocking``).
+        refuse_when_waiting: refuse rather than go on when such sessions do not end.
+
+    Raises:
+        ConfigError: an invalid URL or option.
+        MigrationSourceError: the directory or a file name is invalid."""
 
     def __new__(
         cls,
@@ -247,12 +266,30 @@ class Migrator:
         wait_for_sessions: Optional[float] = None,
         refuse_when_waiting: bool = False,
     ) -> Migrator:
-        """``url``: the database; ``source``: the migrations directory; ``max_blocking``,
-        ``wait_for_sessions``, ``refuse_when_waiting``: the risk guard (seconds)."""
+        """Create and return a new object.  See help(type) for accurate signature."""
     def up(self, to: Optional[int] = None) -> MigrateReport:
-        """Apply pending migrations (up to ``to``)."""
+        """Applies the pending migrations, each in one transaction with its bookkeeping, under the
+        migration lock (other replicas wait).
+
+        Args:
+            to: apply up to this version (default: all).
+
+        Returns:
+            MigrateReport: the versions before and after, each migration applied and its time.
+
+        Raises:
+            ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
+            DatabaseError: PostgreSQL refused a statement or the connection failed.
+            MigrationError: a migration failed (file, line and statement in the message; nothing of it
+                applied unless it runs outside a transaction).
+            MigrationSourceError: a migration file or directory is invalid.
+            DirtyDatabaseError: the database is dirty after a failed non-transactional migration: repair
+                it, then ``force``.
+            ChecksumMismatchError: an applied migration's file changed (strict mode).
+            RefusedError: the risk guard refused a step (nothing applied), or lock retries ran out.
+            KeyboardInterrupt: on Ctrl-C: the operation is cancelled and cleaned up first."""
     def up_async(self, to: Optional[int] = None) -> Awaitable[MigrateReport]:
-        """Like ``up``; awaitable."""
+        """The awaitable form of `up`: the same arguments, result and errors."""
     def up_with_backup(
         self,
         store: str,
@@ -264,8 +301,44 @@ class Migrator:
         identity: Optional[str] = None,
         identity_file: Optional[str] = None,
     ) -> GuardedMigrateReport:
-        """Apply pending migrations after a verified backup into ``store``, taken only when something
-        is pending. A failed migration raises with ``backup_id`` and ``restore_command`` set."""
+        """Applies the pending migrations after a verified backup of the database into ``store``, taken
+        only when something is pending. A failed migration's error names the backup and the command that
+        restores it.
+
+        Args:
+            store: the store URL: ``file:///dir`` (or a path), ``s3://bucket/prefix``,
+                ``gs://bucket/prefix``, ``az://container/prefix`` or ``memory://name``.
+            to: apply up to this version (default: all).
+            store_options: the store client's settings (keys of the object store builders, e.g.
+                ``aws_endpoint``, ``aws_allow_http``); credentials come from the cloud's environment
+                variables, never from here.
+            recipients: age recipients (``age1...``) to encrypt to.
+            passphrase: encrypt (and read back) with this passphrase.
+            identity: an age identity to read an encrypted backup back with.
+            identity_file: a file of age identities to read it back with.
+
+        Returns:
+            GuardedMigrateReport: the backup (with its ``restore_command``), or None when nothing was
+                pending, and the ``MigrateReport``.
+
+        Raises:
+            ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
+            DatabaseError: PostgreSQL refused a statement or the connection failed.
+            MigrationError: a migration failed (file, line and statement in the message; nothing of it
+                applied unless it runs outside a transaction).
+            MigrationSourceError: a migration file or directory is invalid.
+            DirtyDatabaseError: the database is dirty after a failed non-transactional migration: repair
+                it, then ``force``.
+            ChecksumMismatchError: an applied migration's file changed (strict mode).
+            RefusedError: the risk guard refused a step (nothing applied), or lock retries ran out.
+            KeyboardInterrupt: on Ctrl-C: the operation is cancelled and cleaned up first.
+            StorageError: the store failed (its ``kind`` says how: not found, permission denied,
+                transient, ...).
+            IntegrityError: stored data does not match its manifest or checksums.
+            EncryptionError: the data cannot be decrypted (missing or wrong key or passphrase) or a
+                recipient is invalid.
+            ClusterError: a PostgreSQL program (``pg_dump``, ``pg_restore``, ``psql``, ``postgres``,
+                ...) failed; its message has the program's last lines."""
     def up_with_backup_async(
         self,
         store: str,
@@ -277,65 +350,187 @@ class Migrator:
         identity: Optional[str] = None,
         identity_file: Optional[str] = None,
     ) -> Awaitable[GuardedMigrateReport]:
-        """Like ``up_with_backup``; awaitable."""
+        """The awaitable form of `up_with_backup`: the same arguments, result and errors."""
     def down(self, count: int = 1, *, all: bool = False) -> MigrateReport:
-        """Roll back ``count`` migrations, or all with ``all=True``."""
+        """Rolls back migrations with their down files.
+
+        Args:
+            count: how many to roll back (default 1).
+            all: roll back every applied migration.
+
+        Returns:
+            MigrateReport: the versions before and after and each migration rolled back.
+
+        Raises:
+            ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
+            DatabaseError: PostgreSQL refused a statement or the connection failed.
+            MigrationError: a migration failed (file, line and statement in the message; nothing of it
+                applied unless it runs outside a transaction).
+            MigrationSourceError: a migration file or directory is invalid.
+            DirtyDatabaseError: the database is dirty after a failed non-transactional migration: repair
+                it, then ``force``.
+            ChecksumMismatchError: an applied migration's file changed (strict mode).
+            RefusedError: the risk guard refused a step (nothing applied), or lock retries ran out.
+            KeyboardInterrupt: on Ctrl-C: the operation is cancelled and cleaned up first."""
     def down_async(self, count: int = 1, *, all: bool = False) -> Awaitable[MigrateReport]:
-        """Like ``down``; awaitable."""
+        """The awaitable form of `down`: the same arguments, result and errors."""
     def goto(self, version: int) -> MigrateReport:
-        """Migrate up or down to exactly ``version``."""
+        """Migrates up or down to exactly ``version``.
+
+        Args:
+            version: the version to end at.
+
+        Returns:
+            MigrateReport: the versions before and after and each step.
+
+        Raises:
+            ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
+            DatabaseError: PostgreSQL refused a statement or the connection failed.
+            MigrationError: a migration failed (file, line and statement in the message; nothing of it
+                applied unless it runs outside a transaction).
+            MigrationSourceError: a migration file or directory is invalid.
+            DirtyDatabaseError: the database is dirty after a failed non-transactional migration: repair
+                it, then ``force``.
+            ChecksumMismatchError: an applied migration's file changed (strict mode).
+            RefusedError: the risk guard refused a step (nothing applied), or lock retries ran out.
+            KeyboardInterrupt: on Ctrl-C: the operation is cancelled and cleaned up first."""
     def goto_async(self, version: int) -> Awaitable[MigrateReport]:
-        """Like ``goto``; awaitable."""
+        """The awaitable form of `goto`: the same arguments, result and errors."""
     def version(self) -> Optional[VersionState]:
-        """The recorded version, or None when nothing is applied."""
+        """Reads the recorded version.
+
+        Returns:
+            VersionState | None: the version and whether it is dirty, or None when nothing is applied.
+
+        Raises:
+            ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
+            DatabaseError: PostgreSQL refused a statement or the connection failed."""
     def version_async(self) -> Awaitable[Optional[VersionState]]:
-        """Like ``version``; awaitable."""
+        """The awaitable form of `version`: the same arguments, result and errors."""
     def force(self, version: Optional[int]) -> None:
-        """Record ``version`` (None or -1: nothing applied) as clean without running anything."""
+        """Records ``version`` as the clean current version without running anything (after repairing a
+        dirty database by hand).
+
+        Args:
+            version: the version the database truly is at (None or -1: nothing applied).
+
+        Returns:
+            None.
+
+        Raises:
+            ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
+            DatabaseError: PostgreSQL refused a statement or the connection failed.
+            MigrationSourceError: a migration file or directory is invalid."""
     def force_async(self, version: Optional[int]) -> Awaitable[None]:
-        """Like ``force``; awaitable."""
+        """The awaitable form of `force`: the same arguments, result and errors."""
     def status(self) -> List[MigrationStatus]:
-        """Each migration's state relative to the database."""
+        """Lists every migration with its state.
+
+        Returns:
+            list[MigrationStatus]: version, name, state (applied, pending, changed, dirty) and whether
+                it has a down file.
+
+        Raises:
+            ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
+            DatabaseError: PostgreSQL refused a statement or the connection failed.
+            MigrationSourceError: a migration file or directory is invalid."""
     def status_async(self) -> Awaitable[List[MigrationStatus]]:
-        """Like ``status``; awaitable."""
+        """The awaitable form of `status`: the same arguments, result and errors."""
     def plan(self, to: Optional[int] = None) -> List[PlannedStep]:
-        """The steps ``up(to)`` would take."""
+        """The steps ``up(to)`` would take, without running them.
+
+        Args:
+            to: plan up to this version (default: all).
+
+        Returns:
+            list[PlannedStep]: each migration, its direction and whether it runs in a transaction.
+
+        Raises:
+            ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
+            DatabaseError: PostgreSQL refused a statement or the connection failed.
+            MigrationSourceError: a migration file or directory is invalid."""
     def plan_async(self, to: Optional[int] = None) -> Awaitable[List[PlannedStep]]:
-        """Like ``plan``; awaitable."""
+        """The awaitable form of `plan`: the same arguments, result and errors."""
     def plan_locks(
         self, to: Optional[int] = None, *, max_blocking: Optional[float] = None
     ) -> LockPlan:
-        """The lock plan of the pending migrations against the live database: each statement's
-        lock, the work under it, the table's size, the sessions in the way and a verdict;
-        ``max_blocking`` (seconds, default 1): what counts as blocking."""
+        """The lock plan of the pending migrations against the live database: each statement's lock, the
+        work done under it, the table's size, the sessions in the way and a verdict.
+
+        Args:
+            to: plan up to this version (default: all).
+            max_blocking: seconds of blocking that count as blocking (default 1).
+
+        Returns:
+            LockPlan: one ``StatementPlan`` per statement and the worst verdict.
+
+        Raises:
+            ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
+            DatabaseError: PostgreSQL refused a statement or the connection failed.
+            MigrationSourceError: a migration file or directory is invalid."""
     def plan_locks_async(
         self, to: Optional[int] = None, *, max_blocking: Optional[float] = None
     ) -> Awaitable[LockPlan]:
-        """Like ``plan_locks``; awaitable."""
+        """The awaitable form of `plan_locks`: the same arguments, result and errors."""
 
 def lint(source: str, *, server_major: Optional[int] = None) -> List[LintFinding]:
-    """Lint findings of a migrations directory: statements read with a PostgreSQL grammar and
-    checked against rules that know each statement's lock (``rule``, ``severity`` hint/warning/error,
-    ``file``, ``line``, ``column``, ``message`` with the safe rewrite). ``server_major``: the oldest
-    PostgreSQL major the migrations must be safe on (default 13). Raises ``MigrationSourceError``
-    when the directory cannot be read."""
+    """Lints the migrations of a directory without a database: statements read with PostgreSQL's
+    grammar and checked against rules that know each statement's lock (the rules of ``dbops migrate
+    lint``; each finding's message has the safe rewrite).
+
+    Args:
+        source: the migrations directory.
+        server_major: the oldest PostgreSQL major the migrations must be safe on (default 13).
+
+    Returns:
+        list[LintFinding]: rule, severity, file, line, column and message of each finding (empty:
+            nothing found).
+
+    Raises:
+        MigrationSourceError: a migration file or directory is invalid.
+        DbopsIOError: a local file or directory could not be read or written."""
 
 def create_migration(directory: str, name: str, *, timestamp: bool = False) -> Tuple[str, str]:
-    """Create the next pair of migration files; returns the up and down paths."""
+    """Creates the next pair of empty migration files in ``directory``.
+
+    Args:
+        directory: the migrations directory (created if missing).
+        name: the migration's name (``add tips`` becomes ``add_tips``).
+        timestamp: name it by the time instead of the next sequence number.
+
+    Returns:
+        tuple[str, str]: the paths of the up and down files.
+
+    Raises:
+        ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
+        DbopsIOError: a local file or directory could not be read or written.
+        MigrationSourceError: a migration file or directory is invalid."""
 
 def _panic_for_tests(mode: str) -> Any:
-    """Panics inside the binding on purpose (``"sync"``, ``"blocking"``, ``"async"``) so tests can
-    prove a panic surfaces as :class:`InternalError`. Not part of the public API."""
+    """Panics inside the binding on purpose, so tests can prove a panic surfaces as `InternalError`:
+    `mode` is `"sync"` (a synchronous body), `"blocking"` (an operation run with the GIL released)
+    or `"async"` (returns an awaitable that panics when awaited). Not part of the public API."""
 
 def defaults() -> Dict[str, Dict[str, Any]]:
-    """The library's defaults of the settings a keyword left at None takes, by function."""
+    """The library's defaults of the settings Python passes as plain numbers and words, by function:
+    a keyword left at None takes these; tests compare every keyword's default with them."""
 
 def cli_main(argv: List[str]) -> int:
-    """Run the dbops CLI with ``argv`` (without the program name); returns the exit code."""
+    """Runs the dbops command line with ``argv`` (without the program name), as ``python -m dbops``
+    does.
+
+    Args:
+        argv: the arguments, e.g. ``['migrate', 'up']``.
+
+    Returns:
+        int: the exit code (0 success, 1 failure, 2 bad usage, 70 internal error).
+
+    Raises:
+        SystemExit: never: errors are printed and become the exit code."""
 
 @final
 class TempCluster:
-    """A throwaway PostgreSQL cluster; stopped and removed by ``stop()``, on ``with`` exit, or when collected."""
+    """A throwaway PostgreSQL cluster; stopped and removed by `stop()`, on `with` exit, or when collected."""
 
     @staticmethod
     def start(
@@ -347,11 +542,29 @@ class TempCluster:
         in_memory: bool = False,
         major: Optional[int] = None,
     ) -> TempCluster:
-        """Start a cluster; with ``data_dir``, on that directory (created by initdb unless it holds one,
-        e.g. one prepared by ``dbops.pitr.restore``; it runs the PostgreSQL major that made it) and
-        kept afterwards. ``in_memory``: keep its files on ``/dev/shm`` when that has 1 GiB free (fast
-        clones for tests; ``DBOPS_TMPDIR`` wins). ``major``: the installed PostgreSQL major version to
-        run (default: ``DBOPS_PG_MAJOR``, else the first installation found)."""
+        """Starts a throwaway PostgreSQL cluster from the installed server programs (the GIL is released).
+        It is stopped and removed by ``stop()``, on ``with`` exit, when collected, or when the process
+        ends.
+
+        Args:
+            tcp: also listen on 127.0.0.1 with a random password (``tcp_url``).
+            durable: keep fsync and full page writes on.
+            settings: server settings (``{'work_mem': '64MB'}``).
+            data_dir: run on this directory (created by initdb unless it holds one, e.g. one prepared by
+                ``dbops.pitr.restore``: it runs the PostgreSQL major that made it), kept afterwards.
+            in_memory: keep its files on ``/dev/shm`` when that has 1 GiB free (fast clones for tests;
+                ``DBOPS_TMPDIR`` wins).
+            major: the installed PostgreSQL major to run (default: ``DBOPS_PG_MAJOR``, else the first
+                found).
+
+        Returns:
+            TempCluster: the running cluster (a context manager that stops it on exit; it also stops
+                with the process).
+
+        Raises:
+            ClusterError: no PostgreSQL installation was found (the message lists where it looked and
+                how to install one) or the server did not start.
+            ConfigError: an invalid URL, store URL, option or file, refused before anything is done."""
     @staticmethod
     def start_async(
         *,
@@ -362,13 +575,13 @@ class TempCluster:
         in_memory: bool = False,
         major: Optional[int] = None,
     ) -> Awaitable[TempCluster]:
-        """Like ``start``; awaitable."""
+        """The awaitable form of `start`: the same arguments, result and errors."""
     @property
     def url(self) -> str:
         """Superuser URL over the unix socket (no password)."""
     @property
     def tcp_url(self) -> Optional[str]:
-        """Superuser URL over TCP with its password, when started with ``tcp=True``."""
+        """Superuser URL over TCP with its password, when started with `tcp=True`."""
     @property
     def port(self) -> int:
         """The port (TCP port, or the socket file's number)."""
@@ -382,15 +595,22 @@ class TempCluster:
     def is_running(self) -> bool:
         """Whether the server is running."""
     def stop(self) -> None:
-        """Stop the server and remove its files."""
+        """Stops the server and removes its files (a ``data_dir`` given to ``start`` is kept).
+
+        Returns:
+            None.
+
+        Raises:
+            ClusterError: a PostgreSQL program (``pg_dump``, ``pg_restore``, ``psql``, ``postgres``,
+                ...) failed; its message has the program's last lines."""
     def stop_async(self) -> Awaitable[None]:
-        """Like ``stop``; awaitable."""
+        """The awaitable form of `stop`: the same arguments, result and errors."""
     def __enter__(self) -> TempCluster: ...
     def __exit__(self, t: Any, v: Any, tb: Any) -> bool: ...
 
 @final
 class TestDatabase:
-    """One cloned database; dropped by ``drop()``, on ``with`` exit, or in the background when collected."""
+    """One cloned database; dropped by `drop()`, on `with` exit, or in the background when collected."""
 
     @property
     def url(self) -> str:
@@ -399,9 +619,15 @@ class TestDatabase:
     def name(self) -> str:
         """Its name."""
     def drop(self) -> None:
-        """Drop it now (terminating its connections)."""
+        """Drops the database now, terminating its connections.
+
+        Returns:
+            None.
+
+        Raises:
+            DatabaseError: PostgreSQL refused a statement or the connection failed."""
     def drop_async(self) -> Awaitable[None]:
-        """Like ``drop``; awaitable."""
+        """The awaitable form of `drop`: the same arguments, result and errors."""
     def __enter__(self) -> TestDatabase: ...
     def __exit__(self, t: Any, v: Any, tb: Any) -> bool: ...
 
@@ -422,9 +648,27 @@ class TestDatabases:
         prefix: Optional[str] = None,
         spares: int = 2,
     ) -> TestDatabases:
-        """Build (or reuse) the template on the server at ``admin_url``: apply ``migrations`` (a
-        directory), seed the ``seed`` profile (light, medium, heavy; ``seed_scale``, ``seed_seed``),
-        then run ``setup_sql``."""
+        """Builds (or reuses) the template on the server at ``admin_url``: applies ``migrations``, seeds
+        ``seed``, then runs ``setup_sql``; built once under a lock, whatever the number of processes.
+
+        Args:
+            admin_url: a superuser URL of the server the databases are made on.
+            setup_sql: SQL scripts run last, in order.
+            migrations: a migrations directory applied first.
+            seed: a profile to seed (``light``, ``medium``, ``heavy``).
+            seed_scale: the seed's scale.
+            seed_seed: the seed's random seed.
+            prefix: the prefix of the template's and clones' names.
+            spares: clones prepared ahead in the background.
+
+        Returns:
+            TestDatabases: the factory of test databases.
+
+        Raises:
+            ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
+            DatabaseError: PostgreSQL refused a statement or the connection failed.
+            MigrationError: a migration failed (file, line and statement in the message; nothing of it
+                applied unless it runs outside a transaction)."""
     @staticmethod
     def build_async(
         admin_url: str,
@@ -437,7 +681,7 @@ class TestDatabases:
         prefix: Optional[str] = None,
         spares: int = 2,
     ) -> Awaitable[TestDatabases]:
-        """Like ``build``; awaitable."""
+        """The awaitable form of `build`: the same arguments, result and errors."""
     @staticmethod
     def on_cluster(
         cluster: TempCluster,
@@ -450,7 +694,26 @@ class TestDatabases:
         prefix: Optional[str] = None,
         spares: int = 2,
     ) -> TestDatabases:
-        """Same as ``build`` on an embedded cluster."""
+        """Builds (or reuses) the template on an embedded cluster, as ``build`` does.
+
+        Args:
+            cluster: a ``TempCluster``.
+            setup_sql: SQL scripts run last, in order.
+            migrations: a migrations directory applied first.
+            seed: a profile to seed (``light``, ``medium``, ``heavy``).
+            seed_scale: the seed's scale.
+            seed_seed: the seed's random seed.
+            prefix: the prefix of the template's and clones' names.
+            spares: clones prepared ahead in the background.
+
+        Returns:
+            TestDatabases: the factory of test databases.
+
+        Raises:
+            ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
+            DatabaseError: PostgreSQL refused a statement or the connection failed.
+            MigrationError: a migration failed (file, line and statement in the message; nothing of it
+                applied unless it runs outside a transaction)."""
     @staticmethod
     def on_cluster_async(
         cluster: TempCluster,
@@ -463,18 +726,35 @@ class TestDatabases:
         prefix: Optional[str] = None,
         spares: int = 2,
     ) -> Awaitable[TestDatabases]:
-        """Like ``on_cluster``; awaitable."""
+        """The awaitable form of `on_cluster`: the same arguments, result and errors."""
     @property
     def template_name(self) -> str:
         """The template database's name."""
     def create(self) -> TestDatabase:
-        """Clone a fresh database from the template."""
+        """Clones a fresh database from the template (a spare prepared ahead when one is ready).
+
+        Returns:
+            TestDatabase: the database (a context manager that drops it on exit).
+
+        Raises:
+            DatabaseError: PostgreSQL refused a statement or the connection failed."""
     def create_async(self) -> Awaitable[TestDatabase]:
-        """Like ``create``; awaitable."""
+        """The awaitable form of `create`: the same arguments, result and errors."""
 
 @final
 class HealthProbe:
-    """Liveness and readiness of a database."""
+    """Liveness and readiness of a database: ``HealthProbe(url, ...)``; reports are ``HealthReport``s
+    (status, checks, checked_at, migration).
+
+    Args:
+        url: the database: a ``postgres://`` URL or a libpq ``key=value`` string.
+        timeout: seconds the readiness checks may take.
+        cache_ttl: seconds a readiness result is reused.
+        migrations: require applied, clean migrations to be ready.
+        min_version: require at least this schema version to be ready.
+
+    Raises:
+        ConfigError: an invalid URL or option."""
 
     def __new__(
         cls,
@@ -485,26 +765,65 @@ class HealthProbe:
         migrations: bool = True,
         min_version: Optional[int] = None,
     ) -> HealthProbe:
-        """``timeout`` seconds for the checks; ``migrations`` requires applied, clean migrations."""
+        """Create and return a new object.  See help(type) for accurate signature."""
     def ready(self) -> HealthReport:
-        """Readiness: the database answers (and migrations are applied and clean)."""
+        """Checks readiness: the database answers within the timeout and (unless turned off) the migrations
+        are applied, clean and at least ``min_version``. Cached for ``cache_ttl`` seconds.
+
+        Returns:
+            HealthReport: ``status`` (``up`` or ``down``) and each check's result; a failing database is
+                a failed check, not an exception.
+
+        Raises:
+            InternalError: only on a bug in dbops."""
     def ready_async(self) -> Awaitable[HealthReport]:
-        """Like ``ready``; awaitable."""
+        """The awaitable form of `ready`: the same arguments, result and errors."""
     def live(self) -> HealthReport:
-        """Liveness (never touches the database)."""
+        """Checks liveness: the process answers. Never touches the database (an outage must not restart
+        every replica).
+
+        Returns:
+            HealthReport: ``up`` while the process runs.
+
+        Raises:
+            InternalError: only on a bug in dbops."""
     def live_async(self) -> Awaitable[HealthReport]:
-        """Like ``live``; awaitable."""
+        """The awaitable form of `live`: the same arguments, result and errors."""
 
 def wait_for_cleanups(timeout_secs: float = 60.0) -> int:
-    """Waits (at most ``timeout_secs``) for the clean-ups of cancelled operations: a cancelled
-    awaitable's staging database, unfinished upload or store lock. Returns how many are still
-    running. A blocking call interrupted by Ctrl-C waits for its own clean-ups before it raises."""
+    """Waits (the GIL released) for the clean-ups of cancelled operations: a cancelled awaitable's
+    staging database, upload or lock.
+
+    Args:
+        timeout_secs: seconds to wait at most.
+
+    Returns:
+        int: how many clean-ups are still running (0: all done).
+
+    Raises:
+        ConfigError: a negative or non-finite timeout."""
 
 def generate_key_pair() -> KeyPair:
-    """A new age key pair (recipient ``age1...``, identity ``AGE-SECRET-KEY-1...``)."""
+    """Generates a new age key pair for encrypted backups.
+
+    Returns:
+        KeyPair: ``recipient`` (``age1...``: give it to backup hosts) and ``identity``
+            (``AGE-SECRET-KEY-1...``: keep it offline; its repr hides it).
+
+    Raises:
+        InternalError: only on a bug in dbops."""
 
 def backup_metrics(reports: List[BackupHealthReport]) -> str:
-    """Prometheus text exposition of backup health reports."""
+    """Renders ``backup_health`` reports as Prometheus text (for a node exporter's textfile collector).
+
+    Args:
+        reports: one ``BackupHealthReport`` or a list of them.
+
+    Returns:
+        str: the exposition text, one set of gauges per report.
+
+    Raises:
+        ConfigError: a report is not a ``BackupHealthReport``."""
 
 def backup(
     url: str,
@@ -529,14 +848,57 @@ def backup(
     mask_key: Optional[str] = None,
     allow_unmasked: Optional[List[str]] = None,
 ) -> BackupReport:
-    """Back up the database at ``url`` into ``store`` (file://, s3://, gs://, az://, memory://).
+    """Backs up the database at ``url`` into ``store``.
 
-    ``format``: tables (default: dumped and restored in parallel on ``jobs`` connections), custom or plain;
-    ``compression``: zstd, gzip, lz4 or none; ``copy_format``: binary (the default: faster restores;
-    tables of other column types stay text) or text; ``statistics``: carry the planner statistics of a
-    PostgreSQL 18 or newer server (tables and custom formats: a restore into 18 or newer then needs no
-    ANALYZE); encrypt to age ``recipients`` or with a ``passphrase``. Returns the published manifest;
-    nothing is published on failure."""
+    Nothing is published unless the whole backup is stored: a failed or interrupted backup leaves no
+    manifest and removes its objects.
+
+    Args:
+        url: the database: a ``postgres://`` URL or a libpq ``key=value`` string.
+        store: the store URL: ``file:///dir`` (or a path), ``s3://bucket/prefix``,
+            ``gs://bucket/prefix``, ``az://container/prefix`` or ``memory://name``.
+        format: ``tables`` (default: the tables dumped and restored in parallel), ``custom`` (one
+            ``pg_dump -Fc`` archive) or ``plain`` (SQL).
+        jobs: connections dumping tables at once (default: the library's, 4).
+        compression: ``zstd`` (default), ``gzip``, ``lz4`` or ``none``.
+        level: the compression level (default: the codec's).
+        threads: compression threads (0: the codec's default).
+        copy_format: ``binary`` (default: faster restores; columns of other types stay text) or
+            ``text``.
+        statistics: carry the planner statistics of a PostgreSQL 18 or newer server, so a restore
+            into 18 or newer needs no ANALYZE.
+        recipients: age recipients (``age1...``) to encrypt to.
+        passphrase: encrypt with this passphrase instead of recipients.
+        globals: also store roles and tablespaces (``pg_dumpall --globals-only``).
+        row_counts: record every table's row count in the manifest (a restore compares them).
+        labels: free key/value labels stored in the manifest.
+        store_options: the store client's settings (keys of the object store builders, e.g.
+            ``aws_endpoint``, ``aws_allow_http``); credentials come from the cloud's environment
+            variables, never from here.
+        progress: called as ``progress(stage, done, total)`` while it runs (``total`` None when
+            unknown).
+        mask: a masking rules file (TOML): personal data is masked on the way.
+        mask_key_env: the environment variable holding the masking key (default: the rules'
+            ``key_env``, else ``DBOPS_MASK_KEY``).
+        mask_key: the masking key itself (instead of an environment variable).
+        allow_unmasked: ``table.column`` names that may stay unmasked although they look personal.
+
+    Returns:
+        BackupReport: the published manifest (``manifest.id``, sizes, tables), the store and the
+            time taken.
+
+    Raises:
+        ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
+        DatabaseError: PostgreSQL refused a statement or the connection failed.
+        StorageError: the store failed (its ``kind`` says how: not found, permission denied,
+            transient, ...).
+        ClusterError: a PostgreSQL program (``pg_dump``, ``pg_restore``, ``psql``, ``postgres``,
+            ...) failed; its message has the program's last lines.
+        EncryptionError: the data cannot be decrypted (missing or wrong key or passphrase) or a
+            recipient is invalid.
+        RefusedError: another backup of the database holds the store lock, or masking rules do not
+            cover a personal column.
+        KeyboardInterrupt: on Ctrl-C: the operation is cancelled and cleaned up first."""
 def backup_async(
     url: str,
     store: str,
@@ -560,7 +922,59 @@ def backup_async(
     mask_key: Optional[str] = None,
     allow_unmasked: Optional[List[str]] = None,
 ) -> Awaitable[BackupReport]:
-    """Like ``backup``; awaitable."""
+    """The awaitable form of `backup`: returns an awaitable of its result.
+
+    Backs up the database at ``url`` into ``store``.
+
+    Nothing is published unless the whole backup is stored: a failed or interrupted backup leaves no
+    manifest and removes its objects.
+
+    Args:
+        url: the database: a ``postgres://`` URL or a libpq ``key=value`` string.
+        store: the store URL: ``file:///dir`` (or a path), ``s3://bucket/prefix``,
+            ``gs://bucket/prefix``, ``az://container/prefix`` or ``memory://name``.
+        format: ``tables`` (default: the tables dumped and restored in parallel), ``custom`` (one
+            ``pg_dump -Fc`` archive) or ``plain`` (SQL).
+        jobs: connections dumping tables at once (default: the library's, 4).
+        compression: ``zstd`` (default), ``gzip``, ``lz4`` or ``none``.
+        level: the compression level (default: the codec's).
+        threads: compression threads (0: the codec's default).
+        copy_format: ``binary`` (default: faster restores; columns of other types stay text) or
+            ``text``.
+        statistics: carry the planner statistics of a PostgreSQL 18 or newer server, so a restore
+            into 18 or newer needs no ANALYZE.
+        recipients: age recipients (``age1...``) to encrypt to.
+        passphrase: encrypt with this passphrase instead of recipients.
+        globals: also store roles and tablespaces (``pg_dumpall --globals-only``).
+        row_counts: record every table's row count in the manifest (a restore compares them).
+        labels: free key/value labels stored in the manifest.
+        store_options: the store client's settings (keys of the object store builders, e.g.
+            ``aws_endpoint``, ``aws_allow_http``); credentials come from the cloud's environment
+            variables, never from here.
+        progress: called as ``progress(stage, done, total)`` while it runs (``total`` None when
+            unknown).
+        mask: a masking rules file (TOML): personal data is masked on the way.
+        mask_key_env: the environment variable holding the masking key (default: the rules'
+            ``key_env``, else ``DBOPS_MASK_KEY``).
+        mask_key: the masking key itself (instead of an environment variable).
+        allow_unmasked: ``table.column`` names that may stay unmasked although they look personal.
+
+    Returns:
+        BackupReport: the published manifest (``manifest.id``, sizes, tables), the store and the
+            time taken.
+
+    Raises:
+        ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
+        DatabaseError: PostgreSQL refused a statement or the connection failed.
+        StorageError: the store failed (its ``kind`` says how: not found, permission denied,
+            transient, ...).
+        ClusterError: a PostgreSQL program (``pg_dump``, ``pg_restore``, ``psql``, ``postgres``,
+            ...) failed; its message has the program's last lines.
+        EncryptionError: the data cannot be decrypted (missing or wrong key or passphrase) or a
+            recipient is invalid.
+        RefusedError: another backup of the database holds the store lock, or masking rules do not
+            cover a personal column.
+        KeyboardInterrupt: on Ctrl-C: the operation is cancelled and cleaned up first."""
 def restore(
     url: str,
     store: str,
@@ -588,12 +1002,61 @@ def restore(
     allow_unmasked: Optional[List[str]] = None,
     subset: Optional[List[str]] = None,
 ) -> RestoreReport:
-    """Restore a backup (latest, ``backup_id``, newest ``before`` a time, or by ``key``), verified while streaming.
+    """Restores a backup from ``store`` into the server at ``url``: by default the newest backup of the
+    database ``url`` names, over that database.
 
-    ``mask``: a rules file (TOML) applied while the rows stream, with the key from ``mask_key`` or the
-    environment variable ``mask_key_env`` (else the rules' ``key_env``, else ``DBOPS_MASK_KEY``);
-    ``allow_unmasked``: personal-looking ``table.column``s let through; ``subset``: ``"table: condition"``
-    rules whose rows and referential closure are kept."""
+    Args:
+        url: the database: a ``postgres://`` URL or a libpq ``key=value`` string.
+        store: the store URL: ``file:///dir`` (or a path), ``s3://bucket/prefix``,
+            ``gs://bucket/prefix``, ``az://container/prefix`` or ``memory://name``.
+        backup_id: the backup's id (default: the newest).
+        before: the newest backup taken before this time (``YYYY-MM-DD HH:MM:SS``, UTC, or RFC
+            3339).
+        key: a backup by its object key (also the old scripts' ``backup_*.sql.gz`` files).
+        from_database: the database whose backups to choose from (default: the one ``url`` names).
+        into: restore into this database instead of the one ``url`` names.
+        create: create ``into`` first (it must not exist); on failure it is dropped again.
+        clean: drop the target's existing objects first.
+        no_owner: do not restore object ownership.
+        no_acl: do not restore privileges.
+        jobs: tables loaded at once (default: the library's).
+        analyze: run ANALYZE afterwards when the backup carries no statistics.
+        identity: the text of an age identity (``AGE-SECRET-KEY-1...``) that decrypts.
+        identity_file: a file holding the age identities that decrypt.
+        passphrase: the passphrase of passphrase-encrypted data.
+        check_row_counts: compare every table's row count with the manifest and fail on a
+            difference.
+        store_options: the store client's settings (keys of the object store builders, e.g.
+            ``aws_endpoint``, ``aws_allow_http``); credentials come from the cloud's environment
+            variables, never from here.
+        progress: called as ``progress(stage, done, total)`` while it runs (``total`` None when
+            unknown).
+        mask: a masking rules file (TOML): personal data is masked on the way.
+        mask_key_env: the environment variable holding the masking key (default: the rules'
+            ``key_env``, else ``DBOPS_MASK_KEY``).
+        mask_key: the masking key itself (instead of an environment variable).
+        allow_unmasked: ``table.column`` names that may stay unmasked although they look personal.
+        subset: subset rules (``"rides: requested_at > now() - interval '30 days'"``): only those
+            rows and what they reference.
+
+    Returns:
+        RestoreReport: the backup restored, into which database, the stages and their times, what
+            was masked.
+
+    Raises:
+        ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
+        DatabaseError: PostgreSQL refused a statement or the connection failed.
+        StorageError: the store failed (its ``kind`` says how: not found, permission denied,
+            transient, ...).
+        BackupNotFoundError: no backup matches what was asked for.
+        IntegrityError: stored data does not match its manifest or checksums.
+        EncryptionError: the data cannot be decrypted (missing or wrong key or passphrase) or a
+            recipient is invalid.
+        ClusterError: a PostgreSQL program (``pg_dump``, ``pg_restore``, ``psql``, ``postgres``,
+            ...) failed; its message has the program's last lines.
+        RefusedError: the target database exists and neither ``clean`` nor a new ``into`` was given,
+            or masking rules do not fit.
+        KeyboardInterrupt: on Ctrl-C: the operation is cancelled and cleaned up first."""
 def mask_check(
     rules: str,
     url: str,
@@ -607,7 +1070,36 @@ def mask_check(
     passphrase: Optional[str] = None,
     store_options: Optional[Dict[str, str]] = None,
 ) -> MaskCheck:
-    """Check masking rules against the database at ``url`` or (with ``store``) a backup's schema; no key needed."""
+    """Checks masking rules against the database at ``url``, or (with ``store``) against a backup's
+    schema restored into a scratch database on that server. No masking key is needed.
+
+    Args:
+        rules: the masking rules file (TOML).
+        url: the database: a ``postgres://`` URL or a libpq ``key=value`` string.
+        store: check against the schema of this store's backup instead of the live database.
+        backup_id: the backup's id (default: the newest).
+        from_database: the database whose backups to choose from.
+        allow_unmasked: ``table.column`` names that may stay unmasked although they look personal.
+        identity: the text of an age identity (``AGE-SECRET-KEY-1...``) that decrypts.
+        identity_file: a file holding the age identities that decrypt.
+        passphrase: the passphrase of passphrase-encrypted data.
+        store_options: the store client's settings (keys of the object store builders, e.g.
+            ``aws_endpoint``, ``aws_allow_http``); credentials come from the cloud's environment
+            variables, never from here.
+
+    Returns:
+        MaskCheck: ``ok`` and the ``problems`` (file line and message each): unknown tables or
+            columns, personal-looking columns left unmasked, transformers that do not fit a column's
+            type.
+
+    Raises:
+        ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
+        DatabaseError: PostgreSQL refused a statement or the connection failed.
+        StorageError: the store failed (its ``kind`` says how: not found, permission denied,
+            transient, ...).
+        BackupNotFoundError: no backup matches what was asked for.
+        EncryptionError: the data cannot be decrypted (missing or wrong key or passphrase) or a
+            recipient is invalid."""
 def mask_check_async(
     rules: str,
     url: str,
@@ -621,11 +1113,66 @@ def mask_check_async(
     passphrase: Optional[str] = None,
     store_options: Optional[Dict[str, str]] = None,
 ) -> Awaitable[MaskCheck]:
-    """Like ``mask_check``; awaitable."""
+    """The awaitable form of `mask_check`: returns an awaitable of its result.
+
+    Checks masking rules against the database at ``url``, or (with ``store``) against a backup's
+    schema restored into a scratch database on that server. No masking key is needed.
+
+    Args:
+        rules: the masking rules file (TOML).
+        url: the database: a ``postgres://`` URL or a libpq ``key=value`` string.
+        store: check against the schema of this store's backup instead of the live database.
+        backup_id: the backup's id (default: the newest).
+        from_database: the database whose backups to choose from.
+        allow_unmasked: ``table.column`` names that may stay unmasked although they look personal.
+        identity: the text of an age identity (``AGE-SECRET-KEY-1...``) that decrypts.
+        identity_file: a file holding the age identities that decrypt.
+        passphrase: the passphrase of passphrase-encrypted data.
+        store_options: the store client's settings (keys of the object store builders, e.g.
+            ``aws_endpoint``, ``aws_allow_http``); credentials come from the cloud's environment
+            variables, never from here.
+
+    Returns:
+        MaskCheck: ``ok`` and the ``problems`` (file line and message each): unknown tables or
+            columns, personal-looking columns left unmasked, transformers that do not fit a column's
+            type.
+
+    Raises:
+        ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
+        DatabaseError: PostgreSQL refused a statement or the connection failed.
+        StorageError: the store failed (its ``kind`` says how: not found, permission denied,
+            transient, ...).
+        BackupNotFoundError: no backup matches what was asked for.
+        EncryptionError: the data cannot be decrypted (missing or wrong key or passphrase) or a
+            recipient is invalid."""
 def mask_init(url: str) -> str:
-    """Draft complete masking rules (TOML) for the database at ``url``, to review before use."""
+    """Drafts complete masking rules for the database at ``url``: every table and column, with a
+    transformer suggested for each column that looks personal. Review them before use.
+
+    Args:
+        url: the database: a ``postgres://`` URL or a libpq ``key=value`` string.
+
+    Returns:
+        str: the rules as TOML text.
+
+    Raises:
+        ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
+        DatabaseError: PostgreSQL refused a statement or the connection failed."""
 def mask_init_async(url: str) -> Awaitable[str]:
-    """Like ``mask_init``; awaitable."""
+    """The awaitable form of `mask_init`: returns an awaitable of its result.
+
+    Drafts complete masking rules for the database at ``url``: every table and column, with a
+    transformer suggested for each column that looks personal. Review them before use.
+
+    Args:
+        url: the database: a ``postgres://`` URL or a libpq ``key=value`` string.
+
+    Returns:
+        str: the rules as TOML text.
+
+    Raises:
+        ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
+        DatabaseError: PostgreSQL refused a statement or the connection failed."""
 def restore_async(
     url: str,
     store: str,
@@ -653,7 +1200,63 @@ def restore_async(
     allow_unmasked: Optional[List[str]] = None,
     subset: Optional[List[str]] = None,
 ) -> Awaitable[RestoreReport]:
-    """Like ``restore``; awaitable."""
+    """The awaitable form of `restore`: returns an awaitable of its result.
+
+    Restores a backup from ``store`` into the server at ``url``: by default the newest backup of the
+    database ``url`` names, over that database.
+
+    Args:
+        url: the database: a ``postgres://`` URL or a libpq ``key=value`` string.
+        store: the store URL: ``file:///dir`` (or a path), ``s3://bucket/prefix``,
+            ``gs://bucket/prefix``, ``az://container/prefix`` or ``memory://name``.
+        backup_id: the backup's id (default: the newest).
+        before: the newest backup taken before this time (``YYYY-MM-DD HH:MM:SS``, UTC, or RFC
+            3339).
+        key: a backup by its object key (also the old scripts' ``backup_*.sql.gz`` files).
+        from_database: the database whose backups to choose from (default: the one ``url`` names).
+        into: restore into this database instead of the one ``url`` names.
+        create: create ``into`` first (it must not exist); on failure it is dropped again.
+        clean: drop the target's existing objects first.
+        no_owner: do not restore object ownership.
+        no_acl: do not restore privileges.
+        jobs: tables loaded at once (default: the library's).
+        analyze: run ANALYZE afterwards when the backup carries no statistics.
+        identity: the text of an age identity (``AGE-SECRET-KEY-1...``) that decrypts.
+        identity_file: a file holding the age identities that decrypt.
+        passphrase: the passphrase of passphrase-encrypted data.
+        check_row_counts: compare every table's row count with the manifest and fail on a
+            difference.
+        store_options: the store client's settings (keys of the object store builders, e.g.
+            ``aws_endpoint``, ``aws_allow_http``); credentials come from the cloud's environment
+            variables, never from here.
+        progress: called as ``progress(stage, done, total)`` while it runs (``total`` None when
+            unknown).
+        mask: a masking rules file (TOML): personal data is masked on the way.
+        mask_key_env: the environment variable holding the masking key (default: the rules'
+            ``key_env``, else ``DBOPS_MASK_KEY``).
+        mask_key: the masking key itself (instead of an environment variable).
+        allow_unmasked: ``table.column`` names that may stay unmasked although they look personal.
+        subset: subset rules (``"rides: requested_at > now() - interval '30 days'"``): only those
+            rows and what they reference.
+
+    Returns:
+        RestoreReport: the backup restored, into which database, the stages and their times, what
+            was masked.
+
+    Raises:
+        ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
+        DatabaseError: PostgreSQL refused a statement or the connection failed.
+        StorageError: the store failed (its ``kind`` says how: not found, permission denied,
+            transient, ...).
+        BackupNotFoundError: no backup matches what was asked for.
+        IntegrityError: stored data does not match its manifest or checksums.
+        EncryptionError: the data cannot be decrypted (missing or wrong key or passphrase) or a
+            recipient is invalid.
+        ClusterError: a PostgreSQL program (``pg_dump``, ``pg_restore``, ``psql``, ``postgres``,
+            ...) failed; its message has the program's last lines.
+        RefusedError: the target database exists and neither ``clean`` nor a new ``into`` was given,
+            or masking rules do not fit.
+        KeyboardInterrupt: on Ctrl-C: the operation is cancelled and cleaned up first."""
 def validate_backup(
     store: str,
     database: str,
@@ -667,7 +1270,39 @@ def validate_backup(
     store_options: Optional[Dict[str, str]] = None,
     progress: Optional[_Progress] = None,
 ) -> ValidationReport:
-    """Download, decrypt, decompress and check a backup without touching any database."""
+    """Downloads, decrypts, decompresses and checks a backup of ``database`` without touching any
+    database: every object's hash against the manifest and the archive's table of contents.
+
+    Args:
+        store: the store URL: ``file:///dir`` (or a path), ``s3://bucket/prefix``,
+            ``gs://bucket/prefix``, ``az://container/prefix`` or ``memory://name``.
+        database: the database name the backups are of.
+        backup_id: the backup's id (default: the newest).
+        before: the newest backup taken before this time (``YYYY-MM-DD HH:MM:SS``, UTC, or RFC
+            3339).
+        key: a backup by its object key (also the old scripts' ``backup_*.sql.gz`` files).
+        identity: the text of an age identity (``AGE-SECRET-KEY-1...``) that decrypts.
+        identity_file: a file holding the age identities that decrypt.
+        passphrase: the passphrase of passphrase-encrypted data.
+        store_options: the store client's settings (keys of the object store builders, e.g.
+            ``aws_endpoint``, ``aws_allow_http``); credentials come from the cloud's environment
+            variables, never from here.
+        progress: called as ``progress(stage, done, total)`` while it runs (``total`` None when
+            unknown).
+
+    Returns:
+        ValidationReport: what was checked and the backup's manifest.
+
+    Raises:
+        ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
+        StorageError: the store failed (its ``kind`` says how: not found, permission denied,
+            transient, ...).
+        BackupNotFoundError: no backup matches what was asked for.
+        IntegrityError: stored data does not match its manifest or checksums.
+        EncryptionError: the data cannot be decrypted (missing or wrong key or passphrase) or a
+            recipient is invalid.
+        ClusterError: a PostgreSQL program (``pg_dump``, ``pg_restore``, ``psql``, ``postgres``,
+            ...) failed; its message has the program's last lines."""
 def validate_backup_async(
     store: str,
     database: str,
@@ -681,7 +1316,41 @@ def validate_backup_async(
     store_options: Optional[Dict[str, str]] = None,
     progress: Optional[_Progress] = None,
 ) -> Awaitable[ValidationReport]:
-    """Like ``validate_backup``; awaitable."""
+    """The awaitable form of `validate_backup`: returns an awaitable of its result.
+
+    Downloads, decrypts, decompresses and checks a backup of ``database`` without touching any
+    database: every object's hash against the manifest and the archive's table of contents.
+
+    Args:
+        store: the store URL: ``file:///dir`` (or a path), ``s3://bucket/prefix``,
+            ``gs://bucket/prefix``, ``az://container/prefix`` or ``memory://name``.
+        database: the database name the backups are of.
+        backup_id: the backup's id (default: the newest).
+        before: the newest backup taken before this time (``YYYY-MM-DD HH:MM:SS``, UTC, or RFC
+            3339).
+        key: a backup by its object key (also the old scripts' ``backup_*.sql.gz`` files).
+        identity: the text of an age identity (``AGE-SECRET-KEY-1...``) that decrypts.
+        identity_file: a file holding the age identities that decrypt.
+        passphrase: the passphrase of passphrase-encrypted data.
+        store_options: the store client's settings (keys of the object store builders, e.g.
+            ``aws_endpoint``, ``aws_allow_http``); credentials come from the cloud's environment
+            variables, never from here.
+        progress: called as ``progress(stage, done, total)`` while it runs (``total`` None when
+            unknown).
+
+    Returns:
+        ValidationReport: what was checked and the backup's manifest.
+
+    Raises:
+        ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
+        StorageError: the store failed (its ``kind`` says how: not found, permission denied,
+            transient, ...).
+        BackupNotFoundError: no backup matches what was asked for.
+        IntegrityError: stored data does not match its manifest or checksums.
+        EncryptionError: the data cannot be decrypted (missing or wrong key or passphrase) or a
+            recipient is invalid.
+        ClusterError: a PostgreSQL program (``pg_dump``, ``pg_restore``, ``psql``, ``postgres``,
+            ...) failed; its message has the program's last lines."""
 def restore_test(
     store: str,
     database: str,
@@ -693,7 +1362,37 @@ def restore_test(
     passphrase: Optional[str] = None,
     store_options: Optional[Dict[str, str]] = None,
 ) -> RestoreTestReport:
-    """Restore into a throwaway database (embedded cluster unless ``server``), check it, record the result."""
+    """Restores a backup of ``database`` into a throwaway database (on ``server``, else an embedded
+    cluster of the backup's PostgreSQL major), checks it (row counts, ``pg_amcheck``) and records
+    the result in the store, where ``backup_health`` finds it.
+
+    Args:
+        store: the store URL: ``file:///dir`` (or a path), ``s3://bucket/prefix``,
+            ``gs://bucket/prefix``, ``az://container/prefix`` or ``memory://name``.
+        database: the database name the backups are of.
+        backup_id: the backup's id (default: the newest).
+        server: a server URL to restore on (default: an embedded cluster).
+        identity: the text of an age identity (``AGE-SECRET-KEY-1...``) that decrypts.
+        identity_file: a file holding the age identities that decrypt.
+        passphrase: the passphrase of passphrase-encrypted data.
+        store_options: the store client's settings (keys of the object store builders, e.g.
+            ``aws_endpoint``, ``aws_allow_http``); credentials come from the cloud's environment
+            variables, never from here.
+
+    Returns:
+        RestoreTestReport: the backup, the checks and their times.
+
+    Raises:
+        ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
+        DatabaseError: PostgreSQL refused a statement or the connection failed.
+        StorageError: the store failed (its ``kind`` says how: not found, permission denied,
+            transient, ...).
+        BackupNotFoundError: no backup matches what was asked for.
+        IntegrityError: stored data does not match its manifest or checksums.
+        EncryptionError: the data cannot be decrypted (missing or wrong key or passphrase) or a
+            recipient is invalid.
+        ClusterError: a PostgreSQL program (``pg_dump``, ``pg_restore``, ``psql``, ``postgres``,
+            ...) failed; its message has the program's last lines."""
 def restore_test_async(
     store: str,
     database: str,
@@ -705,11 +1404,79 @@ def restore_test_async(
     passphrase: Optional[str] = None,
     store_options: Optional[Dict[str, str]] = None,
 ) -> Awaitable[RestoreTestReport]:
-    """Like ``restore_test``; awaitable."""
+    """The awaitable form of `restore_test`: returns an awaitable of its result.
+
+    Restores a backup of ``database`` into a throwaway database (on ``server``, else an embedded
+    cluster of the backup's PostgreSQL major), checks it (row counts, ``pg_amcheck``) and records
+    the result in the store, where ``backup_health`` finds it.
+
+    Args:
+        store: the store URL: ``file:///dir`` (or a path), ``s3://bucket/prefix``,
+            ``gs://bucket/prefix``, ``az://container/prefix`` or ``memory://name``.
+        database: the database name the backups are of.
+        backup_id: the backup's id (default: the newest).
+        server: a server URL to restore on (default: an embedded cluster).
+        identity: the text of an age identity (``AGE-SECRET-KEY-1...``) that decrypts.
+        identity_file: a file holding the age identities that decrypt.
+        passphrase: the passphrase of passphrase-encrypted data.
+        store_options: the store client's settings (keys of the object store builders, e.g.
+            ``aws_endpoint``, ``aws_allow_http``); credentials come from the cloud's environment
+            variables, never from here.
+
+    Returns:
+        RestoreTestReport: the backup, the checks and their times.
+
+    Raises:
+        ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
+        DatabaseError: PostgreSQL refused a statement or the connection failed.
+        StorageError: the store failed (its ``kind`` says how: not found, permission denied,
+            transient, ...).
+        BackupNotFoundError: no backup matches what was asked for.
+        IntegrityError: stored data does not match its manifest or checksums.
+        EncryptionError: the data cannot be decrypted (missing or wrong key or passphrase) or a
+            recipient is invalid.
+        ClusterError: a PostgreSQL program (``pg_dump``, ``pg_restore``, ``psql``, ``postgres``,
+            ...) failed; its message has the program's last lines."""
 def list_backups(store: str, database: Optional[str] = None, *, store_options: Optional[Dict[str, str]] = None) -> Catalog:
-    """The store's catalog: backups (oldest first), problems and orphans."""
+    """Lists the backups in ``store``.
+
+    Args:
+        store: the store URL: ``file:///dir`` (or a path), ``s3://bucket/prefix``,
+            ``gs://bucket/prefix``, ``az://container/prefix`` or ``memory://name``.
+        database: only this database's backups (default: all).
+        store_options: the store client's settings (keys of the object store builders, e.g.
+            ``aws_endpoint``, ``aws_allow_http``); credentials come from the cloud's environment
+            variables, never from here.
+
+    Returns:
+        Catalog: the backups (newest first), problems (unreadable manifests) and orphans (objects
+            without a manifest).
+
+    Raises:
+        ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
+        StorageError: the store failed (its ``kind`` says how: not found, permission denied,
+            transient, ...)."""
 def list_backups_async(store: str, database: Optional[str] = None, *, store_options: Optional[Dict[str, str]] = None) -> Awaitable[Catalog]:
-    """Like ``list_backups``; awaitable."""
+    """The awaitable form of `list_backups`: returns an awaitable of its result.
+
+    Lists the backups in ``store``.
+
+    Args:
+        store: the store URL: ``file:///dir`` (or a path), ``s3://bucket/prefix``,
+            ``gs://bucket/prefix``, ``az://container/prefix`` or ``memory://name``.
+        database: only this database's backups (default: all).
+        store_options: the store client's settings (keys of the object store builders, e.g.
+            ``aws_endpoint``, ``aws_allow_http``); credentials come from the cloud's environment
+            variables, never from here.
+
+    Returns:
+        Catalog: the backups (newest first), problems (unreadable manifests) and orphans (objects
+            without a manifest).
+
+    Raises:
+        ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
+        StorageError: the store failed (its ``kind`` says how: not found, permission denied,
+            transient, ...)."""
 def apply_retention(
     store: str,
     database: str,
@@ -724,7 +1491,35 @@ def apply_retention(
     apply: bool = False,
     store_options: Optional[Dict[str, str]] = None,
 ) -> RetentionPlan:
-    """The retention plan (``keep``, ``delete``, ``orphans``); deletes only with ``apply=True``."""
+    """Plans, and with ``apply=True`` carries out, retention for ``database``'s backups in ``store``: a
+    backup is kept when any rule keeps it; the newest is always kept.
+
+    Args:
+        store: the store URL: ``file:///dir`` (or a path), ``s3://bucket/prefix``,
+            ``gs://bucket/prefix``, ``az://container/prefix`` or ``memory://name``.
+        database: the database name the backups are of.
+        keep_last: keep the newest N.
+        keep_within_days: keep every backup of the last N days.
+        keep_daily: keep the newest of each of the last N days.
+        keep_weekly: the newest of each of the last N weeks.
+        keep_monthly: the newest of each of the last N months.
+        keep_yearly: the newest of each of the last N years.
+        orphan_grace_hours: objects without a manifest older than this are removed (younger ones may
+            be a running backup).
+        apply: delete; without it, only the plan.
+        store_options: the store client's settings (keys of the object store builders, e.g.
+            ``aws_endpoint``, ``aws_allow_http``); credentials come from the cloud's environment
+            variables, never from here.
+
+    Returns:
+        RetentionPlan: the backups kept (with the rules that keep each), deleted and the orphans
+            removed.
+
+    Raises:
+        ConfigError: no rule was given (it would plan the deletion of every backup) or an invalid
+            store URL.
+        StorageError: the store failed (its ``kind`` says how: not found, permission denied,
+            transient, ...)."""
 def apply_retention_async(
     store: str,
     database: str,
@@ -739,7 +1534,37 @@ def apply_retention_async(
     apply: bool = False,
     store_options: Optional[Dict[str, str]] = None,
 ) -> Awaitable[RetentionPlan]:
-    """Like ``apply_retention``; awaitable."""
+    """The awaitable form of `apply_retention`: returns an awaitable of its result.
+
+    Plans, and with ``apply=True`` carries out, retention for ``database``'s backups in ``store``: a
+    backup is kept when any rule keeps it; the newest is always kept.
+
+    Args:
+        store: the store URL: ``file:///dir`` (or a path), ``s3://bucket/prefix``,
+            ``gs://bucket/prefix``, ``az://container/prefix`` or ``memory://name``.
+        database: the database name the backups are of.
+        keep_last: keep the newest N.
+        keep_within_days: keep every backup of the last N days.
+        keep_daily: keep the newest of each of the last N days.
+        keep_weekly: the newest of each of the last N weeks.
+        keep_monthly: the newest of each of the last N months.
+        keep_yearly: the newest of each of the last N years.
+        orphan_grace_hours: objects without a manifest older than this are removed (younger ones may
+            be a running backup).
+        apply: delete; without it, only the plan.
+        store_options: the store client's settings (keys of the object store builders, e.g.
+            ``aws_endpoint``, ``aws_allow_http``); credentials come from the cloud's environment
+            variables, never from here.
+
+    Returns:
+        RetentionPlan: the backups kept (with the rules that keep each), deleted and the orphans
+            removed.
+
+    Raises:
+        ConfigError: no rule was given (it would plan the deletion of every backup) or an invalid
+            store URL.
+        StorageError: the store failed (its ``kind`` says how: not found, permission denied,
+            transient, ...)."""
 def backup_health(
     store: str,
     database: str,
@@ -755,8 +1580,37 @@ def backup_health(
     max_wal_age_minutes: Optional[float] = None,
     store_options: Optional[Dict[str, str]] = None,
 ) -> BackupHealthReport:
-    """Check backup health; ``status`` is ok, warn or critical (the worst of ``checks``). A threshold left
-    at None is the library's default (26 h, 0.5, 2.0, 1, 8 days, 60 min)."""
+    """Checks the backups of ``database`` in ``store``: reachability, the newest backup's age and
+    integrity, size changes, count, catalog problems, the last restore test and (with ``server``)
+    WAL archiving. A threshold left at None is the library's default (``BackupHealthLimits``).
+
+    A store that cannot be reached is a critical check in the report, not an exception.
+
+    Args:
+        store: the store URL: ``file:///dir`` (or a path), ``s3://bucket/prefix``,
+            ``gs://bucket/prefix``, ``az://container/prefix`` or ``memory://name``.
+        database: the database name the backups are of.
+        max_age_hours: warn when the newest backup is older (default 26).
+        critical_age_hours: critical when older (default 52).
+        size_drop_ratio: critical when the newest backup is smaller than this share of the previous
+            one.
+        size_jump_ratio: warn when it is larger than this multiple.
+        min_backups: warn with fewer backups.
+        max_restore_test_age_days: warn when the last restore test is older.
+        full: also read the newest backup whole and check every hash.
+        server: a server URL whose WAL archiving is checked too.
+        max_wal_age_minutes: warn when nothing was archived for longer.
+        store_options: the store client's settings (keys of the object store builders, e.g.
+            ``aws_endpoint``, ``aws_allow_http``); credentials come from the cloud's environment
+            variables, never from here.
+
+    Returns:
+        BackupHealthReport: ``status`` (``ok``, ``warn`` or ``critical``) and one ``HealthCheck``
+            per check with its reason.
+
+    Raises:
+        ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
+        DatabaseError: ``server`` was given and cannot be queried."""
 def backup_health_async(
     store: str,
     database: str,
@@ -772,7 +1626,39 @@ def backup_health_async(
     max_wal_age_minutes: Optional[float] = None,
     store_options: Optional[Dict[str, str]] = None,
 ) -> Awaitable[BackupHealthReport]:
-    """Like ``backup_health``; awaitable."""
+    """The awaitable form of `backup_health`: returns an awaitable of its result.
+
+    Checks the backups of ``database`` in ``store``: reachability, the newest backup's age and
+    integrity, size changes, count, catalog problems, the last restore test and (with ``server``)
+    WAL archiving. A threshold left at None is the library's default (``BackupHealthLimits``).
+
+    A store that cannot be reached is a critical check in the report, not an exception.
+
+    Args:
+        store: the store URL: ``file:///dir`` (or a path), ``s3://bucket/prefix``,
+            ``gs://bucket/prefix``, ``az://container/prefix`` or ``memory://name``.
+        database: the database name the backups are of.
+        max_age_hours: warn when the newest backup is older (default 26).
+        critical_age_hours: critical when older (default 52).
+        size_drop_ratio: critical when the newest backup is smaller than this share of the previous
+            one.
+        size_jump_ratio: warn when it is larger than this multiple.
+        min_backups: warn with fewer backups.
+        max_restore_test_age_days: warn when the last restore test is older.
+        full: also read the newest backup whole and check every hash.
+        server: a server URL whose WAL archiving is checked too.
+        max_wal_age_minutes: warn when nothing was archived for longer.
+        store_options: the store client's settings (keys of the object store builders, e.g.
+            ``aws_endpoint``, ``aws_allow_http``); credentials come from the cloud's environment
+            variables, never from here.
+
+    Returns:
+        BackupHealthReport: ``status`` (``ok``, ``warn`` or ``critical``) and one ``HealthCheck``
+            per check with its reason.
+
+    Raises:
+        ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
+        DatabaseError: ``server`` was given and cannot be queried."""
 def send_alerts(
     report: BackupHealthReport,
     store: str,
@@ -783,10 +1669,31 @@ def send_alerts(
     remind_hours: Optional[float] = None,
     store_options: Optional[Dict[str, str]] = None,
 ) -> AlertOutcome:
-    """Alert on a state change of ``report`` (Slack webhook, generic webhook, SMTP); returns the deliveries.
+    """Sends alerts for a ``backup_health`` report when its state changed since the last notification
+    (or a reminder is due); the notification state is kept in the store.
 
-    ``smtp`` keys: host, port, security (starttls, tls, none), username, password (or password_file;
-    else DBOPS_SMTP_PASSWORD), from, to (list). ``remind_hours``: None is the default (24), 0 never."""
+    Args:
+        report: the ``BackupHealthReport`` of ``backup_health``.
+        store: the store URL: ``file:///dir`` (or a path), ``s3://bucket/prefix``,
+            ``gs://bucket/prefix``, ``az://container/prefix`` or ``memory://name``.
+        slack_webhook: a Slack incoming-webhook URL.
+        webhook: a URL that receives the report as JSON.
+        smtp: e-mail settings: ``host``, ``port``, ``security`` (``starttls``, ``tls``, ``none``),
+            ``username``, ``password`` (or ``password_file``; else ``DBOPS_SMTP_PASSWORD``),
+            ``from``, ``to`` (a list).
+        remind_hours: repeat an unchanged non-ok state after this many hours (None: 24, 0: never).
+        store_options: the store client's settings (keys of the object store builders, e.g.
+            ``aws_endpoint``, ``aws_allow_http``); credentials come from the cloud's environment
+            variables, never from here.
+
+    Returns:
+        AlertOutcome: whether the state changed, what was sent and each channel's ``Delivery`` (a
+            failed delivery is reported there, not raised).
+
+    Raises:
+        ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
+        StorageError: the store failed (its ``kind`` says how: not found, permission denied,
+            transient, ...)."""
 def send_alerts_async(
     report: BackupHealthReport,
     store: str,
@@ -797,7 +1704,33 @@ def send_alerts_async(
     remind_hours: Optional[float] = None,
     store_options: Optional[Dict[str, str]] = None,
 ) -> Awaitable[AlertOutcome]:
-    """Like ``send_alerts``; awaitable."""
+    """The awaitable form of `send_alerts`: returns an awaitable of its result.
+
+    Sends alerts for a ``backup_health`` report when its state changed since the last notification
+    (or a reminder is due); the notification state is kept in the store.
+
+    Args:
+        report: the ``BackupHealthReport`` of ``backup_health``.
+        store: the store URL: ``file:///dir`` (or a path), ``s3://bucket/prefix``,
+            ``gs://bucket/prefix``, ``az://container/prefix`` or ``memory://name``.
+        slack_webhook: a Slack incoming-webhook URL.
+        webhook: a URL that receives the report as JSON.
+        smtp: e-mail settings: ``host``, ``port``, ``security`` (``starttls``, ``tls``, ``none``),
+            ``username``, ``password`` (or ``password_file``; else ``DBOPS_SMTP_PASSWORD``),
+            ``from``, ``to`` (a list).
+        remind_hours: repeat an unchanged non-ok state after this many hours (None: 24, 0: never).
+        store_options: the store client's settings (keys of the object store builders, e.g.
+            ``aws_endpoint``, ``aws_allow_http``); credentials come from the cloud's environment
+            variables, never from here.
+
+    Returns:
+        AlertOutcome: whether the state changed, what was sent and each channel's ``Delivery`` (a
+            failed delivery is reported there, not raised).
+
+    Raises:
+        ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
+        StorageError: the store failed (its ``kind`` says how: not found, permission denied,
+            transient, ...)."""
 def seed(
     url: str,
     profile: str,
@@ -808,7 +1741,26 @@ def seed(
     analyze: bool = True,
     progress: Optional[_Progress] = None,
 ) -> SeedReport:
-    """Seed ``profile`` (light, medium, heavy) into the migrated database; ``existing``: refuse, append, truncate."""
+    """Seeds a profile of the reference ride-hailing data into the migrated database at ``url``.
+
+    Args:
+        url: the database: a ``postgres://`` URL or a libpq ``key=value`` string.
+        profile: ``light``, ``medium`` or ``heavy``.
+        scale: multiplies the profile's row counts.
+        seed: the random seed (the same seed gives the same data).
+        existing: ``refuse`` (default), ``append`` or ``truncate`` when data exists.
+        analyze: ANALYZE the seeded tables.
+        progress: called as ``progress(stage, done, total)`` while it runs (``total`` None when
+            unknown).
+
+    Returns:
+        SeedReport: rows per table and the time taken.
+
+    Raises:
+        ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
+        DatabaseError: PostgreSQL refused a statement or the connection failed.
+        RefusedError: the database already has data and ``existing`` is ``refuse``.
+        KeyboardInterrupt: on Ctrl-C: the operation is cancelled and cleaned up first."""
 def seed_async(
     url: str,
     profile: str,
@@ -819,27 +1771,202 @@ def seed_async(
     analyze: bool = True,
     progress: Optional[_Progress] = None,
 ) -> Awaitable[SeedReport]:
-    """Like ``seed``; awaitable."""
+    """The awaitable form of `seed`: returns an awaitable of its result.
+
+    Seeds a profile of the reference ride-hailing data into the migrated database at ``url``.
+
+    Args:
+        url: the database: a ``postgres://`` URL or a libpq ``key=value`` string.
+        profile: ``light``, ``medium`` or ``heavy``.
+        scale: multiplies the profile's row counts.
+        seed: the random seed (the same seed gives the same data).
+        existing: ``refuse`` (default), ``append`` or ``truncate`` when data exists.
+        analyze: ANALYZE the seeded tables.
+        progress: called as ``progress(stage, done, total)`` while it runs (``total`` None when
+            unknown).
+
+    Returns:
+        SeedReport: rows per table and the time taken.
+
+    Raises:
+        ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
+        DatabaseError: PostgreSQL refused a statement or the connection failed.
+        RefusedError: the database already has data and ``existing`` is ``refuse``.
+        KeyboardInterrupt: on Ctrl-C: the operation is cancelled and cleaned up first."""
 def seed_file(url: str, path: str) -> SeedFileReport:
-    """Run a seed SQL file in one transaction."""
+    """Runs a seed SQL file in one transaction (nothing is kept when a statement fails).
+
+    Args:
+        url: the database: a ``postgres://`` URL or a libpq ``key=value`` string.
+        path: the SQL file (the error of a failing statement names its line).
+
+    Returns:
+        SeedFileReport: statements run and the time taken.
+
+    Raises:
+        ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
+        DatabaseError: PostgreSQL refused a statement or the connection failed.
+        DbopsIOError: a local file or directory could not be read or written."""
 def seed_file_async(url: str, path: str) -> Awaitable[SeedFileReport]:
-    """Like ``seed_file``; awaitable."""
+    """The awaitable form of `seed_file`: returns an awaitable of its result.
+
+    Runs a seed SQL file in one transaction (nothing is kept when a statement fails).
+
+    Args:
+        url: the database: a ``postgres://`` URL or a libpq ``key=value`` string.
+        path: the SQL file (the error of a failing statement names its line).
+
+    Returns:
+        SeedFileReport: statements run and the time taken.
+
+    Raises:
+        ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
+        DatabaseError: PostgreSQL refused a statement or the connection failed.
+        DbopsIOError: a local file or directory could not be read or written."""
 def reset(url: str, source: str, *, seed: Optional[str] = None, force: bool = False) -> ResetReport:
-    """Drop, recreate, migrate (from ``source``) and optionally seed; refuses production-looking names unless ``force``."""
+    """Drops and recreates the database at ``url`` (terminating its sessions), migrates it from
+    ``source`` and optionally seeds it, like the old ``make db-reset``.
+
+    Args:
+        url: the database: a ``postgres://`` URL or a libpq ``key=value`` string.
+        source: the migrations directory.
+        seed: a profile to seed afterwards (``light``, ``medium``, ``heavy``).
+        force: reset even a database that looks like production.
+
+    Returns:
+        ResetReport: what was dropped, the migrations applied and the seed's report.
+
+    Raises:
+        ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
+        DatabaseError: PostgreSQL refused a statement or the connection failed.
+        MigrationError: a migration failed (file, line and statement in the message; nothing of it
+            applied unless it runs outside a transaction).
+        RefusedError: the database looks like production (its name or host, or the server says so)
+            and ``force`` is not set."""
 def reset_async(url: str, source: str, *, seed: Optional[str] = None, force: bool = False) -> Awaitable[ResetReport]:
-    """Like ``reset``; awaitable."""
+    """The awaitable form of `reset`: returns an awaitable of its result.
+
+    Drops and recreates the database at ``url`` (terminating its sessions), migrates it from
+    ``source`` and optionally seeds it, like the old ``make db-reset``.
+
+    Args:
+        url: the database: a ``postgres://`` URL or a libpq ``key=value`` string.
+        source: the migrations directory.
+        seed: a profile to seed afterwards (``light``, ``medium``, ``heavy``).
+        force: reset even a database that looks like production.
+
+    Returns:
+        ResetReport: what was dropped, the migrations applied and the seed's report.
+
+    Raises:
+        ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
+        DatabaseError: PostgreSQL refused a statement or the connection failed.
+        MigrationError: a migration failed (file, line and statement in the message; nothing of it
+            applied unless it runs outside a transaction).
+        RefusedError: the database looks like production (its name or host, or the server says so)
+            and ``force`` is not set."""
 def status(url: str, *, long_running: float = 60.0, limit: int = 10) -> DbStatus:
-    """The monitoring report of the database at ``url``."""
+    """The monitoring report of the database at ``url``: connections, long-running queries, locks and
+    waits, table and index sizes, vacuum state, replication and archiver.
+
+    Args:
+        url: the database: a ``postgres://`` URL or a libpq ``key=value`` string.
+        long_running: queries running longer than this many seconds are listed.
+        limit: rows per list (largest tables, top queries, ...).
+
+    Returns:
+        DbStatus: the report (the same as ``dbops db status --json``).
+
+    Raises:
+        ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
+        DatabaseError: PostgreSQL refused a statement or the connection failed."""
 def status_async(url: str, *, long_running: float = 60.0, limit: int = 10) -> Awaitable[DbStatus]:
-    """Like ``status``; awaitable."""
+    """The awaitable form of `status`: returns an awaitable of its result.
+
+    The monitoring report of the database at ``url``: connections, long-running queries, locks and
+    waits, table and index sizes, vacuum state, replication and archiver.
+
+    Args:
+        url: the database: a ``postgres://`` URL or a libpq ``key=value`` string.
+        long_running: queries running longer than this many seconds are listed.
+        limit: rows per list (largest tables, top queries, ...).
+
+    Returns:
+        DbStatus: the report (the same as ``dbops db status --json``).
+
+    Raises:
+        ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
+        DatabaseError: PostgreSQL refused a statement or the connection failed."""
 def terminate(url: str, pid: int) -> bool:
-    """Terminate backend ``pid``; False if there was none."""
+    """Terminates the server session (backend) ``pid``, as ``pg_terminate_backend`` does.
+
+    Args:
+        url: the database: a ``postgres://`` URL or a libpq ``key=value`` string.
+        pid: the backend's process id (from ``status``).
+
+    Returns:
+        bool: True when a session was terminated, False when there was none.
+
+    Raises:
+        ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
+        DatabaseError: PostgreSQL refused a statement or the connection failed."""
 def terminate_async(url: str, pid: int) -> Awaitable[bool]:
-    """Like ``terminate``; awaitable."""
+    """The awaitable form of `terminate`: returns an awaitable of its result.
+
+    Terminates the server session (backend) ``pid``, as ``pg_terminate_backend`` does.
+
+    Args:
+        url: the database: a ``postgres://`` URL or a libpq ``key=value`` string.
+        pid: the backend's process id (from ``status``).
+
+    Returns:
+        bool: True when a session was terminated, False when there was none.
+
+    Raises:
+        ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
+        DatabaseError: PostgreSQL refused a statement or the connection failed."""
 def verify(url: str, source: str, *, skip_rollback: bool = False, keep: bool = False, progress: Optional[_Progress] = None) -> VerifyReport:
-    """Verify every migration's round trip (up, down, up, schema identical) in a scratch database."""
+    """Verifies every migration's round trip in a scratch database on the server of ``url``: each up,
+    then its down, then up again, comparing the schema each time.
+
+    Args:
+        url: the database: a ``postgres://`` URL or a libpq ``key=value`` string.
+        source: the migrations directory.
+        skip_rollback: only apply the up files.
+        keep: keep the scratch database (its name is in the report).
+        progress: called as ``progress(stage, done, total)`` while it runs (``total`` None when
+            unknown).
+
+    Returns:
+        VerifyReport: ``passed`` and each migration's result with the schema differences found.
+
+    Raises:
+        ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
+        DatabaseError: PostgreSQL refused a statement or the connection failed.
+        MigrationSourceError: a migration file or directory is invalid.
+        KeyboardInterrupt: on Ctrl-C: the operation is cancelled and cleaned up first."""
 def verify_async(url: str, source: str, *, skip_rollback: bool = False, keep: bool = False, progress: Optional[_Progress] = None) -> Awaitable[VerifyReport]:
-    """Like ``verify``; awaitable."""
+    """The awaitable form of `verify`: returns an awaitable of its result.
+
+    Verifies every migration's round trip in a scratch database on the server of ``url``: each up,
+    then its down, then up again, comparing the schema each time.
+
+    Args:
+        url: the database: a ``postgres://`` URL or a libpq ``key=value`` string.
+        source: the migrations directory.
+        skip_rollback: only apply the up files.
+        keep: keep the scratch database (its name is in the report).
+        progress: called as ``progress(stage, done, total)`` while it runs (``total`` None when
+            unknown).
+
+    Returns:
+        VerifyReport: ``passed`` and each migration's result with the schema differences found.
+
+    Raises:
+        ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
+        DatabaseError: PostgreSQL refused a statement or the connection failed.
+        MigrationSourceError: a migration file or directory is invalid.
+        KeyboardInterrupt: on Ctrl-C: the operation is cancelled and cleaned up first."""
 def pitr_push(
     store: str,
     path: str,
@@ -850,7 +1977,33 @@ def pitr_push(
     deadline: float = 60.0,
     store_options: Optional[Dict[str, str]] = None,
 ) -> PushReport:
-    """Archive one WAL file (archive_command)."""
+    """Archives one WAL file into ``store`` (what ``archive_command`` runs); idempotent: an identical
+    copy already stored is success.
+
+    Args:
+        store: the store URL: ``file:///dir`` (or a path), ``s3://bucket/prefix``,
+            ``gs://bucket/prefix``, ``az://container/prefix`` or ``memory://name``.
+        path: the WAL file (``%p``).
+        recipients: age recipients (``age1...``) to encrypt to.
+        passphrase: the passphrase of passphrase-encrypted data.
+        identity: an identity to compare an encrypted existing copy with.
+        deadline: seconds before giving up (the archiver retries).
+        store_options: the store client's settings (keys of the object store builders, e.g.
+            ``aws_endpoint``, ``aws_allow_http``); credentials come from the cloud's environment
+            variables, never from here.
+
+    Returns:
+        PushReport: the key, sizes and whether it was already stored.
+
+    Raises:
+        ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
+        StorageError: the store failed (its ``kind`` says how: not found, permission denied,
+            transient, ...).
+        EncryptionError: the data cannot be decrypted (missing or wrong key or passphrase) or a
+            recipient is invalid.
+        DbopsIOError: a local file or directory could not be read or written.
+        OperationTimeout: it did not finish in time.
+        IntegrityError: a different file is already stored under that name."""
 def pitr_push_async(
     store: str,
     path: str,
@@ -861,7 +2014,35 @@ def pitr_push_async(
     deadline: float = 60.0,
     store_options: Optional[Dict[str, str]] = None,
 ) -> Awaitable[PushReport]:
-    """Like ``pitr_push``; awaitable."""
+    """The awaitable form of `pitr_push`: returns an awaitable of its result.
+
+    Archives one WAL file into ``store`` (what ``archive_command`` runs); idempotent: an identical
+    copy already stored is success.
+
+    Args:
+        store: the store URL: ``file:///dir`` (or a path), ``s3://bucket/prefix``,
+            ``gs://bucket/prefix``, ``az://container/prefix`` or ``memory://name``.
+        path: the WAL file (``%p``).
+        recipients: age recipients (``age1...``) to encrypt to.
+        passphrase: the passphrase of passphrase-encrypted data.
+        identity: an identity to compare an encrypted existing copy with.
+        deadline: seconds before giving up (the archiver retries).
+        store_options: the store client's settings (keys of the object store builders, e.g.
+            ``aws_endpoint``, ``aws_allow_http``); credentials come from the cloud's environment
+            variables, never from here.
+
+    Returns:
+        PushReport: the key, sizes and whether it was already stored.
+
+    Raises:
+        ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
+        StorageError: the store failed (its ``kind`` says how: not found, permission denied,
+            transient, ...).
+        EncryptionError: the data cannot be decrypted (missing or wrong key or passphrase) or a
+            recipient is invalid.
+        DbopsIOError: a local file or directory could not be read or written.
+        OperationTimeout: it did not finish in time.
+        IntegrityError: a different file is already stored under that name."""
 def pitr_fetch(
     store: str,
     name: str,
@@ -872,7 +2053,32 @@ def pitr_fetch(
     deadline: float = 60.0,
     store_options: Optional[Dict[str, str]] = None,
 ) -> FetchReport:
-    """Restore one WAL file (restore_command); ``found`` is False at the end of the archive."""
+    """Restores one WAL file from ``store`` into ``dest`` (what ``restore_command`` runs).
+
+    Args:
+        store: the store URL: ``file:///dir`` (or a path), ``s3://bucket/prefix``,
+            ``gs://bucket/prefix``, ``az://container/prefix`` or ``memory://name``.
+        name: the WAL file's name (``%f``).
+        dest: where to write it (``%p``).
+        identity: the text of an age identity (``AGE-SECRET-KEY-1...``) that decrypts.
+        passphrase: the passphrase of passphrase-encrypted data.
+        deadline: seconds before giving up.
+        store_options: the store client's settings (keys of the object store builders, e.g.
+            ``aws_endpoint``, ``aws_allow_http``); credentials come from the cloud's environment
+            variables, never from here.
+
+    Returns:
+        FetchReport: ``found`` (False at the end of the archive, which ends recovery) and the sizes.
+
+    Raises:
+        ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
+        StorageError: the store failed (its ``kind`` says how: not found, permission denied,
+            transient, ...).
+        EncryptionError: the data cannot be decrypted (missing or wrong key or passphrase) or a
+            recipient is invalid.
+        DbopsIOError: a local file or directory could not be read or written.
+        OperationTimeout: it did not finish in time.
+        IntegrityError: stored data does not match its manifest or checksums."""
 def pitr_fetch_async(
     store: str,
     name: str,
@@ -883,7 +2089,34 @@ def pitr_fetch_async(
     deadline: float = 60.0,
     store_options: Optional[Dict[str, str]] = None,
 ) -> Awaitable[FetchReport]:
-    """Like ``pitr_fetch``; awaitable."""
+    """The awaitable form of `pitr_fetch`: returns an awaitable of its result.
+
+    Restores one WAL file from ``store`` into ``dest`` (what ``restore_command`` runs).
+
+    Args:
+        store: the store URL: ``file:///dir`` (or a path), ``s3://bucket/prefix``,
+            ``gs://bucket/prefix``, ``az://container/prefix`` or ``memory://name``.
+        name: the WAL file's name (``%f``).
+        dest: where to write it (``%p``).
+        identity: the text of an age identity (``AGE-SECRET-KEY-1...``) that decrypts.
+        passphrase: the passphrase of passphrase-encrypted data.
+        deadline: seconds before giving up.
+        store_options: the store client's settings (keys of the object store builders, e.g.
+            ``aws_endpoint``, ``aws_allow_http``); credentials come from the cloud's environment
+            variables, never from here.
+
+    Returns:
+        FetchReport: ``found`` (False at the end of the archive, which ends recovery) and the sizes.
+
+    Raises:
+        ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
+        StorageError: the store failed (its ``kind`` says how: not found, permission denied,
+            transient, ...).
+        EncryptionError: the data cannot be decrypted (missing or wrong key or passphrase) or a
+            recipient is invalid.
+        DbopsIOError: a local file or directory could not be read or written.
+        OperationTimeout: it did not finish in time.
+        IntegrityError: stored data does not match its manifest or checksums."""
 def pitr_base_backup(
     url: str,
     store: str,
@@ -894,9 +2127,36 @@ def pitr_base_backup(
     incremental: bool = False,
     full_if_unsupported: bool = False,
 ) -> BaseBackup:
-    """Take a base backup into the archive; returns its manifest. ``incremental``: only the blocks
-    changed since the newest base backup of this cluster (PostgreSQL 17+); ``full_if_unsupported``:
-    a full one on older servers instead of raising ``RefusedError``."""
+    """Takes a base backup of the cluster at ``url`` into ``store``.
+
+    Args:
+        url: the database: a ``postgres://`` URL or a libpq ``key=value`` string.
+        store: the store URL: ``file:///dir`` (or a path), ``s3://bucket/prefix``,
+            ``gs://bucket/prefix``, ``az://container/prefix`` or ``memory://name``.
+        recipients: age recipients (``age1...``) to encrypt to.
+        passphrase: the passphrase of passphrase-encrypted data.
+        store_options: the store client's settings (keys of the object store builders, e.g.
+            ``aws_endpoint``, ``aws_allow_http``); credentials come from the cloud's environment
+            variables, never from here.
+        incremental: only the blocks changed since the newest base backup of this cluster
+            (PostgreSQL 17 and later).
+        full_if_unsupported: take a full backup on servers before 17 instead of raising.
+
+    Returns:
+        BaseBackup: its manifest (id, start and end LSN, timeline, size, ``parent`` for an
+            incremental).
+
+    Raises:
+        ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
+        StorageError: the store failed (its ``kind`` says how: not found, permission denied,
+            transient, ...).
+        EncryptionError: the data cannot be decrypted (missing or wrong key or passphrase) or a
+            recipient is invalid.
+        DatabaseError: PostgreSQL refused a statement or the connection failed.
+        ClusterError: a PostgreSQL program (``pg_dump``, ``pg_restore``, ``psql``, ``postgres``,
+            ...) failed; its message has the program's last lines.
+        RefusedError: an incremental on a server before 17, or with ``summarize_wal`` off.
+        KeyboardInterrupt: on Ctrl-C: the operation is cancelled and cleaned up first."""
 def pitr_base_backup_async(
     url: str,
     store: str,
@@ -907,7 +2167,38 @@ def pitr_base_backup_async(
     incremental: bool = False,
     full_if_unsupported: bool = False,
 ) -> Awaitable[BaseBackup]:
-    """Like ``pitr_base_backup``; awaitable."""
+    """The awaitable form of `pitr_base_backup`: returns an awaitable of its result.
+
+    Takes a base backup of the cluster at ``url`` into ``store``.
+
+    Args:
+        url: the database: a ``postgres://`` URL or a libpq ``key=value`` string.
+        store: the store URL: ``file:///dir`` (or a path), ``s3://bucket/prefix``,
+            ``gs://bucket/prefix``, ``az://container/prefix`` or ``memory://name``.
+        recipients: age recipients (``age1...``) to encrypt to.
+        passphrase: the passphrase of passphrase-encrypted data.
+        store_options: the store client's settings (keys of the object store builders, e.g.
+            ``aws_endpoint``, ``aws_allow_http``); credentials come from the cloud's environment
+            variables, never from here.
+        incremental: only the blocks changed since the newest base backup of this cluster
+            (PostgreSQL 17 and later).
+        full_if_unsupported: take a full backup on servers before 17 instead of raising.
+
+    Returns:
+        BaseBackup: its manifest (id, start and end LSN, timeline, size, ``parent`` for an
+            incremental).
+
+    Raises:
+        ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
+        StorageError: the store failed (its ``kind`` says how: not found, permission denied,
+            transient, ...).
+        EncryptionError: the data cannot be decrypted (missing or wrong key or passphrase) or a
+            recipient is invalid.
+        DatabaseError: PostgreSQL refused a statement or the connection failed.
+        ClusterError: a PostgreSQL program (``pg_dump``, ``pg_restore``, ``psql``, ``postgres``,
+            ...) failed; its message has the program's last lines.
+        RefusedError: an incremental on a server before 17, or with ``summarize_wal`` off.
+        KeyboardInterrupt: on Ctrl-C: the operation is cancelled and cleaned up first."""
 def pitr_restore(
     store: str,
     data_dir: str,
@@ -923,9 +2214,44 @@ def pitr_restore(
     store_options: Optional[Dict[str, str]] = None,
     delta: bool = False,
 ) -> RecoveryReport:
-    """Unpack a base backup (or combine an incremental chain) into ``data_dir`` and configure replay to
-    the target, then promotion. ``delta``: ``data_dir`` is an existing stopped data directory of which
-    only what differs from the backup is rewritten."""
+    """Restores the base backup (or chain of incrementals) that fits the target into ``data_dir`` and
+    configures replay to the target; every WAL segment needed is checked to be archived first.
+
+    None of ``target_time``, ``restore_point``, ``xid`` and ``lsn`` means the end of the archive.
+
+    Args:
+        store: the store URL: ``file:///dir`` (or a path), ``s3://bucket/prefix``,
+            ``gs://bucket/prefix``, ``az://container/prefix`` or ``memory://name``.
+        data_dir: an empty or absent directory; with ``delta``, an existing stopped data directory.
+        target_time: replay to this time.
+        restore_point: replay to this named restore point.
+        xid: replay to this transaction id.
+        lsn: replay to this WAL position.
+        base_backup: use this base backup (default: the newest usable before the target).
+        dbops_program: the dbops binary the server's ``restore_command`` runs (default: this one).
+        identity: the text of an age identity (``AGE-SECRET-KEY-1...``) that decrypts.
+        passphrase: the passphrase of passphrase-encrypted data.
+        store_options: the store client's settings (keys of the object store builders, e.g.
+            ``aws_endpoint``, ``aws_allow_http``); credentials come from the cloud's environment
+            variables, never from here.
+        delta: rewrite only the files whose contents differ from the backup and remove extra ones.
+
+    Returns:
+        RecoveryReport: the backups used, the target, how the files were verified and the next step
+            (start the server, or ``start_restored``).
+
+    Raises:
+        ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
+        StorageError: the store failed (its ``kind`` says how: not found, permission denied,
+            transient, ...).
+        EncryptionError: the data cannot be decrypted (missing or wrong key or passphrase) or a
+            recipient is invalid.
+        IntegrityError: stored data does not match its manifest or checksums.
+        ClusterError: a PostgreSQL program (``pg_dump``, ``pg_restore``, ``psql``, ``postgres``,
+            ...) failed; its message has the program's last lines.
+        DbopsIOError: a local file or directory could not be read or written.
+        RefusedError: ``data_dir`` is not empty (without ``delta``) or a server runs in it.
+        BackupNotFoundError: no base backup precedes the target."""
 def pitr_restore_async(
     store: str,
     data_dir: str,
@@ -941,45 +2267,422 @@ def pitr_restore_async(
     store_options: Optional[Dict[str, str]] = None,
     delta: bool = False,
 ) -> Awaitable[RecoveryReport]:
-    """Like ``pitr_restore``; awaitable."""
+    """The awaitable form of `pitr_restore`: returns an awaitable of its result.
+
+    Restores the base backup (or chain of incrementals) that fits the target into ``data_dir`` and
+    configures replay to the target; every WAL segment needed is checked to be archived first.
+
+    None of ``target_time``, ``restore_point``, ``xid`` and ``lsn`` means the end of the archive.
+
+    Args:
+        store: the store URL: ``file:///dir`` (or a path), ``s3://bucket/prefix``,
+            ``gs://bucket/prefix``, ``az://container/prefix`` or ``memory://name``.
+        data_dir: an empty or absent directory; with ``delta``, an existing stopped data directory.
+        target_time: replay to this time.
+        restore_point: replay to this named restore point.
+        xid: replay to this transaction id.
+        lsn: replay to this WAL position.
+        base_backup: use this base backup (default: the newest usable before the target).
+        dbops_program: the dbops binary the server's ``restore_command`` runs (default: this one).
+        identity: the text of an age identity (``AGE-SECRET-KEY-1...``) that decrypts.
+        passphrase: the passphrase of passphrase-encrypted data.
+        store_options: the store client's settings (keys of the object store builders, e.g.
+            ``aws_endpoint``, ``aws_allow_http``); credentials come from the cloud's environment
+            variables, never from here.
+        delta: rewrite only the files whose contents differ from the backup and remove extra ones.
+
+    Returns:
+        RecoveryReport: the backups used, the target, how the files were verified and the next step
+            (start the server, or ``start_restored``).
+
+    Raises:
+        ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
+        StorageError: the store failed (its ``kind`` says how: not found, permission denied,
+            transient, ...).
+        EncryptionError: the data cannot be decrypted (missing or wrong key or passphrase) or a
+            recipient is invalid.
+        IntegrityError: stored data does not match its manifest or checksums.
+        ClusterError: a PostgreSQL program (``pg_dump``, ``pg_restore``, ``psql``, ``postgres``,
+            ...) failed; its message has the program's last lines.
+        DbopsIOError: a local file or directory could not be read or written.
+        RefusedError: ``data_dir`` is not empty (without ``delta``) or a server runs in it.
+        BackupNotFoundError: no base backup precedes the target."""
 def pitr_verify(store: str, *, base_backup: Optional[str] = None, store_options: Optional[Dict[str, str]] = None) -> List[VerifiedBaseBackup]:
-    """Read a base backup (default: the newest) and every backup it is incremental on back from the
-    store and check each object's sha256; raises ``IntegrityError`` naming a corrupt or missing member."""
+    """Reads a base backup and every backup it is incremental on back from ``store`` and checks each
+    object's sha256.
+
+    Args:
+        store: the store URL: ``file:///dir`` (or a path), ``s3://bucket/prefix``,
+            ``gs://bucket/prefix``, ``az://container/prefix`` or ``memory://name``.
+        base_backup: the base backup's id (default: the newest).
+        store_options: the store client's settings (keys of the object store builders, e.g.
+            ``aws_endpoint``, ``aws_allow_http``); credentials come from the cloud's environment
+            variables, never from here.
+
+    Returns:
+        list[VerifiedBaseBackup]: one per member of the chain, the full backup first.
+
+    Raises:
+        ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
+        StorageError: the store failed (its ``kind`` says how: not found, permission denied,
+            transient, ...).
+        IntegrityError: a member is missing or corrupt (the message names it)."""
 def pitr_verify_async(store: str, *, base_backup: Optional[str] = None, store_options: Optional[Dict[str, str]] = None) -> Awaitable[List[VerifiedBaseBackup]]:
-    """Like ``pitr_verify``; awaitable."""
+    """The awaitable form of `pitr_verify`: returns an awaitable of its result.
+
+    Reads a base backup and every backup it is incremental on back from ``store`` and checks each
+    object's sha256.
+
+    Args:
+        store: the store URL: ``file:///dir`` (or a path), ``s3://bucket/prefix``,
+            ``gs://bucket/prefix``, ``az://container/prefix`` or ``memory://name``.
+        base_backup: the base backup's id (default: the newest).
+        store_options: the store client's settings (keys of the object store builders, e.g.
+            ``aws_endpoint``, ``aws_allow_http``); credentials come from the cloud's environment
+            variables, never from here.
+
+    Returns:
+        list[VerifiedBaseBackup]: one per member of the chain, the full backup first.
+
+    Raises:
+        ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
+        StorageError: the store failed (its ``kind`` says how: not found, permission denied,
+            transient, ...).
+        IntegrityError: a member is missing or corrupt (the message names it)."""
 def pitr_status(store: str, url: Optional[str] = None, *, store_options: Optional[Dict[str, str]] = None) -> PitrStatus:
-    """Archive per timeline, gaps, base backups, recovery window and (with ``url``) the archiver."""
+    """Reports the archive: segments per timeline, gaps, base backups and chains, the recovery window;
+    with ``url``, the server's archiver too.
+
+    Args:
+        store: the store URL: ``file:///dir`` (or a path), ``s3://bucket/prefix``,
+            ``gs://bucket/prefix``, ``az://container/prefix`` or ``memory://name``.
+        url: a server whose archiver state is added (optional).
+        store_options: the store client's settings (keys of the object store builders, e.g.
+            ``aws_endpoint``, ``aws_allow_http``); credentials come from the cloud's environment
+            variables, never from here.
+
+    Returns:
+        PitrStatus: the timelines, base backups, problems and the window a restore can reach.
+
+    Raises:
+        ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
+        StorageError: the store failed (its ``kind`` says how: not found, permission denied,
+            transient, ...).
+        DatabaseError: PostgreSQL refused a statement or the connection failed."""
 def pitr_status_async(store: str, url: Optional[str] = None, *, store_options: Optional[Dict[str, str]] = None) -> Awaitable[PitrStatus]:
-    """Like ``pitr_status``; awaitable."""
+    """The awaitable form of `pitr_status`: returns an awaitable of its result.
+
+    Reports the archive: segments per timeline, gaps, base backups and chains, the recovery window;
+    with ``url``, the server's archiver too.
+
+    Args:
+        store: the store URL: ``file:///dir`` (or a path), ``s3://bucket/prefix``,
+            ``gs://bucket/prefix``, ``az://container/prefix`` or ``memory://name``.
+        url: a server whose archiver state is added (optional).
+        store_options: the store client's settings (keys of the object store builders, e.g.
+            ``aws_endpoint``, ``aws_allow_http``); credentials come from the cloud's environment
+            variables, never from here.
+
+    Returns:
+        PitrStatus: the timelines, base backups, problems and the window a restore can reach.
+
+    Raises:
+        ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
+        StorageError: the store failed (its ``kind`` says how: not found, permission denied,
+            transient, ...).
+        DatabaseError: PostgreSQL refused a statement or the connection failed."""
 def pitr_restore_point(url: str, name: str) -> str:
-    """Create a named restore point and switch WAL; returns its LSN."""
+    """Creates a named restore point on the server and switches WAL, so the point is archived at once.
+
+    Args:
+        url: the database: a ``postgres://`` URL or a libpq ``key=value`` string.
+        name: the restore point's name (``--restore-point`` of a later restore).
+
+    Returns:
+        str: the restore point's LSN.
+
+    Raises:
+        ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
+        DatabaseError: PostgreSQL refused a statement or the connection failed."""
 def pitr_restore_point_async(url: str, name: str) -> Awaitable[str]:
-    """Like ``pitr_restore_point``; awaitable."""
+    """The awaitable form of `pitr_restore_point`: returns an awaitable of its result.
+
+    Creates a named restore point on the server and switches WAL, so the point is archived at once.
+
+    Args:
+        url: the database: a ``postgres://`` URL or a libpq ``key=value`` string.
+        name: the restore point's name (``--restore-point`` of a later restore).
+
+    Returns:
+        str: the restore point's LSN.
+
+    Raises:
+        ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
+        DatabaseError: PostgreSQL refused a statement or the connection failed."""
 def pitr_archive_command(store: str, *, store_options: Optional[Dict[str, str]] = None, recipients: Optional[List[str]] = None, passphrase_env: Optional[str] = None, level: Optional[int] = None, deadline: Optional[float] = None, dbops_program: Optional[str] = None) -> str:
-    """The archive_command archiving into ``store`` with ``dbops wal push``: quoted for /bin/sh, ``%`` doubled,
-    credentials refused (they belong in the server's environment), encryption included."""
+    """Builds the ``archive_command`` that archives into ``store`` with ``dbops wal push``: every
+    argument quoted for ``/bin/sh``, ``%`` doubled, encryption included.
+
+    Args:
+        store: the store URL: ``file:///dir`` (or a path), ``s3://bucket/prefix``,
+            ``gs://bucket/prefix``, ``az://container/prefix`` or ``memory://name``.
+        store_options: the store client's settings (keys of the object store builders, e.g.
+            ``aws_endpoint``, ``aws_allow_http``); credentials come from the cloud's environment
+            variables, never from here.
+        recipients: age recipients (``age1...``) to encrypt to.
+        passphrase_env: the name of the server's environment variable holding a passphrase.
+        level: the compression level.
+        deadline: seconds each push may take.
+        dbops_program: the dbops binary the server runs (default: this one).
+
+    Returns:
+        str: the command for ``postgresql.conf``.
+
+    Raises:
+        ConfigError: credentials in the store URL or options (they belong in the server's
+            environment), or an invalid option."""
 def pitr_restore_command(store: str, *, store_options: Optional[Dict[str, str]] = None, identity_file: Optional[str] = None, passphrase_env: Optional[str] = None, deadline: Optional[float] = None, dbops_program: Optional[str] = None) -> str:
-    """The restore_command fetching from ``store`` with ``dbops wal fetch``, quoted like ``pitr_archive_command``."""
+    """Builds the ``restore_command`` that fetches from ``store`` with ``dbops wal fetch``, quoted like
+    ``pitr_archive_command``.
+
+    Args:
+        store: the store URL: ``file:///dir`` (or a path), ``s3://bucket/prefix``,
+            ``gs://bucket/prefix``, ``az://container/prefix`` or ``memory://name``.
+        store_options: the store client's settings (keys of the object store builders, e.g.
+            ``aws_endpoint``, ``aws_allow_http``); credentials come from the cloud's environment
+            variables, never from here.
+        identity_file: the server's file of age identities.
+        passphrase_env: the name of the server's environment variable holding a passphrase.
+        deadline: seconds each fetch may take.
+        dbops_program: the dbops binary the server runs (default: this one).
+
+    Returns:
+        str: the command for the restored server's configuration.
+
+    Raises:
+        ConfigError: credentials in the store URL or options, or an invalid option."""
 def pitr_setup(url: str, store: str, *, store_options: Optional[Dict[str, str]] = None, recipients: Optional[List[str]] = None, passphrase_env: Optional[str] = None, level: Optional[int] = None, deadline: Optional[float] = None, dbops_program: Optional[str] = None, archive_timeout: str = "60s", apply: bool = False) -> List[SetupItem]:
-    """Compare (and with ``apply`` set) wal_level, archive_mode, archive_command (built like
-    ``pitr_archive_command``) and archive_timeout; plus the server's ``passphrase_env`` variable."""
+    """Compares, and with ``apply=True`` sets (``ALTER SYSTEM`` and a reload), the server's settings
+    for archiving into ``store``: ``wal_level``, ``archive_mode``, ``archive_command``,
+    ``archive_timeout`` (and ``summarize_wal`` on 17 and later).
+
+    Args:
+        url: the database: a ``postgres://`` URL or a libpq ``key=value`` string.
+        store: the store URL: ``file:///dir`` (or a path), ``s3://bucket/prefix``,
+            ``gs://bucket/prefix``, ``az://container/prefix`` or ``memory://name``.
+        store_options: the store client's settings (keys of the object store builders, e.g.
+            ``aws_endpoint``, ``aws_allow_http``); credentials come from the cloud's environment
+            variables, never from here.
+        recipients: age recipients (``age1...``) to encrypt to.
+        passphrase_env: the name of the server's environment variable holding a passphrase.
+        level: the compression level.
+        deadline: seconds each push may take.
+        dbops_program: the dbops binary the server runs (default: this one).
+        archive_timeout: the longest time before a segment is archived.
+        apply: change the settings; without it, only compare.
+
+    Returns:
+        list[SetupItem]: each setting, its current and wanted value and whether a restart is needed.
+
+    Raises:
+        ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
+        DatabaseError: PostgreSQL refused a statement or the connection failed.
+        RefusedError: ``apply`` with a passphrase variable the server does not have."""
 def pitr_setup_async(url: str, store: str, *, store_options: Optional[Dict[str, str]] = None, recipients: Optional[List[str]] = None, passphrase_env: Optional[str] = None, level: Optional[int] = None, deadline: Optional[float] = None, dbops_program: Optional[str] = None, archive_timeout: str = "60s", apply: bool = False) -> Awaitable[List[SetupItem]]:
-    """Like ``pitr_setup``; awaitable."""
+    """The awaitable form of `pitr_setup`: returns an awaitable of its result.
+
+    Compares, and with ``apply=True`` sets (``ALTER SYSTEM`` and a reload), the server's settings
+    for archiving into ``store``: ``wal_level``, ``archive_mode``, ``archive_command``,
+    ``archive_timeout`` (and ``summarize_wal`` on 17 and later).
+
+    Args:
+        url: the database: a ``postgres://`` URL or a libpq ``key=value`` string.
+        store: the store URL: ``file:///dir`` (or a path), ``s3://bucket/prefix``,
+            ``gs://bucket/prefix``, ``az://container/prefix`` or ``memory://name``.
+        store_options: the store client's settings (keys of the object store builders, e.g.
+            ``aws_endpoint``, ``aws_allow_http``); credentials come from the cloud's environment
+            variables, never from here.
+        recipients: age recipients (``age1...``) to encrypt to.
+        passphrase_env: the name of the server's environment variable holding a passphrase.
+        level: the compression level.
+        deadline: seconds each push may take.
+        dbops_program: the dbops binary the server runs (default: this one).
+        archive_timeout: the longest time before a segment is archived.
+        apply: change the settings; without it, only compare.
+
+    Returns:
+        list[SetupItem]: each setting, its current and wanted value and whether a restart is needed.
+
+    Raises:
+        ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
+        DatabaseError: PostgreSQL refused a statement or the connection failed.
+        RefusedError: ``apply`` with a passphrase variable the server does not have."""
 def pitr_prune(store: str, keep: int, *, apply: bool = False, store_options: Optional[Dict[str, str]] = None) -> PitrRetentionPlan:
-    """Keep the newest ``keep`` base backups and the WAL they need; deletes only with ``apply=True``."""
+    """Keeps the newest ``keep`` base backups (with every backup they are built on) and the WAL they
+    need; deletes the rest only with ``apply=True``.
+
+    Args:
+        store: the store URL: ``file:///dir`` (or a path), ``s3://bucket/prefix``,
+            ``gs://bucket/prefix``, ``az://container/prefix`` or ``memory://name``.
+        keep: base backups to keep (at least 1).
+        apply: delete; without it, only the plan.
+        store_options: the store client's settings (keys of the object store builders, e.g.
+            ``aws_endpoint``, ``aws_allow_http``); credentials come from the cloud's environment
+            variables, never from here.
+
+    Returns:
+        PitrRetentionPlan: what is kept and deleted.
+
+    Raises:
+        ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
+        StorageError: the store failed (its ``kind`` says how: not found, permission denied,
+            transient, ...)."""
 def pitr_prune_async(store: str, keep: int, *, apply: bool = False, store_options: Optional[Dict[str, str]] = None) -> Awaitable[PitrRetentionPlan]:
-    """Like ``pitr_prune``; awaitable."""
+    """The awaitable form of `pitr_prune`: returns an awaitable of its result.
+
+    Keeps the newest ``keep`` base backups (with every backup they are built on) and the WAL they
+    need; deletes the rest only with ``apply=True``.
+
+    Args:
+        store: the store URL: ``file:///dir`` (or a path), ``s3://bucket/prefix``,
+            ``gs://bucket/prefix``, ``az://container/prefix`` or ``memory://name``.
+        keep: base backups to keep (at least 1).
+        apply: delete; without it, only the plan.
+        store_options: the store client's settings (keys of the object store builders, e.g.
+            ``aws_endpoint``, ``aws_allow_http``); credentials come from the cloud's environment
+            variables, never from here.
+
+    Returns:
+        PitrRetentionPlan: what is kept and deleted.
+
+    Raises:
+        ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
+        StorageError: the store failed (its ``kind`` says how: not found, permission denied,
+            transient, ...)."""
 def pitr_prefetch(store: str, after: str, dest: str, *, count: int = 8, parallel: int = 4, identity: Optional[str] = None, passphrase: Optional[str] = None, store_options: Optional[Dict[str, str]] = None) -> Optional[int]:
-    """Download the ``count`` segments after ``after`` into the prefetch directory next to ``dest``; None when
-    another prefetch holds that directory's lock."""
+    """Downloads the ``count`` segments after ``after`` into the prefetch directory next to ``dest``
+    (what ``dbops wal fetch`` starts in the background), unless another prefetch runs for that
+    directory.
+
+    Args:
+        store: the store URL: ``file:///dir`` (or a path), ``s3://bucket/prefix``,
+            ``gs://bucket/prefix``, ``az://container/prefix`` or ``memory://name``.
+        after: the segment name after which to start.
+        dest: the server's ``%p`` of that segment.
+        count: segments to fetch.
+        parallel: downloads at once.
+        identity: the text of an age identity (``AGE-SECRET-KEY-1...``) that decrypts.
+        passphrase: the passphrase of passphrase-encrypted data.
+        store_options: the store client's settings (keys of the object store builders, e.g.
+            ``aws_endpoint``, ``aws_allow_http``); credentials come from the cloud's environment
+            variables, never from here.
+
+    Returns:
+        int | None: how many were fetched, or None when another prefetch holds the lock.
+
+    Raises:
+        ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
+        StorageError: the store failed (its ``kind`` says how: not found, permission denied,
+            transient, ...).
+        EncryptionError: the data cannot be decrypted (missing or wrong key or passphrase) or a
+            recipient is invalid.
+        DbopsIOError: a local file or directory could not be read or written."""
 def pitr_prefetch_async(store: str, after: str, dest: str, *, count: int = 8, parallel: int = 4, identity: Optional[str] = None, passphrase: Optional[str] = None, store_options: Optional[Dict[str, str]] = None) -> Awaitable[Optional[int]]:
-    """Like ``pitr_prefetch``; awaitable."""
+    """The awaitable form of `pitr_prefetch`: returns an awaitable of its result.
+
+    Downloads the ``count`` segments after ``after`` into the prefetch directory next to ``dest``
+    (what ``dbops wal fetch`` starts in the background), unless another prefetch runs for that
+    directory.
+
+    Args:
+        store: the store URL: ``file:///dir`` (or a path), ``s3://bucket/prefix``,
+            ``gs://bucket/prefix``, ``az://container/prefix`` or ``memory://name``.
+        after: the segment name after which to start.
+        dest: the server's ``%p`` of that segment.
+        count: segments to fetch.
+        parallel: downloads at once.
+        identity: the text of an age identity (``AGE-SECRET-KEY-1...``) that decrypts.
+        passphrase: the passphrase of passphrase-encrypted data.
+        store_options: the store client's settings (keys of the object store builders, e.g.
+            ``aws_endpoint``, ``aws_allow_http``); credentials come from the cloud's environment
+            variables, never from here.
+
+    Returns:
+        int | None: how many were fetched, or None when another prefetch holds the lock.
+
+    Raises:
+        ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
+        StorageError: the store failed (its ``kind`` says how: not found, permission denied,
+            transient, ...).
+        EncryptionError: the data cannot be decrypted (missing or wrong key or passphrase) or a
+            recipient is invalid.
+        DbopsIOError: a local file or directory could not be read or written."""
 def pitr_start_restored(data_dir: str, *, name: str = "pitr", timeout: float = 600.0) -> str:
-    """Start a restored data directory as a detached embedded cluster, wait for promotion; returns its URL."""
+    """Starts a restored data directory (from ``restore``) as a detached embedded cluster on a free TCP
+    port, waits until it has replayed to its target and promoted, and returns its URL. It outlives
+    this process: ``dbops cluster stop --name NAME`` stops it.
+
+    Args:
+        data_dir: the restored data directory.
+        name: the cluster's name for ``dbops cluster``.
+        timeout: seconds to wait for promotion.
+
+    Returns:
+        str: the promoted server's URL.
+
+    Raises:
+        ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
+        ClusterError: a PostgreSQL program (``pg_dump``, ``pg_restore``, ``psql``, ``postgres``,
+            ...) failed; its message has the program's last lines.
+        OperationTimeout: it did not finish in time."""
 def pitr_start_restored_async(data_dir: str, *, name: str = "pitr", timeout: float = 600.0) -> Awaitable[str]:
-    """Like ``pitr_start_restored``; awaitable."""
+    """The awaitable form of `pitr_start_restored`: returns an awaitable of its result.
+
+    Starts a restored data directory (from ``restore``) as a detached embedded cluster on a free TCP
+    port, waits until it has replayed to its target and promoted, and returns its URL. It outlives
+    this process: ``dbops cluster stop --name NAME`` stops it.
+
+    Args:
+        data_dir: the restored data directory.
+        name: the cluster's name for ``dbops cluster``.
+        timeout: seconds to wait for promotion.
+
+    Returns:
+        str: the promoted server's URL.
+
+    Raises:
+        ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
+        ClusterError: a PostgreSQL program (``pg_dump``, ``pg_restore``, ``psql``, ``postgres``,
+            ...) failed; its message has the program's last lines.
+        OperationTimeout: it did not finish in time."""
 def pitr_wait_for_promotion(url: str, timeout: float = 600.0) -> None:
-    """Wait until a restored server has reached its target and been promoted."""
+    """Waits until the server at ``url`` has finished recovery and been promoted.
+
+    Args:
+        url: the database: a ``postgres://`` URL or a libpq ``key=value`` string.
+        timeout: seconds to wait at most.
+
+    Returns:
+        None.
+
+    Raises:
+        ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
+        DatabaseError: PostgreSQL refused a statement or the connection failed.
+        OperationTimeout: it did not finish in time."""
 def pitr_wait_for_promotion_async(url: str, timeout: float = 600.0) -> Awaitable[None]:
-    """Like ``pitr_wait_for_promotion``; awaitable."""
+    """The awaitable form of `pitr_wait_for_promotion`: returns an awaitable of its result.
+
+    Waits until the server at ``url`` has finished recovery and been promoted.
+
+    Args:
+        url: the database: a ``postgres://`` URL or a libpq ``key=value`` string.
+        timeout: seconds to wait at most.
+
+    Returns:
+        None.
+
+    Raises:
+        ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
+        DatabaseError: PostgreSQL refused a statement or the connection failed.
+        OperationTimeout: it did not finish in time."""
 

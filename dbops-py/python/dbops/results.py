@@ -938,8 +938,18 @@ def from_dict(cls: Type[T], data: Mapping[str, Any]) -> T:
     """Builds ``cls`` from plain data (a result's JSON form), nested classes included.
 
     Keys are the Rust field names; a missing key is allowed only for an ``Optional`` (None) or a
-    collection (empty) field, as the core leaves those out when empty. Unknown keys, wrong types and
-    unknown enumeration values raise ``TypeError``/``ValueError`` naming the field.
+    collection (empty) field, as the core leaves those out when empty.
+
+    Args:
+        cls: the result class to build (``dbops.BackupReport``, ...).
+        data: its plain data, e.g. ``result.to_dict()`` or the CLI's ``--json`` output.
+
+    Returns:
+        An instance of ``cls``.
+
+    Raises:
+        TypeError: an unknown key or a value of the wrong type (the message names the field).
+        ValueError: an unknown enumeration value (the message names the field).
     """
     value = _build(cls, data, cls.__name__)
     assert isinstance(value, cls)
