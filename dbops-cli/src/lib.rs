@@ -5,6 +5,7 @@
 mod backup;
 mod cluster;
 mod context;
+mod examples;
 mod golang_migrate;
 mod health;
 mod interrupt;
@@ -118,7 +119,7 @@ where
     if let Some(golang_args) = golang_migrate_args(&args) {
         return panic_guard::run("migrate", move || golang_migrate::run(golang_args));
     }
-    let parsed = Cli::command()
+    let parsed = examples::with_examples(Cli::command())
         .try_get_matches_from(args)
         .and_then(|matches| Ok((command_path(&matches), Cli::from_arg_matches(&matches)?)));
     let (command, cli) = match parsed {
