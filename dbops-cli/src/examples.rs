@@ -197,7 +197,13 @@ fn add(mut command: Command, path: &str) -> Command {
             .map(|line| format!("  {line}"))
             .collect::<Vec<_>>()
             .join("\n");
-        command = command.after_help(format!("Examples:\n{text}"));
+        let guide = if path.is_empty() {
+            "\n\nEnvironment variables, exit codes and a page per task: the guide (docs/ in the \
+             repository: `mdbook serve docs`), its page \"The CLI\"."
+        } else {
+            ""
+        };
+        command = command.after_help(format!("Examples:\n{text}{guide}"));
     }
     let names: Vec<String> = command
         .get_subcommands()

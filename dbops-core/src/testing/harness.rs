@@ -91,7 +91,27 @@ enum Server<'a> {
     Cluster(&'a TempCluster),
 }
 
-/// What a `#[dbops::test]` function takes: built from its fresh database.
+/// What a `#[dbops::test]` function takes: built from its fresh database. Implement it for a type
+/// of your own to have tests take it directly:
+///
+/// ```
+/// use dbops::testing::TestArg;
+/// use dbops::{DatabaseUrl, TestDatabase};
+///
+/// /// The service's own repository, over the test's database.
+/// struct Rides {
+///     url: DatabaseUrl,
+/// }
+///
+/// impl TestArg for Rides {
+///     async fn from_database(db: &TestDatabase) -> dbops::Result<Self> {
+///         Ok(Rides { url: db.url().clone() })
+///     }
+/// }
+/// // #[dbops::test(migrations = "migrations")]
+/// // async fn counts_rides(rides: Rides) { ... }
+/// # let _ = |r: Rides| r.url;
+/// ```
 pub trait TestArg: Sized {
     /// The value for the test, from its database.
     fn from_database(db: &TestDatabase) -> impl Future<Output = Result<Self>> + Send;
@@ -121,7 +141,22 @@ impl TestArg for DatabaseUrl {
     }
 }
 
-/// What a `#[dbops::test]` function returns: `()` or `Result<(), E: Debug>`.
+/// What a `#[dbops::test]` function returns: `()` or `Result<(), E: Debug>`; implement it for a
+/// test outcome of your own:
+///
+/// ```
+/// use dbops::testing::TestOutcome;
+///
+/// /// A check that lists everything it found wrong.
+/// struct Findings(Vec<String>);
+///
+/// impl TestOutcome for Findings {
+///     fn into_result(self) -> Result<(), String> {
+///         if self.0.is_empty() { Ok(()) } else { Err(self.0.join("\n")) }
+///     }
+/// }
+/// assert!(Findings(vec!["rides without a rider".into()]).into_result().is_err());
+/// ```
 pub trait TestOutcome {
     /// `Err` with the error's text when the test failed.
     fn into_result(self) -> std::result::Result<(), String>;
