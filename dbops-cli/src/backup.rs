@@ -64,7 +64,7 @@ impl KeyArgs {
     }
 }
 
-/// Masking personal data while rows stream (README: "Staging copies without personal data").
+/// Masking personal data while rows stream (the guide: "Staging copies without personal data").
 #[derive(Debug, Clone, Args)]
 pub struct MaskArgs {
     /// Mask personal data with the rules in this TOML file while the rows stream (tables format).

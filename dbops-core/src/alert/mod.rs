@@ -233,7 +233,9 @@ pub fn render(report: &BackupHealthReport, reason: &str) -> (String, String) {
             c.reason
         ));
     }
-    body.push_str("\nRunbook: see \"Backup health runbook\" in the dbops README for each check.\n");
+    body.push_str(
+        "\nRunbook: see \"A backup health alert\" in the dbops guide (Runbooks) for each check.\n",
+    );
     (subject, body)
 }
 

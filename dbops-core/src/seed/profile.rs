@@ -56,7 +56,7 @@ pub struct Counts {
 }
 
 impl Profile {
-    /// The counts at scale 1 (the guide's breakdowns; see the README for its headline totals).
+    /// The counts at scale 1 (the guide's breakdowns; see the guide's seeding page for its headline totals).
     pub fn counts(self, scale: u64) -> Counts {
         let k = scale.max(1);
         match self {

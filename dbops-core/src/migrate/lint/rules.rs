@@ -424,7 +424,7 @@ pub fn rule_by_id(id: &str) -> Rule {
 }
 
 /// The rules as a Markdown table (rule, severity, what it catches, lock, what it blocks, safe
-/// rewrite): what `dbops migrate lint --rules` prints and the README shows.
+/// rewrite): what `dbops migrate lint --rules` prints and the guide's migrations page shows.
 pub fn rules_markdown() -> String {
     let cell = |text: &str| {
         if text.is_empty() {
@@ -455,17 +455,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_readme_shows_every_rule_as_the_code_has_it() {
-        let readme = include_str!("../../../../README.md");
-        let table = readme
+    fn the_guide_shows_every_rule_as_the_code_has_it() {
+        let page = include_str!("../../../../docs/src/migrations.md");
+        let table = page
             .split("<!-- lint-rules -->\n")
             .nth(1)
             .and_then(|rest| rest.split("<!-- /lint-rules -->").next())
-            .expect("README has a <!-- lint-rules --> block");
+            .expect("docs/src/migrations.md has a <!-- lint-rules --> block");
         assert_eq!(
             table,
             rules_markdown(),
-            "the README's rules table is stale: paste `dbops migrate lint --rules` between the markers"
+            "the guide's rules table (docs/src/migrations.md) is stale: paste `dbops migrate lint --rules` \
+             between the markers"
         );
     }
 
