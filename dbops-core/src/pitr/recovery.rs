@@ -333,7 +333,10 @@ async fn unpack_and_configure(
             .map_err(|e| Error::io("creating", data_dir.join(dir), e))?;
     }
     let (verified, verified_by) = if options.verify && base.has_backup_manifest {
-        ("ok".to_string(), verify(data_dir).await?)
+        let started = std::time::Instant::now();
+        let by = verify(data_dir).await?;
+        tracing::info!(elapsed = ?started.elapsed(), "checked the restored files against the backup's manifest");
+        ("ok".to_string(), by)
     } else if !options.verify {
         ("skipped: not asked for".into(), String::new())
     } else {
@@ -487,7 +490,9 @@ async fn combine(
         let dir = work.join(format!("{n:03}-{}", member.id));
         std::fs::create_dir_all(&dir)
             .map_err(|e| Error::io("creating a directory for a chain member", &dir, e))?;
+        let started = std::time::Instant::now();
         unpack(store, member, &dir, pitr, false).await?;
+        tracing::info!(member = %member.id, elapsed = ?started.elapsed(), "unpacked a member of the chain ({} of {})", n + 1, chain.len());
         members.push(dir);
     }
     let major = chain.last().map_or(0, BaseBackup::major);
@@ -498,6 +503,7 @@ async fn combine(
     if major >= 18 {
         command.arg("--link");
     }
+    let started = std::time::Instant::now();
     let output = command
         .args(&members)
         .arg("--output")
@@ -521,6 +527,7 @@ async fn combine(
             stderr: last_lines(&String::from_utf8_lossy(&output.stderr), 10),
         });
     }
+    tracing::info!(elapsed = ?started.elapsed(), "combined the chain with pg_combinebackup");
     Ok(())
 }
 
