@@ -257,6 +257,10 @@ pub struct RestoreArgs {
     /// Use this base backup (default: the newest one before the target).
     #[arg(long)]
     base_backup: Option<String>,
+    /// The dbops program the restored server's restore_command runs (default: this one, by its
+    /// absolute path).
+    #[arg(long)]
+    dbops_program: Option<PathBuf>,
     /// Start the restored server as an embedded cluster (`dbops cluster stop --name NAME` stops it),
     /// wait for promotion and print its URL.
     #[arg(long)]
@@ -548,6 +552,11 @@ async fn restore(args: RestoreArgs, ctx: &Context) -> Result<()> {
     let options = RecoveryOptions::default()
         .with_target(target)
         .with_base_backup(args.base_backup.clone())
+        .with_dbops_program(
+            args.dbops_program
+                .clone()
+                .or_else(|| std::env::current_exe().ok()),
+        )
         .with_delta(args.delta)
         .with_store_url(args.archive.store.clone())
         .with_store_options(store_options)

@@ -211,6 +211,13 @@ async fn restore_to_time_restore_point_and_latest_then_archive_a_new_timeline() 
         .await,
         110
     );
+    // The restored server fetches WAL with this very binary, by its absolute path (not whatever
+    // `dbops` the server's PATH would find).
+    let auto_conf = std::fs::read_to_string(data_dir.join("postgresql.auto.conf")).unwrap();
+    assert!(
+        auto_conf.contains(&format!("restore_command = '{DBOPS} wal fetch ")),
+        "{auto_conf}"
+    );
     let out = std::process::Command::new(DBOPS)
         .args(["cluster", "stop", "--name", &name])
         .output()
