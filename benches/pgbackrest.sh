@@ -97,16 +97,7 @@ ALTER SYSTEM SET archive_command = :'cmd';
 SELECT pg_reload_conf();
 SQL
 
-archive_now() {  # switches WAL and waits until the segment holding everything so far is archived (by both)
-  local segment i
-  segment="$(psql "$url" -XAtc "select pg_walfile_name(pg_current_wal_lsn()), pg_switch_wal()" | cut -d'|' -f1)"
-  for ((i = 0; i < 6000; i++)); do
-    [ "$(psql "$url" -XAtc "select coalesce(last_archived_wal >= '$segment', false) from pg_stat_archiver")" = t ] && return 0
-    sleep 0.1
-  done
-  psql "$url" -Xc "select * from pg_stat_archiver" >&2
-  fail "WAL segment $segment was not archived in 10 minutes"
-}
+source "$ROOT/benches/common.sh"   # archive_now
 
 "$DBOPS" -q migrate up -s migrations >/dev/null
 "$DBOPS" -q seed heavy --scale "$SCALE" >/dev/null
