@@ -14,8 +14,8 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
-RUST_TESTS_FLOOR=344
-PYTHON_TESTS_FLOOR=78
+RUST_TESTS_FLOOR=388
+PYTHON_TESTS_FLOOR=82
 
 LOGS="$(mktemp -d)"
 declare -A BACKGROUND BEGUN
