@@ -976,10 +976,31 @@ async fn base_backups_and_wal_from_a_streaming_standby_restore_the_primary_rows(
         .get(0);
     assert!(recovering, "the standby is not in recovery");
 
+    // `pitr setup` asks a standby for `archive_mode = always` (it archives nothing with `on`) and
+    // finds it set; a primary needs only `on`.
+    let standby_store = standby_wal.display().to_string();
+    for (server, wanted) in [(&standby_url, "always"), (&url, "on")] {
+        let text = ok(
+            dbops(
+                server,
+                None,
+                &["--json", "pitr", "setup", "--store", &standby_store],
+            ),
+            "pitr setup (dry run)",
+        );
+        let items: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let mode = items
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|item| item["name"] == "archive_mode")
+            .unwrap_or_else(|| panic!("no archive_mode item: {text}"));
+        assert_eq!(mode["wanted"], wanted, "{text}");
+    }
+
     // A base backup taken from the standby, WAL archived by the standby (archive_mode = always).
     // A standby cannot switch WAL: the backup ends once the segment holding its end is archived,
     // that is once the primary moves on (its archive_timeout in production; switches here).
-    let standby_store = standby_wal.display().to_string();
     let backup = {
         let (standby_url, standby_store) = (standby_url.clone(), standby_store.clone());
         tokio::task::spawn_blocking(move || {
