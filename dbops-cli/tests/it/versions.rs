@@ -1022,8 +1022,15 @@ async fn base_backups_and_wal_from_a_streaming_standby_restore_the_primary_rows(
             .unwrap();
         tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     }
+    let output = backup.await.unwrap();
+    // Told up front why it may wait: the primary must switch WAL.
+    let told = String::from_utf8_lossy(&output.stderr).to_string();
+    assert!(
+        told.contains("taking the base backup on a standby") && told.contains("pg_switch_wal()"),
+        "{told}"
+    );
     let base: serde_json::Value =
-        serde_json::from_str(&ok(backup.await.unwrap(), "basebackup from the standby")).unwrap();
+        serde_json::from_str(&ok(output, "basebackup from the standby")).unwrap();
     client
         .batch_execute("INSERT INTO t SELECT g, g FROM generate_series(1001, 1500) g; UPDATE t SET v = 0 WHERE id <= 10;")
         .await

@@ -336,6 +336,14 @@ pub async fn base_backup_with(
     let started = Instant::now();
     let started_at = Utc::now();
     let identity = ClusterIdentity::read(url).await?;
+    if identity.in_recovery {
+        tracing::warn!(
+            "taking the base backup on a standby: it ends only once the WAL segment holding its end \
+             is archived, that is once the primary switches to a new segment (its archive_timeout, or \
+             `SELECT pg_switch_wal()` on the primary); on an idle primary without archive_timeout it \
+             waits until then"
+        );
+    }
     let parent = match kind.incremental {
         true => incremental_parent(store, &identity, kind).await?,
         false => None,
@@ -568,6 +576,8 @@ struct ClusterIdentity {
     major: u32,
     wal_segment_size: u64,
     summarize_wal: bool,
+    /// Whether the server is a standby (a backup taken there ends only once the primary switches WAL).
+    in_recovery: bool,
 }
 
 impl ClusterIdentity {
@@ -579,7 +589,7 @@ impl ClusterIdentity {
                  (SELECT setting::bigint * CASE unit WHEN 'B' THEN 1 WHEN 'kB' THEN 1024 WHEN 'MB' THEN 1048576 ELSE 1 END \
                   FROM pg_settings WHERE name = 'wal_segment_size'), \
                  current_setting('server_version_num')::int, \
-                 coalesce(current_setting('summarize_wal', true), 'off') = 'on'",
+                 coalesce(current_setting('summarize_wal', true), 'off') = 'on', pg_is_in_recovery()",
                 &[],
             )
             .await
@@ -590,6 +600,7 @@ impl ClusterIdentity {
             major: (row.get::<_, i32>(3) / 10000) as u32,
             wal_segment_size: u64::try_from(row.get::<_, i64>(2)).unwrap_or(16 << 20),
             summarize_wal: row.get(4),
+            in_recovery: row.get(5),
         })
     }
 }
