@@ -163,9 +163,7 @@ macro_rules! operation {
             $crate::runtime::block_on($py, future)
         }
 
-        #[doc = concat!("The awaitable form of `", stringify!($name), "`: returns an awaitable of its result.")]
-        #[doc = ""]
-        $(#[doc = $doc])*
+        #[doc = concat!("The awaitable form of `", stringify!($name), "`: the same arguments, result and errors.")]
         #[pyfunction]
         #[pyo3(signature = $sig)]
         #[allow(clippy::too_many_arguments)]

@@ -43,7 +43,8 @@ def problems_of(name: str, function: Callable[..., object]) -> List[str]:
         return [f"{name}: no docstring"]
     if name.endswith("_async") and "Raises:" not in doc:
         # An awaitable form may instead point at its blocking form, which is checked in full.
-        blocking = name.removesuffix("_async").rsplit(".", 1)[-1]
+        # By its own name: `dbops.pitr.push_async` is `pitr_push_async`, the awaitable of `pitr_push`.
+        blocking = getattr(function, "__name__", name).removesuffix("_async").rsplit(".", 1)[-1]
         if not doc.startswith(f"The awaitable form of `{blocking}`"):
             return [f"{name}: neither documented in full nor `The awaitable form of `{blocking}``"]
         return []

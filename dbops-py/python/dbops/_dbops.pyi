@@ -922,59 +922,7 @@ def backup_async(
     mask_key: Optional[str] = None,
     allow_unmasked: Optional[List[str]] = None,
 ) -> Awaitable[BackupReport]:
-    """The awaitable form of `backup`: returns an awaitable of its result.
-
-    Backs up the database at ``url`` into ``store``.
-
-    Nothing is published unless the whole backup is stored: a failed or interrupted backup leaves no
-    manifest and removes its objects.
-
-    Args:
-        url: the database: a ``postgres://`` URL or a libpq ``key=value`` string.
-        store: the store URL: ``file:///dir`` (or a path), ``s3://bucket/prefix``,
-            ``gs://bucket/prefix``, ``az://container/prefix`` or ``memory://name``.
-        format: ``tables`` (default: the tables dumped and restored in parallel), ``custom`` (one
-            ``pg_dump -Fc`` archive) or ``plain`` (SQL).
-        jobs: connections dumping tables at once (default: the library's, 4).
-        compression: ``zstd`` (default), ``gzip``, ``lz4`` or ``none``.
-        level: the compression level (default: the codec's).
-        threads: compression threads (0: the codec's default).
-        copy_format: ``binary`` (default: faster restores; columns of other types stay text) or
-            ``text``.
-        statistics: carry the planner statistics of a PostgreSQL 18 or newer server, so a restore
-            into 18 or newer needs no ANALYZE.
-        recipients: age recipients (``age1...``) to encrypt to.
-        passphrase: encrypt with this passphrase instead of recipients.
-        globals: also store roles and tablespaces (``pg_dumpall --globals-only``).
-        row_counts: record every table's row count in the manifest (a restore compares them).
-        labels: free key/value labels stored in the manifest.
-        store_options: the store client's settings (keys of the object store builders, e.g.
-            ``aws_endpoint``, ``aws_allow_http``); credentials come from the cloud's environment
-            variables, never from here.
-        progress: called as ``progress(stage, done, total)`` while it runs (``total`` None when
-            unknown).
-        mask: a masking rules file (TOML): personal data is masked on the way.
-        mask_key_env: the environment variable holding the masking key (default: the rules'
-            ``key_env``, else ``DBOPS_MASK_KEY``).
-        mask_key: the masking key itself (instead of an environment variable).
-        allow_unmasked: ``table.column`` names that may stay unmasked although they look personal.
-
-    Returns:
-        BackupReport: the published manifest (``manifest.id``, sizes, tables), the store and the
-            time taken.
-
-    Raises:
-        ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
-        DatabaseError: PostgreSQL refused a statement or the connection failed.
-        StorageError: the store failed (its ``kind`` says how: not found, permission denied,
-            transient, ...).
-        ClusterError: a PostgreSQL program (``pg_dump``, ``pg_restore``, ``psql``, ``postgres``,
-            ...) failed; its message has the program's last lines.
-        EncryptionError: the data cannot be decrypted (missing or wrong key or passphrase) or a
-            recipient is invalid.
-        RefusedError: another backup of the database holds the store lock, or masking rules do not
-            cover a personal column.
-        KeyboardInterrupt: on Ctrl-C: the operation is cancelled and cleaned up first."""
+    """The awaitable form of `backup`: the same arguments, result and errors."""
 def restore(
     url: str,
     store: str,
@@ -1113,38 +1061,7 @@ def mask_check_async(
     passphrase: Optional[str] = None,
     store_options: Optional[Dict[str, str]] = None,
 ) -> Awaitable[MaskCheck]:
-    """The awaitable form of `mask_check`: returns an awaitable of its result.
-
-    Checks masking rules against the database at ``url``, or (with ``store``) against a backup's
-    schema restored into a scratch database on that server. No masking key is needed.
-
-    Args:
-        rules: the masking rules file (TOML).
-        url: the database: a ``postgres://`` URL or a libpq ``key=value`` string.
-        store: check against the schema of this store's backup instead of the live database.
-        backup_id: the backup's id (default: the newest).
-        from_database: the database whose backups to choose from.
-        allow_unmasked: ``table.column`` names that may stay unmasked although they look personal.
-        identity: the text of an age identity (``AGE-SECRET-KEY-1...``) that decrypts.
-        identity_file: a file holding the age identities that decrypt.
-        passphrase: the passphrase of passphrase-encrypted data.
-        store_options: the store client's settings (keys of the object store builders, e.g.
-            ``aws_endpoint``, ``aws_allow_http``); credentials come from the cloud's environment
-            variables, never from here.
-
-    Returns:
-        MaskCheck: ``ok`` and the ``problems`` (file line and message each): unknown tables or
-            columns, personal-looking columns left unmasked, transformers that do not fit a column's
-            type.
-
-    Raises:
-        ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
-        DatabaseError: PostgreSQL refused a statement or the connection failed.
-        StorageError: the store failed (its ``kind`` says how: not found, permission denied,
-            transient, ...).
-        BackupNotFoundError: no backup matches what was asked for.
-        EncryptionError: the data cannot be decrypted (missing or wrong key or passphrase) or a
-            recipient is invalid."""
+    """The awaitable form of `mask_check`: the same arguments, result and errors."""
 def mask_init(url: str) -> str:
     """Drafts complete masking rules for the database at ``url``: every table and column, with a
     transformer suggested for each column that looks personal. Review them before use.
@@ -1159,20 +1076,7 @@ def mask_init(url: str) -> str:
         ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
         DatabaseError: PostgreSQL refused a statement or the connection failed."""
 def mask_init_async(url: str) -> Awaitable[str]:
-    """The awaitable form of `mask_init`: returns an awaitable of its result.
-
-    Drafts complete masking rules for the database at ``url``: every table and column, with a
-    transformer suggested for each column that looks personal. Review them before use.
-
-    Args:
-        url: the database: a ``postgres://`` URL or a libpq ``key=value`` string.
-
-    Returns:
-        str: the rules as TOML text.
-
-    Raises:
-        ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
-        DatabaseError: PostgreSQL refused a statement or the connection failed."""
+    """The awaitable form of `mask_init`: the same arguments, result and errors."""
 def restore_async(
     url: str,
     store: str,
@@ -1200,63 +1104,7 @@ def restore_async(
     allow_unmasked: Optional[List[str]] = None,
     subset: Optional[List[str]] = None,
 ) -> Awaitable[RestoreReport]:
-    """The awaitable form of `restore`: returns an awaitable of its result.
-
-    Restores a backup from ``store`` into the server at ``url``: by default the newest backup of the
-    database ``url`` names, over that database.
-
-    Args:
-        url: the database: a ``postgres://`` URL or a libpq ``key=value`` string.
-        store: the store URL: ``file:///dir`` (or a path), ``s3://bucket/prefix``,
-            ``gs://bucket/prefix``, ``az://container/prefix`` or ``memory://name``.
-        backup_id: the backup's id (default: the newest).
-        before: the newest backup taken before this time (``YYYY-MM-DD HH:MM:SS``, UTC, or RFC
-            3339).
-        key: a backup by its object key (also the old scripts' ``backup_*.sql.gz`` files).
-        from_database: the database whose backups to choose from (default: the one ``url`` names).
-        into: restore into this database instead of the one ``url`` names.
-        create: create ``into`` first (it must not exist); on failure it is dropped again.
-        clean: drop the target's existing objects first.
-        no_owner: do not restore object ownership.
-        no_acl: do not restore privileges.
-        jobs: tables loaded at once (default: the library's).
-        analyze: run ANALYZE afterwards when the backup carries no statistics.
-        identity: the text of an age identity (``AGE-SECRET-KEY-1...``) that decrypts.
-        identity_file: a file holding the age identities that decrypt.
-        passphrase: the passphrase of passphrase-encrypted data.
-        check_row_counts: compare every table's row count with the manifest and fail on a
-            difference.
-        store_options: the store client's settings (keys of the object store builders, e.g.
-            ``aws_endpoint``, ``aws_allow_http``); credentials come from the cloud's environment
-            variables, never from here.
-        progress: called as ``progress(stage, done, total)`` while it runs (``total`` None when
-            unknown).
-        mask: a masking rules file (TOML): personal data is masked on the way.
-        mask_key_env: the environment variable holding the masking key (default: the rules'
-            ``key_env``, else ``DBOPS_MASK_KEY``).
-        mask_key: the masking key itself (instead of an environment variable).
-        allow_unmasked: ``table.column`` names that may stay unmasked although they look personal.
-        subset: subset rules (``"rides: requested_at > now() - interval '30 days'"``): only those
-            rows and what they reference.
-
-    Returns:
-        RestoreReport: the backup restored, into which database, the stages and their times, what
-            was masked.
-
-    Raises:
-        ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
-        DatabaseError: PostgreSQL refused a statement or the connection failed.
-        StorageError: the store failed (its ``kind`` says how: not found, permission denied,
-            transient, ...).
-        BackupNotFoundError: no backup matches what was asked for.
-        IntegrityError: stored data does not match its manifest or checksums.
-        EncryptionError: the data cannot be decrypted (missing or wrong key or passphrase) or a
-            recipient is invalid.
-        ClusterError: a PostgreSQL program (``pg_dump``, ``pg_restore``, ``psql``, ``postgres``,
-            ...) failed; its message has the program's last lines.
-        RefusedError: the target database exists and neither ``clean`` nor a new ``into`` was given,
-            or masking rules do not fit.
-        KeyboardInterrupt: on Ctrl-C: the operation is cancelled and cleaned up first."""
+    """The awaitable form of `restore`: the same arguments, result and errors."""
 def validate_backup(
     store: str,
     database: str,
@@ -1316,41 +1164,7 @@ def validate_backup_async(
     store_options: Optional[Dict[str, str]] = None,
     progress: Optional[_Progress] = None,
 ) -> Awaitable[ValidationReport]:
-    """The awaitable form of `validate_backup`: returns an awaitable of its result.
-
-    Downloads, decrypts, decompresses and checks a backup of ``database`` without touching any
-    database: every object's hash against the manifest and the archive's table of contents.
-
-    Args:
-        store: the store URL: ``file:///dir`` (or a path), ``s3://bucket/prefix``,
-            ``gs://bucket/prefix``, ``az://container/prefix`` or ``memory://name``.
-        database: the database name the backups are of.
-        backup_id: the backup's id (default: the newest).
-        before: the newest backup taken before this time (``YYYY-MM-DD HH:MM:SS``, UTC, or RFC
-            3339).
-        key: a backup by its object key (also the old scripts' ``backup_*.sql.gz`` files).
-        identity: the text of an age identity (``AGE-SECRET-KEY-1...``) that decrypts.
-        identity_file: a file holding the age identities that decrypt.
-        passphrase: the passphrase of passphrase-encrypted data.
-        store_options: the store client's settings (keys of the object store builders, e.g.
-            ``aws_endpoint``, ``aws_allow_http``); credentials come from the cloud's environment
-            variables, never from here.
-        progress: called as ``progress(stage, done, total)`` while it runs (``total`` None when
-            unknown).
-
-    Returns:
-        ValidationReport: what was checked and the backup's manifest.
-
-    Raises:
-        ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
-        StorageError: the store failed (its ``kind`` says how: not found, permission denied,
-            transient, ...).
-        BackupNotFoundError: no backup matches what was asked for.
-        IntegrityError: stored data does not match its manifest or checksums.
-        EncryptionError: the data cannot be decrypted (missing or wrong key or passphrase) or a
-            recipient is invalid.
-        ClusterError: a PostgreSQL program (``pg_dump``, ``pg_restore``, ``psql``, ``postgres``,
-            ...) failed; its message has the program's last lines."""
+    """The awaitable form of `validate_backup`: the same arguments, result and errors."""
 def restore_test(
     store: str,
     database: str,
@@ -1404,39 +1218,7 @@ def restore_test_async(
     passphrase: Optional[str] = None,
     store_options: Optional[Dict[str, str]] = None,
 ) -> Awaitable[RestoreTestReport]:
-    """The awaitable form of `restore_test`: returns an awaitable of its result.
-
-    Restores a backup of ``database`` into a throwaway database (on ``server``, else an embedded
-    cluster of the backup's PostgreSQL major), checks it (row counts, ``pg_amcheck``) and records
-    the result in the store, where ``backup_health`` finds it.
-
-    Args:
-        store: the store URL: ``file:///dir`` (or a path), ``s3://bucket/prefix``,
-            ``gs://bucket/prefix``, ``az://container/prefix`` or ``memory://name``.
-        database: the database name the backups are of.
-        backup_id: the backup's id (default: the newest).
-        server: a server URL to restore on (default: an embedded cluster).
-        identity: the text of an age identity (``AGE-SECRET-KEY-1...``) that decrypts.
-        identity_file: a file holding the age identities that decrypt.
-        passphrase: the passphrase of passphrase-encrypted data.
-        store_options: the store client's settings (keys of the object store builders, e.g.
-            ``aws_endpoint``, ``aws_allow_http``); credentials come from the cloud's environment
-            variables, never from here.
-
-    Returns:
-        RestoreTestReport: the backup, the checks and their times.
-
-    Raises:
-        ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
-        DatabaseError: PostgreSQL refused a statement or the connection failed.
-        StorageError: the store failed (its ``kind`` says how: not found, permission denied,
-            transient, ...).
-        BackupNotFoundError: no backup matches what was asked for.
-        IntegrityError: stored data does not match its manifest or checksums.
-        EncryptionError: the data cannot be decrypted (missing or wrong key or passphrase) or a
-            recipient is invalid.
-        ClusterError: a PostgreSQL program (``pg_dump``, ``pg_restore``, ``psql``, ``postgres``,
-            ...) failed; its message has the program's last lines."""
+    """The awaitable form of `restore_test`: the same arguments, result and errors."""
 def list_backups(store: str, database: Optional[str] = None, *, store_options: Optional[Dict[str, str]] = None) -> Catalog:
     """Lists the backups in ``store``.
 
@@ -1457,26 +1239,7 @@ def list_backups(store: str, database: Optional[str] = None, *, store_options: O
         StorageError: the store failed (its ``kind`` says how: not found, permission denied,
             transient, ...)."""
 def list_backups_async(store: str, database: Optional[str] = None, *, store_options: Optional[Dict[str, str]] = None) -> Awaitable[Catalog]:
-    """The awaitable form of `list_backups`: returns an awaitable of its result.
-
-    Lists the backups in ``store``.
-
-    Args:
-        store: the store URL: ``file:///dir`` (or a path), ``s3://bucket/prefix``,
-            ``gs://bucket/prefix``, ``az://container/prefix`` or ``memory://name``.
-        database: only this database's backups (default: all).
-        store_options: the store client's settings (keys of the object store builders, e.g.
-            ``aws_endpoint``, ``aws_allow_http``); credentials come from the cloud's environment
-            variables, never from here.
-
-    Returns:
-        Catalog: the backups (newest first), problems (unreadable manifests) and orphans (objects
-            without a manifest).
-
-    Raises:
-        ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
-        StorageError: the store failed (its ``kind`` says how: not found, permission denied,
-            transient, ...)."""
+    """The awaitable form of `list_backups`: the same arguments, result and errors."""
 def apply_retention(
     store: str,
     database: str,
@@ -1534,37 +1297,7 @@ def apply_retention_async(
     apply: bool = False,
     store_options: Optional[Dict[str, str]] = None,
 ) -> Awaitable[RetentionPlan]:
-    """The awaitable form of `apply_retention`: returns an awaitable of its result.
-
-    Plans, and with ``apply=True`` carries out, retention for ``database``'s backups in ``store``: a
-    backup is kept when any rule keeps it; the newest is always kept.
-
-    Args:
-        store: the store URL: ``file:///dir`` (or a path), ``s3://bucket/prefix``,
-            ``gs://bucket/prefix``, ``az://container/prefix`` or ``memory://name``.
-        database: the database name the backups are of.
-        keep_last: keep the newest N.
-        keep_within_days: keep every backup of the last N days.
-        keep_daily: keep the newest of each of the last N days.
-        keep_weekly: the newest of each of the last N weeks.
-        keep_monthly: the newest of each of the last N months.
-        keep_yearly: the newest of each of the last N years.
-        orphan_grace_hours: objects without a manifest older than this are removed (younger ones may
-            be a running backup).
-        apply: delete; without it, only the plan.
-        store_options: the store client's settings (keys of the object store builders, e.g.
-            ``aws_endpoint``, ``aws_allow_http``); credentials come from the cloud's environment
-            variables, never from here.
-
-    Returns:
-        RetentionPlan: the backups kept (with the rules that keep each), deleted and the orphans
-            removed.
-
-    Raises:
-        ConfigError: no rule was given (it would plan the deletion of every backup) or an invalid
-            store URL.
-        StorageError: the store failed (its ``kind`` says how: not found, permission denied,
-            transient, ...)."""
+    """The awaitable form of `apply_retention`: the same arguments, result and errors."""
 def backup_health(
     store: str,
     database: str,
@@ -1626,39 +1359,7 @@ def backup_health_async(
     max_wal_age_minutes: Optional[float] = None,
     store_options: Optional[Dict[str, str]] = None,
 ) -> Awaitable[BackupHealthReport]:
-    """The awaitable form of `backup_health`: returns an awaitable of its result.
-
-    Checks the backups of ``database`` in ``store``: reachability, the newest backup's age and
-    integrity, size changes, count, catalog problems, the last restore test and (with ``server``)
-    WAL archiving. A threshold left at None is the library's default (``BackupHealthLimits``).
-
-    A store that cannot be reached is a critical check in the report, not an exception.
-
-    Args:
-        store: the store URL: ``file:///dir`` (or a path), ``s3://bucket/prefix``,
-            ``gs://bucket/prefix``, ``az://container/prefix`` or ``memory://name``.
-        database: the database name the backups are of.
-        max_age_hours: warn when the newest backup is older (default 26).
-        critical_age_hours: critical when older (default 52).
-        size_drop_ratio: critical when the newest backup is smaller than this share of the previous
-            one.
-        size_jump_ratio: warn when it is larger than this multiple.
-        min_backups: warn with fewer backups.
-        max_restore_test_age_days: warn when the last restore test is older.
-        full: also read the newest backup whole and check every hash.
-        server: a server URL whose WAL archiving is checked too.
-        max_wal_age_minutes: warn when nothing was archived for longer.
-        store_options: the store client's settings (keys of the object store builders, e.g.
-            ``aws_endpoint``, ``aws_allow_http``); credentials come from the cloud's environment
-            variables, never from here.
-
-    Returns:
-        BackupHealthReport: ``status`` (``ok``, ``warn`` or ``critical``) and one ``HealthCheck``
-            per check with its reason.
-
-    Raises:
-        ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
-        DatabaseError: ``server`` was given and cannot be queried."""
+    """The awaitable form of `backup_health`: the same arguments, result and errors."""
 def send_alerts(
     report: BackupHealthReport,
     store: str,
@@ -1704,33 +1405,7 @@ def send_alerts_async(
     remind_hours: Optional[float] = None,
     store_options: Optional[Dict[str, str]] = None,
 ) -> Awaitable[AlertOutcome]:
-    """The awaitable form of `send_alerts`: returns an awaitable of its result.
-
-    Sends alerts for a ``backup_health`` report when its state changed since the last notification
-    (or a reminder is due); the notification state is kept in the store.
-
-    Args:
-        report: the ``BackupHealthReport`` of ``backup_health``.
-        store: the store URL: ``file:///dir`` (or a path), ``s3://bucket/prefix``,
-            ``gs://bucket/prefix``, ``az://container/prefix`` or ``memory://name``.
-        slack_webhook: a Slack incoming-webhook URL.
-        webhook: a URL that receives the report as JSON.
-        smtp: e-mail settings: ``host``, ``port``, ``security`` (``starttls``, ``tls``, ``none``),
-            ``username``, ``password`` (or ``password_file``; else ``DBOPS_SMTP_PASSWORD``),
-            ``from``, ``to`` (a list).
-        remind_hours: repeat an unchanged non-ok state after this many hours (None: 24, 0: never).
-        store_options: the store client's settings (keys of the object store builders, e.g.
-            ``aws_endpoint``, ``aws_allow_http``); credentials come from the cloud's environment
-            variables, never from here.
-
-    Returns:
-        AlertOutcome: whether the state changed, what was sent and each channel's ``Delivery`` (a
-            failed delivery is reported there, not raised).
-
-    Raises:
-        ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
-        StorageError: the store failed (its ``kind`` says how: not found, permission denied,
-            transient, ...)."""
+    """The awaitable form of `send_alerts`: the same arguments, result and errors."""
 def seed(
     url: str,
     profile: str,
@@ -1771,28 +1446,7 @@ def seed_async(
     analyze: bool = True,
     progress: Optional[_Progress] = None,
 ) -> Awaitable[SeedReport]:
-    """The awaitable form of `seed`: returns an awaitable of its result.
-
-    Seeds a profile of the reference ride-hailing data into the migrated database at ``url``.
-
-    Args:
-        url: the database: a ``postgres://`` URL or a libpq ``key=value`` string.
-        profile: ``light``, ``medium`` or ``heavy``.
-        scale: multiplies the profile's row counts.
-        seed: the random seed (the same seed gives the same data).
-        existing: ``refuse`` (default), ``append`` or ``truncate`` when data exists.
-        analyze: ANALYZE the seeded tables.
-        progress: called as ``progress(stage, done, total)`` while it runs (``total`` None when
-            unknown).
-
-    Returns:
-        SeedReport: rows per table and the time taken.
-
-    Raises:
-        ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
-        DatabaseError: PostgreSQL refused a statement or the connection failed.
-        RefusedError: the database already has data and ``existing`` is ``refuse``.
-        KeyboardInterrupt: on Ctrl-C: the operation is cancelled and cleaned up first."""
+    """The awaitable form of `seed`: the same arguments, result and errors."""
 def seed_file(url: str, path: str) -> SeedFileReport:
     """Runs a seed SQL file in one transaction (nothing is kept when a statement fails).
 
@@ -1808,21 +1462,7 @@ def seed_file(url: str, path: str) -> SeedFileReport:
         DatabaseError: PostgreSQL refused a statement or the connection failed.
         DbopsIOError: a local file or directory could not be read or written."""
 def seed_file_async(url: str, path: str) -> Awaitable[SeedFileReport]:
-    """The awaitable form of `seed_file`: returns an awaitable of its result.
-
-    Runs a seed SQL file in one transaction (nothing is kept when a statement fails).
-
-    Args:
-        url: the database: a ``postgres://`` URL or a libpq ``key=value`` string.
-        path: the SQL file (the error of a failing statement names its line).
-
-    Returns:
-        SeedFileReport: statements run and the time taken.
-
-    Raises:
-        ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
-        DatabaseError: PostgreSQL refused a statement or the connection failed.
-        DbopsIOError: a local file or directory could not be read or written."""
+    """The awaitable form of `seed_file`: the same arguments, result and errors."""
 def reset(url: str, source: str, *, seed: Optional[str] = None, force: bool = False) -> ResetReport:
     """Drops and recreates the database at ``url`` (terminating its sessions), migrates it from
     ``source`` and optionally seeds it, like the old ``make db-reset``.
@@ -1844,27 +1484,7 @@ def reset(url: str, source: str, *, seed: Optional[str] = None, force: bool = Fa
         RefusedError: the database looks like production (its name or host, or the server says so)
             and ``force`` is not set."""
 def reset_async(url: str, source: str, *, seed: Optional[str] = None, force: bool = False) -> Awaitable[ResetReport]:
-    """The awaitable form of `reset`: returns an awaitable of its result.
-
-    Drops and recreates the database at ``url`` (terminating its sessions), migrates it from
-    ``source`` and optionally seeds it, like the old ``make db-reset``.
-
-    Args:
-        url: the database: a ``postgres://`` URL or a libpq ``key=value`` string.
-        source: the migrations directory.
-        seed: a profile to seed afterwards (``light``, ``medium``, ``heavy``).
-        force: reset even a database that looks like production.
-
-    Returns:
-        ResetReport: what was dropped, the migrations applied and the seed's report.
-
-    Raises:
-        ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
-        DatabaseError: PostgreSQL refused a statement or the connection failed.
-        MigrationError: a migration failed (file, line and statement in the message; nothing of it
-            applied unless it runs outside a transaction).
-        RefusedError: the database looks like production (its name or host, or the server says so)
-            and ``force`` is not set."""
+    """The awaitable form of `reset`: the same arguments, result and errors."""
 def status(url: str, *, long_running: float = 60.0, limit: int = 10) -> DbStatus:
     """The monitoring report of the database at ``url``: connections, long-running queries, locks and
     waits, table and index sizes, vacuum state, replication and archiver.
@@ -1881,22 +1501,7 @@ def status(url: str, *, long_running: float = 60.0, limit: int = 10) -> DbStatus
         ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
         DatabaseError: PostgreSQL refused a statement or the connection failed."""
 def status_async(url: str, *, long_running: float = 60.0, limit: int = 10) -> Awaitable[DbStatus]:
-    """The awaitable form of `status`: returns an awaitable of its result.
-
-    The monitoring report of the database at ``url``: connections, long-running queries, locks and
-    waits, table and index sizes, vacuum state, replication and archiver.
-
-    Args:
-        url: the database: a ``postgres://`` URL or a libpq ``key=value`` string.
-        long_running: queries running longer than this many seconds are listed.
-        limit: rows per list (largest tables, top queries, ...).
-
-    Returns:
-        DbStatus: the report (the same as ``dbops db status --json``).
-
-    Raises:
-        ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
-        DatabaseError: PostgreSQL refused a statement or the connection failed."""
+    """The awaitable form of `status`: the same arguments, result and errors."""
 def terminate(url: str, pid: int) -> bool:
     """Terminates the server session (backend) ``pid``, as ``pg_terminate_backend`` does.
 
@@ -1911,20 +1516,7 @@ def terminate(url: str, pid: int) -> bool:
         ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
         DatabaseError: PostgreSQL refused a statement or the connection failed."""
 def terminate_async(url: str, pid: int) -> Awaitable[bool]:
-    """The awaitable form of `terminate`: returns an awaitable of its result.
-
-    Terminates the server session (backend) ``pid``, as ``pg_terminate_backend`` does.
-
-    Args:
-        url: the database: a ``postgres://`` URL or a libpq ``key=value`` string.
-        pid: the backend's process id (from ``status``).
-
-    Returns:
-        bool: True when a session was terminated, False when there was none.
-
-    Raises:
-        ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
-        DatabaseError: PostgreSQL refused a statement or the connection failed."""
+    """The awaitable form of `terminate`: the same arguments, result and errors."""
 def verify(url: str, source: str, *, skip_rollback: bool = False, keep: bool = False, progress: Optional[_Progress] = None) -> VerifyReport:
     """Verifies every migration's round trip in a scratch database on the server of ``url``: each up,
     then its down, then up again, comparing the schema each time.
@@ -1946,27 +1538,7 @@ def verify(url: str, source: str, *, skip_rollback: bool = False, keep: bool = F
         MigrationSourceError: a migration file or directory is invalid.
         KeyboardInterrupt: on Ctrl-C: the operation is cancelled and cleaned up first."""
 def verify_async(url: str, source: str, *, skip_rollback: bool = False, keep: bool = False, progress: Optional[_Progress] = None) -> Awaitable[VerifyReport]:
-    """The awaitable form of `verify`: returns an awaitable of its result.
-
-    Verifies every migration's round trip in a scratch database on the server of ``url``: each up,
-    then its down, then up again, comparing the schema each time.
-
-    Args:
-        url: the database: a ``postgres://`` URL or a libpq ``key=value`` string.
-        source: the migrations directory.
-        skip_rollback: only apply the up files.
-        keep: keep the scratch database (its name is in the report).
-        progress: called as ``progress(stage, done, total)`` while it runs (``total`` None when
-            unknown).
-
-    Returns:
-        VerifyReport: ``passed`` and each migration's result with the schema differences found.
-
-    Raises:
-        ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
-        DatabaseError: PostgreSQL refused a statement or the connection failed.
-        MigrationSourceError: a migration file or directory is invalid.
-        KeyboardInterrupt: on Ctrl-C: the operation is cancelled and cleaned up first."""
+    """The awaitable form of `verify`: the same arguments, result and errors."""
 def pitr_push(
     store: str,
     path: str,
@@ -2014,35 +1586,7 @@ def pitr_push_async(
     deadline: float = 60.0,
     store_options: Optional[Dict[str, str]] = None,
 ) -> Awaitable[PushReport]:
-    """The awaitable form of `pitr_push`: returns an awaitable of its result.
-
-    Archives one WAL file into ``store`` (what ``archive_command`` runs); idempotent: an identical
-    copy already stored is success.
-
-    Args:
-        store: the store URL: ``file:///dir`` (or a path), ``s3://bucket/prefix``,
-            ``gs://bucket/prefix``, ``az://container/prefix`` or ``memory://name``.
-        path: the WAL file (``%p``).
-        recipients: age recipients (``age1...``) to encrypt to.
-        passphrase: the passphrase of passphrase-encrypted data.
-        identity: an identity to compare an encrypted existing copy with.
-        deadline: seconds before giving up (the archiver retries).
-        store_options: the store client's settings (keys of the object store builders, e.g.
-            ``aws_endpoint``, ``aws_allow_http``); credentials come from the cloud's environment
-            variables, never from here.
-
-    Returns:
-        PushReport: the key, sizes and whether it was already stored.
-
-    Raises:
-        ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
-        StorageError: the store failed (its ``kind`` says how: not found, permission denied,
-            transient, ...).
-        EncryptionError: the data cannot be decrypted (missing or wrong key or passphrase) or a
-            recipient is invalid.
-        DbopsIOError: a local file or directory could not be read or written.
-        OperationTimeout: it did not finish in time.
-        IntegrityError: a different file is already stored under that name."""
+    """The awaitable form of `pitr_push`: the same arguments, result and errors."""
 def pitr_fetch(
     store: str,
     name: str,
@@ -2089,34 +1633,7 @@ def pitr_fetch_async(
     deadline: float = 60.0,
     store_options: Optional[Dict[str, str]] = None,
 ) -> Awaitable[FetchReport]:
-    """The awaitable form of `pitr_fetch`: returns an awaitable of its result.
-
-    Restores one WAL file from ``store`` into ``dest`` (what ``restore_command`` runs).
-
-    Args:
-        store: the store URL: ``file:///dir`` (or a path), ``s3://bucket/prefix``,
-            ``gs://bucket/prefix``, ``az://container/prefix`` or ``memory://name``.
-        name: the WAL file's name (``%f``).
-        dest: where to write it (``%p``).
-        identity: the text of an age identity (``AGE-SECRET-KEY-1...``) that decrypts.
-        passphrase: the passphrase of passphrase-encrypted data.
-        deadline: seconds before giving up.
-        store_options: the store client's settings (keys of the object store builders, e.g.
-            ``aws_endpoint``, ``aws_allow_http``); credentials come from the cloud's environment
-            variables, never from here.
-
-    Returns:
-        FetchReport: ``found`` (False at the end of the archive, which ends recovery) and the sizes.
-
-    Raises:
-        ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
-        StorageError: the store failed (its ``kind`` says how: not found, permission denied,
-            transient, ...).
-        EncryptionError: the data cannot be decrypted (missing or wrong key or passphrase) or a
-            recipient is invalid.
-        DbopsIOError: a local file or directory could not be read or written.
-        OperationTimeout: it did not finish in time.
-        IntegrityError: stored data does not match its manifest or checksums."""
+    """The awaitable form of `pitr_fetch`: the same arguments, result and errors."""
 def pitr_base_backup(
     url: str,
     store: str,
@@ -2167,38 +1684,7 @@ def pitr_base_backup_async(
     incremental: bool = False,
     full_if_unsupported: bool = False,
 ) -> Awaitable[BaseBackup]:
-    """The awaitable form of `pitr_base_backup`: returns an awaitable of its result.
-
-    Takes a base backup of the cluster at ``url`` into ``store``.
-
-    Args:
-        url: the database: a ``postgres://`` URL or a libpq ``key=value`` string.
-        store: the store URL: ``file:///dir`` (or a path), ``s3://bucket/prefix``,
-            ``gs://bucket/prefix``, ``az://container/prefix`` or ``memory://name``.
-        recipients: age recipients (``age1...``) to encrypt to.
-        passphrase: the passphrase of passphrase-encrypted data.
-        store_options: the store client's settings (keys of the object store builders, e.g.
-            ``aws_endpoint``, ``aws_allow_http``); credentials come from the cloud's environment
-            variables, never from here.
-        incremental: only the blocks changed since the newest base backup of this cluster
-            (PostgreSQL 17 and later).
-        full_if_unsupported: take a full backup on servers before 17 instead of raising.
-
-    Returns:
-        BaseBackup: its manifest (id, start and end LSN, timeline, size, ``parent`` for an
-            incremental).
-
-    Raises:
-        ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
-        StorageError: the store failed (its ``kind`` says how: not found, permission denied,
-            transient, ...).
-        EncryptionError: the data cannot be decrypted (missing or wrong key or passphrase) or a
-            recipient is invalid.
-        DatabaseError: PostgreSQL refused a statement or the connection failed.
-        ClusterError: a PostgreSQL program (``pg_dump``, ``pg_restore``, ``psql``, ``postgres``,
-            ...) failed; its message has the program's last lines.
-        RefusedError: an incremental on a server before 17, or with ``summarize_wal`` off.
-        KeyboardInterrupt: on Ctrl-C: the operation is cancelled and cleaned up first."""
+    """The awaitable form of `pitr_base_backup`: the same arguments, result and errors."""
 def pitr_restore(
     store: str,
     data_dir: str,
@@ -2267,46 +1753,7 @@ def pitr_restore_async(
     store_options: Optional[Dict[str, str]] = None,
     delta: bool = False,
 ) -> Awaitable[RecoveryReport]:
-    """The awaitable form of `pitr_restore`: returns an awaitable of its result.
-
-    Restores the base backup (or chain of incrementals) that fits the target into ``data_dir`` and
-    configures replay to the target; every WAL segment needed is checked to be archived first.
-
-    None of ``target_time``, ``restore_point``, ``xid`` and ``lsn`` means the end of the archive.
-
-    Args:
-        store: the store URL: ``file:///dir`` (or a path), ``s3://bucket/prefix``,
-            ``gs://bucket/prefix``, ``az://container/prefix`` or ``memory://name``.
-        data_dir: an empty or absent directory; with ``delta``, an existing stopped data directory.
-        target_time: replay to this time.
-        restore_point: replay to this named restore point.
-        xid: replay to this transaction id.
-        lsn: replay to this WAL position.
-        base_backup: use this base backup (default: the newest usable before the target).
-        dbops_program: the dbops binary the server's ``restore_command`` runs (default: this one).
-        identity: the text of an age identity (``AGE-SECRET-KEY-1...``) that decrypts.
-        passphrase: the passphrase of passphrase-encrypted data.
-        store_options: the store client's settings (keys of the object store builders, e.g.
-            ``aws_endpoint``, ``aws_allow_http``); credentials come from the cloud's environment
-            variables, never from here.
-        delta: rewrite only the files whose contents differ from the backup and remove extra ones.
-
-    Returns:
-        RecoveryReport: the backups used, the target, how the files were verified and the next step
-            (start the server, or ``start_restored``).
-
-    Raises:
-        ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
-        StorageError: the store failed (its ``kind`` says how: not found, permission denied,
-            transient, ...).
-        EncryptionError: the data cannot be decrypted (missing or wrong key or passphrase) or a
-            recipient is invalid.
-        IntegrityError: stored data does not match its manifest or checksums.
-        ClusterError: a PostgreSQL program (``pg_dump``, ``pg_restore``, ``psql``, ``postgres``,
-            ...) failed; its message has the program's last lines.
-        DbopsIOError: a local file or directory could not be read or written.
-        RefusedError: ``data_dir`` is not empty (without ``delta``) or a server runs in it.
-        BackupNotFoundError: no base backup precedes the target."""
+    """The awaitable form of `pitr_restore`: the same arguments, result and errors."""
 def pitr_verify(store: str, *, base_backup: Optional[str] = None, store_options: Optional[Dict[str, str]] = None) -> List[VerifiedBaseBackup]:
     """Reads a base backup and every backup it is incremental on back from ``store`` and checks each
     object's sha256.
@@ -2328,27 +1775,7 @@ def pitr_verify(store: str, *, base_backup: Optional[str] = None, store_options:
             transient, ...).
         IntegrityError: a member is missing or corrupt (the message names it)."""
 def pitr_verify_async(store: str, *, base_backup: Optional[str] = None, store_options: Optional[Dict[str, str]] = None) -> Awaitable[List[VerifiedBaseBackup]]:
-    """The awaitable form of `pitr_verify`: returns an awaitable of its result.
-
-    Reads a base backup and every backup it is incremental on back from ``store`` and checks each
-    object's sha256.
-
-    Args:
-        store: the store URL: ``file:///dir`` (or a path), ``s3://bucket/prefix``,
-            ``gs://bucket/prefix``, ``az://container/prefix`` or ``memory://name``.
-        base_backup: the base backup's id (default: the newest).
-        store_options: the store client's settings (keys of the object store builders, e.g.
-            ``aws_endpoint``, ``aws_allow_http``); credentials come from the cloud's environment
-            variables, never from here.
-
-    Returns:
-        list[VerifiedBaseBackup]: one per member of the chain, the full backup first.
-
-    Raises:
-        ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
-        StorageError: the store failed (its ``kind`` says how: not found, permission denied,
-            transient, ...).
-        IntegrityError: a member is missing or corrupt (the message names it)."""
+    """The awaitable form of `pitr_verify`: the same arguments, result and errors."""
 def pitr_status(store: str, url: Optional[str] = None, *, store_options: Optional[Dict[str, str]] = None) -> PitrStatus:
     """Reports the archive: segments per timeline, gaps, base backups and chains, the recovery window;
     with ``url``, the server's archiver too.
@@ -2370,27 +1797,7 @@ def pitr_status(store: str, url: Optional[str] = None, *, store_options: Optiona
             transient, ...).
         DatabaseError: PostgreSQL refused a statement or the connection failed."""
 def pitr_status_async(store: str, url: Optional[str] = None, *, store_options: Optional[Dict[str, str]] = None) -> Awaitable[PitrStatus]:
-    """The awaitable form of `pitr_status`: returns an awaitable of its result.
-
-    Reports the archive: segments per timeline, gaps, base backups and chains, the recovery window;
-    with ``url``, the server's archiver too.
-
-    Args:
-        store: the store URL: ``file:///dir`` (or a path), ``s3://bucket/prefix``,
-            ``gs://bucket/prefix``, ``az://container/prefix`` or ``memory://name``.
-        url: a server whose archiver state is added (optional).
-        store_options: the store client's settings (keys of the object store builders, e.g.
-            ``aws_endpoint``, ``aws_allow_http``); credentials come from the cloud's environment
-            variables, never from here.
-
-    Returns:
-        PitrStatus: the timelines, base backups, problems and the window a restore can reach.
-
-    Raises:
-        ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
-        StorageError: the store failed (its ``kind`` says how: not found, permission denied,
-            transient, ...).
-        DatabaseError: PostgreSQL refused a statement or the connection failed."""
+    """The awaitable form of `pitr_status`: the same arguments, result and errors."""
 def pitr_restore_point(url: str, name: str) -> str:
     """Creates a named restore point on the server and switches WAL, so the point is archived at once.
 
@@ -2405,20 +1812,7 @@ def pitr_restore_point(url: str, name: str) -> str:
         ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
         DatabaseError: PostgreSQL refused a statement or the connection failed."""
 def pitr_restore_point_async(url: str, name: str) -> Awaitable[str]:
-    """The awaitable form of `pitr_restore_point`: returns an awaitable of its result.
-
-    Creates a named restore point on the server and switches WAL, so the point is archived at once.
-
-    Args:
-        url: the database: a ``postgres://`` URL or a libpq ``key=value`` string.
-        name: the restore point's name (``--restore-point`` of a later restore).
-
-    Returns:
-        str: the restore point's LSN.
-
-    Raises:
-        ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
-        DatabaseError: PostgreSQL refused a statement or the connection failed."""
+    """The awaitable form of `pitr_restore_point`: the same arguments, result and errors."""
 def pitr_archive_command(store: str, *, store_options: Optional[Dict[str, str]] = None, recipients: Optional[List[str]] = None, passphrase_env: Optional[str] = None, level: Optional[int] = None, deadline: Optional[float] = None, dbops_program: Optional[str] = None) -> str:
     """Builds the ``archive_command`` that archives into ``store`` with ``dbops wal push``: every
     argument quoted for ``/bin/sh``, ``%`` doubled, encryption included.
@@ -2489,34 +1883,7 @@ def pitr_setup(url: str, store: str, *, store_options: Optional[Dict[str, str]] 
         DatabaseError: PostgreSQL refused a statement or the connection failed.
         RefusedError: ``apply`` with a passphrase variable the server does not have."""
 def pitr_setup_async(url: str, store: str, *, store_options: Optional[Dict[str, str]] = None, recipients: Optional[List[str]] = None, passphrase_env: Optional[str] = None, level: Optional[int] = None, deadline: Optional[float] = None, dbops_program: Optional[str] = None, archive_timeout: str = "60s", apply: bool = False) -> Awaitable[List[SetupItem]]:
-    """The awaitable form of `pitr_setup`: returns an awaitable of its result.
-
-    Compares, and with ``apply=True`` sets (``ALTER SYSTEM`` and a reload), the server's settings
-    for archiving into ``store``: ``wal_level``, ``archive_mode``, ``archive_command``,
-    ``archive_timeout`` (and ``summarize_wal`` on 17 and later).
-
-    Args:
-        url: the database: a ``postgres://`` URL or a libpq ``key=value`` string.
-        store: the store URL: ``file:///dir`` (or a path), ``s3://bucket/prefix``,
-            ``gs://bucket/prefix``, ``az://container/prefix`` or ``memory://name``.
-        store_options: the store client's settings (keys of the object store builders, e.g.
-            ``aws_endpoint``, ``aws_allow_http``); credentials come from the cloud's environment
-            variables, never from here.
-        recipients: age recipients (``age1...``) to encrypt to.
-        passphrase_env: the name of the server's environment variable holding a passphrase.
-        level: the compression level.
-        deadline: seconds each push may take.
-        dbops_program: the dbops binary the server runs (default: this one).
-        archive_timeout: the longest time before a segment is archived.
-        apply: change the settings; without it, only compare.
-
-    Returns:
-        list[SetupItem]: each setting, its current and wanted value and whether a restart is needed.
-
-    Raises:
-        ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
-        DatabaseError: PostgreSQL refused a statement or the connection failed.
-        RefusedError: ``apply`` with a passphrase variable the server does not have."""
+    """The awaitable form of `pitr_setup`: the same arguments, result and errors."""
 def pitr_prune(store: str, keep: int, *, apply: bool = False, store_options: Optional[Dict[str, str]] = None) -> PitrRetentionPlan:
     """Keeps the newest ``keep`` base backups (with every backup they are built on) and the WAL they
     need; deletes the rest only with ``apply=True``.
@@ -2538,27 +1905,7 @@ def pitr_prune(store: str, keep: int, *, apply: bool = False, store_options: Opt
         StorageError: the store failed (its ``kind`` says how: not found, permission denied,
             transient, ...)."""
 def pitr_prune_async(store: str, keep: int, *, apply: bool = False, store_options: Optional[Dict[str, str]] = None) -> Awaitable[PitrRetentionPlan]:
-    """The awaitable form of `pitr_prune`: returns an awaitable of its result.
-
-    Keeps the newest ``keep`` base backups (with every backup they are built on) and the WAL they
-    need; deletes the rest only with ``apply=True``.
-
-    Args:
-        store: the store URL: ``file:///dir`` (or a path), ``s3://bucket/prefix``,
-            ``gs://bucket/prefix``, ``az://container/prefix`` or ``memory://name``.
-        keep: base backups to keep (at least 1).
-        apply: delete; without it, only the plan.
-        store_options: the store client's settings (keys of the object store builders, e.g.
-            ``aws_endpoint``, ``aws_allow_http``); credentials come from the cloud's environment
-            variables, never from here.
-
-    Returns:
-        PitrRetentionPlan: what is kept and deleted.
-
-    Raises:
-        ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
-        StorageError: the store failed (its ``kind`` says how: not found, permission denied,
-            transient, ...)."""
+    """The awaitable form of `pitr_prune`: the same arguments, result and errors."""
 def pitr_prefetch(store: str, after: str, dest: str, *, count: int = 8, parallel: int = 4, identity: Optional[str] = None, passphrase: Optional[str] = None, store_options: Optional[Dict[str, str]] = None) -> Optional[int]:
     """Downloads the ``count`` segments after ``after`` into the prefetch directory next to ``dest``
     (what ``dbops wal fetch`` starts in the background), unless another prefetch runs for that
@@ -2588,35 +1935,7 @@ def pitr_prefetch(store: str, after: str, dest: str, *, count: int = 8, parallel
             recipient is invalid.
         DbopsIOError: a local file or directory could not be read or written."""
 def pitr_prefetch_async(store: str, after: str, dest: str, *, count: int = 8, parallel: int = 4, identity: Optional[str] = None, passphrase: Optional[str] = None, store_options: Optional[Dict[str, str]] = None) -> Awaitable[Optional[int]]:
-    """The awaitable form of `pitr_prefetch`: returns an awaitable of its result.
-
-    Downloads the ``count`` segments after ``after`` into the prefetch directory next to ``dest``
-    (what ``dbops wal fetch`` starts in the background), unless another prefetch runs for that
-    directory.
-
-    Args:
-        store: the store URL: ``file:///dir`` (or a path), ``s3://bucket/prefix``,
-            ``gs://bucket/prefix``, ``az://container/prefix`` or ``memory://name``.
-        after: the segment name after which to start.
-        dest: the server's ``%p`` of that segment.
-        count: segments to fetch.
-        parallel: downloads at once.
-        identity: the text of an age identity (``AGE-SECRET-KEY-1...``) that decrypts.
-        passphrase: the passphrase of passphrase-encrypted data.
-        store_options: the store client's settings (keys of the object store builders, e.g.
-            ``aws_endpoint``, ``aws_allow_http``); credentials come from the cloud's environment
-            variables, never from here.
-
-    Returns:
-        int | None: how many were fetched, or None when another prefetch holds the lock.
-
-    Raises:
-        ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
-        StorageError: the store failed (its ``kind`` says how: not found, permission denied,
-            transient, ...).
-        EncryptionError: the data cannot be decrypted (missing or wrong key or passphrase) or a
-            recipient is invalid.
-        DbopsIOError: a local file or directory could not be read or written."""
+    """The awaitable form of `pitr_prefetch`: the same arguments, result and errors."""
 def pitr_start_restored(data_dir: str, *, name: str = "pitr", timeout: float = 600.0) -> str:
     """Starts a restored data directory (from ``restore``) as a detached embedded cluster on a free TCP
     port, waits until it has replayed to its target and promoted, and returns its URL. It outlives
@@ -2636,25 +1955,7 @@ def pitr_start_restored(data_dir: str, *, name: str = "pitr", timeout: float = 6
             ...) failed; its message has the program's last lines.
         OperationTimeout: it did not finish in time."""
 def pitr_start_restored_async(data_dir: str, *, name: str = "pitr", timeout: float = 600.0) -> Awaitable[str]:
-    """The awaitable form of `pitr_start_restored`: returns an awaitable of its result.
-
-    Starts a restored data directory (from ``restore``) as a detached embedded cluster on a free TCP
-    port, waits until it has replayed to its target and promoted, and returns its URL. It outlives
-    this process: ``dbops cluster stop --name NAME`` stops it.
-
-    Args:
-        data_dir: the restored data directory.
-        name: the cluster's name for ``dbops cluster``.
-        timeout: seconds to wait for promotion.
-
-    Returns:
-        str: the promoted server's URL.
-
-    Raises:
-        ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
-        ClusterError: a PostgreSQL program (``pg_dump``, ``pg_restore``, ``psql``, ``postgres``,
-            ...) failed; its message has the program's last lines.
-        OperationTimeout: it did not finish in time."""
+    """The awaitable form of `pitr_start_restored`: the same arguments, result and errors."""
 def pitr_wait_for_promotion(url: str, timeout: float = 600.0) -> None:
     """Waits until the server at ``url`` has finished recovery and been promoted.
 
@@ -2670,19 +1971,5 @@ def pitr_wait_for_promotion(url: str, timeout: float = 600.0) -> None:
         DatabaseError: PostgreSQL refused a statement or the connection failed.
         OperationTimeout: it did not finish in time."""
 def pitr_wait_for_promotion_async(url: str, timeout: float = 600.0) -> Awaitable[None]:
-    """The awaitable form of `pitr_wait_for_promotion`: returns an awaitable of its result.
-
-    Waits until the server at ``url`` has finished recovery and been promoted.
-
-    Args:
-        url: the database: a ``postgres://`` URL or a libpq ``key=value`` string.
-        timeout: seconds to wait at most.
-
-    Returns:
-        None.
-
-    Raises:
-        ConfigError: an invalid URL, store URL, option or file, refused before anything is done.
-        DatabaseError: PostgreSQL refused a statement or the connection failed.
-        OperationTimeout: it did not finish in time."""
+    """The awaitable form of `pitr_wait_for_promotion`: the same arguments, result and errors."""
 
