@@ -245,12 +245,7 @@ async fn hostile_store_keeps_working(store: Store, database: &dbops::TestDatabas
         text(&health)
     );
     let report = json(&health);
-    let catalog_check = report["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == "catalog")
-        .unwrap_or_else(|| panic!("no catalog check: {report}"));
+    let catalog_check = support::json_item(&report["checks"], "catalog");
     assert_eq!(catalog_check["status"], "warn", "{catalog_check}");
     assert!(
         catalog_check["reason"]

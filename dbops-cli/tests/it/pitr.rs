@@ -239,19 +239,9 @@ async fn restore_to_time_restore_point_and_latest_then_archive_a_new_timeline() 
         String::from_utf8_lossy(&out.stderr)
     );
     let items: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let archive_mode = items
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|i| i["name"] == "archive_mode")
-        .unwrap();
+    let archive_mode = support::json_item(&items, "archive_mode");
     assert_eq!(archive_mode["current"], "on");
-    let timeout = items
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|i| i["name"] == "archive_timeout")
-        .unwrap();
+    let timeout = support::json_item(&items, "archive_timeout");
     assert_eq!(timeout["wanted"], "60s");
 
     // Restore to T2, promote (timeline 2), keep archiving into the same store, write more.

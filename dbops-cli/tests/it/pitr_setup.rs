@@ -144,12 +144,7 @@ async fn setup_apply_archives_through_postgres_encrypted_and_injects_nothing() {
         .unwrap();
     assert!(out.status.success(), "{}", text(&out));
     let items: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let command = items
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|i| i["name"] == "archive_command")
-        .unwrap()["wanted"]
+    let command = support::json_item(&items, "archive_command")["wanted"]
         .as_str()
         .unwrap()
         .to_string();
@@ -313,12 +308,7 @@ async fn a_passphrase_variable_is_checked_in_the_servers_environment() {
     let dry = setup(&without, false);
     assert!(dry.status.success(), "{}", text(&dry));
     let items: serde_json::Value = serde_json::from_slice(&dry.stdout).unwrap();
-    let env = items
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|i| i["name"] == "environment DBOPS_WAL_TEST_PASSPHRASE")
-        .unwrap_or_else(|| panic!("{items}"));
+    let env = support::json_item(&items, "environment DBOPS_WAL_TEST_PASSPHRASE");
     assert_eq!(env["current"], "not set", "{env}");
     let refused = setup(&without, true);
     assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));

@@ -989,12 +989,7 @@ async fn base_backups_and_wal_from_a_streaming_standby_restore_the_primary_rows(
             "pitr setup (dry run)",
         );
         let items: serde_json::Value = serde_json::from_str(&text).unwrap();
-        let mode = items
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|item| item["name"] == "archive_mode")
-            .unwrap_or_else(|| panic!("no archive_mode item: {text}"));
+        let mode = support::json_item(&items, "archive_mode");
         assert_eq!(mode["wanted"], wanted, "{text}");
     }
 

@@ -235,6 +235,18 @@ pub async fn table_checksums(
     out
 }
 
+/// The item named `name` of a `--json` list (`pitr setup`'s settings, `backup health`'s checks);
+/// fails naming the list when there is none.
+#[allow(dead_code)] // the CLI tests
+pub fn json_item<'a>(items: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    items
+        .as_array()
+        .unwrap_or_else(|| panic!("not a list: {items}"))
+        .iter()
+        .find(|item| item["name"] == name)
+        .unwrap_or_else(|| panic!("no item named `{name}` in {items}"))
+}
+
 /// A finished command's stdout and stderr, one after the other.
 #[allow(dead_code)] // the CLI tests
 pub fn output_text(out: &std::process::Output) -> String {
