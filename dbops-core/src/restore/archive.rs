@@ -358,7 +358,9 @@ pub(super) async fn restore_parallel(
     // Parallel jobs may set a table's statistics before its rows load, and loading a table created
     // in the same restore resets them: the statistics follow once everything else is in.
     let later_statistics = tools.keeps_statistics();
-    let mut args = restore_args(options, tools);
+    let jobs_arg = format!("--jobs={jobs}");
+    let mut args: Vec<&str> = restore_args(options, tools);
+    args.push(&jobs_arg);
     if later_statistics {
         args.push("--no-statistics");
     }
@@ -367,15 +369,7 @@ pub(super) async fn restore_parallel(
          restore again with --clean)",
         entry.key, jobs
     );
-    let jobs_arg = format!("--jobs={jobs}");
-    run_pg_restore(
-        program,
-        env,
-        &[&args[..], &[jobs_arg.as_str()]].concat(),
-        &spool,
-        &action,
-    )
-    .await?;
+    run_pg_restore(program, env, &args, &spool, &action).await?;
     if later_statistics {
         let action = format!("restoring the planner statistics of `{}`", entry.key);
         let args = ["--no-password", "--exit-on-error", "--statistics-only"];
