@@ -5,8 +5,8 @@ pages, and checks every code block of its sources.
 Code blocks, by their language:
   rust                      compiled (and run unless `no_run`) as doc tests of dbops-core: every
                             page with one must be listed in dbops-core/src/lib.rs (`mod guide`)
-  sh, bash, console, shell  run, page by page in order, in one bash session per page with
-  python                    `set -euo pipefail`, in a scratch directory holding a copy of
+  sh, bash, console, shell  run page by page, each block in order in a bash of its own with
+  python                    `set -euo pipefail`, in the page's scratch directory holding a copy of
                             migrations/, with the built `dbops` first on PATH and an embedded
                             cluster of `dbops cluster start` running (also as DATABASE_URL); python
                             blocks run with the test virtualenv's interpreter; a block marked
@@ -193,7 +193,7 @@ def dbops_binary():
 
 
 def run_pages(blocks):
-    """Runs each page's blocks in one bash session against a cluster of its own."""
+    """Runs each page's blocks in order, in the page's scratch directory, against its own cluster."""
     by_page = {}
     for block in blocks:
         by_page.setdefault(block.page, []).append(block)
