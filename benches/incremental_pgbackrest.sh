@@ -20,6 +20,7 @@ SIZE_GB="${1:-1}"; PCT="${2:-2}"
 cd "$ROOT"
 source scripts/env.sh
 fail() { echo "incremental_pgbackrest.sh: $*" >&2; exit 1; }
+source "$ROOT/benches/common.sh"   # run_pg, run_quiet, now, json, archive_now, start_restored, ...
 PGBR="${PGBACKREST:-$(command -v pgbackrest || true)}"
 [ -n "$PGBR" ] && [ -x "$PGBR" ] || fail "no pgBackRest: set PGBACKREST to a pgBackRest of 2.56 or later"
 BIN18=""
@@ -27,18 +28,15 @@ for dir in ${DBOPS_PG_BIN//:/ }; do
   [ -x "$dir/pg_ctl" ] && "$dir/postgres" -V | grep -q ' 18\.' && { BIN18="$dir"; break; }
 done
 [ -n "$BIN18" ] || fail "no PostgreSQL 18 with pg_ctl in DBOPS_PG_BIN: bash scripts/install-deps.sh"
+PG_CTL="$BIN18/pg_ctl"   # starts and stops the restored servers
 cargo build --release -q -p dbops-cli --bin dbops
 
-run_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 WORK="$(mktemp -d /tmp/dbops-incr-pgbr-XXXXXX)"; chmod 777 "$WORK"
 export DBOPS_CACHE_DIR="$WORK/cache"
 DBOPS="$WORK/bin/dbops"; PGBACKREST_BIN="$WORK/bin/pgbackrest"
 PITR="$WORK/pitr"; RSOCK="$WORK/rsock"; conf="$WORK/pgbackrest.conf"; NAME="bench-incr-pgbr-$$"
-RESTORED=""
 cleanup() {
-  if [ -n "$RESTORED" ] && [ -f "$RESTORED/postmaster.pid" ]; then
-    run_pg "$BIN18/pg_ctl" -D "$RESTORED" stop -m immediate >/dev/null 2>&1 || true
-  fi
+  stop_restored_at_exit
   [ -x "$DBOPS" ] && { "$DBOPS" -q cluster stop --name "$NAME" >/dev/null 2>&1 || true; }
   rm -rf "$WORK"
 }
@@ -46,10 +44,6 @@ trap cleanup EXIT
 mkdir -p "$WORK/bin" "$PITR" "$RSOCK" "$WORK"/{repo,log,lock,spool}
 cp target/release/dbops "$DBOPS"; cp "$PGBR" "$PGBACKREST_BIN"
 pgbr() { run_pg "$PGBACKREST_BIN" --config="$conf" --stanza=main "$@"; }
-now() { date +%s.%N; }
-json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-quiet() { "$@" >"$WORK/out" 2>"$WORK/err" || { cat "$WORK/out" "$WORK/err" >&2; fail "failed: $*"; }; }
 
 info="$("$DBOPS" -q cluster start --name "$NAME" --major 18 --json --durable \
   --set summarize_wal=on --set wal_level=replica --set archive_mode=on --set max_wal_size=4GB \
@@ -74,7 +68,7 @@ pg1-socket-path=$(dirname "$data")
 pg1-port=$(json 'd["port"]' <<<"$info")
 CONF
 [ "$(id -u)" = 0 ] && chown -R postgres "$WORK"
-quiet pgbr stanza-create
+run_quiet pgbr stanza-create
 export DATABASE_URL="$url"
 dbops_archive="$("$DBOPS" -q --json pitr setup --store "file://$PITR" |
   json '[s["wanted"] for s in d if s["name"] == "archive_command"][0]')"
@@ -82,7 +76,6 @@ psql "$url" -Xq -v ON_ERROR_STOP=1 -v cmd="$PGBACKREST_BIN --config=$conf --stan
 ALTER SYSTEM SET archive_command = :'cmd';
 SELECT pg_reload_conf();
 SQL
-source "$ROOT/benches/common.sh"   # archive_now
 
 ROWS="${ROWS:-$(( SIZE_GB * 7000000 ))}"   # ROWS=50000 for a quick check of the script
 psql -X -q "$url" -c "CREATE TABLE rides (id bigint PRIMARY KEY, driver_id bigint, fare numeric, status text, note text)" \
@@ -94,15 +87,15 @@ SIZE="$(psql -X -At "$url" -c "SELECT pg_size_pretty(sum(pg_database_size(datnam
 declare -A time size
 dbops_backup() {  # dbops_backup KEY FLAGS
   local start; start=$(now)
-  quiet run_pg "$DBOPS" -q --json basebackup --store "file://$PITR" $2
-  time[$1]=$(echo "$(now) - $start" | bc)
+  run_quiet run_pg "$DBOPS" -q --json basebackup --store "file://$PITR" $2
+  time[$1]=$(since "$start")
   size[$1]=$(json 'd["data"]["size"]' <"$WORK/out")
 }
 pgbr_backup() {  # pgbr_backup KEY TYPE
   local start; start=$(now)
-  quiet pgbr --type="$2" backup
-  time[$1]=$(echo "$(now) - $start" | bc)
-  quiet pgbr --output=json info
+  run_quiet pgbr --type="$2" backup
+  time[$1]=$(since "$start")
+  run_quiet pgbr --output=json info
   size[$1]=$(json 'd[0]["backup"][-1]["info"]["repository"]["delta"]' <"$WORK/out")
 }
 dbops_backup dbops_full ""; pgbr_backup pgbr_full full
@@ -121,28 +114,16 @@ archive_now
 EXPECTED="$(psql -X -At "$url" -c "SELECT count(*), sum(fare), count(*) FILTER (WHERE status = 'rated') FROM rides")"
 
 declare -A recovery restored_in
-start_restored() {  # start_restored DIR: pg_ctl start (free port, own socket, no archiving), waits for promotion
-  local dir=$1 port i; port=$(free_port); RESTORED=$dir
-  rurl="postgresql://postgres@/postgres?host=$RSOCK&port=$port"
-  quiet run_pg "$BIN18/pg_ctl" -D "$dir" -l "$dir.log" -w -t 600 \
-    -o "-c port=$port -c unix_socket_directories=$RSOCK -c listen_addresses='' -c archive_mode=off" start
-  for ((i = 0; i < 12000; i++)); do
-    [ "$(psql "$rurl" -XAtc 'select pg_is_in_recovery()' 2>/dev/null)" = f ] && return 0
-    sleep 0.05
-  done
-  tail -n 30 "$dir.log" >&2; fail "$dir: not promoted in 10 minutes"
-}
 recover() {  # recover KEY CMD...: CMD restores into $WORK/restored; timed up to a promoted server answering
   local key=$1 start got; shift
   start=$(now)
-  quiet "$@"
-  restored_in[$key]=$(echo "$(now) - $start" | bc)
+  run_quiet "$@"
+  restored_in[$key]=$(since "$start")
   start_restored "$WORK/restored"
   got="$(psql "$rurl" -XAtc "SELECT count(*), sum(fare), count(*) FILTER (WHERE status = 'rated') FROM rides")"
-  recovery[$key]=$(echo "$(now) - $start" | bc)
+  recovery[$key]=$(since "$start")
   [ "$got" = "$EXPECTED" ] || fail "$key: restored [$got], the source has [$EXPECTED]"
-  quiet run_pg "$BIN18/pg_ctl" -D "$WORK/restored" stop -m fast
-  RESTORED=""; rm -rf "$WORK/restored" "$WORK/restored.log"
+  stop_restored "$WORK/restored"
 }
 recover dbops run_pg "$DBOPS" -q pitr restore --store "file://$PITR" --latest --data-dir "$WORK/restored"
 recover pgbr pgbr --type=default --pg1-path="$WORK/restored" restore

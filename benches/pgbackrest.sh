@@ -16,8 +16,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 SCALE="${1:-100}"; ROUNDS="${2:-2}"
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
-# Runs as the server's OS account (postgres when we are root): pgBackRest and the restored servers need it.
-run_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+fail() { echo "pgbackrest.sh: $*" >&2; exit 1; }
+source "$ROOT/benches/common.sh"   # run_pg, run_quiet, now, json, archive_now, start_restored, ...
 
 command -v pgbackrest >/dev/null || { as_root apt-get update -qq; as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pgbackrest >/dev/null; }
 cd "$ROOT"
@@ -29,11 +29,8 @@ DBOPS="$WORK/bin/dbops"   # a copy: archive_command and restore_command run it, 
 PITR="$WORK/pitr"         # dbops' PITR store (base backups and WAL)
 RSOCK="$WORK/rsock"       # socket directory of the restored servers
 conf="$WORK/pgbackrest.conf"
-RESTORED=""               # data directory of the restored server running now, for cleanup
 cleanup() {
-  if [ -n "$RESTORED" ] && [ -f "$RESTORED/postmaster.pid" ]; then
-    run_pg pg_ctl -D "$RESTORED" stop -m immediate >/dev/null 2>&1 || true
-  fi
+  stop_restored_at_exit
   [ -x "$DBOPS" ] && { "$DBOPS" cluster stop --name pgbr >/dev/null 2>&1 || true; }
   rm -rf "$WORK"
 }
@@ -42,14 +39,6 @@ mkdir -p "$WORK/bin" "$PITR" "$RSOCK" "$WORK"/{repo,log,lock,spool}
 cp target/release/dbops "$DBOPS"
 
 # --- helpers -------------------------------------------------------------------------------------------
-fail() { echo "pgbackrest.sh: $*" >&2; exit 1; }
-run_quiet() {  # run_quiet CMD...: stdout to $WORK/out, stderr to $WORK/err; on failure shows both and exits 1
-  local rc=0
-  "$@" >"$WORK/out" 2>"$WORK/err" || rc=$?
-  [ "$rc" = 0 ] || { cat "$WORK/out" "$WORK/err" >&2; fail "exit $rc: $*"; }
-}
-now() { date +%s.%N; }
-since() { echo "$(now) - $1" | bc; }
 declare -A times ready sizes labels
 timed() {  # timed KEY CMD...: runs CMD quietly and appends its wall time (s) to times[KEY]
   local key=$1 start; shift
@@ -58,8 +47,6 @@ timed() {  # timed KEY CMD...: runs CMD quietly and appends its wall time (s) to
 bytes() { du -sb "$1" | cut -f1; }
 mb() { awk -v b="$1" 'BEGIN {printf "%.1f", b / 1e6}'; }
 med() { tr ' ' '\n' | grep -v '^$' | sort -n | awk '{a[NR]=$1} END {printf "%.2f", a[int((NR+1)/2)]}'; }
-json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }  # json EXPR (of d) < JSON
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 ordered() {  # ordered ROUND ITEM...: the items one a line, reversed on even rounds
   local r=$1; shift
   if ((r % 2)); then printf '%s\n' "$@"; else printf '%s\n' "$@" | tac; fi
@@ -97,7 +84,6 @@ ALTER SYSTEM SET archive_command = :'cmd';
 SELECT pg_reload_conf();
 SQL
 
-source "$ROOT/benches/common.sh"   # archive_now
 
 "$DBOPS" -q migrate up -s migrations >/dev/null
 "$DBOPS" -q seed heavy --scale "$SCALE" >/dev/null
@@ -108,6 +94,7 @@ archive_now   # the seed's WAL is archived before anything is timed
 size_mb="$(psql "$url" -XAtc "select pg_database_size(current_database())/1000000")"
 cluster_mb="$(psql "$url" -XAtc "select (sum(pg_database_size(datname))/1000000)::bigint from pg_database")"
 db="$(psql "$url" -XAtc "select current_database()")"
+RDB="$db"   # the restored servers are read through the source's database
 # What a restored server must hold: rows and a hash of every row of rides and payments, and the markers.
 SUMS="select (select count(*) || ' rides, hash ' || coalesce(sum(hashtext(t::text)::bigint), 0) from rides t)
   || '; ' || (select count(*) || ' payments, hash ' || coalesce(sum(hashtext(t::text)::bigint), 0) from payments t)
@@ -136,35 +123,6 @@ bk_pgbr_gz() { pgbr pgbr_gz gz; }
 bk_pgbr_zst() { pgbr pgbr_zst zst; }
 
 # --- recovery ------------------------------------------------------------------------------------------
-wait_restored() {  # wait_restored DIR WHAT CMD...: polls CMD every 50 ms (10 min at most) while DIR's server runs
-  local dir=$1 what=$2 i; shift 2
-  for ((i = 0; i < 12000; i++)); do
-    "$@" >/dev/null 2>&1 && return 0
-    [ -f "$dir/postmaster.pid" ] || break
-    sleep 0.05
-  done
-  tail -n 30 "$dir.log" >&2
-  fail "restored server in $dir: $what did not happen"
-}
-# The restored server runs with fsync=on (the source has the fast test settings, fsync off, in dbops.conf,
-# which the backups carry): at start-up PostgreSQL then fsyncs the data directory it recovers, so both tools'
-# restores are durable by the time the server answers (pgBackRest fsyncs its files itself, dbops does not).
-start_restored() {  # start_restored DIR: starts DIR's server (free port, own sockets, no archiving), waits for promotion
-  local dir=$1 port
-  port=$(free_port)
-  RESTORED=$dir
-  rurl="postgresql://postgres@/$db?host=$RSOCK&port=$port"
-  run_quiet run_pg pg_ctl -D "$dir" -l "$dir.log" -w -t 600 \
-    -o "-c port=$port -c unix_socket_directories=$RSOCK -c listen_addresses='' -c archive_mode=off -c fsync=on" start
-  wait_restored "$dir" "accepting connections" pg_isready -q -d "$rurl"
-  wait_restored "$dir" "promotion" bash -c "[ \"\$(psql '$rurl' -XAtc 'select pg_is_in_recovery()')\" = f ]"
-  wait_restored "$dir" "reading rides" psql "$rurl" -XAtc "select 1 from rides limit 1"
-}
-stop_restored() {
-  run_quiet run_pg pg_ctl -D "$1" stop -m fast
-  RESTORED=""
-  rm -rf "$1" "$1.log"
-}
 recover() {  # recover KEY CMD...: CMD restores into $WORK/restored; times it alone (times) and to a server (ready)
   local key=$1 start got; shift
   start=$(now)
