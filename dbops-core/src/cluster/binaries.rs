@@ -8,8 +8,8 @@
 //! * programs that talk to a server (`pg_dump`, `pg_dumpall`, `pg_basebackup`, `pg_restore`, `psql`,
 //!   `pg_amcheck`) come from the installation of the server's major version, else from the nearest
 //!   newer one (older programs refuse newer servers);
-//! * programs that run or check a data directory (`postgres`, `initdb`, `pg_verifybackup`,
-//!   `pg_combinebackup`) come from the installation of its major version (its `PG_VERSION`) only;
+//! * programs that run or check a data directory (`postgres`, `initdb`, `pg_verifybackup`) come
+//!   from the installation of its major version (its `PG_VERSION`) only;
 //! * the embedded cluster runs the installation of `DBOPS_PG_MAJOR` (or a builder's `major`), else
 //!   the first server installation found.
 //!

@@ -281,7 +281,7 @@ impl TarTap {
     }
 }
 
-fn label_field<'a>(label: &'a str, field: &str) -> Option<&'a str> {
+pub(super) fn label_field<'a>(label: &'a str, field: &str) -> Option<&'a str> {
     label
         .lines()
         .find_map(|l| l.strip_prefix(field))

@@ -68,7 +68,7 @@ fn running_postmaster(dir: &Path) -> Option<i32> {
 }
 
 /// The relative path of a tar member, refusing absolute paths and `..`.
-fn member_path(path: &Path) -> std::io::Result<PathBuf> {
+pub(super) fn member_path(path: &Path) -> std::io::Result<PathBuf> {
     let mut out = PathBuf::new();
     for component in path.components() {
         match component {
@@ -231,7 +231,7 @@ fn write_if_changed(
 }
 
 /// Reads until `buf` is full or the input ends; returns the bytes read.
-fn read_full(input: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+pub(super) fn read_full(input: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
     let mut filled = 0;
     while filled < buf.len() {
         match input.read(&mut buf[filled..]) {
@@ -244,7 +244,8 @@ fn read_full(input: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
     Ok(filled)
 }
 
-fn make_dir(path: &Path, mode: u32) -> std::io::Result<()> {
+/// Creates `path` (and its parents) with `mode`, replacing a file of that name.
+pub(super) fn make_dir(path: &Path, mode: u32) -> std::io::Result<()> {
     if std::fs::symlink_metadata(path).is_ok_and(|m| !m.is_dir()) {
         std::fs::remove_file(path)?;
     }

@@ -35,6 +35,9 @@ pub(crate) struct ManifestCheck {
 
 #[derive(Deserialize)]
 struct Manifest {
+    /// From version 2 (PostgreSQL 17) on.
+    #[serde(rename = "System-Identifier", default)]
+    system_identifier: Option<u64>,
     #[serde(rename = "Files")]
     files: Vec<FileEntry>,
     #[serde(rename = "Manifest-Checksum")]
@@ -87,6 +90,70 @@ pub(crate) fn check(data_dir: &Path) -> Result<ManifestCheck> {
         files: listed.len(),
         algorithms,
     })
+}
+
+/// Checks the regular files of a backup's tar stream as they went by (`seen`: each one's size and
+/// CRC-32C by path) against the stream's `backup_manifest` (`text`), as [`check`] does an unpacked
+/// one: every listed file there with its size and checksum (of a CRC-32C manifest; another
+/// algorithm's by size), none there unlisted. `at` names the backup in errors. Returns the
+/// manifest's system identifier (from PostgreSQL 17 on).
+pub(crate) fn check_stream(
+    text: &[u8],
+    seen: &std::collections::BTreeMap<PathBuf, (u64, u32)>,
+    at: &Path,
+) -> Result<Option<u64>> {
+    let manifest = parse(text, at)?;
+    let mut listed = BTreeSet::new();
+    for entry in &manifest.files {
+        let relative = entry_path(entry, at)?;
+        let Some(&(size, crc)) = seen.get(&relative) else {
+            return Err(problem(
+                at,
+                format!(
+                    "`{}` is in the backup_manifest but not in the backup",
+                    relative.display()
+                ),
+            ));
+        };
+        if size != entry.size {
+            return Err(problem(
+                at,
+                format!(
+                    "`{}` has {size} bytes, the backup_manifest says {}",
+                    relative.display(),
+                    entry.size
+                ),
+            ));
+        }
+        if let (Some("CRC32C"), Some(expected)) = (entry.algorithm.as_deref(), &entry.checksum) {
+            let actual = hex::encode(crc.to_le_bytes());
+            if !actual.eq_ignore_ascii_case(expected) {
+                return Err(problem(
+                    at,
+                    format!(
+                        "`{}` has the CRC32C checksum {actual}, the backup_manifest says {expected}",
+                        relative.display()
+                    ),
+                ));
+            }
+        }
+        listed.insert(relative);
+    }
+    let unlisted = seen.keys().find(|path| {
+        !listed.contains(*path)
+            && *path != Path::new("backup_manifest")
+            && !path.starts_with("pg_wal")
+    });
+    if let Some(extra) = unlisted {
+        return Err(problem(
+            at,
+            format!(
+                "`{}` is in the backup but not in its backup_manifest",
+                extra.display()
+            ),
+        ));
+    }
+    Ok(manifest.system_identifier)
 }
 
 /// The manifest, after its own checksum is checked.

@@ -7,6 +7,7 @@
 //! an incremental base backup on it reads). Give each cluster its own store prefix.
 
 mod basebackup;
+mod combine;
 mod command;
 mod delta;
 mod manifest_check;

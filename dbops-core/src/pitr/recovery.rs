@@ -163,7 +163,8 @@ pub struct RecoveryReport {
     /// skipped.
     pub verified: String,
     /// What checked them: the `pg_verifybackup` of the backup's major version, or `dbops` (its own
-    /// reading of the manifest, when that program is not installed); empty when skipped.
+    /// reading of the manifest: when that program is not installed, and for a chain, whose backups
+    /// are each checked against their own manifest as they are combined); empty when skipped.
     pub verified_by: String,
     /// The `restore_command` written.
     pub restore_command: String,
@@ -317,7 +318,7 @@ async fn unpack_and_configure(
         .ok_or_else(|| Error::config("base backup", "empty chain"))?;
     let delta = match chain {
         [full] => unpack(store, full, data_dir, pitr, options.delta).await?,
-        _ => unpack_chain(store, chain, data_dir, pitr, options.delta).await?,
+        _ => unpack_chain(store, chain, data_dir, pitr, options).await?,
     };
     // pg_basebackup leaves these out or they must not survive into a restore.
     for stale in [
@@ -332,7 +333,10 @@ async fn unpack_and_configure(
         std::fs::create_dir_all(data_dir.join(dir))
             .map_err(|e| Error::io("creating", data_dir.join(dir), e))?;
     }
-    let (verified, verified_by) = if options.verify && base.has_backup_manifest {
+    let (verified, verified_by) = if options.verify && chain.len() > 1 {
+        // Each backup's files were checked against its own manifest as the chain was combined.
+        ("ok".to_string(), "dbops".to_string())
+    } else if options.verify && base.has_backup_manifest {
         let started = std::time::Instant::now();
         let by = verify(data_dir).await?;
         tracing::info!(elapsed = ?started.elapsed(), "checked the restored files against the backup's manifest");
@@ -360,8 +364,7 @@ async fn unpack_and_configure(
     })
 }
 
-/// Downloads the base backup into `data_dir`: the stored bytes hashed as they arrive, decrypted,
-/// decompressed and unpacked on a blocking thread that checks the plaintext's hash.
+/// Downloads the base backup into `data_dir`: see [`read_member`].
 async fn unpack(
     store: &dyn BackupStore,
     base: &BaseBackup,
@@ -369,6 +372,34 @@ async fn unpack(
     pitr: &PitrOptions,
     delta: bool,
 ) -> Result<Option<super::delta::DeltaReport>> {
+    let (key, dir) = (base.data.key.clone(), data_dir.to_path_buf());
+    read_member(store, base, pitr, move |reader| {
+        let failed = |e: std::io::Error| Error::Integrity {
+            key: key.clone(),
+            reason: format!(
+                "unpacking the base backup failed: {e}; the object is corrupt, truncated or the key is wrong"
+            ),
+        };
+        if delta {
+            return super::delta::unpack_tar(reader, &dir).map(Some).map_err(failed);
+        }
+        let mut archive = tar::Archive::new(reader);
+        archive.set_preserve_permissions(true);
+        archive.unpack(&dir).map_err(failed)?;
+        Ok(None)
+    })
+    .await
+}
+
+/// Streams the base backup's tar to `consume` on a blocking thread: the stored bytes hashed as
+/// they arrive, decrypted and decompressed, and the plaintext's size and hash checked once
+/// `consume` is done (what it left unread is read to the end first).
+async fn read_member<T: Send + 'static>(
+    store: &dyn BackupStore,
+    base: &BaseBackup,
+    pitr: &PitrOptions,
+    consume: impl FnOnce(&mut dyn Read) -> Result<T> + Send + 'static,
+) -> Result<T> {
     use futures::StreamExt;
     use sha2::{Digest, Sha256};
     let (_, mut stream) = store.get_stream(&base.data.key).await?;
@@ -376,19 +407,18 @@ async fn unpack(
         tokio::sync::mpsc::channel::<std::result::Result<bytes::Bytes, String>>(8);
     let decryption = pitr.decryption.clone();
     let encrypted = base.encryption.mode != EncryptionMode::None;
-    let (key, dir) = (base.data.key.clone(), data_dir.to_path_buf());
+    let key = base.data.key.clone();
     let expected_plain = (base.data.plaintext_size, base.data.plaintext_sha256.clone());
-    let unpacker =
-        tokio::task::spawn_blocking(move || -> Result<Option<super::delta::DeltaReport>> {
-            let source: Box<dyn Read + Send> = Box::new(ChannelSource::new(receiver));
-            let source = if encrypted {
-                decryption.wrap(source, &key, None)?
-            } else {
-                source
-            };
-            let reader = Compression::Zstd.unwrap_reader(source)?;
-            unpack_tar(reader, &dir, &key, expected_plain, delta)
-        });
+    let reader = tokio::task::spawn_blocking(move || -> Result<T> {
+        let source: Box<dyn Read + Send> = Box::new(ChannelSource::new(receiver));
+        let source = if encrypted {
+            decryption.wrap(source, &key, None)?
+        } else {
+            source
+        };
+        let reader = Compression::Zstd.unwrap_reader(source)?;
+        check_plaintext(reader, &key, expected_plain, consume)
+    });
     let mut hasher = Sha256::new();
     let mut received = 0u64;
     let mut download_error = None;
@@ -415,7 +445,7 @@ async fn unpack(
                 .send(Err("stored object does not match its manifest".into()))
                 .await;
             drop(sender);
-            let _ = unpacker.await;
+            let _ = reader.await;
             return Err(Error::Integrity {
                 key: base.data.key.clone(),
                 reason: format!(
@@ -426,38 +456,38 @@ async fn unpack(
         }
     }
     drop(sender);
-    let unpacked = unpacker.await.map_err(|e| Error::Cancelled {
+    let read = reader.await.map_err(|e| Error::Cancelled {
         action: format!("unpacking ({e})"),
     })?;
     if let Some(e) = download_error {
         return Err(e);
     }
-    unpacked
+    read
 }
 
-/// Unpacks every backup of `chain` beside `data_dir` and combines them into it with
-/// `pg_combinebackup` of the backups' major; the unpacked members are removed afterwards.
+/// Combines `chain` into `data_dir` (see [`super::combine`]); for a delta restore beside it first,
+/// then moved over what differs. Returns what a delta restore changed.
 async fn unpack_chain(
     store: &dyn BackupStore,
     chain: &[BaseBackup],
     data_dir: &Path,
     pitr: &PitrOptions,
-    delta: bool,
+    options: &RecoveryOptions,
 ) -> Result<Option<super::delta::DeltaReport>> {
+    if !options.delta {
+        return combine(store, chain, data_dir, pitr, options.verify)
+            .await
+            .map(|()| None);
+    }
     let name = data_dir
         .file_name()
         .map_or("data".into(), |n| n.to_string_lossy().into_owned());
-    let work = data_dir.with_file_name(format!(".{name}.dbops-chain"));
-    let _ = std::fs::remove_dir_all(&work);
+    let combined = data_dir.with_file_name(format!(".{name}.dbops-chain"));
+    let _ = std::fs::remove_dir_all(&combined);
     let result = async {
-        if !delta {
-            return combine(store, chain, data_dir, &work, pitr)
-                .await
-                .map(|()| None);
-        }
-        // Combined beside the directory, then moved over what differs.
-        let combined = work.join("combined");
-        combine(store, chain, &combined, &work, pitr).await?;
+        std::fs::create_dir_all(&combined)
+            .map_err(|e| Error::io("creating a directory to combine the chain in", &combined, e))?;
+        combine(store, chain, &combined, pitr, options.verify).await?;
         let (from, to) = (combined.clone(), data_dir.to_path_buf());
         let report = tokio::task::spawn_blocking(move || super::delta::sync_dir(&from, &to))
             .await
@@ -474,101 +504,67 @@ async fn unpack_chain(
         Ok(Some(report))
     }
     .await;
-    let _ = std::fs::remove_dir_all(&work);
+    let _ = std::fs::remove_dir_all(&combined);
     result
 }
 
+/// Combines the chain's tar streams into `data_dir`, newest first, each block written once.
 async fn combine(
     store: &dyn BackupStore,
     chain: &[BaseBackup],
     data_dir: &Path,
-    work: &Path,
     pitr: &PitrOptions,
+    verify: bool,
 ) -> Result<()> {
-    // Every member downloads and unpacks at once: the incrementals while the full backup does.
-    let members: Vec<PathBuf> = chain
-        .iter()
-        .enumerate()
-        .map(|(n, member)| work.join(format!("{n:03}-{}", member.id)))
-        .collect();
-    let unpacks = chain.iter().zip(&members).enumerate().map(|(n, (member, dir))| async move {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| Error::io("creating a directory for a chain member", dir, e))?;
-        let started = std::time::Instant::now();
-        unpack(store, member, dir, pitr, false).await?;
-        tracing::info!(member = %member.id, elapsed = ?started.elapsed(), "unpacked a member of the chain ({} of {})", n + 1, chain.len());
-        Ok::<(), Error>(())
-    });
-    futures::future::try_join_all(unpacks).await?;
-    let major = chain.last().map_or(0, BaseBackup::major);
-    let program = crate::cluster::ServerPrograms::for_major(major)?.program("pg_combinebackup")?;
-    let mut command = tokio::process::Command::new(&program);
-    // The members are unpacked beside the output and removed afterwards: from 18 on, the output
-    // hard-links their files instead of copying them.
-    if major >= 18 {
-        command.arg("--link");
-    }
-    // No fsync here: the restored server syncs its whole data directory before it replays (as after
-    // any crash or restore), so syncing the combined files first would only write them out twice.
-    command.arg("--no-sync");
+    use super::combine::{Combiner, Member, Position};
     let started = std::time::Instant::now();
-    let output = command
-        .args(&members)
-        .arg("--output")
-        .arg(data_dir)
-        .output()
-        .await
-        .map_err(|e| Error::io("running pg_combinebackup", &program, e))?;
-    if !output.status.success() {
-        return Err(Error::Command {
-            program: program.display().to_string(),
-            action: format!(
-                "combining the chain {} into `{}`",
-                chain
-                    .iter()
-                    .map(|b| b.id.as_str())
-                    .collect::<Vec<_>>()
-                    .join(" <- "),
-                data_dir.display()
-            ),
-            status: output.status.to_string(),
-            stderr: last_lines(&String::from_utf8_lossy(&output.stderr), 10),
-        });
+    let mut combiner = Combiner::new(data_dir, verify);
+    for (n, base) in chain.iter().enumerate().rev() {
+        let member = Member {
+            id: base.id.clone(),
+            key: base.data.key.clone(),
+            has_manifest: base.has_backup_manifest,
+            position: Position {
+                newest: n + 1 == chain.len(),
+                oldest: n == 0,
+            },
+        };
+        let read_started = std::time::Instant::now();
+        combiner = read_member(store, base, pitr, move |reader| {
+            combiner.apply(reader, &member)?;
+            Ok(combiner)
+        })
+        .await?;
+        tracing::info!(member = %base.id, elapsed = ?read_started.elapsed(), "combined a backup of the chain ({} of {}, newest first)", chain.len() - n, chain.len());
     }
-    tracing::info!(elapsed = ?started.elapsed(), "combined the chain with pg_combinebackup");
+    let written = combiner.finish()?;
+    tracing::info!(
+        elapsed = ?started.elapsed(),
+        files = written.whole_files,
+        rebuilt = written.rebuilt_files,
+        bytes = written.bytes,
+        "combined the chain"
+    );
     Ok(())
 }
 
-/// Unpacks the tar stream `reader` into `dir` and checks its size and sha256 (`expected`).
-fn unpack_tar(
+/// Runs `consume` on `reader`, reads what it left to the end and checks the plaintext's size and
+/// sha256 (`expected`).
+fn check_plaintext<T>(
     reader: impl Read,
-    dir: &Path,
     key: &str,
     expected: (u64, String),
-    delta: bool,
-) -> Result<Option<super::delta::DeltaReport>> {
+    consume: impl FnOnce(&mut dyn Read) -> Result<T>,
+) -> Result<T> {
     use sha2::{Digest, Sha256};
     let mut hashing = HashingReader {
         inner: reader,
         hasher: Sha256::new(),
         size: 0,
     };
-    let failed = |e: std::io::Error| Error::Integrity {
-        key: key.to_string(),
-        reason: format!(
-            "unpacking the base backup failed: {e}; the object is corrupt, truncated or the key is wrong"
-        ),
-    };
-    let report = if delta {
-        Some(super::delta::unpack_tar(&mut hashing, dir).map_err(failed)?)
-    } else {
-        let mut archive = tar::Archive::new(&mut hashing);
-        archive.set_preserve_permissions(true);
-        archive.unpack(dir).map_err(failed)?;
-        None
-    };
+    let consumed = consume(&mut hashing)?;
     std::io::copy(&mut hashing, &mut std::io::sink())
-        .map_err(|e| Error::io("reading the base backup", dir, e))?;
+        .map_err(|e| Error::io("reading the base backup", key, e))?;
     let sha = hex::encode(hashing.hasher.finalize());
     if hashing.size != expected.0 || sha != expected.1 {
         return Err(Error::Integrity {
@@ -579,7 +575,7 @@ fn unpack_tar(
             ),
         });
     }
-    Ok(report)
+    Ok(consumed)
 }
 
 /// Appends the recovery settings (restore_command, target, promote) to postgresql.auto.conf and
