@@ -9,14 +9,15 @@
 # (dbops' pg_basebackup stream; pgBackRest process-max=1, bundles and block incremental on, its best for
 # this). Then recovery to the end of the archive from each tool's full + 3 incrementals, into a new
 # directory, up to a started, promoted server answering a query (both started the same way, by pg_ctl);
-# the restored rows must equal the source's (else exit 1). Prints Markdown tables.
+# the restored rows must equal the source's (else exit 1); RECOVERIES rounds (default 3), the tools
+# alternating who goes first, each after a `sync`. Prints Markdown tables.
 #
 # Needs a pgBackRest that supports PostgreSQL 18 (2.56 or later): PGBACKREST=/path/to/pgbackrest, else
 # `pgbackrest` on PATH. (Debian 12's package is 2.45, which stops at PostgreSQL 15.)
 #   PGBACKREST=... bash benches/incremental_pgbackrest.sh [SIZE_GB] [PCT]
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-SIZE_GB="${1:-1}"; PCT="${2:-2}"
+SIZE_GB="${1:-1}"; PCT="${2:-2}"; RECOVERIES="${RECOVERIES:-3}"
 cd "$ROOT"
 source scripts/env.sh
 fail() { echo "incremental_pgbackrest.sh: $*" >&2; exit 1; }
@@ -86,13 +87,13 @@ SIZE="$(psql -X -At "$url" -c "SELECT pg_size_pretty(sum(pg_database_size(datnam
 
 declare -A time size
 dbops_backup() {  # dbops_backup KEY FLAGS
-  local start; start=$(now)
+  local start; sync; start=$(now)
   run_quiet run_pg "$DBOPS" -q --json basebackup --store "file://$PITR" $2
   time[$1]=$(since "$start")
   size[$1]=$(json 'd["data"]["size"]' <"$WORK/out")
 }
 pgbr_backup() {  # pgbr_backup KEY TYPE
-  local start; start=$(now)
+  local start; sync; start=$(now)
   run_quiet pgbr --type="$2" backup
   time[$1]=$(since "$start")
   run_quiet pgbr --output=json info
@@ -116,17 +117,21 @@ EXPECTED="$(psql -X -At "$url" -c "SELECT count(*), sum(fare), count(*) FILTER (
 declare -A recovery restored_in
 recover() {  # recover KEY CMD...: CMD restores into $WORK/restored; timed up to a promoted server answering
   local key=$1 start got; shift
+  sync   # neither tool's timing includes writing out what ran before it
   start=$(now)
   run_quiet "$@"
-  restored_in[$key]=$(since "$start")
+  restored_in[$key]+="$(since "$start") "
   start_restored "$WORK/restored"
   got="$(psql "$rurl" -XAtc "SELECT count(*), sum(fare), count(*) FILTER (WHERE status = 'rated') FROM rides")"
-  recovery[$key]=$(since "$start")
+  recovery[$key]+="$(since "$start") "
   [ "$got" = "$EXPECTED" ] || fail "$key: restored [$got], the source has [$EXPECTED]"
   stop_restored "$WORK/restored"
 }
-recover dbops run_pg "$DBOPS" -q pitr restore --store "file://$PITR" --latest --data-dir "$WORK/restored"
-recover pgbr pgbr --type=default --pg1-path="$WORK/restored" restore
+recover_dbops() { recover dbops run_pg "$DBOPS" -q pitr restore --store "file://$PITR" --latest --data-dir "$WORK/restored"; }
+recover_pgbr() { recover pgbr pgbr --type=default --pg1-path="$WORK/restored" restore; }
+for ((round = 1; round <= RECOVERIES; round++)); do   # the tools alternate who goes first
+  if ((round % 2)); then recover_dbops; recover_pgbr; else recover_pgbr; recover_dbops; fi
+done
 
 mb() { awk -v b="$1" 'BEGIN {printf "%.1f", b / 1e6}'; }
 pct() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.0f%%", 100 * a / b}'; }
@@ -145,5 +150,6 @@ done
 echo
 echo "| recovery from full + 3 incrementals to the end of the archive | the restore command | up to a promoted server answering |"
 echo "|---|---|---|"
-printf '| dbops pitr restore (pg_combinebackup), then pg_ctl start | %.2f s | %.2f s |\n' "${restored_in[dbops]}" "${recovery[dbops]}"
-printf '| pgbackrest restore, then pg_ctl start | %.2f s | %.2f s |\n' "${restored_in[pgbr]}" "${recovery[pgbr]}"
+each() { for t in $1; do printf '%.2f / ' "$t"; done | sed 's| / $| s|'; }
+echo "| dbops pitr restore, then pg_ctl start | $(each "${restored_in[dbops]}") | $(each "${recovery[dbops]}") |"
+echo "| pgbackrest restore, then pg_ctl start | $(each "${restored_in[pgbr]}") | $(each "${recovery[pgbr]}") |"
