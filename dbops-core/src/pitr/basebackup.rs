@@ -1,8 +1,7 @@
 //! `dbops basebackup`: `pg_basebackup` as a tar stream through the backup pipeline (zstd, age, multipart
 //! upload), with a manifest recording the WAL range it needs, written last.
 
-use std::collections::BTreeMap;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::process::Stdio;
 use std::time::Instant;
 
@@ -12,6 +11,9 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::PitrOptions;
+use super::archive_wait::{WalHold, wait_until_archived};
+use super::delta::read_full;
+use super::tar_tap::TarTap;
 use super::wal::segment_name;
 use crate::catalog::{StoredObject, new_id};
 use crate::cluster::{ServerPrograms, last_lines};
@@ -216,71 +218,6 @@ pub fn chain_of(backups: &[BaseBackup], id: &str) -> Result<Vec<BaseBackup>> {
     Ok(chain)
 }
 
-/// Watches a tar stream go by and keeps the contents of a few small members.
-#[derive(Default)]
-struct TarTap {
-    header: Vec<u8>,
-    remaining: u64,
-    padding: u64,
-    capturing: Option<String>,
-    captured: BTreeMap<String, Vec<u8>>,
-    done: bool,
-}
-
-impl TarTap {
-    const WANTED: [&'static str; 2] = ["backup_label", "backup_manifest"];
-
-    fn feed(&mut self, mut data: &[u8]) {
-        while !data.is_empty() && !self.done {
-            if self.remaining > 0 {
-                let n = (self.remaining as usize).min(data.len());
-                if let Some(name) = &self.capturing {
-                    self.captured
-                        .entry(name.clone())
-                        .or_default()
-                        .extend_from_slice(&data[..n]);
-                }
-                self.remaining -= n as u64;
-                data = &data[n..];
-                if self.remaining == 0 {
-                    self.capturing = None;
-                }
-                continue;
-            }
-            if self.padding > 0 {
-                let n = (self.padding as usize).min(data.len());
-                self.padding -= n as u64;
-                data = &data[n..];
-                continue;
-            }
-            let n = (512 - self.header.len()).min(data.len());
-            self.header.extend_from_slice(&data[..n]);
-            data = &data[n..];
-            if self.header.len() == 512 {
-                let h = std::mem::take(&mut self.header);
-                if h.iter().all(|b| *b == 0) {
-                    self.done = true;
-                    break;
-                }
-                let name = String::from_utf8_lossy(&h[..100])
-                    .trim_end_matches('\0')
-                    .to_string();
-                let size_text = String::from_utf8_lossy(&h[124..136])
-                    .trim_matches(|c: char| c == '\0' || c == ' ')
-                    .to_string();
-                let size = u64::from_str_radix(&size_text, 8).unwrap_or(0);
-                self.remaining = size;
-                self.padding = (512 - size % 512) % 512;
-                let regular = matches!(h[156], b'0' | 0);
-                self.capturing = (regular && Self::WANTED.contains(&name.as_str())).then_some(name);
-                if size == 0 {
-                    self.capturing = None;
-                }
-            }
-        }
-    }
-}
-
 pub(super) fn label_field<'a>(label: &'a str, field: &str) -> Option<&'a str> {
     label
         .lines()
@@ -354,16 +291,28 @@ pub async fn base_backup_with(
 
     let programs = ServerPrograms::for_major(identity.major)?;
     let parent_manifest = parent.as_ref().map(|(_, file)| file.path());
-    let (data, tap, range) = stream_backup(
+    // An incremental ends as soon as its WAL is archived, watched by dbops (see archive_wait).
+    let wal_hold = match parent {
+        Some(_) => WalHold::acquire(url).await,
+        None => None,
+    };
+    let streamed = stream_backup(
         url,
         store,
         options,
-        &programs,
-        parent_manifest,
+        (&programs, parent_manifest, wal_hold.is_some()),
         &data_key,
         identity.wal_segment_size,
     )
-    .await?;
+    .await;
+    let fetched_wal = wal_hold.is_some();
+    if let Some(hold) = wal_hold {
+        hold.release().await;
+    }
+    let (data, tap, range) = streamed?;
+    if fetched_wal {
+        wait_until_archived(url, &range.stop_wal).await?;
+    }
     let manifest = store_manifest(store, &id, &tap).await?;
     let base = BaseBackup {
         id,
@@ -397,12 +346,12 @@ async fn stream_backup(
     url: &DatabaseUrl,
     store: &dyn BackupStore,
     options: &PitrOptions,
-    programs: &ServerPrograms,
-    parent_manifest: Option<&std::path::Path>,
+    (programs, parent_manifest, fetch_wal): (&ServerPrograms, Option<&std::path::Path>, bool),
     data_key: &str,
     wal_segment_size: u64,
 ) -> Result<(StoredObject, TarTap, WalRange)> {
-    let (program, mut process, stdout) = spawn_pg_basebackup(url, programs, parent_manifest)?;
+    let (program, mut process, stdout) =
+        spawn_pg_basebackup(url, programs, parent_manifest, fetch_wal)?;
     let child = &mut process.child;
     let stderr_task = collect_stderr(child);
     let (sender, receiver) = tokio::sync::mpsc::channel::<Bytes>(4);
@@ -410,7 +359,11 @@ async fn stream_backup(
         .encryption
         .wrap(Box::new(ChannelSink::new(sender)))?;
     let writer = Compression::Zstd.wrap(sink, options.compression_level, 0)?;
-    let encoder = tokio::task::spawn_blocking(move || encode_tar(stdout, writer));
+    let tap = match fetch_wal {
+        true => TarTap::without_wal(),
+        false => TarTap::new(),
+    };
+    let encoder = tokio::task::spawn_blocking(move || encode_tar(stdout, tap, writer));
     let uploaded = crate::storage::upload_chunks(store, data_key, receiver).await;
     if uploaded.is_err() {
         let _ = child.start_kill();
@@ -605,19 +558,25 @@ impl ClusterIdentity {
     }
 }
 
-/// `pg_basebackup` writing the cluster as a tar stream to its stdout (returned as a file).
+/// `pg_basebackup` writing the cluster as a tar stream to its stdout (returned as a file); with
+/// `fetch_wal`, the server adds the backup's WAL to the stream instead of waiting for its archiving.
 fn spawn_pg_basebackup(
     url: &DatabaseUrl,
     programs: &ServerPrograms,
     parent_manifest: Option<&std::path::Path>,
+    fetch_wal: bool,
 ) -> Result<(std::path::PathBuf, EnvChild, std::os::fd::OwnedFd)> {
     let program = programs.program("pg_basebackup")?;
     let mut command = tokio::process::Command::new(&program);
+    let wal_method = match fetch_wal {
+        true => "--wal-method=fetch",
+        false => "--wal-method=none",
+    };
     command
         .args([
             "--pgdata=-",
             "--format=tar",
-            "--wal-method=none",
+            wal_method,
             "--checkpoint=fast",
             "--no-password",
         ])
@@ -644,28 +603,30 @@ fn spawn_pg_basebackup(
     Ok((program, process, stdout))
 }
 
-/// The encoding thread: the tar stream hashed, tapped for backup_label and backup_manifest, and
-/// written through compression and encryption. Returns its size, sha256 and the tap.
+/// The encoding thread: the tar stream tapped for backup_label and backup_manifest (and left
+/// without its WAL when `tap` says so), hashed, and written through compression and encryption.
+/// Returns its size, sha256 and the tap.
 fn encode_tar(
     stdout: std::os::fd::OwnedFd,
+    mut tap: TarTap,
     mut writer: Box<dyn crate::codec::FinishWrite>,
 ) -> std::io::Result<(u64, String, TarTap)> {
     let mut input = std::fs::File::from(stdout);
     let mut hasher = Sha256::new();
-    let mut tap = TarTap::default();
     let mut total = 0u64;
     let mut buf = vec![0u8; CHUNK];
     loop {
-        let n = match input.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        hasher.update(&buf[..n]);
-        tap.feed(&buf[..n]);
-        writer.write_all(&buf[..n])?;
-        total += n as u64;
+        // Whole chunks (whole 512-byte blocks): the tap sees every header in one piece.
+        let n = read_full(&mut input, &mut buf)?;
+        if n == 0 {
+            break;
+        }
+        for range in tap.feed(&buf[..n]) {
+            let kept = &buf[range];
+            hasher.update(kept);
+            writer.write_all(kept)?;
+            total += kept.len() as u64;
+        }
     }
     writer.finish_all()?;
     Ok((total, hex::encode(hasher.finalize()), tap))
@@ -786,31 +747,5 @@ mod tests {
             "0000000200000000000000FF"
         );
         assert_eq!(parse_lsn("1/10"), Some((1 << 32) + 16));
-    }
-
-    #[test]
-    fn the_tar_tap_captures_small_members() {
-        let mut tar = Vec::new();
-        for (name, body) in [
-            ("PG_VERSION", b"15\n".to_vec()),
-            ("backup_label", b"START TIMELINE: 1\n".to_vec()),
-        ] {
-            let mut header = vec![0u8; 512];
-            header[..name.len()].copy_from_slice(name.as_bytes());
-            let size = format!("{:011o}\0", body.len());
-            header[124..136].copy_from_slice(size.as_bytes());
-            header[156] = b'0';
-            tar.extend_from_slice(&header);
-            tar.extend_from_slice(&body);
-            tar.extend(std::iter::repeat_n(0u8, (512 - body.len() % 512) % 512));
-        }
-        tar.extend(std::iter::repeat_n(0u8, 1024));
-        let mut tap = TarTap::default();
-        for chunk in tar.chunks(7) {
-            tap.feed(chunk);
-        }
-        assert_eq!(tap.captured["backup_label"], b"START TIMELINE: 1\n");
-        assert!(!tap.captured.contains_key("PG_VERSION"));
-        assert!(tap.done);
     }
 }

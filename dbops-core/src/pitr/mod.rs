@@ -6,6 +6,7 @@
 //! manifest `base/<id>.json` (and PostgreSQL's `backup_manifest` as `base/<id>.backup_manifest.zst`, which
 //! an incremental base backup on it reads). Give each cluster its own store prefix.
 
+mod archive_wait;
 mod basebackup;
 mod combine;
 mod command;
@@ -14,6 +15,7 @@ mod manifest_check;
 mod prefetch;
 mod recovery;
 mod status;
+mod tar_tap;
 mod wal;
 
 use std::time::Duration;
