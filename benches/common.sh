@@ -54,10 +54,10 @@ start_restored() {  # start_restored DIR: starts DIR's server (free port, own so
   wait_restored "$dir" "promotion" bash -c "[ \"\$(psql '$rurl' -XAtc 'select pg_is_in_recovery()')\" = f ]"
   wait_restored "$dir" "reading rides" psql "$rurl" -XAtc "select 1 from rides limit 1"
 }
-stop_restored() {  # stop_restored DIR: stops DIR's server and removes DIR and its log
+stop_restored() {  # stop_restored DIR [keep]: stops DIR's server and removes DIR and its log (unless keep)
   run_quiet run_pg "${PG_CTL:-pg_ctl}" -D "$1" stop -m fast
   RESTORED=""
-  rm -rf "$1" "$1.log"
+  [ "${2:-}" = keep ] || rm -rf "$1" "$1.log"
 }
 stop_restored_at_exit() {  # for the script's EXIT trap: stops a restored server left running
   if [ -n "$RESTORED" ] && [ -f "$RESTORED/postmaster.pid" ]; then

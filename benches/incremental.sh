@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Incremental base backups (PostgreSQL 18: WAL summaries, pg_basebackup --incremental, pg_combinebackup)
-# against full ones on a cluster of SIZE_GB (default 1) of rides-like rows. After a full base backup,
+# Incremental base backups (PostgreSQL 18: WAL summaries and pg_basebackup --incremental; a restore combines
+# the chain itself) against full ones on a cluster of SIZE_GB (default 1) of rides-like rows. After a full base backup,
 # three rounds each change PCT percent of the rows (default 2: the newest rides, as a ride-hailing
 # database changes them) and take an incremental; then a fourth full backup for comparison. Prints each
 # backup's time and stored size, then recovery to the end of the archive, up to a promoted server

@@ -548,34 +548,72 @@ async fn combine(
     Ok(())
 }
 
-/// Runs `consume` on `reader`, reads what it left to the end and checks the plaintext's size and
-/// sha256 (`expected`).
+/// Runs `consume` on the plaintext `reader` yields, read and hashed on a thread of its own (so
+/// decompressing overlaps unpacking); then reads what `consume` left to the end and checks the
+/// plaintext's size and sha256 (`expected`).
 fn check_plaintext<T>(
-    reader: impl Read,
+    reader: impl Read + Send,
     key: &str,
     expected: (u64, String),
     consume: impl FnOnce(&mut dyn Read) -> Result<T>,
 ) -> Result<T> {
+    let (sender, receiver) = tokio::sync::mpsc::channel(4);
+    std::thread::scope(|scope| {
+        let decoder = scope.spawn(move || read_and_hash(reader, sender));
+        let mut plain = ChannelSource::new(receiver);
+        let consumed = consume(&mut plain);
+        let drained = match consumed {
+            Ok(_) => std::io::copy(&mut plain, &mut std::io::sink()).map(|_| ()),
+            Err(_) => Ok(()),
+        };
+        // A decoder still sending stops at its next chunk.
+        drop(plain);
+        let (size, sha) = decoder.join().map_err(|_| Error::Cancelled {
+            action: format!("decompressing {key} (its thread panicked)"),
+        })?;
+        let consumed = consumed?;
+        drained.map_err(|e| Error::io("reading the base backup", key, e))?;
+        if size != expected.0 || sha != expected.1 {
+            return Err(Error::Integrity {
+                key: key.to_string(),
+                reason: format!(
+                    "unpacked {size} bytes with sha256 {sha}; the manifest says {} bytes with {}",
+                    expected.0, expected.1
+                ),
+            });
+        }
+        Ok(consumed)
+    })
+}
+
+/// Reads `reader` to its end in chunks sent to `sender` (an error as its message); returns the
+/// size and sha256 of what it sent.
+fn read_and_hash(
+    mut reader: impl Read,
+    sender: tokio::sync::mpsc::Sender<std::result::Result<bytes::Bytes, String>>,
+) -> (u64, String) {
     use sha2::{Digest, Sha256};
-    let mut hashing = HashingReader {
-        inner: reader,
-        hasher: Sha256::new(),
-        size: 0,
-    };
-    let consumed = consume(&mut hashing)?;
-    std::io::copy(&mut hashing, &mut std::io::sink())
-        .map_err(|e| Error::io("reading the base backup", key, e))?;
-    let sha = hex::encode(hashing.hasher.finalize());
-    if hashing.size != expected.0 || sha != expected.1 {
-        return Err(Error::Integrity {
-            key: key.to_string(),
-            reason: format!(
-                "unpacked {} bytes with sha256 {sha}; the manifest says {} bytes with {}",
-                hashing.size, expected.0, expected.1
-            ),
-        });
+    let (mut hasher, mut size) = (Sha256::new(), 0u64);
+    loop {
+        let mut chunk = vec![0u8; crate::codec::CHUNK];
+        let sent = match super::delta::read_full(&mut reader, &mut chunk) {
+            Ok(0) => break,
+            Ok(n) => {
+                chunk.truncate(n);
+                hasher.update(&chunk);
+                size += n as u64;
+                sender.blocking_send(Ok(bytes::Bytes::from(chunk)))
+            }
+            Err(e) => {
+                let _ = sender.blocking_send(Err(e.to_string()));
+                break;
+            }
+        };
+        if sent.is_err() {
+            break;
+        }
     }
-    Ok(consumed)
+    (size, hex::encode(hasher.finalize()))
 }
 
 /// Appends the recovery settings (restore_command, target, promote) to postgresql.auto.conf and
@@ -618,22 +656,6 @@ fn write_recovery_settings(
     std::fs::write(&auto, text).map_err(|e| Error::io("writing recovery settings", &auto, e))?;
     std::fs::write(data_dir.join("recovery.signal"), "")
         .map_err(|e| Error::io("writing recovery.signal in", data_dir, e))
-}
-
-struct HashingReader<R> {
-    inner: R,
-    hasher: sha2::Sha256,
-    size: u64,
-}
-
-impl<R: Read> Read for HashingReader<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        use sha2::Digest;
-        let n = self.inner.read(buf)?;
-        self.hasher.update(&buf[..n]);
-        self.size += n as u64;
-        Ok(n)
-    }
 }
 
 /// A recovery target written into `postgresql.auto.conf` must be what its setting accepts: a name
