@@ -75,6 +75,49 @@ pub(super) struct Combiner {
     system_identifier: Option<u64>,
     written: Written,
     buffer: Vec<u8>,
+    syncer: Syncer,
+}
+
+/// A thread that syncs each finished file to disk while the next ones are written: as a restore
+/// ends, its files are on disk (the restored server's own sync at start-up then finds nothing left
+/// to write).
+struct Syncer {
+    files: std::sync::mpsc::Sender<(PathBuf, File)>,
+    thread: std::thread::JoinHandle<std::result::Result<(), (PathBuf, std::io::Error)>>,
+}
+
+impl Syncer {
+    fn start() -> Self {
+        let (files, queue) = std::sync::mpsc::channel::<(PathBuf, File)>();
+        let thread = std::thread::spawn(move || {
+            let mut outcome = Ok(());
+            for (path, file) in queue {
+                if let (Err(e), Ok(())) = (file.sync_data(), &outcome) {
+                    outcome = Err((path, e));
+                }
+            }
+            outcome
+        });
+        Self { files, thread }
+    }
+
+    /// Queues a finished file.
+    fn sync(&self, path: PathBuf, file: File) {
+        // The thread ends only once this sender is dropped: the send cannot fail before.
+        let _ = self.files.send((path, file));
+    }
+
+    /// Waits until every queued file is synced.
+    fn finish(self) -> Result<()> {
+        drop(self.files);
+        match self.thread.join() {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err((path, e))) => Err(Error::io("syncing the restored file", path, e)),
+            Err(_) => Err(Error::Cancelled {
+                action: "syncing the restored files (the thread panicked)".into(),
+            }),
+        }
+    }
 }
 
 /// The blocks a rebuilt relation file still needs from older backups.
@@ -144,6 +187,7 @@ impl Combiner {
             system_identifier: None,
             written: Written::default(),
             buffer: vec![0; RUN_BLOCKS * BLCKSZ],
+            syncer: Syncer::start(),
         }
     }
 
@@ -210,7 +254,8 @@ impl Combiner {
         self.check_nothing_lost(&present, member)
     }
 
-    /// Ends the combination: every rebuilt file has all its blocks. Returns what was written.
+    /// Ends the combination: every rebuilt file has all its blocks, every file is synced to disk.
+    /// Returns what was written.
     pub(super) fn finish(self) -> Result<Written> {
         if let Some(path) = self.missing.keys().next() {
             return Err(Error::Integrity {
@@ -222,6 +267,7 @@ impl Combiner {
                 ),
             });
         }
+        self.syncer.finish()?;
         Ok(self.written)
     }
 
@@ -330,6 +376,7 @@ impl Combiner {
                 .map_err(|e| Error::io("writing", &path, e))?;
             offset += n as u64;
         }
+        self.syncer.sync(path, file);
         self.written.whole_files += 1;
         self.written.bytes += offset;
         Ok(())
@@ -369,6 +416,8 @@ impl Combiner {
         self.written.bytes += bytes;
         if missing.left > 0 {
             self.missing.insert(out.to_path_buf(), missing);
+        } else {
+            self.syncer.sync(path, file);
         }
         Ok(())
     }
@@ -401,6 +450,8 @@ impl Combiner {
         self.written.bytes += bytes;
         if incremental && missing.left > 0 {
             self.missing.insert(out.to_path_buf(), missing);
+        } else {
+            self.syncer.sync(path, file);
         }
         Ok(())
     }
