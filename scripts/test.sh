@@ -14,7 +14,7 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
-RUST_TESTS_FLOOR=388
+RUST_TESTS_FLOOR=392
 PYTHON_TESTS_FLOOR=82
 
 LOGS="$(mktemp -d)"
