@@ -115,28 +115,9 @@ pub(crate) fn check_stream(
                 ),
             ));
         };
-        if size != entry.size {
-            return Err(problem(
-                at,
-                format!(
-                    "`{}` has {size} bytes, the backup_manifest says {}",
-                    relative.display(),
-                    entry.size
-                ),
-            ));
-        }
-        if let (Some("CRC32C"), Some(expected)) = (entry.algorithm.as_deref(), &entry.checksum) {
-            let actual = hex::encode(crc.to_le_bytes());
-            if !actual.eq_ignore_ascii_case(expected) {
-                return Err(problem(
-                    at,
-                    format!(
-                        "`{}` has the CRC32C checksum {actual}, the backup_manifest says {expected}",
-                        relative.display()
-                    ),
-                ));
-            }
-        }
+        compare(at, &relative, size, entry, |algorithm| {
+            Ok((algorithm == "CRC32C").then(|| hex::encode(crc.to_le_bytes())))
+        })?;
         listed.insert(relative);
     }
     let unlisted = seen.keys().find(|path| {
@@ -205,9 +186,24 @@ fn check_file(data_dir: &Path, relative: &Path, entry: &FileEntry) -> Result<()>
             )
         })?
         .len();
+    compare(data_dir, relative, size, entry, |algorithm| {
+        checksum(&path, algorithm)
+    })
+}
+
+/// Compares a listed file's size and then its checksum with its manifest entry; `checksum` gives
+/// the file's checksum in the entry's algorithm (`None`: not known, the size alone is compared).
+/// `at` names the backup in errors.
+fn compare(
+    at: &Path,
+    relative: &Path,
+    size: u64,
+    entry: &FileEntry,
+    checksum: impl FnOnce(&str) -> Result<Option<String>>,
+) -> Result<()> {
     if size != entry.size {
         return Err(problem(
-            data_dir,
+            at,
             format!(
                 "`{}` has {size} bytes, the backup_manifest says {}",
                 relative.display(),
@@ -218,10 +214,9 @@ fn check_file(data_dir: &Path, relative: &Path, entry: &FileEntry) -> Result<()>
     let (Some(algorithm), Some(expected)) = (&entry.algorithm, &entry.checksum) else {
         return Ok(());
     };
-    let actual = checksum(&path, algorithm)?;
-    match actual {
+    match checksum(algorithm)? {
         Some(actual) if !actual.eq_ignore_ascii_case(expected) => Err(problem(
-            data_dir,
+            at,
             format!(
                 "`{}` has the {algorithm} checksum {actual}, the backup_manifest says {expected}",
                 relative.display()
