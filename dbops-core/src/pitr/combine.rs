@@ -414,11 +414,8 @@ impl Combiner {
         )?;
         self.written.rebuilt_files += 1;
         self.written.bytes += bytes;
-        if missing.left > 0 {
-            self.missing.insert(out.to_path_buf(), missing);
-        } else {
-            self.syncer.sync(path, file);
-        }
+        let complete = missing.left == 0;
+        self.park_or_finish(out, (missing, complete), path, file);
         Ok(())
     }
 
@@ -448,12 +445,26 @@ impl Combiner {
         let bytes =
             self.copy_blocks(entry, (&file, &path), &blocks, member, &mut missing, false)?;
         self.written.bytes += bytes;
-        if incremental && missing.left > 0 {
-            self.missing.insert(out.to_path_buf(), missing);
-        } else {
-            self.syncer.sync(path, file);
-        }
+        // After the full backup, the blocks it lacks stay zero: nothing older is looked at.
+        let complete = !incremental || missing.left == 0;
+        self.park_or_finish(out, (missing, complete), path, file);
         Ok(())
+    }
+
+    /// A rebuilt file not yet `complete` waits, with the blocks it is `missing`, for the older
+    /// backups; a complete one is synced.
+    fn park_or_finish(
+        &mut self,
+        out: &Path,
+        (missing, complete): (Missing, bool),
+        path: PathBuf,
+        file: File,
+    ) {
+        if complete {
+            self.syncer.sync(path, file);
+        } else {
+            self.missing.insert(out.to_path_buf(), missing);
+        }
     }
 
     /// Reads the blocks `blocks` (in the order the entry holds them) and writes those still
