@@ -681,6 +681,7 @@ fn lsn_text(lsn: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::pitr::test_tar::tar_of;
 
     fn label(start: &str, from: Option<&str>) -> Vec<u8> {
         let mut text = format!(
@@ -709,19 +710,6 @@ mod tests {
         out
     }
 
-    fn tar_of(files: &[(&str, Vec<u8>)]) -> Vec<u8> {
-        let mut builder = tar::Builder::new(Vec::new());
-        for (name, body) in files {
-            let mut header = tar::Header::new_gnu();
-            header.set_size(body.len() as u64);
-            header.set_mode(0o600);
-            builder
-                .append_data(&mut header, name, body.as_slice())
-                .unwrap();
-        }
-        builder.into_inner().unwrap()
-    }
-
     /// Combines the tar streams `chain` (newest first) into a new directory.
     fn combine(chain: &[Vec<u8>]) -> Result<tempfile::TempDir> {
         let dir = tempfile::tempdir().unwrap();
@@ -745,27 +733,27 @@ mod tests {
     fn full() -> Vec<u8> {
         let relation: Vec<u8> = (1..=4u8).flat_map(|fill| [fill; BLCKSZ]).collect();
         tar_of(&[
-            ("backup_label", label("0/1000028", None)),
-            ("base/1/100", relation),
-            ("base/1/200", vec![9; BLCKSZ]),
+            ("backup_label", &label("0/1000028", None)),
+            ("base/1/100", &relation),
+            ("base/1/200", &vec![9; BLCKSZ]),
         ])
     }
 
     fn first_incremental() -> Vec<u8> {
         tar_of(&[
-            ("backup_label", label("0/3000028", Some("0/1000028"))),
-            ("base/1/INCREMENTAL.100", incremental(&[(1, 11)], 4)),
-            ("base/1/INCREMENTAL.200", incremental(&[], 1)),
+            ("backup_label", &label("0/3000028", Some("0/1000028"))),
+            ("base/1/INCREMENTAL.100", &incremental(&[(1, 11)], 4)),
+            ("base/1/INCREMENTAL.200", &incremental(&[], 1)),
         ])
     }
 
     fn newest(from: &str) -> Vec<u8> {
         tar_of(&[
-            ("backup_label", label("0/5000028", Some(from))),
-            ("PG_VERSION", b"18\n".to_vec()),
+            ("backup_label", &label("0/5000028", Some(from))),
+            ("PG_VERSION", b"18\n"),
             (
                 "base/1/INCREMENTAL.100",
-                incremental(&[(2, 22), (5, 25)], 3),
+                &incremental(&[(2, 22), (5, 25)], 3),
             ),
         ])
     }
@@ -811,7 +799,7 @@ mod tests {
             (
                 vec![
                     newest("0/3000028"),
-                    tar_of(&[("backup_label", label("0/3000028", Some("0/1000028")))]),
+                    tar_of(&[("backup_label", &label("0/3000028", Some("0/1000028")))]),
                     full(),
                 ],
                 "neither `base/1/100`",
@@ -820,8 +808,8 @@ mod tests {
             (
                 vec![
                     tar_of(&[
-                        ("backup_label", label("0/5000028", Some("0/3000028"))),
-                        ("base/1/INCREMENTAL.100", vec![0; 12]),
+                        ("backup_label", &label("0/5000028", Some("0/3000028"))),
+                        ("base/1/INCREMENTAL.100", &[0; 12]),
                     ]),
                     first_incremental(),
                     full(),

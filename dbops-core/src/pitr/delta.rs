@@ -295,18 +295,7 @@ fn remove_extra(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn tar_of(files: &[(&str, &[u8])]) -> Vec<u8> {
-        let mut builder = tar::Builder::new(Vec::new());
-        for (name, body) in files {
-            let mut header = tar::Header::new_gnu();
-            header.set_size(body.len() as u64);
-            header.set_mode(0o600);
-            header.set_cksum();
-            builder.append_data(&mut header, name, *body).unwrap();
-        }
-        builder.into_inner().unwrap()
-    }
+    use crate::pitr::test_tar::tar_of;
 
     #[test]
     fn only_what_differs_is_written_and_extra_files_go() {

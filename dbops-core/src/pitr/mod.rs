@@ -80,3 +80,19 @@ impl PitrOptions {
         !matches!(self.encryption, Encryption::None)
     }
 }
+
+/// Tar streams for the tests of the modules that read base backups.
+#[cfg(test)]
+mod test_tar {
+    /// A ustar stream of `members` (name, contents), as `pg_basebackup` writes one.
+    pub(super) fn tar_of(members: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut builder = tar::Builder::new(Vec::new());
+        for (name, body) in members {
+            let mut header = tar::Header::new_ustar();
+            header.set_size(body.len() as u64);
+            header.set_mode(0o600);
+            builder.append_data(&mut header, name, *body).unwrap();
+        }
+        builder.into_inner().unwrap()
+    }
+}

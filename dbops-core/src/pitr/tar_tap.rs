@@ -139,18 +139,7 @@ fn member_size(field: &[u8]) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// A ustar stream of `members`, as PostgreSQL writes one.
-    fn tar_of(members: &[(&str, &[u8])]) -> Vec<u8> {
-        let mut builder = tar::Builder::new(Vec::new());
-        for (name, body) in members {
-            let mut header = tar::Header::new_ustar();
-            header.set_size(body.len() as u64);
-            header.set_mode(0o600);
-            builder.append_data(&mut header, name, *body).unwrap();
-        }
-        builder.into_inner().unwrap()
-    }
+    use crate::pitr::test_tar::tar_of;
 
     fn feed(tap: &mut TarTap, chunk: &[u8], out: &mut Vec<u8>) {
         for range in tap.feed(chunk) {
