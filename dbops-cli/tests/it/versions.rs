@@ -564,11 +564,7 @@ fn same_as_pg_combinebackup(
         .arg(&reference)
         .output()
         .unwrap();
-    assert!(
-        combined.status.success(),
-        "{}",
-        support::output_text(&combined)
-    );
+    ok(combined, "pg_combinebackup of the chain");
     let files = |dir: &Path| -> std::collections::BTreeMap<PathBuf, Vec<u8>> {
         tree(dir)
             .into_iter()
